@@ -1,0 +1,234 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Server is the control plane's configuration, shared by `gpuaas server`
+// and `gpuaas dev` (which only changes some defaults).
+type Server struct {
+	Listen        string
+	PublicURL     string
+	DatabaseURL   string
+	DataDir       string
+	RedisURL      string
+	NATSURL       string
+	SecretKeyFile string
+	Roles         string
+
+	LogLevel  string
+	LogFormat string
+
+	MaxBodyBytes int64
+	APIRate      float64
+	APIBurst     int
+	PageSizeMax  int
+
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	Issuer          string
+	Audience        string
+
+	LoginUserFailures int
+	LoginUserWindow   time.Duration
+	LoginIPAttempts   int
+	LoginIPWindow     time.Duration
+}
+
+// Defaults for `gpuaas server`.
+func DefaultServer() Server {
+	return Server{
+		Listen:            ":8080",
+		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
+		DataDir:           "/var/lib/gpuaas",
+		Roles:             "all",
+		LogLevel:          "info",
+		LogFormat:         "json",
+		MaxBodyBytes:      1 << 20,
+		APIRate:           50,
+		APIBurst:          100,
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshTokenTTL:   30 * 24 * time.Hour,
+		Audience:          "gpuaas",
+		LoginUserFailures: 10,
+		LoginUserWindow:   15 * time.Minute,
+		LoginIPAttempts:   300,
+		LoginIPWindow:     time.Minute,
+	}
+}
+
+// Register binds c's fields to flags on fs; the current values are the defaults.
+func (c *Server) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address the HTTP API listens on (host:port)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL users reach the API at; derived from --listen when empty")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL connection URL")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for local state (dev NATS, generated keys)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for rate limits and the token deny-list; in-process when empty (single replica only)")
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL (JetStream enabled)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the 32-byte master key (raw, hex or base64) that encrypts signing keys")
+	fs.StringVar(&c.Roles, "roles", c.Roles, "comma-separated control-plane roles to run: all, api, worker")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted; larger gets 413")
+	fs.Float64Var(&c.APIRate, "api-rate", c.APIRate, "per-user API requests per second (token bucket refill)")
+	fs.IntVar(&c.APIBurst, "api-burst", c.APIBurst, "per-user API burst (token bucket size)")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", c.AccessTokenTTL, "lifetime of access tokens (JWT)")
+	fs.DurationVar(&c.RefreshTokenTTL, "refresh-token-ttl", c.RefreshTokenTTL, "lifetime of refresh tokens")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "JWT iss claim; the public URL when empty")
+	fs.StringVar(&c.Audience, "audience", c.Audience, "JWT aud claim")
+	fs.IntVar(&c.LoginUserFailures, "login-user-failures", c.LoginUserFailures, "failed logins allowed per username within --login-user-window")
+	fs.DurationVar(&c.LoginUserWindow, "login-user-window", c.LoginUserWindow, "window for --login-user-failures")
+	fs.IntVar(&c.LoginIPAttempts, "login-ip-attempts", c.LoginIPAttempts, "login attempts allowed per client IP within --login-ip-window")
+	fs.DurationVar(&c.LoginIPWindow, "login-ip-window", c.LoginIPWindow, "window for --login-ip-attempts")
+}
+
+// Validate checks every setting and fills derived ones. The error names the
+// first bad setting of each kind.
+func (c *Server) Validate() error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add(Invalid("listen", "want host:port, got %q", c.Listen))
+	}
+	if c.DatabaseURL == "" {
+		add(Invalid("database-url", "required"))
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		add(Invalid("database-url", "want postgres://user@host:port/db, got %q", redact(c.DatabaseURL)))
+	}
+	if c.DataDir == "" {
+		add(Invalid("data-dir", "required"))
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			add(Invalid("redis-url", "want redis://host:port/db, got %q", redact(c.RedisURL)))
+		}
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(c.NATSURL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") {
+			add(Invalid("nats-url", "want nats://host:port, got %q", redact(c.NATSURL)))
+		}
+	}
+	if c.SecretKeyFile == "" {
+		add(Invalid("secret-key-file", "required: a file with a 32-byte key (generate one with `head -c 32 /dev/urandom > FILE`)"))
+	}
+	roles, err := ParseRoles(c.Roles)
+	if err != nil {
+		add(Invalid("roles", "%v", err))
+	} else if !roles.All() && c.RedisURL == "" {
+		add(Invalid("redis-url", "required when --roles splits the control plane (%s): rate limits and the deny-list must be shared", c.Roles))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add(Invalid("log-level", "want debug, info, warn or error, got %q", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		add(Invalid("log-format", "want json or text, got %q", c.LogFormat))
+	}
+	if c.MaxBodyBytes < 1024 {
+		add(Invalid("max-body-bytes", "must be at least 1024, got %d", c.MaxBodyBytes))
+	}
+	if c.APIRate <= 0 {
+		add(Invalid("api-rate", "must be positive, got %v", c.APIRate))
+	}
+	if c.APIBurst < 1 {
+		add(Invalid("api-burst", "must be at least 1, got %d", c.APIBurst))
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		add(Invalid("access-token-ttl", "must be between 1m and 24h, got %s", c.AccessTokenTTL))
+	}
+	if c.RefreshTokenTTL < c.AccessTokenTTL {
+		add(Invalid("refresh-token-ttl", "must be at least --access-token-ttl, got %s", c.RefreshTokenTTL))
+	}
+	if c.Audience == "" {
+		add(Invalid("audience", "required"))
+	}
+	if c.LoginUserFailures < 1 {
+		add(Invalid("login-user-failures", "must be at least 1"))
+	}
+	if c.LoginUserWindow <= 0 {
+		add(Invalid("login-user-window", "must be positive"))
+	}
+	if c.LoginIPAttempts < 1 {
+		add(Invalid("login-ip-attempts", "must be at least 1"))
+	}
+	if c.LoginIPWindow <= 0 {
+		add(Invalid("login-ip-window", "must be positive"))
+	}
+	if c.PublicURL == "" && len(errs) == 0 {
+		host, port, _ := net.SplitHostPort(c.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(Invalid("public-url", "want http(s)://host[:port], got %q", c.PublicURL))
+		}
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.Issuer == "" {
+		c.Issuer = c.PublicURL
+	}
+	return errors.Join(errs...)
+}
+
+// Roles is the set of control-plane roles this process runs.
+type Roles map[string]bool
+
+// KnownRoles lists every role a process can run.
+var KnownRoles = []string{"api", "worker"}
+
+// ParseRoles parses "all" or a comma-separated subset of KnownRoles.
+func ParseRoles(s string) (Roles, error) {
+	r := Roles{}
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		switch p {
+		case "all":
+			for _, k := range KnownRoles {
+				r[k] = true
+			}
+		case "api", "worker":
+			r[p] = true
+		case "":
+		default:
+			return nil, errors.New("unknown role " + p + " (want all, api, worker)")
+		}
+	}
+	if len(r) == 0 {
+		return nil, errors.New("no role given")
+	}
+	return r, nil
+}
+
+// All reports whether every known role runs in this process.
+func (r Roles) All() bool {
+	for _, k := range KnownRoles {
+		if !r[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// redact drops the password of a URL so it can go in an error message.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,69 @@
+-- name: UpsertRegion :exec
+INSERT INTO regions (id, name) VALUES (@id, @name)
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;
+
+-- name: GetRegion :one
+SELECT * FROM regions WHERE id = @id;
+
+-- name: UpsertSKU :exec
+INSERT INTO skus (id, name, gpu_model, gpu_count, gpu_memory_mib, vcpu, memory_mib, disk_gib,
+                  price_per_hour_minor, currency, region, active)
+VALUES (@id, @name, @gpu_model, @gpu_count, @gpu_memory_mib, @vcpu, @memory_mib, @disk_gib,
+        @price_per_hour_minor, @currency, @region, @active)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: ListActiveSKUs :many
+-- Each SKU with how many more allocations of it fit now: per eligible node
+-- (online, active, same region), the free healthy GPUs of the SKU's model
+-- divided by gpu_count, summed.
+SELECT s.*,
+       COALESCE((
+           SELECT sum(f.free / s.gpu_count)
+           FROM (
+               SELECT count(*)::int AS free
+               FROM gpus g JOIN nodes n ON n.id = g.node_id
+               WHERE n.region = s.region AND n.status = 'online' AND n.admin_state = 'active'
+                 AND g.model = s.gpu_model AND g.health = 'healthy' AND g.allocation_id IS NULL
+               GROUP BY g.node_id
+           ) f
+       ), 0)::int AS available
+FROM skus s
+WHERE s.active AND (sqlc.narg(cursor_id)::text IS NULL OR s.id > sqlc.narg(cursor_id)::text)
+ORDER BY s.id
+LIMIT @page_limit;
+
+-- name: CreateNode :one
+INSERT INTO nodes (hostname, region, labels, status)
+VALUES (@hostname, @region, @labels, @status)
+RETURNING *;
+
+-- name: GetNode :one
+SELECT * FROM nodes WHERE id = @id;
+
+-- name: GetNodeForUpdate :one
+SELECT * FROM nodes WHERE id = @id FOR UPDATE;
+
+-- name: ListNodes :many
+SELECT * FROM nodes
+WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(region)::text IS NULL OR region = sqlc.narg(region)::text)
+  AND (sqlc.narg(admin_state)::text IS NULL OR admin_state = sqlc.narg(admin_state)::text)
+  AND (sqlc.narg(cursor_hostname)::text IS NULL OR hostname > sqlc.narg(cursor_hostname)::text)
+ORDER BY hostname
+LIMIT @page_limit;
+
+-- name: SetNodeAdminState :one
+UPDATE nodes SET admin_state = @admin_state, updated_at = now() WHERE id = @id RETURNING *;
+
+-- name: SetNodeStatus :exec
+UPDATE nodes SET status = @status, last_heartbeat_at = @last_heartbeat_at, updated_at = now() WHERE id = @id;
+
+-- name: InsertGPU :exec
+INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
+VALUES (@node_id, @idx, @uuid, @model, @memory_mib, @health, @health_reason);
+
+-- name: ListGPUsByNodes :many
+SELECT * FROM gpus WHERE node_id = ANY(@node_ids::uuid[]) ORDER BY node_id, idx;
+
+-- name: CountNodeGPUsInUse :one
+SELECT count(*) FROM gpus WHERE node_id = @node_id AND allocation_id IS NOT NULL;

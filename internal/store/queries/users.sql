@@ -1,0 +1,24 @@
+-- name: CreateUser :one
+INSERT INTO users (username, email, role, password_hash)
+VALUES (@username, @email, @role, @password_hash)
+RETURNING *;
+
+-- name: GetUser :one
+SELECT * FROM users WHERE id = @id;
+
+-- name: GetUserByUsername :one
+SELECT * FROM users WHERE username = @username;
+
+-- name: ListUsers :many
+-- Keyset pagination, newest first; cursor is the last row's (created_at, id).
+SELECT * FROM users
+WHERE (sqlc.narg(cursor_time)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- name: SetUserPassword :exec
+UPDATE users SET password_hash = @password_hash, updated_at = now() WHERE id = @id;
+
+-- name: CountUsers :one
+SELECT count(*) FROM users;
