@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/reqctx"
+)
+
+// envelope is the one error shape every route returns.
+type envelope struct {
+	Code          string `json:"code"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlation_id"`
+}
+
+var kindStatus = map[apperr.Kind]int{
+	apperr.KindInternal:        http.StatusInternalServerError,
+	apperr.KindInvalid:         http.StatusBadRequest,
+	apperr.KindUnauthorized:    http.StatusUnauthorized,
+	apperr.KindForbidden:       http.StatusForbidden,
+	apperr.KindNotFound:        http.StatusNotFound,
+	apperr.KindConflict:        http.StatusConflict,
+	apperr.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.KindRateLimited:     http.StatusTooManyRequests,
+	apperr.KindUnavailable:     http.StatusServiceUnavailable,
+	apperr.KindPaymentRequired: http.StatusPaymentRequired,
+	apperr.KindUnprocessable:   http.StatusUnprocessableEntity,
+}
+
+// StatusOf is the HTTP status for err.
+func StatusOf(err error) int {
+	if e, ok := apperr.As(err); ok {
+		if s, ok := kindStatus[e.Kind]; ok {
+			return s
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteError renders err as the JSON envelope. An error that is not an
+// *apperr.Error is internal: it is logged with the correlation id and the
+// caller sees only "internal".
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	id := reqctx.RequestID(r.Context())
+	env := envelope{Code: apperr.CodeInternal, Message: "internal error", CorrelationID: id}
+	status := StatusOf(err)
+	if e, ok := apperr.As(err); ok && e.Kind != apperr.KindInternal {
+		env.Code, env.Message = e.Code, e.Message
+		if e.RetryAfter > 0 {
+			secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		if status == http.StatusServiceUnavailable && e.Err != nil {
+			slog.WarnContext(r.Context(), "dependency unavailable", "correlation_id", id, "err", e.Err)
+		}
+	} else {
+		slog.ErrorContext(r.Context(), "internal error", "correlation_id", id,
+			"method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, env)
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"code":"internal","message":"internal error","correlation_id":""}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	w.Write(append(body, '\n')) //nolint:errcheck // the client went away
+}

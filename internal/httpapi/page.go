@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gpuaas/gpuaas/internal/apperr"
+)
+
+// Page sizes for every list route.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// PageRequest is what a list route was asked for.
+type PageRequest struct {
+	Size int
+	// Cursor is the raw opaque cursor; decode it with DecodeCursor.
+	Cursor string
+}
+
+// ParsePage reads page_size and cursor from the query.
+func ParsePage(r *http.Request) (PageRequest, error) {
+	p := PageRequest{Size: DefaultPageSize, Cursor: r.URL.Query().Get("cursor")}
+	if s := r.URL.Query().Get("page_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return p, apperr.Invalid("page_size must be an integer from 1 to %d", MaxPageSize)
+		}
+		p.Size = n
+	}
+	return p, nil
+}
+
+// EncodeCursor makes an opaque cursor from any JSON-able position.
+func EncodeCursor(pos any) string {
+	b, _ := json.Marshal(pos)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor into pos. An empty cursor
+// leaves pos untouched and returns false.
+func DecodeCursor(cursor string, pos any) (bool, error) {
+	if cursor == "" {
+		return false, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || json.Unmarshal(b, pos) != nil {
+		return false, apperr.Invalid("cursor is not one this server issued")
+	}
+	return true, nil
+}
+
+// List is the envelope of every list route.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}

@@ -1,0 +1,31 @@
+// Package kv owns short-lived, hot state that replicas must share: token
+// buckets, windowed counters and expiring flags (the token deny-list; later
+// single-use terminal tokens). Redis backs it in production; Memory backs a
+// single-replica `gpuaas dev`. Callers decide what an error means: rate
+// limits and the deny-list fail open (and count it), money never lives here.
+package kv
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the shared hot state. Keys are namespaced by the caller.
+type Store interface {
+	// Take removes one token from the bucket key (capacity burst, refilled at
+	// rate per second). When none is left it reports how long until one is.
+	Take(ctx context.Context, key string, rate float64, burst int) (ok bool, retryAfter time.Duration, err error)
+	// Incr adds one to the counter key, which lives for window from its first
+	// increment, and returns the new count and the time left in the window.
+	Incr(ctx context.Context, key string, window time.Duration) (count int64, ttl time.Duration, err error)
+	// Count returns the counter's value and time left (0, 0 when absent).
+	Count(ctx context.Context, key string) (count int64, ttl time.Duration, err error)
+	// Delete removes key.
+	Delete(ctx context.Context, key string) error
+	// SetFlag sets key for ttl.
+	SetFlag(ctx context.Context, key string, ttl time.Duration) error
+	// HasFlag reports whether key is set and unexpired.
+	HasFlag(ctx context.Context, key string) (bool, error)
+	// Ping checks the backend answers.
+	Ping(ctx context.Context) error
+}

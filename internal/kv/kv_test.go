@@ -1,0 +1,105 @@
+package kv_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/kv"
+)
+
+// backends runs each test against the in-process store and a real Redis.
+func backends(t *testing.T) map[string]kv.Store {
+	url := os.Getenv("GPUAAS_TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	r, c, err := kv.OpenRedis(context.Background(), url, "gpuaas-test:"+uuid.NewString()+":")
+	if err != nil {
+		t.Fatalf("redis at %s: %v (is Redis running?)", url, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return map[string]kv.Store{"memory": kv.NewMemory(nil), "redis": r}
+}
+
+func TestTakeEnforcesBurstThenRefills(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for i := 0; i < 5; i++ {
+				ok, _, err := s.Take(ctx, "b", 20, 5)
+				if err != nil || !ok {
+					t.Fatalf("take %d: ok=%v err=%v", i, ok, err)
+				}
+			}
+			ok, wait, err := s.Take(ctx, "b", 20, 5)
+			if err != nil || ok {
+				t.Fatalf("6th take within burst: ok=%v err=%v", ok, err)
+			}
+			if wait <= 0 || wait > 60*time.Millisecond {
+				t.Fatalf("retry after %v, want about 50ms", wait)
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				if ok, _, _ := s.Take(ctx, "b", 20, 5); ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("bucket never refilled")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestIncrCountsWithinWindow(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for i := int64(1); i <= 3; i++ {
+				n, ttl, err := s.Incr(ctx, "c", time.Minute)
+				if err != nil || n != i || ttl <= 0 || ttl > time.Minute {
+					t.Fatalf("incr %d: n=%d ttl=%v err=%v", i, n, ttl, err)
+				}
+			}
+			if n, _, _ := s.Count(ctx, "c"); n != 3 {
+				t.Fatalf("count = %d", n)
+			}
+			if err := s.Delete(ctx, "c"); err != nil {
+				t.Fatal(err)
+			}
+			if n, _, _ := s.Count(ctx, "c"); n != 0 {
+				t.Fatalf("count after delete = %d", n)
+			}
+		})
+	}
+}
+
+func TestFlagsExpire(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := s.SetFlag(ctx, "f", 50*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := s.HasFlag(ctx, "f"); !ok || err != nil {
+				t.Fatalf("flag not set: %v %v", ok, err)
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				ok, _ := s.HasFlag(ctx, "f")
+				if !ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("flag never expired")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

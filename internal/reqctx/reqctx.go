@@ -1,0 +1,66 @@
+// Package reqctx carries what is known about the request being served (its
+// correlation id, the client's address, and who is calling) through a
+// context, so domain packages can audit and log without importing the HTTP
+// layer.
+package reqctx
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+type key int
+
+const (
+	keyRequestID key = iota
+	keyClientIP
+	keyPrincipal
+)
+
+// Principal is the authenticated caller.
+type Principal struct {
+	UserID   uuid.UUID
+	Username string
+	Role     string
+	// TokenID is the access token's jti; logout puts it on the deny-list.
+	TokenID string
+	// ExpiresUnix is when the access token expires.
+	ExpiresUnix int64
+}
+
+// IsAdmin reports whether the caller has the admin role.
+func (p Principal) IsAdmin() bool { return p.Role == "admin" }
+
+// WithRequestID returns ctx carrying the correlation id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, keyRequestID, id)
+}
+
+// RequestID is the correlation id of the request, or "".
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(keyRequestID).(string)
+	return s
+}
+
+// WithClientIP returns ctx carrying the client's address.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, keyClientIP, ip)
+}
+
+// ClientIP is the client's address, or "".
+func ClientIP(ctx context.Context) string {
+	s, _ := ctx.Value(keyClientIP).(string)
+	return s
+}
+
+// WithPrincipal returns ctx carrying the authenticated caller.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, keyPrincipal, p)
+}
+
+// PrincipalFrom returns the authenticated caller, if any.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(keyPrincipal).(Principal)
+	return p, ok
+}
