@@ -21,6 +21,7 @@ const (
 	KindUnavailable
 	KindPaymentRequired
 	KindUnprocessable
+	KindMethodNotAllowed
 )
 
 // Stable codes shared by several packages. Packages may use their own more

@@ -2,9 +2,13 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/reqctx"
@@ -18,17 +22,18 @@ type envelope struct {
 }
 
 var kindStatus = map[apperr.Kind]int{
-	apperr.KindInternal:        http.StatusInternalServerError,
-	apperr.KindInvalid:         http.StatusBadRequest,
-	apperr.KindUnauthorized:    http.StatusUnauthorized,
-	apperr.KindForbidden:       http.StatusForbidden,
-	apperr.KindNotFound:        http.StatusNotFound,
-	apperr.KindConflict:        http.StatusConflict,
-	apperr.KindTooLarge:        http.StatusRequestEntityTooLarge,
-	apperr.KindRateLimited:     http.StatusTooManyRequests,
-	apperr.KindUnavailable:     http.StatusServiceUnavailable,
-	apperr.KindPaymentRequired: http.StatusPaymentRequired,
-	apperr.KindUnprocessable:   http.StatusUnprocessableEntity,
+	apperr.KindInternal:         http.StatusInternalServerError,
+	apperr.KindInvalid:          http.StatusBadRequest,
+	apperr.KindUnauthorized:     http.StatusUnauthorized,
+	apperr.KindForbidden:        http.StatusForbidden,
+	apperr.KindNotFound:         http.StatusNotFound,
+	apperr.KindConflict:         http.StatusConflict,
+	apperr.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.KindRateLimited:      http.StatusTooManyRequests,
+	apperr.KindUnavailable:      http.StatusServiceUnavailable,
+	apperr.KindPaymentRequired:  http.StatusPaymentRequired,
+	apperr.KindUnprocessable:    http.StatusUnprocessableEntity,
+	apperr.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
 // StatusOf is the HTTP status for err.
@@ -46,6 +51,9 @@ func StatusOf(err error) int {
 // caller sees only "internal".
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	id := reqctx.RequestID(r.Context())
+	if dependencyDown(err) {
+		err = apperr.Unavailable("a dependency is unavailable; try again shortly").Wrap(err)
+	}
 	env := envelope{Code: apperr.CodeInternal, Message: "internal error", CorrelationID: id}
 	status := StatusOf(err)
 	if e, ok := apperr.As(err); ok && e.Kind != apperr.KindInternal {
@@ -62,6 +70,21 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			"method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, env)
+}
+
+// dependencyDown reports whether err says a backing service could not be
+// reached, which is the operator's problem and worth a retry (503), not a
+// bug (500).
+func dependencyDown(err error) bool {
+	if _, ok := apperr.As(err); ok {
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
 }
 
 // WriteJSON writes v as JSON with the given status.

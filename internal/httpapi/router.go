@@ -58,7 +58,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			WriteError(w, r, &apperr.Error{Kind: apperr.KindInvalid, Code: apperr.CodeMethodNotAllowed,
+			WriteError(w, r, &apperr.Error{Kind: apperr.KindMethodNotAllowed, Code: apperr.CodeMethodNotAllowed,
 				Message: "method " + r.Method + " is not allowed here"})
 			return
 		}

@@ -2,18 +2,43 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/kv"
+	"github.com/gpuaas/gpuaas/internal/ratelimit"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
 // App is the assembled control plane, handed to Options.BeforeServe.
 type App struct {
+	Config    config.Server
 	Store     *store.Store
 	Users     *users.Service
 	Inventory *inventory.Service
+	Auth      *auth.Service
+	Audit     *audit.Reader
+	Limiter   *ratelimit.Limiter
+	Hot       kv.Store
+	Registry  *prometheus.Registry
+	NATS      *nats.Conn    // nil when --nats-url is empty
+	Redis     *redis.Client // nil when --redis-url is empty
+	Roles     config.Roles
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -24,10 +49,148 @@ type Options struct {
 	// Ready is called once the listener is bound, with the base URL
 	// (http://host:port) clients should use.
 	Ready func(baseURL string)
+	// Listener, if set, is served instead of binding cfg.Listen.
+	Listener net.Listener
 }
 
 // Run migrates, starts every configured role and serves until ctx ends.
 // cfg must have passed Validate.
 func Run(ctx context.Context, cfg config.Server, opts Options) error {
-	panic("TODO")
+	app, closeApp, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeApp()
+	if opts.BeforeServe != nil {
+		if err := opts.BeforeServe(ctx, app); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if app.Roles["worker"] {
+		go app.runWorkers(ctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	slog.Info("control plane serving", "addr", ln.Addr().String(), "roles", cfg.Roles, "public_url", cfg.PublicURL)
+	if opts.Ready != nil {
+		opts.Ready(base)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// Open connects every dependency, migrates, and assembles the App. The
+// returned func closes what it opened.
+func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*App, func(), error) {
+		closeAll()
+		return nil, nil, err
+	}
+	roles, err := config.ParseRoles(cfg.Roles)
+	if err != nil {
+		return fail(config.Invalid("roles", "%v", err))
+	}
+	masterKey, err := secrets.LoadMasterKey(cfg.SecretKeyFile)
+	if err != nil {
+		return fail(fmt.Errorf("--secret-key-file: %w", err))
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fail(fmt.Errorf("--database-url: %w", err))
+	}
+	closers = append(closers, st.Close)
+	applied, err := store.Migrate(ctx, st.Pool())
+	if err != nil {
+		return fail(err)
+	}
+	if len(applied) > 0 {
+		slog.Info("applied migrations", "versions", applied)
+	}
+
+	app := &App{Config: cfg, Store: st, Roles: roles, Registry: prometheus.NewRegistry()}
+	app.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if cfg.RedisURL != "" {
+		hot, client, err := kv.OpenRedis(ctx, cfg.RedisURL, "gpuaas:")
+		if err != nil {
+			return fail(fmt.Errorf("--redis-url: %w", err))
+		}
+		closers = append(closers, func() { client.Close() })
+		app.Hot, app.Redis = hot, client
+	} else {
+		slog.Warn("no --redis-url: rate limits and the token deny-list live in this process; run a single replica only")
+		app.Hot = kv.NewMemory(nil)
+	}
+	if cfg.NATSURL != "" {
+		nc, err := nats.Connect(cfg.NATSURL, nats.Name("gpuaas-server"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fail(fmt.Errorf("--nats-url: connect to %s: %w", cfg.NATSURL, err))
+		}
+		closers = append(closers, nc.Close)
+		app.NATS = nc
+	}
+
+	app.Limiter = ratelimit.New(app.Hot, app.Registry)
+	app.Users = users.New(st)
+	app.Inventory = inventory.New(st)
+	app.Audit = audit.NewReader(st)
+	app.Auth = auth.New(auth.Config{
+		Issuer:            cfg.Issuer,
+		Audience:          cfg.Audience,
+		AccessTTL:         cfg.AccessTokenTTL,
+		RefreshTTL:        cfg.RefreshTokenTTL,
+		LoginUserFailures: cfg.LoginUserFailures,
+		LoginUserWindow:   cfg.LoginUserWindow,
+		LoginIPAttempts:   cfg.LoginIPAttempts,
+		LoginIPWindow:     cfg.LoginIPWindow,
+	}, st, app.Hot, app.Limiter, masterKey, app.Registry)
+	if err := app.Auth.EnsureSigningKey(ctx); err != nil {
+		return fail(fmt.Errorf("prepare signing key: %w", err))
+	}
+	return app, closeAll, nil
+}
+
+// runWorkers runs the background duties of the worker role until ctx ends.
+func (a *App) runWorkers(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.Auth.Cleanup(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("clean up expired refresh tokens", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const insertAuditLog = `-- name: InsertAuditLog :exec
@@ -55,11 +54,11 @@ LIMIT $7
 
 type ListAuditLogsParams struct {
 	ActorUserID uuid.NullUUID
-	Action      pgtype.Text
-	TargetID    pgtype.Text
+	Action      *string
+	TargetID    *string
 	Since       *time.Time
 	Until       *time.Time
-	CursorID    pgtype.Int8
+	CursorID    *int64
 	PageLimit   int32
 }
 

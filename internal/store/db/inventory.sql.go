@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const countNodeGPUsInUse = `-- name: CountNodeGPUsInUse :one
@@ -159,7 +158,7 @@ LIMIT $2
 `
 
 type ListActiveSKUsParams struct {
-	CursorID  pgtype.Text
+	CursorID  *string
 	PageLimit int32
 }
 
@@ -258,17 +257,19 @@ SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, cre
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
-  AND ($4::text IS NULL OR hostname > $4::text)
+  AND (NOT $4::boolean OR admin_state <> 'disabled')
+  AND ($5::text IS NULL OR hostname > $5::text)
 ORDER BY hostname
-LIMIT $5
+LIMIT $6
 `
 
 type ListNodesParams struct {
-	Status         pgtype.Text
-	Region         pgtype.Text
-	AdminState     pgtype.Text
-	CursorHostname pgtype.Text
-	PageLimit      int32
+	Status          *string
+	Region          *string
+	AdminState      *string
+	ExcludeDisabled bool
+	CursorHostname  *string
+	PageLimit       int32
 }
 
 func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, error) {
@@ -276,6 +277,7 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 		arg.Status,
 		arg.Region,
 		arg.AdminState,
+		arg.ExcludeDisabled,
 		arg.CursorHostname,
 		arg.PageLimit,
 	)
@@ -346,6 +348,36 @@ type SetNodeStatusParams struct {
 func (q *Queries) SetNodeStatus(ctx context.Context, arg SetNodeStatusParams) error {
 	_, err := q.db.Exec(ctx, setNodeStatus, arg.Status, arg.LastHeartbeatAt, arg.ID)
 	return err
+}
+
+const upsertNodeOnline = `-- name: UpsertNodeOnline :one
+INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
+VALUES ($1, $2, 'online', now())
+ON CONFLICT (hostname) DO NOTHING
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at
+`
+
+type UpsertNodeOnlineParams struct {
+	Hostname string
+	Region   string
+}
+
+// For the dev seed: a node that exists keeps its states.
+func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlineParams) (Node, error) {
+	row := q.db.QueryRow(ctx, upsertNodeOnline, arg.Hostname, arg.Region)
+	var i Node
+	err := row.Scan(
+		&i.ID,
+		&i.Hostname,
+		&i.Region,
+		&i.Labels,
+		&i.Status,
+		&i.AdminState,
+		&i.LastHeartbeatAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const upsertRegion = `-- name: UpsertRegion :exec

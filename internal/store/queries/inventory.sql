@@ -48,12 +48,20 @@ SELECT * FROM nodes
 WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
   AND (sqlc.narg(region)::text IS NULL OR region = sqlc.narg(region)::text)
   AND (sqlc.narg(admin_state)::text IS NULL OR admin_state = sqlc.narg(admin_state)::text)
+  AND (NOT @exclude_disabled::boolean OR admin_state <> 'disabled')
   AND (sqlc.narg(cursor_hostname)::text IS NULL OR hostname > sqlc.narg(cursor_hostname)::text)
 ORDER BY hostname
 LIMIT @page_limit;
 
 -- name: SetNodeAdminState :one
 UPDATE nodes SET admin_state = @admin_state, updated_at = now() WHERE id = @id RETURNING *;
+
+-- name: UpsertNodeOnline :one
+-- For the dev seed: a node that exists keeps its states.
+INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
+VALUES (@hostname, @region, 'online', now())
+ON CONFLICT (hostname) DO NOTHING
+RETURNING *;
 
 -- name: SetNodeStatus :exec
 UPDATE nodes SET status = @status, last_heartbeat_at = @last_heartbeat_at, updated_at = now() WHERE id = @id;

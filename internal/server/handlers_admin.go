@@ -1,0 +1,137 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/users"
+)
+
+func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after users.Cursor
+	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	if err != nil {
+		return err
+	}
+	var afterPtr *users.Cursor
+	if ok {
+		afterPtr = &after
+	}
+	items, next, err := a.Users.List(r.Context(), afterPtr, page.Size)
+	if err != nil {
+		return err
+	}
+	out := api.UserList{Items: items}
+	if next != nil {
+		out.NextCursor = httpapi.EncodeCursor(next)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *App) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
+	var req api.CreateUserRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	u, err := a.Users.Create(r.Context(), principal(r).UserID, users.CreateParams{
+		Username: req.Username, Email: req.Email, Password: req.Password, Role: string(req.Role),
+	})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (a *App) adminGetUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	u, err := a.Users.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (a *App) adminListAuditLogs(w http.ResponseWriter, r *http.Request) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after int64
+	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+		return err
+	}
+	items, next, err := a.Audit.List(r.Context(), f, after, page.Size)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.AuditLogList{Items: items, NextCursor: cursorOf(next)})
+	return nil
+}
+
+func (a *App) adminExportAuditLogs(w http.ResponseWriter, r *http.Request) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="audit-logs.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	flush := func() { http.NewResponseController(w).Flush() } //nolint:errcheck
+	if err := a.Audit.Export(r.Context(), f, w, flush); err != nil {
+		// Headers are gone; all that is left is to cut the stream short, so
+		// the client sees a truncated download rather than a valid-looking one.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func auditFilter(r *http.Request) (audit.Filter, error) {
+	q := r.URL.Query()
+	f := audit.Filter{Action: q.Get("action"), TargetID: q.Get("target_id")}
+	if s := q.Get("actor_user_id"); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return f, apperr.Invalid("actor_user_id must be a UUID")
+		}
+		f.Actor = id
+	}
+	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
+		if s := q.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return f, apperr.Invalid("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+			}
+			*dst = &t
+		}
+	}
+	return f, nil
+}
+
+// pathUUID parses a path wildcard that must be a UUID; anything else is 400.
+func pathUUID(r *http.Request, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
+	if err != nil {
+		return uuid.Nil, apperr.Invalid("%s must be a UUID", name)
+	}
+	return id, nil
+}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/inventory"
+)
+
+func (a *App) listSKUs(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after string
+	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+		return err
+	}
+	items, next, err := a.Inventory.ListSKUs(r.Context(), after, page.Size)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.SKUList{Items: items, NextCursor: cursorOf(next)})
+	return nil
+}
+
+func (a *App) listNodes(w http.ResponseWriter, r *http.Request) error {
+	return a.nodes(w, r, inventory.NodeFilter{ExcludeDisabled: true})
+}
+
+func (a *App) adminListNodes(w http.ResponseWriter, r *http.Request) error {
+	return a.nodes(w, r, inventory.NodeFilter{AdminState: r.URL.Query().Get("admin_state")})
+}
+
+func (a *App) nodes(w http.ResponseWriter, r *http.Request, f inventory.NodeFilter) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after string
+	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+		return err
+	}
+	f.Status, f.Region = r.URL.Query().Get("status"), r.URL.Query().Get("region")
+	items, next, err := a.Inventory.ListNodes(r.Context(), f, after, page.Size)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.NodeList{Items: items, NextCursor: cursorOf(next)})
+	return nil
+}
+
+func (a *App) adminCreateNode(w http.ResponseWriter, r *http.Request) error {
+	var req api.CreateNodeRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	node, err := a.Inventory.CreateNode(r.Context(), principal(r).UserID, req)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, node)
+	return nil
+}
+
+func (a *App) adminDisableNode(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "node_id")
+	if err != nil {
+		return err
+	}
+	node, err := a.Inventory.DisableNode(r.Context(), principal(r).UserID, id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, node)
+	return nil
+}
+
+func (a *App) adminEnableNode(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "node_id")
+	if err != nil {
+		return err
+	}
+	node, err := a.Inventory.EnableNode(r.Context(), principal(r).UserID, id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, node)
+	return nil
+}
+
+// cursorOf wraps a page's last key in an opaque cursor ("" at the end).
+func cursorOf[T comparable](last T) string {
+	var zero T
+	if last == zero {
+		return ""
+	}
+	return httpapi.EncodeCursor(last)
+}

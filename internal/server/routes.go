@@ -1,0 +1,56 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+)
+
+// Router builds the route table. It is exported for the contract test,
+// which holds the registered routes against api/openapi.yaml.
+func (a *App) Router() *httpapi.Router {
+	rt := httpapi.NewRouter()
+	rt.HandleFunc("GET", "/healthz", a.healthz)
+	rt.HandleFunc("GET", "/readyz", a.readyz)
+	rt.Handle("GET", "/metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if !a.Roles["api"] {
+		return rt
+	}
+	rt.HandleFunc("GET", "/.well-known/jwks.json", a.jwks)
+
+	// Public: sign-in has its own per-username and per-IP limits.
+	rt.Handle("POST", "/api/v1/auth/personal/login", serve(a.login))
+	rt.Handle("POST", "/api/v1/auth/token/refresh", serve(a.refresh))
+
+	// Signed in.
+	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))
+	rt.Handle("GET", "/api/v1/users/me", a.user(a.me))
+	rt.Handle("POST", "/api/v1/users/me/password", a.user(a.changePassword))
+	rt.Handle("GET", "/api/v1/skus", a.user(a.listSKUs))
+	rt.Handle("GET", "/api/v1/nodes", a.user(a.listNodes))
+
+	// Admins.
+	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
+	rt.Handle("POST", "/api/v1/admin/nodes", a.admin(a.adminCreateNode))
+	rt.Handle("DELETE", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminDisableNode))
+	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/enable", a.admin(a.adminEnableNode))
+	rt.Handle("GET", "/api/v1/admin/users", a.admin(a.adminListUsers))
+	rt.Handle("POST", "/api/v1/admin/users", a.admin(a.adminCreateUser))
+	rt.Handle("GET", "/api/v1/admin/users/{user_id}", a.admin(a.adminGetUser))
+	rt.Handle("GET", "/api/v1/admin/audit-logs", a.admin(a.adminListAuditLogs))
+	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
+	return rt
+}
+
+// Handler is the whole HTTP stack: request id first (so every response,
+// errors included, carries X-Request-ID), then panic recovery, metrics and
+// the access log, the body limit, and the routes.
+func (a *App) Handler() http.Handler {
+	var h http.Handler = a.Router()
+	h = httpapi.LimitBody(a.Config.MaxBodyBytes)(h)
+	h = httpapi.Observe(httpapi.NewMetrics(a.Registry), h)
+	h = httpapi.Recover(h)
+	return httpapi.RequestID(h)
+}
