@@ -205,7 +205,7 @@ type ChangePasswordRequest struct {
 
 // CreateNodeRequest defines model for CreateNodeRequest.
 type CreateNodeRequest struct {
-	// Hostname A DNS name
+	// Hostname A DNS name, lower case, at most 253 characters.
 	Hostname string `json:"hostname"`
 
 	// Labels At most 32 labels; keys up to 63 characters, values up to 255.
@@ -217,7 +217,7 @@ type CreateNodeRequest struct {
 type CreateUserRequest struct {
 	Email string `json:"email"`
 
-	// Password At least 12 characters
+	// Password At least 12 characters, not a common password.
 	Password string `json:"password"`
 	Role     Role   `json:"role"`
 

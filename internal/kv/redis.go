@@ -27,9 +27,14 @@ func OpenRedis(ctx context.Context, rawURL, prefix string) (*Redis, *redis.Clien
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse redis url: %w", err)
 	}
-	opt.DialTimeout = 2 * time.Second
-	opt.ReadTimeout = time.Second
-	opt.WriteTimeout = time.Second
+	// An outage must cost each request little: callers fail open, so a
+	// long dial-retry loop would only add latency to every request.
+	opt.DialTimeout = 500 * time.Millisecond
+	opt.DialerRetries = 1
+	opt.DialerRetryTimeout = 50 * time.Millisecond
+	opt.MaxRetries = 1
+	opt.ReadTimeout = 500 * time.Millisecond
+	opt.WriteTimeout = 500 * time.Millisecond
 	c := redis.NewClient(opt)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()

@@ -27,6 +27,10 @@ type Principal struct {
 	TokenID string
 	// ExpiresUnix is when the access token expires.
 	ExpiresUnix int64
+	// SessionID is the refresh-token family of the login the access token
+	// came from (its "sid" claim), so a password change can keep this
+	// session and end the others.
+	SessionID uuid.UUID
 }
 
 // IsAdmin reports whether the caller has the admin role.

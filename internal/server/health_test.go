@@ -28,7 +28,9 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 			t.Fatalf("readyz checks %v", *r.Checks)
 		}
 	}
-	_, _ = anon.Me(ctx) // a 401, to be counted
+	if status, _, _ := raw(t, anon, "GET", "/api/v1/users/me", "", nil); status != 401 { // counted below
+		t.Fatalf("anonymous me: %d", status)
+	}
 	m, err := anon.Metrics(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +41,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		`gpuaas_kv_fail_open_total`,
 	} {
 		if !strings.Contains(string(m), want) {
-			t.Errorf("metrics lack %s", want)
+			t.Errorf("metrics lack %s in:\n%s", want, grepLines(string(m), "gpuaas_"))
 		}
 	}
 }
@@ -55,4 +57,14 @@ func TestUnknownRoutesUseTheEnvelope(t *testing.T) {
 	if status != 405 || body["code"] != "method_not_allowed" {
 		t.Fatalf("wrong method: %d %v", status, body)
 	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

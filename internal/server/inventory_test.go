@@ -20,7 +20,7 @@ const h100 = "NVIDIA H100 80GB HBM3"
 
 // seedInventory adds a region, two SKUs and nodes: node-a online with 8
 // H100 (one unhealthy), node-b online with 2 H100, node-c offline.
-func seedInventory(t *testing.T, env *servertest.Env) {
+func seedInventory(t testing.TB, env *servertest.Env) {
 	t.Helper()
 	inv := env.App.Inventory
 	must(t, inv.SeedRegion(ctx, inventory.Region{ID: "test-1", Name: "Test"}))
@@ -47,14 +47,14 @@ func seedInventory(t *testing.T, env *servertest.Env) {
 	exec(t, env, `UPDATE nodes SET status = 'offline' WHERE hostname = 'node-c'`)
 }
 
-func exec(t *testing.T, env *servertest.Env, sql string, args ...any) {
+func exec(t testing.TB, env *servertest.Env, sql string, args ...any) {
 	t.Helper()
 	if _, err := env.App.Store.Pool().Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -184,6 +184,25 @@ func (q *Queries) RevokeRefreshToken(ctx context.Context, arg RevokeRefreshToken
 	return result.RowsAffected(), nil
 }
 
+const revokeUserRefreshFamily = `-- name: RevokeUserRefreshFamily :execrows
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL
+`
+
+type RevokeUserRefreshFamilyParams struct {
+	UserID   uuid.UUID
+	FamilyID uuid.UUID
+}
+
+// Ends one session (a login's refresh-token family) of one user, for logout.
+func (q *Queries) RevokeUserRefreshFamily(ctx context.Context, arg RevokeUserRefreshFamilyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeUserRefreshFamily, arg.UserID, arg.FamilyID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const revokeUserRefreshTokensExcept = `-- name: RevokeUserRefreshTokensExcept :execrows
 UPDATE refresh_tokens SET revoked_at = now()
 WHERE user_id = $1 AND revoked_at IS NULL

@@ -39,3 +39,8 @@ WHERE user_id = @user_id AND revoked_at IS NULL
 
 -- name: DeleteExpiredRefreshTokens :execrows
 DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day';
+
+-- name: RevokeUserRefreshFamily :execrows
+-- Ends one session (a login's refresh-token family) of one user, for logout.
+UPDATE refresh_tokens SET revoked_at = now()
+WHERE user_id = @user_id AND family_id = @family_id AND revoked_at IS NULL;

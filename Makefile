@@ -1,0 +1,46 @@
+# make run   - start `gpuaas dev` (starts or installs PostgreSQL first)
+# make test  - go vet and every test against real PostgreSQL, Redis and NATS
+# make build - bin/gpuaas
+# make gen   - regenerate api/types.gen.go and the sqlc queries
+# make lint  - gofmt check and go vet
+# make bench - run the benchmarks
+
+SHELL := /bin/bash
+ifeq ($(shell command -v go 2>/dev/null),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+SQLC_VERSION := v1.31.1
+
+.PHONY: run build test gen lint bench services
+
+run:
+	scripts/ensure-services.sh postgres
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/gpuaas dev
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gpuaas ./cmd/gpuaas
+
+services:
+	scripts/ensure-services.sh postgres redis nats
+
+test: services
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+gen:
+	$(GO) generate ./api
+	@if command -v sqlc >/dev/null 2>&1; then sqlc generate; \
+	elif [ -x "$$HOME/go/bin/sqlc" ]; then "$$HOME/go/bin/sqlc" generate; \
+	else $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION) generate; fi
+
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . ./...

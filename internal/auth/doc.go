@@ -1,0 +1,21 @@
+// Package auth owns who the caller is: password login with throttling,
+// Ed25519-signed access tokens (JWT, alg EdDSA) and their verification,
+// rotating opaque refresh tokens with reuse detection, logout through a
+// deny-list of access-token ids, password change, and the signing-key ring
+// published as JWKS.
+//
+// State lives in two places: durable state (signing keys sealed under the
+// master key, refresh-token hashes, audit rows) in Postgres, and short-lived
+// state (login counters, the deny-list) in the shared kv store. The kv
+// store fails open: when it is down, logins are not throttled and revoked
+// access tokens are accepted until they expire (at most AccessTTL); each
+// such decision is counted in gpuaas_kv_fail_open_total.
+//
+// Access tokens are verified without a database read, so a role change or a
+// password change takes effect on other sessions' access tokens only when
+// they are next refreshed (at most AccessTTL later).
+//
+// It must not know about HTTP (headers, cookies, status codes): it returns
+// apperr errors and the HTTP layer renders them. It does not create or list
+// users; package users does.
+package auth

@@ -1,0 +1,160 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/cli"
+	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/devenv"
+	"github.com/gpuaas/gpuaas/internal/secrets"
+	"github.com/gpuaas/gpuaas/internal/server"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
+)
+
+const e2ePassword = "cli end-to-end password"
+
+// startServer runs the real control plane on a fresh database with the dev
+// seed, and returns its base URL.
+func startServer(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.DefaultServer()
+	cfg.DatabaseURL = dbtest.NewURL(t)
+	cfg.DataDir = dir
+	cfg.SecretKeyFile = filepath.Join(dir, "master.key")
+	if _, err := secrets.GenerateKeyFile(cfg.SecretKeyFile); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, cfg, server.Options{
+			Listener: ln,
+			BeforeServe: func(ctx context.Context, app *server.App) error {
+				_, err := devenv.Seed(ctx, app, e2ePassword)
+				return err
+			},
+			Ready: func(u string) { ready <- u },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+		slog.SetDefault(prev)
+	})
+	select {
+	case u := <-ready:
+		return u
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not start within 60s")
+	}
+	return ""
+}
+
+func TestCLIEndToEnd(t *testing.T) {
+	url := startServer(t)
+	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url}
+	credPath := filepath.Join(env["GPUAAS_CONFIG_DIR"], "credentials.json")
+
+	code, _, stderr := run(t, env, "not the password\n", "login", "--username", "demo", "--password-stdin")
+	if code != 1 || !strings.Contains(stderr, "HTTP 401") || !strings.Contains(stderr, "correlation id ") || strings.Contains(stderr, "hint") {
+		t.Fatalf("bad password: exit %d, %q", code, stderr)
+	}
+
+	code, stdout, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin")
+	if code != 0 || !strings.Contains(stdout, "as demo (user)") {
+		t.Fatalf("login: exit %d, %q %q", code, stdout, stderr)
+	}
+	if fi, err := os.Stat(credPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", fi, err)
+	}
+
+	code, stdout, _ = run(t, env, "", "whoami")
+	if code != 0 || !strings.HasPrefix(stdout, "demo (user) <demo@gpuaas.local> on "+url) {
+		t.Fatalf("whoami: %d %q", code, stdout)
+	}
+
+	code, stdout, _ = run(t, env, "", "skus")
+	if code != 0 {
+		t.Fatalf("skus: exit %d", code)
+	}
+	for _, want := range []string{"h100-80gb-x8", "8 × NVIDIA H100 80GB HBM3", "USD 19.92", "a100-80gb-x1", "USD 1.49"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("skus table lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = run(t, env, "", "skus", "-o", "json")
+	var skus []api.SKU
+	if code != 0 || json.Unmarshal([]byte(stdout), &skus) != nil || len(skus) != len(devenv.SKUs()) {
+		t.Fatalf("skus -o json: exit %d, %q", code, stdout)
+	}
+
+	code, stdout, _ = run(t, env, "", "nodes", "--status", "online", "--region", "local-1")
+	if code != 0 || !strings.Contains(stdout, "sim-h100-01") || strings.Count(stdout, "\n") != 1+len(devenv.SimNodes()) {
+		t.Fatalf("nodes: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = run(t, env, "", "nodes", "--status", "offline")
+	if code != 0 || strings.Count(stdout, "\n") != 1 {
+		t.Fatalf("nodes --status offline: exit %d\n%s", code, stdout)
+	}
+
+	// An access token past its expiry is renewed with the refresh token, and
+	// the new pair is saved (the old refresh token is spent).
+	creds, err := cli.LoadCredentials(credPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.Expiry = time.Now().Add(-time.Minute)
+	if err := cli.SaveCredentials(credPath, creds); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, env, "", "whoami"); code != 0 {
+		t.Fatalf("whoami after expiry: %d %q", code, stderr)
+	}
+	renewed, err := cli.LoadCredentials(credPath)
+	if err != nil || renewed.RefreshToken == creds.RefreshToken || !renewed.Expiry.After(time.Now()) {
+		t.Fatalf("refreshed credentials not saved: %+v %v", renewed, err)
+	}
+
+	// A revoked session gives a 401 with a hint to log in again.
+	stale := renewed
+	code, stdout, _ = run(t, env, "", "logout")
+	if code != 0 || !strings.Contains(stdout, "Logged out") {
+		t.Fatalf("logout: %d %q", code, stdout)
+	}
+	if _, err := os.Stat(credPath); !os.IsNotExist(err) {
+		t.Fatalf("credentials kept after logout: %v", err)
+	}
+	if err := cli.SaveCredentials(credPath, stale); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = run(t, env, "", "whoami")
+	if code != 1 || !strings.Contains(stderr, "HTTP 401") || !strings.Contains(stderr, "gpuaas login") {
+		t.Fatalf("revoked token: exit %d, %q", code, stderr)
+	}
+}

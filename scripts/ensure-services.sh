@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# ensure-services.sh [postgres] [redis] [nats]
+#
+# Makes sure the named local services answer on their standard loopback
+# ports, starting them when they are down and installing them from Debian's
+# packages when they are missing. With no argument it ensures all three.
+# `make run` needs only PostgreSQL; `make test` needs all three.
+#
+#   postgres  127.0.0.1:5432, user postgres without a password (trust on loopback)
+#   redis     127.0.0.1:6379, nothing kept on disk
+#   nats      127.0.0.1:4222, JetStream on, store in /var/lib/nats-server
+set -euo pipefail
+
+log() { printf 'ensure-services: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+fi
+as_root() {
+	if [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; then
+		$SUDO "$@"
+	else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+apt_updated=""
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 || die "cannot install $*: no apt-get here; install it by hand"
+	if [ -z "$apt_updated" ]; then
+		log "apt-get update"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	log "installing $*"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# tcp_says HOST PORT SEND EXPECT: connect, send SEND (may be empty), and
+# succeed when the first line back starts with EXPECT. Needs no client tools.
+tcp_says() {
+	local host=$1 port=$2 send=$3 expect=$4 line=""
+	( exec 3<>"/dev/tcp/$host/$port" || exit 1
+	  if [ -n "$send" ]; then printf '%b' "$send" >&3; fi
+	  IFS= read -r -t 2 line <&3 || exit 1
+	  case "$line" in "$expect"*) exit 0 ;; *) exit 1 ;; esac
+	) 2>/dev/null
+}
+
+# tcp_open HOST PORT: succeed when something accepts a connection.
+tcp_open() { ( exec 3<>"/dev/tcp/$1/$2" ) 2>/dev/null; }
+
+# wait_for NAME CHECK...: poll CHECK for up to 60 s.
+wait_for() {
+	local name=$1; shift
+	for _ in $(seq 1 120); do
+		if "$@"; then log "$name is up"; return 0; fi
+		sleep 0.5
+	done
+	die "$name did not come up within 60s"
+}
+
+pg_up() {
+	if command -v pg_isready >/dev/null 2>&1; then
+		pg_isready -q -h 127.0.0.1 -p 5432
+	else
+		tcp_open 127.0.0.1 5432 # no client tools yet: an open port will do
+	fi
+}
+
+pg_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
+
+# pg_trust_loopback lets the postgres user in over 127.0.0.1 and ::1
+# without a password, as the dev and test defaults expect. Only done for a
+# cluster this script installed: an existing setup is left alone.
+pg_trust_loopback() {
+	local hba
+	hba="/etc/postgresql/$(pg_version)/main/pg_hba.conf"
+	[ -f "$hba" ] || return 0
+	log "allowing passwordless loopback connections in $hba (fresh dev install)"
+	as_root sed -i -E \
+		-e 's#^(host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+)[a-z0-9-]+#\1trust#' \
+		-e 's#^(host[[:space:]]+all[[:space:]]+all[[:space:]]+::1/128[[:space:]]+)[a-z0-9-]+#\1trust#' \
+		"$hba"
+}
+
+ensure_postgres() {
+	if pg_up; then log "postgres is up"; return 0; fi
+	local installed=""
+	if [ -z "$(pg_version)" ]; then
+		apt_install postgresql
+		installed=1
+	fi
+	[ -n "$(pg_version)" ] || die "postgres is installed but /etc/postgresql has no cluster"
+	if [ -n "$installed" ]; then pg_trust_loopback; fi
+	log "starting postgres $(pg_version)"
+	as_root pg_ctlcluster --skip-systemctl-redirect "$(pg_version)" main start || true
+	if [ -n "$installed" ]; then
+		as_root pg_ctlcluster --skip-systemctl-redirect "$(pg_version)" main reload || true
+	fi
+	wait_for postgres pg_up
+}
+
+redis_up() { tcp_says 127.0.0.1 6379 'PING\r\n' '+PONG'; }
+
+ensure_redis() {
+	if redis_up; then log "redis is up"; return 0; fi
+	if ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server; fi
+	log "starting redis"
+	as_root mkdir -p /var/lib/redis /var/log/redis
+	as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+		--dir /var/lib/redis --logfile /var/log/redis/ci.log
+	wait_for redis redis_up
+}
+
+nats_up() { tcp_says 127.0.0.1 4222 "" "INFO"; }
+
+ensure_nats() {
+	if nats_up; then log "nats is up"; return 0; fi
+	if [ ! -x /usr/sbin/nats-server ]; then apt_install nats-server; fi
+	log "starting nats"
+	as_root mkdir -p /var/lib/nats-server
+	as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+		-a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+	wait_for nats nats_up
+}
+
+services=("$@")
+if [ ${#services[@]} -eq 0 ]; then services=(postgres redis nats); fi
+for s in "${services[@]}"; do
+	case "$s" in
+		postgres) ensure_postgres ;;
+		redis) ensure_redis ;;
+		nats) ensure_nats ;;
+		*) die "unknown service $s (want postgres, redis or nats)" ;;
+	esac
+done
