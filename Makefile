@@ -3,7 +3,7 @@
 # make build - bin/gpuaas
 # make gen   - regenerate api/types.gen.go and the sqlc queries
 # make lint  - gofmt check and go vet
-# make bench - run the benchmarks
+# make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 
 SHELL := /bin/bash
 ifeq ($(shell command -v go 2>/dev/null),)
@@ -42,5 +42,5 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . ./...
+bench: services
+	scripts/bench.sh

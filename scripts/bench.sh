@@ -27,8 +27,11 @@ pg=$(printf '%s\n' "${pg_tps[@]}" | median)
 out=$(mktemp)
 go test -run '^$' -bench 'BenchmarkAPI|BenchmarkHTTPBaseline' -benchtime "${SECS}s" -count "$RUNS" ./internal/server/ | tee "$out" >&2
 
+# Result lines, each prefixed with its benchmark's name (a benchmark that
+# logs gets its figures on a later line than its name).
+results=$(awk '/^Benchmark/ {name=$1} /ns\/op/ {if ($1 ~ /^Benchmark/) print; else print name, $0}' "$out")
 metric() { # benchmark-name unit -> median
-  grep "^$1-" "$out" | awk -v u="$2" '{for (i=2;i<=NF;i++) if ($i==u) print $(i-1)}' | median
+  grep "^$1-" <<<"$results" | awk -v u="$2" '{for (i=2;i<=NF;i++) if ($i==u) print $(i-1)}' | median
 }
 base=$(metric BenchmarkHTTPBaseline req/s)
 printf '\n%-28s %12s %9s %9s %14s %14s\n' "figure (median of $RUNS)" "req/s" "p50 ms" "p99 ms" "÷ pgbench -S" "÷ bare HTTP"

@@ -6,11 +6,14 @@ package servertest
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,10 +41,16 @@ type Env struct {
 	seq         atomic.Int64
 }
 
+var quietLogs sync.Once
+
 // Start runs a control plane until the test ends. mutate may change the
 // configuration before it is validated.
 func Start(t testing.TB, mutate ...func(*config.Server)) *Env {
 	t.Helper()
+	// The access log of every test request drowns the failures; keep warnings.
+	quietLogs.Do(func() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	})
 	cfg := config.DefaultServer()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DatabaseURL = dbtest.NewURL(t)
