@@ -151,6 +151,15 @@ func (k *keyring) publicKey(ctx context.Context, kid string) (ed25519.PublicKey,
 	return k.lookup(kid)
 }
 
+// known reports whether kid still verifies, after a periodic reload.
+func (k *keyring) known(ctx context.Context, kid string) bool {
+	if err := k.fresh(ctx); err != nil {
+		slog.WarnContext(ctx, "load signing keys failed", "err", err)
+	}
+	_, ok := k.lookup(kid)
+	return ok
+}
+
 func (k *keyring) lookup(kid string) (ed25519.PublicKey, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()

@@ -37,8 +37,8 @@ const (
 	DefaultRefreshTTL        = 30 * 24 * time.Hour
 	DefaultLoginUserFailures = 10
 	DefaultLoginUserWindow   = 15 * time.Minute
-	DefaultLoginIPAttempts   = 100
-	DefaultLoginIPWindow     = 15 * time.Minute
+	DefaultLoginIPAttempts   = 300
+	DefaultLoginIPWindow     = time.Minute
 )
 
 // leeway is the clock skew tolerated between replicas when checking exp,
@@ -85,6 +85,7 @@ type Service struct {
 	lim       *ratelimit.Limiter
 	masterKey []byte
 	keys      *keyring
+	verified  *verifiedCache
 
 	logins    *prometheus.CounterVec
 	refreshes *prometheus.CounterVec
@@ -114,6 +115,7 @@ func New(cfg Config, st *store.Store, hot kv.Store, lim *ratelimit.Limiter, mast
 		}, []string{"result"}),
 	}
 	s.keys = newKeyring(s)
+	s.verified = newVerifiedCache()
 	if reg != nil {
 		reg.MustRegister(s.logins, s.refreshes)
 	}

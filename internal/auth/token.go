@@ -97,7 +97,31 @@ func (s *Service) issueAccess(ctx context.Context, u db.User, sid uuid.UUID) (st
 // failure is a 401: token_expired, token_revoked or invalid_token (the
 // cause is kept for logs, not shown).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Principal, error) {
+	e, ok := s.verified.get(bearer, s.now())
+	if !ok || !s.keys.known(ctx, e.kid) {
+		var err error
+		if e, err = s.verify(ctx, bearer); err != nil {
+			return reqctx.Principal{}, err
+		}
+		s.verified.put(bearer, e, s.now())
+	}
+	p := e.p
+	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID))
+	if err != nil {
+		// Fail open: a kv outage must not log everyone out. A revoked token
+		// then lives until its exp, at most AccessTTL.
+		slog.WarnContext(ctx, "deny-list check failed; accepting token", "err", err)
+		s.lim.FailOpen("denylist")
+	} else if revoked {
+		return reqctx.Principal{}, apperr.Unauthorized(CodeTokenRevoked, "access token has been revoked")
+	}
+	return p, nil
+}
+
+// verify checks an access token's signature and claims.
+func (s *Service) verify(ctx context.Context, bearer string) (verifiedToken, error) {
 	var c accessClaims
+	var kid string
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{algEdDSA}),
 		jwt.WithIssuer(s.cfg.Issuer),
@@ -114,7 +138,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 		if _, ok := t.Method.(*jwt.SigningMethodEd25519); !ok {
 			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 		}
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("token has no kid")
 		}
@@ -125,25 +149,16 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 		return ed25519.PublicKey(pk), nil
 	})
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return reqctx.Principal{}, apperr.Unauthorized(CodeTokenExpired, "access token has expired").Wrap(err)
+		return verifiedToken{}, apperr.Unauthorized(CodeTokenExpired, "access token has expired").Wrap(err)
 	}
 	if err != nil {
-		return reqctx.Principal{}, apperr.Unauthorized(CodeInvalidToken, "invalid access token").Wrap(err)
+		return verifiedToken{}, apperr.Unauthorized(CodeInvalidToken, "invalid access token").Wrap(err)
 	}
 	p, err := c.principal()
 	if err != nil {
-		return reqctx.Principal{}, apperr.Unauthorized(CodeInvalidToken, "invalid access token").Wrap(err)
+		return verifiedToken{}, apperr.Unauthorized(CodeInvalidToken, "invalid access token").Wrap(err)
 	}
-	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID))
-	if err != nil {
-		// Fail open: a kv outage must not log everyone out. A revoked token
-		// then lives until its exp, at most AccessTTL.
-		slog.WarnContext(ctx, "deny-list check failed; accepting token", "err", err)
-		s.lim.FailOpen("denylist")
-	} else if revoked {
-		return reqctx.Principal{}, apperr.Unauthorized(CodeTokenRevoked, "access token has been revoked")
-	}
-	return p, nil
+	return verifiedToken{p: p, kid: kid}, nil
 }
 
 func (c accessClaims) principal() (reqctx.Principal, error) {
