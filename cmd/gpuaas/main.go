@@ -56,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDev(rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(rest, stdout, stderr)
+	case "create-admin":
+		return runCreateAdmin(rest, os.Stdin, stdout, stderr)
 	}
 	if cli.IsVerb(name) {
 		ctx, stop := signalContext()
@@ -78,6 +80,7 @@ platform:
   server    run the control plane
   dev       run the control plane with embedded NATS, demo data and accounts
   migrate   apply the database migrations and exit
+  create-admin  create an admin account in the database (the first admin)
   version   print the version
 
 cli:
