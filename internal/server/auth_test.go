@@ -16,6 +16,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/sdk"
 )
 
 func TestLoginRefreshLogout(t *testing.T) {
@@ -282,3 +283,56 @@ func TestJWKSPublishesTheSigningKey(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestAuthRoutesRefuseHostileBodies(t *testing.T) {
+	env := servertest.Start(t)
+	u := env.NewUser("user")
+	c, _ := env.Login(u)
+	anon := env.Client("")
+	big := `{"username":"` + strings.Repeat("a", 2<<20) + `","password":"x"}`
+	for _, r := range []struct {
+		client     *sdk.Client
+		path, body string
+		status     int
+		code       string
+	}{
+		{anon, "/api/v1/auth/personal/login", `{"username":"a","password":"b","otp":1}`, 400, "invalid_request"},
+		{anon, "/api/v1/auth/personal/login", `{"username":["a"],"password":"b"}`, 400, "invalid_request"},
+		{anon, "/api/v1/auth/personal/login", `{"username":"","password":""}`, 400, "invalid_request"},
+		{anon, "/api/v1/auth/personal/login", big, 413, "payload_too_large"},
+		{anon, "/api/v1/auth/token/refresh", `{"refresh_token":""}`, 400, "invalid_request"},
+		{anon, "/api/v1/auth/token/refresh", `{"refresh_token":"gpr_forged"}`, 401, ""},
+		{anon, "/api/v1/auth/token/refresh", `not json`, 400, "invalid_request"},
+		{c, "/api/v1/auth/logout", `{"refresh_token":1}`, 400, "invalid_request"},
+		{c, "/api/v1/users/me/password", `{"current_password":"x"}`, 400, "invalid_request"},
+		{c, "/api/v1/users/me/password", `{"current_password":"x","new_password":"y"} {}`, 400, "invalid_request"},
+	} {
+		status, body, _ := raw(t, r.client, "POST", r.path, r.body, nil)
+		if status != r.status || (r.code != "" && body["code"] != r.code) {
+			t.Errorf("POST %s %.40q: got %d %v, want %d %s", r.path, r.body, status, body["code"], r.status, r.code)
+		}
+	}
+}
+
+func TestLogoutWithoutBodyAndWithAnotherUsersToken(t *testing.T) {
+	env := servertest.Start(t)
+	alice, bob := env.NewUser("user"), env.NewUser("user")
+	ca, _ := env.Login(alice)
+	_, bobPair := env.Login(bob)
+	// Alice presents Bob's refresh token: her own session ends, Bob's does not.
+	status, _, _ := raw(t, ca, "POST", "/api/v1/auth/logout", `{"refresh_token":"`+bobPair.RefreshToken+`"}`, nil)
+	if status != 204 {
+		t.Fatalf("logout: %d", status)
+	}
+	if _, err := env.Client("").Refresh(ctx, bobPair.RefreshToken); err != nil {
+		t.Fatalf("bob's session was revoked by alice: %v", err)
+	}
+	// A logout without a body is fine.
+	cb, _ := env.Login(bob)
+	status, _, _ = raw(t, cb, "POST", "/api/v1/auth/logout", "", nil)
+	if status != 204 {
+		t.Fatalf("logout without body: %d", status)
+	}
+	_, err := cb.Me(ctx)
+	wantErr(t, err, 401, "token_revoked")
+}
