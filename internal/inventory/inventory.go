@@ -103,7 +103,12 @@ func (s *Service) GetNode(ctx context.Context, id uuid.UUID) (api.Node, error) {
 	if err != nil {
 		return api.Node{}, fmt.Errorf("get node: %w", err)
 	}
-	out, err := s.withGPUs(ctx, s.store, []db.Node{n})
+	return s.render(ctx, s.store, n)
+}
+
+// render is withGPUs for one node.
+func (s *Service) render(ctx context.Context, q *store.Store, n db.Node) (api.Node, error) {
+	out, err := s.withGPUs(ctx, q, []db.Node{n})
 	if err != nil {
 		return api.Node{}, err
 	}
@@ -211,21 +216,14 @@ func (s *Service) CreateNode(ctx context.Context, actor uuid.UUID, req api.Creat
 		}); err != nil {
 			return err
 		}
-		nodes, err := s.withGPUs(ctx, tx, []db.Node{n})
-		if err != nil {
-			return err
-		}
-		node = nodes[0]
-		return nil
+		node, err = s.render(ctx, tx, n)
+		return err
 	})
 	if store.IsUniqueViolation(err, "nodes_hostname_key") {
 		return api.Node{}, apperr.Conflict("duplicate_hostname", "a node named %q exists", req.Hostname)
 	}
 	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			return api.Node{}, err
-		}
-		return api.Node{}, fmt.Errorf("create node: %w", err)
+		return api.Node{}, fmt.Errorf("create node: %w", err) // typed errors stay visible to apperr.As
 	}
 	return node, nil
 }
@@ -277,17 +275,10 @@ func (s *Service) setAdminState(ctx context.Context, actor, id uuid.UUID, to api
 				return err
 			}
 		}
-		nodes, err := s.withGPUs(ctx, tx, []db.Node{n})
-		if err != nil {
-			return err
-		}
-		node = nodes[0]
-		return nil
+		node, err = s.render(ctx, tx, n)
+		return err
 	})
 	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			return api.Node{}, err
-		}
 		return api.Node{}, fmt.Errorf("set node %s admin_state: %w", to, err)
 	}
 	return node, nil

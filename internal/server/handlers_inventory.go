@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
@@ -65,24 +68,20 @@ func (a *App) adminCreateNode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) adminDisableNode(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathUUID(r, "node_id")
-	if err != nil {
-		return err
-	}
-	node, err := a.Inventory.DisableNode(r.Context(), principal(r).UserID, id)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, node)
-	return nil
+	return a.setNodeAdminState(w, r, a.Inventory.DisableNode)
 }
 
 func (a *App) adminEnableNode(w http.ResponseWriter, r *http.Request) error {
+	return a.setNodeAdminState(w, r, a.Inventory.EnableNode)
+}
+
+func (a *App) setNodeAdminState(w http.ResponseWriter, r *http.Request,
+	set func(ctx context.Context, actor, id uuid.UUID) (api.Node, error)) error {
 	id, err := pathUUID(r, "node_id")
 	if err != nil {
 		return err
 	}
-	node, err := a.Inventory.EnableNode(r.Context(), principal(r).UserID, id)
+	node, err := set(r.Context(), principal(r).UserID, id)
 	if err != nil {
 		return err
 	}
