@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gpuaas/gpuaas/internal/password"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
@@ -46,5 +47,45 @@ func TestCreateAdminBootstrapsTheFirstAdmin(t *testing.T) {
 	code, out = createAdmin("", "--email", "r3@example.com")
 	if code != exitUsage || !strings.Contains(out, "--username") {
 		t.Fatalf("missing username: %d %s", code, out)
+	}
+}
+
+func TestRotateSigningKey(t *testing.T) {
+	url := dbtest.NewURL(t)
+	keyFile := t.TempDir() + "/master.key"
+	if _, err := secrets.GenerateKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	rotate := func(key string) (int, string) {
+		var out, errb bytes.Buffer
+		code := runRotateSigningKey([]string{"--database-url", url, "--secret-key-file", key}, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	for i := 0; i < 2; i++ {
+		if code, out := rotate(keyFile); code != 0 || !strings.Contains(out, "new signing key") {
+			t.Fatalf("rotate %d: %d %s", i, code, out)
+		}
+	}
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var active, retired int
+	if err := st.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FILTER (WHERE retired_at IS NULL), count(*) FILTER (WHERE retired_at IS NOT NULL) FROM signing_keys`).
+		Scan(&active, &retired); err != nil {
+		t.Fatal(err)
+	}
+	if active != 1 || retired != 2 {
+		t.Fatalf("active %d retired %d, want 1 and 2", active, retired)
+	}
+	// Another master key cannot open the sealed keys.
+	other := t.TempDir() + "/other.key"
+	if _, err := secrets.GenerateKeyFile(other); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := rotate(other); code == 0 {
+		t.Fatalf("rotation with the wrong master key succeeded: %s", out)
 	}
 }

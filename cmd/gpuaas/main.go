@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runMigrate(rest, stdout, stderr)
 	case "create-admin":
 		return runCreateAdmin(rest, os.Stdin, stdout, stderr)
+	case "rotate-signing-key":
+		return runRotateSigningKey(rest, stdout, stderr)
 	}
 	if cli.IsVerb(name) {
 		ctx, stop := signalContext()
@@ -76,7 +78,8 @@ platform:
   server    run the control plane
   dev       run the control plane with embedded NATS, demo data and accounts
   migrate   apply the database migrations and exit
-  create-admin  create an admin account in the database (the first admin)
+  create-admin        create an admin account in the database (the first admin)
+  rotate-signing-key  make a new access-token signing key the signer
   version   print the version
 
 cli:
