@@ -12,6 +12,7 @@ func parse(t *testing.T, args []string, env map[string]string) (config.Server, e
 	t.Helper()
 	c := config.DefaultServer()
 	c.SecretKeyFile = "/dev/null"
+	c.NATSURL = "nats://127.0.0.1:4222"
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	c.Register(fs)
 	if err := config.Parse(fs, args, func(k string) string { return env[k] }); err != nil {
@@ -67,6 +68,9 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		"log-level":         {args: []string{"--log-level", "loud"}},
 		"GPUAAS_API_BURST":  {env: map[string]string{"GPUAAS_API_BURST": "many"}},
 		"redis-url (split)": {args: []string{"--roles", "api"}},
+		"nats-namespace":    {args: []string{"--nats-namespace", "Bad.NS"}},
+		"sim-failure-rate":  {args: []string{"--sim-failure-rate", "2"}},
+		"runtime":           {args: []string{"--runtime", "docker"}},
 	}
 	for want, c := range cases {
 		t.Run(want, func(t *testing.T) {

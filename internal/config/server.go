@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -38,6 +39,13 @@ type Server struct {
 	LoginUserWindow   time.Duration
 	LoginIPAttempts   int
 	LoginIPWindow     time.Duration
+
+	NATSNamespace     string
+	MinRunway         time.Duration
+	Runtime           string
+	SimDelay          time.Duration
+	SimFailureRate    float64
+	ProvisionDeadline time.Duration
 }
 
 // Defaults for `gpuaas server`.
@@ -59,6 +67,11 @@ func DefaultServer() Server {
 		LoginUserWindow:   15 * time.Minute,
 		LoginIPAttempts:   300,
 		LoginIPWindow:     time.Minute,
+		NATSNamespace:     "gpuaas",
+		MinRunway:         10 * time.Minute,
+		Runtime:           "sim",
+		SimDelay:          time.Second,
+		ProvisionDeadline: 2 * time.Minute,
 	}
 }
 
@@ -85,6 +98,12 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LoginUserWindow, "login-user-window", c.LoginUserWindow, "window for --login-user-failures")
 	fs.IntVar(&c.LoginIPAttempts, "login-ip-attempts", c.LoginIPAttempts, "login attempts allowed per client IP within --login-ip-window")
 	fs.DurationVar(&c.LoginIPWindow, "login-ip-window", c.LoginIPWindow, "window for --login-ip-attempts")
+	fs.StringVar(&c.NATSNamespace, "nats-namespace", c.NATSNamespace, "prefix of this deployment's NATS subjects and JetStream stream")
+	fs.DurationVar(&c.MinRunway, "min-runway", c.MinRunway, "credit a user must hold, in time at the SKU's price, to create an allocation")
+	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (in-process simulation)")
+	fs.DurationVar(&c.SimDelay, "sim-delay", c.SimDelay, "how long the sim runtime takes to provision or release")
+	fs.Float64Var(&c.SimFailureRate, "sim-failure-rate", c.SimFailureRate, "fraction (0 to 1) of sim provisions and releases that fail")
+	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
 }
 
 // Validate checks every setting and fills derived ones. The error names the
@@ -162,6 +181,24 @@ func (c *Server) Validate() error {
 	}
 	if c.LoginIPWindow <= 0 {
 		add(Invalid("login-ip-window", "must be positive"))
+	}
+	if !regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`).MatchString(c.NATSNamespace) {
+		add(Invalid("nats-namespace", "want 1 to 32 of a-z 0-9 _ -, starting with a letter, got %q", c.NATSNamespace))
+	}
+	if c.MinRunway < 0 {
+		add(Invalid("min-runway", "must not be negative"))
+	}
+	if c.Runtime != "sim" {
+		add(Invalid("runtime", "want sim, got %q", c.Runtime))
+	}
+	if c.SimDelay < 0 || c.SimDelay > time.Hour {
+		add(Invalid("sim-delay", "must be between 0 and 1h"))
+	}
+	if c.SimFailureRate < 0 || c.SimFailureRate > 1 {
+		add(Invalid("sim-failure-rate", "must be between 0 and 1"))
+	}
+	if c.ProvisionDeadline < time.Second {
+		add(Invalid("provision-deadline", "must be at least 1s"))
 	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)

@@ -78,7 +78,7 @@ func TestSKUsShowFreeCapacity(t *testing.T) {
 		t.Fatalf("availability %v", got)
 	}
 	// Allocated GPUs do not count; neither do nodes in maintenance.
-	exec(t, env, `UPDATE gpus SET allocation_id = gen_random_uuid() WHERE uuid = 'GPU-node-b-0'`)
+	holdGPU(t, env, "GPU-node-b-0")
 	exec(t, env, `UPDATE nodes SET admin_state = 'maintenance' WHERE hostname = 'node-a'`)
 	list, _ = c.ListSKUs(ctx, api.ListSkusParams{})
 	for _, s := range list.Items {
@@ -176,7 +176,7 @@ func TestAdminNodeLifecycle(t *testing.T) {
 	// A node with an allocated GPU cannot be disabled.
 	var nodeB uuid.UUID
 	must(t, env.App.Store.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-b'`).Scan(&nodeB))
-	exec(t, env, `UPDATE gpus SET allocation_id = gen_random_uuid() WHERE uuid = 'GPU-node-b-1'`)
+	holdGPU(t, env, "GPU-node-b-1")
 	_, err = admin.AdminDisableNode(ctx, nodeB)
 	wantErr(t, err, 409, "node_in_use")
 
@@ -305,4 +305,15 @@ func cutDatabase(t *testing.T, env *servertest.Env) {
 		t.Fatal(err)
 	}
 	env.App.Store.Pool().Reset()
+}
+
+// holdGPU marks one GPU as held by an allocation row made for the purpose.
+func holdGPU(t testing.TB, env *servertest.Env, gpuUUID string) {
+	t.Helper()
+	u := env.NewUser("user")
+	exec(t, env, `WITH a AS (
+		INSERT INTO allocations (user_id, sku_id, node_id, status, gpu_count, price_per_hour_minor, currency)
+		SELECT $1, 'h100-x1', g.node_id, 'active', 1, 249, 'USD' FROM gpus g WHERE g.uuid = $2
+		RETURNING id)
+	UPDATE gpus SET allocation_id = (SELECT id FROM a) WHERE uuid = $2`, u.Id, gpuUUID)
 }

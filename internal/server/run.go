@@ -150,7 +150,10 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		slog.Warn("no --redis-url: rate limits and the token deny-list live in this process; run a single replica only")
 		app.Hot = kv.NewMemory(nil)
 	}
-	if cfg.NATSURL != "" {
+	if cfg.NATSURL == "" {
+		return fail(config.Invalid("nats-url", "required: allocation events travel over NATS JetStream (gpuaas dev embeds one)"))
+	}
+	{
 		nc, err := nats.Connect(cfg.NATSURL, nats.Name("gpuaas-server"), nats.MaxReconnects(-1))
 		if err != nil {
 			return fail(fmt.Errorf("--nats-url: connect to %s: %w", cfg.NATSURL, err))

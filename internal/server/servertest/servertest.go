@@ -53,6 +53,11 @@ func Start(t testing.TB, mutate ...func(*config.Server)) *Env {
 	cfg.DataDir = t.TempDir()
 	cfg.SecretKeyFile = filepath.Join(cfg.DataDir, "master.key")
 	cfg.LogLevel = "warn"
+	// The machine's NATS, with a namespace of this test's own; its stream
+	// is deleted when the test ends.
+	cfg.NATSURL = "nats://127.0.0.1:4222"
+	cfg.NATSNamespace = "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	cfg.SimDelay = 0
 	if _, err := secrets.GenerateKeyFile(cfg.SecretKeyFile); err != nil {
 		t.Fatal(err)
 	}

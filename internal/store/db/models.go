@@ -10,6 +10,29 @@ import (
 	"github.com/google/uuid"
 )
 
+type Allocation struct {
+	ID                uuid.UUID
+	UserID            uuid.UUID
+	SkuID             string
+	NodeID            uuid.NullUUID
+	Name              string
+	Status            string
+	DesiredState      string
+	ObservedState     string
+	Gpus              []byte
+	GpuCount          int32
+	PricePerHourMinor int64
+	Currency          string
+	FailureReason     string
+	ReleaseReason     string
+	Attempts          int32
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	StatusChangedAt   time.Time
+	ActiveAt          *time.Time
+	ReleasedAt        *time.Time
+}
+
 type AuditLog struct {
 	ID            int64
 	OccurredAt    time.Time
@@ -20,6 +43,29 @@ type AuditLog struct {
 	Metadata      []byte
 	CorrelationID string
 	ClientIp      string
+}
+
+type BalanceAlert struct {
+	UserID  uuid.UUID
+	Kind    string
+	FiredAt time.Time
+}
+
+type ConsumerApplied struct {
+	Consumer  string
+	EventID   uuid.UUID
+	AppliedAt time.Time
+}
+
+type DeadLetter struct {
+	ID         int64
+	Consumer   string
+	EventID    string
+	Subject    string
+	Payload    []byte
+	Error      string
+	Deliveries int32
+	CreatedAt  time.Time
 }
 
 type Gpu struct {
@@ -35,6 +81,44 @@ type Gpu struct {
 	UpdatedAt    time.Time
 }
 
+type IdempotencyKey struct {
+	UserID       uuid.UUID
+	Key          string
+	Route        string
+	RequestHash  []byte
+	Status       int32
+	ResponseBody []byte
+	CreatedAt    time.Time
+}
+
+type LedgerAccount struct {
+	ID           uuid.UUID
+	Kind         string
+	UserID       uuid.NullUUID
+	Currency     string
+	BalanceMinor int64
+	CreatedAt    time.Time
+}
+
+type LedgerEntry struct {
+	ID            int64
+	TransactionID uuid.UUID
+	AccountID     uuid.UUID
+	AmountMinor   int64
+	CreatedAt     time.Time
+}
+
+type LedgerTransaction struct {
+	ID             uuid.UUID
+	IdempotencyKey string
+	Kind           string
+	UserID         uuid.NullUUID
+	AllocationID   uuid.NullUUID
+	ActorUserID    uuid.NullUUID
+	Memo           string
+	CreatedAt      time.Time
+}
+
 type Node struct {
 	ID              uuid.UUID
 	Hostname        string
@@ -45,6 +129,22 @@ type Node struct {
 	LastHeartbeatAt *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+}
+
+type Outbox struct {
+	ID          uuid.UUID
+	Seq         *int64
+	Type        string
+	Subject     string
+	Payload     []byte
+	CreatedAt   time.Time
+	PublishedAt *time.Time
+}
+
+type Policy struct {
+	Key       string
+	Value     int64
+	UpdatedAt time.Time
 }
 
 type RefreshToken struct {
@@ -87,6 +187,19 @@ type Sku struct {
 	Region            string
 	Active            bool
 	CreatedAt         time.Time
+}
+
+type UsageRecord struct {
+	AllocationID      uuid.UUID
+	UserID            uuid.UUID
+	SkuID             string
+	PricePerHourMinor int64
+	Currency          string
+	StartedAt         time.Time
+	EndedAt           *time.Time
+	ChargedMinor      int64
+	ChargedSeconds    int64
+	MeteredAt         time.Time
 }
 
 type User struct {

@@ -1,0 +1,112 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Event types. Each is published on <namespace>.events.<type>.
+const (
+	AllocationRequested     = "allocation.requested"
+	AllocationProvisioning  = "allocation.provisioning"
+	AllocationActive        = "allocation.active"
+	AllocationReleasing     = "allocation.releasing"
+	AllocationReleased      = "allocation.released"
+	AllocationFailed        = "allocation.failed"
+	AllocationReleaseFailed = "allocation.release_failed"
+
+	BillingLowBalance         = "billing.low_balance"
+	BillingAutoReleasePending = "billing.auto_release_pending"
+	BillingBalanceDepleted    = "billing.balance_depleted"
+	BillingBalanceCredited    = "billing.balance_credited"
+)
+
+// Types lists every event type; the contract test holds it against
+// api/asyncapi.yaml.
+var Types = []string{
+	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
+	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
+	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
+}
+
+// Allocation is the payload of every allocation.* event: ids and status,
+// never secrets.
+type Allocation struct {
+	AllocationID uuid.UUID  `json:"allocation_id"`
+	UserID       uuid.UUID  `json:"user_id"`
+	SKUID        string     `json:"sku_id"`
+	NodeID       *uuid.UUID `json:"node_id,omitempty"`
+	Status       string     `json:"status"`
+	From         string     `json:"from"`
+	Reason       string     `json:"reason,omitempty"`
+	// At is when the transition happened (the allocation's
+	// status_changed_at): usage windows start and end exactly here.
+	At time.Time `json:"at"`
+}
+
+// Balance is the payload of every billing.* event.
+type Balance struct {
+	UserID        uuid.UUID `json:"user_id"`
+	BalanceMinor  int64     `json:"balance_minor"`
+	Currency      string    `json:"currency"`
+	RunwaySeconds *int64    `json:"runway_seconds,omitempty"`
+	At            time.Time `json:"at"`
+}
+
+// Envelope is what goes on the wire: the payload plus its identity.
+type Envelope struct {
+	ID         uuid.UUID       `json:"id"`
+	Type       string          `json:"type"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// Naming scopes streams and subjects, so several deployments (or tests)
+// share one NATS without seeing each other's events.
+type Naming struct {
+	Namespace string // e.g. "gpuaas"
+}
+
+// DefaultNaming is what a deployment uses unless told otherwise.
+var DefaultNaming = Naming{Namespace: "gpuaas"}
+
+// Stream is the JetStream stream holding every event.
+func (n Naming) Stream() string {
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(n.Namespace)) + "_EVENTS"
+}
+
+// Subject is where events of type typ are published.
+func (n Naming) Subject(typ string) string { return n.Namespace + ".events." + typ }
+
+// AllSubjects matches every event subject.
+func (n Naming) AllSubjects() string { return n.Namespace + ".events.>" }
+
+// TypeOf recovers the event type from a subject.
+func (n Naming) TypeOf(subject string) string {
+	return strings.TrimPrefix(subject, n.Namespace+".events.")
+}
+
+// Enqueue writes an event into the outbox through q, which must be the
+// transaction making the change the event announces. It returns the event id.
+func Enqueue(ctx context.Context, q *db.Queries, n Naming, typ string, data any) (uuid.UUID, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	id := uuid.Must(uuid.NewV7())
+	env, err := json.Marshal(Envelope{ID: id, Type: typ, OccurredAt: time.Now().UTC(), Data: raw})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("encode %s envelope: %w", typ, err)
+	}
+	if err := q.InsertOutbox(ctx, db.InsertOutboxParams{ID: id, Type: typ, Subject: n.Subject(typ), Payload: env}); err != nil {
+		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
+	}
+	return id, nil
+}

@@ -1,0 +1,32 @@
+-- name: InsertOutbox :exec
+INSERT INTO outbox (id, type, subject, payload) VALUES (@id, @type, @subject, @payload);
+
+-- name: ClaimOutbox :many
+-- The next unpublished rows in order, locked so other relay replicas skip
+-- them; the caller publishes them and marks them in the same transaction.
+SELECT id, seq, type, subject, payload, created_at FROM outbox
+WHERE published_at IS NULL
+ORDER BY seq
+LIMIT @batch
+FOR UPDATE SKIP LOCKED;
+
+-- name: MarkOutboxPublished :exec
+UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY(@ids::uuid[]);
+
+-- name: DeletePublishedOutbox :execrows
+DELETE FROM outbox WHERE published_at < now() - @keep::interval;
+
+-- name: MarkApplied :execrows
+-- Records that consumer applied event_id; 0 rows means it already had.
+INSERT INTO consumer_applied (consumer, event_id) VALUES (@consumer, @event_id)
+ON CONFLICT DO NOTHING;
+
+-- name: InsertDeadLetter :exec
+INSERT INTO dead_letters (consumer, event_id, subject, payload, error, deliveries)
+VALUES (@consumer, @event_id, @subject, @payload, @error, @deliveries);
+
+-- name: ListDeadLetters :many
+SELECT * FROM dead_letters
+WHERE (sqlc.narg(cursor_id)::bigint IS NULL OR id < sqlc.narg(cursor_id)::bigint)
+ORDER BY id DESC
+LIMIT @page_limit;
