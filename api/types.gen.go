@@ -9,6 +9,57 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AllocationDesiredState.
+const (
+	AllocationDesiredStateActive   AllocationDesiredState = "active"
+	AllocationDesiredStateReleased AllocationDesiredState = "released"
+)
+
+// Valid indicates whether the value is a known member of the AllocationDesiredState enum.
+func (e AllocationDesiredState) Valid() bool {
+	switch e {
+	case AllocationDesiredStateActive:
+		return true
+	case AllocationDesiredStateReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AllocationStatus.
+const (
+	AllocationStatusActive        AllocationStatus = "active"
+	AllocationStatusFailed        AllocationStatus = "failed"
+	AllocationStatusProvisioning  AllocationStatus = "provisioning"
+	AllocationStatusReleaseFailed AllocationStatus = "release_failed"
+	AllocationStatusReleased      AllocationStatus = "released"
+	AllocationStatusReleasing     AllocationStatus = "releasing"
+	AllocationStatusRequested     AllocationStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the AllocationStatus enum.
+func (e AllocationStatus) Valid() bool {
+	switch e {
+	case AllocationStatusActive:
+		return true
+	case AllocationStatusFailed:
+		return true
+	case AllocationStatusProvisioning:
+		return true
+	case AllocationStatusReleaseFailed:
+		return true
+	case AllocationStatusReleased:
+		return true
+	case AllocationStatusReleasing:
+		return true
+	case AllocationStatusRequested:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GPUHealth.
 const (
 	GPUHealthHealthy   GPUHealth = "healthy"
@@ -177,6 +228,58 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// AdjustBalanceRequest defines model for AdjustBalanceRequest.
+type AdjustBalanceRequest struct {
+	// AmountMinor Non-zero; at most 10^12 either way. Positive credits the user.
+	AmountMinor int64 `json:"amount_minor"`
+
+	// Reason 1 to 500 characters; kept in the audit log.
+	Reason string `json:"reason"`
+}
+
+// Allocation defines model for Allocation.
+type Allocation struct {
+	ActiveAt      *time.Time             `json:"active_at,omitempty"`
+	CreatedAt     time.Time              `json:"created_at"`
+	Currency      string                 `json:"currency"`
+	DesiredState  AllocationDesiredState `json:"desired_state"`
+	FailureReason string                 `json:"failure_reason"`
+	GpuCount      int                    `json:"gpu_count"`
+	Gpus          []AllocationGPU        `json:"gpus"`
+	Id            openapi_types.UUID     `json:"id"`
+	Name          string                 `json:"name"`
+	NodeId        *openapi_types.UUID    `json:"node_id,omitempty"`
+
+	// PricePerHourMinor The SKU's price when the allocation was created.
+	PricePerHourMinor int64 `json:"price_per_hour_minor"`
+
+	// ReleaseReason user, admin: <reason>, or balance_depleted
+	ReleaseReason string             `json:"release_reason"`
+	ReleasedAt    *time.Time         `json:"released_at,omitempty"`
+	SkuId         string             `json:"sku_id"`
+	Status        AllocationStatus   `json:"status"`
+	UpdatedAt     time.Time          `json:"updated_at"`
+	UserId        openapi_types.UUID `json:"user_id"`
+}
+
+// AllocationDesiredState defines model for Allocation.DesiredState.
+type AllocationDesiredState string
+
+// AllocationGPU defines model for AllocationGPU.
+type AllocationGPU struct {
+	Index int    `json:"index"`
+	Uuid  string `json:"uuid"`
+}
+
+// AllocationList defines model for AllocationList.
+type AllocationList struct {
+	Items      []Allocation `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+// AllocationStatus defines model for AllocationStatus.
+type AllocationStatus string
+
 // AuditLog defines model for AuditLog.
 type AuditLog struct {
 	// Action Example: node.create
@@ -197,10 +300,39 @@ type AuditLogList struct {
 	NextCursor string     `json:"next_cursor"`
 }
 
+// BalanceResponse defines model for BalanceResponse.
+type BalanceResponse struct {
+	// BalanceMinor The sum of the user's ledger entries, in minor units.
+	BalanceMinor int64 `json:"balance_minor"`
+
+	// BurnRatePerHourMinor The summed hourly price of the allocations being billed now.
+	BurnRatePerHourMinor int64  `json:"burn_rate_per_hour_minor"`
+	Currency             string `json:"currency"`
+
+	// RunwaySeconds Seconds until (balance - unbilled) reaches zero at the burn rate; null when nothing runs.
+	RunwaySeconds *int64 `json:"runway_seconds"`
+
+	// UnbilledMinor Usage accrued by running allocations and not yet debited.
+	UnbilledMinor int64              `json:"unbilled_minor"`
+	UserId        openapi_types.UUID `json:"user_id"`
+}
+
 // ChangePasswordRequest defines model for ChangePasswordRequest.
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+}
+
+// CloseUsageRequest defines model for CloseUsageRequest.
+type CloseUsageRequest struct {
+	EndedAt time.Time `json:"ended_at"`
+}
+
+// CreateAllocationRequest defines model for CreateAllocationRequest.
+type CreateAllocationRequest struct {
+	// Name At most 63 characters.
+	Name  *string `json:"name,omitempty"`
+	SkuId string  `json:"sku_id"`
 }
 
 // CreateNodeRequest defines model for CreateNodeRequest.
@@ -225,12 +357,35 @@ type CreateUserRequest struct {
 	Username string `json:"username"`
 }
 
+// DeadLetter defines model for DeadLetter.
+type DeadLetter struct {
+	Consumer   string    `json:"consumer"`
+	CreatedAt  time.Time `json:"created_at"`
+	Deliveries int       `json:"deliveries"`
+	Error      string    `json:"error"`
+	EventId    string    `json:"event_id"`
+	Id         int64     `json:"id"`
+	Subject    string    `json:"subject"`
+}
+
+// DeadLetterList defines model for DeadLetterList.
+type DeadLetterList struct {
+	Items      []DeadLetter `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Code Example: invalid_request
 	Code          string `json:"code"`
 	CorrelationId string `json:"correlation_id"`
 	Message       string `json:"message"`
+}
+
+// ForceReleaseRequest defines model for ForceReleaseRequest.
+type ForceReleaseRequest struct {
+	// Reason Why; required, at most 500 characters.
+	Reason string `json:"reason"`
 }
 
 // GPU defines model for GPU.
@@ -294,6 +449,12 @@ type LogoutRequest struct {
 	RefreshToken *string `json:"refresh_token,omitempty"`
 }
 
+// Money defines model for Money.
+type Money struct {
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+}
+
 // Node defines model for Node.
 type Node struct {
 	AdminState      NodeAdminState     `json:"admin_state"`
@@ -318,6 +479,22 @@ type NodeList struct {
 
 // NodeStatus defines model for NodeStatus.
 type NodeStatus string
+
+// Overview defines model for Overview.
+type Overview struct {
+	// Allocations Counts by status.
+	Allocations map[string]int64 `json:"allocations"`
+	Gpus        struct {
+		Allocated int64 `json:"allocated"`
+		Free      int64 `json:"free"`
+		Unhealthy int64 `json:"unhealthy"`
+	} `json:"gpus"`
+
+	// Nodes Counts by status (online, offline) and by admin_state (active, maintenance, disabled).
+	Nodes      map[string]int64 `json:"nodes"`
+	Revenue24h []Money          `json:"revenue_24h"`
+	Users      int64            `json:"users"`
+}
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -373,6 +550,29 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// UsageList defines model for UsageList.
+type UsageList struct {
+	Items      []UsageRecord `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// UsageRecord defines model for UsageRecord.
+type UsageRecord struct {
+	AllocationId openapi_types.UUID `json:"allocation_id"`
+
+	// AmountMinor ceil(seconds × price_per_hour_minor / 3600).
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+
+	// EndedAt Null while the window is open.
+	EndedAt *time.Time `json:"ended_at"`
+
+	// Seconds Whole seconds, rounded up.
+	Seconds   int64     `json:"seconds"`
+	SkuId     string    `json:"sku_id"`
+	StartedAt time.Time `json:"started_at"`
+}
+
 // User defines model for User.
 type User struct {
 	CreatedAt time.Time          `json:"created_at"`
@@ -390,6 +590,12 @@ type UserList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// AllocationID defines model for AllocationID.
+type AllocationID = openapi_types.UUID
+
+// AllocationStatusFilter defines model for AllocationStatusFilter.
+type AllocationStatusFilter = AllocationStatus
+
 // AuditAction defines model for AuditAction.
 type AuditAction = string
 
@@ -401,6 +607,9 @@ type AuditTarget = string
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
 
 // NodeID defines model for NodeID.
 type NodeID = openapi_types.UUID
@@ -432,6 +641,9 @@ type Forbidden = Error
 // NotFound defines model for NotFound.
 type NotFound = Error
 
+// PaymentRequired defines model for PaymentRequired.
+type PaymentRequired = Error
+
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
 
@@ -440,6 +652,20 @@ type TooLarge = Error
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
+
+// Unprocessable defines model for Unprocessable.
+type Unprocessable = Error
+
+// AdminListAllocationsParams defines parameters for AdminListAllocations.
+type AdminListAllocationsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor                 `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *AllocationStatusFilter `form:"status,omitempty" json:"status,omitempty"`
+	UserId *openapi_types.UUID     `form:"user_id,omitempty" json:"user_id,omitempty"`
+}
 
 // AdminListAuditLogsParams defines parameters for AdminListAuditLogs.
 type AdminListAuditLogsParams struct {
@@ -472,6 +698,15 @@ type AdminExportAuditLogsParams struct {
 	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// AdminListDeadLettersParams defines parameters for AdminListDeadLetters.
+type AdminListDeadLettersParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // AdminListNodesParams defines parameters for AdminListNodes.
 type AdminListNodesParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -491,6 +726,54 @@ type AdminListUsersParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AdminAdjustBalanceParams defines parameters for AdminAdjustBalance.
+type AdminAdjustBalanceParams struct {
+	// IdempotencyKey 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListAllocationsParams defines parameters for ListAllocations.
+type ListAllocationsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor                 `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *AllocationStatusFilter `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateAllocationParams defines parameters for CreateAllocation.
+type CreateAllocationParams struct {
+	// IdempotencyKey 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListUsageParams defines parameters for ListUsage.
+type ListUsageParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Since RFC 3339 time, inclusive.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until RFC 3339 time, exclusive.
+	Until        *Until              `form:"until,omitempty" json:"until,omitempty"`
+	AllocationId *openapi_types.UUID `form:"allocation_id,omitempty" json:"allocation_id,omitempty"`
+}
+
+// ExportUsageCSVParams defines parameters for ExportUsageCSV.
+type ExportUsageCSVParams struct {
+	// Since RFC 3339 time, inclusive.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until RFC 3339 time, exclusive.
+	Until        *Until              `form:"until,omitempty" json:"until,omitempty"`
+	AllocationId *openapi_types.UUID `form:"allocation_id,omitempty" json:"allocation_id,omitempty"`
 }
 
 // ListNodesParams defines parameters for ListNodes.
@@ -513,11 +796,23 @@ type ListSkusParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// AdminForceReleaseAllocationJSONRequestBody defines body for AdminForceReleaseAllocation for application/json ContentType.
+type AdminForceReleaseAllocationJSONRequestBody = ForceReleaseRequest
+
+// AdminCloseUsageJSONRequestBody defines body for AdminCloseUsage for application/json ContentType.
+type AdminCloseUsageJSONRequestBody = CloseUsageRequest
+
 // AdminCreateNodeJSONRequestBody defines body for AdminCreateNode for application/json ContentType.
 type AdminCreateNodeJSONRequestBody = CreateNodeRequest
 
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest
+
+// AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
+type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
+
+// CreateAllocationJSONRequestBody defines body for CreateAllocation for application/json ContentType.
+type CreateAllocationJSONRequestBody = CreateAllocationRequest
 
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = LogoutRequest

@@ -121,6 +121,7 @@ type call struct {
 	out    any  // decoded on success when non-nil
 	auth   bool // send the bearer token
 	want   int  // expected status; 0 means any 2xx
+	header http.Header
 }
 
 // send performs cl and returns the open response on success (the caller
@@ -143,6 +144,9 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	for k, v := range cl.header {
+		req.Header[k] = v
+	}
 	if cl.in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

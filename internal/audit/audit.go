@@ -24,6 +24,11 @@ const (
 	ActionNodeDisabled     = "node.disable"
 	ActionNodeEnabled      = "node.enable"
 	ActionSigningKeyRotate = "signing_key.rotate"
+
+	ActionAllocationTransition = "allocation.transition"
+
+	ActionBillingAdjustment = "billing.adjustment"
+	ActionBillingUsageClose = "billing.usage_close"
 )
 
 var allowedKeys = map[string][]string{
@@ -37,6 +42,11 @@ var allowedKeys = map[string][]string{
 	ActionNodeDisabled:     {"admin_state_from", "admin_state_to"},
 	ActionNodeEnabled:      {"admin_state_from", "admin_state_to"},
 	ActionSigningKeyRotate: {"kid"},
+
+	ActionAllocationTransition: {"status_from", "status_to", "reason"},
+
+	ActionBillingAdjustment: {"amount_minor", "reason", "currency"},
+	ActionBillingUsageClose: {"ended_at", "seconds", "amount_minor"},
 }
 
 // Entry is one audited event. The correlation id and client address come

@@ -98,6 +98,7 @@ func init() {
 		"whoami": {"show the signed-in user", runWhoami},
 		"skus":   {"list GPU SKUs, their prices and what is available now", runSKUs},
 		"nodes":  {"list GPU nodes and their free GPUs", runNodes},
+		"alloc":  {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,20 @@ func Decode(r *http.Request, v any) error {
 		return apperr.Invalid("request body must hold a single JSON object")
 	}
 	return nil
+}
+
+// DecodeRaw is Decode that also returns the raw body, for routes that hash
+// it (idempotency keys).
+func DecodeRaw(r *http.Request, v any) ([]byte, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		if e := tooLarge(err); e != nil {
+			return nil, e
+		}
+		return nil, apperr.Invalid("read request body: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return raw, Decode(r, v)
 }
 
 // DecodeOptional is Decode for routes whose body may be empty.

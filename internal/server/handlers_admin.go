@@ -10,6 +10,8 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/overview"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -134,4 +136,43 @@ func pathUUID(r *http.Request, name string) (uuid.UUID, error) {
 		return uuid.Nil, apperr.Invalid("%s must be a UUID", name)
 	}
 	return id, nil
+}
+
+func (a *App) adminOverview(w http.ResponseWriter, r *http.Request) error {
+	o, err := overview.Get(r.Context(), a.Store, time.Now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (a *App) adminListDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after int64
+	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+		return err
+	}
+	p := db.ListDeadLettersParams{PageLimit: int32(page.Size + 1)}
+	if after > 0 {
+		p.CursorID = &after
+	}
+	rows, err := a.Store.ListDeadLetters(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := api.DeadLetterList{Items: []api.DeadLetter{}}
+	if len(rows) > page.Size {
+		rows = rows[:page.Size]
+		out.NextCursor = httpapi.EncodeCursor(rows[len(rows)-1].ID)
+	}
+	for _, d := range rows {
+		out.Items = append(out.Items, api.DeadLetter{Id: d.ID, Consumer: d.Consumer, EventId: d.EventID,
+			Subject: d.Subject, Error: d.Error, Deliveries: int(d.Deliveries), CreatedAt: d.CreatedAt})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -30,6 +30,10 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/users/me/password", a.user(a.changePassword))
 	rt.Handle("GET", "/api/v1/skus", a.user(a.listSKUs))
 	rt.Handle("GET", "/api/v1/nodes", a.user(a.listNodes))
+	rt.Handle("POST", "/api/v1/allocations", a.user(a.createAllocation))
+	rt.Handle("GET", "/api/v1/allocations", a.user(a.listAllocations))
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
+	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
 
 	// Admins.
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
@@ -41,6 +45,10 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}", a.admin(a.adminGetUser))
 	rt.Handle("GET", "/api/v1/admin/audit-logs", a.admin(a.adminListAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
+	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))
+	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/force-release", a.admin(a.adminForceRelease))
+	rt.Handle("GET", "/api/v1/admin/overview", a.admin(a.adminOverview))
+	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))
 	return rt
 }
 

@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
@@ -33,12 +35,16 @@ type App struct {
 	Inventory *inventory.Service
 	Auth      *auth.Service
 	Audit     *audit.Reader
-	Limiter   *ratelimit.Limiter
-	Hot       kv.Store
-	Registry  *prometheus.Registry
-	NATS      *nats.Conn    // nil when --nats-url is empty
-	Redis     *redis.Client // nil when --redis-url is empty
-	Roles     config.Roles
+	// Allocations runs the lifecycle; Runtime is where allocations run.
+	Allocations *allocation.Service
+	Runtime     allocation.Runtime
+	Naming      events.Naming
+	Limiter     *ratelimit.Limiter
+	Hot         kv.Store
+	Registry    *prometheus.Registry
+	NATS        *nats.Conn    // nil when --nats-url is empty
+	Redis       *redis.Client // nil when --redis-url is empty
+	Roles       config.Roles
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -166,6 +172,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Users = users.New(st)
 	app.Inventory = inventory.New(st)
 	app.Audit = audit.NewReader(st)
+	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
+	app.Allocations = allocation.New(st, allocation.Config{
+		Naming:    app.Naming,
+		MinRunway: cfg.MinRunway,
+	}, app.Registry)
+	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,
 		Audience:          cfg.Audience,

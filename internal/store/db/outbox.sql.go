@@ -59,6 +59,17 @@ func (q *Queries) ClaimOutbox(ctx context.Context, batch int32) ([]ClaimOutboxRo
 	return items, nil
 }
 
+const countPendingOutbox = `-- name: CountPendingOutbox :one
+SELECT count(*) FROM outbox WHERE published_at IS NULL
+`
+
+func (q *Queries) CountPendingOutbox(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, countPendingOutbox)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const deletePublishedOutbox = `-- name: DeletePublishedOutbox :execrows
 DELETE FROM outbox WHERE published_at < now() - $1::interval
 `
@@ -185,4 +196,31 @@ UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])
 func (q *Queries) MarkOutboxPublished(ctx context.Context, ids []uuid.UUID) error {
 	_, err := q.db.Exec(ctx, markOutboxPublished, ids)
 	return err
+}
+
+const markOutboxPublishedLag = `-- name: MarkOutboxPublishedLag :many
+UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])
+RETURNING (EXTRACT(EPOCH FROM published_at - created_at))::float8 AS lag_seconds
+`
+
+// Marks rows published and returns each row's commit→publish lag measured
+// on the database clock alone, so relay host clock skew cannot distort it.
+func (q *Queries) MarkOutboxPublishedLag(ctx context.Context, ids []uuid.UUID) ([]float64, error) {
+	rows, err := q.db.Query(ctx, markOutboxPublishedLag, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []float64{}
+	for rows.Next() {
+		var lag_seconds float64
+		if err := rows.Scan(&lag_seconds); err != nil {
+			return nil, err
+		}
+		items = append(items, lag_seconds)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

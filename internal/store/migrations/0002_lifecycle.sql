@@ -169,3 +169,16 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (user_id, key)
 );
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+
+-- Outbox wake-up (added with package outbox): relays LISTEN on 'outbox' so
+-- a committed event is published in milliseconds instead of at the next
+-- poll. Statement-level, because NOTIFY is only a wake-up and one per
+-- insert statement is enough; relays still poll, so a missed notify delays
+-- and never loses an event.
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('outbox', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();

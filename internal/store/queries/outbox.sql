@@ -30,3 +30,12 @@ SELECT * FROM dead_letters
 WHERE (sqlc.narg(cursor_id)::bigint IS NULL OR id < sqlc.narg(cursor_id)::bigint)
 ORDER BY id DESC
 LIMIT @page_limit;
+
+-- name: MarkOutboxPublishedLag :many
+-- Marks rows published and returns each row's commit→publish lag measured
+-- on the database clock alone, so relay host clock skew cannot distort it.
+UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY(@ids::uuid[])
+RETURNING (EXTRACT(EPOCH FROM published_at - created_at))::float8 AS lag_seconds;
+
+-- name: CountPendingOutbox :one
+SELECT count(*) FROM outbox WHERE published_at IS NULL;

@@ -1,0 +1,391 @@
+package allocation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/allocation"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
+	"github.com/gpuaas/gpuaas/internal/users"
+)
+
+var ctx = context.Background()
+
+const h100 = "NVIDIA H100 80GB HBM3"
+
+type fixture struct {
+	st  *store.Store
+	svc *allocation.Service
+	sim *allocation.Sim
+	wk  *allocation.Worker
+	// balance is what the stub balance locker answers.
+	balance int64
+}
+
+// newFixture: region r1, SKUs x1 and x2 of H100 at 3600/h, and nodes
+// with the given GPU counts.
+func newFixture(t *testing.T, nodes ...int) *fixture {
+	t.Helper()
+	f := &fixture{st: dbtest.New(t), balance: 1 << 40}
+	inv := inventory.New(f.st)
+	must(t, inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}))
+	for _, n := range []int{1, 2} {
+		must(t, inv.SeedSKU(ctx, api.SKU{Id: fmt.Sprintf("h100-x%d", n), Name: "H100", GpuModel: h100, GpuCount: n,
+			PricePerHourMinor: 3600, Currency: "USD", Region: "r1", Active: true}))
+	}
+	for i, count := range nodes {
+		var gpus []inventory.GPUSpec
+		for j := 0; j < count; j++ {
+			gpus = append(gpus, inventory.GPUSpec{Index: j, UUID: fmt.Sprintf("GPU-%d-%d", i, j), Model: h100, MemoryMiB: 81559})
+		}
+		if _, err := inv.SeedNode(ctx, fmt.Sprintf("node-%d", i), "r1", gpus); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.svc = allocation.New(f.st, allocation.Config{
+		Naming: events.Naming{Namespace: "test"}, MinRunway: 10 * time.Minute,
+		LockBalance: func(context.Context, *store.Store, uuid.UUID, string) (int64, error) { return f.balance, nil },
+	}, nil)
+	f.sim = allocation.NewSim(0, 0)
+	f.wk = allocation.NewWorker(f.svc, f.sim)
+	return f
+}
+
+func (f *fixture) user(t *testing.T) uuid.UUID {
+	t.Helper()
+	name := "u" + uuid.NewString()[:8]
+	u, err := users.New(f.st).Create(ctx, uuid.Nil, users.CreateParams{Username: name, Email: name + "@example.com",
+		Password: "correct horse battery staple", Role: "user"})
+	must(t, err)
+	return u.Id
+}
+
+func (f *fixture) create(t *testing.T, user uuid.UUID, sku string) (api.Allocation, error) {
+	t.Helper()
+	var a api.Allocation
+	err := f.st.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		a, err = f.svc.CreateIn(ctx, tx, user, allocation.CreateRequest{SKUID: sku})
+		return err
+	})
+	return a, err
+}
+
+func (f *fixture) status(t *testing.T, id uuid.UUID) allocation.Status {
+	t.Helper()
+	row, err := f.st.GetAllocation(ctx, id)
+	must(t, err)
+	return allocation.Status(row.Status)
+}
+
+func (f *fixture) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	must(t, f.st.Pool().QueryRow(ctx, sql, args...).Scan(&n))
+	return n
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if !apperr.HasCode(err, code) {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+}
+
+func TestTransitionTable(t *testing.T) {
+	all := []allocation.Status{allocation.StatusRequested, allocation.StatusProvisioning, allocation.StatusActive,
+		allocation.StatusReleasing, allocation.StatusReleased, allocation.StatusFailed, allocation.StatusReleaseFailed}
+	allowed := map[[2]allocation.Status]bool{
+		{"requested", "provisioning"}: true, {"requested", "releasing"}: true, {"requested", "failed"}: true,
+		{"provisioning", "active"}: true, {"provisioning", "releasing"}: true, {"provisioning", "failed"}: true,
+		{"active", "releasing"}: true,
+		{"releasing", "released"}: true, {"releasing", "release_failed"}: true,
+		{"release_failed", "releasing"}: true, {"release_failed", "released"}: true,
+	}
+	for _, from := range all {
+		for _, to := range all {
+			if got := allocation.CanTransition(from, to); got != allowed[[2]allocation.Status{from, to}] {
+				t.Errorf("%s → %s: allowed=%v", from, to, got)
+			}
+		}
+	}
+}
+
+func TestLifecycleHappyPath(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	if a.Status != api.AllocationStatusRequested || a.NodeId == nil || len(a.Gpus) != 1 || a.PricePerHourMinor != 3600 {
+		t.Fatalf("created %+v", a)
+	}
+	must(t, f.wk.Drive(ctx, a.Id))
+	if got := f.status(t, a.Id); got != allocation.StatusActive || !f.sim.Running(a.Id) {
+		t.Fatalf("after drive: %s running=%v", got, f.sim.Running(a.Id))
+	}
+	rel, err := f.svc.Release(ctx, u, a.Id)
+	must(t, err)
+	if rel.Status != api.AllocationStatusReleasing || rel.DesiredState != "released" || rel.ReleaseReason != "user" {
+		t.Fatalf("release: %+v", rel)
+	}
+	must(t, f.wk.Drive(ctx, a.Id))
+	row, err := f.st.GetAllocation(ctx, a.Id)
+	must(t, err)
+	if row.Status != "released" || row.ActiveAt == nil || row.ReleasedAt == nil || f.sim.Running(a.Id) {
+		t.Fatalf("after release: %+v", row)
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 0 {
+		t.Fatalf("%d GPUs still held", n)
+	}
+	// Each status change wrote one audit row and one outbox event.
+	want := []string{"allocation.requested", "allocation.provisioning", "allocation.active", "allocation.releasing", "allocation.released"}
+	rows, err := f.st.Pool().Query(ctx, `SELECT type FROM outbox ORDER BY seq`)
+	must(t, err)
+	var got []string
+	for rows.Next() {
+		var typ string
+		must(t, rows.Scan(&typ))
+		got = append(got, typ)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if n := f.count(t, `SELECT count(*) FROM audit_logs WHERE action = 'allocation.transition' AND target_id = $1`, a.Id.String()); n != 5 {
+		t.Fatalf("%d audit rows", n)
+	}
+	// Released is terminal: a second release is refused, and driving it again does nothing.
+	_, err = f.svc.Release(ctx, u, a.Id)
+	wantCode(t, err, allocation.CodeInvalidState)
+	must(t, f.wk.Drive(ctx, a.Id))
+}
+
+func TestOtherUsersAllocationIsNotFound(t *testing.T) {
+	f := newFixture(t, 1)
+	owner, other := f.user(t), f.user(t)
+	a, err := f.create(t, owner, "h100-x1")
+	must(t, err)
+	_, err = f.svc.Get(ctx, other, a.Id)
+	wantCode(t, err, apperr.CodeNotFound)
+	_, err = f.svc.Release(ctx, other, a.Id)
+	wantCode(t, err, apperr.CodeNotFound)
+	if f.status(t, a.Id) != allocation.StatusRequested {
+		t.Fatal("another user's release changed the allocation")
+	}
+}
+
+func TestProvisionFailureFreesGPUs(t *testing.T) {
+	f := newFixture(t, 1)
+	f.sim.FailureRate = 1
+	u := f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, a.Id))
+	row, err := f.st.GetAllocation(ctx, a.Id)
+	must(t, err)
+	if row.Status != "failed" || row.FailureReason == "" || row.ReleasedAt == nil {
+		t.Fatalf("failed allocation: %+v", row)
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 0 {
+		t.Fatal("failed allocation kept its GPU")
+	}
+	_, err = f.svc.Release(ctx, u, a.Id)
+	wantCode(t, err, allocation.CodeInvalidState)
+}
+
+func TestReleaseFailureKeepsGPUsUntilRetried(t *testing.T) {
+	f := newFixture(t, 1)
+	u := f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, a.Id))
+	_, err = f.svc.Release(ctx, u, a.Id)
+	must(t, err)
+	f.sim.FailureRate = 1
+	must(t, f.wk.Drive(ctx, a.Id))
+	if f.status(t, a.Id) != allocation.StatusReleaseFailed {
+		t.Fatalf("status %s", f.status(t, a.Id))
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id = $1`, a.Id); n != 1 {
+		t.Fatal("release_failed must keep the GPU: the workload may still run")
+	}
+	f.sim.FailureRate = 0
+	_, err = f.svc.Release(ctx, u, a.Id) // a retry
+	must(t, err)
+	must(t, f.wk.Drive(ctx, a.Id))
+	if f.status(t, a.Id) != allocation.StatusReleased {
+		t.Fatalf("after retry: %s", f.status(t, a.Id))
+	}
+}
+
+func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
+	f := newFixture(t, 4)
+	u, admin := f.user(t), f.user(t)
+	requested, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	a, err := f.svc.ForceRelease(ctx, admin, requested.Id, "admin: maintenance")
+	must(t, err)
+	if a.Status != api.AllocationStatusReleasing || a.ReleaseReason != "admin: maintenance" {
+		t.Fatalf("force release of requested: %+v", a)
+	}
+	// Forcing one already releasing is accepted and changes nothing.
+	if _, err := f.svc.ForceRelease(ctx, admin, requested.Id, "again"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, f.wk.Drive(ctx, requested.Id))
+	if f.status(t, requested.Id) != allocation.StatusReleased {
+		t.Fatal("not released")
+	}
+	_, err = f.svc.ForceRelease(ctx, admin, requested.Id, "done already")
+	wantCode(t, err, allocation.CodeInvalidState)
+	_, err = f.svc.ForceRelease(ctx, admin, requested.Id, " ")
+	wantCode(t, err, apperr.CodeInvalidRequest)
+	_, err = f.svc.ForceRelease(ctx, admin, uuid.New(), "nope")
+	wantCode(t, err, apperr.CodeNotFound)
+}
+
+func TestCreateNeedsCapacityAndRunway(t *testing.T) {
+	f := newFixture(t, 1)
+	u := f.user(t)
+	_, err := f.create(t, u, "h100-x2")
+	wantCode(t, err, allocation.CodeInsufficientCapacity)
+	_, err = f.create(t, u, "no-such-sku")
+	wantCode(t, err, apperr.CodeNotFound)
+	// 10 minutes at 3600/h is 600 minor units.
+	f.balance = 599
+	_, err = f.create(t, u, "h100-x1")
+	wantCode(t, err, allocation.CodeInsufficientFunds)
+	if e, _ := apperr.As(err); e.Kind != apperr.KindPaymentRequired {
+		t.Fatalf("kind %v", e.Kind)
+	}
+	f.balance = 600
+	_, err = f.create(t, u, "h100-x1")
+	must(t, err)
+}
+
+// TestConcurrentCreatesNeverDoubleBook races many creates for the last few
+// GPUs: exactly as many succeed as there are GPUs, each GPU is held once,
+// and the rest are told there is no capacity.
+func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
+	f := newFixture(t, 3, 2) // 5 GPUs on two nodes
+	const racers = 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, full := 0, 0
+	var other []error
+	for i := 0; i < racers; i++ {
+		u := f.user(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.create(t, u, "h100-x1")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case apperr.HasCode(err, allocation.CodeInsufficientCapacity):
+				full++
+			default:
+				other = append(other, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("unexpected errors: %v", errors.Join(other...))
+	}
+	if won != 5 || full != racers-5 {
+		t.Fatalf("won %d, full %d; want 5 and %d", won, full, racers-5)
+	}
+	if n := f.count(t, `SELECT count(DISTINCT allocation_id) FROM gpus WHERE allocation_id IS NOT NULL`); n != 5 {
+		t.Fatalf("%d allocations hold GPUs", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM (SELECT g->>'uuid' AS u FROM allocations, jsonb_array_elements(gpus) g
+		GROUP BY 1 HAVING count(*) > 1) d`); n != 0 {
+		t.Fatalf("%d GPUs placed twice", n)
+	}
+}
+
+func TestReconcilerRetriesThenFails(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	// The requested event was lost: nothing drove it. Make it look old.
+	age := func() {
+		_, err := f.st.Pool().Exec(ctx, `UPDATE allocations SET status_changed_at = now() - interval '1 hour'`)
+		must(t, err)
+	}
+	age()
+	r := allocation.NewReconciler(f.wk, time.Minute)
+	n, err := r.Once(ctx)
+	must(t, err)
+	if n != 1 || f.status(t, a.Id) != allocation.StatusActive {
+		t.Fatalf("reconciled %d, status %s", n, f.status(t, a.Id))
+	}
+	// A release whose runtime keeps failing is given up on as release_failed.
+	_, err = f.svc.Release(ctx, u, a.Id)
+	must(t, err)
+	f.sim.FailureRate = 1
+	_, err = f.st.Pool().Exec(ctx, `UPDATE allocations SET attempts = 3`)
+	must(t, err)
+	age()
+	_, err = r.Once(ctx)
+	must(t, err)
+	row, err := f.st.GetAllocation(ctx, a.Id)
+	must(t, err)
+	if row.Status != "release_failed" || row.FailureReason == "" {
+		t.Fatalf("after giving up: %s %q", row.Status, row.FailureReason)
+	}
+}
+
+func TestListPagesAndFilters(t *testing.T) {
+	f := newFixture(t, 4)
+	u, other := f.user(t), f.user(t)
+	for i := 0; i < 3; i++ {
+		_, err := f.create(t, u, "h100-x1")
+		must(t, err)
+	}
+	_, err := f.create(t, other, "h100-x1")
+	must(t, err)
+	page, next, err := f.svc.List(ctx, allocation.Filter{UserID: u}, nil, 2)
+	must(t, err)
+	if len(page) != 2 || next == nil {
+		t.Fatalf("page 1: %d %v", len(page), next)
+	}
+	page2, next2, err := f.svc.List(ctx, allocation.Filter{UserID: u}, next, 2)
+	must(t, err)
+	if len(page2) != 1 || next2 != nil || page2[0].Id == page[0].Id || page2[0].Id == page[1].Id {
+		t.Fatalf("page 2: %+v", page2)
+	}
+	all, _, err := f.svc.List(ctx, allocation.Filter{}, nil, 50)
+	must(t, err)
+	if len(all) != 4 {
+		t.Fatalf("admin sees %d", len(all))
+	}
+	none, _, err := f.svc.List(ctx, allocation.Filter{UserID: u, Status: "active"}, nil, 50)
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatal("status filter ignored")
+	}
+	_, _, err = f.svc.List(ctx, allocation.Filter{Status: "bogus"}, nil, 50)
+	wantCode(t, err, apperr.CodeInvalidRequest)
+}

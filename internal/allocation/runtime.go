@@ -1,0 +1,87 @@
+package allocation
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Workload is what a runtime needs to know to run or stop an allocation.
+type Workload struct {
+	AllocationID uuid.UUID
+	UserID       uuid.UUID
+	NodeID       uuid.UUID
+	GPUUUIDs     []string
+}
+
+// Runtime makes allocations real. Both steps must be idempotent: the worker
+// and the reconciler may call them again after a crash or a timeout.
+type Runtime interface {
+	Provision(ctx context.Context, w Workload) error
+	Release(ctx context.Context, w Workload) error
+}
+
+// Sim is an in-process runtime for `gpuaas dev` and tests: each step takes
+// Delay and fails with probability FailureRate.
+type Sim struct {
+	Delay       time.Duration
+	FailureRate float64
+
+	mu      sync.Mutex
+	running map[uuid.UUID]Workload
+}
+
+// NewSim returns a simulated runtime.
+func NewSim(delay time.Duration, failureRate float64) *Sim {
+	return &Sim{Delay: delay, FailureRate: failureRate, running: map[uuid.UUID]Workload{}}
+}
+
+func (s *Sim) step(ctx context.Context, what string) error {
+	if s.Delay > 0 {
+		t := time.NewTimer(s.Delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if s.FailureRate > 0 && rand.Float64() < s.FailureRate {
+		return fmt.Errorf("sim: %s failed (simulated, rate %.2f)", what, s.FailureRate)
+	}
+	return nil
+}
+
+// Provision implements Runtime.
+func (s *Sim) Provision(ctx context.Context, w Workload) error {
+	if err := s.step(ctx, "provision"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.running[w.AllocationID] = w
+	s.mu.Unlock()
+	return nil
+}
+
+// Release implements Runtime.
+func (s *Sim) Release(ctx context.Context, w Workload) error {
+	if err := s.step(ctx, "release"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.running, w.AllocationID)
+	s.mu.Unlock()
+	return nil
+}
+
+// Running reports whether the sim runs the allocation now.
+func (s *Sim) Running(id uuid.UUID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.running[id]
+	return ok
+}

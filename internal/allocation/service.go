@@ -1,0 +1,355 @@
+package allocation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Error codes of this package.
+const (
+	CodeInvalidState         = "invalid_state"
+	CodeInsufficientCapacity = "insufficient_capacity"
+	CodeInsufficientFunds    = "insufficient_funds"
+)
+
+// BalanceLocker returns a user's balance in currency with their account
+// locked for the rest of tx, so one user's creates are judged one at a time.
+type BalanceLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error)
+
+// Config tunes the service.
+type Config struct {
+	Naming events.Naming
+	// MinRunway is how long the caller's credit must last at the SKU's
+	// price for a create to be accepted.
+	MinRunway   time.Duration
+	LockBalance BalanceLocker
+}
+
+// Service runs the lifecycle.
+type Service struct {
+	cfg   Config
+	store *store.Store
+
+	transitions *prometheus.CounterVec
+	refused     *prometheus.CounterVec
+}
+
+// New returns a Service. reg may be nil.
+func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
+	s := &Service{
+		cfg:   cfg,
+		store: st,
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_allocation_transitions_total",
+			Help: "Allocation status changes, by target status.",
+		}, []string{"to"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_allocation_illegal_transitions_total",
+			Help: "Status changes refused by the transition table or lost to a concurrent change.",
+		}, []string{"from", "to"}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.transitions, s.refused)
+	}
+	return s
+}
+
+// CreateRequest is a user's ask for GPUs.
+type CreateRequest struct {
+	SKUID string
+	Name  string
+}
+
+// CreateIn places and records a new allocation inside tx, which the caller
+// commits (together with its idempotency record). The allocation starts in
+// requested with its GPUs reserved; its event wakes the provisioner.
+func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUID, req CreateRequest) (api.Allocation, error) {
+	req.Name = strings.TrimSpace(req.Name)
+	if req.SKUID == "" {
+		return api.Allocation{}, apperr.Invalid("sku_id is required")
+	}
+	if len(req.Name) > 63 {
+		return api.Allocation{}, apperr.Invalid("name must be at most 63 characters")
+	}
+	sku, err := tx.GetSKU(ctx, req.SKUID)
+	if store.IsNoRows(err) || (err == nil && !sku.Active) {
+		return api.Allocation{}, apperr.NotFound("sku")
+	}
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("get sku: %w", err)
+	}
+	if s.cfg.LockBalance != nil {
+		balance, err := s.cfg.LockBalance(ctx, tx, userID, sku.Currency)
+		if err != nil {
+			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
+		}
+		need := minRunwayCharge(sku.PricePerHourMinor, s.cfg.MinRunway)
+		if balance < need {
+			return api.Allocation{}, &apperr.Error{Kind: apperr.KindPaymentRequired, Code: CodeInsufficientFunds,
+				Message: fmt.Sprintf("a balance of at least %d %s (%s at %d/h) is needed, you have %d",
+					need, sku.Currency, s.cfg.MinRunway, sku.PricePerHourMinor, balance)}
+		}
+	}
+	nodeID, gpus, err := place(ctx, tx, sku)
+	if err != nil {
+		return api.Allocation{}, err
+	}
+	rawGPUs, _ := json.Marshal(gpus)
+	row, err := tx.InsertAllocation(ctx, db.InsertAllocationParams{
+		UserID: userID, SkuID: sku.ID, NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, Name: req.Name,
+		Gpus: rawGPUs, GpuCount: sku.GpuCount, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+	})
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("insert allocation: %w", err)
+	}
+	ids := make([]uuid.UUID, len(gpus))
+	for i, g := range gpus {
+		ids[i] = g.id
+	}
+	if n, err := tx.ReserveGPUs(ctx, db.ReserveGPUsParams{AllocationID: uuid.NullUUID{UUID: row.ID, Valid: true}, Ids: ids}); err != nil {
+		return api.Allocation{}, fmt.Errorf("reserve gpus: %w", err)
+	} else if int(n) != len(ids) {
+		return api.Allocation{}, fmt.Errorf("reserve gpus: %d of %d still free", n, len(ids))
+	}
+	if err := s.record(ctx, tx, row, "", ""); err != nil {
+		return api.Allocation{}, err
+	}
+	s.transitions.WithLabelValues(string(StatusRequested)).Inc()
+	return ToAPI(row), nil
+}
+
+// minRunwayCharge is ceil(price × runway / 1h) in minor units.
+func minRunwayCharge(pricePerHour int64, runway time.Duration) int64 {
+	secs := int64((runway + time.Second - 1) / time.Second)
+	return (pricePerHour*secs + 3599) / 3600
+}
+
+// Get returns one allocation of userID; another user's is 404.
+func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation, error) {
+	row, err := s.store.GetUserAllocation(ctx, db.GetUserAllocationParams{ID: id, UserID: userID})
+	if store.IsNoRows(err) {
+		return api.Allocation{}, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
+	}
+	return ToAPI(row), nil
+}
+
+// Filter narrows List.
+type Filter struct {
+	UserID uuid.UUID // uuid.Nil: everyone (admins)
+	Status string
+}
+
+// Cursor is the position after the last allocation of a page.
+type Cursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        uuid.UUID `json:"id"`
+}
+
+// List returns up to limit allocations after cursor, newest first, and the
+// next page's cursor (nil at the end).
+func (s *Service) List(ctx context.Context, f Filter, after *Cursor, limit int) ([]api.Allocation, *Cursor, error) {
+	p := db.ListAllocationsParams{PageLimit: int32(limit + 1)}
+	if f.UserID != uuid.Nil {
+		p.UserID = uuid.NullUUID{UUID: f.UserID, Valid: true}
+	}
+	if f.Status != "" {
+		if !api.AllocationStatus(f.Status).Valid() {
+			return nil, nil, apperr.Invalid("status must be one of requested, provisioning, active, releasing, released, failed, release_failed")
+		}
+		p.Status = &f.Status
+	}
+	if after != nil {
+		p.CursorTime, p.CursorID = &after.CreatedAt, uuid.NullUUID{UUID: after.ID, Valid: true}
+	}
+	rows, err := s.store.ListAllocations(ctx, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list allocations: %w", err)
+	}
+	var next *Cursor
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	out := make([]api.Allocation, len(rows))
+	for i, r := range rows {
+		out[i] = ToAPI(r)
+	}
+	return out, next, nil
+}
+
+// Release is a user giving an allocation back. Another user's is 404; an
+// allocation already releasing, released or failed is 409 invalid_state.
+func (s *Service) Release(ctx context.Context, userID, id uuid.UUID) (api.Allocation, error) {
+	return s.release(ctx, userID, id, userID, "user", false)
+}
+
+// ForceRelease releases an allocation from any non-terminal status, for an
+// admin (actor) or for billing (actor uuid.Nil, reason balance_depleted).
+func (s *Service) ForceRelease(ctx context.Context, actor, id uuid.UUID, reason string) (api.Allocation, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return api.Allocation{}, apperr.Invalid("reason is required")
+	}
+	if len(reason) > 500 {
+		return api.Allocation{}, apperr.Invalid("reason must be at most 500 characters")
+	}
+	return s.release(ctx, uuid.Nil, id, actor, reason, true)
+}
+
+func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reason string, force bool) (api.Allocation, error) {
+	var out db.Allocation
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		var row db.Allocation
+		var err error
+		if owner != uuid.Nil {
+			row, err = tx.GetUserAllocation(ctx, db.GetUserAllocationParams{ID: id, UserID: owner})
+		} else {
+			row, err = tx.GetAllocation(ctx, id)
+		}
+		if store.IsNoRows(err) {
+			return apperr.NotFound("allocation")
+		}
+		if err != nil {
+			return err
+		}
+		from := Status(row.Status)
+		if force && from == StatusReleasing {
+			out = row // already on its way out: accepted, nothing to do
+			return nil
+		}
+		if from.Terminal() || from == StatusReleasing || (!force && !from.userReleasable()) {
+			return apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
+		}
+		out, err = s.transition(ctx, tx, row, StatusReleasing, change{
+			actor: actor, desired: "released", releaseReason: reason,
+		})
+		return err
+	})
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("release allocation: %w", err)
+	}
+	return ToAPI(out), nil
+}
+
+// change is what a transition sets besides the status.
+type change struct {
+	actor         uuid.UUID // uuid.Nil for the system
+	desired       string
+	observed      string
+	failureReason string
+	releaseReason string
+	resetAttempts bool
+}
+
+// transition moves row to `to` if the table allows it and nobody changed it
+// meanwhile, then frees its GPUs when it no longer holds them, and writes
+// the audit row and the outbox event, all in tx.
+func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Allocation, to Status, c change) (db.Allocation, error) {
+	from := Status(row.Status)
+	if !CanTransition(from, to) {
+		s.refused.WithLabelValues(string(from), string(to)).Inc()
+		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation cannot go from %s to %s", from, to)
+	}
+	p := db.TransitionAllocationParams{ID: row.ID, FromStatus: string(from), ToStatus: string(to), ResetAttempts: c.resetAttempts}
+	p.DesiredState, p.ObservedState = optional(c.desired), optional(c.observed)
+	p.FailureReason, p.ReleaseReason = optional(c.failureReason), optional(c.releaseReason)
+	next, err := tx.TransitionAllocation(ctx, p)
+	if store.IsNoRows(err) {
+		s.refused.WithLabelValues(string(from), string(to)).Inc()
+		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation changed concurrently (was %s)", from)
+	}
+	if err != nil {
+		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)
+	}
+	if !to.holdsGPUs() {
+		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {
+			return db.Allocation{}, fmt.Errorf("free gpus: %w", err)
+		}
+	}
+	reason := c.failureReason
+	if reason == "" {
+		reason = c.releaseReason
+	}
+	if err := s.recordActor(ctx, tx, next, string(from), reason, c.actor); err != nil {
+		return db.Allocation{}, err
+	}
+	s.transitions.WithLabelValues(string(to)).Inc()
+	return next, nil
+}
+
+func (s *Service) record(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string) error {
+	return s.recordActor(ctx, tx, row, from, reason, row.UserID)
+}
+
+// recordActor writes the audit row and the outbox event of row's status.
+func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string, actor uuid.UUID) error {
+	meta := map[string]any{"status_from": from, "status_to": row.Status}
+	if reason != "" {
+		meta["reason"] = reason
+	}
+	if err := audit.Record(ctx, tx.Queries, audit.Entry{
+		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
+		Metadata: meta,
+	}); err != nil {
+		return err
+	}
+	ev := events.Allocation{
+		AllocationID: row.ID, UserID: row.UserID, SKUID: row.SkuID, Status: row.Status, From: from,
+		Reason: reason, At: row.StatusChangedAt.UTC(),
+	}
+	if row.NodeID.Valid {
+		ev.NodeID = &row.NodeID.UUID
+	}
+	if _, err := events.Enqueue(ctx, tx.Queries, s.cfg.Naming, Status(row.Status).eventType(), ev); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ToAPI renders an allocation row.
+func ToAPI(r db.Allocation) api.Allocation {
+	var gpus []api.AllocationGPU
+	if err := json.Unmarshal(r.Gpus, &gpus); err != nil {
+		slog.Warn("allocation gpus unreadable", "allocation_id", r.ID, "err", err)
+	}
+	if gpus == nil {
+		gpus = []api.AllocationGPU{}
+	}
+	a := api.Allocation{
+		Id: r.ID, UserId: r.UserID, Name: r.Name, Status: api.AllocationStatus(r.Status),
+		DesiredState: api.AllocationDesiredState(r.DesiredState), SkuId: r.SkuID, Gpus: gpus,
+		GpuCount: int(r.GpuCount), PricePerHourMinor: r.PricePerHourMinor, Currency: r.Currency,
+		FailureReason: r.FailureReason, ReleaseReason: r.ReleaseReason,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ActiveAt: r.ActiveAt, ReleasedAt: r.ReleasedAt,
+	}
+	if r.NodeID.Valid {
+		id := r.NodeID.UUID
+		a.NodeId = &id
+	}
+	return a
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

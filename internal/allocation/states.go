@@ -1,0 +1,57 @@
+package allocation
+
+// Status is where an allocation is in its life.
+type Status string
+
+const (
+	StatusRequested     Status = "requested"
+	StatusProvisioning  Status = "provisioning"
+	StatusActive        Status = "active"
+	StatusReleasing     Status = "releasing"
+	StatusReleased      Status = "released"
+	StatusFailed        Status = "failed"
+	StatusReleaseFailed Status = "release_failed"
+)
+
+// transitions is the one table of allowed status changes. Anything not
+// listed is refused: 409 invalid_state at the API, logged and counted in a
+// worker.
+//
+//	requested      → provisioning | releasing | failed
+//	provisioning   → active | releasing | failed
+//	active         → releasing
+//	releasing      → released | release_failed
+//	release_failed → releasing (retry) | released (an admin records the stop)
+//	released, failed: terminal
+var transitions = map[Status][]Status{
+	StatusRequested:     {StatusProvisioning, StatusReleasing, StatusFailed},
+	StatusProvisioning:  {StatusActive, StatusReleasing, StatusFailed},
+	StatusActive:        {StatusReleasing},
+	StatusReleasing:     {StatusReleased, StatusReleaseFailed},
+	StatusReleaseFailed: {StatusReleasing, StatusReleased},
+}
+
+// CanTransition reports whether from → to is allowed.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Terminal reports whether nothing more happens to an allocation in s.
+func (s Status) Terminal() bool { return s == StatusReleased || s == StatusFailed }
+
+// holdsGPUs reports whether an allocation in s keeps its devices reserved.
+// release_failed keeps them: the workload may still be running.
+func (s Status) holdsGPUs() bool { return !s.Terminal() }
+
+// Event type of entering s.
+func (s Status) eventType() string { return "allocation." + string(s) }
+
+// Releasable is where a user's release is accepted.
+func (s Status) userReleasable() bool {
+	return s == StatusRequested || s == StatusProvisioning || s == StatusActive || s == StatusReleaseFailed
+}

@@ -1,0 +1,136 @@
+package allocation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Worker drives allocations towards their desired state through a Runtime.
+// It is level-triggered: an event only says "look at this allocation", and
+// Drive acts on what the database says now, so a duplicate, late or lost
+// event changes nothing (the reconciler covers lost ones).
+type Worker struct {
+	svc     *Service
+	runtime Runtime
+	// StepTimeout bounds one runtime call.
+	StepTimeout time.Duration
+}
+
+// NewWorker returns a worker for svc's allocations.
+func NewWorker(svc *Service, rt Runtime) *Worker {
+	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute}
+}
+
+// EventTypes are the events the worker listens to.
+var EventTypes = []string{events.AllocationRequested, events.AllocationReleasing}
+
+// HandleEvent is the consumer handler: it drives the allocation the event
+// names.
+func (w *Worker) HandleEvent(ctx context.Context, env events.Envelope) error {
+	var ev events.Allocation
+	if err := json.Unmarshal(env.Data, &ev); err != nil {
+		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
+	}
+	return w.Drive(ctx, ev.AllocationID)
+}
+
+// Drive does the next step for one allocation: provision a requested one,
+// finish a provisioning one, release a releasing one.
+func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
+	row, err := w.svc.store.GetAllocation(ctx, id)
+	if store.IsNoRows(err) {
+		slog.WarnContext(ctx, "drive: no such allocation", "allocation_id", id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get allocation: %w", err)
+	}
+	switch Status(row.Status) {
+	case StatusRequested:
+		if row, err = w.step(ctx, row, StatusProvisioning, change{}); err != nil {
+			return ignoreLost(err)
+		}
+		return w.provision(ctx, row)
+	case StatusProvisioning:
+		return w.provision(ctx, row)
+	case StatusReleasing:
+		return w.release(ctx, row)
+	}
+	return nil
+}
+
+func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
+	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+	err := w.runtime.Provision(stepCtx, workload(row))
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: the event is redelivered
+	}
+	if err != nil {
+		_, terr := w.step(ctx, row, StatusFailed, change{failureReason: "provision: " + err.Error(), observed: "failed"})
+		return ignoreLost(terr)
+	}
+	_, err = w.step(ctx, row, StatusActive, change{observed: "running", resetAttempts: true})
+	return ignoreLost(err)
+}
+
+func (w *Worker) release(ctx context.Context, row db.Allocation) error {
+	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+	err := w.runtime.Release(stepCtx, workload(row))
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		_, terr := w.step(ctx, row, StatusReleaseFailed, change{failureReason: "release: " + err.Error()})
+		return ignoreLost(terr)
+	}
+	_, err = w.step(ctx, row, StatusReleased, change{observed: "stopped"})
+	return ignoreLost(err)
+}
+
+// step runs one transition in its own transaction.
+func (w *Worker) step(ctx context.Context, row db.Allocation, to Status, c change) (db.Allocation, error) {
+	var next db.Allocation
+	err := w.svc.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		next, err = w.svc.transition(ctx, tx, row, to, c)
+		return err
+	})
+	return next, err
+}
+
+// ignoreLost turns "someone else moved it first" into success: the worker
+// lost a race (a release arrived, another replica finished), and whatever
+// happens next is driven by that change's own event.
+func ignoreLost(err error) error {
+	if apperr.HasCode(err, CodeInvalidState) {
+		slog.Info("allocation moved on concurrently; step dropped", "err", err)
+		return nil
+	}
+	if err != nil && errors.Is(err, context.Canceled) {
+		return err
+	}
+	return err
+}
+
+func workload(row db.Allocation) Workload {
+	var gpus []placedGPU
+	_ = json.Unmarshal(row.Gpus, &gpus) // written by CreateIn
+	uuids := make([]string, len(gpus))
+	for i, g := range gpus {
+		uuids[i] = g.UUID
+	}
+	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids}
+}

@@ -1,0 +1,28 @@
+package billing
+
+import "time"
+
+// Charge is what s whole seconds cost at pricePerHourMinor:
+// ceil(s × price / 3600) minor units. Whole hours are multiplied out first
+// so the product stays far from int64 overflow for any realistic price.
+func Charge(seconds, pricePerHourMinor int64) int64 {
+	if seconds <= 0 || pricePerHourMinor <= 0 {
+		return 0
+	}
+	hours, rest := seconds/3600, seconds%3600
+	return hours*pricePerHourMinor + (rest*pricePerHourMinor+3599)/3600
+}
+
+// Seconds is the length of [start, end) in whole seconds, rounded up; 0
+// when end is not after start.
+func Seconds(start, end time.Time) int64 {
+	d := end.Sub(start)
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// dbTime drops what Postgres cannot store, so a time computed with here is
+// exactly the one read back later.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,152 @@
+package billing
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Balance is the user's balance in the deployment currency, with what their
+// running allocations have accrued and not yet been debited, the burn rate
+// and the runway left.
+func (b *Billing) Balance(ctx context.Context, userID uuid.UUID) (api.BalanceResponse, error) {
+	return b.balance(ctx, b.st.Queries, userID, b.now())
+}
+
+func (b *Billing) balance(ctx context.Context, q *db.Queries, userID uuid.UUID, now time.Time) (api.BalanceResponse, error) {
+	bal, err := ledger.Balance(ctx, q, userID, b.currency)
+	if err != nil {
+		return api.BalanceResponse{}, fmt.Errorf("read balance: %w", err)
+	}
+	recs, err := q.ListUserOpenUsage(ctx, db.ListUserOpenUsageParams{UserID: userID, Currency: b.currency})
+	if err != nil {
+		return api.BalanceResponse{}, fmt.Errorf("read running usage: %w", err)
+	}
+	unbilled, burn := accrued(recs, dbTime(now))
+	return api.BalanceResponse{
+		UserId: userID, BalanceMinor: bal, Currency: b.currency, UnbilledMinor: unbilled,
+		BurnRatePerHourMinor: burn, RunwaySeconds: runway(bal-unbilled, burn),
+	}, nil
+}
+
+// Filter narrows ListUsage and ExportUsageCSV. Zero fields match everything.
+type Filter struct {
+	AllocationID uuid.UUID
+	Since        *time.Time // windows still running at or ending after Since
+	Until        *time.Time // windows started before Until
+}
+
+// Cursor is the position after the last item of a page.
+type Cursor struct {
+	StartedAt    time.Time `json:"s"`
+	AllocationID uuid.UUID `json:"a"`
+}
+
+func (f Filter) params(userID uuid.UUID, after *Cursor, limit int) db.ListUsageParams {
+	p := db.ListUsageParams{UserID: userID, Since: f.Since, Until: f.Until, PageLimit: int32(limit)}
+	if f.AllocationID != uuid.Nil {
+		p.AllocationID = uuid.NullUUID{UUID: f.AllocationID, Valid: true}
+	}
+	if after != nil {
+		p.CursorStartedAt = &after.StartedAt
+		p.CursorAllocationID = uuid.NullUUID{UUID: after.AllocationID, Valid: true}
+	}
+	return p
+}
+
+// ListUsage returns up to limit of the user's windows after the cursor
+// (nil for the newest), newest first, and the cursor of the next page (nil
+// at the end).
+func (b *Billing) ListUsage(ctx context.Context, userID uuid.UUID, f Filter, after *Cursor, limit int) ([]api.UsageRecord, *Cursor, error) {
+	now := b.now()
+	rows, err := b.st.ListUsage(ctx, f.params(userID, after, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("list usage: %w", err)
+	}
+	var next *Cursor
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = &Cursor{StartedAt: last.StartedAt, AllocationID: last.AllocationID}
+	}
+	out := make([]api.UsageRecord, len(rows))
+	for i, r := range rows {
+		out[i] = usageItem(r, now)
+	}
+	return out, next, nil
+}
+
+// usageItem renders a window: a closed one as charged, an open one with
+// its seconds and amount so far.
+func usageItem(r db.UsageRecord, now time.Time) api.UsageRecord {
+	it := api.UsageRecord{
+		AllocationId: r.AllocationID, SkuId: r.SkuID, StartedAt: r.StartedAt, EndedAt: r.EndedAt,
+		Seconds: r.ChargedSeconds, AmountMinor: r.ChargedMinor, Currency: r.Currency,
+	}
+	if r.EndedAt == nil {
+		if s := Seconds(r.StartedAt, dbTime(now)); s > it.Seconds {
+			it.Seconds = s
+			it.AmountMinor = max(Charge(s, r.PricePerHourMinor), r.ChargedMinor)
+		}
+	}
+	return it
+}
+
+// exportPage is how many rows ExportUsageCSV reads per query; it streams,
+// so memory stays flat however long the history.
+const exportPage = 500
+
+// UsageCSVHeader is the first row of a usage export.
+var UsageCSVHeader = []string{"allocation_id", "sku_id", "started_at", "ended_at", "seconds", "amount_minor", "currency"}
+
+// ExportUsageCSV streams the user's matching windows to w as CSV, newest
+// first, with a header row, flushing w (when it can) after each page.
+func (b *Billing) ExportUsageCSV(ctx context.Context, userID uuid.UUID, f Filter, w io.Writer) error {
+	flusher, _ := w.(interface{ Flush() })
+	cw := csv.NewWriter(w)
+	if err := cw.Write(UsageCSVHeader); err != nil {
+		return fmt.Errorf("write usage csv: %w", err)
+	}
+	var after *Cursor
+	for {
+		items, next, err := b.ListUsage(ctx, userID, f, after, exportPage)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			ended := ""
+			if it.EndedAt != nil {
+				ended = it.EndedAt.UTC().Format(time.RFC3339Nano)
+			}
+			rec := []string{it.AllocationId.String(), it.SkuId, it.StartedAt.UTC().Format(time.RFC3339Nano), ended,
+				strconv.FormatInt(it.Seconds, 10), strconv.FormatInt(it.AmountMinor, 10), it.Currency}
+			for i := range rec {
+				rec[i] = audit.NeutraliseCell(rec[i])
+			}
+			if err := cw.Write(rec); err != nil {
+				return fmt.Errorf("write usage csv: %w", err)
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fmt.Errorf("write usage csv: %w", err)
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if next == nil {
+			return nil
+		}
+		after = next
+	}
+}

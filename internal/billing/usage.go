@@ -1,0 +1,234 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// HandleEvent applies one allocation event, exactly once per event id:
+//   - allocation.active opens the usage window at the transition time;
+//   - allocation.released (and allocation.failed, should an allocation ever
+//     fail after running) closes it at the transition time and posts the
+//     remaining charge;
+//   - allocation.release_failed, and everything else, changes nothing: the
+//     workload may still run, so the window stays open and metered.
+//
+// Safe under redelivery, duplicates and reordering, also concurrently.
+func (b *Billing) HandleEvent(ctx context.Context, env events.Envelope) error {
+	switch env.Type {
+	case events.AllocationActive, events.AllocationReleased, events.AllocationFailed:
+	default:
+		return nil
+	}
+	var p events.Allocation
+	if err := json.Unmarshal(env.Data, &p); err != nil {
+		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
+	}
+	var ds []debit
+	err := b.st.InTx(ctx, func(tx *store.Store) error {
+		ds = nil // a retried transaction starts over
+		n, err := tx.MarkApplied(ctx, db.MarkAppliedParams{Consumer: ConsumerName, EventID: env.ID})
+		if err != nil {
+			return fmt.Errorf("record applied event: %w", err)
+		}
+		if n == 0 {
+			return nil // applied before
+		}
+		if env.Type == events.AllocationActive {
+			_, err := tx.OpenUsage(ctx, db.OpenUsageParams{AllocationID: p.AllocationID, StartedAt: dbTime(p.At)})
+			if err != nil {
+				return fmt.Errorf("open usage window: %w", err)
+			}
+			return nil
+		}
+		_, d, err := b.closeWindow(ctx, tx, p.AllocationID, p.At)
+		ds = d
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s for allocation %s: %w", env.Type, p.AllocationID, err)
+	}
+	b.count(ds)
+	return nil
+}
+
+// lockOrOpen locks the allocation's usage row, first opening it from the
+// allocation's own active_at when the active event has not been applied
+// yet (events may arrive out of order). ok is false when the allocation
+// never became active, so there is nothing to bill.
+func lockOrOpen(ctx context.Context, tx *store.Store, allocationID uuid.UUID) (rec db.UsageRecord, ok bool, err error) {
+	rec, err = tx.LockUsage(ctx, allocationID)
+	if err == nil {
+		return rec, true, nil
+	}
+	if !store.IsNoRows(err) {
+		return rec, false, fmt.Errorf("lock usage window: %w", err)
+	}
+	a, err := tx.GetAllocationForUsage(ctx, allocationID)
+	if store.IsNoRows(err) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, fmt.Errorf("read allocation: %w", err)
+	}
+	if a.ActiveAt == nil {
+		return rec, false, nil
+	}
+	// A concurrent opener makes this wait for its commit and then insert
+	// nothing; either way the row exists afterwards.
+	if _, err := tx.OpenUsage(ctx, db.OpenUsageParams{AllocationID: allocationID, StartedAt: dbTime(*a.ActiveAt)}); err != nil {
+		return rec, false, fmt.Errorf("open usage window: %w", err)
+	}
+	rec, err = tx.LockUsage(ctx, allocationID)
+	if err != nil {
+		return rec, false, fmt.Errorf("lock usage window: %w", err)
+	}
+	return rec, true, nil
+}
+
+// closeWindow ends the allocation's window at endedAt and posts the rest of
+// its charge under the one key "usage:<id>:close". A window already closed
+// is left alone.
+func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID uuid.UUID, endedAt time.Time) (db.UsageRecord, []debit, error) {
+	rec, ok, err := lockOrOpen(ctx, tx, allocationID)
+	if err != nil || !ok || rec.EndedAt != nil {
+		return rec, nil, err
+	}
+	ended := dbTime(endedAt)
+	if ended.Before(rec.StartedAt) {
+		ended = rec.StartedAt
+	}
+	secs := Seconds(rec.StartedAt, ended)
+	total := Charge(secs, rec.PricePerHourMinor)
+	// Negative when the meter charged past the real end: the user gets it back.
+	rest := total - rec.ChargedMinor
+	posted, err := ledger.Post(ctx, tx, usagePosting(rec, "close", rest))
+	if err != nil {
+		return rec, nil, err
+	}
+	if rest != 0 && !posted {
+		return rec, nil, fmt.Errorf("close allocation %s: its closing posting exists but the window is open", allocationID)
+	}
+	if err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
+		AllocationID: allocationID, ChargedMinor: total, ChargedSeconds: secs, MeteredAt: ended, EndedAt: &ended,
+	}); err != nil {
+		return rec, nil, fmt.Errorf("close usage window: %w", err)
+	}
+	rec.EndedAt, rec.ChargedMinor, rec.ChargedSeconds, rec.MeteredAt = &ended, total, secs, ended
+	return rec, []debit{{rec.Currency, rest}}, nil
+}
+
+// meterRecord brings an open window's debits up to now. The key names the
+// seconds charged after the step, which only ever grow, so each step has
+// its own key and a repeat of the same step posts nothing.
+func (b *Billing) meterRecord(ctx context.Context, tx *store.Store, rec db.UsageRecord, now time.Time) ([]debit, error) {
+	now = dbTime(now)
+	secs := Seconds(rec.StartedAt, now)
+	if secs <= rec.ChargedSeconds {
+		// Nothing new (or a clock behind the last run): only move the mark.
+		if now.After(rec.MeteredAt) {
+			err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
+				AllocationID: rec.AllocationID, ChargedMinor: rec.ChargedMinor, ChargedSeconds: rec.ChargedSeconds, MeteredAt: now,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("mark usage metered: %w", err)
+			}
+		}
+		return nil, nil
+	}
+	total := Charge(secs, rec.PricePerHourMinor)
+	delta := total - rec.ChargedMinor
+	if delta > 0 {
+		posted, err := ledger.Post(ctx, tx, usagePosting(rec, fmt.Sprintf("upto:%d", secs), delta))
+		if err != nil {
+			return nil, err
+		}
+		if !posted {
+			return nil, fmt.Errorf("meter allocation %s: step %d was posted but not recorded", rec.AllocationID, secs)
+		}
+	}
+	if err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
+		AllocationID: rec.AllocationID, ChargedMinor: max(total, rec.ChargedMinor), ChargedSeconds: secs, MeteredAt: now,
+	}); err != nil {
+		return nil, fmt.Errorf("record interim charge: %w", err)
+	}
+	return []debit{{rec.Currency, delta}}, nil
+}
+
+// usagePosting debits amount (a credit when negative) for rec's allocation.
+func usagePosting(rec db.UsageRecord, step string, amount int64) ledger.Posting {
+	return ledger.Posting{
+		Key:          "usage:" + rec.AllocationID.String() + ":" + step,
+		Kind:         ledger.KindUsage,
+		UserID:       rec.UserID,
+		AllocationID: rec.AllocationID,
+		Memo:         "usage " + rec.SkuID + " " + step,
+		Currency:     rec.Currency,
+		Amount:       -amount,
+	}
+}
+
+// CloseAt records, for an allocation whose release failed, when its
+// workload actually stopped: the window closes at endedAt and the final
+// charge is posted, audited in the same transaction. A release that later
+// succeeds changes nothing more.
+func (b *Billing) CloseAt(ctx context.Context, actor, allocationID uuid.UUID, endedAt time.Time) (api.UsageRecord, error) {
+	now := b.now()
+	if endedAt.IsZero() {
+		return api.UsageRecord{}, apperr.Invalid("ended_at is required")
+	}
+	if endedAt.After(now) {
+		return api.UsageRecord{}, apperr.Invalid("ended_at must not be in the future")
+	}
+	var rec db.UsageRecord
+	var ds []debit
+	err := b.st.InTx(ctx, func(tx *store.Store) error {
+		a, err := tx.GetAllocationForUsage(ctx, allocationID)
+		if store.IsNoRows(err) {
+			return apperr.NotFound("allocation")
+		}
+		if err != nil {
+			return fmt.Errorf("read allocation: %w", err)
+		}
+		if a.Status != "release_failed" {
+			return apperr.Conflict("invalid_state", "allocation is %s; only a release_failed allocation's usage can be closed by hand", a.Status)
+		}
+		open, ok, err := lockOrOpen(ctx, tx, allocationID)
+		if err != nil {
+			return err
+		}
+		if !ok || open.EndedAt != nil {
+			return apperr.Conflict("invalid_state", "allocation has no open usage window")
+		}
+		if endedAt.Before(open.StartedAt) {
+			return apperr.Invalid("ended_at is before the window started (%s)", open.StartedAt.Format(time.RFC3339))
+		}
+		rec, ds, err = b.closeWindow(ctx, tx, allocationID, endedAt)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx.Queries, audit.Entry{
+			Actor: actor, Action: audit.ActionBillingUsageClose, TargetType: "allocation", TargetID: allocationID.String(),
+			Metadata: map[string]any{
+				"ended_at": rec.EndedAt.Format(time.RFC3339Nano), "seconds": rec.ChargedSeconds, "amount_minor": rec.ChargedMinor,
+			},
+		})
+	})
+	if err != nil {
+		return api.UsageRecord{}, fmt.Errorf("close usage of allocation %s: %w", allocationID, err)
+	}
+	b.count(ds)
+	return usageItem(rec, now), nil
+}

@@ -1,0 +1,170 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Header is the request header that carries the key.
+const Header = "Idempotency-Key"
+
+// CodeMismatch is the error code of a key reused with another request.
+const CodeMismatch = "idempotency_key_mismatch"
+
+// MaxKeyLen bounds a key.
+const MaxKeyLen = 255
+
+var printable = regexp.MustCompile(`^[\x21-\x7e]+$`)
+
+// Request identifies one idempotent call.
+type Request struct {
+	UserID uuid.UUID
+	Key    string // "" when the caller sent none
+	Route  string // e.g. "POST /api/v1/allocations"
+	Body   []byte // the raw request body
+}
+
+// Validate checks the key's shape.
+func (r Request) Validate() error {
+	if r.Key == "" {
+		return nil
+	}
+	if len(r.Key) > MaxKeyLen || !printable.MatchString(r.Key) {
+		return apperr.Invalid("%s must be 1 to %d printable ASCII characters", Header, MaxKeyLen)
+	}
+	return nil
+}
+
+// hash binds the key to the route and the body's meaning: the body is
+// compacted first, so whitespace alone does not make a different request.
+func (r Request) hash() []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, r.Body); err != nil {
+		buf.Reset()
+		buf.Write(r.Body)
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Route))
+	h.Write([]byte{0})
+	h.Write(buf.Bytes())
+	return h.Sum(nil)
+}
+
+// Response is what a call answered.
+type Response struct {
+	Status int
+	Body   []byte
+	// Replayed is true when Body comes from the store, not from fn.
+	Replayed bool
+}
+
+// Run executes fn in a transaction and returns its response. With a key,
+// requests with the same key are serialised, a stored response is replayed
+// without calling fn, and a new response is stored (redacted) in fn's
+// transaction. An error from fn rolls everything back and stores nothing,
+// so the caller may retry with the same key.
+func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.Store) (status int, body []byte, err error)) (Response, error) {
+	if err := req.Validate(); err != nil {
+		return Response{}, err
+	}
+	var resp Response
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if req.Key == "" {
+			status, body, err := fn(tx)
+			resp = Response{Status: status, Body: body}
+			return err
+		}
+		if err := tx.LockIdempotencyKey(ctx, db.LockIdempotencyKeyParams{UserID: req.UserID.String(), Key: req.Key}); err != nil {
+			return fmt.Errorf("lock idempotency key: %w", err)
+		}
+		hash := req.hash()
+		prev, err := tx.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key})
+		switch {
+		case err == nil:
+			if prev.Route != req.Route || !bytes.Equal(prev.RequestHash, hash) {
+				return &apperr.Error{Kind: apperr.KindUnprocessable, Code: CodeMismatch,
+					Message: "this Idempotency-Key was used with a different request"}
+			}
+			resp = Response{Status: int(prev.Status), Body: prev.ResponseBody, Replayed: true}
+			return nil
+		case !store.IsNoRows(err):
+			return fmt.Errorf("read idempotency key: %w", err)
+		}
+		status, body, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		resp = Response{Status: status, Body: body}
+		return tx.InsertIdempotencyKey(ctx, db.InsertIdempotencyKeyParams{
+			UserID: req.UserID, Key: req.Key, Route: req.Route, RequestHash: hash,
+			Status: int32(status), ResponseBody: Redact(body),
+		})
+	})
+	return resp, err
+}
+
+// Cleanup deletes keys older than keep (at least 24 h is promised).
+func Cleanup(ctx context.Context, st *store.Store, keepHours int) (int64, error) {
+	return st.DeleteOldIdempotencyKeys(ctx, pgtype.Interval{Microseconds: int64(keepHours) * 3600e6, Valid: true})
+}
+
+// sensitive names fields whose values never go to the store.
+func sensitive(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"password", "secret", "token", "private_key", "authorization"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redact replaces the values of sensitive fields, at any depth, with
+// "[redacted]". A body that is not JSON is stored as it is.
+func Redact(body []byte) []byte {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return body
+	}
+	changed := false
+	var walk func(any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, val := range t {
+				if sensitive(k) {
+					t[k] = "[redacted]"
+					changed = true
+				} else {
+					t[k] = walk(val)
+				}
+			}
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+		}
+		return v
+	}
+	v = walk(v)
+	if !changed {
+		return body // keep the exact bytes
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
+}

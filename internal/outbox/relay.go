@@ -1,0 +1,243 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// Relay publishes outbox rows to JetStream. Create it with NewRelay and
+// start it with Run.
+type Relay struct {
+	st     *store.Store
+	js     jetstream.JetStream
+	naming events.Naming
+	log    *slog.Logger
+	m      *metrics
+	wake   chan struct{}
+
+	batch        int32
+	poll         time.Duration
+	publishTTL   time.Duration
+	retention    time.Duration
+	sweepEvery   time.Duration
+	gaugeEvery   time.Duration
+	beforeCommit func([]uuid.UUID) error // fault injection for tests
+}
+
+// Option tunes a Relay.
+type Option func(*Relay)
+
+// WithBatch sets how many rows one transaction claims (default 256).
+func WithBatch(n int) Option { return func(r *Relay) { r.batch = int32(n) } }
+
+// WithPollInterval sets how often the relay looks for rows without a
+// wake-up (default 1s): the worst-case delay when a notify is missed.
+func WithPollInterval(d time.Duration) Option { return func(r *Relay) { r.poll = d } }
+
+// WithRetention sets how long published rows are kept before deletion
+// (default 24h), for operators to trace an event.
+func WithRetention(d time.Duration) Option { return func(r *Relay) { r.retention = d } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(r *Relay) { r.log = l } }
+
+// NewRelay returns a relay publishing st's outbox on js under n. Metrics
+// are registered on reg when it is not nil; relays sharing a registry
+// share the metrics.
+func NewRelay(st *store.Store, js jetstream.JetStream, n events.Naming, reg prometheus.Registerer, opts ...Option) *Relay {
+	r := &Relay{
+		st: st, js: js, naming: n, log: slog.Default(),
+		m:     newMetrics(reg),
+		wake:  make(chan struct{}, 1),
+		batch: 256, poll: time.Second, publishTTL: defaultPublishTTL,
+		retention: 24 * time.Hour, sweepEvery: 10 * time.Minute, gaugeEvery: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Kick makes the relay look for rows now, for a caller that has just
+// committed an event and does not want to wait for the notify.
+func (r *Relay) Kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx ends, then returns nil. Errors (database or NATS
+// down) are logged and retried at the poll interval; they never lose rows.
+func (r *Relay) Run(ctx context.Context) error {
+	go r.listen(ctx)
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	var lastSweep, lastGauge time.Time
+	for {
+		n, err := r.publishBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.m.errors.Inc()
+			r.log.Warn("outbox relay: publish batch", "err", err)
+		}
+		if now := time.Now(); now.Sub(lastGauge) >= r.gaugeEvery {
+			lastGauge = now
+			r.updatePending(ctx)
+		}
+		if now := time.Now(); now.Sub(lastSweep) >= r.sweepEvery {
+			lastSweep = now
+			r.sweep(ctx)
+		}
+		if err == nil && n == int(r.batch) {
+			continue // more is waiting: drain before sleeping
+		}
+		poll.Reset(r.poll)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// publishBatch claims, publishes and marks one batch in one transaction,
+// and returns how many rows it published.
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	var lags []float64
+	err := r.st.InTx(ctx, func(tx *store.Store) error {
+		rows, err := tx.ClaimOutbox(ctx, r.batch)
+		if err != nil {
+			return fmt.Errorf("claim outbox rows: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		ids, err := r.publish(ctx, rows)
+		if err != nil {
+			return err
+		}
+		if lags, err = tx.MarkOutboxPublishedLag(ctx, ids); err != nil {
+			return fmt.Errorf("mark outbox rows published: %w", err)
+		}
+		if r.beforeCommit != nil {
+			return r.beforeCommit(ids)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	r.m.published.Add(float64(len(lags)))
+	for _, l := range lags {
+		r.m.lag.Observe(l)
+	}
+	return len(lags), nil
+}
+
+// publish sends rows asynchronously, in order on one connection, and waits
+// for every ack: one round trip per batch instead of per row.
+func (r *Relay) publish(ctx context.Context, rows []db.ClaimOutboxRow) ([]uuid.UUID, error) {
+	futures := make([]jetstream.PubAckFuture, len(rows))
+	ids := make([]uuid.UUID, len(rows))
+	for i, row := range rows {
+		msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: nats.Header{}}
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.ID.String()))
+		if err != nil {
+			return nil, fmt.Errorf("publish event %s: %w", row.ID, err)
+		}
+		futures[i], ids[i] = f, row.ID
+	}
+	deadline := time.NewTimer(r.publishTTL)
+	defer deadline.Stop()
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return nil, fmt.Errorf("publish event %s: %w", ids[i], err)
+		case <-deadline.C:
+			return nil, fmt.Errorf("publish event %s: no ack within %s", ids[i], r.publishTTL)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("publish event %s: %w", ids[i], ctx.Err())
+		}
+	}
+	return ids, nil
+}
+
+func (r *Relay) updatePending(ctx context.Context) {
+	n, err := r.st.CountPendingOutbox(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("outbox relay: count pending rows", "err", err)
+		}
+		return
+	}
+	r.m.pending.Set(float64(n))
+}
+
+func (r *Relay) sweep(ctx context.Context) {
+	n, err := r.st.DeletePublishedOutbox(ctx, pgtype.Interval{Microseconds: r.retention.Microseconds(), Valid: true})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("outbox relay: delete published rows", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		r.log.Debug("outbox relay: deleted published rows", "rows", n)
+	}
+}
+
+// listen holds its own connection (outside the pool, so it never starves
+// queries) LISTENing for inserts, and kicks the relay on each notify. On
+// any error it reconnects after the poll interval; polling covers the gap.
+func (r *Relay) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("outbox relay: listen for notifies", "err", err)
+		t := time.NewTimer(r.poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Relay) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, r.st.Pool().Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("connect listener: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `LISTEN outbox`); err != nil {
+		return fmt.Errorf("listen on outbox: %w", err)
+	}
+	r.Kick() // rows committed before LISTEN took effect
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("wait for notification: %w", err)
+		}
+		r.Kick()
+	}
+}

@@ -1,0 +1,108 @@
+-- name: InsertAllocation :one
+INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
+VALUES (@user_id, @sku_id, @node_id, @name, @gpus, @gpu_count, @price_per_hour_minor, @currency)
+RETURNING *;
+
+-- name: GetAllocation :one
+SELECT * FROM allocations WHERE id = @id;
+
+-- name: GetUserAllocation :one
+SELECT * FROM allocations WHERE id = @id AND user_id = @user_id;
+
+-- name: ListAllocations :many
+-- Newest first; user_id and status narrow it (admins pass neither or both).
+SELECT * FROM allocations
+WHERE (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(cursor_time)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit;
+
+-- name: TransitionAllocation :one
+-- Moves an allocation from one status to another only if it is still in
+-- `from`, so concurrent actors cannot both win.
+UPDATE allocations SET
+    status            = @to_status,
+    desired_state     = COALESCE(sqlc.narg(desired_state)::text, desired_state),
+    observed_state    = COALESCE(sqlc.narg(observed_state)::text, observed_state),
+    failure_reason    = COALESCE(sqlc.narg(failure_reason)::text, failure_reason),
+    release_reason    = COALESCE(sqlc.narg(release_reason)::text, release_reason),
+    attempts          = CASE WHEN @reset_attempts::boolean THEN 0 ELSE attempts END,
+    updated_at        = clock_timestamp(),
+    status_changed_at = clock_timestamp(),
+    active_at         = CASE WHEN @to_status = 'active' THEN clock_timestamp() ELSE active_at END,
+    released_at       = CASE WHEN @to_status IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END
+WHERE id = @id AND status = @from_status
+RETURNING *;
+
+-- name: BumpAllocationAttempts :one
+UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE id = @id AND status = @status
+RETURNING *;
+
+-- name: ListStuckAllocations :many
+-- Allocations in a transitional status for longer than the deadline; the
+-- reconciler retries or fails them. SKIP LOCKED lets replicas share them.
+SELECT * FROM allocations
+WHERE status IN ('requested', 'provisioning', 'releasing')
+  AND status_changed_at < clock_timestamp() - @deadline::interval
+ORDER BY status_changed_at
+LIMIT @batch
+FOR UPDATE SKIP LOCKED;
+
+-- name: PlacementCandidates :many
+-- Eligible nodes for a SKU with how many free healthy GPUs of its model
+-- each has, fullest first (best fit keeps big nodes whole for big SKUs).
+SELECT n.id, count(*)::int AS free
+FROM nodes n JOIN gpus g ON g.node_id = n.id
+WHERE n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
+  AND g.model = @model AND g.health = 'healthy' AND g.allocation_id IS NULL
+GROUP BY n.id
+HAVING count(*) >= @gpu_count::int
+ORDER BY count(*), n.id;
+
+-- name: LockPlacementNode :one
+-- Blocks a concurrent disable of the node while GPUs are reserved on it.
+SELECT id FROM nodes WHERE id = @id AND status = 'online' AND admin_state = 'active' FOR SHARE;
+
+-- name: LockFreeGPUs :many
+-- Takes up to @gpu_count free GPUs of a node. Rows another transaction
+-- holds are skipped, and rows it has since reserved fail the re-check, so
+-- two creates never get the same device.
+SELECT id, idx, uuid FROM gpus
+WHERE node_id = @node_id AND model = @model AND health = 'healthy' AND allocation_id IS NULL
+ORDER BY idx
+LIMIT @gpu_count
+FOR UPDATE SKIP LOCKED;
+
+-- name: ReserveGPUs :execrows
+UPDATE gpus SET allocation_id = @allocation_id, updated_at = now()
+WHERE id = ANY(@ids::uuid[]) AND allocation_id IS NULL;
+
+-- name: FreeGPUs :execrows
+UPDATE gpus SET allocation_id = NULL, updated_at = now() WHERE allocation_id = @allocation_id;
+
+-- name: GetSKU :one
+SELECT * FROM skus WHERE id = @id;
+
+-- name: CountAllocationsByStatus :many
+SELECT status, count(*)::bigint AS n FROM allocations GROUP BY status;
+
+-- name: CountNodesByState :many
+SELECT status, admin_state, count(*)::bigint AS n FROM nodes GROUP BY status, admin_state;
+
+-- name: CountGPUsByState :one
+SELECT count(*) FILTER (WHERE allocation_id IS NULL AND health = 'healthy')::bigint AS free,
+       count(*) FILTER (WHERE allocation_id IS NOT NULL)::bigint AS allocated,
+       count(*) FILTER (WHERE health = 'unhealthy')::bigint AS unhealthy
+FROM gpus;
+
+-- name: UsageRevenueSince :many
+-- Usage debits posted since a time, per currency (revenue account entries).
+SELECT a.currency, COALESCE(sum(e.amount_minor), 0)::bigint AS amount_minor
+FROM ledger_entries e
+JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'revenue'
+JOIN ledger_transactions t ON t.id = e.transaction_id AND t.kind = 'usage'
+WHERE e.created_at >= @since
+GROUP BY a.currency;

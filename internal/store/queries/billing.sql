@@ -1,0 +1,78 @@
+-- name: GetAllocationForUsage :one
+SELECT id, user_id, sku_id, price_per_hour_minor, currency, status, active_at
+FROM allocations WHERE id = @id;
+
+-- name: OpenUsage :execrows
+-- Opens the allocation's usage window at started_at with the price and
+-- currency fixed at create; a window already open (or closed) is left as it
+-- is, so a redelivered or late active event changes nothing.
+INSERT INTO usage_records (allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, metered_at)
+SELECT a.id, a.user_id, a.sku_id, a.price_per_hour_minor, a.currency, @started_at, @started_at
+FROM allocations a WHERE a.id = @allocation_id
+ON CONFLICT (allocation_id) DO NOTHING;
+
+-- name: LockUsage :one
+SELECT * FROM usage_records WHERE allocation_id = @allocation_id FOR UPDATE;
+
+-- name: ClaimUsageToMeter :one
+-- One open window not yet metered up to now, locked so meter replicas (and
+-- a concurrent close) skip it rather than wait.
+SELECT * FROM usage_records
+WHERE ended_at IS NULL AND metered_at < @now
+ORDER BY metered_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED;
+
+-- name: SetUsageCharged :exec
+UPDATE usage_records
+SET charged_minor = @charged_minor, charged_seconds = @charged_seconds, metered_at = @metered_at,
+    ended_at = COALESCE(sqlc.narg(ended_at)::timestamptz, ended_at)
+WHERE allocation_id = @allocation_id;
+
+-- name: ListOpenUsage :many
+SELECT * FROM usage_records WHERE ended_at IS NULL ORDER BY user_id, currency, allocation_id;
+
+-- name: ListUserOpenUsage :many
+SELECT * FROM usage_records
+WHERE user_id = @user_id AND currency = @currency AND ended_at IS NULL
+ORDER BY allocation_id;
+
+-- name: LockUserOpenUsage :many
+-- In allocation_id order, the same order everywhere, before any ledger lock.
+SELECT * FROM usage_records
+WHERE user_id = @user_id AND currency = @currency AND ended_at IS NULL
+ORDER BY allocation_id
+FOR UPDATE;
+
+-- name: ListUsage :many
+-- A user's windows that overlap [since, until), newest first.
+SELECT * FROM usage_records
+WHERE user_id = @user_id
+  AND (sqlc.narg(allocation_id)::uuid IS NULL OR allocation_id = sqlc.narg(allocation_id)::uuid)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR ended_at IS NULL OR ended_at > sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR started_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(cursor_started_at)::timestamptz IS NULL
+       OR (started_at, allocation_id) < (sqlc.narg(cursor_started_at)::timestamptz, sqlc.narg(cursor_allocation_id)::uuid))
+ORDER BY started_at DESC, allocation_id DESC
+LIMIT @page_limit;
+
+-- name: GetPolicy :one
+SELECT value FROM policies WHERE key = @key;
+
+-- name: FireBalanceAlert :execrows
+-- 1 when the alert is newly armed-and-fired, 0 when it already fired for
+-- this crossing.
+INSERT INTO balance_alerts (user_id, kind, fired_at) VALUES (@user_id, @kind, @fired_at)
+ON CONFLICT (user_id, kind) DO NOTHING;
+
+-- name: ClearBalanceAlert :exec
+DELETE FROM balance_alerts WHERE user_id = @user_id AND kind = @kind;
+
+-- name: ListRunningAllocations :many
+-- What depletion force-releases: everything that runs, or soon will.
+SELECT id FROM allocations
+WHERE user_id = @user_id AND currency = @currency AND status IN ('requested', 'provisioning', 'active')
+ORDER BY id;
+
+-- name: BillingUserExists :one
+SELECT EXISTS (SELECT 1 FROM users WHERE id = @id);
