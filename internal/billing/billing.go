@@ -19,6 +19,10 @@ import (
 // which billing applies allocation events.
 const ConsumerName = "billing"
 
+// EventTypes are the events HandleEvent acts on; subscribe the consumer to
+// these.
+var EventTypes = []string{events.AllocationActive, events.AllocationReleased, events.AllocationFailed}
+
 // ReasonBalanceDepleted is the release reason when credit runs out.
 const ReasonBalanceDepleted = "balance_depleted"
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/consumer"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -37,15 +38,7 @@ func (b *Billing) HandleEvent(ctx context.Context, env events.Envelope) error {
 		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
 	}
 	var ds []debit
-	err := b.st.InTx(ctx, func(tx *store.Store) error {
-		ds = nil // a retried transaction starts over
-		n, err := tx.MarkApplied(ctx, db.MarkAppliedParams{Consumer: ConsumerName, EventID: env.ID})
-		if err != nil {
-			return fmt.Errorf("record applied event: %w", err)
-		}
-		if n == 0 {
-			return nil // applied before
-		}
+	_, err := consumer.ApplyOnce(ctx, b.st, ConsumerName, env.ID, func(tx *store.Store) error {
 		if env.Type == events.AllocationActive {
 			_, err := tx.OpenUsage(ctx, db.OpenUsageParams{AllocationID: p.AllocationID, StartedAt: dbTime(p.At)})
 			if err != nil {
@@ -53,8 +46,8 @@ func (b *Billing) HandleEvent(ctx context.Context, env events.Envelope) error {
 			}
 			return nil
 		}
-		_, d, err := b.closeWindow(ctx, tx, p.AllocationID, p.At)
-		ds = d
+		var err error
+		_, ds, err = b.closeWindow(ctx, tx, p.AllocationID, p.At)
 		return err
 	})
 	if err != nil {

@@ -93,12 +93,13 @@ var verbs map[string]verb
 // verbs' usage text reads the table.
 func init() {
 	verbs = map[string]verb{
-		"login":  {"sign in and keep the session in the credentials file", runLogin},
-		"logout": {"revoke the session and forget it", runLogout},
-		"whoami": {"show the signed-in user", runWhoami},
-		"skus":   {"list GPU SKUs, their prices and what is available now", runSKUs},
-		"nodes":  {"list GPU nodes and their free GPUs", runNodes},
-		"alloc":  {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
+		"login":   {"sign in and keep the session in the credentials file", runLogin},
+		"logout":  {"revoke the session and forget it", runLogout},
+		"whoami":  {"show the signed-in user", runWhoami},
+		"skus":    {"list GPU SKUs, their prices and what is available now", runSKUs},
+		"nodes":   {"list GPU nodes and their free GPUs", runNodes},
+		"billing": {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
+		"alloc":   {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 	}
 }
 

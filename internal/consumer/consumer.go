@@ -156,6 +156,7 @@ func (r *runner) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.
 	cons, err := js.CreateOrUpdateConsumer(ctx, r.naming.Stream(), cc)
 	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
 		// NATS before 2.10: take every event and skip unwanted ones here.
+		r.cfg.Logger.Info("consumer: server cannot filter several subjects; filtering here", "consumer", r.cfg.Name)
 		r.want = map[string]bool{}
 		for _, t := range r.cfg.Types {
 			r.want[t] = true

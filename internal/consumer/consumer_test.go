@@ -89,7 +89,10 @@ func TestDeadLetteredAfterMaxDeliver(t *testing.T) {
 func TestMalformedEnvelopeIsDeadLetteredAtOnce(t *testing.T) {
 	p := newPipeline(t)
 	p.run(t, consumer.Config{Name: "c", Types: []string{events.AllocationFailed}}, nil,
-		func(context.Context, events.Envelope) error { t.Error("handler called for a malformed event"); return nil })
+		func(context.Context, events.Envelope) error {
+			t.Error("handler called for a malformed event")
+			return nil
+		})
 	msg := &nats.Msg{Subject: p.n.Subject(events.AllocationFailed), Data: []byte(`{"id":`), Header: nats.Header{}}
 	if _, err := p.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID("bad-1")); err != nil {
 		t.Fatal(err)
@@ -167,48 +170,63 @@ func TestApplyOnceRollsBackOnError(t *testing.T) {
 	}
 }
 
-// TestKilledMidHandling cancels a consumer while every handler is inside
-// its work — half before their transaction commits, half after it commits
-// but before the ack — then starts another: every event is applied, none
-// twice.
+// TestKilledMidHandling stops a consumer while every handler is inside its
+// work — half before their transaction commits, half after it commits but
+// before the ack — and starts another: every event is applied, none twice.
+// "cancel" is a clean shutdown; "crash" drops the NATS connection, so
+// nothing is nakked and redelivery waits for AckWait.
 func TestKilledMidHandling(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		name := map[bool]string{false: "cancel", true: "crash"}[crash]
+		t.Run(name, func(t *testing.T) { testKilledMidHandling(t, crash) })
+	}
+}
+
+func testKilledMidHandling(t *testing.T, crash bool) {
 	p := newPipeline(t)
 	const total = 40
 	for range total {
 		p.enqueue(events.AllocationReleased)
 	}
 	cfg := consumer.Config{Name: "usage", Types: []string{events.AllocationReleased}, Concurrency: 6,
-		AckWait: 2 * time.Second, Backoff: []time.Duration{50 * time.Millisecond}}
+		AckWait: time.Second, Backoff: []time.Duration{50 * time.Millisecond}}
 
-	ctx, kill := context.WithCancel(context.Background())
-	var inFlight atomic.Int32
-	var n atomic.Int32
+	nc, js := outboxtest.Connect(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	killed := make(chan struct{})
+	var inFlight, n atomic.Int32
 	done := make(chan error, 1)
 	go func() {
-		done <- consumer.Run(ctx, p.js, p.st, p.n, cfg, func(ctx context.Context, env events.Envelope) error {
+		done <- consumer.Run(ctx, js, p.st, p.n, cfg, func(ctx context.Context, env events.Envelope) error {
 			afterCommit := n.Add(1)%2 == 0
-			_, err := p.applyWith(ctx, "usage", env.ID, func() {
-				if !afterCommit {
-					inFlight.Add(1)
-					<-ctx.Done() // killed inside the transaction
+			_, err := p.applyWith(ctx, "usage", env.ID, func() error {
+				if afterCommit {
+					return nil
 				}
+				inFlight.Add(1)
+				<-killed
+				return errors.New("killed inside the transaction")
 			})
-			if err != nil {
+			if err != nil || !afterCommit {
 				return err
 			}
-			if afterCommit {
-				inFlight.Add(1)
-				<-ctx.Done() // killed between commit and ack
-				return ctx.Err()
-			}
-			return nil
+			inFlight.Add(1)
+			<-killed // between commit and ack
+			return ctx.Err()
 		}, nil)
 	}()
 	outboxtest.Eventually(t, 10*time.Second, "the first consumer to be busy", func() bool {
 		return inFlight.Load() == int32(cfg.Concurrency)
 	})
-	kill()
-	if err := <-done; err != nil {
+	if crash {
+		nc.Close()
+	} else {
+		cancel()
+	}
+	close(killed)
+	cancel()
+	if err := <-done; err != nil && !crash {
 		t.Fatalf("run: %v", err)
 	}
 	before := p.totalEffects(t)
@@ -223,7 +241,7 @@ func TestKilledMidHandling(t *testing.T) {
 	p.waitEffects(t, total)
 	p.waitConsumerIdle(t, "usage")
 	var distinct int
-	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT event_id) FROM effects`).Scan(&distinct); err != nil {
+	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT payload->'data'->>'user_id') `+effectsSQL).Scan(&distinct); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.totalEffects(t); got != total || distinct != total {
@@ -232,7 +250,9 @@ func TestKilledMidHandling(t *testing.T) {
 }
 
 // pipeline is a real outbox → relay → JetStream → consumer path on a fresh
-// database, with an effects table standing in for what a consumer changes.
+// database. A handler's effect is a follow-up event it enqueues in its
+// ApplyOnce transaction (what real consumers do), with the source event's
+// id as the payload's user_id; nothing consumes those.
 type pipeline struct {
 	st *store.Store
 	js jetstream.JetStream
@@ -242,15 +262,16 @@ type pipeline struct {
 func newPipeline(t *testing.T) *pipeline {
 	st := dbtest.New(t)
 	js, n := outboxtest.NATS(t)
-	if _, err := st.Pool().Exec(context.Background(), `CREATE TABLE effects (event_id uuid NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- outbox.NewRelay(st, js, n, nil).Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return &pipeline{st: st, js: js, n: n}
 }
+
+const effectType = events.BillingBalanceCredited
+
+const effectsSQL = `FROM outbox WHERE type = 'billing.balance_credited'`
 
 func (p *pipeline) enqueue(typ string) uuid.UUID {
 	var id uuid.UUID
@@ -266,18 +287,17 @@ func (p *pipeline) enqueue(typ string) uuid.UUID {
 }
 
 func (p *pipeline) apply(ctx context.Context, name string, id uuid.UUID) (bool, error) {
-	return p.applyWith(ctx, name, id, func() {})
+	return p.applyWith(ctx, name, id, func() error { return nil })
 }
 
 // applyWith records an effect through ApplyOnce, calling during inside
 // the transaction after the effect is written.
-func (p *pipeline) applyWith(ctx context.Context, name string, id uuid.UUID, during func()) (bool, error) {
+func (p *pipeline) applyWith(ctx context.Context, name string, id uuid.UUID, during func() error) (bool, error) {
 	return consumer.ApplyOnce(ctx, p.st, name, id, func(tx *store.Store) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO effects (event_id) VALUES ($1)`, id); err != nil {
+		if _, err := events.Enqueue(ctx, tx.Queries, p.n, effectType, events.Balance{UserID: id}); err != nil {
 			return err
 		}
-		during()
-		return ctx.Err()
+		return during()
 	})
 }
 
@@ -296,7 +316,7 @@ func (p *pipeline) run(t *testing.T, cfg consumer.Config, reg prometheus.Registe
 func (p *pipeline) effects(t *testing.T, id uuid.UUID) int {
 	t.Helper()
 	var n int
-	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM effects WHERE event_id = $1`, id).Scan(&n); err != nil {
+	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(*) `+effectsSQL+` AND payload->'data'->>'user_id' = $1::text`, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -305,7 +325,7 @@ func (p *pipeline) effects(t *testing.T, id uuid.UUID) int {
 func (p *pipeline) totalEffects(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM effects`).Scan(&n); err != nil {
+	if err := p.st.Pool().QueryRow(context.Background(), `SELECT count(*) `+effectsSQL).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -107,11 +107,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		if err == nil && n == int(r.batch) {
 			continue // more is waiting: drain before sleeping
 		}
+		wake := r.wake
+		if err != nil {
+			wake = nil // back off a full interval: notifies must not spin a failing loop
+		}
 		poll.Reset(r.poll)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-r.wake:
+		case <-wake:
 		case <-poll.C:
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 	"github.com/gpuaas/gpuaas/sdk"
 )
@@ -146,4 +147,10 @@ func TestAllocationRoutesRefuseHostileInput(t *testing.T) {
 	if status != 400 {
 		t.Fatalf("missing reason: %d %v", status, body)
 	}
+}
+
+func apiListAllocations() api.ListAllocationsParams { return api.ListAllocationsParams{} }
+
+func apiCreate(sku string) api.CreateAllocationRequest {
+	return api.CreateAllocationRequest{SkuId: sku}
 }

@@ -34,6 +34,9 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/allocations", a.user(a.listAllocations))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
+	rt.Handle("GET", "/api/v1/billing/balance", a.user(a.billingBalance))
+	rt.Handle("GET", "/api/v1/billing/usage", a.user(a.billingUsage))
+	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(a.billingUsageCSV))
 
 	// Admins.
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
@@ -47,6 +50,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/force-release", a.admin(a.adminForceRelease))
+	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/usage/close", a.admin(a.adminCloseUsage))
+	rt.Handle("POST", "/api/v1/admin/users/{user_id}/balance", a.admin(a.adminAdjustBalance))
 	rt.Handle("GET", "/api/v1/admin/overview", a.admin(a.adminOverview))
 	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))
 	return rt

@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -17,10 +20,15 @@ import (
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
+	"github.com/gpuaas/gpuaas/internal/billing"
 	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/consumer"
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/idempotency"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
+	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -37,12 +45,14 @@ type App struct {
 	Audit     *audit.Reader
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
+	Billing     *billing.Billing
 	Runtime     allocation.Runtime
 	Naming      events.Naming
 	Limiter     *ratelimit.Limiter
 	Hot         kv.Store
 	Registry    *prometheus.Registry
-	NATS        *nats.Conn    // nil when --nats-url is empty
+	NATS        *nats.Conn
+	JetStream   jetstream.JetStream
 	Redis       *redis.Client // nil when --redis-url is empty
 	Roles       config.Roles
 }
@@ -85,9 +95,11 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	var workers sync.WaitGroup
 	if app.Roles["worker"] {
-		go app.runWorkers(ctx)
+		app.startWorkers(ctx, &workers)
 	}
+	defer workers.Wait() // before the store closes
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
@@ -166,6 +178,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		}
 		closers = append(closers, nc.Close)
 		app.NATS = nc
+		if app.JetStream, err = jetstream.New(nc); err != nil {
+			return fail(fmt.Errorf("--nats-url: jetstream: %w", err))
+		}
+		if _, err := outbox.EnsureStream(ctx, app.JetStream, events.Naming{Namespace: cfg.NATSNamespace}); err != nil {
+			return fail(fmt.Errorf("--nats-url: %w", err))
+		}
 	}
 
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
@@ -174,10 +192,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Audit = audit.NewReader(st)
 	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
 	app.Allocations = allocation.New(st, allocation.Config{
-		Naming:    app.Naming,
-		MinRunway: cfg.MinRunway,
+		Naming:      app.Naming,
+		MinRunway:   cfg.MinRunway,
+		LockBalance: ledger.LockBalance,
 	}, app.Registry)
 	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
+	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,
 		Audience:          cfg.Audience,
@@ -194,14 +214,67 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	return app, closeAll, nil
 }
 
-// runWorkers runs the background duties of the worker role until ctx ends.
-func (a *App) runWorkers(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+// startWorkers starts the background duties of the worker role; each stops
+// when ctx ends, and wg waits for them.
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	worker := allocation.NewWorker(a.Allocations, a.Runtime)
+	reconciler := allocation.NewReconciler(worker, a.Config.ProvisionDeadline)
+	relay := outbox.NewRelay(a.Store, a.JetStream, a.Naming, a.Registry)
+	loops := map[string]func(context.Context) error{
+		"outbox relay": relay.Run,
+		"provisioner": func(ctx context.Context) error {
+			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
+				consumer.Config{Name: "provisioner", Types: allocation.EventTypes}, worker.HandleEvent, a.Registry)
+		},
+		"billing": func(ctx context.Context) error {
+			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
+				consumer.Config{Name: billing.ConsumerName, Types: []string{events.AllocationActive, events.AllocationReleased, events.AllocationFailed}}, a.Billing.HandleEvent, a.Registry)
+		},
+		"meter":      a.Billing.RunMeter,
+		"reconciler": func(ctx context.Context) error { reconciler.Run(ctx); return nil },
+		"housekeeping": func(ctx context.Context) error {
+			every(ctx, time.Hour, func() {
+				if err := a.Auth.Cleanup(ctx); err != nil {
+					slog.Warn("clean up expired refresh tokens", "err", err)
+				}
+				if _, err := idempotency.Cleanup(ctx, a.Store, 48); err != nil {
+					slog.Warn("clean up idempotency keys", "err", err)
+				}
+			})
+			return nil
+		},
+	}
+	for name, loop := range loops {
+		wg.Go(func() {
+			// A loop that fails is restarted after a pause: one broken
+			// dependency must not stop the others, nor the process.
+			for ctx.Err() == nil {
+				if err := loop(ctx); err != nil && ctx.Err() == nil {
+					slog.Error("worker loop stopped; restarting", "loop", name, "err", err)
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		})
+	}
+}
+
+// depletionReleaser lets billing force-release allocations at zero balance.
+type depletionReleaser struct{ svc *allocation.Service }
+
+func (d depletionReleaser) ForceRelease(ctx context.Context, id uuid.UUID, reason string) error {
+	_, err := d.svc.ForceRelease(ctx, uuid.Nil, id, reason)
+	return err
+}
+
+// every runs fn now and then every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := a.Auth.Cleanup(ctx); err != nil && ctx.Err() == nil {
-			slog.Warn("clean up expired refresh tokens", "err", err)
-		}
+		fn()
 		select {
 		case <-ctx.Done():
 			return

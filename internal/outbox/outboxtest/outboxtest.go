@@ -28,19 +28,7 @@ const DefaultURL = "nats://127.0.0.1:4222"
 // namespace, and deletes it on cleanup.
 func NATS(t testing.TB) (jetstream.JetStream, events.Naming) {
 	t.Helper()
-	url := os.Getenv("GPUAAS_TEST_NATS_URL")
-	if url == "" {
-		url = DefaultURL
-	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatalf("outboxtest: connect to %s: %v (is NATS running?)", url, err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("outboxtest: jetstream: %v", err)
-	}
+	_, js := Connect(t)
 	n := events.Naming{Namespace: "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -55,6 +43,26 @@ func NATS(t testing.TB) (jetstream.JetStream, events.Naming) {
 		}
 	})
 	return js, n
+}
+
+// Connect opens a connection of its own to the test NATS (GPUAAS_TEST_NATS_URL,
+// default DefaultURL), closed on cleanup; close it earlier to simulate a crash.
+func Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	url := os.Getenv("GPUAAS_TEST_NATS_URL")
+	if url == "" {
+		url = DefaultURL
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("outboxtest: connect to %s: %v (is NATS running?)", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("outboxtest: jetstream: %v", err)
+	}
+	return nc, js
 }
 
 // Eventually polls cond every 10ms until it holds, failing the test with

@@ -15,12 +15,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/contract"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/server"
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 	"github.com/gpuaas/gpuaas/internal/users"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -35,6 +40,8 @@ type Env struct {
 	DatabaseURL string
 	t           testing.TB
 	seq         atomic.Int64
+	// fund is credited to every user NewUser makes.
+	fund atomic.Int64
 }
 
 var quietLogs sync.Once
@@ -92,6 +99,17 @@ func Start(t testing.TB, mutate ...func(*config.Server)) *Env {
 		t.Fatal("server did not start within 30s")
 	}
 	t.Cleanup(func() {
+		defer func() {
+			// The test's own stream goes with it.
+			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer dcancel()
+			if nc, err := nats.Connect(cfg.NATSURL); err == nil {
+				if js, err := jetstream.New(nc); err == nil {
+					_ = js.DeleteStream(dctx, events.Naming{Namespace: cfg.NATSNamespace}.Stream())
+				}
+				nc.Close()
+			}
+		}()
 		cancel()
 		select {
 		case err := <-done:
@@ -134,7 +152,29 @@ func (e *Env) NewUser(role string) api.User {
 	if err != nil {
 		e.t.Fatalf("create %s: %v", role, err)
 	}
+	if amount := e.fund.Load(); amount != 0 {
+		e.Credit(u.Id, amount)
+	}
 	return u
+}
+
+// Fund makes every user created from now on start with amount minor units
+// (USD) of credit.
+func (e *Env) Fund(t testing.TB, amount int64) { e.fund.Store(amount) }
+
+// Credit posts an adjustment of amount USD minor units to user.
+func (e *Env) Credit(user uuid.UUID, amount int64) {
+	e.t.Helper()
+	err := e.App.Store.InTx(context.Background(), func(tx *store.Store) error {
+		_, err := ledger.Post(context.Background(), tx, ledger.Posting{
+			Key: "test-credit:" + uuid.NewString(), Kind: ledger.KindAdjustment, UserID: user,
+			Memo: "test credit", Currency: "USD", Amount: amount,
+		})
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("credit %s: %v", user, err)
+	}
 }
 
 // Login signs u in over HTTP and returns its client and tokens.

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/billing"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+)
+
+func (a *App) billingBalance(w http.ResponseWriter, r *http.Request) error {
+	b, err := a.Billing.Balance(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *App) billingUsage(w http.ResponseWriter, r *http.Request) error {
+	f, err := usageFilter(r)
+	if err != nil {
+		return err
+	}
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after billing.Cursor
+	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	if err != nil {
+		return err
+	}
+	var afterPtr *billing.Cursor
+	if ok {
+		afterPtr = &after
+	}
+	items, next, err := a.Billing.ListUsage(r.Context(), principal(r).UserID, f, afterPtr, page.Size)
+	if err != nil {
+		return err
+	}
+	out := api.UsageList{Items: items}
+	if next != nil {
+		out.NextCursor = httpapi.EncodeCursor(next)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *App) billingUsageCSV(w http.ResponseWriter, r *http.Request) error {
+	f, err := usageFilter(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="usage.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.Billing.ExportUsageCSV(r.Context(), principal(r).UserID, f, flushWriter{w}); err != nil {
+		// Headers are gone; cut the stream so the client sees a truncated
+		// download rather than a valid-looking one.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// flushWriter lets the export flush each page through to the client.
+type flushWriter struct{ http.ResponseWriter }
+
+func (f flushWriter) Flush() { http.NewResponseController(f.ResponseWriter).Flush() } //nolint:errcheck
+
+func (a *App) adminAdjustBalance(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	var req api.AdjustBalanceRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	b, err := a.Billing.Adjust(r.Context(), principal(r).UserID, id, req.AmountMinor, req.Reason, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
+func (a *App) adminCloseUsage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "allocation_id")
+	if err != nil {
+		return err
+	}
+	var req api.CloseUsageRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	item, err := a.Billing.CloseAt(r.Context(), principal(r).UserID, id, req.EndedAt)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, item)
+	return nil
+}
+
+func usageFilter(r *http.Request) (billing.Filter, error) {
+	q := r.URL.Query()
+	var f billing.Filter
+	if s := q.Get("allocation_id"); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return f, apperr.Invalid("allocation_id must be a UUID")
+		}
+		f.AllocationID = id
+	}
+	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
+		if s := q.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return f, apperr.Invalid("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+			}
+			*dst = &t
+		}
+	}
+	return f, nil
+}
