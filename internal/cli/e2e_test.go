@@ -3,8 +3,6 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +11,8 @@ import (
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/cli"
-	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/devenv"
-	"github.com/gpuaas/gpuaas/internal/secrets"
-	"github.com/gpuaas/gpuaas/internal/server"
-	"github.com/gpuaas/gpuaas/internal/store/dbtest"
+	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
 
 const e2ePassword = "cli end-to-end password"
@@ -26,54 +21,11 @@ const e2ePassword = "cli end-to-end password"
 // seed, and returns its base URL.
 func startServer(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.DefaultServer()
-	cfg.DatabaseURL = dbtest.NewURL(t)
-	cfg.DataDir = dir
-	cfg.SecretKeyFile = filepath.Join(dir, "master.key")
-	if _, err := secrets.GenerateKeyFile(cfg.SecretKeyFile); err != nil {
+	env := servertest.Start(t)
+	if _, err := devenv.Seed(context.Background(), env.App, e2ePassword); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = ln.Addr().String()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, cfg, server.Options{
-			Listener: ln,
-			BeforeServe: func(ctx context.Context, app *server.App) error {
-				_, err := devenv.Seed(ctx, app, e2ePassword)
-				return err
-			},
-			Ready: func(u string) { ready <- u },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-		slog.SetDefault(prev)
-	})
-	select {
-	case u := <-ready:
-		return u
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start within 60s")
-	}
-	return ""
+	return env.URL
 }
 
 func TestCLIEndToEnd(t *testing.T) {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/server"
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -135,5 +137,27 @@ func Seed(ctx context.Context, app *server.App, password string) (SeedReport, er
 			r.AccountsCreated++
 		}
 	}
+	if err := creditDemo(ctx, app); err != nil {
+		return r, err
+	}
 	return r, nil
+}
+
+// DemoCreditMinor is the starting credit of the demo account: USD 100.00.
+const DemoCreditMinor = 10_000
+
+// creditDemo gives demo its starting credit once; the ledger key makes
+// every later start a no-op.
+func creditDemo(ctx context.Context, app *server.App) error {
+	demo, err := app.Store.GetUserByUsername(ctx, "demo")
+	if err != nil {
+		return fmt.Errorf("look up demo: %w", err)
+	}
+	return app.Store.InTx(ctx, func(tx *store.Store) error {
+		_, err := ledger.Post(ctx, tx, ledger.Posting{
+			Key: "dev-seed:demo-credit", Kind: ledger.KindAdjustment, UserID: demo.ID,
+			Memo: "gpuaas dev starting credit", Currency: "USD", Amount: DemoCreditMinor,
+		})
+		return err
+	})
 }

@@ -228,7 +228,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 		},
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				consumer.Config{Name: billing.ConsumerName, Types: []string{events.AllocationActive, events.AllocationReleased, events.AllocationFailed}}, a.Billing.HandleEvent, a.Registry)
+				consumer.Config{Name: billing.ConsumerName, Types: billing.EventTypes}, a.Billing.HandleEvent, a.Registry)
 		},
 		"meter":      a.Billing.RunMeter,
 		"reconciler": func(ctx context.Context) error { reconciler.Run(ctx); return nil },
