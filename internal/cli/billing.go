@@ -2,12 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -43,8 +39,8 @@ func runBillingBalance(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var b api.BalanceResponse
-	if err := getJSON(ctx, s.client, "/api/v1/billing/balance", &b); err != nil {
+	b, err := s.client.Balance(ctx)
+	if err != nil {
 		return err
 	}
 	if *out == "json" {
@@ -65,71 +61,43 @@ func runBillingUsage(ctx context.Context, env Env, args []string) error {
 	if err := checkOutput(*out); err != nil {
 		return err
 	}
-	q := url.Values{"page_size": {"200"}}
+	p := api.ListUsageParams{PageSize: sdk.Ptr(200)}
 	if *alloc != "" {
-		if _, err := uuid.Parse(*alloc); err != nil {
+		id, err := uuid.Parse(*alloc)
+		if err != nil {
 			return errUsage{fmt.Errorf("invalid --allocation %q: want a UUID", *alloc)}
 		}
-		q.Set("allocation_id", *alloc)
+		p.AllocationId = &id
 	}
 	for name, v := range map[string]string{"since": *since, "until": *until} {
 		if v == "" {
 			continue
 		}
-		if _, err := time.Parse(time.RFC3339, v); err != nil {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
 			return errUsage{fmt.Errorf("invalid --%s %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", name, v)}
 		}
-		q.Set(name, v)
+		if name == "since" {
+			p.Since = &t
+		} else {
+			p.Until = &t
+		}
 	}
 	s, err := openSession(env)
 	if err != nil {
 		return err
 	}
-	items := []api.UsageRecord{}
-	for {
-		var page api.UsageList
-		if err := getJSON(ctx, s.client, "/api/v1/billing/usage?"+q.Encode(), &page); err != nil {
-			return err
-		}
-		items = append(items, page.Items...)
-		if page.NextCursor == "" {
-			break
-		}
-		q.Set("cursor", page.NextCursor)
+	items, err := sdk.Collect(ctx, s.client.UsagePages(p))
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []api.UsageRecord{}
 	}
 	if *out == "json" {
 		return WriteJSON(env.Stdout, items)
 	}
 	return WriteUsage(env.Stdout, items)
-}
-
-// getJSON GETs path with the session's token and decodes a 2xx body into
-// out; anything else becomes an *sdk.Error like the typed SDK calls give.
-func getJSON(ctx context.Context, c *sdk.Client, path string, out any) error {
-	resp, err := c.Do(ctx, http.MethodGet, path, nil, http.Header{"Accept": {"application/json"}})
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &sdk.Error{Status: resp.StatusCode, CorrelationID: resp.Header.Get("X-Request-ID")}
-		var env api.Error
-		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&env) == nil && env.Code != "" {
-			e.Code, e.Message = env.Code, env.Message
-		} else {
-			e.Code = http.StatusText(resp.StatusCode)
-		}
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if n, err := strconv.Atoi(s); err == nil {
-				e.RetryAfter = time.Duration(n) * time.Second
-			}
-		}
-		return e
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("GET %s: decode response: %w", path, err)
-	}
-	return nil
 }
 
 // WriteBalance writes a balance as a short key: value list.

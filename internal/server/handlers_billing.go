@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/billing"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/idempotency"
+	"github.com/gpuaas/gpuaas/internal/store"
 )
 
 func (a *App) billingBalance(w http.ResponseWriter, r *http.Request) error {
@@ -78,14 +81,28 @@ func (a *App) adminAdjustBalance(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req api.AdjustBalanceRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
-	b, err := a.Billing.Adjust(r.Context(), principal(r).UserID, id, req.AmountMinor, req.Reason, r.Header.Get("Idempotency-Key"))
+	raw, err := httpapi.DecodeRaw(r, &req)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, b)
+	actor, key := principal(r).UserID, r.Header.Get(idempotency.Header)
+	// The stored response makes a retry byte-identical; the ledger key that
+	// Adjust derives from the same header makes sure money moves once even
+	// if the process dies between the two transactions.
+	resp, err := idempotency.Run(r.Context(), a.Store, idempotency.Request{
+		UserID: actor, Key: key, Route: "POST /api/v1/admin/users/" + id.String() + "/balance", Body: raw,
+	}, func(*store.Store) (int, []byte, error) {
+		b, err := a.Billing.Adjust(r.Context(), actor, id, req.AmountMinor, req.Reason, key)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := json.Marshal(b)
+		return http.StatusOK, append(body, '\n'), err
+	})
+	if err != nil {
+		return err
+	}
+	writeStored(w, resp)
 	return nil
 }
 
