@@ -206,6 +206,7 @@ func TestProvisionFailureFreesGPUs(t *testing.T) {
 	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 0 {
 		t.Fatal("failed allocation kept its GPU")
 	}
+	checkCapacity(t, f)
 	_, err = f.svc.Release(ctx, u, a.Id)
 	wantCode(t, err, allocation.CodeInvalidState)
 }
@@ -233,6 +234,10 @@ func TestReleaseFailureKeepsGPUsUntilRetried(t *testing.T) {
 	if f.status(t, a.Id) != allocation.StatusReleased {
 		t.Fatalf("after retry: %s", f.status(t, a.Id))
 	}
+	// A health report changes capacity too.
+	_, err = f.st.Pool().Exec(ctx, `UPDATE gpus SET health = 'unhealthy'`)
+	must(t, err)
+	checkCapacity(t, f)
 }
 
 func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
@@ -321,6 +326,16 @@ func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
 	if n := f.count(t, `SELECT count(*) FROM (SELECT g->>'uuid' AS u FROM allocations, jsonb_array_elements(gpus) g
 		GROUP BY 1 HAVING count(*) > 1) d`); n != 0 {
 		t.Fatalf("%d GPUs placed twice", n)
+	}
+	checkCapacity(t, f)
+}
+
+// checkCapacity holds the trigger-kept capacity table against a count.
+func checkCapacity(t *testing.T, f *fixture) {
+	t.Helper()
+	if n := f.count(t, `SELECT count(*) FROM node_gpu_capacity c WHERE c.free <> (SELECT count(*) FROM gpus g
+		WHERE g.node_id = c.node_id AND g.model = c.model AND g.allocation_id IS NULL AND g.health = 'healthy')`); n != 0 {
+		t.Fatalf("%d capacity rows disagree with the GPUs", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package allocation
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/google/uuid"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
+
+// placementSpread is how many of the best-fitting nodes concurrent creates
+// are spread over.
+const placementSpread = 4
 
 // placedGPU is a device reserved for an allocation; it renders as
 // {index, uuid}.
@@ -22,8 +27,10 @@ type placedGPU struct {
 // place picks sku.GpuCount healthy free GPUs of the SKU's model on one
 // online, active node of its region, and locks them for tx.
 //
-// Candidates come fullest-first (best fit). On each, the node is held FOR
-// SHARE (so it cannot be disabled underneath us) and its free GPUs are
+// Candidates come fullest-first (best fit), starting at a random one of the
+// first few: each reservation updates its node's capacity row, so creates
+// that all chose the same node would queue on that row. On each, the node
+// is held FOR SHARE (so it cannot be disabled underneath us) and its free GPUs are
 // taken FOR UPDATE SKIP LOCKED with a LIMIT: concurrent creates take
 // disjoint devices instead of queueing on the same rows, and a device a
 // concurrent transaction reserved fails the re-check. A node that turns out
@@ -35,6 +42,8 @@ func place(ctx context.Context, tx *store.Store, sku db.Sku) (uuid.UUID, []place
 	if err != nil {
 		return uuid.Nil, nil, fmt.Errorf("find placement candidates: %w", err)
 	}
+	spread := rand.IntN(min(len(candidates), placementSpread) + 1)
+	candidates = append(candidates[spread:], candidates[:spread]...)
 	for _, c := range candidates {
 		if _, err := tx.LockPlacementNode(ctx, c.ID); store.IsNoRows(err) {
 			continue // went offline or out of service since the scan

@@ -1,11 +1,16 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +26,8 @@ func benchEnv(b *testing.B) (*servertest.Env, string) {
 	env := servertest.Start(b, func(c *config.Server) {
 		c.APIRate, c.APIBurst = 1e9, 1<<30 // measure the stack, not the limiter's refusals
 		c.LogLevel = "error"
+		// As in production: buckets and the deny-list in Redis.
+		c.RedisURL = "redis://127.0.0.1:6379/0"
 	})
 	seedInventory(b, env)
 	u := env.NewUser("user")
@@ -97,4 +104,150 @@ func BenchmarkHTTPBaseline(b *testing.B) {
 func drain(resp *http.Response) (int64, error) {
 	defer resp.Body.Close()
 	return io.Copy(io.Discard, resp.Body)
+}
+
+// benchFleet adds nodes with n free GPUs of model h100 in region test-1,
+// in one statement, for benchmarks that need thousands.
+func benchFleet(b *testing.B, env *servertest.Env, gpus int) {
+	exec(b, env, `WITH n AS (
+		INSERT INTO nodes (hostname, region, status) SELECT 'bench-' || i, 'test-1', 'online'
+		FROM generate_series(1, ($1::int + 7) / 8) i RETURNING id, hostname)
+	INSERT INTO gpus (node_id, idx, uuid, model, memory_mib)
+	SELECT n.id, j, 'GPU-' || n.hostname || '-' || j, $2, 81559 FROM n, generate_series(0, 7) j`, gpus, h100)
+}
+
+// benchUsers makes k funded users and returns their access tokens.
+func benchUsers(b *testing.B, env *servertest.Env, k int) []string {
+	env.Fund(b, 1<<40)
+	tokens := make([]string, k)
+	for i := range tokens {
+		_, pair := env.Login(env.NewUser("user"))
+		tokens[i] = pair.AccessToken
+	}
+	return tokens
+}
+
+// BenchmarkAllocationCreates measures POST /api/v1/allocations through the
+// whole stack (auth, placement with row locks, balance lock, audit row,
+// outbox event, idempotency key) from 8 users in parallel. The provisioner
+// runs beside it with a 0 s sim delay, as in production.
+func BenchmarkAllocationCreates(b *testing.B) {
+	env, _ := benchEnv(b)
+	benchFleet(b, env, b.N+16)
+	tokens := benchUsers(b, env, 8)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var next atomic.Int64
+	var lat []time.Duration
+	var mu sync.Mutex
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var local []time.Duration
+		for pb.Next() {
+			i := next.Add(1)
+			req, _ := http.NewRequest("POST", env.URL+"/api/v1/allocations", strings.NewReader(`{"sku_id":"h100-x1"}`))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%int64(len(tokens))])
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			drain(resp)
+			if resp.StatusCode != 202 {
+				b.Errorf("create: %d", resp.StatusCode)
+				return
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	reportLatency(b, lat, elapsed, "creates/s")
+}
+
+// BenchmarkRequestedToActive paces creates at GPUAAS_BENCH_RATE per second
+// (make bench passes half the measured maximum) and reports how long
+// allocations took from requested to active, and the outbox's
+// commit→publish lag, both from the database's own timestamps.
+func BenchmarkRequestedToActive(b *testing.B) {
+	rate, _ := strconv.ParseFloat(os.Getenv("GPUAAS_BENCH_RATE"), 64)
+	if rate <= 0 {
+		rate = 50
+	}
+	env, _ := benchEnv(b)
+	benchFleet(b, env, b.N+16)
+	tokens := benchUsers(b, env, 8)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	interval := time.Duration(float64(time.Second) / rate)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	tick := time.NewTicker(interval)
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", env.URL+"/api/v1/allocations", strings.NewReader(`{"sku_id":"h100-x1"}`))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			drain(resp)
+		}()
+	}
+	tick.Stop()
+	wg.Wait()
+	// Wait (bounded) for the provisioner to catch up.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var pending int
+		exec(b, env, `SELECT 1`)
+		if err := env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM allocations WHERE status <> 'active'`).Scan(&pending); err != nil {
+			b.Fatal(err)
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.StopTimer()
+	var p50, p99, lag50, lag99 float64
+	if err := env.App.Store.Pool().QueryRow(ctx, `
+		SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM active_at - created_at)) * 1000,
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM active_at - created_at)) * 1000
+		FROM allocations WHERE active_at IS NOT NULL`).Scan(&p50, &p99); err != nil {
+		b.Fatal(err)
+	}
+	if err := env.App.Store.Pool().QueryRow(ctx, `
+		SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at)) * 1000,
+		       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at)) * 1000
+		FROM outbox WHERE published_at IS NOT NULL`).Scan(&lag50, &lag99); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rate, "offered/s")
+	b.ReportMetric(p50, "active_p50_ms")
+	b.ReportMetric(p99, "active_p99_ms")
+	b.ReportMetric(lag50, "lag_p50_ms")
+	b.ReportMetric(lag99, "lag_p99_ms")
+}
+
+func reportLatency(b *testing.B, lat []time.Duration, elapsed time.Duration, unit string) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		return
+	}
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), unit)
+	b.ReportMetric(q(0.50), "p50_ms")
+	b.ReportMetric(q(0.99), "p99_ms")
 }

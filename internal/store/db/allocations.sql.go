@@ -470,19 +470,18 @@ func (q *Queries) LockPlacementNode(ctx context.Context, id uuid.UUID) (uuid.UUI
 }
 
 const placementCandidates = `-- name: PlacementCandidates :many
-SELECT n.id, count(*)::int AS free
-FROM nodes n JOIN gpus g ON g.node_id = n.id
-WHERE n.region = $1 AND n.status = 'online' AND n.admin_state = 'active'
-  AND g.model = $2 AND g.health = 'healthy' AND g.allocation_id IS NULL
-GROUP BY n.id
-HAVING count(*) >= $3::int
-ORDER BY count(*), n.id
+SELECT c.node_id AS id, c.free
+FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
+WHERE c.model = $1 AND c.free >= $2::int
+  AND n.region = $3 AND n.status = 'online' AND n.admin_state = 'active'
+ORDER BY c.free, c.node_id
+LIMIT 16
 `
 
 type PlacementCandidatesParams struct {
-	Region   string
 	Model    string
 	GpuCount int32
+	Region   string
 }
 
 type PlacementCandidatesRow struct {
@@ -490,10 +489,11 @@ type PlacementCandidatesRow struct {
 	Free int32
 }
 
-// Eligible nodes for a SKU with how many free healthy GPUs of its model
-// each has, fullest first (best fit keeps big nodes whole for big SKUs).
+// Eligible nodes for a SKU with enough free healthy GPUs of its model,
+// fewest free first (best fit keeps big nodes whole for big SKUs), read
+// from the trigger-kept capacity table.
 func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]PlacementCandidatesRow, error) {
-	rows, err := q.db.Query(ctx, placementCandidates, arg.Region, arg.Model, arg.GpuCount)
+	rows, err := q.db.Query(ctx, placementCandidates, arg.Model, arg.GpuCount, arg.Region)
 	if err != nil {
 		return nil, err
 	}

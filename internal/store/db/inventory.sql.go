@@ -142,14 +142,10 @@ func (q *Queries) InsertGPU(ctx context.Context, arg InsertGPUParams) error {
 const listActiveSKUs = `-- name: ListActiveSKUs :many
 SELECT s.id, s.name, s.gpu_model, s.gpu_count, s.gpu_memory_mib, s.vcpu, s.memory_mib, s.disk_gib, s.price_per_hour_minor, s.currency, s.region, s.active, s.created_at,
        COALESCE((
-           SELECT sum(f.free / s.gpu_count)
-           FROM (
-               SELECT count(*)::int AS free
-               FROM gpus g JOIN nodes n ON n.id = g.node_id
-               WHERE n.region = s.region AND n.status = 'online' AND n.admin_state = 'active'
-                 AND g.model = s.gpu_model AND g.health = 'healthy' AND g.allocation_id IS NULL
-               GROUP BY g.node_id
-           ) f
+           SELECT sum(c.free / s.gpu_count)
+           FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
+           WHERE c.model = s.gpu_model AND c.free >= s.gpu_count
+             AND n.region = s.region AND n.status = 'online' AND n.admin_state = 'active'
        ), 0)::int AS available
 FROM skus s
 WHERE s.active AND ($1::text IS NULL OR s.id > $1::text)

@@ -131,6 +131,12 @@ type Node struct {
 	UpdatedAt       time.Time
 }
 
+type NodeGpuCapacity struct {
+	NodeID uuid.UUID
+	Model  string
+	Free   int32
+}
+
 type Outbox struct {
 	ID          uuid.UUID
 	Seq         *int64

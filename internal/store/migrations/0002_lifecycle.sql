@@ -182,3 +182,40 @@ BEGIN
 END $$;
 CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
     FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+-- Free healthy GPUs per (node, model), kept by a trigger on gpus, so
+-- placement and the SKU list read a small indexed table instead of counting
+-- every GPU of the fleet on each request. Whatever changes a GPU (a
+-- reservation, a release, a health report, an agent's inventory) keeps it
+-- right in the same transaction.
+CREATE TABLE node_gpu_capacity (
+    node_id uuid    NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    model   text    NOT NULL,
+    free    integer NOT NULL DEFAULT 0 CHECK (free >= 0),
+    PRIMARY KEY (node_id, model)
+);
+CREATE INDEX node_gpu_capacity_model_idx ON node_gpu_capacity (model, free) WHERE free > 0;
+
+INSERT INTO node_gpu_capacity (node_id, model, free)
+SELECT node_id, model, count(*) FILTER (WHERE allocation_id IS NULL AND health = 'healthy')
+FROM gpus GROUP BY node_id, model;
+
+CREATE FUNCTION gpus_track_capacity() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was_free boolean := TG_OP <> 'INSERT' AND OLD.allocation_id IS NULL AND OLD.health = 'healthy';
+    is_free  boolean := TG_OP <> 'DELETE' AND NEW.allocation_id IS NULL AND NEW.health = 'healthy';
+BEGIN
+    IF TG_OP = 'UPDATE' AND was_free = is_free AND OLD.node_id = NEW.node_id AND OLD.model = NEW.model THEN
+        RETURN NULL; -- nothing that counts changed
+    END IF;
+    IF was_free THEN
+        UPDATE node_gpu_capacity SET free = free - 1 WHERE node_id = OLD.node_id AND model = OLD.model;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO node_gpu_capacity (node_id, model, free) VALUES (NEW.node_id, NEW.model, CASE WHEN is_free THEN 1 ELSE 0 END)
+        ON CONFLICT (node_id, model) DO UPDATE SET free = node_gpu_capacity.free + EXCLUDED.free;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER gpus_track_capacity AFTER INSERT OR UPDATE OR DELETE ON gpus
+    FOR EACH ROW EXECUTE FUNCTION gpus_track_capacity();

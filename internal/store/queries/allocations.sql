@@ -52,15 +52,15 @@ LIMIT @batch
 FOR UPDATE SKIP LOCKED;
 
 -- name: PlacementCandidates :many
--- Eligible nodes for a SKU with how many free healthy GPUs of its model
--- each has, fullest first (best fit keeps big nodes whole for big SKUs).
-SELECT n.id, count(*)::int AS free
-FROM nodes n JOIN gpus g ON g.node_id = n.id
-WHERE n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
-  AND g.model = @model AND g.health = 'healthy' AND g.allocation_id IS NULL
-GROUP BY n.id
-HAVING count(*) >= @gpu_count::int
-ORDER BY count(*), n.id;
+-- Eligible nodes for a SKU with enough free healthy GPUs of its model,
+-- fewest free first (best fit keeps big nodes whole for big SKUs), read
+-- from the trigger-kept capacity table.
+SELECT c.node_id AS id, c.free
+FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
+WHERE c.model = @model AND c.free >= @gpu_count::int
+  AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
+ORDER BY c.free, c.node_id
+LIMIT 16;
 
 -- name: LockPlacementNode :one
 -- Blocks a concurrent disable of the node while GPUs are reserved on it.

@@ -18,14 +18,10 @@ ON CONFLICT (id) DO NOTHING;
 -- divided by gpu_count, summed.
 SELECT s.*,
        COALESCE((
-           SELECT sum(f.free / s.gpu_count)
-           FROM (
-               SELECT count(*)::int AS free
-               FROM gpus g JOIN nodes n ON n.id = g.node_id
-               WHERE n.region = s.region AND n.status = 'online' AND n.admin_state = 'active'
-                 AND g.model = s.gpu_model AND g.health = 'healthy' AND g.allocation_id IS NULL
-               GROUP BY g.node_id
-           ) f
+           SELECT sum(c.free / s.gpu_count)
+           FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
+           WHERE c.model = s.gpu_model AND c.free >= s.gpu_count
+             AND n.region = s.region AND n.status = 'online' AND n.admin_state = 'active'
        ), 0)::int AS available
 FROM skus s
 WHERE s.active AND (sqlc.narg(cursor_id)::text IS NULL OR s.id > sqlc.narg(cursor_id)::text)
