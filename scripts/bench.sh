@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# make bench: the API's figures next to same-run baselines on this machine.
-#   - pgbench -S (select-only) on the same Postgres: what the database alone answers per second;
+# make bench: the platform's figures next to same-run baselines on this machine.
+#   - pgbench -S (select-only) and -N (simple writes) on the same Postgres: what the database alone does;
 #   - a bare net/http handler through the same load generator: the HTTP floor.
 # Each figure is the median of $RUNS runs; ratios are ours / baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
+CREATES=${CREATES:-2000}
 PGURL=${GPUAAS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export PATH=/usr/local/go/bin:$PATH
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
 
 db=gpuaas_bench_pgbench
 psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -18,28 +20,40 @@ psql "$PGURL" -qAtc "CREATE DATABASE $db" >/dev/null
 trap 'psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 benchurl=${PGURL%/*}/$db?sslmode=disable
 pgbench -i -s 10 -q "$benchurl" >/dev/null 2>&1
-pg_tps=()
-for _ in $(seq "$RUNS"); do
-  pg_tps+=("$(pgbench -S -c 8 -j 2 -T "$SECS" "$benchurl" 2>/dev/null | awk '/^tps/ {print $3; exit}')")
-done
-pg=$(printf '%s\n' "${pg_tps[@]}" | median)
+pgtps() { pgbench "$1" -c 8 -j 2 -T "$SECS" "$benchurl" 2>/dev/null | awk '/^tps/ {print $3; exit}'; }
+sel=(); wr=()
+for _ in $(seq "$RUNS"); do sel+=("$(pgtps -S)"); wr+=("$(pgtps -N)"); done
+pg_s=$(printf '%s\n' "${sel[@]}" | median)
+pg_n=$(printf '%s\n' "${wr[@]}" | median)
 
 out=$(mktemp)
+trap 'rm -f "$out"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 go test -run '^$' -bench 'BenchmarkAPI|BenchmarkHTTPBaseline' -benchtime "${SECS}s" -count "$RUNS" ./internal/server/ | tee "$out" >&2
+go test -run '^$' -bench 'BenchmarkAllocationCreates' -benchtime "${CREATES}x" -count "$RUNS" ./internal/server/ | tee -a "$out" >&2
 
 # Result lines, each prefixed with its benchmark's name (a benchmark that
 # logs gets its figures on a later line than its name).
-results=$(awk '/^Benchmark/ {name=$1} /ns\/op/ {if ($1 ~ /^Benchmark/) print; else print name, $0}' "$out")
+results() { awk '/^Benchmark/ {name=$1} /ns\/op/ {if ($1 ~ /^Benchmark/) print; else print name, $0}' "$out"; }
 metric() { # benchmark-name unit -> median
-  grep "^$1-" <<<"$results" | awk -v u="$2" '{for (i=2;i<=NF;i++) if ($i==u) print $(i-1)}' | median
+  results | grep "^$1-" | awk -v u="$2" '{for (i=2;i<=NF;i++) if ($i==u) print $(i-1)}' | median
 }
+creates=$(metric BenchmarkAllocationCreates creates/s)
+half=$(awk -v c="$creates" 'BEGIN{printf "%d", c/2}')
+GPUAAS_BENCH_RATE=$half go test -run '^$' -bench 'BenchmarkRequestedToActive' -benchtime "$((half * SECS))x" -count 1 ./internal/server/ | tee -a "$out" >&2
+
 base=$(metric BenchmarkHTTPBaseline req/s)
-printf '\n%-28s %12s %9s %9s %14s %14s\n' "figure (median of $RUNS)" "req/s" "p50 ms" "p99 ms" "÷ pgbench -S" "÷ bare HTTP"
-printf '%-28s %12.0f %9s %9s %14s %14s\n' "pgbench -S (baseline)" "$pg" "-" "-" "1.00" "-"
-printf '%-28s %12.0f %9s %9s %14s %14s\n' "bare net/http (baseline)" "$base" "$(metric BenchmarkHTTPBaseline p50_ms)" "$(metric BenchmarkHTTPBaseline p99_ms)" "$(awk -v a="$base" -v b="$pg" 'BEGIN{printf "%.2f", a/b}')" "1.00"
+row() { printf '%-34s %10s %9s %9s %10s %10s %10s\n' "$@"; }
+echo
+row "figure (median of $RUNS)" "per s" "p50 ms" "p99 ms" "÷pgbench-S" "÷pgbench-N" "÷bare HTTP"
+row "pgbench -S -c8 (baseline)" "$pg_s" - - 1.00 - -
+row "pgbench -N -c8 (baseline)" "$pg_n" - - - 1.00 -
+row "bare net/http (baseline)" "$base" "$(metric BenchmarkHTTPBaseline p50_ms)" "$(metric BenchmarkHTTPBaseline p99_ms)" "$(ratio "$base" "$pg_s")" - 1.00
 for b in BenchmarkAPIMe BenchmarkAPIListSKUs; do
   rps=$(metric $b req/s)
-  printf '%-28s %12.0f %9s %9s %14s %14s\n' "$b" "$rps" "$(metric $b p50_ms)" "$(metric $b p99_ms)" \
-    "$(awk -v a="$rps" -v b="$pg" 'BEGIN{printf "%.2f", a/b}')" "$(awk -v a="$rps" -v b="$base" 'BEGIN{printf "%.2f", a/b}')"
+  row "GET ${b#BenchmarkAPI}" "$rps" "$(metric $b p50_ms)" "$(metric $b p99_ms)" "$(ratio "$rps" "$pg_s")" - "$(ratio "$rps" "$base")"
 done
-rm -f "$out"
+row "POST /api/v1/allocations" "$creates" "$(metric BenchmarkAllocationCreates p50_ms)" "$(metric BenchmarkAllocationCreates p99_ms)" - "$(ratio "$creates" "$pg_n")" -
+echo
+echo "At half the create maximum ($half/s offered, sim delay 0):"
+echo "  requested→active  p50 $(metric BenchmarkRequestedToActive active_p50_ms) ms  p99 $(metric BenchmarkRequestedToActive active_p99_ms) ms  (target p99 ≤ 1000)"
+echo "  outbox commit→publish lag  p50 $(metric BenchmarkRequestedToActive lag_p50_ms) ms  p99 $(metric BenchmarkRequestedToActive lag_p99_ms) ms  (target p99 < 1000)"
