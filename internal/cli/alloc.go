@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -98,14 +99,27 @@ func runAllocList(ctx context.Context, env Env, args []string) error {
 	return writeAllocations(env.Stdout, *out, list.Items...)
 }
 
-// allocArg parses the one ALLOC argument of get and release.
-func allocArg(fs interface{ Args() []string }) (uuid.UUID, error) {
-	if len(fs.Args()) != 1 {
+// allocArg parses flags wherever they stand (`release ID --wait` and
+// `release --wait ID` both work) and the one ALLOC argument of get and
+// release.
+func allocArg(fs *flag.FlagSet, args []string) (uuid.UUID, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return uuid.Nil, errUsage{err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
 		return uuid.Nil, errUsage{fmt.Errorf("want exactly one allocation id")}
 	}
-	id, err := uuid.Parse(fs.Args()[0])
+	id, err := uuid.Parse(pos[0])
 	if err != nil {
-		return uuid.Nil, errUsage{fmt.Errorf("%q is not an allocation id", fs.Args()[0])}
+		return uuid.Nil, errUsage{fmt.Errorf("%q is not an allocation id", pos[0])}
 	}
 	return id, nil
 }
@@ -113,14 +127,11 @@ func allocArg(fs interface{ Args() []string }) (uuid.UUID, error) {
 func runAllocGet(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "alloc", "get ALLOC [-o table|json]")
 	out := outputFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return errUsage{err}
-	}
-	if err := checkOutput(*out); err != nil {
+	id, err := allocArg(fs, args)
+	if err != nil {
 		return err
 	}
-	id, err := allocArg(fs)
-	if err != nil {
+	if err := checkOutput(*out); err != nil {
 		return err
 	}
 	s, err := openSession(env)
@@ -139,14 +150,11 @@ func runAllocRelease(ctx context.Context, env Env, args []string) error {
 	wait := fs.Bool("wait", false, "wait until the allocation is released (or release_failed)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long --wait waits")
 	out := outputFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return errUsage{err}
-	}
-	if err := checkOutput(*out); err != nil {
+	id, err := allocArg(fs, args)
+	if err != nil {
 		return err
 	}
-	id, err := allocArg(fs)
-	if err != nil {
+	if err := checkOutput(*out); err != nil {
 		return err
 	}
 	s, err := openSession(env)

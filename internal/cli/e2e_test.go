@@ -110,3 +110,37 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Fatalf("revoked token: exit %d, %q", code, stderr)
 	}
 }
+
+// TestCLIAllocationLifecycle walks alloc create --wait, get, ls, release
+// --wait (flags after the id) and billing, as a user at a terminal would.
+func TestCLIAllocationLifecycle(t *testing.T) {
+	url := startServer(t)
+	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url}
+	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
+		t.Fatalf("login: %s", stderr)
+	}
+	code, stdout, stderr := run(t, env, "", "alloc", "create", "--sku", "a100-80gb-x1", "--name", "nb", "--wait", "-o", "json")
+	var a api.Allocation
+	if code != 0 || json.Unmarshal([]byte(stdout), &a) != nil || a.Status != api.AllocationStatusActive {
+		t.Fatalf("alloc create --wait: exit %d %q %q", code, stdout, stderr)
+	}
+	id := a.Id.String()
+	if code, stdout, _ = run(t, env, "", "alloc", "get", id); code != 0 || !strings.Contains(stdout, "active") {
+		t.Fatalf("alloc get: %d %q", code, stdout)
+	}
+	if code, stdout, _ = run(t, env, "", "alloc", "release", id, "--wait"); code != 0 || !strings.Contains(stdout, "released") {
+		t.Fatalf("alloc release ID --wait: %d %q", code, stdout)
+	}
+	if code, stdout, _ = run(t, env, "", "alloc", "ls", "--status", "released"); code != 0 || !strings.Contains(stdout, id) {
+		t.Fatalf("alloc ls: %d %q", code, stdout)
+	}
+	if code, _, stderr = run(t, env, "", "alloc", "release", id); code != 1 || !strings.Contains(stderr, "invalid_state") {
+		t.Fatalf("second release: %d %q", code, stderr)
+	}
+	if code, _, _ = run(t, env, "", "alloc", "get", "not-an-id"); code != 2 {
+		t.Fatalf("bad id: exit %d, want 2", code)
+	}
+	if code, stdout, _ = run(t, env, "", "billing", "balance"); code != 0 || !strings.Contains(stdout, "BALANCE") {
+		t.Fatalf("billing balance: %d %q", code, stdout)
+	}
+}
