@@ -40,6 +40,7 @@ type Env struct {
 	DatabaseURL string
 	t           testing.TB
 	seq         atomic.Int64
+	stop        func()
 	// fund is credited to every user NewUser makes.
 	fund atomic.Int64
 }
@@ -74,53 +75,77 @@ func Start(t testing.TB, mutate ...func(*config.Server)) *Env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("servertest config: %v", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		t.Fatal(err)
-	}
 	env := &Env{Config: cfg, DatabaseURL: cfg.DatabaseURL, t: t}
+	env.launch()
+	t.Cleanup(func() {
+		env.halt()
+		// The test's own stream goes with it.
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer dcancel()
+		if nc, err := nats.Connect(cfg.NATSURL); err == nil {
+			if js, err := jetstream.New(nc); err == nil {
+				_ = js.DeleteStream(dctx, events.Naming{Namespace: cfg.NATSNamespace}.Stream())
+			}
+			nc.Close()
+		}
+	})
+	return env
+}
+
+// launch starts a server process-in-a-goroutine on e.Config.
+func (e *Env) launch() {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", e.Config.Listen)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, cfg, server.Options{
+		done <- server.Run(ctx, e.Config, server.Options{
 			Listener:    ln,
-			BeforeServe: func(_ context.Context, app *server.App) error { env.App = app; return nil },
+			BeforeServe: func(_ context.Context, app *server.App) error { e.App = app; return nil },
 			Ready:       func(url string) { ready <- url },
 		})
 	}()
 	select {
-	case env.URL = <-ready:
+	case e.URL = <-ready:
 	case err := <-done:
 		cancel()
-		t.Fatalf("server did not start: %v", err)
+		e.t.Fatalf("server did not start: %v", err)
 	case <-time.After(30 * time.Second):
 		cancel()
-		t.Fatal("server did not start within 30s")
+		e.t.Fatal("server did not start within 30s")
 	}
-	t.Cleanup(func() {
-		defer func() {
-			// The test's own stream goes with it.
-			dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer dcancel()
-			if nc, err := nats.Connect(cfg.NATSURL); err == nil {
-				if js, err := jetstream.New(nc); err == nil {
-					_ = js.DeleteStream(dctx, events.Naming{Namespace: cfg.NATSNamespace}.Stream())
-				}
-				nc.Close()
-			}
-		}()
+	e.stop = func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("server stopped with: %v", err)
+				e.t.Errorf("server stopped with: %v", err)
 			}
 		case <-time.After(15 * time.Second):
-			t.Error("server did not stop within 15s")
+			e.t.Error("server did not stop within 15s")
 		}
-	})
-	return env
+	}
+}
+
+// halt stops the running server, if any.
+func (e *Env) halt() {
+	if e.stop != nil {
+		e.stop()
+		e.stop = nil
+	}
+}
+
+// Restart stops the server (its relay, consumers and workers with it) and
+// starts a new one on the same database and stream, as after a crash or a
+// deploy. The URL changes; make new clients.
+func (e *Env) Restart() {
+	e.t.Helper()
+	e.halt()
+	e.launch()
 }
 
 // HTTPClient checks every response against the contract.
