@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -239,6 +240,10 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 				}
 				if _, err := idempotency.Cleanup(ctx, a.Store, 48); err != nil {
 					slog.Warn("clean up idempotency keys", "err", err)
+				}
+				keep := pgtype.Interval{Microseconds: (outbox.StreamMaxAge + 24*time.Hour).Microseconds(), Valid: true}
+				if _, err := a.Store.DeleteOldApplied(ctx, keep); err != nil {
+					slog.Warn("clean up applied-event records", "err", err)
 				}
 			})
 			return nil

@@ -70,6 +70,20 @@ func (q *Queries) CountPendingOutbox(ctx context.Context) (int64, error) {
 	return count, err
 }
 
+const deleteOldApplied = `-- name: DeleteOldApplied :execrows
+DELETE FROM consumer_applied WHERE applied_at < now() - $1::interval
+`
+
+// Applied records only need to outlive the stream's retention: an event
+// older than that can no longer be redelivered.
+func (q *Queries) DeleteOldApplied(ctx context.Context, keep pgtype.Interval) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldApplied, keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deletePublishedOutbox = `-- name: DeletePublishedOutbox :execrows
 DELETE FROM outbox WHERE published_at < now() - $1::interval
 `

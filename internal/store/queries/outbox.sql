@@ -39,3 +39,8 @@ RETURNING (EXTRACT(EPOCH FROM published_at - created_at))::float8 AS lag_seconds
 
 -- name: CountPendingOutbox :one
 SELECT count(*) FROM outbox WHERE published_at IS NULL;
+
+-- name: DeleteOldApplied :execrows
+-- Applied records only need to outlive the stream's retention: an event
+-- older than that can no longer be redelivered.
+DELETE FROM consumer_applied WHERE applied_at < now() - @keep::interval;
