@@ -116,7 +116,7 @@ func TestTransitionTable(t *testing.T) {
 	allowed := map[[2]allocation.Status]bool{
 		{"requested", "provisioning"}: true, {"requested", "releasing"}: true, {"requested", "failed"}: true,
 		{"provisioning", "active"}: true, {"provisioning", "releasing"}: true, {"provisioning", "failed"}: true,
-		{"active", "releasing"}: true,
+		{"active", "releasing"}:   true,
 		{"releasing", "released"}: true, {"releasing", "release_failed"}: true,
 		{"release_failed", "releasing"}: true, {"release_failed", "released"}: true,
 	}

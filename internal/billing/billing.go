@@ -2,10 +2,11 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/gpuaas/gpuaas/internal/prom"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,24 +99,11 @@ func New(st *store.Store, naming events.Naming, rel Releaser, reg prometheus.Reg
 		o(b)
 	}
 	if reg != nil {
-		b.debits = register(reg, b.debits)
-		b.debitedMinor = register(reg, b.debitedMinor)
-		b.forceReleases = register(reg, b.forceReleases)
+		b.debits = prom.Register(reg, b.debits)
+		b.debitedMinor = prom.Register(reg, b.debitedMinor)
+		b.forceReleases = prom.Register(reg, b.forceReleases)
 	}
 	return b
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 // debit is one usage posting, counted in the metrics once its transaction

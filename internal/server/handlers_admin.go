@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,16 +118,23 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 		}
 		f.Actor = id
 	}
-	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
+	var err error
+	f.Since, f.Until, err = timeRange(q)
+	return f, err
+}
+
+// timeRange reads the since (inclusive) and until (exclusive) filters.
+func timeRange(q url.Values) (since, until *time.Time, err error) {
+	for name, dst := range map[string]**time.Time{"since": &since, "until": &until} {
 		if s := q.Get(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
 			if err != nil {
-				return f, apperr.Invalid("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+				return nil, nil, apperr.Invalid("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
 			}
 			*dst = &t
 		}
 	}
-	return f, nil
+	return since, until, nil
 }
 
 // pathUUID parses a path wildcard that must be a UUID; anything else is 400.

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -133,14 +132,7 @@ func usageFilter(r *http.Request) (billing.Filter, error) {
 		}
 		f.AllocationID = id
 	}
-	for name, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
-		if s := q.Get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return f, apperr.Invalid("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
-			}
-			*dst = &t
-		}
-	}
-	return f, nil
+	var err error
+	f.Since, f.Until, err = timeRange(q)
+	return f, err
 }
