@@ -23,8 +23,8 @@ pgbench -i -s 10 -q "$benchurl" >/dev/null 2>&1
 pgtps() { pgbench "$1" -c 8 -j 2 -T "$SECS" "$benchurl" 2>/dev/null | awk '/^tps/ {print $3; exit}'; }
 sel=(); wr=()
 for _ in $(seq "$RUNS"); do sel+=("$(pgtps -S)"); wr+=("$(pgtps -N)"); done
-pg_s=$(printf '%s\n' "${sel[@]}" | median)
-pg_n=$(printf '%s\n' "${wr[@]}" | median)
+pg_s=$(printf "%s\n" "${sel[@]}" | median | xargs printf "%.0f")
+pg_n=$(printf "%s\n" "${wr[@]}" | median | xargs printf "%.0f")
 
 out=$(mktemp)
 trap 'rm -f "$out"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
