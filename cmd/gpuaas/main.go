@@ -56,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCreateAdmin(rest, os.Stdin, stdout, stderr)
 	case "rotate-signing-key":
 		return runRotateSigningKey(rest, stdout, stderr)
+	case "agent":
+		return runAgent(rest, stdout, stderr)
 	}
 	if cli.IsVerb(name) {
 		ctx, stop := signalContext()
@@ -80,6 +82,7 @@ platform:
   migrate   apply the database migrations and exit
   create-admin        create an admin account in the database (the first admin)
   rotate-signing-key  make a new access-token signing key the signer
+  agent discover      print this host's GPUs and their health as JSON
   version   print the version
 
 cli:

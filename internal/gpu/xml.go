@@ -85,14 +85,14 @@ type smiPower struct {
 // a total. Only one generation's elements appear in a document, so summing
 // them all never counts an error twice.
 type smiECCCounters struct {
-	SRAMCorrectable            string `xml:"sram_correctable"`
-	SRAMUncorrectable          string `xml:"sram_uncorrectable"`
-	SRAMUncorrectableParity    string `xml:"sram_uncorrectable_parity"`
-	SRAMUncorrectableSECDED    string `xml:"sram_uncorrectable_secded"`
-	DRAMCorrectable            string `xml:"dram_correctable"`
-	DRAMUncorrectable          string `xml:"dram_uncorrectable"`
-	SingleBitTotal             string `xml:"single_bit>total"`
-	DoubleBitTotal             string `xml:"double_bit>total"`
+	SRAMCorrectable         string `xml:"sram_correctable"`
+	SRAMUncorrectable       string `xml:"sram_uncorrectable"`
+	SRAMUncorrectableParity string `xml:"sram_uncorrectable_parity"`
+	SRAMUncorrectableSECDED string `xml:"sram_uncorrectable_secded"`
+	DRAMCorrectable         string `xml:"dram_correctable"`
+	DRAMUncorrectable       string `xml:"dram_uncorrectable"`
+	SingleBitTotal          string `xml:"single_bit>total"`
+	DoubleBitTotal          string `xml:"double_bit>total"`
 }
 
 func (c smiECCCounters) corrected() int64 {
