@@ -438,6 +438,27 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
+// JoinRequest defines model for JoinRequest.
+type JoinRequest struct {
+	JoinToken string `json:"join_token"`
+}
+
+// JoinResponse defines model for JoinResponse.
+type JoinResponse struct {
+	// Credential The node's own secret; keep it mode 0600.
+	Credential string             `json:"credential"`
+	NodeId     openapi_types.UUID `json:"node_id"`
+}
+
+// JoinToken defines model for JoinToken.
+type JoinToken struct {
+	ExpiresAt time.Time          `json:"expires_at"`
+	NodeId    openapi_types.UUID `json:"node_id"`
+
+	// Token Shown once.
+	Token string `json:"token"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	Password string `json:"password"`
@@ -499,6 +520,11 @@ type Overview struct {
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
+}
+
+// RevokedCredentials defines model for RevokedCredentials.
+type RevokedCredentials struct {
+	Revoked int64 `json:"revoked"`
 }
 
 // Role defines model for Role.
@@ -810,6 +836,9 @@ type AdminCreateUserJSONRequestBody = CreateUserRequest
 
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
+
+// AgentJoinJSONRequestBody defines body for AgentJoin for application/json ContentType.
+type AgentJoinJSONRequestBody = JoinRequest
 
 // CreateAllocationJSONRequestBody defines body for CreateAllocation for application/json ContentType.
 type CreateAllocationJSONRequestBody = CreateAllocationRequest

@@ -27,6 +27,13 @@ const (
 
 	ActionAllocationTransition = "allocation.transition"
 
+	ActionNodeJoinTokenIssued    = "node.join_token_issue"
+	ActionNodeJoined             = "node.join"
+	ActionNodeCredentialsRevoked = "node.credentials_revoke"
+
+	ActionSSHKeyAdded   = "ssh_key.add"
+	ActionSSHKeyDeleted = "ssh_key.delete"
+
 	ActionBillingAdjustment = "billing.adjustment"
 	ActionBillingUsageClose = "billing.usage_close"
 )
@@ -44,6 +51,13 @@ var allowedKeys = map[string][]string{
 	ActionSigningKeyRotate: {"kid"},
 
 	ActionAllocationTransition: {"status_from", "status_to", "reason"},
+
+	ActionNodeJoinTokenIssued:    {"expires_at"},
+	ActionNodeJoined:             {"credential_id"},
+	ActionNodeCredentialsRevoked: {"revoked"},
+
+	ActionSSHKeyAdded:   {"fingerprint", "name"},
+	ActionSSHKeyDeleted: {"fingerprint", "name"},
 
 	ActionBillingAdjustment: {"amount_minor", "reason", "currency"},
 	ActionBillingUsageClose: {"ended_at", "seconds", "amount_minor"},

@@ -23,6 +23,7 @@ func (a *App) Router() *httpapi.Router {
 	// Public: sign-in has its own per-username and per-IP limits.
 	rt.Handle("POST", "/api/v1/auth/personal/login", serve(a.login))
 	rt.Handle("POST", "/api/v1/auth/token/refresh", serve(a.refresh))
+	rt.Handle("POST", "/api/v1/agent/join", serve(a.agentJoin))
 
 	// Signed in.
 	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))
@@ -34,6 +35,9 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/allocations", a.user(a.listAllocations))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
+	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
+	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
+	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))
 	rt.Handle("GET", "/api/v1/billing/balance", a.user(a.billingBalance))
 	rt.Handle("GET", "/api/v1/billing/usage", a.user(a.billingUsage))
 	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(a.billingUsageCSV))
@@ -43,6 +47,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/admin/nodes", a.admin(a.adminCreateNode))
 	rt.Handle("DELETE", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminDisableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/enable", a.admin(a.adminEnableNode))
+	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/join-token", a.admin(a.adminIssueJoinToken))
+	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/revoke-credentials", a.admin(a.adminRevokeNodeCredentials))
 	rt.Handle("GET", "/api/v1/admin/users", a.admin(a.adminListUsers))
 	rt.Handle("POST", "/api/v1/admin/users", a.admin(a.adminCreateUser))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}", a.admin(a.adminGetUser))

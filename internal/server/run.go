@@ -29,9 +29,11 @@ import (
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
 	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
+	"github.com/gpuaas/gpuaas/internal/sshkeys"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
@@ -47,6 +49,8 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
+	SSHKeys     *sshkeys.Service
+	NodeAuth    *nodeauth.Service
 	Runtime     allocation.Runtime
 	Naming      events.Naming
 	Limiter     *ratelimit.Limiter
@@ -189,6 +193,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
 	app.Users = users.New(st)
+	app.SSHKeys = sshkeys.New(st)
 	app.Inventory = inventory.New(st)
 	app.Audit = audit.NewReader(st)
 	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
@@ -198,6 +203,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		LockBalance: ledger.LockBalance,
 	}, app.Registry)
 	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
+	app.NodeAuth = nodeauth.New(st, nil)
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,

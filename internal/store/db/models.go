@@ -131,10 +131,28 @@ type Node struct {
 	UpdatedAt       time.Time
 }
 
+type NodeCredential struct {
+	ID         uuid.UUID
+	NodeID     uuid.UUID
+	SecretHash []byte
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+}
+
 type NodeGpuCapacity struct {
 	NodeID uuid.UUID
 	Model  string
 	Free   int32
+}
+
+type NodeJoinToken struct {
+	ID        uuid.UUID
+	NodeID    uuid.UUID
+	TokenHash []byte
+	CreatedBy uuid.NullUUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 type Outbox struct {
@@ -193,6 +211,17 @@ type Sku struct {
 	Region            string
 	Active            bool
 	CreatedAt         time.Time
+}
+
+type SshKey struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	Name        string
+	PublicKey   string
+	Fingerprint string
+	KeyType     string
+	Bits        int32
+	CreatedAt   time.Time
 }
 
 type UsageRecord struct {
