@@ -228,6 +228,15 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// AddSSHKeyRequest defines model for AddSSHKeyRequest.
+type AddSSHKeyRequest struct {
+	// Name 1 to 64 characters, no control characters.
+	Name string `json:"name"`
+
+	// PublicKey One line of an OpenSSH .pub file, at most 16 KiB.
+	PublicKey string `json:"public_key"`
+}
+
 // AdjustBalanceRequest defines model for AdjustBalanceRequest.
 type AdjustBalanceRequest struct {
 	// AmountMinor Non-zero; at most 10^12 either way. Positive credits the user.
@@ -563,6 +572,29 @@ type SKUList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// SSHKey defines model for SSHKey.
+type SSHKey struct {
+	Bits      int       `json:"bits"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Fingerprint SHA256:… as `ssh-keygen -lf` prints it.
+	Fingerprint string             `json:"fingerprint"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// KeyType ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa …
+	KeyType string `json:"key_type"`
+	Name    string `json:"name"`
+
+	// PublicKey "type base64", without the comment.
+	PublicKey string `json:"public_key"`
+}
+
+// SSHKeyList defines model for SSHKeyList.
+type SSHKeyList struct {
+	Items      []SSHKey `json:"items"`
+	NextCursor string   `json:"next_cursor"`
+}
+
 // TokenPair defines model for TokenPair.
 type TokenPair struct {
 	AccessToken string `json:"access_token"`
@@ -760,6 +792,11 @@ type AdminAdjustBalanceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AgentConnectParams defines parameters for AgentConnect.
+type AgentConnectParams struct {
+	XGpuaasAgentProtocol int `json:"X-Gpuaas-Agent-Protocol"`
+}
+
 // ListAllocationsParams defines parameters for ListAllocations.
 type ListAllocationsParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -822,6 +859,15 @@ type ListSkusParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListSSHKeysParams defines parameters for ListSSHKeys.
+type ListSSHKeysParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // AdminForceReleaseAllocationJSONRequestBody defines body for AdminForceReleaseAllocation for application/json ContentType.
 type AdminForceReleaseAllocationJSONRequestBody = ForceReleaseRequest
 
@@ -851,6 +897,9 @@ type LoginJSONRequestBody = LoginRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
+
+// AddSSHKeyJSONRequestBody defines body for AddSSHKey for application/json ContentType.
+type AddSSHKeyJSONRequestBody = AddSSHKeyRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest

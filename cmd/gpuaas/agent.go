@@ -8,19 +8,58 @@ import (
 	"io"
 	"os"
 
+	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 )
 
-// runAgent is the node agent's entry point. Only `discover` exists so far,
-// so an operator can check what a host would report before the agent that
-// reports it lands.
+// runAgent is the node agent's entry point: `gpuaas agent [flags]` runs the
+// agent, `gpuaas agent discover` prints what it would report.
 func runAgent(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "discover" {
 		return runAgentDiscover(args[1:], stdout, stderr)
 	}
-	fmt.Fprintln(stderr, "gpuaas agent: only `discover` exists so far; the node agent lands with the agent issue")
-	return exitUsage
+	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version}
+	var smi gpu.NvidiaSMI
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.StringVar(&cfg.Server, "server", "", "control plane URL, e.g. https://gpu.example.com")
+	fs.StringVar(&cfg.JoinToken, "join-token", "", "one-time join token from an admin; used only when --data-dir holds no credential yet")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the agent keeps its node credential (mode 0600)")
+	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: sim (process lands with its task protocol)")
+	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
+	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
+	if err := config.Parse(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime sim]\n"+
+				"       gpuaas agent discover [--nvidia-smi PATH]\n\n"+
+				"Run the node agent: it joins with the token once, then dials the control plane\n"+
+				"and reports this host's GPUs and their health.\n\nflags [env twin] (default):\n")
+			config.Usage(stdout, fs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", err)
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "gpuaas agent: unexpected argument %q (commands: discover)\n", fs.Arg(0))
+		return exitUsage
+	case cfg.Server == "":
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("server", "required"))
+		return exitUsage
+	case cfg.Runtime != "sim":
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "want sim, got %q", cfg.Runtime))
+		return exitUsage
+	}
+	cfg.Discoverer = smi
+	setupLogging("info", "text", stderr)
+	ctx, stop := signalContext()
+	defer stop()
+	if err := agent.Run(ctx, cfg); err != nil {
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
 }
 
 // runAgentDiscover prints this host's GPU inventory as JSON. A host without

@@ -84,12 +84,21 @@ func TestAgentDiscoverWithoutDriver(t *testing.T) {
 	}
 }
 
-func TestAgentOnlyDiscoverExists(t *testing.T) {
-	for _, args := range [][]string{{"agent"}, {"agent", "--server", "http://x"}} {
-		code, _, errOut := runArgs(args...)
-		if code != exitUsage || !strings.Contains(errOut, "only `discover` exists so far") {
-			t.Errorf("%q: %d %s", args, code, errOut)
+func TestAgentFlagsFailFast(t *testing.T) {
+	for args, want := range map[string][]string{
+		"--server":   {"agent"},
+		"--runtime":  {"agent", "--server", "http://x", "--runtime", "docker"},
+		"frobnicate": {"agent", "frobnicate"},
+	} {
+		code, _, errOut := runArgs(want...)
+		if code != exitUsage || !strings.Contains(errOut, args) {
+			t.Errorf("%q: %d %s", want, code, errOut)
 		}
+	}
+	dir := t.TempDir()
+	code, _, errOut := runArgs("agent", "--server", "http://127.0.0.1:1", "--data-dir", dir)
+	if code != exitFailed || !strings.Contains(errOut, "no --join-token") {
+		t.Errorf("no credential, no token: %d %s", code, errOut)
 	}
 	if code, _, errOut := runArgs("agent", "discover", "extra"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "extra"`) {
 		t.Errorf("extra arg: %d %s", code, errOut)

@@ -34,6 +34,7 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	server.Version = version
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage

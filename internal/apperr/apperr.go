@@ -22,6 +22,7 @@ const (
 	KindPaymentRequired
 	KindUnprocessable
 	KindMethodNotAllowed
+	KindUpgradeRequired
 )
 
 // Stable codes shared by several packages. Packages may use their own more

@@ -100,6 +100,7 @@ func init() {
 		"nodes":   {"list GPU nodes and their free GPUs", runNodes},
 		"billing": {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
 		"alloc":   {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
+		"keys":    {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
 	}
 }
 

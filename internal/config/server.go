@@ -46,6 +46,7 @@ type Server struct {
 	SimDelay          time.Duration
 	SimFailureRate    float64
 	ProvisionDeadline time.Duration
+	HeartbeatInterval time.Duration
 }
 
 // Defaults for `gpuaas server`.
@@ -72,6 +73,7 @@ func DefaultServer() Server {
 		Runtime:           "sim",
 		SimDelay:          time.Second,
 		ProvisionDeadline: 2 * time.Minute,
+		HeartbeatInterval: 10 * time.Second,
 	}
 }
 
@@ -103,6 +105,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (in-process simulation)")
 	fs.DurationVar(&c.SimDelay, "sim-delay", c.SimDelay, "how long the sim runtime takes to provision or release")
 	fs.Float64Var(&c.SimFailureRate, "sim-failure-rate", c.SimFailureRate, "fraction (0 to 1) of sim provisions and releases that fail")
+	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "how often node agents report; a node silent for 3 intervals goes offline")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
 }
 
@@ -196,6 +199,9 @@ func (c *Server) Validate() error {
 	}
 	if c.SimFailureRate < 0 || c.SimFailureRate > 1 {
 		add(Invalid("sim-failure-rate", "must be between 0 and 1"))
+	}
+	if c.HeartbeatInterval < 50*time.Millisecond || c.HeartbeatInterval > 10*time.Minute {
+		add(Invalid("heartbeat-interval", "must be between 50ms and 10m"))
 	}
 	if c.ProvisionDeadline < time.Second {
 		add(Invalid("provision-deadline", "must be at least 1s"))

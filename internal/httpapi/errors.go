@@ -34,6 +34,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindPaymentRequired:  http.StatusPaymentRequired,
 	apperr.KindUnprocessable:    http.StatusUnprocessableEntity,
 	apperr.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	apperr.KindUpgradeRequired:  http.StatusUpgradeRequired,
 }
 
 // StatusOf is the HTTP status for err.

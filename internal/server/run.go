@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
@@ -38,6 +39,9 @@ import (
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
+// Version is the control plane's version, set by the binary at start.
+var Version = "dev"
+
 // App is the assembled control plane, handed to Options.BeforeServe.
 type App struct {
 	Config    config.Server
@@ -51,6 +55,7 @@ type App struct {
 	Billing     *billing.Billing
 	SSHKeys     *sshkeys.Service
 	NodeAuth    *nodeauth.Service
+	Agents      *agentgw.Gateway
 	Runtime     allocation.Runtime
 	Naming      events.Naming
 	Limiter     *ratelimit.Limiter
@@ -204,6 +209,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}, app.Registry)
 	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	app.NodeAuth = nodeauth.New(st, nil)
+	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version}, app.Registry)
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,
@@ -237,8 +243,9 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
 				consumer.Config{Name: billing.ConsumerName, Types: billing.EventTypes}, a.Billing.HandleEvent, a.Registry)
 		},
-		"meter":      a.Billing.RunMeter,
-		"reconciler": func(ctx context.Context) error { reconciler.Run(ctx); return nil },
+		"meter":        a.Billing.RunMeter,
+		"node sweeper": a.Agents.RunSweeper,
+		"reconciler":   func(ctx context.Context) error { reconciler.Run(ctx); return nil },
 		"housekeeping": func(ctx context.Context) error {
 			every(ctx, time.Hour, func() {
 				if err := a.Auth.Cleanup(ctx); err != nil {

@@ -12,6 +12,25 @@ import (
 	"github.com/google/uuid"
 )
 
+const deleteUnreportedGPUs = `-- name: DeleteUnreportedGPUs :execrows
+DELETE FROM gpus
+WHERE gpus.node_id = $1 AND allocation_id IS NULL AND NOT (gpus.uuid = ANY($2::text[]))
+`
+
+type DeleteUnreportedGPUsParams struct {
+	NodeID   uuid.UUID
+	Reported []string
+}
+
+// Free GPUs of a node its agent no longer reports are removed.
+func (q *Queries) DeleteUnreportedGPUs(ctx context.Context, arg DeleteUnreportedGPUsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUnreportedGPUs, arg.NodeID, arg.Reported)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getJoinTokenForUpdate = `-- name: GetJoinTokenForUpdate :one
 SELECT id, node_id, token_hash, created_by, created_at, expires_at, used_at FROM node_join_tokens WHERE token_hash = $1 FOR UPDATE
 `
@@ -103,6 +122,41 @@ func (q *Queries) InsertNodeCredential(ctx context.Context, arg InsertNodeCreden
 	return i, err
 }
 
+const markNodeOnline = `-- name: MarkNodeOnline :exec
+UPDATE nodes SET status = 'online', last_heartbeat_at = $1, updated_at = now() WHERE id = $2
+`
+
+type MarkNodeOnlineParams struct {
+	At *time.Time
+	ID uuid.UUID
+}
+
+func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) error {
+	_, err := q.db.Exec(ctx, markNodeOnline, arg.At, arg.ID)
+	return err
+}
+
+const markUnreportedGPUs = `-- name: MarkUnreportedGPUs :execrows
+UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', updated_at = now()
+WHERE gpus.node_id = $1 AND allocation_id IS NOT NULL AND NOT (gpus.uuid = ANY($2::text[]))
+  AND health_reason <> 'missing from the agent''s report'
+`
+
+type MarkUnreportedGPUsParams struct {
+	NodeID   uuid.UUID
+	Reported []string
+}
+
+// Held GPUs its agent no longer reports are marked unhealthy, so placement
+// skips them once they are released.
+func (q *Queries) MarkUnreportedGPUs(ctx context.Context, arg MarkUnreportedGPUsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markUnreportedGPUs, arg.NodeID, arg.Reported)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const revokeNodeCredentials = `-- name: RevokeNodeCredentials :execrows
 UPDATE node_credentials SET revoked_at = now() WHERE node_id = $1 AND revoked_at IS NULL
 `
@@ -113,6 +167,74 @@ func (q *Queries) RevokeNodeCredentials(ctx context.Context, nodeID uuid.UUID) (
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const sweepOfflineNodes = `-- name: SweepOfflineNodes :many
+UPDATE nodes SET status = 'offline', updated_at = now()
+WHERE status = 'online' AND last_heartbeat_at < $1
+  AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
+RETURNING id, hostname
+`
+
+type SweepOfflineNodesRow struct {
+	ID       uuid.UUID
+	Hostname string
+}
+
+// Nodes run by an agent (they hold a credential) whose last heartbeat is
+// older than the deadline go offline. Nodes without an agent (the dev
+// seed's simulated ones) are left alone.
+func (q *Queries) SweepOfflineNodes(ctx context.Context, before *time.Time) ([]SweepOfflineNodesRow, error) {
+	rows, err := q.db.Query(ctx, sweepOfflineNodes, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SweepOfflineNodesRow{}
+	for rows.Next() {
+		var i SweepOfflineNodesRow
+		if err := rows.Scan(&i.ID, &i.Hostname); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const upsertReportedGPU = `-- name: UpsertReportedGPU :exec
+INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (uuid) DO UPDATE SET
+    node_id = EXCLUDED.node_id, idx = EXCLUDED.idx, model = EXCLUDED.model, memory_mib = EXCLUDED.memory_mib,
+    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, updated_at = now()
+WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason)
+   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason)
+`
+
+type UpsertReportedGPUParams struct {
+	NodeID       uuid.UUID
+	Idx          int32
+	Uuid         string
+	Model        string
+	MemoryMib    int32
+	Health       string
+	HealthReason string
+}
+
+func (q *Queries) UpsertReportedGPU(ctx context.Context, arg UpsertReportedGPUParams) error {
+	_, err := q.db.Exec(ctx, upsertReportedGPU,
+		arg.NodeID,
+		arg.Idx,
+		arg.Uuid,
+		arg.Model,
+		arg.MemoryMib,
+		arg.Health,
+		arg.HealthReason,
+	)
+	return err
 }
 
 const useJoinToken = `-- name: UseJoinToken :exec

@@ -1,0 +1,237 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/hashicorp/yamux"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/gpu"
+	"github.com/gpuaas/gpuaas/sdk"
+)
+
+// CredentialFile is where the node credential lives inside the data dir.
+const CredentialFile = "node-credential"
+
+// Config is what the agent needs.
+type Config struct {
+	Server     string // control plane base URL
+	JoinToken  string // used once, when DataDir holds no credential
+	DataDir    string
+	Runtime    string
+	Version    string
+	Hostname   string
+	Discoverer gpu.Discoverer
+	// MaxBackoff caps the wait between reconnects.
+	MaxBackoff time.Duration
+}
+
+// ErrPermanent marks a failure a reconnect cannot fix (revoked
+// credential, an agent too old for the server).
+var ErrPermanent = errors.New("permanent")
+
+// Run keeps the agent connected until ctx ends or a permanent error.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname, _ = os.Hostname()
+	}
+	cred, err := credential(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Runtime == "sim" {
+		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
+	}
+	backoff := 500 * time.Millisecond
+	for {
+		started := time.Now()
+		err := session(ctx, cfg, cred)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrPermanent) {
+			return err
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 500 * time.Millisecond // it was up a while: start over
+		}
+		// Full jitter, so a fleet that lost the server does not come back in step.
+		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		slog.Warn("agent connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, cfg.MaxBackoff)
+	}
+}
+
+// credential loads the node credential, or trades the join token for one
+// and keeps it (0600 in a 0700 directory).
+func credential(ctx context.Context, cfg Config) (string, error) {
+	path := filepath.Join(cfg.DataDir, CredentialFile)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node credential %s: %w", path, err)
+	}
+	if cfg.JoinToken == "" {
+		return "", fmt.Errorf("%w: no node credential in %s and no --join-token: ask an admin for one (POST /api/v1/admin/nodes/{id}/join-token)", ErrPermanent, cfg.DataDir)
+	}
+	joined, err := sdk.New(cfg.Server).AgentJoin(ctx, cfg.JoinToken)
+	if err != nil {
+		if e, ok := sdk.AsError(err); ok && e.Status == http.StatusUnauthorized {
+			return "", fmt.Errorf("%w: join token refused (%s): %s", ErrPermanent, e.Code, e.Message)
+		}
+		return "", fmt.Errorf("join: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(joined.Credential+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save node credential: %w", err)
+	}
+	slog.Info("joined the control plane", "node_id", joined.NodeId, "credential_file", path)
+	return joined.Credential, nil
+}
+
+func connectURL(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", fmt.Errorf("%w: --server %q: %v", ErrPermanent, server, err)
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("%w: --server must be http(s)://, got %q", ErrPermanent, server)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + agentproto.ConnectPath
+	return u.String(), nil
+}
+
+// session runs one connection: dial, hello, heartbeats until it breaks.
+func session(ctx context.Context, cfg Config, cred string) error {
+	wsURL, err := connectURL(cfg.Server)
+	if err != nil {
+		return err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	c, resp, err := websocket.Dial(dialCtx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{
+		"Authorization":          {"Bearer " + cred},
+		agentproto.HeaderVersion: {strconv.Itoa(agentproto.Version)},
+	}})
+	cancel()
+	if err != nil {
+		if resp != nil {
+			switch resp.StatusCode {
+			case http.StatusUnauthorized:
+				return fmt.Errorf("%w: the server refused this node's credential (revoked?): join again with a new --join-token after removing %s",
+					ErrPermanent, filepath.Join(cfg.DataDir, CredentialFile))
+			case http.StatusUpgradeRequired:
+				return fmt.Errorf("%w: this agent (protocol %d) is too old for the server: upgrade it", ErrPermanent, agentproto.Version)
+			}
+		}
+		return fmt.Errorf("dial %s: %w", wsURL, err)
+	}
+	c.SetReadLimit(agentproto.MaxMessage + 64<<10)
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	ycfg := yamux.DefaultConfig()
+	ycfg.LogOutput = nil
+	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)
+	sess, err := yamux.Client(nc, ycfg)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("start session: %w", err)
+	}
+	defer sess.Close()
+	ctrl, err := sess.Open()
+	if err != nil {
+		return fmt.Errorf("open control stream: %w", err)
+	}
+	defer ctrl.Close()
+	enc, dec := agentproto.NewEncoder(ctrl), agentproto.NewDecoder(ctrl)
+	if err := enc.Send(agentproto.Hello{Type: "hello", Version: agentproto.Version, AgentVersion: cfg.Version,
+		Hostname: cfg.Hostname, Runtime: cfg.Runtime}); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	typ, raw, err := dec.Next()
+	if err != nil || typ != "hello_ack" {
+		return fmt.Errorf("read hello ack: %v (got %q)", err, typ)
+	}
+	var ack agentproto.HelloAck
+	if err := jsonUnmarshal(raw, &ack); err != nil {
+		return err
+	}
+	interval := time.Duration(ack.HeartbeatInterval)
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	slog.Info("connected to the control plane", "node_id", ack.NodeID, "heartbeat", interval, "server_version", ack.ServerVersion)
+
+	// A closed session ends the read loop; that is how a dead server is seen.
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := dec.Next(); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+	var seq uint64
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		seq++
+		if err := enc.Send(heartbeat(ctx, cfg, seq)); err != nil {
+			return fmt.Errorf("send heartbeat: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-closed:
+			return fmt.Errorf("control stream closed: %w", err)
+		case <-t.C:
+		}
+	}
+}
+
+// heartbeat builds one report from a fresh discovery.
+func heartbeat(ctx context.Context, cfg Config, seq uint64) agentproto.Heartbeat {
+	hb := agentproto.Heartbeat{Type: "heartbeat", Seq: seq, AgentVersion: cfg.Version, GPUs: []agentproto.GPU{},
+		Allocations: []string{}, SentAt: time.Now().UTC()}
+	if cfg.Discoverer == nil {
+		hb.GPUNote = "no GPU discovery configured"
+		return hb
+	}
+	inv, err := cfg.Discoverer.Discover(ctx)
+	if err != nil {
+		hb.GPUNote = "discovery failed: " + err.Error()
+		return hb
+	}
+	hb.GPUNote = inv.Note
+	for _, d := range inv.GPUs {
+		hb.GPUs = append(hb.GPUs, agentproto.GPU{Index: d.Index, UUID: d.UUID, Model: d.Name, MemoryMiB: d.MemoryTotalMiB,
+			Health: d.Health, HealthReasons: d.HealthReasons, Utilization: d.UtilizationGPUPercent, TemperatureC: d.TemperatureC})
+	}
+	return hb
+}

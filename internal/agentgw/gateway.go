@@ -1,0 +1,329 @@
+package agentgw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/hashicorp/yamux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/nodeauth"
+	"github.com/gpuaas/gpuaas/internal/prom"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// CodeAgentTooOld is the error code for an agent speaking a retired protocol.
+const CodeAgentTooOld = "agent_too_old"
+
+// Config tunes the gateway.
+type Config struct {
+	// HeartbeatInterval is what agents are told to use.
+	HeartbeatInterval time.Duration
+	// ServerVersion goes into HelloAck.
+	ServerVersion string
+}
+
+// Gateway serves agent connections.
+type Gateway struct {
+	cfg   Config
+	store *store.Store
+	auth  *nodeauth.Service
+
+	mu    sync.Mutex
+	nodes map[uuid.UUID]*nodeState
+
+	heartbeats *prometheus.CounterVec
+	latency    prometheus.Histogram
+	connected  prometheus.Gauge
+	offline    prometheus.Counter
+}
+
+// nodeState is what this replica last wrote for a node.
+type nodeState struct {
+	session   *yamux.Session
+	written   time.Time
+	gpuDigest string
+}
+
+// New returns a Gateway. reg may be nil.
+func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Registerer) *Gateway {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	return &Gateway{
+		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{},
+		heartbeats: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_agent_heartbeats_total",
+			Help: "Agent heartbeats handled, by whether they were written to the database (written, coalesced).",
+		}, []string{"result"})),
+		latency: prom.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gpuaas_agent_heartbeat_seconds",
+			Help:    "Time to handle one agent heartbeat.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		})),
+		connected: prom.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gpuaas_agent_sessions",
+			Help: "Agent sessions connected to this replica.",
+		})),
+		offline: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuaas_nodes_marked_offline_total",
+			Help: "Nodes marked offline because their agent missed its heartbeat deadline.",
+		})),
+	}
+}
+
+// Deadline is how long a node may stay silent before it goes offline.
+func (g *Gateway) Deadline() time.Duration { return 3 * g.cfg.HeartbeatInterval }
+
+// ServeHTTP accepts an agent's websocket.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := g.serve(w, r); err != nil {
+		httpapi.WriteError(w, r, err)
+	}
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.Atoi(r.Header.Get(agentproto.HeaderVersion))
+	if err != nil {
+		return apperr.Invalid("header %s with the agent protocol version is required", agentproto.HeaderVersion)
+	}
+	if v < agentproto.MinVersion {
+		return &apperr.Error{Kind: apperr.KindUpgradeRequired, Code: CodeAgentTooOld, Message: fmt.Sprintf(
+			"agent protocol %d is too old; this server needs %d to %d: upgrade the agent", v, agentproto.MinVersion, agentproto.Version)}
+	}
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return apperr.Unauthorized(nodeauth.CodeInvalidCredential, "a node credential is required")
+	}
+	nodeID, err := g.auth.Authenticate(r.Context(), cred)
+	if err != nil {
+		return err
+	}
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil // Accept has answered the client
+	}
+	c.SetReadLimit(agentproto.MaxMessage + 64<<10)
+	// The session outlives the request's handler context only as long as
+	// the connection does.
+	ctx := context.WithoutCancel(r.Context())
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	ycfg := yamux.DefaultConfig()
+	ycfg.LogOutput = nil
+	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)
+	sess, err := yamux.Server(nc, ycfg)
+	if err != nil {
+		c.Close(websocket.StatusInternalError, "session")
+		return nil
+	}
+	defer sess.Close()
+	g.session(ctx, nodeID, sess)
+	return nil
+}
+
+// session runs one agent connection until it ends.
+func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Session) {
+	log := slog.With("node_id", nodeID)
+	acceptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctrl, err := sess.AcceptStreamWithContext(acceptCtx)
+	cancel()
+	if err != nil {
+		log.Warn("agent opened no control stream", "err", err)
+		return
+	}
+	defer ctrl.Close()
+	dec, enc := agentproto.NewDecoder(ctrl), agentproto.NewEncoder(ctrl)
+	typ, raw, err := dec.Next()
+	if err != nil || typ != "hello" {
+		log.Warn("agent did not say hello", "type", typ, "err", err)
+		return
+	}
+	var hello agentproto.Hello
+	if err := json.Unmarshal(raw, &hello); err != nil || hello.Version < agentproto.MinVersion {
+		log.Warn("agent hello refused", "version", hello.Version, "err", err)
+		return
+	}
+	if err := enc.Send(agentproto.HelloAck{Type: "hello_ack", NodeID: nodeID.String(),
+		ServerVersion: g.cfg.ServerVersion, HeartbeatInterval: agentproto.Duration(g.cfg.HeartbeatInterval)}); err != nil {
+		return
+	}
+	g.attach(nodeID, sess)
+	defer g.detach(nodeID, sess)
+	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime)
+	for {
+		typ, raw, err := dec.Next()
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				log.Info("agent disconnected", "err", err)
+			}
+			return
+		}
+		if typ != "heartbeat" {
+			log.Warn("unknown agent message; ignored", "type", typ)
+			continue
+		}
+		var hb agentproto.Heartbeat
+		if err := json.Unmarshal(raw, &hb); err != nil {
+			log.Warn("malformed heartbeat; ignored", "err", err)
+			continue
+		}
+		start := time.Now()
+		if err := g.Heartbeat(ctx, nodeID, hb, start); err != nil {
+			log.Warn("record heartbeat", "err", err)
+		}
+		g.latency.Observe(time.Since(start).Seconds())
+	}
+}
+
+// attach makes sess the node's session, closing one it replaces (an agent
+// that reconnected before the old connection timed out).
+func (g *Gateway) attach(nodeID uuid.UUID, sess *yamux.Session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st := g.nodes[nodeID]
+	if st == nil {
+		st = &nodeState{}
+		g.nodes[nodeID] = st
+	}
+	if st.session != nil && st.session != sess {
+		st.session.Close()
+	} else {
+		g.connected.Inc()
+	}
+	st.session = sess
+	st.written = time.Time{} // first heartbeat of a session is always written
+}
+
+func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil && st.session == sess {
+		st.session = nil
+		g.connected.Dec()
+	}
+}
+
+// Heartbeat records one heartbeat: it writes only when the GPU report
+// changed, or when the liveness stamp is older than a third of the offline
+// deadline (so a live node is never swept, and a quiet fleet of N nodes
+// costs N/(deadline/3) writes a second, not N/interval).
+func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto.Heartbeat, now time.Time) error {
+	digest := gpuDigest(hb.GPUs)
+	g.mu.Lock()
+	st := g.nodes[nodeID]
+	if st == nil {
+		st = &nodeState{}
+		g.nodes[nodeID] = st
+	}
+	due := now.Sub(st.written) >= g.Deadline()/3
+	changed := digest != st.gpuDigest
+	g.mu.Unlock()
+	if !due && !changed {
+		g.heartbeats.WithLabelValues("coalesced").Inc()
+		return nil
+	}
+	err := g.store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &now}); err != nil {
+			return err
+		}
+		if changed {
+			return syncGPUs(ctx, tx, nodeID, hb.GPUs)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write heartbeat: %w", err)
+	}
+	g.mu.Lock()
+	st.written, st.gpuDigest = now, digest
+	g.mu.Unlock()
+	g.heartbeats.WithLabelValues("written").Inc()
+	return nil
+}
+
+func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []agentproto.GPU) error {
+	reported := make([]string, len(gpus))
+	for i, g := range gpus {
+		reported[i] = g.UUID
+	}
+	if _, err := tx.DeleteUnreportedGPUs(ctx, db.DeleteUnreportedGPUsParams{NodeID: nodeID, Reported: reported}); err != nil {
+		return fmt.Errorf("remove unreported gpus: %w", err)
+	}
+	if _, err := tx.MarkUnreportedGPUs(ctx, db.MarkUnreportedGPUsParams{NodeID: nodeID, Reported: reported}); err != nil {
+		return fmt.Errorf("mark unreported gpus: %w", err)
+	}
+	for _, g := range gpus {
+		health := g.Health
+		if health != "healthy" {
+			health = "unhealthy"
+		}
+		if err := tx.UpsertReportedGPU(ctx, db.UpsertReportedGPUParams{
+			NodeID: nodeID, Idx: int32(g.Index), Uuid: g.UUID, Model: g.Model, MemoryMib: int32(g.MemoryMiB),
+			Health: health, HealthReason: strings.Join(g.HealthReasons, "; "),
+		}); err != nil {
+			return fmt.Errorf("upsert gpu %s: %w", g.UUID, err)
+		}
+	}
+	return nil
+}
+
+// gpuDigest is what, in a GPU report, the database cares about.
+func gpuDigest(gpus []agentproto.GPU) string {
+	parts := make([]string, len(gpus))
+	for i, g := range gpus {
+		parts[i] = fmt.Sprintf("%d|%s|%s|%d|%s|%s", g.Index, g.UUID, g.Model, g.MemoryMiB, g.Health, strings.Join(g.HealthReasons, ";"))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "\n")
+}
+
+// SweepOnce marks offline the agent-run nodes whose last heartbeat is
+// older than the deadline, and reports how many.
+func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
+	before := now.Add(-g.Deadline())
+	rows, err := g.store.SweepOfflineNodes(ctx, &before)
+	if err != nil {
+		return 0, fmt.Errorf("sweep offline nodes: %w", err)
+	}
+	for _, r := range rows {
+		slog.Warn("node missed its heartbeat deadline; offline", "node_id", r.ID, "hostname", r.Hostname, "deadline", g.Deadline())
+		g.mu.Lock()
+		if st := g.nodes[r.ID]; st != nil {
+			st.written = time.Time{}
+		}
+		g.mu.Unlock()
+	}
+	g.offline.Add(float64(len(rows)))
+	return len(rows), nil
+}
+
+// RunSweeper sweeps every interval/2 until ctx ends.
+func (g *Gateway) RunSweeper(ctx context.Context) error {
+	t := time.NewTicker(max(g.cfg.HeartbeatInterval/2, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			if _, err := g.SweepOnce(ctx, now); err != nil && ctx.Err() == nil {
+				slog.Warn("sweep offline nodes", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package agentproto
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Version is the protocol this build speaks; MinVersion is the oldest the
+// server still accepts.
+const (
+	Version    = 1
+	MinVersion = 1
+)
+
+// Header names used at the websocket handshake.
+const (
+	HeaderVersion = "X-Gpuaas-Agent-Protocol"
+	// ConnectPath is where agents dial.
+	ConnectPath = "/api/v1/agent/connect"
+)
+
+// Hello is the agent's first message on the control stream.
+type Hello struct {
+	Type         string `json:"type"` // "hello"
+	Version      int    `json:"version"`
+	AgentVersion string `json:"agent_version"`
+	Hostname     string `json:"hostname"`
+	Runtime      string `json:"runtime"`
+}
+
+// HelloAck is the server's answer to Hello.
+type HelloAck struct {
+	Type              string   `json:"type"` // "hello_ack"
+	NodeID            string   `json:"node_id"`
+	ServerVersion     string   `json:"server_version"`
+	HeartbeatInterval Duration `json:"heartbeat_interval"`
+}
+
+// GPU is one device as the agent reports it.
+type GPU struct {
+	Index         int      `json:"index"`
+	UUID          string   `json:"uuid"`
+	Model         string   `json:"model"`
+	MemoryMiB     int      `json:"memory_mib"`
+	Health        string   `json:"health"`
+	HealthReasons []string `json:"health_reasons,omitempty"`
+	Utilization   int      `json:"utilization_percent"`
+	TemperatureC  int      `json:"temperature_c"`
+}
+
+// Heartbeat is sent every HeartbeatInterval.
+type Heartbeat struct {
+	Type         string    `json:"type"` // "heartbeat"
+	Seq          uint64    `json:"seq"`
+	AgentVersion string    `json:"agent_version"`
+	GPUs         []GPU     `json:"gpus"`
+	GPUNote      string    `json:"gpu_note,omitempty"`
+	Allocations  []string  `json:"allocations"`
+	SentAt       time.Time `json:"sent_at"`
+}
+
+// Duration is a time.Duration that travels as a Go duration string.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MaxMessage bounds one control message, so a broken peer cannot make the
+// other side buffer without end.
+const MaxMessage = 1 << 20
+
+// Encoder writes one JSON message per line.
+type Encoder struct{ enc *json.Encoder }
+
+// NewEncoder writes to w.
+func NewEncoder(w io.Writer) *Encoder { return &Encoder{enc: json.NewEncoder(w)} }
+
+// Send writes v as one line.
+func (e *Encoder) Send(v any) error { return e.enc.Encode(v) }
+
+// Decoder reads one JSON message per line.
+type Decoder struct{ sc *bufio.Scanner }
+
+// NewDecoder reads from r.
+func NewDecoder(r io.Reader) *Decoder {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), MaxMessage)
+	return &Decoder{sc: sc}
+}
+
+// Next reads the next line and returns its type and raw bytes.
+func (d *Decoder) Next() (string, []byte, error) {
+	if !d.sc.Scan() {
+		if err := d.sc.Err(); err != nil {
+			return "", nil, err
+		}
+		return "", nil, io.EOF
+	}
+	line := d.sc.Bytes()
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(line, &head); err != nil || head.Type == "" {
+		return "", nil, fmt.Errorf("agent protocol: malformed message")
+	}
+	return head.Type, append([]byte(nil), line...), nil
+}

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/sshkeys"
+)
+
+func (a *App) listSSHKeys(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	var after sshkeys.Cursor
+	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	if err != nil {
+		return err
+	}
+	var afterPtr *sshkeys.Cursor
+	if ok {
+		afterPtr = &after
+	}
+	items, next, err := a.SSHKeys.List(r.Context(), principal(r).UserID, afterPtr, page.Size)
+	if err != nil {
+		return err
+	}
+	out := api.SSHKeyList{Items: items}
+	if next != nil {
+		out.NextCursor = httpapi.EncodeCursor(next)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *App) addSSHKey(w http.ResponseWriter, r *http.Request) error {
+	var req api.AddSSHKeyRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	k, err := a.SSHKeys.Add(r.Context(), principal(r).UserID, sshkeys.AddParams{Name: req.Name, PublicKey: req.PublicKey})
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, k)
+	return nil
+}
+
+func (a *App) deleteSSHKey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "key_id")
+	if err != nil {
+		return err
+	}
+	if err := a.SSHKeys.Delete(r.Context(), principal(r).UserID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
