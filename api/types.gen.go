@@ -487,15 +487,24 @@ type Money struct {
 
 // Node defines model for Node.
 type Node struct {
-	AdminState      NodeAdminState     `json:"admin_state"`
-	CreatedAt       time.Time          `json:"created_at"`
-	Gpus            []GPU              `json:"gpus"`
-	Hostname        string             `json:"hostname"`
-	Id              openapi_types.UUID `json:"id"`
-	Labels          map[string]string  `json:"labels"`
-	LastHeartbeatAt *time.Time         `json:"last_heartbeat_at,omitempty"`
-	Region          string             `json:"region"`
-	Status          NodeStatus         `json:"status"`
+	AdminState NodeAdminState `json:"admin_state"`
+
+	// AgentConnectedAt When its agent last connected (said hello).
+	AgentConnectedAt *time.Time `json:"agent_connected_at,omitempty"`
+
+	// AgentVersion The version its agent reported when it last connected; empty before any agent has.
+	AgentVersion *string `json:"agent_version,omitempty"`
+
+	// AgentVersionDrift The agent runs another version than the control plane's own, which is the desired one. False while no agent has connected.
+	AgentVersionDrift *bool              `json:"agent_version_drift,omitempty"`
+	CreatedAt         time.Time          `json:"created_at"`
+	Gpus              []GPU              `json:"gpus"`
+	Hostname          string             `json:"hostname"`
+	Id                openapi_types.UUID `json:"id"`
+	Labels            map[string]string  `json:"labels"`
+	LastHeartbeatAt   *time.Time         `json:"last_heartbeat_at,omitempty"`
+	Region            string             `json:"region"`
+	Status            NodeStatus         `json:"status"`
 }
 
 // NodeAdminState defines model for NodeAdminState.

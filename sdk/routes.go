@@ -152,6 +152,15 @@ func (c *Client) AdminCreateNode(ctx context.Context, req api.CreateNodeRequest)
 	return n, err
 }
 
+// AdminGetNode returns one node with its GPUs, their health and its
+// agent's version, connection time and version drift.
+func (c *Client) AdminGetNode(ctx context.Context, id uuid.UUID) (api.Node, error) {
+	var n api.Node
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/nodes/" + url.PathEscape(id.String()),
+		out: &n, auth: true})
+	return n, err
+}
+
 // AdminDisableNode sets a node's admin_state to disabled.
 func (c *Client) AdminDisableNode(ctx context.Context, id uuid.UUID) (api.Node, error) {
 	var n api.Node

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/gpuaas/gpuaas/internal/agent"
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 )
@@ -25,7 +26,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Server, "server", "", "control plane URL, e.g. https://gpu.example.com")
 	fs.StringVar(&cfg.JoinToken, "join-token", "", "one-time join token from an admin; used only when --data-dir holds no credential yet")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the agent keeps its node credential (mode 0600)")
-	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: sim (process lands with its task protocol)")
+	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: process (a Linux user per allocation; needs root) or sim")
 	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
@@ -47,9 +48,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	case cfg.Server == "":
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("server", "required"))
 		return exitUsage
-	case cfg.Runtime != "sim":
-		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "want sim, got %q", cfg.Runtime))
+	case cfg.Runtime != "sim" && cfg.Runtime != "process":
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "want process or sim, got %q", cfg.Runtime))
 		return exitUsage
+	case cfg.Runtime == "process" && os.Geteuid() != 0:
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "process creates a Linux user per allocation and must run as root"))
+		return exitUsage
+	}
+	if cfg.Runtime == "process" {
+		cfg.NodeRuntime = agent.ProcessRuntime{RT: &process.Runtime{}}
 	}
 	cfg.Discoverer = smi
 	setupLogging("info", "text", stderr)

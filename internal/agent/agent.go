@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,6 +35,8 @@ type Config struct {
 	Version    string
 	Hostname   string
 	Discoverer gpu.Discoverer
+	// NodeRuntime runs allocations; nil means SimRuntime.
+	NodeRuntime NodeRuntime
 	// MaxBackoff caps the wait between reconnects.
 	MaxBackoff time.Duration
 }
@@ -54,13 +57,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Runtime == "sim" {
+	if cfg.NodeRuntime == nil {
+		cfg.NodeRuntime = SimRuntime{}
+	}
+	if _, ok := cfg.NodeRuntime.(SimRuntime); ok {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
 	}
+	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
 	backoff := 500 * time.Millisecond
 	for {
 		started := time.Now()
-		err := session(ctx, cfg, cred)
+		err := session(ctx, cfg, cred, rt)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -129,7 +136,7 @@ func connectURL(server string) (string, error) {
 }
 
 // session runs one connection: dial, hello, heartbeats until it breaks.
-func session(ctx context.Context, cfg Config, cred string) error {
+func session(ctx context.Context, cfg Config, cred string, rt *tracked) error {
 	wsURL, err := connectURL(cfg.Server)
 	if err != nil {
 		return err
@@ -187,6 +194,16 @@ func session(ctx context.Context, cfg Config, cred string) error {
 	}
 	slog.Info("connected to the control plane", "node_id", ack.NodeID, "heartbeat", interval, "server_version", ack.ServerVersion)
 
+	// The server opens a stream per task.
+	go func() {
+		for {
+			stream, err := sess.Accept()
+			if err != nil {
+				return // the session is gone; the loop below sees it too
+			}
+			go serveTask(ctx, stream, rt)
+		}
+	}()
 	// A closed session ends the read loop; that is how a dead server is seen.
 	closed := make(chan error, 1)
 	go func() {
@@ -202,7 +219,9 @@ func session(ctx context.Context, cfg Config, cred string) error {
 	defer t.Stop()
 	for {
 		seq++
-		if err := enc.Send(heartbeat(ctx, cfg, seq)); err != nil {
+		hb := heartbeat(ctx, cfg, seq)
+		hb.Allocations = rt.list()
+		if err := enc.Send(hb); err != nil {
 			return fmt.Errorf("send heartbeat: %w", err)
 		}
 		select {
@@ -234,4 +253,26 @@ func heartbeat(ctx context.Context, cfg Config, seq uint64) agentproto.Heartbeat
 			Health: d.Health, HealthReasons: d.HealthReasons, Utilization: d.UtilizationGPUPercent, TemperatureC: d.TemperatureC})
 	}
 	return hb
+}
+
+// serveTask runs one task the server sent on its own stream and answers.
+func serveTask(ctx context.Context, stream net.Conn, rt *tracked) {
+	defer stream.Close()
+	typ, raw, err := agentproto.NewDecoder(stream).Next()
+	if err != nil || typ != "task" {
+		slog.Warn("agent: bad task stream", "type", typ, "err", err)
+		return
+	}
+	var task agentproto.Task
+	if err := jsonUnmarshal(raw, &task); err != nil {
+		return
+	}
+	res := agentproto.TaskResult{Type: "task_result", ID: task.ID, OK: true}
+	if err := rt.run(ctx, task); err != nil {
+		res.OK, res.Error = false, err.Error()
+		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)
+	} else {
+		slog.Info("agent: task done", "kind", task.Kind, "allocation_id", task.AllocationID)
+	}
+	_ = agentproto.NewEncoder(stream).Send(res)
 }

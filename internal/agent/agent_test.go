@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 type running struct {
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 func start(cfg agent.Config) *running {
@@ -62,12 +64,14 @@ func start(cfg agent.Config) *running {
 }
 
 func (r *running) stop(t *testing.T) {
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("agent did not stop")
-	}
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Error("agent did not stop")
+		}
+	})
 }
 
 // TestAgentJoinsReportsAndGoesOffline: the agent trades its join token,

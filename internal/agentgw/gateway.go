@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/hashicorp/yamux"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
@@ -36,7 +37,15 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// ServerVersion goes into HelloAck.
 	ServerVersion string
+	// NATS routes tasks between replicas; nil for a single process.
+	NATS      *nats.Conn
+	Namespace string
+	// OnHello, if set, records an agent's version when it connects.
+	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion string, at time.Time) error
 }
+
+// taskTimeout bounds one task on the agent.
+const taskTimeout = 2 * time.Minute
 
 // Gateway serves agent connections.
 type Gateway struct {
@@ -56,6 +65,7 @@ type Gateway struct {
 // nodeState is what this replica last wrote for a node.
 type nodeState struct {
 	session   *yamux.Session
+	routed    *nats.Subscription
 	written   time.Time
 	gpuDigest string
 }
@@ -162,6 +172,11 @@ func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Ses
 		ServerVersion: g.cfg.ServerVersion, HeartbeatInterval: agentproto.Duration(g.cfg.HeartbeatInterval)}); err != nil {
 		return
 	}
+	if g.cfg.OnHello != nil {
+		if err := g.cfg.OnHello(ctx, nodeID, hello.AgentVersion, time.Now()); err != nil {
+			log.Warn("record agent hello", "err", err)
+		}
+	}
 	g.attach(nodeID, sess)
 	defer g.detach(nodeID, sess)
 	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime)
@@ -207,6 +222,9 @@ func (g *Gateway) attach(nodeID uuid.UUID, sess *yamux.Session) {
 	}
 	st.session = sess
 	st.written = time.Time{} // first heartbeat of a session is always written
+	if st.routed == nil {
+		st.routed = g.serveRouted(nodeID)
+	}
 }
 
 func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
@@ -214,6 +232,10 @@ func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
 	defer g.mu.Unlock()
 	if st := g.nodes[nodeID]; st != nil && st.session == sess {
 		st.session = nil
+		if st.routed != nil {
+			_ = st.routed.Unsubscribe()
+			st.routed = nil
+		}
 		g.connected.Dec()
 	}
 }

@@ -122,3 +122,29 @@ func (d *Decoder) Next() (string, []byte, error) {
 	}
 	return head.Type, append([]byte(nil), line...), nil
 }
+
+// Task kinds.
+const (
+	TaskProvision = "provision"
+	TaskRelease   = "release"
+)
+
+// Task is what the server sends on a stream it opens to the agent; the
+// agent answers with one TaskResult on the same stream. Both steps are
+// idempotent on the agent, so a retried task is harmless.
+type Task struct {
+	Type           string   `json:"type"` // "task"
+	ID             string   `json:"id"`
+	Kind           string   `json:"kind"`
+	AllocationID   string   `json:"allocation_id"`
+	GPUUUIDs       []string `json:"gpu_uuids"`
+	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+}
+
+// TaskResult is the agent's answer to a Task.
+type TaskResult struct {
+	Type  string `json:"type"` // "task_result"
+	ID    string `json:"id"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}

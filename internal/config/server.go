@@ -102,7 +102,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LoginIPWindow, "login-ip-window", c.LoginIPWindow, "window for --login-ip-attempts")
 	fs.StringVar(&c.NATSNamespace, "nats-namespace", c.NATSNamespace, "prefix of this deployment's NATS subjects and JetStream stream")
 	fs.DurationVar(&c.MinRunway, "min-runway", c.MinRunway, "credit a user must hold, in time at the SKU's price, to create an allocation")
-	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (in-process simulation)")
+	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (simulated in this process) or agent (on their node's agent)")
 	fs.DurationVar(&c.SimDelay, "sim-delay", c.SimDelay, "how long the sim runtime takes to provision or release")
 	fs.Float64Var(&c.SimFailureRate, "sim-failure-rate", c.SimFailureRate, "fraction (0 to 1) of sim provisions and releases that fail")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "how often node agents report; a node silent for 3 intervals goes offline")
@@ -191,8 +191,8 @@ func (c *Server) Validate() error {
 	if c.MinRunway < 0 {
 		add(Invalid("min-runway", "must not be negative"))
 	}
-	if c.Runtime != "sim" {
-		add(Invalid("runtime", "want sim, got %q", c.Runtime))
+	if c.Runtime != "sim" && c.Runtime != "agent" {
+		add(Invalid("runtime", "want sim or agent, got %q", c.Runtime))
 	}
 	if c.SimDelay < 0 || c.SimDelay > time.Hour {
 		add(Invalid("sim-delay", "must be between 0 and 1h"))

@@ -19,10 +19,28 @@ import (
 // Service manages the inventory.
 type Service struct {
 	store *store.Store
+	// desiredAgentVersion is what every node's agent should run: the
+	// control plane's own version. Empty means no drift is ever reported.
+	desiredAgentVersion string
+}
+
+// Option tunes a Service.
+type Option func(*Service)
+
+// WithDesiredAgentVersion sets the agent version nodes are compared with
+// (the control plane's own), so the read model can show drift.
+func WithDesiredAgentVersion(v string) Option {
+	return func(s *Service) { s.desiredAgentVersion = v }
 }
 
 // New returns a Service over st.
-func New(st *store.Store) *Service { return &Service{store: st} }
+func New(st *store.Store, opts ...Option) *Service {
+	s := &Service{store: st}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // ListSKUs returns up to limit active SKUs after the id afterID ("" for the
 // first page), with their free capacity, and the next page's cursor ("" at
@@ -145,6 +163,8 @@ func (s *Service) withGPUs(ctx context.Context, q *store.Store, rows []db.Node) 
 			Id: n.ID, Hostname: n.Hostname, Region: n.Region, Labels: labels,
 			Status: api.NodeStatus(n.Status), AdminState: api.NodeAdminState(n.AdminState),
 			LastHeartbeatAt: n.LastHeartbeatAt, Gpus: g, CreatedAt: n.CreatedAt,
+			AgentVersion: &n.AgentVersion, AgentConnectedAt: n.AgentConnectedAt,
+			AgentVersionDrift: ptr(s.drift(n.AgentVersion)),
 		}
 	}
 	return out, nil

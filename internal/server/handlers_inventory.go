@@ -67,6 +67,20 @@ func (a *App) adminCreateNode(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// adminGetNode shows one node with its GPUs, their health and its agent.
+func (a *App) adminGetNode(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "node_id")
+	if err != nil {
+		return err
+	}
+	node, err := a.Inventory.GetNode(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, node)
+	return nil
+}
+
 func (a *App) adminDisableNode(w http.ResponseWriter, r *http.Request) error {
 	return a.setNodeAdminState(w, r, a.Inventory.DisableNode)
 }

@@ -46,6 +46,7 @@ func (a *App) Router() *httpapi.Router {
 	// Admins.
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
 	rt.Handle("POST", "/api/v1/admin/nodes", a.admin(a.adminCreateNode))
+	rt.Handle("GET", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminGetNode))
 	rt.Handle("DELETE", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminDisableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/enable", a.admin(a.adminEnableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/join-token", a.admin(a.adminIssueJoinToken))

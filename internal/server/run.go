@@ -199,7 +199,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st)
-	app.Inventory = inventory.New(st)
+	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
 	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
 	app.Allocations = allocation.New(st, allocation.Config{
@@ -209,7 +209,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}, app.Registry)
 	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	app.NodeAuth = nodeauth.New(st, nil)
-	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version}, app.Registry)
+	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
+	}, app.Registry)
+	if cfg.Runtime == "agent" {
+		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
+	}
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,

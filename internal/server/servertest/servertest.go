@@ -131,6 +131,25 @@ func (e *Env) launch() {
 	}
 }
 
+// StartReplica runs a second control-plane process on base's database,
+// NATS namespace and master key, as another replica of the same
+// deployment; mutate may change its settings (roles, for one).
+func StartReplica(t testing.TB, base *Env, mutate ...func(*config.Server)) *Env {
+	t.Helper()
+	cfg := base.Config
+	cfg.Listen = "127.0.0.1:0"
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("servertest replica config: %v", err)
+	}
+	env := &Env{Config: cfg, DatabaseURL: cfg.DatabaseURL, t: t}
+	env.launch()
+	t.Cleanup(env.halt)
+	return env
+}
+
 // halt stops the running server, if any.
 func (e *Env) halt() {
 	if e.stop != nil {

@@ -26,7 +26,7 @@ func (q *Queries) CountNodeGPUsInUse(ctx context.Context, nodeID uuid.UUID) (int
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
 `
 
 type CreateNodeParams struct {
@@ -54,12 +54,14 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.LastHeartbeatAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
 	)
 	return i, err
 }
 
 const getNode = `-- name: GetNode :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at FROM nodes WHERE id = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes WHERE id = $1
 `
 
 func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -75,12 +77,14 @@ func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
 		&i.LastHeartbeatAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
 	)
 	return i, err
 }
 
 const getNodeForUpdate = `-- name: GetNodeForUpdate :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at FROM nodes WHERE id = $1 FOR UPDATE
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -96,6 +100,8 @@ func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, err
 		&i.LastHeartbeatAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
 	)
 	return i, err
 }
@@ -249,7 +255,7 @@ func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]G
 }
 
 const listNodes = `-- name: ListNodes :many
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at FROM nodes
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
@@ -294,6 +300,8 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 			&i.LastHeartbeatAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.AgentVersion,
+			&i.AgentConnectedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -305,8 +313,30 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 	return items, nil
 }
 
+const recordAgentHello = `-- name: RecordAgentHello :execrows
+UPDATE nodes
+SET agent_version = $1, agent_connected_at = $2,
+    status = 'online', last_heartbeat_at = $2, updated_at = now()
+WHERE id = $3
+`
+
+type RecordAgentHelloParams struct {
+	AgentVersion string
+	At           *time.Time
+	ID           uuid.UUID
+}
+
+// Once per agent connection, not per heartbeat: one indexed row update.
+func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordAgentHello, arg.AgentVersion, arg.At, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setNodeAdminState = `-- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at
+UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
 `
 
 type SetNodeAdminStateParams struct {
@@ -327,6 +357,8 @@ func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStatePa
 		&i.LastHeartbeatAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
 	)
 	return i, err
 }
@@ -350,7 +382,7 @@ const upsertNodeOnline = `-- name: UpsertNodeOnline :one
 INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
 VALUES ($1, $2, 'online', now())
 ON CONFLICT (hostname) DO NOTHING
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
 `
 
 type UpsertNodeOnlineParams struct {
@@ -372,6 +404,8 @@ func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlinePara
 		&i.LastHeartbeatAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
 	)
 	return i, err
 }

@@ -120,15 +120,17 @@ type LedgerTransaction struct {
 }
 
 type Node struct {
-	ID              uuid.UUID
-	Hostname        string
-	Region          string
-	Labels          []byte
-	Status          string
-	AdminState      string
-	LastHeartbeatAt *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	ID               uuid.UUID
+	Hostname         string
+	Region           string
+	Labels           []byte
+	Status           string
+	AdminState       string
+	LastHeartbeatAt  *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	AgentVersion     string
+	AgentConnectedAt *time.Time
 }
 
 type NodeCredential struct {

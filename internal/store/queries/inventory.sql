@@ -71,3 +71,10 @@ SELECT * FROM gpus WHERE node_id = ANY(@node_ids::uuid[]) ORDER BY node_id, idx;
 
 -- name: CountNodeGPUsInUse :one
 SELECT count(*) FROM gpus WHERE node_id = @node_id AND allocation_id IS NOT NULL;
+
+-- name: RecordAgentHello :execrows
+-- Once per agent connection, not per heartbeat: one indexed row update.
+UPDATE nodes
+SET agent_version = @agent_version, agent_connected_at = @at,
+    status = 'online', last_heartbeat_at = @at, updated_at = now()
+WHERE id = @id;

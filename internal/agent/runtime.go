@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+)
+
+// NodeRuntime runs allocations on this host. Both steps are idempotent.
+type NodeRuntime interface {
+	Provision(ctx context.Context, t agentproto.Task) error
+	Release(ctx context.Context, t agentproto.Task) error
+}
+
+// tracked remembers which allocations this agent runs, for heartbeats.
+type tracked struct {
+	rt      NodeRuntime
+	mu      sync.Mutex
+	running map[string]bool
+}
+
+func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
+	var err error
+	switch task.Kind {
+	case agentproto.TaskProvision:
+		err = t.rt.Provision(ctx, task)
+	case agentproto.TaskRelease:
+		err = t.rt.Release(ctx, task)
+	default:
+		return fmt.Errorf("unknown task kind %q", task.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if task.Kind == agentproto.TaskProvision {
+		t.running[task.AllocationID] = true
+	} else {
+		delete(t.running, task.AllocationID)
+	}
+	return nil
+}
+
+func (t *tracked) list() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.running))
+	for id := range t.running {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SimRuntime pretends: nothing runs on the GPUs. For `gpuaas dev`, tests
+// and scale tests; the agent says so loudly when it uses it.
+type SimRuntime struct{}
+
+// Provision implements NodeRuntime.
+func (SimRuntime) Provision(context.Context, agentproto.Task) error { return nil }
+
+// Release implements NodeRuntime.
+func (SimRuntime) Release(context.Context, agentproto.Task) error { return nil }
+
+// ProcessRuntime runs each allocation as a Linux user session (package
+// process) with the reserved GPUs pinned in its environment.
+type ProcessRuntime struct{ RT *process.Runtime }
+
+func processWorkload(t agentproto.Task) (process.Workload, error) {
+	id, err := uuid.Parse(t.AllocationID)
+	if err != nil {
+		return process.Workload{}, fmt.Errorf("task allocation id: %w", err)
+	}
+	return process.Workload{AllocationID: id, GPUUUIDs: t.GPUUUIDs, AuthorizedKeys: t.AuthorizedKeys}, nil
+}
+
+// Provision implements NodeRuntime.
+func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error {
+	w, err := processWorkload(t)
+	if err != nil {
+		return err
+	}
+	return p.RT.Provision(ctx, w)
+}
+
+// Release implements NodeRuntime.
+func (p ProcessRuntime) Release(ctx context.Context, t agentproto.Task) error {
+	w, err := processWorkload(t)
+	if err != nil {
+		return err
+	}
+	return p.RT.Release(ctx, w)
+}

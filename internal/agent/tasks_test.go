@@ -1,0 +1,128 @@
+package agent_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agent"
+	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/sdk"
+)
+
+// h200Fleet registers one H200 node run by a real in-process agent (sim
+// node runtime, GPUs from the real capture) on env, and a SKU for it.
+func h200Fleet(t *testing.T, env *servertest.Env) (*running, api.Node) {
+	t.Helper()
+	inv := env.App.Inventory
+	if err := inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.SeedSKU(ctx, api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
+		GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := env.As("admin")
+	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := start(agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: t.TempDir(), Runtime: "sim",
+		Version: "test", Discoverer: h200(t), MaxBackoff: 200 * time.Millisecond})
+	t.Cleanup(func() { a.stop(t) })
+	eventually(t, 10*time.Second, "agent node online with its GPU", func() bool {
+		n, err := inv.GetNode(ctx, node.Id)
+		return err == nil && n.Status == api.NodeStatusOnline && len(n.Gpus) == 1
+	})
+	return a, node
+}
+
+func waitAllocation(t *testing.T, c *sdk.Client, a api.Allocation, want api.AllocationStatus) api.Allocation {
+	t.Helper()
+	eventually(t, 15*time.Second, "allocation "+string(want), func() bool {
+		got, err := c.GetAllocation(ctx, a.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = got
+		return got.Status == want
+	})
+	return a
+}
+
+// TestAllocationRunsOnItsAgent: with --runtime agent, provisioning and
+// releasing are tasks the control plane sends over the agent's own
+// connection; the agent reports the allocation while it runs it.
+func TestAllocationRunsOnItsAgent(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+	})
+	_, node := h200Fleet(t, env)
+	env.Fund(t, 100_000)
+	c, _ := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.NodeId == nil || *a.NodeId != node.Id || a.Gpus[0].Uuid != "GPU-18603c05-a9b7-355d-18ab-95b90ded7b0b" {
+		t.Fatalf("placed %+v", a)
+	}
+	waitAllocation(t, c, a, api.AllocationStatusActive)
+	if _, err := c.ReleaseAllocation(ctx, a.Id); err != nil {
+		t.Fatal(err)
+	}
+	waitAllocation(t, c, a, api.AllocationStatusReleased)
+}
+
+// TestTaskCrossesReplicas: the agent is connected to replica A, which runs
+// only the API; the provisioning worker runs on replica B, so its task must
+// reach the agent through NATS and A.
+func TestTaskCrossesReplicas(t *testing.T) {
+	a := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+		c.RedisURL = "redis://127.0.0.1:6379/0"
+		c.Roles = "api"
+	})
+	servertest.StartReplica(t, a, func(c *config.Server) { c.Roles = "worker" })
+	h200Fleet(t, a)
+	a.Fund(t, 100_000)
+	c, _ := a.As("user")
+	alloc, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAllocation(t, c, alloc, api.AllocationStatusActive)
+	if _, err := c.ReleaseAllocation(ctx, alloc.Id); err != nil {
+		t.Fatal(err)
+	}
+	waitAllocation(t, c, alloc, api.AllocationStatusReleased)
+}
+
+// TestProvisionFailsWhenTheAgentIsGone: no agent, no workload; the
+// allocation fails with a reason instead of hanging.
+func TestProvisionFailsWhenTheAgentIsGone(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 5 * time.Second // the node stays "online" for a while after the kill
+	})
+	ag, _ := h200Fleet(t, env)
+	ag.stop(t)
+	env.Fund(t, 100_000)
+	c, _ := env.As("user")
+	alloc, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := waitAllocation(t, c, alloc, api.AllocationStatusFailed)
+	if got.FailureReason == "" {
+		t.Fatal("no failure reason")
+	}
+}

@@ -1,0 +1,127 @@
+package agentgw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/yamux"
+	"github.com/nats-io/nats.go"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+)
+
+// ErrNodeUnreachable means no replica holds a session with the node's agent.
+var ErrNodeUnreachable = errors.New("node agent is not connected")
+
+// taskSubject is where the replica holding a node's session takes tasks
+// that other replicas route to it.
+func (g *Gateway) taskSubject(nodeID uuid.UUID) string {
+	return g.cfg.Namespace + ".agent.task." + nodeID.String()
+}
+
+// Do runs task on the node's agent, over this replica's session with it
+// or, when another replica holds the session, through NATS to that one.
+func (g *Gateway) Do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) (agentproto.TaskResult, error) {
+	if task.ID == "" {
+		task.ID = uuid.NewString()
+	}
+	task.Type = "task"
+	if sess := g.sessionOf(nodeID); sess != nil {
+		return runTask(ctx, sess, task)
+	}
+	if g.cfg.NATS == nil {
+		return agentproto.TaskResult{}, ErrNodeUnreachable
+	}
+	req, _ := json.Marshal(task)
+	msg, err := g.cfg.NATS.RequestWithContext(ctx, g.taskSubject(nodeID), req)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return agentproto.TaskResult{}, ErrNodeUnreachable
+	}
+	if err != nil {
+		return agentproto.TaskResult{}, fmt.Errorf("route task to the node's replica: %w", err)
+	}
+	var res agentproto.TaskResult
+	if err := json.Unmarshal(msg.Data, &res); err != nil {
+		return agentproto.TaskResult{}, fmt.Errorf("decode routed task result: %w", err)
+	}
+	if res.Type == "error" {
+		return agentproto.TaskResult{}, fmt.Errorf("%w: %s", ErrNodeUnreachable, res.Error)
+	}
+	return res, nil
+}
+
+func (g *Gateway) sessionOf(nodeID uuid.UUID) *yamux.Session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil {
+		return st.session
+	}
+	return nil
+}
+
+// runTask opens a stream to the agent, sends the task and waits for its result.
+func runTask(ctx context.Context, sess *yamux.Session, task agentproto.Task) (agentproto.TaskResult, error) {
+	stream, err := sess.OpenStream()
+	if err != nil {
+		return agentproto.TaskResult{}, fmt.Errorf("%w: open task stream: %v", ErrNodeUnreachable, err)
+	}
+	defer stream.Close()
+	stop := context.AfterFunc(ctx, func() { stream.Close() })
+	defer stop()
+	if err := agentproto.NewEncoder(stream).Send(task); err != nil {
+		return agentproto.TaskResult{}, fmt.Errorf("%w: send task: %v", ErrNodeUnreachable, err)
+	}
+	typ, raw, err := agentproto.NewDecoder(stream).Next()
+	if err != nil || typ != "task_result" {
+		if ctx.Err() != nil {
+			return agentproto.TaskResult{}, ctx.Err()
+		}
+		return agentproto.TaskResult{}, fmt.Errorf("%w: read task result: %v", ErrNodeUnreachable, err)
+	}
+	var res agentproto.TaskResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return agentproto.TaskResult{}, fmt.Errorf("decode task result: %w", err)
+	}
+	return res, nil
+}
+
+// serveRouted answers tasks other replicas route to a node whose session
+// this replica holds; it returns the subscription to drop on detach.
+func (g *Gateway) serveRouted(nodeID uuid.UUID) *nats.Subscription {
+	if g.cfg.NATS == nil {
+		return nil
+	}
+	sub, err := g.cfg.NATS.Subscribe(g.taskSubject(nodeID), func(m *nats.Msg) {
+		var task agentproto.Task
+		reply := func(v any) {
+			b, _ := json.Marshal(v)
+			_ = m.Respond(b)
+		}
+		if err := json.Unmarshal(m.Data, &task); err != nil {
+			reply(agentproto.TaskResult{Type: "error", Error: "malformed routed task"})
+			return
+		}
+		sess := g.sessionOf(nodeID)
+		if sess == nil {
+			reply(agentproto.TaskResult{Type: "error", Error: "session gone"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+		defer cancel()
+		res, err := runTask(ctx, sess, task)
+		if err != nil {
+			reply(agentproto.TaskResult{Type: "error", Error: err.Error()})
+			return
+		}
+		reply(res)
+	})
+	if err != nil {
+		slog.Warn("subscribe for routed agent tasks", "node_id", nodeID, "err", err)
+		return nil
+	}
+	return sub
+}
