@@ -33,3 +33,11 @@ func (c *Client) AgentJoin(ctx context.Context, joinToken string) (api.JoinRespo
 	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/agent/join", in: api.JoinRequest{JoinToken: joinToken}, out: &j})
 	return j, err
 }
+
+// AdminProbeNode asks the node's agent for a fresh report and returns the node.
+func (c *Client) AdminProbeNode(ctx context.Context, node uuid.UUID) (api.Node, error) {
+	var n api.Node
+	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/admin/nodes/" + url.PathEscape(node.String()) + "/probe",
+		out: &n, auth: true})
+	return n, err
+}

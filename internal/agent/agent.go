@@ -201,7 +201,11 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked) error {
 			if err != nil {
 				return // the session is gone; the loop below sees it too
 			}
-			go serveTask(ctx, stream, rt)
+			go serveTask(ctx, stream, rt, func() agentproto.Heartbeat {
+				hb := heartbeat(ctx, cfg, 0)
+				hb.Allocations = rt.list()
+				return hb
+			})
 		}
 	}()
 	// A closed session ends the read loop; that is how a dead server is seen.
@@ -256,7 +260,7 @@ func heartbeat(ctx context.Context, cfg Config, seq uint64) agentproto.Heartbeat
 }
 
 // serveTask runs one task the server sent on its own stream and answers.
-func serveTask(ctx context.Context, stream net.Conn, rt *tracked) {
+func serveTask(ctx context.Context, stream net.Conn, rt *tracked, probe func() agentproto.Heartbeat) {
 	defer stream.Close()
 	typ, raw, err := agentproto.NewDecoder(stream).Next()
 	if err != nil || typ != "task" {
@@ -268,6 +272,12 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked) {
 		return
 	}
 	res := agentproto.TaskResult{Type: "task_result", ID: task.ID, OK: true}
+	if task.Kind == agentproto.TaskProbe {
+		hb := probe()
+		res.Heartbeat = &hb
+		_ = agentproto.NewEncoder(stream).Send(res)
+		return
+	}
 	if err := rt.run(ctx, task); err != nil {
 		res.OK, res.Error = false, err.Error()
 		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)

@@ -51,6 +51,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 type running struct {
+	dir    string
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -58,7 +59,7 @@ type running struct {
 
 func start(cfg agent.Config) *running {
 	c, cancel := context.WithCancel(ctx)
-	r := &running{cancel: cancel, done: make(chan error, 1)}
+	r := &running{dir: cfg.DataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- agent.Run(c, cfg) }()
 	return r
 }
@@ -162,4 +163,34 @@ func TestConnectRefusesOldProtocolsAndStrangers(t *testing.T) {
 			t.Fatalf("%s: %d, want %d", name, resp.StatusCode, want)
 		}
 	}
+}
+
+// recorder is a node runtime that records the tasks it was given.
+type recorder struct {
+	mu    sync.Mutex
+	tasks []string
+}
+
+func (r *recorder) Provision(_ context.Context, t agentproto.Task) error {
+	return r.add("provision", t)
+}
+func (r *recorder) Release(_ context.Context, t agentproto.Task) error { return r.add("release", t) }
+
+func (r *recorder) add(kind string, t agentproto.Task) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tasks = append(r.tasks, kind+" "+t.AllocationID)
+	return nil
+}
+
+func (r *recorder) count(kind, id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, t := range r.tasks {
+		if t == kind+" "+id {
+			n++
+		}
+	}
+	return n
 }

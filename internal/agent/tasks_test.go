@@ -126,3 +126,42 @@ func TestProvisionFailsWhenTheAgentIsGone(t *testing.T) {
 		t.Fatal("no failure reason")
 	}
 }
+
+// TestReconnectReconcilesAndProbeAnswers: an agent that comes back without
+// a workload it should run gets it again; one that runs a workload it
+// should not is told to release it; a probe answers over the connection,
+// and a probe of a node whose agent is gone marks it offline.
+func TestReconnectReconcilesAndProbeAnswers(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+	})
+	ag, node := h200Fleet(t, env)
+	env.Fund(t, 100_000)
+	c, _ := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAllocation(t, c, a, api.AllocationStatusActive)
+	admin, _ := env.As("admin")
+	n, err := admin.AdminProbeNode(ctx, node.Id)
+	if err != nil || n.Status != api.NodeStatusOnline || n.AgentVersion == nil || *n.AgentVersion != "test" {
+		t.Fatalf("probe: %+v %v", n, err)
+	}
+
+	// The agent restarts with a fresh runtime that runs nothing: the
+	// active allocation is provisioned again, and shows in its report.
+	ag.stop(t)
+	rec := &recorder{}
+	ag2 := start(agent.Config{Server: env.URL, DataDir: ag.dir, Runtime: "sim", Version: "test",
+		Discoverer: h200(t), NodeRuntime: rec, MaxBackoff: 200 * time.Millisecond})
+	t.Cleanup(func() { ag2.stop(t) })
+	eventually(t, 10*time.Second, "lost workload provisioned again", func() bool { return rec.count("provision", a.Id.String()) > 0 })
+
+	ag2.stop(t)
+	n, err = admin.AdminProbeNode(ctx, node.Id)
+	if err != nil || n.Status != api.NodeStatusOffline {
+		t.Fatalf("probe of a gone agent: %+v %v", n, err)
+	}
+}

@@ -40,6 +40,9 @@ type Config struct {
 	// NATS routes tasks between replicas; nil for a single process.
 	NATS      *nats.Conn
 	Namespace string
+	// OnReport, if set, squares the allocations an agent reports running
+	// with the database; it runs off the heartbeat path, once per change.
+	OnReport func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error
 	// OnHello, if set, records an agent's version when it connects.
 	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion string, at time.Time) error
 }
@@ -68,6 +71,10 @@ type nodeState struct {
 	routed    *nats.Subscription
 	written   time.Time
 	gpuDigest string
+	// allocDigest is the last allocation report reconciled; reconciling
+	// is true while one runs.
+	allocDigest string
+	reconciling bool
 }
 
 // New returns a Gateway. reg may be nil.
@@ -222,6 +229,7 @@ func (g *Gateway) attach(nodeID uuid.UUID, sess *yamux.Session) {
 	}
 	st.session = sess
 	st.written = time.Time{} // first heartbeat of a session is always written
+	st.allocDigest = "-"     // and reconciled
 	if st.routed == nil {
 		st.routed = g.serveRouted(nodeID)
 	}
@@ -254,7 +262,15 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	}
 	due := now.Sub(st.written) >= g.Deadline()/3
 	changed := digest != st.gpuDigest
+	allocs := strings.Join(hb.Allocations, ",")
+	reconcile := g.cfg.OnReport != nil && allocs != st.allocDigest && !st.reconciling
+	if reconcile {
+		st.reconciling = true
+	}
 	g.mu.Unlock()
+	if reconcile {
+		go g.reconcile(context.WithoutCancel(ctx), nodeID, hb.Allocations, allocs)
+	}
 	if !due && !changed {
 		g.heartbeats.WithLabelValues("coalesced").Inc()
 		return nil
@@ -304,6 +320,29 @@ func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []age
 	return nil
 }
 
+// reconcile runs OnReport for one allocation report; a failure leaves the
+// digest unchanged so the next heartbeat tries again.
+func (g *Gateway) reconcile(ctx context.Context, nodeID uuid.UUID, reported []string, digest string) {
+	ids := make([]uuid.UUID, 0, len(reported))
+	for _, s := range reported {
+		if id, err := uuid.Parse(s); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	err := g.cfg.OnReport(ctx, nodeID, ids)
+	if err != nil {
+		slog.Warn("reconcile node allocations", "node_id", nodeID, "err", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil {
+		st.reconciling = false
+		if err == nil {
+			st.allocDigest = digest
+		}
+	}
+}
+
 // gpuDigest is what, in a GPU report, the database cares about.
 func gpuDigest(gpus []agentproto.GPU) string {
 	parts := make([]string, len(gpus))
@@ -348,4 +387,12 @@ func (g *Gateway) RunSweeper(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// SetOnReport sets Config.OnReport after construction (the runtime that
+// reconciles needs the gateway first).
+func (g *Gateway) SetOnReport(fn func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.OnReport = fn
 }

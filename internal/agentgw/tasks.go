@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/yamux"
@@ -124,4 +125,31 @@ func (g *Gateway) serveRouted(nodeID uuid.UUID) *nats.Subscription {
 		return nil
 	}
 	return sub
+}
+
+// ProbeTimeout is how long a probe waits for the agent.
+const ProbeTimeout = 5 * time.Second
+
+// Probe asks the node's agent, over its own connection, for a fresh
+// heartbeat and records it. When no agent answers in ProbeTimeout the
+// node is marked offline and ErrNodeUnreachable returned.
+func (g *Gateway) Probe(ctx context.Context, nodeID uuid.UUID) error {
+	pctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	res, err := g.Do(pctx, nodeID, agentproto.Task{Kind: agentproto.TaskProbe})
+	if err == nil && (!res.OK || res.Heartbeat == nil) {
+		err = fmt.Errorf("%w: agent answered the probe without a heartbeat", ErrNodeUnreachable)
+	}
+	if err != nil {
+		if merr := g.store.MarkNodeOffline(ctx, nodeID); merr != nil {
+			return fmt.Errorf("mark node offline: %w", merr)
+		}
+		return fmt.Errorf("%w: %v", ErrNodeUnreachable, err)
+	}
+	g.mu.Lock()
+	if st := g.nodes[nodeID]; st != nil {
+		st.written = time.Time{} // a probe's answer is always written
+	}
+	g.mu.Unlock()
+	return g.Heartbeat(ctx, nodeID, *res.Heartbeat, time.Now())
 }

@@ -127,6 +127,8 @@ func (d *Decoder) Next() (string, []byte, error) {
 const (
 	TaskProvision = "provision"
 	TaskRelease   = "release"
+	// TaskProbe asks for a fresh heartbeat and health check at once.
+	TaskProbe = "probe"
 )
 
 // Task is what the server sends on a stream it opens to the agent; the
@@ -147,4 +149,6 @@ type TaskResult struct {
 	ID    string `json:"id"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Heartbeat answers a probe.
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }

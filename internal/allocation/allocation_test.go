@@ -404,3 +404,52 @@ func TestListPagesAndFilters(t *testing.T) {
 	_, _, err = f.svc.List(ctx, allocation.Filter{Status: "bogus"}, nil, 50)
 	wantCode(t, err, apperr.CodeInvalidRequest)
 }
+
+// recordingRuntime records what it was asked to do.
+type recordingRuntime struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recordingRuntime) Provision(_ context.Context, w allocation.Workload) error {
+	return r.add("provision", w)
+}
+func (r *recordingRuntime) Release(_ context.Context, w allocation.Workload) error {
+	return r.add("release", w)
+}
+func (r *recordingRuntime) add(kind string, w allocation.Workload) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, kind+" "+w.AllocationID.String())
+	return nil
+}
+
+func TestReconcileNode(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	active, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, active.Id))
+	gone, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, gone.Id))
+	_, err = f.svc.Release(ctx, u, gone.Id)
+	must(t, err)
+	must(t, f.wk.Drive(ctx, gone.Id))
+
+	rec := &recordingRuntime{}
+	wk := allocation.NewWorker(f.svc, rec)
+	stranger := uuid.New()
+	// The agent reports the released allocation and a stranger, not the active one.
+	must(t, wk.ReconcileNode(ctx, *active.NodeId, []uuid.UUID{gone.Id, stranger}))
+	want := []string{"release " + gone.Id.String(), "release " + stranger.String(), "provision " + active.Id.String()}
+	if fmt.Sprint(rec.calls) != fmt.Sprint(want) {
+		t.Fatalf("calls %v, want %v", rec.calls, want)
+	}
+	// A report that matches changes nothing.
+	rec.calls = nil
+	must(t, wk.ReconcileNode(ctx, *active.NodeId, []uuid.UUID{active.Id}))
+	if len(rec.calls) != 0 {
+		t.Fatalf("calls %v", rec.calls)
+	}
+}

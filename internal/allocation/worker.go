@@ -134,3 +134,47 @@ func workload(row db.Allocation) Workload {
 	}
 	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids}
 }
+
+// ReconcileNode squares what a node's agent reports running with what the
+// database wants there, after a reconnect or whenever the report changes:
+// a workload the agent still runs for an allocation that is released,
+// failed or unknown is released on the node; an active allocation the
+// agent does not run (it rebooted, say) is provisioned again.
+func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error {
+	reported := map[uuid.UUID]bool{}
+	for _, id := range running {
+		reported[id] = true
+	}
+	known, err := w.svc.store.ListAllocationsByIDs(ctx, running)
+	if err != nil {
+		return fmt.Errorf("read reported allocations: %w", err)
+	}
+	byID := map[uuid.UUID]db.Allocation{}
+	for _, row := range known {
+		byID[row.ID] = row
+	}
+	for _, id := range running {
+		row, ok := byID[id]
+		if ok && row.NodeID.UUID == nodeID && Status(row.Status).holdsGPUs() {
+			continue
+		}
+		slog.Warn("node runs a workload it should not; releasing it", "node_id", nodeID, "allocation_id", id)
+		if err := w.runtime.Release(ctx, Workload{AllocationID: id, NodeID: nodeID}); err != nil {
+			slog.Warn("release stale workload", "node_id", nodeID, "allocation_id", id, "err", err)
+		}
+	}
+	active, err := w.svc.store.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read the node's active allocations: %w", err)
+	}
+	for _, row := range active {
+		if reported[row.ID] {
+			continue
+		}
+		slog.Warn("node lost an active workload; provisioning it again", "node_id", nodeID, "allocation_id", row.ID)
+		if err := w.runtime.Provision(ctx, workload(row)); err != nil {
+			slog.Warn("re-provision lost workload", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+		}
+	}
+	return nil
+}

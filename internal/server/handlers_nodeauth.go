@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
@@ -57,5 +59,27 @@ func (a *App) agentJoin(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(w, http.StatusOK, api.JoinResponse{NodeId: nodeID, Credential: cred})
+	return nil
+}
+
+// adminProbeNode asks the node's agent for a fresh heartbeat over its own
+// connection and answers the node as it is now: offline when no agent
+// answered within a few seconds. The server never dials the node.
+func (a *App) adminProbeNode(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "node_id")
+	if err != nil {
+		return err
+	}
+	if _, err := a.Inventory.GetNode(r.Context(), id); err != nil {
+		return err
+	}
+	if err := a.Agents.Probe(r.Context(), id); err != nil && !errors.Is(err, agentgw.ErrNodeUnreachable) {
+		return err
+	}
+	node, err := a.Inventory.GetNode(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, node)
 	return nil
 }

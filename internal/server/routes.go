@@ -50,6 +50,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("DELETE", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminDisableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/enable", a.admin(a.adminEnableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/join-token", a.admin(a.adminIssueJoinToken))
+	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/probe", a.admin(a.adminProbeNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/revoke-credentials", a.admin(a.adminRevokeNodeCredentials))
 	rt.Handle("GET", "/api/v1/admin/users", a.admin(a.adminListUsers))
 	rt.Handle("POST", "/api/v1/admin/users", a.admin(a.adminCreateUser))

@@ -211,9 +211,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
+		OnHello: app.Inventory.RecordAgentHello,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
+		reconciler := allocation.NewWorker(app.Allocations, app.Runtime)
+		app.Agents.SetOnReport(reconciler.ReconcileNode)
 	}
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Auth = auth.New(auth.Config{

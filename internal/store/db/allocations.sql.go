@@ -357,6 +357,96 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 	return items, nil
 }
 
+const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listAllocationsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE node_id = $1 AND status = 'active'
+`
+
+func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listNodeActiveAllocations, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listStuckAllocations = `-- name: ListStuckAllocations :many
 SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations
 WHERE status IN ('requested', 'provisioning', 'releasing')

@@ -122,6 +122,15 @@ func (q *Queries) InsertNodeCredential(ctx context.Context, arg InsertNodeCreden
 	return i, err
 }
 
+const markNodeOffline = `-- name: MarkNodeOffline :exec
+UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = $1 AND status = 'online'
+`
+
+func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, markNodeOffline, id)
+	return err
+}
+
 const markNodeOnline = `-- name: MarkNodeOnline :exec
 UPDATE nodes SET status = 'online', last_heartbeat_at = $1, updated_at = now() WHERE id = $2
 `

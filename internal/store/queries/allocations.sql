@@ -106,3 +106,9 @@ JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'revenue'
 JOIN ledger_transactions t ON t.id = e.transaction_id AND t.kind = 'usage'
 WHERE e.created_at >= @since
 GROUP BY a.currency;
+
+-- name: ListNodeActiveAllocations :many
+SELECT * FROM allocations WHERE node_id = @node_id AND status = 'active';
+
+-- name: ListAllocationsByIDs :many
+SELECT * FROM allocations WHERE id = ANY(@ids::uuid[]);
