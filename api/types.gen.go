@@ -248,7 +248,10 @@ type AdjustBalanceRequest struct {
 
 // Allocation defines model for Allocation.
 type Allocation struct {
-	ActiveAt      *time.Time             `json:"active_at,omitempty"`
+	ActiveAt *time.Time `json:"active_at,omitempty"`
+
+	// Connection How to log in to the allocation; present only while it is active.
+	Connection    *Connection            `json:"connection,omitempty"`
 	CreatedAt     time.Time              `json:"created_at"`
 	Currency      string                 `json:"currency"`
 	DesiredState  AllocationDesiredState `json:"desired_state"`
@@ -258,6 +261,9 @@ type Allocation struct {
 	Id            openapi_types.UUID     `json:"id"`
 	Name          string                 `json:"name"`
 	NodeId        *openapi_types.UUID    `json:"node_id,omitempty"`
+
+	// NodeStatus The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node.
+	NodeStatus *NodeStatus `json:"node_status,omitempty"`
 
 	// PricePerHourMinor The SKU's price when the allocation was created.
 	PricePerHourMinor int64 `json:"price_per_hour_minor"`
@@ -335,6 +341,19 @@ type ChangePasswordRequest struct {
 // CloseUsageRequest defines model for CloseUsageRequest.
 type CloseUsageRequest struct {
 	EndedAt time.Time `json:"ended_at"`
+}
+
+// Connection defines model for Connection.
+type Connection struct {
+	// Host The node's advertised SSH host (its agent's --ssh-host), or its hostname.
+	Host string `json:"host"`
+	Port int    `json:"port"`
+
+	// SshCommand ssh [-p PORT] USERNAME@HOST
+	SshCommand string `json:"ssh_command"`
+
+	// Username The Linux login the node created for this allocation.
+	Username string `json:"username"`
 }
 
 // CreateAllocationRequest defines model for CreateAllocationRequest.
@@ -504,7 +523,13 @@ type Node struct {
 	Labels            map[string]string  `json:"labels"`
 	LastHeartbeatAt   *time.Time         `json:"last_heartbeat_at,omitempty"`
 	Region            string             `json:"region"`
-	Status            NodeStatus         `json:"status"`
+
+	// SshHost Where users reach the node over SSH, as its agent advertises it (--ssh-host); empty means its hostname.
+	SshHost *string `json:"ssh_host,omitempty"`
+
+	// SshPort Port of the node's sshd, as its agent advertises it (--ssh-port); 22 by default.
+	SshPort *int       `json:"ssh_port,omitempty"`
+	Status  NodeStatus `json:"status"`
 }
 
 // NodeAdminState defines model for NodeAdminState.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 )
@@ -20,18 +21,26 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "discover" {
 		return runAgentDiscover(args[1:], stdout, stderr)
 	}
-	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version}
+	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version, SSHPort: 22}
+	// A host name ssh cannot use (or none) leaves it empty, which the
+	// server reads as the node's registered hostname.
+	if h, err := os.Hostname(); err == nil && agentproto.CheckSSHAddress(h, 0) == nil {
+		cfg.SSHHost = h
+	}
 	var smi gpu.NvidiaSMI
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.StringVar(&cfg.Server, "server", "", "control plane URL, e.g. https://gpu.example.com")
 	fs.StringVar(&cfg.JoinToken, "join-token", "", "one-time join token from an admin; used only when --data-dir holds no credential yet")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the agent keeps its node credential (mode 0600)")
 	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: process (a Linux user per allocation; needs root) or sim")
+	fs.StringVar(&cfg.SSHHost, "ssh-host", cfg.SSHHost, "host name or IP address users reach this node's sshd at, shown in their allocations' ssh command")
+	fs.IntVar(&cfg.SSHPort, "ssh-port", cfg.SSHPort, "port of this node's sshd, shown in their allocations' ssh command")
 	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime sim]\n"+
+				"                    [--ssh-host H] [--ssh-port P]\n"+
 				"       gpuaas agent discover [--nvidia-smi PATH]\n\n"+
 				"Run the node agent: it joins with the token once, then dials the control plane\n"+
 				"and reports this host's GPUs and their health.\n\nflags [env twin] (default):\n")
@@ -50,6 +59,12 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	case cfg.Runtime != "sim" && cfg.Runtime != "process":
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "want process or sim, got %q", cfg.Runtime))
+		return exitUsage
+	case cfg.SSHPort < 1 || cfg.SSHPort > 65535:
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("ssh-port", "want 1 to 65535, got %d", cfg.SSHPort))
+		return exitUsage
+	case agentproto.CheckSSHAddress(cfg.SSHHost, cfg.SSHPort) != nil:
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("ssh-host", "want a DNS name or an IP address, got %q", cfg.SSHHost))
 		return exitUsage
 	case cfg.Runtime == "process" && os.Geteuid() != 0:
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "process creates a Linux user per allocation and must run as root"))

@@ -89,6 +89,8 @@ func TestAgentFlagsFailFast(t *testing.T) {
 		"--server":   {"agent"},
 		"--runtime":  {"agent", "--server", "http://x", "--runtime", "docker"},
 		"frobnicate": {"agent", "frobnicate"},
+		"--ssh-port": {"agent", "--server", "http://x", "--ssh-port", "70000"},
+		"--ssh-host": {"agent", "--server", "http://x", "--ssh-host", "h; rm -rf ~"},
 	} {
 		code, _, errOut := runArgs(want...)
 		if code != exitUsage || !strings.Contains(errOut, args) {
@@ -99,6 +101,13 @@ func TestAgentFlagsFailFast(t *testing.T) {
 	code, _, errOut := runArgs("agent", "--server", "http://127.0.0.1:1", "--data-dir", dir)
 	if code != exitFailed || !strings.Contains(errOut, "no --join-token") {
 		t.Errorf("no credential, no token: %d %s", code, errOut)
+	}
+	t.Setenv("GPUAAS_SSH_PORT", "0")
+	if code, _, errOut := runArgs("agent", "--server", "http://x"); code != exitUsage || !strings.Contains(errOut, "GPUAAS_SSH_PORT") {
+		t.Errorf("ssh port from env: %d %s", code, errOut)
+	}
+	if code, out, _ := runArgs("agent", "--help"); code != 0 || !strings.Contains(out, "[GPUAAS_SSH_HOST]") || !strings.Contains(out, "[GPUAAS_SSH_PORT] (default 22)") {
+		t.Errorf("help: %d %s", code, out)
 	}
 	if code, _, errOut := runArgs("agent", "discover", "extra"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "extra"`) {
 		t.Errorf("extra arg: %d %s", code, errOut)

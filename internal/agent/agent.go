@@ -28,12 +28,16 @@ const CredentialFile = "node-credential"
 
 // Config is what the agent needs.
 type Config struct {
-	Server     string // control plane base URL
-	JoinToken  string // used once, when DataDir holds no credential
-	DataDir    string
-	Runtime    string
-	Version    string
-	Hostname   string
+	Server    string // control plane base URL
+	JoinToken string // used once, when DataDir holds no credential
+	DataDir   string
+	Runtime   string
+	Version   string
+	Hostname  string
+	// SSHHost and SSHPort are what the node advertises to users for SSH;
+	// empty and zero mean the node's hostname and 22.
+	SSHHost    string
+	SSHPort    int
 	Discoverer gpu.Discoverer
 	// NodeRuntime runs allocations; nil means SimRuntime.
 	NodeRuntime NodeRuntime
@@ -177,7 +181,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked) error {
 	defer ctrl.Close()
 	enc, dec := agentproto.NewEncoder(ctrl), agentproto.NewDecoder(ctrl)
 	if err := enc.Send(agentproto.Hello{Type: "hello", Version: agentproto.Version, AgentVersion: cfg.Version,
-		Hostname: cfg.Hostname, Runtime: cfg.Runtime}); err != nil {
+		Hostname: cfg.Hostname, Runtime: cfg.Runtime, SSHHost: cfg.SSHHost, SSHPort: cfg.SSHPort}); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
 	typ, raw, err := dec.Next()

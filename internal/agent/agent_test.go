@@ -95,7 +95,7 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfg := agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: dir, Runtime: "sim", Version: "test",
-		Discoverer: h200(t), MaxBackoff: 200 * time.Millisecond}
+		SSHHost: "gpu-1.example.com", SSHPort: 2222, Discoverer: h200(t), MaxBackoff: 200 * time.Millisecond}
 	a := start(cfg)
 	nodeState := func() api.Node {
 		n, err := env.App.Inventory.GetNode(ctx, node.Id)
@@ -111,6 +111,10 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 	g := nodeState().Gpus[0]
 	if g.Uuid != "GPU-18603c05-a9b7-355d-18ab-95b90ded7b0b" || g.Model != "NVIDIA H200" || g.MemoryMib != 143771 || g.Health != api.GPUHealthHealthy {
 		t.Fatalf("reported gpu %+v", g)
+	}
+	// --ssh-host and --ssh-port reach the node row through Hello.
+	if n := nodeState(); n.SshHost == nil || *n.SshHost != "gpu-1.example.com" || n.SshPort == nil || *n.SshPort != 2222 {
+		t.Fatalf("advertised ssh address %v:%v", n.SshHost, n.SshPort)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, agent.CredentialFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credential file: %v %v", fi, err)

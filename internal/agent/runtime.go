@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -60,14 +61,29 @@ func (t *tracked) list() []string {
 }
 
 // SimRuntime pretends: nothing runs on the GPUs. For `gpuaas dev`, tests
-// and scale tests; the agent says so loudly when it uses it.
-type SimRuntime struct{}
+// and scale tests; the agent says so loudly when it uses it. Each step
+// takes Delay.
+type SimRuntime struct{ Delay time.Duration }
+
+func (s SimRuntime) wait(ctx context.Context) error {
+	if s.Delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(s.Delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Provision implements NodeRuntime.
-func (SimRuntime) Provision(context.Context, agentproto.Task) error { return nil }
+func (s SimRuntime) Provision(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
 // Release implements NodeRuntime.
-func (SimRuntime) Release(context.Context, agentproto.Task) error { return nil }
+func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
 // ProcessRuntime runs each allocation as a Linux user session (package
 // process) with the reserved GPUs pinned in its environment.

@@ -43,8 +43,9 @@ type Config struct {
 	// OnReport, if set, squares the allocations an agent reports running
 	// with the database; it runs off the heartbeat path, once per change.
 	OnReport func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error
-	// OnHello, if set, records an agent's version when it connects.
-	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion string, at time.Time) error
+	// OnHello, if set, records an agent's version and advertised SSH
+	// address when it connects.
+	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion, sshHost string, sshPort int, at time.Time) error
 }
 
 // taskTimeout bounds one task on the agent.
@@ -180,7 +181,7 @@ func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Ses
 		return
 	}
 	if g.cfg.OnHello != nil {
-		if err := g.cfg.OnHello(ctx, nodeID, hello.AgentVersion, time.Now()); err != nil {
+		if err := g.cfg.OnHello(ctx, nodeID, hello.AgentVersion, hello.SSHHost, hello.SSHPort, time.Now()); err != nil {
 			log.Warn("record agent hello", "err", err)
 		}
 	}

@@ -29,6 +29,11 @@ type Hello struct {
 	AgentVersion string `json:"agent_version"`
 	Hostname     string `json:"hostname"`
 	Runtime      string `json:"runtime"`
+	// SSHHost and SSHPort are where users reach this node over SSH (the
+	// agent's --ssh-host and --ssh-port). Empty and zero, as an older
+	// agent sends them, mean the hostname and 22.
+	SSHHost string `json:"ssh_host,omitempty"`
+	SSHPort int    `json:"ssh_port,omitempty"`
 }
 
 // HelloAck is the server's answer to Hello.

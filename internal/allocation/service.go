@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/events"
@@ -140,14 +142,14 @@ func minRunwayCharge(pricePerHour int64, runway time.Duration) int64 {
 
 // Get returns one allocation of userID; another user's is 404.
 func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation, error) {
-	row, err := s.store.GetUserAllocation(ctx, db.GetUserAllocationParams{ID: id, UserID: userID})
+	row, err := s.store.GetUserAllocationView(ctx, db.GetUserAllocationViewParams{ID: id, UserID: userID})
 	if store.IsNoRows(err) {
 		return api.Allocation{}, apperr.NotFound("allocation")
 	}
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
 	}
-	return ToAPI(row), nil
+	return ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort)), nil
 }
 
 // Filter narrows List.
@@ -186,11 +188,11 @@ func (s *Service) List(ctx context.Context, f Filter, after *Cursor, limit int) 
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
-		next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		next = &Cursor{CreatedAt: last.Allocation.CreatedAt, ID: last.Allocation.ID}
 	}
 	out := make([]api.Allocation, len(rows))
 	for i, r := range rows {
-		out[i] = ToAPI(r)
+		out[i] = ToAPIOnNode(r.Allocation, nodeView(r.NodeHostname, r.NodeStatus, r.NodeSshHost, r.NodeSshPort))
 	}
 	return out, next, nil
 }
@@ -324,7 +326,62 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 	return nil
 }
 
-// ToAPI renders an allocation row.
+// Node is what the read model shows of an allocation's node.
+type Node struct {
+	Hostname string
+	Status   string // online or offline
+	SSHHost  string // empty: Hostname
+	SSHPort  int    // 0: 22
+}
+
+// nodeView is the node columns of a read query's LEFT JOIN, nil when the
+// allocation has no node.
+func nodeView(hostname, status, sshHost *string, sshPort pgtype.Int4) *Node {
+	if hostname == nil || status == nil {
+		return nil
+	}
+	n := &Node{Hostname: *hostname, Status: *status, SSHPort: int(sshPort.Int32)}
+	if sshHost != nil {
+		n.SSHHost = *sshHost
+	}
+	return n
+}
+
+// ToAPIOnNode renders an allocation row with its node's status and, while
+// the allocation is active, how to log in to it: the node's advertised SSH
+// address and the Linux user its runtime created. Without an agent (the
+// in-process sim runtime) the node advertises nothing, so the connection
+// reads as its hostname and port 22.
+func ToAPIOnNode(r db.Allocation, n *Node) api.Allocation {
+	a := ToAPI(r)
+	if n == nil {
+		return a
+	}
+	st := api.NodeStatus(n.Status)
+	a.NodeStatus = &st
+	if Status(r.Status) == StatusActive {
+		a.Connection = connection(r.ID, *n)
+	}
+	return a
+}
+
+func connection(id uuid.UUID, n Node) *api.Connection {
+	host, port := n.SSHHost, n.SSHPort
+	if host == "" {
+		host = n.Hostname
+	}
+	if port == 0 {
+		port = 22
+	}
+	user := agentproto.UsernameFor(id)
+	cmd := "ssh " + user + "@" + host
+	if port != 22 {
+		cmd = fmt.Sprintf("ssh -p %d %s@%s", port, user, host)
+	}
+	return &api.Connection{Host: host, Port: port, Username: user, SshCommand: cmd}
+}
+
+// ToAPI renders an allocation row without its node (see ToAPIOnNode).
 func ToAPI(r db.Allocation) api.Allocation {
 	var gpus []api.AllocationGPU
 	if err := json.Unmarshal(r.Gpus, &gpus); err != nil {

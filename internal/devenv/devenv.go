@@ -31,6 +31,8 @@ func Defaults() config.Server {
 	c.DatabaseURL = DefaultDatabaseURL
 	c.LogFormat = "text"
 	c.SecretKeyFile = "" // derived from --data-dir by Complete
+	// The simulated nodes run in-process agents over the real protocol.
+	c.Runtime = "agent"
 	return c
 }
 
@@ -126,6 +128,8 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		log.Info("embedded nats started", "url", cfg.NATSURL)
 	}
 
+	var agents []simAgent
+	waitAgents := func() {}
 	err = server.Run(ctx, cfg, server.Options{
 		BeforeServe: func(ctx context.Context, app *server.App) error {
 			r, err := Seed(ctx, app, password)
@@ -137,9 +141,15 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 			}
 			log.Info("dev data in place", "region", Region.ID, "skus", len(SKUs()),
 				"nodes_created", r.NodesCreated, "accounts_created", r.AccountsCreated)
-			return nil
+			if cfg.Runtime == "agent" {
+				agents, err = prepareAgents(ctx, app, dataDir)
+			}
+			return err
 		},
 		Ready: func(baseURL string) {
+			if len(agents) > 0 {
+				waitAgents = runAgents(ctx, agents, baseURL, cfg.SimDelay)
+			}
 			writeWelcome(opts.Stdout, welcome{
 				URL: baseURL, Password: password, Source: source, DataDir: dataDir,
 				NATS: natsNote, Command: opts.Command,
@@ -149,6 +159,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 			}
 		},
 	})
+	waitAgents()
 	if err == nil {
 		log.Info("dev stopped; data kept", "data_dir", dataDir)
 	}

@@ -7,16 +7,26 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
 // RecordAgentHello notes that nodeID's agent, running agentVersion, has just
-// connected: it stamps the version and the connection time and marks the
-// node online. It runs once per connection, not per heartbeat, and is one
-// row update. An unknown node is a not-found error.
-func (s *Service) RecordAgentHello(ctx context.Context, nodeID uuid.UUID, agentVersion string, at time.Time) error {
-	n, err := s.store.RecordAgentHello(ctx, db.RecordAgentHelloParams{ID: nodeID, AgentVersion: agentVersion, At: &at})
+// connected: it stamps the version, the connection time and the SSH address
+// the agent advertises (empty host: the node's hostname; port 0: 22), and
+// marks the node online. It runs once per connection, not per heartbeat,
+// and is one row update. An unknown node is a not-found error; an address
+// that is not a host name or IP and a port is invalid.
+func (s *Service) RecordAgentHello(ctx context.Context, nodeID uuid.UUID, agentVersion string, sshHost string, sshPort int, at time.Time) error {
+	if err := agentproto.CheckSSHAddress(sshHost, sshPort); err != nil {
+		return apperr.Invalid("%v", err)
+	}
+	if sshPort == 0 {
+		sshPort = 22
+	}
+	n, err := s.store.RecordAgentHello(ctx, db.RecordAgentHelloParams{ID: nodeID, AgentVersion: agentVersion,
+		SshHost: sshHost, SshPort: int32(sshPort), At: &at})
 	if err != nil {
 		return fmt.Errorf("record agent hello: %w", err)
 	}

@@ -165,6 +165,7 @@ func (s *Service) withGPUs(ctx context.Context, q *store.Store, rows []db.Node) 
 			LastHeartbeatAt: n.LastHeartbeatAt, Gpus: g, CreatedAt: n.CreatedAt,
 			AgentVersion: &n.AgentVersion, AgentConnectedAt: n.AgentConnectedAt,
 			AgentVersionDrift: ptr(s.drift(n.AgentVersion)),
+			SshHost:           ptr(n.SshHost), SshPort: ptr(int(n.SshPort)),
 		}
 	}
 	return out, nil

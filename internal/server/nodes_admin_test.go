@@ -75,7 +75,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 
 	// The agent runs the control plane's own version: online, no drift.
-	must(t, inv.RecordAgentHello(ctx, id, server.Version, at))
+	must(t, inv.RecordAgentHello(ctx, id, server.Version, "", 0, at))
 	n, err := admin.AdminGetNode(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 
 	// An agent on another version reconnects: drift, in the list too.
 	later := at.Add(time.Minute)
-	must(t, inv.RecordAgentHello(ctx, id, server.Version+"-old", later))
+	must(t, inv.RecordAgentHello(ctx, id, server.Version+"-old", "", 0, later))
 	n, err = admin.AdminGetNode(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 	}
 
 	// A hello for a node that does not exist is not found.
-	if err := inv.RecordAgentHello(ctx, uuid.New(), "x", at); err == nil {
+	if err := inv.RecordAgentHello(ctx, uuid.New(), "x", "", 0, at); err == nil {
 		t.Fatal("hello for an unknown node was recorded")
 	}
 }

@@ -237,6 +237,59 @@ func (q *Queries) GetUserAllocation(ctx context.Context, arg GetUserAllocationPa
 	return i, err
 }
 
+const getUserAllocationView = `-- name: GetUserAllocationView :one
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE a.id = $1 AND a.user_id = $2
+`
+
+type GetUserAllocationViewParams struct {
+	ID     uuid.UUID
+	UserID uuid.UUID
+}
+
+type GetUserAllocationViewRow struct {
+	Allocation   Allocation
+	NodeHostname *string
+	NodeStatus   *string
+	NodeSshHost  *string
+	NodeSshPort  pgtype.Int4
+}
+
+// One allocation of a user with its node's status and SSH address, for reads.
+func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocationViewParams) (GetUserAllocationViewRow, error) {
+	row := q.db.QueryRow(ctx, getUserAllocationView, arg.ID, arg.UserID)
+	var i GetUserAllocationViewRow
+	err := row.Scan(
+		&i.Allocation.ID,
+		&i.Allocation.UserID,
+		&i.Allocation.SkuID,
+		&i.Allocation.NodeID,
+		&i.Allocation.Name,
+		&i.Allocation.Status,
+		&i.Allocation.DesiredState,
+		&i.Allocation.ObservedState,
+		&i.Allocation.Gpus,
+		&i.Allocation.GpuCount,
+		&i.Allocation.PricePerHourMinor,
+		&i.Allocation.Currency,
+		&i.Allocation.FailureReason,
+		&i.Allocation.ReleaseReason,
+		&i.Allocation.Attempts,
+		&i.Allocation.CreatedAt,
+		&i.Allocation.UpdatedAt,
+		&i.Allocation.StatusChangedAt,
+		&i.Allocation.ActiveAt,
+		&i.Allocation.ReleasedAt,
+		&i.NodeHostname,
+		&i.NodeStatus,
+		&i.NodeSshHost,
+		&i.NodeSshPort,
+	)
+	return i, err
+}
+
 const insertAllocation = `-- name: InsertAllocation :one
 INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -292,12 +345,14 @@ func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationPara
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations
-WHERE ($1::uuid IS NULL OR user_id = $1::uuid)
-  AND ($2::text IS NULL OR status = $2::text)
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
+  AND ($2::text IS NULL OR a.status = $2::text)
   AND ($3::timestamptz IS NULL
-       OR (created_at, id) < ($3::timestamptz, $4::uuid))
-ORDER BY created_at DESC, id DESC
+       OR (a.created_at, a.id) < ($3::timestamptz, $4::uuid))
+ORDER BY a.created_at DESC, a.id DESC
 LIMIT $5
 `
 
@@ -309,8 +364,17 @@ type ListAllocationsParams struct {
 	PageLimit  int32
 }
 
+type ListAllocationsRow struct {
+	Allocation   Allocation
+	NodeHostname *string
+	NodeStatus   *string
+	NodeSshHost  *string
+	NodeSshPort  pgtype.Int4
+}
+
 // Newest first; user_id and status narrow it (admins pass neither or both).
-func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams) ([]Allocation, error) {
+// Each row carries its node's status and SSH address for the read model.
+func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams) ([]ListAllocationsRow, error) {
 	rows, err := q.db.Query(ctx, listAllocations,
 		arg.UserID,
 		arg.Status,
@@ -322,30 +386,34 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Allocation{}
+	items := []ListAllocationsRow{}
 	for rows.Next() {
-		var i Allocation
+		var i ListAllocationsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.SkuID,
-			&i.NodeID,
-			&i.Name,
-			&i.Status,
-			&i.DesiredState,
-			&i.ObservedState,
-			&i.Gpus,
-			&i.GpuCount,
-			&i.PricePerHourMinor,
-			&i.Currency,
-			&i.FailureReason,
-			&i.ReleaseReason,
-			&i.Attempts,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.StatusChangedAt,
-			&i.ActiveAt,
-			&i.ReleasedAt,
+			&i.Allocation.ID,
+			&i.Allocation.UserID,
+			&i.Allocation.SkuID,
+			&i.Allocation.NodeID,
+			&i.Allocation.Name,
+			&i.Allocation.Status,
+			&i.Allocation.DesiredState,
+			&i.Allocation.ObservedState,
+			&i.Allocation.Gpus,
+			&i.Allocation.GpuCount,
+			&i.Allocation.PricePerHourMinor,
+			&i.Allocation.Currency,
+			&i.Allocation.FailureReason,
+			&i.Allocation.ReleaseReason,
+			&i.Allocation.Attempts,
+			&i.Allocation.CreatedAt,
+			&i.Allocation.UpdatedAt,
+			&i.Allocation.StatusChangedAt,
+			&i.Allocation.ActiveAt,
+			&i.Allocation.ReleasedAt,
+			&i.NodeHostname,
+			&i.NodeStatus,
+			&i.NodeSshHost,
+			&i.NodeSshPort,
 		); err != nil {
 			return nil, err
 		}

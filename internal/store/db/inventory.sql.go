@@ -26,7 +26,7 @@ func (q *Queries) CountNodeGPUsInUse(ctx context.Context, nodeID uuid.UUID) (int
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
 `
 
 type CreateNodeParams struct {
@@ -56,12 +56,14 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.UpdatedAt,
 		&i.AgentVersion,
 		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
 	)
 	return i, err
 }
 
 const getNode = `-- name: GetNode :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes WHERE id = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE id = $1
 `
 
 func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -79,12 +81,39 @@ func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
 		&i.UpdatedAt,
 		&i.AgentVersion,
 		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
+	)
+	return i, err
+}
+
+const getNodeByHostname = `-- name: GetNodeByHostname :one
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE hostname = $1
+`
+
+func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node, error) {
+	row := q.db.QueryRow(ctx, getNodeByHostname, hostname)
+	var i Node
+	err := row.Scan(
+		&i.ID,
+		&i.Hostname,
+		&i.Region,
+		&i.Labels,
+		&i.Status,
+		&i.AdminState,
+		&i.LastHeartbeatAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AgentVersion,
+		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
 	)
 	return i, err
 }
 
 const getNodeForUpdate = `-- name: GetNodeForUpdate :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes WHERE id = $1 FOR UPDATE
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -102,6 +131,8 @@ func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, err
 		&i.UpdatedAt,
 		&i.AgentVersion,
 		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
 	)
 	return i, err
 }
@@ -255,7 +286,7 @@ func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]G
 }
 
 const listNodes = `-- name: ListNodes :many
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at FROM nodes
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
@@ -302,6 +333,8 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 			&i.UpdatedAt,
 			&i.AgentVersion,
 			&i.AgentConnectedAt,
+			&i.SshHost,
+			&i.SshPort,
 		); err != nil {
 			return nil, err
 		}
@@ -316,19 +349,28 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 const recordAgentHello = `-- name: RecordAgentHello :execrows
 UPDATE nodes
 SET agent_version = $1, agent_connected_at = $2,
+    ssh_host = $3, ssh_port = $4,
     status = 'online', last_heartbeat_at = $2, updated_at = now()
-WHERE id = $3
+WHERE id = $5
 `
 
 type RecordAgentHelloParams struct {
 	AgentVersion string
 	At           *time.Time
+	SshHost      string
+	SshPort      int32
 	ID           uuid.UUID
 }
 
 // Once per agent connection, not per heartbeat: one indexed row update.
 func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloParams) (int64, error) {
-	result, err := q.db.Exec(ctx, recordAgentHello, arg.AgentVersion, arg.At, arg.ID)
+	result, err := q.db.Exec(ctx, recordAgentHello,
+		arg.AgentVersion,
+		arg.At,
+		arg.SshHost,
+		arg.SshPort,
+		arg.ID,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -336,7 +378,7 @@ func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloPara
 }
 
 const setNodeAdminState = `-- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
+UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
 `
 
 type SetNodeAdminStateParams struct {
@@ -359,6 +401,8 @@ func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStatePa
 		&i.UpdatedAt,
 		&i.AgentVersion,
 		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
 	)
 	return i, err
 }
@@ -382,7 +426,7 @@ const upsertNodeOnline = `-- name: UpsertNodeOnline :one
 INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
 VALUES ($1, $2, 'online', now())
 ON CONFLICT (hostname) DO NOTHING
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
 `
 
 type UpsertNodeOnlineParams struct {
@@ -406,6 +450,8 @@ func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlinePara
 		&i.UpdatedAt,
 		&i.AgentVersion,
 		&i.AgentConnectedAt,
+		&i.SshHost,
+		&i.SshPort,
 	)
 	return i, err
 }

@@ -131,6 +131,8 @@ type Node struct {
 	UpdatedAt        time.Time
 	AgentVersion     string
 	AgentConnectedAt *time.Time
+	SshHost          string
+	SshPort          int32
 }
 
 type NodeCredential struct {

@@ -11,12 +11,15 @@ SELECT * FROM allocations WHERE id = @id AND user_id = @user_id;
 
 -- name: ListAllocations :many
 -- Newest first; user_id and status narrow it (admins pass neither or both).
-SELECT * FROM allocations
-WHERE (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user_id)::uuid)
-  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+-- Each row carries its node's status and SSH address for the read model.
+SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE (sqlc.narg(user_id)::uuid IS NULL OR a.user_id = sqlc.narg(user_id)::uuid)
+  AND (sqlc.narg(status)::text IS NULL OR a.status = sqlc.narg(status)::text)
   AND (sqlc.narg(cursor_time)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
-ORDER BY created_at DESC, id DESC
+       OR (a.created_at, a.id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
+ORDER BY a.created_at DESC, a.id DESC
 LIMIT @page_limit;
 
 -- name: TransitionAllocation :one
@@ -112,3 +115,10 @@ SELECT * FROM allocations WHERE node_id = @node_id AND status = 'active';
 
 -- name: ListAllocationsByIDs :many
 SELECT * FROM allocations WHERE id = ANY(@ids::uuid[]);
+
+-- name: GetUserAllocationView :one
+-- One allocation of a user with its node's status and SSH address, for reads.
+SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE a.id = @id AND a.user_id = @user_id;

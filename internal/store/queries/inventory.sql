@@ -76,5 +76,9 @@ SELECT count(*) FROM gpus WHERE node_id = @node_id AND allocation_id IS NOT NULL
 -- Once per agent connection, not per heartbeat: one indexed row update.
 UPDATE nodes
 SET agent_version = @agent_version, agent_connected_at = @at,
+    ssh_host = @ssh_host, ssh_port = @ssh_port,
     status = 'online', last_heartbeat_at = @at, updated_at = now()
 WHERE id = @id;
+
+-- name: GetNodeByHostname :one
+SELECT * FROM nodes WHERE hostname = @hostname;

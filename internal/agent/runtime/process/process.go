@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 )
 
 // Workload is one allocation as this runtime sees it.
@@ -64,11 +66,10 @@ var (
 )
 
 // UsernameFor is the login for an allocation: "g" and the first 12 hex
-// digits of its id. 48 bits keep collisions out of reach on one host, and
-// Provision refuses a name that another allocation already holds.
-func UsernameFor(id uuid.UUID) string {
-	return "g" + strings.ReplaceAll(id.String(), "-", "")[:12]
-}
+// digits of its id (agentproto.UsernameFor, which the control plane shows
+// users too). Provision refuses a name that another allocation already
+// holds.
+func UsernameFor(id uuid.UUID) string { return agentproto.UsernameFor(id) }
 
 var usernameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 

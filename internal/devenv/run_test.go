@@ -1,0 +1,89 @@
+package devenv_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/devenv"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
+	"github.com/gpuaas/gpuaas/sdk"
+)
+
+// TestDevRunsTheFleetThroughAgents starts `gpuaas dev` as a newcomer would
+// (embedded NATS, fresh database) and walks an allocation: its simulated
+// nodes are in-process agents on the real protocol, so the allocation is
+// provisioned by a task over an agent connection.
+func TestDevRunsTheFleetThroughAgents(t *testing.T) {
+	cfg := devenv.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = dbtest.NewURL(t)
+	cfg.SimDelay = 0
+	cfg.HeartbeatInterval = 200 * time.Millisecond
+	cfg.LogLevel = "warn"
+	devenv.Complete(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- devenv.Run(ctx, cfg, devenv.Options{Stdout: &out, Ready: func(u string) { ready <- u },
+			Getenv: func(k string) string {
+				if k == devenv.PasswordEnv {
+					return "a dev password for tests"
+				}
+				return ""
+			}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("dev did not stop")
+		}
+	})
+	var url string
+	select {
+	case url = <-ready:
+	case err := <-done:
+		t.Fatalf("dev did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("dev did not start")
+	}
+	bg := context.Background()
+	pair, err := sdk.New(url).Login(bg, "demo", "a dev password for tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sdk.New(url, sdk.WithAccessToken(pair.AccessToken))
+	a, err := c.CreateAllocation(bg, api.CreateAllocationRequest{SkuId: "h200-141gb-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Status != api.AllocationStatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("allocation still %s", a.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if a, err = c.GetAllocation(bg, a.Id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes, err := c.ListNodes(bg, api.ListNodesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		if n.AgentVersion == nil || *n.AgentVersion == "" || n.Status != api.NodeStatusOnline {
+			t.Fatalf("node %s is not run by a connected agent: %+v", n.Hostname, n)
+		}
+	}
+}
