@@ -126,6 +126,11 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 	if took := time.Since(killed); took > 3*100*time.Millisecond+time.Second {
 		t.Fatalf("offline after %s", took)
 	}
+	var announced int
+	if err := env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE type = 'node.offline'
+		AND payload->'data'->>'node_id' = $1`, node.Id.String()).Scan(&announced); err != nil || announced != 1 {
+		t.Fatalf("node.offline events: %d %v", announced, err)
+	}
 
 	// Restart without a token: the saved credential is enough.
 	cfg.JoinToken = ""

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/prom"
@@ -355,10 +356,23 @@ func gpuDigest(gpus []agentproto.GPU) string {
 }
 
 // SweepOnce marks offline the agent-run nodes whose last heartbeat is
-// older than the deadline, and reports how many.
+// older than the deadline, each with its node.offline event in the same
+// transaction, and reports how many.
 func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	before := now.Add(-g.Deadline())
-	rows, err := g.store.SweepOfflineNodes(ctx, &before)
+	var rows []db.SweepOfflineNodesRow
+	err := g.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if rows, err = tx.SweepOfflineNodes(ctx, &before); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := g.announceOffline(ctx, tx, r.ID, r.Hostname, "missed heartbeat deadline", now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sweep offline nodes: %w", err)
 	}
@@ -372,6 +386,28 @@ func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	}
 	g.offline.Add(float64(len(rows)))
 	return len(rows), nil
+}
+
+// markOffline marks one node offline now (a probe nobody answered).
+func (g *Gateway) markOffline(ctx context.Context, nodeID uuid.UUID, reason string) error {
+	return g.store.InTx(ctx, func(tx *store.Store) error {
+		rows, err := tx.MarkNodeOffline(ctx, nodeID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := g.announceOffline(ctx, tx, r.ID, r.Hostname, reason, time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (g *Gateway) announceOffline(ctx context.Context, tx *store.Store, id uuid.UUID, hostname, reason string, at time.Time) error {
+	_, err := events.Enqueue(ctx, tx.Queries, events.Naming{Namespace: g.cfg.Namespace}, events.NodeOffline,
+		events.Node{NodeID: id, Hostname: hostname, Reason: reason, At: at.UTC()})
+	return err
 }
 
 // RunSweeper sweeps every interval/2 until ctx ends.

@@ -70,7 +70,7 @@ func TestAsyncAPIChannelsAreEventTypes(t *testing.T) {
 // fields, types and optionality with its schema.
 func TestAsyncAPISchemasMatchStructs(t *testing.T) {
 	d := loadDoc(t)
-	for name, v := range map[string]any{"Envelope": events.Envelope{}, "Allocation": events.Allocation{}, "Balance": events.Balance{}} {
+	for name, v := range map[string]any{"Envelope": events.Envelope{}, "Allocation": events.Allocation{}, "Balance": events.Balance{}, "Node": events.Node{}} {
 		s, ok := d.Components.Schemas[name]
 		if !ok {
 			t.Errorf("asyncapi.yaml has no schema %s", name)
@@ -141,10 +141,12 @@ func TestAsyncAPIValidatesGoPayloads(t *testing.T) {
 		"allocation": events.Allocation{AllocationID: uuid.New(), UserID: uuid.New(), SKUID: "h100-1x", NodeID: &node,
 			Status: "failed", From: "provisioning", Reason: "runtime error", At: now},
 		"billing": events.Balance{UserID: uuid.New(), BalanceMinor: -12, Currency: "USD", RunwaySeconds: &runway, At: now},
+		"node":    events.Node{NodeID: uuid.New(), Hostname: "gpu-1", Reason: "missed heartbeat deadline", At: now},
 	}
 	bare := map[string]any{
 		"allocation": events.Allocation{AllocationID: uuid.New(), UserID: uuid.New(), SKUID: "h100-1x", Status: "requested", At: now},
 		"billing":    events.Balance{UserID: uuid.New(), Currency: "USD", At: now},
+		"node":       events.Node{NodeID: uuid.New(), At: now},
 	}
 	for _, typ := range events.Types {
 		ref := d.Channels[events.DefaultNaming.Subject(typ)].Subscribe.Message.Ref

@@ -26,6 +26,8 @@ const (
 	BillingAutoReleasePending = "billing.auto_release_pending"
 	BillingBalanceDepleted    = "billing.balance_depleted"
 	BillingBalanceCredited    = "billing.balance_credited"
+
+	NodeOffline = "node.offline"
 )
 
 // Types lists every event type; the contract test holds it against
@@ -34,6 +36,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
+	NodeOffline,
 }
 
 // Allocation is the payload of every allocation.* event: ids and status,
@@ -58,6 +61,14 @@ type Balance struct {
 	Currency      string    `json:"currency"`
 	RunwaySeconds *int64    `json:"runway_seconds,omitempty"`
 	At            time.Time `json:"at"`
+}
+
+// Node is the payload of node.* events.
+type Node struct {
+	NodeID   uuid.UUID `json:"node_id"`
+	Hostname string    `json:"hostname"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
 }
 
 // Envelope is what goes on the wire: the payload plus its identity.

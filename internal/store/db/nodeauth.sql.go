@@ -122,13 +122,34 @@ func (q *Queries) InsertNodeCredential(ctx context.Context, arg InsertNodeCreden
 	return i, err
 }
 
-const markNodeOffline = `-- name: MarkNodeOffline :exec
+const markNodeOffline = `-- name: MarkNodeOffline :many
 UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = $1 AND status = 'online'
+RETURNING id, hostname
 `
 
-func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markNodeOffline, id)
-	return err
+type MarkNodeOfflineRow struct {
+	ID       uuid.UUID
+	Hostname string
+}
+
+func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) ([]MarkNodeOfflineRow, error) {
+	rows, err := q.db.Query(ctx, markNodeOffline, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarkNodeOfflineRow{}
+	for rows.Next() {
+		var i MarkNodeOfflineRow
+		if err := rows.Scan(&i.ID, &i.Hostname); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const markNodeOnline = `-- name: MarkNodeOnline :exec

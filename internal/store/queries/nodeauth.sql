@@ -51,5 +51,6 @@ UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s
 WHERE gpus.node_id = @node_id AND allocation_id IS NOT NULL AND NOT (gpus.uuid = ANY(@reported::text[]))
   AND health_reason <> 'missing from the agent''s report';
 
--- name: MarkNodeOffline :exec
-UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = @id AND status = 'online';
+-- name: MarkNodeOffline :many
+UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = @id AND status = 'online'
+RETURNING id, hostname;
