@@ -320,7 +320,10 @@ func (r *Runtime) createUser(ctx context.Context, w Workload, login string) (pas
 
 // removeOrphanHome deletes a home left behind with no user, for example by
 // a Release that stopped between userdel and the directory's removal. A
-// directory that belongs to an existing user is an error, never deleted.
+// directory that is an existing user's home is an error, never deleted.
+// Owner uids are not enough to tell: userdel frees the uid, and the next
+// useradd may take it while the orphan still carries it, so the directory
+// only counts as someone else's when it is that user's home.
 func (r *Runtime) removeOrphanHome(ctx context.Context, home string) error {
 	info, err := os.Lstat(home)
 	if errors.Is(err, os.ErrNotExist) {
@@ -334,7 +337,7 @@ func (r *Runtime) removeOrphanHome(ctx context.Context, home string) error {
 	if err != nil {
 		return err
 	}
-	if ok {
+	if ok && filepath.Clean(e.home) == filepath.Clean(home) {
 		return fmt.Errorf("%w: home %s already exists and belongs to %s", ErrNotManaged, home, e.name)
 	}
 	if err := os.RemoveAll(home); err != nil {

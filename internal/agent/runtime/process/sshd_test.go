@@ -3,15 +3,6 @@ package process_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,102 +10,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/process/sshdtest"
 )
-
-const sshdPath = "/usr/sbin/sshd"
-
-// startSSHD runs a real OpenSSH server on a free loopback port with its own
-// host key and configuration, and returns its address and host key. It
-// runs without PAM, the stricter case: sshd then refuses accounts whose
-// password field is locked with "!", keys or not.
-func startSSHD(t *testing.T) (string, ssh.PublicKey) {
-	t.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		t.Skipf("skipping: no OpenSSH server at %s (install openssh-server)", sshdPath)
-	}
-	// sshd insists on its privilege separation directory.
-	if _, err := os.Stat("/run/sshd"); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Remove("/run/sshd") })
-	}
-	dir := t.TempDir()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostKey := filepath.Join(dir, "ssh_host_ed25519_key")
-	if err := os.WriteFile(hostKey, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hostPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	_ = l.Close()
-
-	config := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(config, fmt.Appendf(nil, `Port %s
-ListenAddress 127.0.0.1
-HostKey %s
-PidFile %s
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin no
-StrictModes yes
-AuthorizedKeysFile .ssh/authorized_keys
-LogLevel VERBOSE
-`, port, hostKey, filepath.Join(dir, "sshd.pid")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	var log bytes.Buffer
-	cmd := exec.Command(sshdPath, "-D", "-e", "-f", config)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", log.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return addr, hostPub
-		}
-		select {
-		case <-exited:
-			t.Fatalf("sshd exited: %s", log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd did not listen on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func dialSSH(addr string, hostKey ssh.PublicKey, user string, signer ssh.Signer) (*ssh.Client, error) {
 	return ssh.Dial("tcp", addr, &ssh.ClientConfig{
@@ -129,7 +26,8 @@ func dialSSH(addr string, hostKey ssh.PublicKey, user string, signer ssh.Signer)
 // checks the pinned env in both `ssh host CMD` and a login shell.
 func TestRealSSHD(t *testing.T) {
 	requireRoot(t)
-	addr, hostKey := startSSHD(t)
+	srv := sshdtest.StartServer(t)
+	addr, hostKey := srv.Addr, srv.HostKey
 	rt := &process.Runtime{}
 	key, signer := newKey(t)
 	w := newWorkload(t)
