@@ -4,6 +4,7 @@
 # make gen   - regenerate api/types.gen.go and the sqlc queries
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
+# make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
 
 SHELL := /bin/bash
 ifeq ($(shell command -v go 2>/dev/null),)
@@ -15,7 +16,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test gen lint bench services
+.PHONY: run build test gen lint bench bench-agents services
 
 run:
 	scripts/ensure-services.sh postgres
@@ -44,3 +45,6 @@ lint:
 
 bench: services
 	scripts/bench.sh
+
+bench-agents: services
+	scripts/bench-agents.sh
