@@ -826,6 +826,12 @@ type AdminAdjustBalanceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AgentBinaryParams defines parameters for AgentBinary.
+type AgentBinaryParams struct {
+	// Platform The agent's GOOS/GOARCH; another than the server's own is 404 no_agent_binary.
+	Platform *string `form:"platform,omitempty" json:"platform,omitempty"`
+}
+
 // AgentConnectParams defines parameters for AgentConnect.
 type AgentConnectParams struct {
 	XGpuaasAgentProtocol int `json:"X-Gpuaas-Agent-Protocol"`

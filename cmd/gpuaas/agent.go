@@ -21,7 +21,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "discover" {
 		return runAgentDiscover(args[1:], stdout, stderr)
 	}
-	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version, SSHPort: 22}
+	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version, SSHPort: 22,
+		SelfUpdate: true, Updater: &agent.Updater{}}
 	// A host name ssh cannot use (or none) leaves it empty, which the
 	// server reads as the node's registered hostname.
 	if h, err := os.Hostname(); err == nil && agentproto.CheckSSHAddress(h, 0) == nil {
@@ -35,12 +36,14 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: process (a Linux user per allocation; needs root) or sim")
 	fs.StringVar(&cfg.SSHHost, "ssh-host", cfg.SSHHost, "host name or IP address users reach this node's sshd at, shown in their allocations' ssh command")
 	fs.IntVar(&cfg.SSHPort, "ssh-port", cfg.SSHPort, "port of this node's sshd, shown in their allocations' ssh command")
+	fs.BoolVar(&cfg.SelfUpdate, "self-update", cfg.SelfUpdate, "when the control plane runs another version, replace this binary with its (signed) one and re-exec; rolled back if it does not reconnect")
+	fs.DurationVar(&cfg.Updater.Deadline, "self-update-deadline", agent.DefaultUpdateDeadline, "how long a self-updated binary has to reconnect before it is rolled back")
 	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime sim]\n"+
-				"                    [--ssh-host H] [--ssh-port P]\n"+
+				"                    [--ssh-host H] [--ssh-port P] [--self-update=false]\n"+
 				"       gpuaas agent discover [--nvidia-smi PATH]\n\n"+
 				"Run the node agent: it joins with the token once, then dials the control plane\n"+
 				"and reports this host's GPUs and their health.\n\nflags [env twin] (default):\n")

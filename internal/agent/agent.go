@@ -43,6 +43,14 @@ type Config struct {
 	NodeRuntime NodeRuntime
 	// MaxBackoff caps the wait between reconnects.
 	MaxBackoff time.Duration
+	// SelfUpdate makes the agent replace its own executable with the
+	// control plane's when their versions differ, and re-exec (see
+	// Updater). Off for in-process agents.
+	SelfUpdate bool
+	// Updater, if set, is the template for self-update (tests set Exec,
+	// Now, Executable, Deadline); Run fills in the server, credential,
+	// data dir and version.
+	Updater *Updater
 }
 
 // ErrPermanent marks a failure a reconnect cannot fix (revoked
@@ -68,10 +76,19 @@ func Run(ctx context.Context, cfg Config) error {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
 	}
 	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
+	var up *Updater
+	if cfg.SelfUpdate {
+		up = cfg.Updater
+		if up == nil {
+			up = &Updater{}
+		}
+		up.Server, up.Credential, up.DataDir, up.Version = cfg.Server, cred, cfg.DataDir, cfg.Version
+		up.Resume()
+	}
 	backoff := 500 * time.Millisecond
 	for {
 		started := time.Now()
-		err := session(ctx, cfg, cred, rt)
+		err := session(ctx, cfg, cred, rt, up)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -140,7 +157,7 @@ func connectURL(server string) (string, error) {
 }
 
 // session runs one connection: dial, hello, heartbeats until it breaks.
-func session(ctx context.Context, cfg Config, cred string, rt *tracked) error {
+func session(ctx context.Context, cfg Config, cred string, rt *tracked, up *Updater) error {
 	wsURL, err := connectURL(cfg.Server)
 	if err != nil {
 		return err
@@ -197,6 +214,17 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked) error {
 		interval = 10 * time.Second
 	}
 	slog.Info("connected to the control plane", "node_id", ack.NodeID, "heartbeat", interval, "server_version", ack.ServerVersion)
+	if up != nil {
+		up.Connected()
+		if ack.ServerVersion != "" && ack.ServerVersion != cfg.Version {
+			// Off the heartbeat path: the download takes a while.
+			go func() {
+				if err := up.Update(ctx, ack.ServerVersion); err != nil {
+					slog.Warn("agent: not updating to the server's version", "server_version", ack.ServerVersion, "err", err)
+				}
+			}()
+		}
+	}
 
 	// The server opens a stream per task.
 	go func() {

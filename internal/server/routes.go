@@ -25,6 +25,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/auth/token/refresh", serve(a.refresh))
 	rt.Handle("POST", "/api/v1/agent/join", serve(a.agentJoin))
 	rt.Handle("GET", "/api/v1/agent/connect", a.Agents)
+	rt.Handle("GET", "/api/v1/agent/binary", serve(a.agentBinary))
 
 	// Signed in.
 	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))
