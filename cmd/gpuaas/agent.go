@@ -21,7 +21,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "discover" {
 		return runAgentDiscover(args[1:], stdout, stderr)
 	}
-	cfg := agent.Config{Runtime: "sim", DataDir: "/var/lib/gpuaas-agent", Version: version, SSHPort: 22,
+	cfg := agent.Config{Runtime: "process", DataDir: "/var/lib/gpuaas-agent", Version: version, SSHPort: 22,
 		SelfUpdate: true, Updater: &agent.Updater{}}
 	// A host name ssh cannot use (or none) leaves it empty, which the
 	// server reads as the node's registered hostname.

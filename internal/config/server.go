@@ -70,7 +70,7 @@ func DefaultServer() Server {
 		LoginIPWindow:     time.Minute,
 		NATSNamespace:     "gpuaas",
 		MinRunway:         10 * time.Minute,
-		Runtime:           "sim",
+		Runtime:           "agent",
 		SimDelay:          time.Second,
 		ProvisionDeadline: 2 * time.Minute,
 		HeartbeatInterval: 10 * time.Second,

@@ -66,6 +66,9 @@ func Start(t testing.TB, mutate ...func(*config.Server)) *Env {
 	cfg.NATSURL = "nats://127.0.0.1:4222"
 	cfg.NATSNamespace = "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 	cfg.SimDelay = 0
+	// Most tests have no agents: allocations run in the in-process sim.
+	// Tests of the agent path set Runtime "agent".
+	cfg.Runtime = "sim"
 	if _, err := secrets.GenerateKeyFile(cfg.SecretKeyFile); err != nil {
 		t.Fatal(err)
 	}
