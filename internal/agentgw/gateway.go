@@ -60,11 +60,14 @@ type Gateway struct {
 
 	mu    sync.Mutex
 	nodes map[uuid.UUID]*nodeState
+	// pending holds liveness stamps not yet written, for the flusher.
+	pending map[uuid.UUID]time.Time
 
 	heartbeats *prometheus.CounterVec
 	latency    prometheus.Histogram
 	connected  prometheus.Gauge
 	offline    prometheus.Counter
+	flushes    prometheus.Counter
 }
 
 // nodeState is what this replica last wrote for a node.
@@ -85,7 +88,7 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
 	return &Gateway{
-		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{},
+		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{}, pending: map[uuid.UUID]time.Time{},
 		heartbeats: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuaas_agent_heartbeats_total",
 			Help: "Agent heartbeats handled, by whether they were written to the database (written, coalesced).",
@@ -98,6 +101,10 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 		connected: prom.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gpuaas_agent_sessions",
 			Help: "Agent sessions connected to this replica.",
+		})),
+		flushes: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuaas_agent_heartbeat_flushes_total",
+			Help: "Batched writes of agent liveness stamps (one statement each).",
 		})),
 		offline: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gpuaas_nodes_marked_offline_total",
@@ -250,11 +257,11 @@ func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
 	}
 }
 
-// Heartbeat records one heartbeat: it writes only when the GPU report
-// changed, or when the liveness stamp is older than half the offline
-// deadline. A live node's stamp is then at most half a deadline plus one
-// interval old (two intervals of three), so it is never swept, and a quiet
-// fleet costs a write every other heartbeat instead of every one.
+// Heartbeat records one heartbeat. The first of a session, and one whose
+// GPU report changed, is written at once (with the GPU sync). Any other
+// only stamps the node in memory: the flusher writes the stamps of every
+// node in one statement every flushEvery, so a quiet fleet of thousands of
+// agents costs one UPDATE per flush, not a row per heartbeat.
 func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto.Heartbeat, now time.Time) error {
 	digest := gpuDigest(hb.GPUs)
 	g.mu.Lock()
@@ -263,7 +270,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		st = &nodeState{}
 		g.nodes[nodeID] = st
 	}
-	due := now.Sub(st.written) >= g.Deadline()/2
+	due := st.written.IsZero()
 	changed := digest != st.gpuDigest
 	allocs := strings.Join(hb.Allocations, ",")
 	reconcile := g.cfg.OnReport != nil && allocs != st.allocDigest && !st.reconciling
@@ -275,6 +282,9 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		go g.reconcile(context.WithoutCancel(ctx), nodeID, hb.Allocations, allocs)
 	}
 	if !due && !changed {
+		g.mu.Lock()
+		g.pending[nodeID] = now
+		g.mu.Unlock()
 		g.heartbeats.WithLabelValues("coalesced").Inc()
 		return nil
 	}
@@ -433,4 +443,54 @@ func (g *Gateway) SetOnReport(fn func(ctx context.Context, nodeID uuid.UUID, run
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cfg.OnReport = fn
+}
+
+// flushEvery is how often liveness stamps are written: well inside the
+// offline deadline (3 intervals), so a live node is never swept.
+func (g *Gateway) flushEvery() time.Duration {
+	return min(g.cfg.HeartbeatInterval, 5*time.Second)
+}
+
+// FlushOnce writes the pending liveness stamps in one statement.
+func (g *Gateway) FlushOnce(ctx context.Context) error {
+	g.mu.Lock()
+	if len(g.pending) == 0 {
+		g.mu.Unlock()
+		return nil
+	}
+	batch := g.pending
+	g.pending = make(map[uuid.UUID]time.Time, len(batch))
+	g.mu.Unlock()
+	p := db.TouchNodesOnlineParams{Ids: make([]uuid.UUID, 0, len(batch)), Ats: make([]time.Time, 0, len(batch))}
+	for id, at := range batch {
+		p.Ids, p.Ats = append(p.Ids, id), append(p.Ats, at)
+	}
+	if err := g.store.TouchNodesOnline(ctx, p); err != nil {
+		g.mu.Lock()
+		for id, at := range batch { // keep them for the next flush
+			if cur, ok := g.pending[id]; !ok || cur.Before(at) {
+				g.pending[id] = at
+			}
+		}
+		g.mu.Unlock()
+		return fmt.Errorf("flush heartbeats: %w", err)
+	}
+	g.flushes.Inc()
+	return nil
+}
+
+// RunFlusher flushes liveness stamps until ctx ends, then once more.
+func (g *Gateway) RunFlusher(ctx context.Context) error {
+	t := time.NewTicker(g.flushEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return g.FlushOnce(context.WithoutCancel(ctx))
+		case <-t.C:
+			if err := g.FlushOnce(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("flush agent heartbeats", "err", err)
+			}
+		}
+	}
 }

@@ -109,6 +109,11 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if app.Roles["worker"] {
 		app.startWorkers(ctx, &workers)
 	}
+	if app.Roles["api"] {
+		// Agent sessions live on API replicas; their liveness stamps are
+		// written from here.
+		workers.Go(func() { _ = app.Agents.RunFlusher(ctx) })
+	}
 	defer workers.Wait() // before the store closes
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -234,6 +234,24 @@ func (q *Queries) SweepOfflineNodes(ctx context.Context, before *time.Time) ([]S
 	return items, nil
 }
 
+const touchNodesOnline = `-- name: TouchNodesOnline :exec
+UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now()
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::timestamptz[]) AS at) v
+WHERE nodes.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+`
+
+type TouchNodesOnlineParams struct {
+	Ids []uuid.UUID
+	Ats []time.Time
+}
+
+// One statement for every node whose agent reported since the last flush:
+// liveness costs a write per flush, not per heartbeat.
+func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlineParams) error {
+	_, err := q.db.Exec(ctx, touchNodesOnline, arg.Ids, arg.Ats)
+	return err
+}
+
 const upsertReportedGPU = `-- name: UpsertReportedGPU :exec
 INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

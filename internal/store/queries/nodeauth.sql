@@ -54,3 +54,10 @@ WHERE gpus.node_id = @node_id AND allocation_id IS NOT NULL AND NOT (gpus.uuid =
 -- name: MarkNodeOffline :many
 UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = @id AND status = 'online'
 RETURNING id, hostname;
+
+-- name: TouchNodesOnline :exec
+-- One statement for every node whose agent reported since the last flush:
+-- liveness costs a write per flush, not per heartbeat.
+UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@ats::timestamptz[]) AS at) v
+WHERE nodes.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at);
