@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -206,8 +207,8 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, up *Upda
 		return fmt.Errorf("read hello ack: %v (got %q)", err, typ)
 	}
 	var ack agentproto.HelloAck
-	if err := jsonUnmarshal(raw, &ack); err != nil {
-		return err
+	if err := json.Unmarshal(raw, &ack); err != nil {
+		return fmt.Errorf("agent protocol: hello ack: %w", err)
 	}
 	interval := time.Duration(ack.HeartbeatInterval)
 	if interval <= 0 {
@@ -300,7 +301,8 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, probe func() a
 		return
 	}
 	var task agentproto.Task
-	if err := jsonUnmarshal(raw, &task); err != nil {
+	if err := json.Unmarshal(raw, &task); err != nil {
+		slog.Warn("agent: malformed task", "err", err)
 		return
 	}
 	res := agentproto.TaskResult{Type: "task_result", ID: task.ID, OK: true}
