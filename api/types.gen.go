@@ -629,6 +629,14 @@ type SSHKeyList struct {
 	NextCursor string   `json:"next_cursor"`
 }
 
+// TerminalToken defines model for TerminalToken.
+type TerminalToken struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Token "gpt_" and 43 base64url characters. Single use; never put it in a URL.
+	Token string `json:"token"`
+}
+
 // TokenPair defines model for TokenPair.
 type TokenPair struct {
 	AccessToken string `json:"access_token"`
@@ -906,6 +914,12 @@ type ListSSHKeysParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// NotificationsParams defines parameters for Notifications.
+type NotificationsParams struct {
+	// SecWebSocketProtocol `bearer, <access token>` (browsers).
+	SecWebSocketProtocol *string `json:"Sec-WebSocket-Protocol,omitempty"`
 }
 
 // AdminForceReleaseAllocationJSONRequestBody defines body for AdminForceReleaseAllocation for application/json ContentType.

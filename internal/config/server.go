@@ -47,6 +47,7 @@ type Server struct {
 	SimFailureRate    float64
 	ProvisionDeadline time.Duration
 	HeartbeatInterval time.Duration
+	TerminalTokenTTL  time.Duration
 }
 
 // Defaults for `gpuaas server`.
@@ -74,6 +75,7 @@ func DefaultServer() Server {
 		SimDelay:          time.Second,
 		ProvisionDeadline: 2 * time.Minute,
 		HeartbeatInterval: 10 * time.Second,
+		TerminalTokenTTL:  300 * time.Second,
 	}
 }
 
@@ -106,6 +108,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SimDelay, "sim-delay", c.SimDelay, "how long the sim runtime takes to provision or release")
 	fs.Float64Var(&c.SimFailureRate, "sim-failure-rate", c.SimFailureRate, "fraction (0 to 1) of sim provisions and releases that fail")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "how often node agents report; a node silent for 3 intervals goes offline")
+	fs.DurationVar(&c.TerminalTokenTTL, "terminal-token-ttl", c.TerminalTokenTTL, "lifetime of single-use terminal tokens, 5s to 1h")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
 }
 
@@ -205,6 +208,9 @@ func (c *Server) Validate() error {
 	}
 	if c.ProvisionDeadline < time.Second {
 		add(Invalid("provision-deadline", "must be at least 1s"))
+	}
+	if c.TerminalTokenTTL < 5*time.Second || c.TerminalTokenTTL > time.Hour {
+		add(Invalid("terminal-token-ttl", "must be between 5s and 1h, got %s", c.TerminalTokenTTL))
 	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)

@@ -1,6 +1,6 @@
 // Package kv owns short-lived, hot state that replicas must share: token
-// buckets, windowed counters and expiring flags (the token deny-list; later
-// single-use terminal tokens). Redis backs it in production; Memory backs a
+// buckets, windowed counters and expiring flags (the token deny-list) and
+// single-use terminal tokens. Redis backs it in production; Memory backs a
 // single-replica `gpuaas dev`. Callers decide what an error means: rate
 // limits and the deny-list fail open (and count it), money never lives here.
 package kv
@@ -26,6 +26,12 @@ type Store interface {
 	SetFlag(ctx context.Context, key string, ttl time.Duration) error
 	// HasFlag reports whether key is set and unexpired.
 	HasFlag(ctx context.Context, key string) (bool, error)
+	// SetValue stores value under key for ttl (a ttl <= 0 stores nothing).
+	SetValue(ctx context.Context, key, value string, ttl time.Duration) error
+	// GetDel returns key's value and deletes it in one atomic step: of many
+	// concurrent callers for one key, exactly one sees ok. An expired or
+	// absent key is ("", false, nil).
+	GetDel(ctx context.Context, key string) (value string, ok bool, err error)
 	// Ping checks the backend answers.
 	Ping(ctx context.Context) error
 }

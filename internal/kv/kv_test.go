@@ -3,6 +3,8 @@ package kv_test
 import (
 	"context"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,6 +101,61 @@ func TestFlagsExpire(t *testing.T) {
 					t.Fatal("flag never expired")
 				}
 				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestSetValueGetDel(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if _, ok, err := s.GetDel(ctx, "v"); err != nil || ok {
+				t.Fatalf("absent key: ok=%v err=%v", ok, err)
+			}
+			if err := s.SetValue(ctx, "v", "hello", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			v, ok, err := s.GetDel(ctx, "v")
+			if err != nil || !ok || v != "hello" {
+				t.Fatalf("getdel = %q %v %v", v, ok, err)
+			}
+			if _, ok, err := s.GetDel(ctx, "v"); err != nil || ok {
+				t.Fatalf("second getdel: ok=%v err=%v", ok, err)
+			}
+			// Expiry.
+			if err := s.SetValue(ctx, "e", "x", 50*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(120 * time.Millisecond)
+			if _, ok, err := s.GetDel(ctx, "e"); err != nil || ok {
+				t.Fatalf("expired key: ok=%v err=%v", ok, err)
+			}
+		})
+	}
+}
+
+func TestGetDelOneWinner(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := s.SetValue(ctx, "once", "v", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			var wins atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; i < 50; i++ {
+				wg.Go(func() {
+					if _, ok, err := s.GetDel(ctx, "once"); err != nil {
+						t.Error(err)
+					} else if ok {
+						wins.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d winners, want 1", wins.Load())
 			}
 		})
 	}

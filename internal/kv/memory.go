@@ -23,6 +23,7 @@ type bucket struct {
 
 type entry struct {
 	n       int64
+	value   string
 	expires time.Time
 }
 
@@ -97,6 +98,29 @@ func (m *Memory) HasFlag(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.live(key, m.now()) != nil, nil
+}
+
+func (m *Memory) SetValue(_ context.Context, key, value string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	m.sweepLocked(now)
+	m.entries[key] = &entry{value: value, expires: now.Add(ttl)}
+	return nil
+}
+
+func (m *Memory) GetDel(_ context.Context, key string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.live(key, m.now())
+	if e == nil {
+		return "", false, nil
+	}
+	delete(m.entries, key)
+	return e.value, true, nil
 }
 
 func (m *Memory) Ping(context.Context) error { return nil }

@@ -134,4 +134,26 @@ func (r *Redis) HasFlag(ctx context.Context, key string) (bool, error) {
 	return n == 1, nil
 }
 
+func (r *Redis) SetValue(ctx context.Context, key, value string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	if err := r.c.Set(ctx, r.prefix+key, value, ttl).Err(); err != nil {
+		return fmt.Errorf("redis set: %w", err)
+	}
+	return nil
+}
+
+// GetDel uses Redis GETDEL (6.2+), which is atomic on the server.
+func (r *Redis) GetDel(ctx context.Context, key string) (string, bool, error) {
+	v, err := r.c.GetDel(ctx, r.prefix+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("redis getdel: %w", err)
+	}
+	return v, true, nil
+}
+
 func (r *Redis) Ping(ctx context.Context) error { return r.c.Ping(ctx).Err() }

@@ -26,6 +26,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/agent/join", serve(a.agentJoin))
 	rt.Handle("GET", "/api/v1/agent/connect", a.Agents)
 	rt.Handle("GET", "/api/v1/agent/binary", serve(a.agentBinary))
+	rt.HandleFunc("GET", "/ws/notifications", a.notifications)
 
 	// Signed in.
 	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))
@@ -37,6 +38,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/allocations", a.user(a.listAllocations))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
+	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/terminal-token", a.user(a.mintTerminalToken))
 	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
 	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
 	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))

@@ -31,11 +31,13 @@ import (
 	"github.com/gpuaas/gpuaas/internal/kv"
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
+	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -53,6 +55,7 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
+	Notify      *notify.Hub // live notification websockets
 	SSHKeys     *sshkeys.Service
 	NodeAuth    *nodeauth.Service
 	Agents      *agentgw.Gateway
@@ -60,11 +63,13 @@ type App struct {
 	Naming      events.Naming
 	Limiter     *ratelimit.Limiter
 	Hot         kv.Store
-	Registry    *prometheus.Registry
-	NATS        *nats.Conn
-	JetStream   jetstream.JetStream
-	Redis       *redis.Client // nil when --redis-url is empty
-	Roles       config.Roles
+	// Terminal mints and consumes single-use terminal tokens.
+	Terminal  *terminal.Tokens
+	Registry  *prometheus.Registry
+	NATS      *nats.Conn
+	JetStream jetstream.JetStream
+	Redis     *redis.Client // nil when --redis-url is empty
+	Roles     config.Roles
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -202,6 +207,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}
 
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
+	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
@@ -224,6 +230,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		app.Agents.SetOnReport(reconciler.ReconcileNode)
 	}
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
+	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,
 		Audience:          cfg.Audience,
@@ -255,6 +262,10 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
 				consumer.Config{Name: billing.ConsumerName, Types: billing.EventTypes}, a.Billing.HandleEvent, a.Registry)
+		},
+		"notify": func(ctx context.Context) error {
+			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
+				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, notify.NewRelay(a.NATS, a.Store, a.Naming).HandleEvent, a.Registry)
 		},
 		"meter":        a.Billing.RunMeter,
 		"node sweeper": a.Agents.RunSweeper,

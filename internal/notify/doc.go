@@ -1,0 +1,16 @@
+// Package notify tells users, as it happens, what befalls their allocations
+// and their money.
+//
+// A Relay is a durable JetStream consumer (worker role) of the allocation,
+// node and billing events a user cares about. For each it publishes a
+// minimal JSON message (type, the event id, the ids and status concerned;
+// never a secret) on the core NATS subject
+// "<namespace>.notify.user.<user_id>". A Hub serves one websocket per
+// signed-in client (api role): it subscribes to that user's subject, so a
+// message published by any replica's relay reaches a client connected to
+// any other replica.
+//
+// Delivery is at most once: a client that is not connected misses the
+// message, and a client too slow to drain its bounded buffer is dropped
+// (gpuaas_notify_dropped_clients_total) rather than stall the others.
+package notify

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/notify"
+)
+
+// notifications serves GET /ws/notifications: the caller's live
+// notifications over a websocket. The access token comes in
+// `Authorization: Bearer` or, from browsers, as the second entry of
+// `Sec-WebSocket-Protocol: bearer, <token>`; it is checked (deny-list
+// included) before the upgrade, so a bad one gets a 401 envelope.
+func (a *App) notifications(w http.ResponseWriter, r *http.Request) {
+	token, ok := bearer(r)
+	if !ok {
+		token, ok = protocolBearer(r)
+	}
+	if !ok {
+		httpapi.WriteError(w, r, apperr.Unauthorized("", "missing bearer token"))
+		return
+	}
+	p, err := a.Auth.Authenticate(r.Context(), token)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	var expires time.Time
+	if p.ExpiresUnix > 0 {
+		expires = time.Unix(p.ExpiresUnix, 0)
+	}
+	if err := a.Notify.Serve(w, r, p.UserID, expires); err != nil {
+		httpapi.WriteError(w, r, err)
+	}
+}
+
+// protocolBearer reads the token of `Sec-WebSocket-Protocol: bearer, <token>`.
+func protocolBearer(r *http.Request) (string, bool) {
+	var protos []string
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			protos = append(protos, strings.TrimSpace(p))
+		}
+	}
+	if len(protos) < 2 || protos[0] != notify.Subprotocol || protos[1] == "" {
+		return "", false
+	}
+	return protos[1], true
+}
