@@ -439,6 +439,45 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// InternalStats defines model for InternalStats.
+type InternalStats struct {
+	// AgentSessions Agent sessions connected to this replica.
+	AgentSessions float64 `json:"agent_sessions"`
+
+	// Allocations Allocations by status, every status present (database).
+	Allocations map[string]int64 `json:"allocations"`
+
+	// DeadLetters Events this replica's consumers dead-lettered since start.
+	DeadLetters float64 `json:"dead_letters"`
+
+	// KvFailOpen Hot-state operations allowed through with Redis unreachable since start.
+	KvFailOpen float64 `json:"kv_fail_open"`
+
+	// Nodes Nodes by status, online and offline (database).
+	Nodes map[string]int64 `json:"nodes"`
+
+	// NodesMarkedOffline Nodes this replica marked offline since start.
+	NodesMarkedOffline float64 `json:"nodes_marked_offline"`
+
+	// NotifyConnections Notification websockets open on this replica.
+	NotifyConnections float64 `json:"notify_connections"`
+
+	// NotifyDroppedClients Slow notification clients dropped since start.
+	NotifyDroppedClients float64 `json:"notify_dropped_clients"`
+
+	// NotifyWriteErrors Failed notification websocket writes since start.
+	NotifyWriteErrors float64 `json:"notify_write_errors"`
+
+	// OutboxPending Outbox rows not yet published (database).
+	OutboxPending int64 `json:"outbox_pending"`
+
+	// TerminalTokenConsumes Terminal token consume attempts by result (ok, replay, mismatch, expired_or_unknown) since start.
+	TerminalTokenConsumes map[string]float64 `json:"terminal_token_consumes"`
+
+	// TerminalTokensMinted Terminal tokens minted on this replica since start.
+	TerminalTokensMinted float64 `json:"terminal_tokens_minted"`
+}
+
 // JWK defines model for JWK.
 type JWK struct {
 	Alg JWKAlg `json:"alg"`
@@ -920,6 +959,21 @@ type ListSSHKeysParams struct {
 type NotificationsParams struct {
 	// SecWebSocketProtocol `bearer, <access token>` (browsers).
 	SecWebSocketProtocol *string `json:"Sec-WebSocket-Protocol,omitempty"`
+}
+
+// TerminalSessionParams defines parameters for TerminalSession.
+type TerminalSessionParams struct {
+	// Cols Initial terminal width (default 80).
+	Cols *int `form:"cols,omitempty" json:"cols,omitempty"`
+
+	// Rows Initial terminal height (default 24).
+	Rows *int `form:"rows,omitempty" json:"rows,omitempty"`
+
+	// SecWebSocketProtocol `bearer, <terminal token>` (browsers).
+	SecWebSocketProtocol *string `json:"Sec-WebSocket-Protocol,omitempty"`
+
+	// XGpuaasTerminalCommand Run this command with `sh -c` instead of an interactive shell (the CLI's `gpuaas ssh ALLOC -- CMD`).
+	XGpuaasTerminalCommand *string `json:"X-Gpuaas-Terminal-Command,omitempty"`
 }
 
 // AdminForceReleaseAllocationJSONRequestBody defines body for AdminForceReleaseAllocation for application/json ContentType.

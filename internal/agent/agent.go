@@ -77,6 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
 	}
 	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
+	terms := newTerminals(cfg)
 	var up *Updater
 	if cfg.SelfUpdate {
 		up = cfg.Updater
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 	backoff := 500 * time.Millisecond
 	for {
 		started := time.Now()
-		err := session(ctx, cfg, cred, rt, up)
+		err := session(ctx, cfg, cred, rt, terms, up)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -158,7 +159,7 @@ func connectURL(server string) (string, error) {
 }
 
 // session runs one connection: dial, hello, heartbeats until it breaks.
-func session(ctx context.Context, cfg Config, cred string, rt *tracked, up *Updater) error {
+func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *terminals, up *Updater) error {
 	wsURL, err := connectURL(cfg.Server)
 	if err != nil {
 		return err
@@ -234,7 +235,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, up *Upda
 			if err != nil {
 				return // the session is gone; the loop below sees it too
 			}
-			go serveTask(ctx, stream, rt, func() agentproto.Heartbeat {
+			go serveTask(ctx, stream, rt, terms, func() agentproto.Heartbeat {
 				hb := heartbeat(ctx, cfg, 0)
 				hb.Allocations = rt.list()
 				return hb
@@ -292,12 +293,24 @@ func heartbeat(ctx context.Context, cfg Config, seq uint64) agentproto.Heartbeat
 	return hb
 }
 
-// serveTask runs one task the server sent on its own stream and answers.
-func serveTask(ctx context.Context, stream net.Conn, rt *tracked, probe func() agentproto.Heartbeat) {
+// serveTask runs one task the server sent on its own stream and answers;
+// a terminal stream goes to the PTY handler instead.
+func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *terminals, probe func() agentproto.Heartbeat) {
 	defer stream.Close()
-	typ, raw, err := agentproto.NewDecoder(stream).Next()
-	if err != nil || typ != "task" {
-		slog.Warn("agent: bad task stream", "type", typ, "err", err)
+	// Read the header line alone: on a terminal stream raw frames follow it.
+	raw, err := agentproto.ReadLine(stream)
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &head)
+	}
+	if err == nil && head.Type == agentproto.StreamTerminal {
+		terms.serveTerminal(stream, raw)
+		return
+	}
+	if err != nil || head.Type != "task" {
+		slog.Warn("agent: bad task stream", "type", head.Type, "err", err)
 		return
 	}
 	var task agentproto.Task
@@ -317,6 +330,9 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, probe func() a
 		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)
 	} else {
 		slog.Info("agent: task done", "kind", task.Kind, "allocation_id", task.AllocationID)
+		if task.Kind == agentproto.TaskRelease {
+			terms.closeAllocation(task.AllocationID)
+		}
 	}
 	_ = agentproto.NewEncoder(stream).Send(res)
 }

@@ -134,6 +134,9 @@ const (
 	TaskRelease   = "release"
 	// TaskProbe asks for a fresh heartbeat and health check at once.
 	TaskProbe = "probe"
+	// StreamTerminal is the type of a TerminalHeader: the stream carries
+	// a PTY session (terminal frames) instead of a task.
+	StreamTerminal = "terminal"
 )
 
 // Task is what the server sends on a stream it opens to the agent; the

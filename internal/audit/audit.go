@@ -36,6 +36,9 @@ const (
 
 	ActionBillingAdjustment = "billing.adjustment"
 	ActionBillingUsageClose = "billing.usage_close"
+
+	ActionTerminalSessionStart = "terminal.session_start"
+	ActionTerminalSessionEnd   = "terminal.session_end"
 )
 
 var allowedKeys = map[string][]string{
@@ -61,6 +64,9 @@ var allowedKeys = map[string][]string{
 
 	ActionBillingAdjustment: {"amount_minor", "reason", "currency"},
 	ActionBillingUsageClose: {"ended_at", "seconds", "amount_minor"},
+
+	ActionTerminalSessionStart: {"node_id"},
+	ActionTerminalSessionEnd:   {"bytes_in", "bytes_out", "exit_code", "reason"},
 }
 
 // Entry is one audited event. The correlation id and client address come

@@ -101,6 +101,7 @@ func init() {
 		"billing": {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
 		"alloc":   {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 		"keys":    {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
+		"ssh":     {"open a terminal on an allocation, or run one command: ssh ALLOC [-- CMD...]", runSSH},
 	}
 }
 
@@ -143,6 +144,10 @@ func Run(ctx context.Context, env Env, name string, args []string) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
 	}
 	var ue errUsage
 	if errors.As(err, &ue) {

@@ -48,34 +48,43 @@ type Server struct {
 	ProvisionDeadline time.Duration
 	HeartbeatInterval time.Duration
 	TerminalTokenTTL  time.Duration
+	// TerminalIdleTimeout and TerminalMaxSession bound each terminal session.
+	TerminalIdleTimeout time.Duration
+	TerminalMaxSession  time.Duration
+
+	// InternalStatsToken guards GET /api/v1/internal/stats; empty turns
+	// the endpoint off (404).
+	InternalStatsToken string
 }
 
 // Defaults for `gpuaas server`.
 func DefaultServer() Server {
 	return Server{
-		Listen:            ":8080",
-		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
-		DataDir:           "/var/lib/gpuaas",
-		Roles:             "all",
-		LogLevel:          "info",
-		LogFormat:         "json",
-		MaxBodyBytes:      1 << 20,
-		APIRate:           50,
-		APIBurst:          100,
-		AccessTokenTTL:    15 * time.Minute,
-		RefreshTokenTTL:   30 * 24 * time.Hour,
-		Audience:          "gpuaas",
-		LoginUserFailures: 10,
-		LoginUserWindow:   15 * time.Minute,
-		LoginIPAttempts:   300,
-		LoginIPWindow:     time.Minute,
-		NATSNamespace:     "gpuaas",
-		MinRunway:         10 * time.Minute,
-		Runtime:           "agent",
-		SimDelay:          time.Second,
-		ProvisionDeadline: 2 * time.Minute,
-		HeartbeatInterval: 10 * time.Second,
-		TerminalTokenTTL:  300 * time.Second,
+		Listen:              ":8080",
+		DatabaseURL:         "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
+		DataDir:             "/var/lib/gpuaas",
+		Roles:               "all",
+		LogLevel:            "info",
+		LogFormat:           "json",
+		MaxBodyBytes:        1 << 20,
+		APIRate:             50,
+		APIBurst:            100,
+		AccessTokenTTL:      15 * time.Minute,
+		RefreshTokenTTL:     30 * 24 * time.Hour,
+		Audience:            "gpuaas",
+		LoginUserFailures:   10,
+		LoginUserWindow:     15 * time.Minute,
+		LoginIPAttempts:     300,
+		LoginIPWindow:       time.Minute,
+		NATSNamespace:       "gpuaas",
+		MinRunway:           10 * time.Minute,
+		Runtime:             "agent",
+		SimDelay:            time.Second,
+		ProvisionDeadline:   2 * time.Minute,
+		HeartbeatInterval:   10 * time.Second,
+		TerminalTokenTTL:    300 * time.Second,
+		TerminalIdleTimeout: 15 * time.Minute,
+		TerminalMaxSession:  12 * time.Hour,
 	}
 }
 
@@ -109,6 +118,9 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.SimFailureRate, "sim-failure-rate", c.SimFailureRate, "fraction (0 to 1) of sim provisions and releases that fail")
 	fs.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "how often node agents report; a node silent for 3 intervals goes offline")
 	fs.DurationVar(&c.TerminalTokenTTL, "terminal-token-ttl", c.TerminalTokenTTL, "lifetime of single-use terminal tokens, 5s to 1h")
+	fs.DurationVar(&c.TerminalIdleTimeout, "terminal-idle-timeout", c.TerminalIdleTimeout, "a terminal session with no bytes either way for this long is closed, 1s to 24h")
+	fs.DurationVar(&c.TerminalMaxSession, "terminal-max-session", c.TerminalMaxSession, "longest a terminal session may last, 1s to 168h")
+	fs.StringVar(&c.InternalStatsToken, "internal-stats-token", c.InternalStatsToken, "bearer token for GET /api/v1/internal/stats; empty turns the endpoint off")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
 }
 
@@ -211,6 +223,12 @@ func (c *Server) Validate() error {
 	}
 	if c.TerminalTokenTTL < 5*time.Second || c.TerminalTokenTTL > time.Hour {
 		add(Invalid("terminal-token-ttl", "must be between 5s and 1h, got %s", c.TerminalTokenTTL))
+	}
+	if c.TerminalIdleTimeout < time.Second || c.TerminalIdleTimeout > 24*time.Hour {
+		add(Invalid("terminal-idle-timeout", "must be between 1s and 24h, got %s", c.TerminalIdleTimeout))
+	}
+	if c.TerminalMaxSession < time.Second || c.TerminalMaxSession > 168*time.Hour {
+		add(Invalid("terminal-max-session", "must be between 1s and 168h, got %s", c.TerminalMaxSession))
 	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)

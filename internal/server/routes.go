@@ -27,6 +27,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/agent/connect", a.Agents)
 	rt.Handle("GET", "/api/v1/agent/binary", serve(a.agentBinary))
 	rt.HandleFunc("GET", "/ws/notifications", a.notifications)
+	rt.HandleFunc("GET", "/ws/terminal/{allocation_id}", a.terminalSession)
+	rt.Handle("GET", "/api/v1/internal/stats", serve(a.internalStats))
 
 	// Signed in.
 	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))

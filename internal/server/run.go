@@ -36,6 +36,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
+	"github.com/gpuaas/gpuaas/internal/stats"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/users"
@@ -176,6 +177,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 
 	app := &App{Config: cfg, Store: st, Roles: roles, Registry: prometheus.NewRegistry()}
 	app.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	app.Registry.MustRegister(stats.NewAllocationsCollector(countAllocations(st)))
 
 	if cfg.RedisURL != "" {
 		hot, client, err := kv.OpenRedis(ctx, cfg.RedisURL, "gpuaas:")

@@ -1,0 +1,233 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+)
+
+// terminals runs the PTY shells the server asks for on terminal streams
+// and ends an allocation's shells when it is released.
+type terminals struct {
+	dataDir string
+	rt      NodeRuntime
+
+	mu   sync.Mutex
+	live map[string]map[*exec.Cmd]chan struct{} // allocation id → shells and their exits
+}
+
+func newTerminals(cfg Config) *terminals {
+	return &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime, live: map[string]map[*exec.Cmd]chan struct{}{}}
+}
+
+// closeAllocation hangs up every shell of the allocation (after release).
+func (t *terminals) closeAllocation(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for cmd, exited := range t.live[id] {
+		hangup(cmd, exited)
+	}
+}
+
+func (t *terminals) track(id string, cmd *exec.Cmd, exited chan struct{}, on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if on {
+		if t.live[id] == nil {
+			t.live[id] = map[*exec.Cmd]chan struct{}{}
+		}
+		t.live[id][cmd] = exited
+		return
+	}
+	delete(t.live[id], cmd)
+	if len(t.live[id]) == 0 {
+		delete(t.live, id)
+	}
+}
+
+// hangup ends the shell's session (its process group): SIGHUP, then
+// SIGKILL a moment later unless the shell has exited (closed exited) by
+// then.
+func hangup(cmd *exec.Cmd, exited chan struct{}) {
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	pid := cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGHUP)
+	go func() {
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}()
+}
+
+// command builds the shell for h. With the process runtime it runs as the
+// allocation's Linux user through a login shell (which sources the pinned
+// GPU env), in that user's home. Otherwise (sim) it runs as the agent's own
+// OS user in a per-allocation directory under the data dir, with
+// CUDA_VISIBLE_DEVICES set to the allocation's GPUs.
+func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
+	id, err := uuid.Parse(h.AllocationID)
+	if err != nil {
+		return nil, fmt.Errorf("terminal allocation id: %w", err)
+	}
+	w := process.Workload{AllocationID: id, GPUUUIDs: h.GPUUUIDs}
+	env := append(process.Env(w), "TERM=xterm-256color")
+	if p, ok := t.rt.(ProcessRuntime); ok && p.RT != nil {
+		login := process.UsernameFor(id)
+		args := []string{"-l", login}
+		if h.Command != "" {
+			args = append(args, "-c", h.Command)
+		}
+		cmd := exec.Command("runuser", args...)
+		cmd.Dir = p.RT.Home(login)
+		cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
+		return cmd, nil
+	}
+	dir := filepath.Join(t.dataDir, "terminals", id.String())
+	if t.dataDir == "" {
+		dir = filepath.Join(os.TempDir(), "gpuaas-terminals", id.String())
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("terminal working directory: %w", err)
+	}
+	shell := "/bin/sh"
+	if _, err := os.Stat("/bin/bash"); err == nil {
+		shell = "/bin/bash"
+	}
+	var cmd *exec.Cmd
+	if h.Command != "" {
+		cmd = exec.Command(shell, "-c", h.Command)
+	} else {
+		cmd = exec.Command(shell, "-i")
+	}
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CUDA_VISIBLE_DEVICES=") && !strings.HasPrefix(kv, "NVIDIA_VISIBLE_DEVICES=") &&
+			!strings.HasPrefix(kv, "TERM=") && !strings.HasPrefix(kv, "PWD=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "PWD="+dir)
+	return cmd, nil
+}
+
+// serveTerminal runs one PTY shell for the terminal stream whose header is
+// raw, proxying frames until the shell exits or the stream closes.
+func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
+	defer stream.Close()
+	fw := agentproto.NewFrameWriter(stream)
+	fail := func(code, msg string) {
+		b, _ := json.Marshal(agentproto.TerminalError{Code: code, Message: msg})
+		_ = fw.WriteFrame(agentproto.FrameError, b)
+	}
+	var h agentproto.TerminalHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		fail("bad_request", "malformed terminal header")
+		return
+	}
+	cmd, err := t.command(h)
+	if err != nil {
+		fail("start_failed", err.Error())
+		return
+	}
+	size := &pty.Winsize{Cols: 80, Rows: 24}
+	if h.Cols > 0 && h.Rows > 0 && h.Cols < 1<<16 && h.Rows < 1<<16 {
+		size = &pty.Winsize{Cols: uint16(h.Cols), Rows: uint16(h.Rows)}
+	}
+	ptmx, err := pty.StartWithSize(cmd, size)
+	if err != nil {
+		fail("start_failed", "start shell: "+err.Error())
+		return
+	}
+	exited := make(chan struct{})
+	t.track(h.AllocationID, cmd, exited, true)
+	defer t.track(h.AllocationID, cmd, exited, false)
+	slog.Info("agent: terminal session started", "allocation_id", h.AllocationID)
+
+	// Stream → PTY: input bytes and resizes. A closed stream hangs up.
+	go func() {
+		for {
+			kind, payload, err := agentproto.ReadFrame(stream)
+			if err != nil {
+				hangup(cmd, exited)
+				return
+			}
+			switch kind {
+			case agentproto.FrameData:
+				if _, err := ptmx.Write(payload); err != nil {
+					return
+				}
+			case agentproto.FrameResize:
+				var sz agentproto.TerminalSize
+				if json.Unmarshal(payload, &sz) == nil && sz.Cols > 0 && sz.Rows > 0 && sz.Cols < 1<<16 && sz.Rows < 1<<16 {
+					_ = pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(sz.Cols), Rows: uint16(sz.Rows)})
+				}
+			}
+		}
+	}()
+	// PTY → stream until the shell's side closes (EIO on Linux).
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := ptmx.Read(buf)
+			if n > 0 {
+				if werr := fw.WriteFrame(agentproto.FrameData, buf[:n]); werr != nil {
+					hangup(cmd, exited)
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	werr := cmd.Wait()
+	close(exited)
+	// Let the last output drain; a background job holding the PTY open
+	// must not keep the session alive.
+	select {
+	case <-copied:
+	case <-time.After(time.Second):
+	}
+	ptmx.Close()
+	<-copied
+	code := 0
+	if werr != nil {
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			code = ee.ExitCode()
+			if code < 0 { // killed by a signal
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					code = 128 + int(ws.Signal())
+				}
+			}
+		} else {
+			code = -1
+		}
+	}
+	b, _ := json.Marshal(agentproto.TerminalExit{ExitCode: code})
+	_ = fw.WriteFrame(agentproto.FrameExit, b)
+	slog.Info("agent: terminal session ended", "allocation_id", h.AllocationID, "exit_code", code)
+}

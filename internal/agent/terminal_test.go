@@ -1,0 +1,212 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/cli"
+	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/server/servertest"
+)
+
+// terminalURL is the websocket address of the allocation's terminal.
+func terminalURL(env *servertest.Env, id string) string {
+	return "ws" + strings.TrimPrefix(env.URL, "http") + "/ws/terminal/" + id
+}
+
+// readTerminal reads frames until a control frame of one of the types in
+// stop arrives, and returns it with the bytes seen before it.
+func readTerminal(t *testing.T, c *websocket.Conn, stop ...string) (map[string]any, string) {
+	t.Helper()
+	var out strings.Builder
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		typ, b, err := c.Read(rctx)
+		if err != nil {
+			t.Fatalf("read terminal (output so far %q): %v", out.String(), err)
+		}
+		if typ == websocket.MessageBinary {
+			out.Write(b)
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("control frame %q: %v", b, err)
+		}
+		for _, s := range stop {
+			if m["type"] == s {
+				return m, out.String()
+			}
+		}
+		t.Fatalf("unexpected control frame %s (output %q)", b, out.String())
+	}
+}
+
+// TestTerminalOverTheAgent: a terminal token opens a real shell on the
+// allocation's node through its agent (sim runtime: the agent's own user,
+// with the allocation's GPU in CUDA_VISIBLE_DEVICES); the exit code comes
+// back in session_closed, and the spent token is refused before upgrade.
+func TestTerminalOverTheAgent(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+	})
+	h200Fleet(t, env)
+	env.Fund(t, 100_000)
+	c, _ := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	tok, err := c.MintTerminalToken(ctx, a.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{"Authorization": {"Bearer " + tok.Token}}
+	ws, _, err := websocket.Dial(ctx, terminalURL(env, a.Id.String()), &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	readTerminal(t, ws, "session_ready")
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"resize","cols":100,"rows":30}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Write(ctx, websocket.MessageBinary, []byte("echo gpus=$CUDA_VISIBLE_DEVICES; exit 3\n")); err != nil {
+		t.Fatal(err)
+	}
+	closed, out := readTerminal(t, ws, "session_closed")
+	if want := "gpus=" + a.Gpus[0].Uuid; !strings.Contains(out, want) {
+		t.Errorf("output %q lacks %q", out, want)
+	}
+	if closed["exit_code"] != float64(3) {
+		t.Errorf("session_closed %v, want exit_code 3", closed)
+	}
+
+	// Start and end are audited with byte counts and the exit code.
+	admin, _ := env.As("admin")
+	eventually(t, 5*time.Second, "terminal session audited", func() bool {
+		target := a.Id.String()
+		end := audit.ActionTerminalSessionEnd
+		l, err := admin.AdminListAuditLogs(ctx, api.AdminListAuditLogsParams{Action: &end, TargetId: &target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 1 {
+			return false
+		}
+		m := l.Items[0].Metadata
+		return m["exit_code"] == float64(3) && m["bytes_in"].(float64) > 0 && m["bytes_out"].(float64) > 0
+	})
+
+	// The token is spent: refused at the upgrade.
+	_, resp, err := websocket.Dial(ctx, terminalURL(env, a.Id.String()), &websocket.DialOptions{HTTPHeader: hdr})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reused token: %v %v", resp, err)
+	}
+
+	// Browsers: the token as the second subprotocol; release ends the session.
+	tok, err = c.MintTerminalToken(ctx, a.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws2, resp, err := websocket.Dial(ctx, terminalURL(env, a.Id.String()), &websocket.DialOptions{Subprotocols: []string{"bearer", tok.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws2.CloseNow()
+	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "bearer" {
+		t.Errorf("subprotocol %q, want bearer", got)
+	}
+	readTerminal(t, ws2, "session_ready")
+	if _, err := c.ReleaseAllocation(ctx, a.Id); err != nil {
+		t.Fatal(err)
+	}
+	readTerminal(t, ws2, "session_closed")
+}
+
+// TestSSHCommandExitCode: `gpuaas ssh ALLOC -- CMD` prints the command's
+// output and exits with its code.
+func TestSSHCommandExitCode(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+	})
+	h200Fleet(t, env)
+	env.Fund(t, 100_000)
+	c, u := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	vars := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": env.URL}
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		e := cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }}
+		code := cli.Run(ctx, e, args[0], args[1:])
+		return code, out.String(), errb.String()
+	}
+	if code, _, stderr := run(servertest.Password+"\n", "login", "--username", u.Username, "--password-stdin"); code != 0 {
+		t.Fatalf("login: %d %s", code, stderr)
+	}
+	code, stdout, stderr := run("", "ssh", a.Id.String(), "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES;", "exit", "3")
+	if code != 3 || !strings.Contains(stdout, "gpus="+a.Gpus[0].Uuid) {
+		t.Fatalf("ssh -- exit 3: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, _, stderr := run("", "ssh", a.Id.String(), "--", "true"); code != 0 {
+		t.Fatalf("ssh -- true: exit %d, %q", code, stderr)
+	}
+}
+
+// TestTerminalIdleAndAgentDrop: an idle session ends with session_error
+// idle_timeout, and one whose agent goes away with session_error
+// agent_disconnected, not a hang.
+func TestTerminalIdleAndAgentDrop(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+		c.TerminalIdleTimeout = time.Second
+	})
+	ag, _ := h200Fleet(t, env)
+	env.Fund(t, 100_000)
+	c, _ := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	open := func() *websocket.Conn {
+		tok, err := c.MintTerminalToken(ctx, a.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, _, err := websocket.Dial(ctx, terminalURL(env, a.Id.String()), &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.Token}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		readTerminal(t, ws, "session_ready")
+		return ws
+	}
+	ws := open()
+	if m, _ := readTerminal(t, ws, "session_error"); m["code"] != "idle_timeout" {
+		t.Fatalf("idle session ended with %v", m)
+	}
+	ws = open()
+	ag.stop(t)
+	if m, _ := readTerminal(t, ws, "session_error"); m["code"] != "agent_disconnected" {
+		t.Fatalf("session without its agent ended with %v", m)
+	}
+}

@@ -1,0 +1,223 @@
+package terminal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+)
+
+// Subprotocol is what browsers offer first in Sec-WebSocket-Protocol,
+// followed by the terminal token; the server answers with it.
+const Subprotocol = "bearer"
+
+// Control frames, sent as websocket text messages.
+type (
+	// Ready says the shell is starting; bytes may flow.
+	Ready struct {
+		Type string `json:"type"` // "session_ready"
+	}
+	// Error says why the session could not start or ended abnormally.
+	Error struct {
+		Type    string `json:"type"` // "session_error"
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	// Closed says the shell exited.
+	Closed struct {
+		Type     string `json:"type"` // "session_closed"
+		ExitCode int    `json:"exit_code"`
+	}
+	// Resize is the client's new window size.
+	Resize struct {
+		Type string `json:"type"` // "resize"
+		Cols int    `json:"cols"`
+		Rows int    `json:"rows"`
+	}
+)
+
+// Limits bound one session; zero means no limit.
+type Limits struct {
+	Idle time.Duration // no bytes either way for this long ends it
+	Max  time.Duration // total length
+}
+
+// Result is how a session went, for the audit log. The content is never kept.
+type Result struct {
+	BytesIn  int64 // client → shell
+	BytesOut int64 // shell → client
+	ExitCode *int  // nil when the shell's exit was not seen
+	Reason   string
+}
+
+// SendError writes a session_error frame and closes c.
+func SendError(ctx context.Context, c *websocket.Conn, code, msg string) {
+	b, _ := json.Marshal(Error{Type: "session_error", Code: code, Message: msg})
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = c.Write(wctx, websocket.MessageText, b)
+	_ = c.Close(websocket.StatusNormalClosure, code)
+}
+
+// Proxy runs a session between the websocket c and the agent stream (whose
+// header was already sent) until the shell exits, either side goes away or
+// a limit is hit. It closes both.
+func Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, lim Limits) Result {
+	defer stream.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var maxC <-chan time.Time
+	if lim.Max > 0 {
+		t := time.NewTimer(lim.Max)
+		defer t.Stop()
+		maxC = t.C
+	}
+	var in, out atomic.Int64
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	touch := func() { last.Store(time.Now().UnixNano()) }
+	text := func(v any) error {
+		b, _ := json.Marshal(v)
+		return c.Write(ctx, websocket.MessageText, b)
+	}
+	if err := text(Ready{Type: "session_ready"}); err != nil {
+		_ = c.CloseNow()
+		return Result{Reason: "client_gone"}
+	}
+	fw := agentproto.NewFrameWriter(stream)
+
+	// Client → agent.
+	clientDone := make(chan struct{})
+	go func() {
+		defer close(clientDone)
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			switch typ {
+			case websocket.MessageBinary:
+				if len(b) == 0 {
+					continue
+				}
+				touch()
+				in.Add(int64(len(b)))
+				if fw.WriteFrame(agentproto.FrameData, b) != nil {
+					return
+				}
+			case websocket.MessageText:
+				var r Resize
+				if json.Unmarshal(b, &r) == nil && r.Type == "resize" && r.Cols > 0 && r.Rows > 0 {
+					p, _ := json.Marshal(agentproto.TerminalSize{Cols: r.Cols, Rows: r.Rows})
+					if fw.WriteFrame(agentproto.FrameResize, p) != nil {
+						return
+					}
+				}
+			}
+		}
+	}()
+
+	// Agent → client.
+	type ending struct {
+		exit *int
+		err  *agentproto.TerminalError
+	}
+	agentDone := make(chan ending, 1)
+	go func() {
+		for {
+			kind, p, err := agentproto.ReadFrame(stream)
+			if err != nil {
+				msg := "the node's agent went away"
+				if !errors.Is(err, io.EOF) {
+					msg += ": " + err.Error()
+				}
+				agentDone <- ending{err: &agentproto.TerminalError{Code: "agent_disconnected", Message: msg}}
+				return
+			}
+			switch kind {
+			case agentproto.FrameData:
+				touch()
+				out.Add(int64(len(p)))
+				if c.Write(ctx, websocket.MessageBinary, p) != nil {
+					agentDone <- ending{}
+					return
+				}
+			case agentproto.FrameExit:
+				var e agentproto.TerminalExit
+				_ = json.Unmarshal(p, &e)
+				agentDone <- ending{exit: &e.ExitCode}
+				return
+			case agentproto.FrameError:
+				var e agentproto.TerminalError
+				_ = json.Unmarshal(p, &e)
+				if e.Code == "" {
+					e.Code = "agent_error"
+				}
+				agentDone <- ending{err: &e}
+				return
+			}
+		}
+	}()
+
+	var idleC <-chan time.Time
+	if lim.Idle > 0 {
+		tick := time.NewTicker(min(lim.Idle/4+time.Millisecond, 10*time.Second))
+		defer tick.Stop()
+		idleC = tick.C
+	}
+	res := Result{}
+	var once sync.Once
+	finish := func(code, msg string) {
+		once.Do(func() {
+			res.Reason = code
+			stream.Close()
+			SendError(context.WithoutCancel(ctx), c, code, msg)
+		})
+	}
+loop:
+	for {
+		select {
+		case e := <-agentDone:
+			switch {
+			case e.exit != nil:
+				res.ExitCode, res.Reason = e.exit, "exited"
+				b, _ := json.Marshal(Closed{Type: "session_closed", ExitCode: *e.exit})
+				wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = c.Write(wctx, websocket.MessageText, b)
+				wcancel()
+				_ = c.Close(websocket.StatusNormalClosure, "")
+			case e.err != nil:
+				finish(e.err.Code, e.err.Message)
+			default:
+				res.Reason = "client_gone"
+				_ = c.CloseNow()
+			}
+			break loop
+		case <-clientDone:
+			res.Reason = "client_gone"
+			_ = c.CloseNow()
+			break loop
+		case <-maxC:
+			finish("max_session", "the session reached its maximum length")
+			break loop
+		case <-idleC:
+			if time.Since(time.Unix(0, last.Load())) >= lim.Idle {
+				finish("idle_timeout", "the session was idle too long")
+				break loop
+			}
+		case <-ctx.Done():
+			finish("shutting_down", "the server is shutting down")
+			break loop
+		}
+	}
+	res.BytesIn, res.BytesOut = in.Load(), out.Load()
+	return res
+}
