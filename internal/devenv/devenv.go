@@ -92,6 +92,11 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		opts.Command = "gpuaas"
 	}
 	log := opts.Logger
+	if os.Geteuid() == 0 {
+		// The sim agents' terminals run as the agent's own OS user, which
+		// here is root: fine for a first look on a laptop, never for users.
+		log.Warn("gpuaas dev is running as root: browser terminals of simulated allocations get a root shell; production nodes use the process runtime (a Linux user per allocation)")
+	}
 
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {

@@ -11,11 +11,23 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/prom"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
+
+// Replays counts requests answered from a stored response. It is
+// registered on the server's registry (RegisterMetrics).
+var Replays = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "gpuaas_idempotency_replays_total",
+	Help: "Requests answered with the stored response of an earlier one with the same Idempotency-Key.",
+})
+
+// RegisterMetrics puts the package's series on reg (once per registry).
+func RegisterMetrics(reg prometheus.Registerer) { prom.Register(reg, Replays) }
 
 // Header is the request header that carries the key.
 const Header = "Idempotency-Key"
@@ -98,6 +110,7 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 					Message: "this Idempotency-Key was used with a different request"}
 			}
 			resp = Response{Status: int(prev.Status), Body: prev.ResponseBody, Replayed: true}
+			Replays.Inc()
 			return nil
 		case !store.IsNoRows(err):
 			return fmt.Errorf("read idempotency key: %w", err)

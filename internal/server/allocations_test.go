@@ -66,6 +66,10 @@ func TestAllocationIdempotencyKey(t *testing.T) {
 	if err != nil || len(list.Items) != 1 {
 		t.Fatalf("user has %d allocations, want 1: %v", len(list.Items), err)
 	}
+	m, err := env.Client("").Metrics(ctx)
+	if err != nil || !strings.Contains(string(m), "gpuaas_idempotency_replays_total") {
+		t.Fatalf("replays are not counted on /metrics: %v", err)
+	}
 }
 
 func TestConcurrentRetriesWithOneKeyCreateOnce(t *testing.T) {

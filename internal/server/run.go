@@ -209,6 +209,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}
 
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
+	idempotency.RegisterMetrics(app.Registry)
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st)
