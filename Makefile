@@ -5,6 +5,7 @@
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
+# make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy (S=100 RATE=40960 DUR=15s)
 
 SHELL := /bin/bash
 ifeq ($(shell command -v go 2>/dev/null),)
@@ -16,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test gen lint bench bench-agents services
+.PHONY: run build test gen lint bench bench-agents bench-terminal services
 
 run:
 	scripts/ensure-services.sh postgres
@@ -48,3 +49,6 @@ bench: services
 
 bench-agents: services
 	scripts/bench-agents.sh
+
+bench-terminal: services
+	scripts/bench-terminal.sh
