@@ -77,13 +77,7 @@ func runAllocList(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "alloc", "ls [--status S] [-o table|json]")
 	status := fs.String("status", "", "only allocations in this status")
 	out := outputFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	s, err := openSession(env)
+	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}

@@ -124,13 +124,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 func runWhoami(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "whoami", "[-o table|json]")
 	out := outputFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	s, err := openSession(env)
+	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}

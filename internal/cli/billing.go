@@ -29,13 +29,7 @@ func runBilling(ctx context.Context, env Env, args []string) error {
 func runBillingBalance(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "billing", "balance [-o table|json]")
 	out := outputFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	s, err := openSession(env)
+	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,19 @@ func outputFlag(fs *flag.FlagSet) *string {
 	return fs.String("o", "table", "output format: table or json")
 }
 
+// parseAndOpen is the preamble of most verbs: parse the flags (out is the
+// -o flag registered on fs), check the output format,
+// and open the saved session.
+func parseAndOpen(env Env, fs *flag.FlagSet, args []string, out *string) (*session, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := checkOutput(*out); err != nil {
+		return nil, err
+	}
+	return openSession(env)
+}
+
 func checkOutput(o string) error {
 	if o != "table" && o != "json" {
 		return errUsage{fmt.Errorf("invalid -o %q: want table or json", o)}
@@ -23,13 +36,7 @@ func checkOutput(o string) error {
 func runSKUs(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "skus", "[-o table|json]")
 	out := outputFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	s, err := openSession(env)
+	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}

@@ -150,13 +150,7 @@ func defaultKeyName(text, path string) string {
 func runKeysList(ctx context.Context, env Env, args []string) error {
 	fs := flagSet(env, "keys", "ls [-o table|json]")
 	out := outputFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out); err != nil {
-		return err
-	}
-	s, err := openSession(env)
+	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}

@@ -59,3 +59,14 @@ type List[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
 }
+
+// ParsePageAfter is ParsePage plus DecodeCursor: it reads page_size and
+// decodes the cursor into after, reporting whether there was one.
+func ParsePageAfter(r *http.Request, after any) (PageRequest, bool, error) {
+	p, err := ParsePage(r)
+	if err != nil {
+		return p, false, err
+	}
+	ok, err := DecodeCursor(p.Cursor, after)
+	return p, ok, err
+}

@@ -17,12 +17,8 @@ import (
 )
 
 func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after users.Cursor
-	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	page, ok, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}
@@ -75,12 +71,9 @@ func (a *App) adminListAuditLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after int64
-	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+	page, _, err := httpapi.ParsePageAfter(r, &after)
+	if err != nil {
 		return err
 	}
 	items, next, err := a.Audit.List(r.Context(), f, after, page.Size)
@@ -156,12 +149,9 @@ func (a *App) adminOverview(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) adminListDeadLetters(w http.ResponseWriter, r *http.Request) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after int64
-	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+	page, _, err := httpapi.ParsePageAfter(r, &after)
+	if err != nil {
 		return err
 	}
 	p := db.ListDeadLettersParams{PageLimit: int32(page.Size + 1)}

@@ -73,12 +73,8 @@ func (a *App) adminListAllocations(w http.ResponseWriter, r *http.Request) error
 }
 
 func (a *App) allocations(w http.ResponseWriter, r *http.Request, f allocation.Filter) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after allocation.Cursor
-	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	page, ok, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}

@@ -28,12 +28,8 @@ func (a *App) billingUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after billing.Cursor
-	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	page, ok, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}

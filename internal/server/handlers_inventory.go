@@ -12,12 +12,9 @@ import (
 )
 
 func (a *App) listSKUs(w http.ResponseWriter, r *http.Request) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after string
-	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+	page, _, err := httpapi.ParsePageAfter(r, &after)
+	if err != nil {
 		return err
 	}
 	items, next, err := a.Inventory.ListSKUs(r.Context(), after, page.Size)
@@ -37,12 +34,9 @@ func (a *App) adminListNodes(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) nodes(w http.ResponseWriter, r *http.Request, f inventory.NodeFilter) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after string
-	if _, err := httpapi.DecodeCursor(page.Cursor, &after); err != nil {
+	page, _, err := httpapi.ParsePageAfter(r, &after)
+	if err != nil {
 		return err
 	}
 	f.Status, f.Region = r.URL.Query().Get("status"), r.URL.Query().Get("region")

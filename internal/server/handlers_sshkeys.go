@@ -9,12 +9,8 @@ import (
 )
 
 func (a *App) listSSHKeys(w http.ResponseWriter, r *http.Request) error {
-	page, err := httpapi.ParsePage(r)
-	if err != nil {
-		return err
-	}
 	var after sshkeys.Cursor
-	ok, err := httpapi.DecodeCursor(page.Cursor, &after)
+	page, ok, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}
