@@ -601,7 +601,8 @@ type Overview struct {
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	// RefreshToken Omit it to use the `gpuaas_refresh` cookie instead.
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // RevokedCredentials defines model for RevokedCredentials.
@@ -898,6 +899,12 @@ type ListAllocationsParams struct {
 type CreateAllocationParams struct {
 	// IdempotencyKey 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RefreshTokenParams defines parameters for RefreshToken.
+type RefreshTokenParams struct {
+	// GpuaasRefresh The refresh token, when the body has none (web console).
+	GpuaasRefresh *string `form:"gpuaas_refresh,omitempty" json:"gpuaas_refresh,omitempty"`
 }
 
 // ListUsageParams defines parameters for ListUsage.

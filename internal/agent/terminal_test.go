@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/config"
@@ -208,5 +209,65 @@ func TestTerminalIdleAndAgentDrop(t *testing.T) {
 	ag.stop(t)
 	if m, _ := readTerminal(t, ws, "session_error"); m["code"] != "agent_disconnected" {
 		t.Fatalf("session without its agent ended with %v", m)
+	}
+}
+
+// TestTerminalAcrossReplicas: the agent is connected to replica A, the
+// browser reaches replica B. B asks A over NATS, A parks the stream under
+// a ticket and B relays it: the shell works, release ends it with
+// session_closed, and the relay route refuses a made-up ticket.
+func TestTerminalAcrossReplicas(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 100 * time.Millisecond
+	})
+	h200Fleet(t, env) // the agent dials env (replica A)
+	b := servertest.StartReplica(t, env)
+	env.Fund(t, 100_000)
+	_, u := env.As("user")
+	c, _ := b.Login(u)
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	tok, err := c.MintTerminalToken(ctx, a.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.Dial(ctx, terminalURL(b, a.Id.String()), &websocket.DialOptions{Subprotocols: []string{"bearer", tok.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	readTerminal(t, ws, "session_ready")
+	if err := ws.Write(ctx, websocket.MessageBinary, []byte("echo relayed=$CUDA_VISIBLE_DEVICES\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := "relayed=" + a.Gpus[0].Uuid
+	var seen strings.Builder
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for !strings.Contains(seen.String(), want) {
+		typ, p, err := ws.Read(rctx)
+		if err != nil {
+			t.Fatalf("read relayed output (so far %q): %v", seen.String(), err)
+		}
+		if typ == websocket.MessageBinary {
+			seen.Write(p)
+		} else {
+			t.Fatalf("control frame before output: %s", p)
+		}
+	}
+	if _, err := c.ReleaseAllocation(ctx, a.Id); err != nil {
+		t.Fatal(err)
+	}
+	readTerminal(t, ws, "session_closed")
+
+	// The relay route takes only tickets it parked.
+	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(env.URL, "http")+agentgw.RelayPath,
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer made-up"}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("made-up relay ticket: %v %v", resp, err)
 	}
 }

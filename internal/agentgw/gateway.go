@@ -68,6 +68,9 @@ type Gateway struct {
 	connected  prometheus.Gauge
 	offline    prometheus.Counter
 	flushes    prometheus.Counter
+	relayed    *prometheus.CounterVec
+
+	relay relays
 }
 
 // nodeState is what this replica last wrote for a node.
@@ -106,6 +109,10 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 			Name: "gpuaas_agent_heartbeat_flushes_total",
 			Help: "Batched writes of agent liveness stamps (one statement each).",
 		})),
+		relayed: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_terminal_relays_total",
+			Help: "Terminal streams relayed between replicas, by side (dialed: this replica's client, served: this replica holds the agent).",
+		}, []string{"side"})),
 		offline: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gpuaas_nodes_marked_offline_total",
 			Help: "Nodes marked offline because their agent missed its heartbeat deadline.",

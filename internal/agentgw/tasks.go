@@ -97,6 +97,10 @@ func (g *Gateway) serveRouted(nodeID uuid.UUID) *nats.Subscription {
 		return nil
 	}
 	sub, err := g.cfg.NATS.Subscribe(g.taskSubject(nodeID), func(m *nats.Msg) {
+		if m.Header.Get(relayHeader) == "terminal" {
+			g.offerTerminal(nodeID, m)
+			return
+		}
 		var task agentproto.Task
 		reply := func(v any) {
 			b, _ := json.Marshal(v)

@@ -15,6 +15,7 @@ import (
 type Server struct {
 	Listen        string
 	PublicURL     string
+	AdvertiseURL  string
 	DatabaseURL   string
 	DataDir       string
 	RedisURL      string
@@ -92,6 +93,7 @@ func DefaultServer() Server {
 func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address the HTTP API listens on (host:port)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL users reach the API at; derived from --listen when empty")
+	fs.StringVar(&c.AdvertiseURL, "advertise-url", c.AdvertiseURL, "URL other control-plane replicas reach this one at, for relaying terminal streams; derived from the bound listener when empty")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL connection URL")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for local state (dev NATS, generated keys)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for rate limits and the token deny-list; in-process when empty (single replica only)")
@@ -243,6 +245,11 @@ func (c *Server) Validate() error {
 		}
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.AdvertiseURL != "" {
+		if u, err := url.Parse(c.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(Invalid("advertise-url", "want http(s)://host[:port], got %q", c.AdvertiseURL))
+		}
+	}
 	if c.Issuer == "" {
 		c.Issuer = c.PublicURL
 	}

@@ -80,7 +80,7 @@ func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	h.Cols, h.Rows = atoiOr(q.Get("cols")), atoiOr(q.Get("rows"))
 	h.Command = r.Header.Get("X-Gpuaas-Terminal-Command")
-	stream, err := a.Agents.OpenTerminal(*alloc.NodeId, h)
+	stream, err := a.Agents.OpenTerminal(ctx, *alloc.NodeId, h)
 	if err != nil {
 		code := "node_unreachable"
 		if !errors.Is(err, agentgw.ErrNodeUnreachable) {

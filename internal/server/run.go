@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -124,6 +125,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
+	app.Agents.SetAdvertiseURL(advertiseURL(cfg.AdvertiseURL, ln.Addr()))
 	slog.Info("control plane serving", "addr", ln.Addr().String(), "roles", cfg.Roles, "public_url", cfg.PublicURL)
 	if opts.Ready != nil {
 		opts.Ready(base)
@@ -326,4 +328,23 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 		case <-t.C:
 		}
 	}
+}
+
+// advertiseURL is the URL other replicas reach this one at: --advertise-url
+// when set, else the bound address, with the hostname standing in for an
+// unspecified IP.
+func advertiseURL(configured string, addr net.Addr) string {
+	if configured != "" {
+		return configured
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

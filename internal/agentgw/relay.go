@@ -1,0 +1,237 @@
+package agentgw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/httpapi"
+)
+
+// A terminal stream can only be opened by the replica holding the node's
+// agent session. Another replica asks that one over NATS (the node's task
+// subject, with the relayHeader set); the holder opens the stream, parks
+// it under a random single-use ticket and answers with its own URL and
+// the ticket. The asker then dials RelayPath on the holder with the ticket
+// as a bearer and gets the stream's bytes over a websocket. The bytes
+// never cross the bus; the ticket is only ever carried by NATS, which is
+// internal, and expires in relayTicketTTL.
+
+// RelayPath is where a replica serves terminal streams it parked for
+// another replica.
+const RelayPath = "/api/v1/internal/terminal-relay"
+
+// relayHeader marks a routed request as a terminal open, not a task.
+const relayHeader = "Gpuaas-Route"
+
+const relayTicketTTL = 10 * time.Second
+
+// relayOffer is the holder's answer to a routed terminal open.
+type relayOffer struct {
+	URL    string `json:"url,omitempty"`
+	Ticket string `json:"ticket,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// parked is a stream waiting for the replica that asked for it.
+type parked struct {
+	stream net.Conn
+	timer  *time.Timer
+}
+
+// relays holds the parked streams of one replica.
+type relays struct {
+	mu      sync.Mutex
+	base    string // this replica's URL as other replicas reach it
+	waiting map[string]*parked
+}
+
+// SetAdvertiseURL sets the URL other replicas dial to reach this one
+// (http://host:port); without it this replica cannot hand terminal
+// streams to others.
+func (g *Gateway) SetAdvertiseURL(u string) {
+	g.relay.mu.Lock()
+	g.relay.base = strings.TrimSuffix(u, "/")
+	g.relay.mu.Unlock()
+}
+
+func (r *relays) park(stream net.Conn) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	ticket := base64.RawURLEncoding.EncodeToString(b)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiting == nil {
+		r.waiting = map[string]*parked{}
+	}
+	p := &parked{stream: stream}
+	p.timer = time.AfterFunc(relayTicketTTL, func() {
+		if s := r.take(ticket); s != nil {
+			s.Close()
+		}
+	})
+	r.waiting[ticket] = p
+	return ticket, nil
+}
+
+// take removes and returns the stream parked under ticket, or nil.
+func (r *relays) take(ticket string) net.Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.waiting[ticket]
+	if p == nil {
+		return nil
+	}
+	delete(r.waiting, ticket)
+	p.timer.Stop()
+	return p.stream
+}
+
+// OpenTerminal opens a terminal stream to the node's agent and sends h;
+// the caller then speaks terminal frames on it and closes it. The stream
+// goes over this replica's session with the agent or, when another
+// replica holds the session, is relayed from that one. It returns
+// ErrNodeUnreachable when no replica holds one.
+func (g *Gateway) OpenTerminal(ctx context.Context, nodeID uuid.UUID, h agentproto.TerminalHeader) (net.Conn, error) {
+	h.Type = agentproto.StreamTerminal
+	if g.sessionOf(nodeID) != nil {
+		return g.openLocalTerminal(nodeID, h)
+	}
+	if g.cfg.NATS == nil {
+		return nil, ErrNodeUnreachable
+	}
+	body, _ := json.Marshal(h)
+	msg := nats.NewMsg(g.taskSubject(nodeID))
+	msg.Header.Set(relayHeader, "terminal")
+	msg.Data = body
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	reply, err := g.cfg.NATS.RequestMsgWithContext(rctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, ErrNodeUnreachable
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: ask the node's replica for a terminal: %v", ErrNodeUnreachable, err)
+	}
+	var offer relayOffer
+	if err := json.Unmarshal(reply.Data, &offer); err != nil || (offer.Error == "" && (offer.URL == "" || offer.Ticket == "")) {
+		return nil, fmt.Errorf("%w: malformed relay offer", ErrNodeUnreachable)
+	}
+	if offer.Error != "" {
+		return nil, fmt.Errorf("%w: %s", ErrNodeUnreachable, offer.Error)
+	}
+	wsURL := "ws" + strings.TrimPrefix(offer.URL, "http") + RelayPath
+	c, _, err := websocket.Dial(rctx, wsURL, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + offer.Ticket}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: dial the node's replica: %v", ErrNodeUnreachable, err)
+	}
+	c.SetReadLimit(agentproto.MaxFrame + 16)
+	g.relayed.WithLabelValues("dialed").Inc()
+	// The conn outlives this call: its context must not be rctx.
+	return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
+}
+
+func (g *Gateway) openLocalTerminal(nodeID uuid.UUID, h agentproto.TerminalHeader) (net.Conn, error) {
+	sess := g.sessionOf(nodeID)
+	if sess == nil {
+		return nil, ErrNodeUnreachable
+	}
+	stream, err := sess.OpenStream()
+	if err != nil {
+		return nil, fmt.Errorf("%w: open terminal stream: %v", ErrNodeUnreachable, err)
+	}
+	if err := agentproto.NewEncoder(stream).Send(h); err != nil {
+		stream.Close()
+		return nil, fmt.Errorf("%w: send terminal header: %v", ErrNodeUnreachable, err)
+	}
+	return stream, nil
+}
+
+// offerTerminal answers another replica's routed terminal open.
+func (g *Gateway) offerTerminal(nodeID uuid.UUID, m *nats.Msg) {
+	reply := func(o relayOffer) {
+		b, _ := json.Marshal(o)
+		_ = m.Respond(b)
+	}
+	g.relay.mu.Lock()
+	base := g.relay.base
+	g.relay.mu.Unlock()
+	if base == "" {
+		reply(relayOffer{Error: "the replica holding the node's session has no advertised URL"})
+		return
+	}
+	var h agentproto.TerminalHeader
+	if err := json.Unmarshal(m.Data, &h); err != nil {
+		reply(relayOffer{Error: "malformed terminal header"})
+		return
+	}
+	h.Type = agentproto.StreamTerminal
+	stream, err := g.openLocalTerminal(nodeID, h)
+	if err != nil {
+		reply(relayOffer{Error: err.Error()})
+		return
+	}
+	ticket, err := g.relay.park(stream)
+	if err != nil {
+		stream.Close()
+		reply(relayOffer{Error: "mint relay ticket"})
+		return
+	}
+	reply(relayOffer{URL: base, Ticket: ticket})
+}
+
+// ServeRelay serves RelayPath: it hands the stream parked under the
+// bearer ticket to the replica that asked for it, as websocket binary
+// messages both ways.
+func (g *Gateway) ServeRelay(w http.ResponseWriter, r *http.Request) {
+	ticket, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var stream net.Conn
+	if ok && ticket != "" {
+		stream = g.relay.take(ticket)
+	}
+	if stream == nil {
+		httpapi.WriteError(w, r, apperr.Unauthorized("", "relay ticket is invalid, expired or already used"))
+		return
+	}
+	defer stream.Close()
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	c.SetReadLimit(agentproto.MaxFrame + 16)
+	g.relayed.WithLabelValues("served").Inc()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	defer nc.Close()
+	done := make(chan struct{}, 2)
+	pipe := func(dst io.Writer, src io.Reader) {
+		if _, err := io.Copy(dst, src); err != nil && !errors.Is(err, net.ErrClosed) {
+			slog.Debug("terminal relay copy", "err", err)
+		}
+		done <- struct{}{}
+	}
+	go pipe(stream, nc)
+	go pipe(nc, stream)
+	<-done // either side ending ends both
+}
