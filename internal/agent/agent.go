@@ -183,7 +183,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 		return fmt.Errorf("dial %s: %w", wsURL, err)
 	}
 	c.SetReadLimit(agentproto.MaxMessage + 64<<10)
-	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	nc := agentproto.Coalesce(websocket.NetConn(ctx, c, websocket.MessageBinary))
 	ycfg := yamux.DefaultConfig()
 	ycfg.LogOutput = nil
 	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)

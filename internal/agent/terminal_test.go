@@ -3,7 +3,9 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,17 @@ func TestTerminalOverTheAgent(t *testing.T) {
 		m := l.Items[0].Metadata
 		return m["exit_code"] == float64(3) && m["bytes_in"].(float64) > 0 && m["bytes_out"].(float64) > 0
 	})
+
+	// /metrics counts the session, its end and its bytes.
+	m := scrape(t, env)
+	for _, want := range []string{`gpuaas_terminal_sessions_ended_total{reason="exited"} 1`, `gpuaas_terminal_sessions 0`} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`gpuaas_terminal_bytes_total\{direction="out"\} [1-9]`).MatchString(m) {
+		t.Error("/metrics counts no terminal bytes out")
+	}
 
 	// The token is spent: refused at the upgrade.
 	_, resp, err := websocket.Dial(ctx, terminalURL(env, a.Id.String()), &websocket.DialOptions{HTTPHeader: hdr})
@@ -263,6 +276,12 @@ func TestTerminalAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	readTerminal(t, ws, "session_closed")
+	if m := scrape(t, b); !strings.Contains(m, `gpuaas_terminal_relays_total{side="dialed"} 1`+"\n") {
+		t.Error("replica B's /metrics does not count the relay it dialed")
+	}
+	if m := scrape(t, env); !strings.Contains(m, `gpuaas_terminal_relays_total{side="served"} 1`+"\n") {
+		t.Error("replica A's /metrics does not count the relay it served")
+	}
 
 	// The relay route takes only tickets it parked.
 	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(env.URL, "http")+agentgw.RelayPath,
@@ -270,4 +289,19 @@ func TestTerminalAcrossReplicas(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("made-up relay ticket: %v %v", resp, err)
 	}
+}
+
+// scrape returns env's /metrics text.
+func scrape(t *testing.T, env *servertest.Env) string {
+	t.Helper()
+	resp, err := http.Get(env.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -155,7 +155,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) error {
 	// The session outlives the request's handler context only as long as
 	// the connection does.
 	ctx := context.WithoutCancel(r.Context())
-	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
+	nc := agentproto.Coalesce(websocket.NetConn(ctx, c, websocket.MessageBinary))
 	ycfg := yamux.DefaultConfig()
 	ycfg.LogOutput = nil
 	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)

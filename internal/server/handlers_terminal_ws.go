@@ -86,12 +86,12 @@ func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, agentgw.ErrNodeUnreachable) {
 			code = "internal"
 		}
-		terminal.SendError(ctx, c, code, "cannot reach the node's agent from this server")
+		terminal.SendError(ctx, c, code, "the node's agent is not connected")
 		return
 	}
 	target := id.String()
 	a.auditTerminal(ctx, userID, audit.ActionTerminalSessionStart, target, map[string]any{"node_id": alloc.NodeId.String()})
-	res := terminal.Proxy(ctx, c, stream, terminal.Limits{Idle: a.Config.TerminalIdleTimeout, Max: a.Config.TerminalMaxSession})
+	res := a.TerminalSessions.Proxy(ctx, c, stream)
 	meta := map[string]any{"bytes_in": res.BytesIn, "bytes_out": res.BytesOut, "reason": res.Reason}
 	if res.ExitCode != nil {
 		meta["exit_code"] = *res.ExitCode

@@ -66,12 +66,14 @@ type App struct {
 	Limiter     *ratelimit.Limiter
 	Hot         kv.Store
 	// Terminal mints and consumes single-use terminal tokens.
-	Terminal  *terminal.Tokens
-	Registry  *prometheus.Registry
-	NATS      *nats.Conn
-	JetStream jetstream.JetStream
-	Redis     *redis.Client // nil when --redis-url is empty
-	Roles     config.Roles
+	Terminal *terminal.Tokens
+	// TerminalSessions proxies /ws/terminal sessions and counts them.
+	TerminalSessions *terminal.Sessions
+	Registry         *prometheus.Registry
+	NATS             *nats.Conn
+	JetStream        jetstream.JetStream
+	Redis            *redis.Client // nil when --redis-url is empty
+	Roles            config.Roles
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -213,6 +215,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
 	idempotency.RegisterMetrics(app.Registry)
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
+	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/prom"
 )
 
 // Subprotocol is what browsers offer first in Sec-WebSocket-Protocol,
@@ -67,10 +69,59 @@ func SendError(ctx context.Context, c *websocket.Conn, code, msg string) {
 	_ = c.Close(websocket.StatusNormalClosure, code)
 }
 
+// Sessions runs terminal sessions under one set of limits and counts them
+// for /metrics.
+type Sessions struct {
+	lim         Limits
+	open        prometheus.Gauge
+	ended       *prometheus.CounterVec
+	bytes       *prometheus.CounterVec
+	messages    *prometheus.CounterVec
+	writeErrors prometheus.Counter
+}
+
+// NewSessions returns Sessions with lim; reg may be nil.
+func NewSessions(lim Limits, reg prometheus.Registerer) *Sessions {
+	return &Sessions{
+		lim: lim,
+		open: prom.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gpuaas_terminal_sessions",
+			Help: "Terminal websockets open on this replica.",
+		})),
+		ended: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_terminal_sessions_ended_total",
+			Help: "Terminal sessions ended, by reason (exited, client_gone, idle_timeout, max_session, agent_disconnected, ...).",
+		}, []string{"reason"})),
+		bytes: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_terminal_bytes_total",
+			Help: "Terminal bytes forwarded, by direction (in: client to shell, out: shell to client).",
+		}, []string{"direction"})),
+		messages: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gpuaas_terminal_messages_total",
+			Help: "Terminal websocket messages forwarded, by direction.",
+		}, []string{"direction"})),
+		writeErrors: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuaas_terminal_write_errors_total",
+			Help: "Writes to a terminal websocket that failed (the client went away mid-stream).",
+		})),
+	}
+}
+
 // Proxy runs a session between the websocket c and the agent stream (whose
 // header was already sent) until the shell exits, either side goes away or
 // a limit is hit. It closes both.
-func Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, lim Limits) Result {
+func (s *Sessions) Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn) Result {
+	s.open.Inc()
+	defer s.open.Dec()
+	res := s.proxy(ctx, c, stream)
+	s.ended.WithLabelValues(res.Reason).Inc()
+	return res
+}
+
+func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn) Result {
+	lim := s.lim
+	inBytes, outBytes := s.bytes.WithLabelValues("in"), s.bytes.WithLabelValues("out")
+	inMsgs, outMsgs := s.messages.WithLabelValues("in"), s.messages.WithLabelValues("out")
 	defer stream.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -98,8 +149,9 @@ func Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, lim Limits) 
 	clientDone := make(chan struct{})
 	go func() {
 		defer close(clientDone)
+		buf := make([]byte, 32<<10)
 		for {
-			typ, b, err := c.Read(ctx)
+			typ, b, err := readMessage(ctx, c, buf)
 			if err != nil {
 				return
 			}
@@ -110,6 +162,8 @@ func Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, lim Limits) 
 				}
 				touch()
 				in.Add(int64(len(b)))
+				inBytes.Add(float64(len(b)))
+				inMsgs.Inc()
 				if fw.WriteFrame(agentproto.FrameData, b) != nil {
 					return
 				}
@@ -146,7 +200,10 @@ func Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, lim Limits) 
 			case agentproto.FrameData:
 				touch()
 				out.Add(int64(len(p)))
+				outBytes.Add(float64(len(p)))
+				outMsgs.Inc()
 				if c.Write(ctx, websocket.MessageBinary, p) != nil {
+					s.writeErrors.Inc()
 					agentDone <- ending{}
 					return
 				}
@@ -220,4 +277,26 @@ loop:
 	}
 	res.BytesIn, res.BytesOut = in.Load(), out.Load()
 	return res
+}
+
+// readMessage reads one message into buf when it fits (the common case for
+// keystrokes and pastes), so the hot path does not allocate; a larger one
+// (up to the conn's read limit) gets a buffer of its own.
+func readMessage(ctx context.Context, c *websocket.Conn, buf []byte) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return typ, buf[:n], nil
+	case err != nil:
+		return 0, nil, err
+	}
+	rest, err := io.ReadAll(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return typ, append(append(make([]byte, 0, n+len(rest)), buf[:n]...), rest...), nil
 }

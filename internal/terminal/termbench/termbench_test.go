@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/creack/pty"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agent"
@@ -156,25 +158,69 @@ func drive(t *testing.T, conns []*websocket.Conn, rate int, dur time.Duration) r
 	return result{held: int(held.Load()), bytes: total.Load(), rtts: rtts, dur: dur}
 }
 
-// baseline: client → ws proxy → ws echo server, over loopback.
-func baseline(t *testing.T, s, rate int, dur time.Duration) result {
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
+// echoServer answers each websocket with a plain echo.
+func echoServer(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 24)
+	for {
+		typ, b, err := c.Read(r.Context())
 		if err != nil {
 			return
 		}
-		defer c.CloseNow()
-		c.SetReadLimit(1 << 24)
+		if err := c.Write(r.Context(), typ, b); err != nil {
+			return
+		}
+	}
+}
+
+// ptyServer answers each websocket with the same shell the gateway's
+// sessions run (`stty raw -echo; exec cat` on a PTY), piping binary
+// messages in and the PTY's output back, with nothing else: no auth, no
+// framing, no multiplexing.
+func ptyServer(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 24)
+	cmd := exec.Command("sh", "-c", "stty raw -echo; exec cat")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: 80, Rows: 24})
+	if err != nil {
+		return
+	}
+	defer func() { ptmx.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	go func() {
+		buf := make([]byte, 32<<10)
 		for {
-			typ, b, err := c.Read(r.Context())
+			n, err := ptmx.Read(buf)
+			if n > 0 && c.Write(r.Context(), websocket.MessageBinary, buf[:n]) != nil {
+				return
+			}
 			if err != nil {
 				return
 			}
-			if err := c.Write(r.Context(), typ, b); err != nil {
-				return
-			}
 		}
-	}))
+	}()
+	for {
+		_, b, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		if _, err := ptmx.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// baseline: client → plain ws proxy → endpoint, over loopback; one
+// upstream connection per session.
+func baseline(t *testing.T, s, rate int, dur time.Duration, endpoint http.HandlerFunc) result {
+	echo := httptest.NewServer(endpoint)
 	defer echo.Close()
 	up := "ws" + strings.TrimPrefix(echo.URL, "http")
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -218,6 +264,7 @@ func baseline(t *testing.T, s, rate int, dur time.Duration) result {
 		defer c.CloseNow()
 		conns = append(conns, c)
 	}
+	time.Sleep(500 * time.Millisecond) // as the gateway: let stty take effect
 	return drive(t, conns, rate, dur)
 }
 
@@ -341,7 +388,8 @@ func TestBenchTerminal(t *testing.T) {
 	s := envInt("S", 100)
 	rate := envInt("RATE", 40960)
 	dur := envDur("DUR", 15*time.Second)
-	base := baseline(t, s, rate, dur)
+	echo := baseline(t, s, rate, dur, echoServer)
+	base := baseline(t, s, rate, dur, ptyServer)
 	gw := gateway(t, s, rate, dur)
 	row := func(name string, r result) string {
 		return fmt.Sprintf("%-10s %6d/%-6d %14.0f %10s %10s %8d", name, r.held, s,
@@ -350,12 +398,18 @@ func TestBenchTerminal(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bench-terminal: S=%d RATE=%d B/s per session DUR=%s (offered %d B/s total)\n", s, rate, dur, s*rate)
 	fmt.Fprintf(&b, "%-10s %13s %14s %10s %10s %8s\n", "path", "held", "bytes/s echo", "rtt p50", "rtt p99", "probes")
+	b.WriteString(row("ws-echo", echo) + "\n")
 	b.WriteString(row("baseline", base) + "\n")
 	b.WriteString(row("gateway", gw) + "\n")
-	ratio := 0.0
-	if base.pct(0.99) > 0 {
-		ratio = float64(gw.pct(0.99)) / float64(base.pct(0.99))
+	ratio := func(a, b result) float64 {
+		if b.pct(0.99) == 0 {
+			return 0
+		}
+		return float64(a.pct(0.99)) / float64(b.pct(0.99))
 	}
-	fmt.Fprintf(&b, "gateway p99 / baseline p99 = %.2f (target <= 1.5)\n", ratio)
+	fmt.Fprintf(&b, "ws-echo:  client -> ws proxy -> ws echo (no PTY), for reference\n")
+	fmt.Fprintf(&b, "baseline: client -> ws proxy -> ws server -> PTY running the same cat (same hops as the gateway)\n")
+	fmt.Fprintf(&b, "gateway:  client -> /ws/terminal -> agent connection (yamux) -> agent -> PTY running cat\n")
+	fmt.Fprintf(&b, "gateway p99 / baseline p99 = %.2f (target <= 1.5); gateway p99 / ws-echo p99 = %.2f\n", ratio(gw, base), ratio(gw, echo))
 	fmt.Print(b.String())
 }

@@ -1,0 +1,92 @@
+package agentproto
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// coalesceMax bounds the bytes a coalescing conn holds before writers wait.
+// A message is at most this plus one yamux frame (a 256 KiB window), under
+// the peers' read limit of MaxMessage + 64 KiB.
+const coalesceMax = 512 << 10
+
+// Coalesce wraps the agent connection (a websocket seen as a byte stream)
+// so that writes made while the previous one is still going out are sent
+// together. yamux writes every frame as a header and a body, and over a
+// websocket each write is a message and a syscall of its own; under load
+// this turns thousands of small messages into a few large ones, and when
+// idle it costs one goroutine hand-off. Reads pass straight through.
+func Coalesce(c net.Conn) net.Conn {
+	cc := &coalescingConn{Conn: c, drained: make(chan struct{})}
+	cc.cond = sync.NewCond(&cc.mu)
+	go cc.flush()
+	return cc
+}
+
+type coalescingConn struct {
+	net.Conn
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []byte
+	spare   []byte
+	err     error // the first write error; every later Write returns it
+	closed  bool
+	drained chan struct{} // closed when the flusher has stopped
+}
+
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.pending) >= coalesceMax && c.err == nil && !c.closed {
+		c.cond.Wait()
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	c.pending = append(c.pending, p...)
+	c.cond.Broadcast()
+	return len(p), nil
+}
+
+// flush writes whatever is pending, as one write, until closed and empty.
+func (c *coalescingConn) flush() {
+	defer close(c.drained)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		for len(c.pending) == 0 && !c.closed {
+			c.cond.Wait()
+		}
+		if len(c.pending) == 0 || c.err != nil {
+			return // closed with nothing left, or the conn is broken
+		}
+		out := c.pending
+		c.pending = c.spare[:0]
+		c.mu.Unlock()
+		_, err := c.Conn.Write(out)
+		c.mu.Lock()
+		c.spare = out[:0]
+		if err != nil {
+			c.err = err
+		}
+		c.cond.Broadcast()
+	}
+}
+
+// Close sends what is pending (waiting at most a second) and closes.
+func (c *coalescingConn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	select {
+	case <-c.drained:
+	case <-time.After(time.Second):
+	}
+	return c.Conn.Close()
+}
