@@ -1,6 +1,9 @@
-# make run   - start `gpuaas dev` (starts or installs PostgreSQL first)
-# make test  - go vet and every test against real PostgreSQL, Redis and NATS
-# make build - bin/gpuaas
+# make run   - build the web console (when Node.js is here), then start `gpuaas dev`
+#              (starts or installs PostgreSQL first)
+# make test  - go vet and every test against real PostgreSQL, Redis and NATS, then the
+#              web console's checks, unit tests and browser journeys (scripts/web-test.sh)
+# make build - bin/gpuaas, with the web console embedded when Node.js is here
+# make web-e2e - only the browser journeys against a fresh `gpuaas dev` (E2E_ONLY=name)
 # make gen   - regenerate api/types.gen.go and the sqlc queries
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
@@ -17,14 +20,20 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test gen lint bench bench-agents bench-terminal services
+.PHONY: run build test gen lint bench bench-agents bench-terminal services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
+	scripts/web-build.sh
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/gpuaas dev
 
 build:
+	scripts/web-build.sh
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gpuaas ./cmd/gpuaas
+
+# The console alone, rebuilt even when web/dist looks current.
+web:
+	scripts/web-build.sh --force
 
 services:
 	scripts/ensure-services.sh postgres redis nats
@@ -32,6 +41,13 @@ services:
 test: services
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	scripts/web-test.sh
+
+web-test: services
+	scripts/web-test.sh
+
+web-e2e: services
+	scripts/web-e2e.sh
 
 gen:
 	$(GO) generate ./api

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"mime"
 	"net/http"
+	"time"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
@@ -30,23 +32,42 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.setRefreshCookie(w, r, pair.RefreshToken)
 	w.Header().Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(w, http.StatusOK, pair)
 	return nil
 }
 
+// refresh takes the token from the body (CLI, SDK) or, when the body has
+// none, from the console's gpuaas_refresh cookie; the body wins.
 func (a *App) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req api.RefreshRequest
-	if err := httpapi.Decode(r, &req); err != nil {
+	if err := httpapi.DecodeOptional(r, &req); err != nil {
 		return err
 	}
-	if req.RefreshToken == "" {
-		return apperr.Invalid("refresh_token is required")
+	token := req.RefreshToken
+	if token == "" {
+		c, err := r.Cookie(refreshCookie)
+		if err != nil || c.Value == "" {
+			return apperr.Invalid("refresh_token is required (in the body, or the %s cookie)", refreshCookie)
+		}
+		// CSRF: the cookie is SameSite=Strict, and a cross-site page cannot
+		// send application/json without a CORS preflight, which is refused.
+		if !isJSON(r.Header.Get("Content-Type")) {
+			return apperr.Invalid("Content-Type must be application/json")
+		}
+		token = c.Value
 	}
-	pair, err := a.Auth.Refresh(r.Context(), req.RefreshToken)
+	pair, err := a.Auth.Refresh(r.Context(), token)
 	if err != nil {
+		// A token that is no good stays no good: drop the cookie so the
+		// console goes to its login page. A 503 keeps it for a retry.
+		if apperr.IsKind(err, apperr.KindUnauthorized) {
+			a.clearRefreshCookie(w, r)
+		}
 		return err
 	}
+	a.setRefreshCookie(w, r, pair.RefreshToken)
 	w.Header().Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(w, http.StatusOK, pair)
 	return nil
@@ -64,6 +85,9 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Auth.Logout(r.Context(), principal(r), refresh); err != nil {
 		return err
 	}
+	// Logout revokes the access token's whole session (its refresh family),
+	// so the cookie's token is dead too; the browser may forget it.
+	a.clearRefreshCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -90,4 +114,36 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// The console keeps its refresh token in an httpOnly cookie that only the
+// refresh route ever receives (see docs/web.md for why); the JSON bodies
+// still carry the pair for the CLI and the SDK.
+const (
+	refreshCookie     = "gpuaas_refresh"
+	refreshCookiePath = "/api/v1/auth/token/refresh"
+)
+
+func (a *App) setRefreshCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: refreshCookie, Value: token, Path: refreshCookiePath,
+		MaxAge:   int(a.Config.RefreshTokenTTL / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		// Forwarded headers are not trusted (see httpapi.clientIP), so only a
+		// TLS connection of our own marks the cookie Secure.
+		Secure: r.TLS != nil,
+	})
+}
+
+func (a *App) clearRefreshCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: refreshCookie, Value: "", Path: refreshCookiePath,
+		MaxAge:   -1, // Max-Age=0: delete now
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }

@@ -1,0 +1,36 @@
+// The harness's own check: the login screen is accessible, demo can sign in
+// and lands on the marketplace, and a reload keeps the session (the
+// httpOnly refresh cookie, docs/web.md).
+import { axeScan, expectText, login, shot } from '../lib.mjs';
+
+export const name = 'smoke: sign in as demo, land on the marketplace, reload stays signed in';
+
+export async function run({ page, accounts, step }) {
+  await step('open /login', async () => {
+    await page.goto('/login');
+    await expectText(page, /sign in/i);
+  });
+  await step('axe scan and screenshot of /login', async () => {
+    await axeScan(page, 'login');
+    await shot(page, 'login');
+  });
+  await step('sign in as demo', () => login(page, accounts.demo.username, accounts.demo.password));
+  await step('land on /marketplace', async () => {
+    await page.waitForURL(/\/marketplace$/);
+    await shot(page, 'marketplace-smoke');
+  });
+  await step('a reload keeps the session', async () => {
+    await page.reload();
+    await page.waitForLoadState('networkidle');
+    if (new URL(page.url()).pathname !== '/marketplace') {
+      throw new Error(`after a reload the app went to ${page.url()}, not /marketplace`);
+    }
+  });
+  await step('a deep link keeps the session', async () => {
+    await page.goto('/billing');
+    await page.waitForLoadState('networkidle');
+    if (new URL(page.url()).pathname !== '/billing') {
+      throw new Error(`a deep link to /billing went to ${page.url()}`);
+    }
+  });
+}

@@ -1,0 +1,147 @@
+// Helpers for the browser journeys in journeys/*.mjs. A journey imports what
+// it needs:
+//
+//   import { login, shot, axeScan, expectText, waitUntil } from '../lib.mjs';
+//
+// Every helper throws an Error with a message that says what was expected
+// and where; run.mjs turns that into the failure report and a screenshot.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** Where screenshots and reports go (scripts/web-e2e.sh sets it). */
+export const ARTIFACTS_DIR = path.resolve(process.env.ARTIFACTS_DIR || new URL('./artifacts', import.meta.url).pathname);
+
+/** The accounts of the `gpuaas dev` under test. */
+export const accounts = {
+  admin: { username: process.env.ADMIN_USERNAME || 'admin', password: process.env.ADMIN_PASSWORD || '' },
+  demo: { username: process.env.DEMO_USERNAME || 'demo', password: process.env.DEMO_PASSWORD || '' },
+};
+
+/** Viewports the issue asks the console to work at. */
+export const viewports = {
+  desktop: { width: 1280, height: 800 },
+  narrow: { width: 390, height: 844 },
+};
+
+function slug(name) {
+  return String(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'shot';
+}
+
+/**
+ * Saves a full-page PNG of page as ARTIFACTS_DIR/<name>.png and returns its path.
+ */
+export async function shot(page, name) {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${slug(name)}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/**
+ * Signs in through the login screen and waits until the app has left /login.
+ * The form is found by its accessible names, as a screen reader user would.
+ */
+export async function login(page, username, password) {
+  if (!password) throw new Error(`login(${username}): no password (set ADMIN_PASSWORD / DEMO_PASSWORD)`);
+  if (!new URL(page.url(), 'http://x').pathname.startsWith('/login')) {
+    await page.goto('/login');
+  }
+  await page.getByLabel(/user ?name/i).fill(username);
+  await page.getByLabel(/^password/i).fill(password);
+  await page.getByRole('button', { name: /sign in|log in/i }).click();
+  try {
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 15_000 });
+  } catch {
+    const alert = await page.getByRole('alert').allInnerTexts().catch(() => []);
+    throw new Error(`login(${username}) stayed on ${page.url()}${alert.length ? `; the page says: ${alert.join(' | ')}` : ''}`);
+  }
+}
+
+let axeSource;
+
+/**
+ * Runs axe-core on the page as it is now and fails on any violation of
+ * impact serious or critical, listing each with the elements it concerns.
+ * The full result is kept as ARTIFACTS_DIR/axe-<name>.json. opts.exclude
+ * takes CSS selectors to leave out (say, a third-party widget), with a reason.
+ */
+export async function axeScan(page, name, opts = {}) {
+  axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  // page.evaluate runs through the DevTools protocol, which the console's
+  // Content-Security-Policy (no inline scripts) does not block, unlike an
+  // inline <script> tag; the CSP stays on, so the journeys test it too.
+  const loaded = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!loaded) await page.evaluate(axeSource);
+  const result = await page.evaluate(
+    async ({ exclude }) => {
+      const context = exclude && exclude.length ? { exclude: exclude.map((s) => [s]) } : document;
+      const r = await window.axe.run(context, { resultTypes: ['violations'] });
+      return r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        helpUrl: v.helpUrl,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+      }));
+    },
+    { exclude: opts.exclude || [] },
+  );
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  await writeFile(path.join(ARTIFACTS_DIR, `axe-${slug(name)}.json`), JSON.stringify(result, null, 2));
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const lines = bad.map((v) => {
+      const nodes = v.nodes.slice(0, 5).map((n) => `      at ${n.target}\n        ${String(n.summary).replace(/\n/g, '\n        ')}`);
+      const more = v.nodes.length > 5 ? [`      … and ${v.nodes.length - 5} more`] : [];
+      return [`  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})`, ...nodes, ...more].join('\n');
+    });
+    throw new Error(`axe found ${bad.length} serious or critical violation(s) on "${name}" (${page.url()}):\n${lines.join('\n')}`);
+  }
+  return result;
+}
+
+/**
+ * Waits until text (a string, matched as a substring, or a RegExp) is visible
+ * in scope (a page or a locator) and returns its locator.
+ */
+export async function expectText(scope, text, { timeout = 15_000 } = {}) {
+  const loc = scope.getByText(text).first();
+  try {
+    await loc.waitFor({ state: 'visible', timeout });
+  } catch {
+    const page = typeof scope.page === 'function' ? scope.page() : scope;
+    throw new Error(`expected to see ${text instanceof RegExp ? text : JSON.stringify(text)} within ${timeout} ms on ${page.url()}`);
+  }
+  return loc;
+}
+
+/**
+ * Polls fn until it returns a truthy value and returns that value; fails
+ * with message after timeout ms. For state that appears later (an allocation
+ * going active, a row in the audit log after a refresh).
+ */
+export async function waitUntil(fn, { timeout = 30_000, interval = 250, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${message}${last ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Fails with message unless cond is truthy. */
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
