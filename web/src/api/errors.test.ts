@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, describeError, parseRetryAfter, toApiError } from './errors';
+
+function res(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, { status, headers });
+}
+
+describe('ApiError.fromResponse', () => {
+  it('reads the envelope, the request id and Retry-After', async () => {
+    const err = await ApiError.fromResponse(
+      res(429, JSON.stringify({ code: 'rate_limited', message: 'slow down', correlation_id: 'req-1' }), {
+        'Content-Type': 'application/json',
+        'X-Request-ID': 'req-1',
+        'Retry-After': '17',
+      }),
+    );
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(429);
+    expect(err.code).toBe('rate_limited');
+    expect(err.message).toBe('slow down');
+    expect(err.correlationId).toBe('req-1');
+    expect(err.retryAfter).toBe(17);
+  });
+
+  it('falls back to X-Request-ID when the body has no correlation id', async () => {
+    const err = await ApiError.fromResponse(
+      res(409, JSON.stringify({ code: 'invalid_state', message: 'already releasing' }), { 'X-Request-ID': 'abc' }),
+    );
+    expect(err.correlationId).toBe('abc');
+    expect(err.retryAfter).toBeNull();
+  });
+
+  it('copes with a body that is not the envelope (a proxy page)', async () => {
+    const err = await ApiError.fromResponse(res(502, '<html>Bad gateway</html>', { 'X-Request-ID': 'p1' }));
+    expect(err.code).toBe('unavailable');
+    expect(err.status).toBe(502);
+    expect(err.correlationId).toBe('p1');
+  });
+
+  it('copes with an empty body', async () => {
+    const err = await ApiError.fromResponse(res(500, ''));
+    expect(err.code).toBe('internal');
+    expect(err.correlationId).toBeNull();
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = new Date('2025-01-01T00:00:00Z');
+  it('takes seconds or an HTTP date', () => {
+    expect(parseRetryAfter('5', now)).toBe(5);
+    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:30 GMT', now)).toBe(30);
+    expect(parseRetryAfter('Tue, 31 Dec 2024 00:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter(null, now)).toBeNull();
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter('-3', now)).toBeNull();
+  });
+});
+
+describe('describeError', () => {
+  it('maps known codes to a human message and keeps unknown ones', () => {
+    const known = new ApiError({ status: 402, code: 'insufficient_funds', message: 'balance 0' });
+    expect(describeError(known)).toMatch(/balance is too low/);
+    const unknown = new ApiError({ status: 400, code: 'brand_new', message: 'Server says so' });
+    expect(describeError(unknown)).toBe('Server says so');
+  });
+  it('turns anything thrown into an ApiError', () => {
+    expect(toApiError(new Error('boom')).code).toBe('client_error');
+    expect(toApiError(ApiError.network(new TypeError('Failed to fetch'))).code).toBe('network_error');
+  });
+});

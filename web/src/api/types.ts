@@ -1,0 +1,32 @@
+// Short names for the generated schema types. Import from here, not from
+// schema.d.ts directly, so screens read `User` rather than a path expression.
+import type { components } from './schema';
+
+type S = components['schemas'];
+
+export type User = S['User'];
+export type Role = S['Role'];
+export type SKU = S['SKU'];
+export type Node = S['Node'];
+export type NodeStatus = S['NodeStatus'];
+export type NodeAdminState = S['NodeAdminState'];
+export type GPU = S['GPU'];
+export type Allocation = S['Allocation'];
+export type AllocationStatus = S['AllocationStatus'];
+export type Connection = S['Connection'];
+export type AuditLog = S['AuditLog'];
+export type Overview = S['Overview'];
+export type Money = S['Money'];
+export type Balance = S['BalanceResponse'];
+export type UsageRecord = S['UsageRecord'];
+export type SSHKey = S['SSHKey'];
+export type JoinToken = S['JoinToken'];
+export type TerminalToken = S['TerminalToken'];
+export type TokenPair = S['TokenPair'];
+export type ErrorEnvelope = S['Error'];
+
+/** Every list endpoint answers this shape (docs/api.md, "Lists"). */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string;
+}

@@ -1,0 +1,22 @@
+import { RouterProvider, createBrowserRouter } from 'react-router';
+import { AnnouncerProvider } from '../components/Announcer';
+import { ToastProvider } from '../components/Toast';
+import { AuthProvider } from './auth';
+import { NotificationsProvider } from './notifications';
+import { routes } from './routes';
+
+const router = createBrowserRouter(routes);
+
+export function App() {
+  return (
+    <AnnouncerProvider>
+      <ToastProvider>
+        <AuthProvider>
+          <NotificationsProvider>
+            <RouterProvider router={router} />
+          </NotificationsProvider>
+        </AuthProvider>
+      </ToastProvider>
+    </AnnouncerProvider>
+  );
+}

@@ -1,0 +1,243 @@
+// The frame around every signed-in screen: sidebar navigation (a menu button
+// below 900 px), the top bar with the notifications bell and the user menu,
+// and the low-balance banner. Screens render in <Outlet/>; whatever state a
+// screen is in (loading, empty, error, restricted) the shell stays.
+import { useEffect, useRef, useState } from 'react';
+import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Money } from '../components/Money';
+import { Icon } from '../components/Icon';
+import { useAnnounce } from '../components/Announcer';
+import { formatDuration } from '../lib/format';
+import { useAuth, useUser } from './auth';
+import { isLow, useBalance } from './balance';
+import { adminNav, userNav, type NavItem } from './nav';
+import { describeNotification, useNotificationListener, useNotifications } from './notifications';
+
+export function Shell() {
+  const [navOpen, setNavOpen] = useState(false);
+  const location = useLocation();
+  const first = useRef(true);
+
+  // After navigation: close the mobile menu and move focus to the new page's
+  // heading, so keyboard and screen-reader users start at the top of it.
+  useEffect(() => {
+    setNavOpen(false);
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('page-title')?.focus();
+  }, [location.pathname]);
+
+  return (
+    <div className={`shell${navOpen ? ' nav-open' : ''}`}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Sidebar />
+      <div className="shell-main">
+        <TopBar navOpen={navOpen} onToggleNav={() => setNavOpen((o) => !o)} />
+        <LowBalanceBanner />
+        <main id="main" className="content" tabIndex={-1}>
+          <Outlet />
+        </main>
+      </div>
+      {navOpen && <div className="nav-scrim" onClick={() => setNavOpen(false)} aria-hidden="true" />}
+      <StatusAnnouncer />
+    </div>
+  );
+}
+
+function NavList({ items }: { items: NavItem[] }) {
+  return (
+    <ul className="nav-list">
+      {items.map((i) => (
+        <li key={i.to}>
+          <NavLink to={i.to} className={({ isActive }) => `nav-link${isActive ? ' active' : ''}`}>
+            <Icon name={i.icon} />
+            <span>{i.label}</span>
+          </NavLink>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Sidebar() {
+  const { isAdmin } = useAuth();
+  return (
+    <aside className="sidebar" id="sidebar">
+      <Link to="/marketplace" className="brand" aria-label="GPUaaS home">
+        <span className="brand-mark" aria-hidden="true">
+          <Icon name="gpu" size={20} />
+        </span>
+        <span className="brand-name">GPUaaS</span>
+      </Link>
+      <nav aria-label="Main">
+        <NavList items={userNav} />
+        {isAdmin && (
+          <>
+            <h2 className="nav-section">Admin</h2>
+            <NavList items={adminNav} />
+          </>
+        )}
+      </nav>
+      <div className="sidebar-footer muted">GPU cloud console</div>
+    </aside>
+  );
+}
+
+function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () => void }) {
+  const { unread } = useNotifications();
+  const balance = useBalance();
+  return (
+    <header className="topbar">
+      <button
+        type="button"
+        className="icon-button menu-button"
+        aria-label="Menu"
+        aria-expanded={navOpen}
+        aria-controls="sidebar"
+        onClick={onToggleNav}
+      >
+        <Icon name="menu" size={22} />
+      </button>
+      <Link to="/marketplace" className="topbar-brand" aria-label="GPUaaS home">
+        GPUaaS
+      </Link>
+      <div className="topbar-spacer" />
+      {balance.data && (
+        <Link to="/billing" className="topbar-balance">
+          <span className="muted">Balance</span>{' '}
+          <Money minor={balance.data.balance_minor - balance.data.unbilled_minor} currency={balance.data.currency} />
+        </Link>
+      )}
+      <Link
+        to="/notifications"
+        className="icon-button bell"
+        aria-label={unread > 0 ? `Notifications, ${unread} unread` : 'Notifications'}
+        data-testid="bell"
+      >
+        <Icon name="bell" size={20} />
+        {unread > 0 && (
+          <span className="badge" aria-hidden="true">
+            {unread > 9 ? '9+' : unread}
+          </span>
+        )}
+      </Link>
+      <UserMenu />
+    </header>
+  );
+}
+
+function UserMenu() {
+  const user = useUser();
+  const { logout } = useAuth();
+  const navigate = useNavigate();
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+  const buttonRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setOpen(false);
+        buttonRef.current?.focus();
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+
+  return (
+    <div className="user-menu" ref={ref}>
+      <button
+        ref={buttonRef}
+        type="button"
+        className="user-button"
+        aria-expanded={open}
+        aria-haspopup="true"
+        aria-controls="user-menu-panel"
+        onClick={() => setOpen((o) => !o)}
+        data-testid="user-menu"
+      >
+        <span className="avatar" aria-hidden="true">
+          {user.username.slice(0, 1).toUpperCase()}
+        </span>
+        <span className="user-name">{user.username}</span>
+        <Icon name="chevron" size={16} />
+      </button>
+      {open && (
+        <div className="user-menu-panel" id="user-menu-panel">
+          <div className="user-menu-who">
+            <strong>{user.username}</strong>
+            <span className="muted">{user.email}</span>
+            <span className="muted">Role: {user.role}</span>
+          </div>
+          <Link to="/settings/profile" className="menu-item" onClick={() => setOpen(false)}>
+            <Icon name="user" /> Profile
+          </Link>
+          <button
+            type="button"
+            className="menu-item"
+            onClick={async () => {
+              setOpen(false);
+              await logout();
+              navigate('/login', { replace: true });
+            }}
+          >
+            <Icon name="logout" /> Sign out
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function LowBalanceBanner() {
+  const balance = useBalance();
+  const [alerted, setAlerted] = useState(false);
+  const [dismissed, setDismissed] = useState(false);
+  useNotificationListener((n) => {
+    if (n.type === 'billing.low_balance') {
+      setAlerted(true);
+      setDismissed(false);
+    }
+    if (n.type === 'billing.balance_credited') setAlerted(false);
+  });
+  const b = balance.data;
+  if (!b || dismissed) return null;
+  if (!alerted && !isLow(b)) return null;
+  const left = b.balance_minor - b.unbilled_minor;
+  return (
+    <div className="banner banner-warning" role="region" aria-label="Low balance" data-testid="low-balance-banner">
+      <Icon name="warning" />
+      <p>
+        <strong>Your balance is low:</strong> <Money minor={left} currency={b.currency} /> left
+        {b.runway_seconds != null && <> — about {formatDuration(b.runway_seconds)} at the current rate</>}. Running
+        allocations are released when it reaches zero.
+      </p>
+      <Link to="/billing" className="button small">
+        Billing
+      </Link>
+      <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed(true)}>
+        ×
+      </button>
+    </div>
+  );
+}
+
+/** Announces every notification through the live region. */
+function StatusAnnouncer() {
+  const announce = useAnnounce();
+  useNotificationListener((n) => announce(describeNotification(n)));
+  return null;
+}

@@ -1,0 +1,24 @@
+// The navigation. A new screen adds its entry here and its route in routes.tsx.
+import type { IconName } from '../components/Icon';
+
+export interface NavItem {
+  to: string;
+  label: string;
+  icon: IconName;
+}
+
+export const userNav: NavItem[] = [
+  { to: '/marketplace', label: 'Marketplace', icon: 'market' },
+  { to: '/allocations', label: 'Allocations', icon: 'alloc' },
+  { to: '/billing', label: 'Billing', icon: 'billing' },
+  { to: '/keys', label: 'SSH keys', icon: 'key' },
+  { to: '/notifications', label: 'Notifications', icon: 'bell' },
+];
+
+export const adminNav: NavItem[] = [
+  { to: '/admin/overview', label: 'Overview', icon: 'overview' },
+  { to: '/admin/users', label: 'Users', icon: 'users' },
+  { to: '/admin/nodes', label: 'Nodes', icon: 'node' },
+  { to: '/admin/allocations', label: 'Allocations', icon: 'alloc' },
+  { to: '/admin/audit-logs', label: 'Audit logs', icon: 'audit' },
+];

@@ -1,0 +1,59 @@
+// Every URL of the console. To add a screen: create src/pages/<area>/<Name>Page.tsx,
+// add a route below (under /admin for admin screens) and, if it needs one, a
+// nav entry in nav.ts. See docs/web.md.
+import { Navigate, type RouteObject } from 'react-router';
+import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
+import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
+import { NodesPage } from '../pages/admin/NodesPage';
+import { OverviewPage } from '../pages/admin/OverviewPage';
+import { UserDetailPage } from '../pages/admin/UserDetailPage';
+import { UsersPage } from '../pages/admin/UsersPage';
+import { AllocationDetailPage } from '../pages/allocations/AllocationDetailPage';
+import { AllocationsPage } from '../pages/allocations/AllocationsPage';
+import { LoginPage } from '../pages/auth/LoginPage';
+import { BillingPage } from '../pages/billing/BillingPage';
+import { KeysPage } from '../pages/keys/KeysPage';
+import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
+import { NotFoundPage } from '../pages/NotFoundPage';
+import { NotificationsPage } from '../pages/notifications/NotificationsPage';
+import { ProfilePage } from '../pages/settings/ProfilePage';
+import { BalanceProvider } from './balance';
+import { RequireAdmin, RequireAuth } from './guards';
+import { Shell } from './Shell';
+
+export const routes: RouteObject[] = [
+  { path: '/login', element: <LoginPage /> },
+  {
+    element: (
+      <RequireAuth>
+        <BalanceProvider>
+          <Shell />
+        </BalanceProvider>
+      </RequireAuth>
+    ),
+    children: [
+      { index: true, element: <Navigate to="/marketplace" replace /> },
+      { path: 'marketplace', element: <MarketplacePage /> },
+      { path: 'allocations', element: <AllocationsPage /> },
+      { path: 'allocations/:id', element: <AllocationDetailPage /> },
+      { path: 'billing', element: <BillingPage /> },
+      { path: 'keys', element: <KeysPage /> },
+      { path: 'notifications', element: <NotificationsPage /> },
+      { path: 'settings/profile', element: <ProfilePage /> },
+      {
+        path: 'admin',
+        element: <RequireAdmin />,
+        children: [
+          { index: true, element: <Navigate to="/admin/overview" replace /> },
+          { path: 'overview', element: <OverviewPage /> },
+          { path: 'users', element: <UsersPage /> },
+          { path: 'users/:id', element: <UserDetailPage /> },
+          { path: 'nodes', element: <NodesPage /> },
+          { path: 'allocations', element: <AdminAllocationsPage /> },
+          { path: 'audit-logs', element: <AuditLogsPage /> },
+        ],
+      },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+];

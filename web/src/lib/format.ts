@@ -1,0 +1,105 @@
+// Display formatting. Money stays in integer minor units everywhere in the
+// console; it becomes a float only here, at the last step, for Intl.
+
+// One locale for the whole console (its text is English), so numbers and dates
+// read the same in every screenshot and test.
+const LOCALE = 'en-US';
+
+/** Digits after the decimal point of a currency (USD 2, JPY 0, BHD 3). */
+export function currencyDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/** formatMoney(1992, 'USD') → "$19.92". Minor units are integers; the float is display-only. */
+export function formatMoney(minor: number, currency: string, opts: { signed?: boolean } = {}): string {
+  const digits = currencyDigits(currency);
+  const major = minor / 10 ** digits;
+  try {
+    return new Intl.NumberFormat(LOCALE, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+      signDisplay: opts.signed ? 'exceptZero' : 'auto',
+    }).format(major);
+  } catch {
+    // An unknown currency code: show the number and the code.
+    return `${major.toFixed(digits)} ${currency}`;
+  }
+}
+
+/** How many whole seconds a balance lasts at a burn rate per hour (both minor units); null when nothing burns. */
+export function runwaySeconds(balanceMinor: number, perHourMinor: number): number | null {
+  if (perHourMinor <= 0) return null;
+  if (balanceMinor <= 0) return 0;
+  return Math.floor((balanceMinor * 3600) / perHourMinor);
+}
+
+/** formatDuration(3725) → "1h 2m"; short and rounded down to the two largest units. */
+export function formatDuration(totalSeconds: number): string {
+  if (!Number.isFinite(totalSeconds)) return '—';
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
+  if (m > 0) return sec > 0 ? `${m}m ${sec}s` : `${m}m`;
+  return `${sec}s`;
+}
+
+/** Milliseconds between two instants as a duration ("3m 4s"); `end` defaults to now. */
+export function formatElapsed(start: string | Date, end: string | Date | null = null, now: Date = new Date()): string {
+  const a = new Date(start).getTime();
+  const b = end ? new Date(end).getTime() : now.getTime();
+  return formatDuration((b - a) / 1000);
+}
+
+/** An absolute date and time in the browser's locale; "—" for none. */
+export function formatDateTime(value: string | Date | null | undefined): string {
+  if (!value) return '—';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '—';
+  return new Intl.DateTimeFormat(LOCALE, { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
+}
+
+/** "just now", "5 min ago", "in 2 h", "3 days ago". */
+export function formatRelative(value: string | Date, now: Date = new Date()): string {
+  const diff = (new Date(value).getTime() - now.getTime()) / 1000;
+  const abs = Math.abs(diff);
+  if (abs < 45) return 'just now';
+  const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'short' });
+  if (abs < 3600) return rtf.format(Math.round(diff / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(diff / 3600), 'hour');
+  return rtf.format(Math.round(diff / 86400), 'day');
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** formatBytes(1536) → "1.5 KiB" (binary units, as nvidia-smi and the API's *_mib fields use). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${Number(v.toFixed(digits))} ${BYTE_UNITS[i]}`;
+}
+
+/** For the API's *_mib fields: formatMiB(81920) → "80 GiB". */
+export function formatMiB(mib: number): string {
+  return formatBytes(mib * 1024 * 1024);
+}
+
+/** The first 8 characters of a UUID, for tables. */
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}

@@ -1,0 +1,115 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { toApiError, type ApiError } from '../../api/errors';
+import { useAuth } from '../../app/auth';
+import { Splash } from '../../app/guards';
+import { useAnnounce } from '../../components/Announcer';
+import { ErrorBox } from '../../components/ErrorBox';
+import { Icon } from '../../components/Icon';
+import { safeNext } from '../../lib/safeNext';
+import { useCountdown } from '../../lib/useCountdown';
+
+export function LoginPage() {
+  const { status, login, expired } = useAuth();
+  const [params] = useSearchParams();
+  const next = safeNext(params.get('next'));
+  const navigate = useNavigate();
+  const announce = useAnnounce();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const wait = useCountdown();
+
+  useEffect(() => {
+    document.title = 'Sign in · GPUaaS';
+  }, []);
+
+  useEffect(() => {
+    if (wait.remaining === 0 && error?.code === 'rate_limited') announce('You can try signing in again.');
+  }, [wait.remaining, error, announce]);
+
+  if (status === 'starting') return <Splash />;
+  if (status === 'signed-in' && !pending) return <Navigate to={next} replace />;
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (pending || wait.remaining > 0) return;
+    setPending(true);
+    setError(undefined);
+    try {
+      await login(username.trim(), password);
+      navigate(next, { replace: true });
+    } catch (err) {
+      const apiErr = toApiError(err);
+      setError(apiErr);
+      if (apiErr.status === 429) wait.start(apiErr.retryAfter ?? 60);
+      setPassword('');
+      setPending(false);
+    }
+  };
+
+  const limited = wait.remaining > 0;
+  return (
+    <div className="login">
+      <main className="login-card" aria-labelledby="login-title">
+        <div className="login-brand">
+          <span className="brand-mark" aria-hidden="true">
+            <Icon name="gpu" size={22} />
+          </span>
+          <span>GPUaaS</span>
+        </div>
+        <h1 id="login-title">Sign in</h1>
+        <p className="muted">GPUs by the second, in your own cloud.</p>
+        {expired && !error && (
+          <div className="notice" role="status">
+            Your session has ended. Sign in again to continue.
+          </div>
+        )}
+        <form onSubmit={onSubmit} noValidate>
+          <div className="field">
+            <label htmlFor="login-username">Username</label>
+            <input
+              id="login-username"
+              className="input"
+              name="username"
+              autoComplete="username"
+              autoCapitalize="none"
+              spellCheck={false}
+              required
+              autoFocus
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="login-password">Password</label>
+            <input
+              id="login-password"
+              className="input"
+              type="password"
+              name="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </div>
+          {error && <ErrorBox error={error} compact />}
+          {limited && (
+            <p className="countdown" role="timer" aria-live="off" data-testid="retry-countdown">
+              Too many attempts. Try again in <strong>{wait.remaining}</strong> s.
+            </p>
+          )}
+          <button
+            type="submit"
+            className="button primary block"
+            disabled={pending || limited || !username || !password}
+          >
+            {pending ? 'Signing in…' : limited ? `Wait ${wait.remaining} s` : 'Sign in'}
+          </button>
+        </form>
+      </main>
+    </div>
+  );
+}
