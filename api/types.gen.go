@@ -228,6 +228,24 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for TerminalSessionParamsXGpuaasTerminalPty.
+const (
+	TerminalSessionParamsXGpuaasTerminalPtyN0 TerminalSessionParamsXGpuaasTerminalPty = "0"
+	TerminalSessionParamsXGpuaasTerminalPtyN1 TerminalSessionParamsXGpuaasTerminalPty = "1"
+)
+
+// Valid indicates whether the value is a known member of the TerminalSessionParamsXGpuaasTerminalPty enum.
+func (e TerminalSessionParamsXGpuaasTerminalPty) Valid() bool {
+	switch e {
+	case TerminalSessionParamsXGpuaasTerminalPtyN0:
+		return true
+	case TerminalSessionParamsXGpuaasTerminalPtyN1:
+		return true
+	default:
+		return false
+	}
+}
+
 // AddSSHKeyRequest defines model for AddSSHKeyRequest.
 type AddSSHKeyRequest struct {
 	// Name 1 to 64 characters, no control characters.
@@ -981,7 +999,13 @@ type TerminalSessionParams struct {
 
 	// XGpuaasTerminalCommand Run this command with `sh -c` instead of an interactive shell (the CLI's `gpuaas ssh ALLOC -- CMD`).
 	XGpuaasTerminalCommand *string `json:"X-Gpuaas-Terminal-Command,omitempty"`
+
+	// XGpuaasTerminalPty `0` runs the command (or, without one, a non-interactive shell) on pipes instead of a PTY, as `ssh host cmd` does: stdout and stderr stay apart, in binary frames prefixed with a channel byte (1 stdout, 2 stderr), and the client's `{"type":"stdin_eof"}` closes its stdin. `1` or absent is the interactive PTY. Anything else is 400 before the token is spent.
+	XGpuaasTerminalPty *TerminalSessionParamsXGpuaasTerminalPty `json:"X-Gpuaas-Terminal-Pty,omitempty"`
 }
+
+// TerminalSessionParamsXGpuaasTerminalPty defines parameters for TerminalSession.
+type TerminalSessionParamsXGpuaasTerminalPty string
 
 // AdminForceReleaseAllocationJSONRequestBody defines body for AdminForceReleaseAllocation for application/json ContentType.
 type AdminForceReleaseAllocationJSONRequestBody = ForceReleaseRequest

@@ -29,16 +29,22 @@ type terminals struct {
 
 	mu   sync.Mutex
 	live map[string]map[*exec.Cmd]chan struct{} // allocation id → shells and their exits
+	// released holds allocations whose release ran on this node: a shell
+	// that starts for one after that (its stream crossed the release) is
+	// hung up as soon as it is tracked.
+	released map[string]bool
 }
 
 func newTerminals(cfg Config) *terminals {
-	return &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime, live: map[string]map[*exec.Cmd]chan struct{}{}}
+	return &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime,
+		live: map[string]map[*exec.Cmd]chan struct{}{}, released: map[string]bool{}}
 }
 
 // closeAllocation hangs up every shell of the allocation (after release).
 func (t *terminals) closeAllocation(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.released[id] = true
 	for cmd, exited := range t.live[id] {
 		hangup(cmd, exited)
 	}
@@ -48,6 +54,10 @@ func (t *terminals) track(id string, cmd *exec.Cmd, exited chan struct{}, on boo
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if on {
+		if t.released[id] {
+			hangup(cmd, exited)
+			return
+		}
 		if t.live[id] == nil {
 			t.live[id] = map[*exec.Cmd]chan struct{}{}
 		}
@@ -115,9 +125,12 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 		shell = "/bin/bash"
 	}
 	var cmd *exec.Cmd
-	if h.Command != "" {
+	switch {
+	case h.Command != "":
 		cmd = exec.Command(shell, "-c", h.Command)
-	} else {
+	case h.NoPTY: // like `ssh -T host`: the shell reads commands from stdin
+		cmd = exec.Command(shell)
+	default:
 		cmd = exec.Command(shell, "-i")
 	}
 	cmd.Dir = dir
@@ -132,7 +145,8 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 }
 
 // serveTerminal runs one PTY shell for the terminal stream whose header is
-// raw, proxying frames until the shell exits or the stream closes.
+// raw, proxying frames until the shell exits or the stream closes. A header
+// with NoPTY runs on pipes instead (servePipes).
 func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	defer stream.Close()
 	fw := agentproto.NewFrameWriter(stream)
@@ -148,6 +162,10 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	cmd, err := t.command(h)
 	if err != nil {
 		fail("start_failed", err.Error())
+		return
+	}
+	if h.NoPTY {
+		t.servePipes(stream, fw, h, cmd)
 		return
 	}
 	size := &pty.Winsize{Cols: 80, Rows: 24}
@@ -213,21 +231,27 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	}
 	ptmx.Close()
 	<-copied
-	code := 0
-	if werr != nil {
-		var ee *exec.ExitError
-		if errors.As(werr, &ee) {
-			code = ee.ExitCode()
-			if code < 0 { // killed by a signal
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					code = 128 + int(ws.Signal())
-				}
-			}
-		} else {
-			code = -1
-		}
-	}
+	code := exitCode(werr)
 	b, _ := json.Marshal(agentproto.TerminalExit{ExitCode: code})
 	_ = fw.WriteFrame(agentproto.FrameExit, b)
 	slog.Info("agent: terminal session ended", "allocation_id", h.AllocationID, "exit_code", code)
+}
+
+// exitCode is the shell's exit status as a terminal reports it: a signal
+// is 128+n, as shells say; -1 when Wait failed for another reason.
+func exitCode(werr error) int {
+	if werr == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) {
+		return -1
+	}
+	code := ee.ExitCode()
+	if code < 0 { // killed by a signal
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	}
+	return code
 }

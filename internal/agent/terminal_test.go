@@ -30,7 +30,7 @@ func terminalURL(env *servertest.Env, id string) string {
 func readTerminal(t *testing.T, c *websocket.Conn, stop ...string) (map[string]any, string) {
 	t.Helper()
 	var out strings.Builder
-	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
 		typ, b, err := c.Read(rctx)

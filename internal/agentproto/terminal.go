@@ -19,6 +19,12 @@ type TerminalHeader struct {
 	Rows         int      `json:"rows,omitempty"`
 	// Command, when set, runs `sh -c Command` instead of an interactive shell.
 	Command string `json:"command,omitempty"`
+	// NoPTY asks for the command (or a non-interactive shell) on plain
+	// pipes instead of a PTY, like `ssh host cmd`: stdout goes in FrameData,
+	// stderr in FrameStderr, and FrameStdinEOF closes its stdin. An agent
+	// that honours it says so with FramePipes before any other frame; an
+	// older agent ignores the field and starts a PTY as before.
+	NoPTY bool `json:"no_pty,omitempty"`
 }
 
 // Terminal frame kinds on a terminal stream. Each frame is one kind byte,
@@ -28,6 +34,12 @@ const (
 	FrameResize byte = 1 // server → agent: JSON TerminalSize
 	FrameExit   byte = 2 // agent → server: JSON TerminalExit; the last frame
 	FrameError  byte = 3 // agent → server: JSON TerminalError; the last frame
+
+	// No-PTY sessions (TerminalHeader.NoPTY) only. FrameData carries stdin
+	// (server → agent) and stdout (agent → server) there.
+	FrameStderr   byte = 4 // agent → server: the command's stderr bytes
+	FrameStdinEOF byte = 5 // server → agent: close the command's stdin; no payload
+	FramePipes    byte = 6 // agent → server: the command runs on pipes, not a PTY; the first frame, no payload
 )
 
 // MaxFrame bounds one terminal frame's payload.

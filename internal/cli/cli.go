@@ -101,7 +101,7 @@ func init() {
 		"billing": {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
 		"alloc":   {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 		"keys":    {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
-		"ssh":     {"open a terminal on an allocation, or run one command: ssh ALLOC [-- CMD...]", runSSH},
+		"ssh":     {"open a terminal on an allocation, or run one command: ssh [-t | -T] ALLOC [-- CMD...]", runSSH},
 	}
 }
 

@@ -24,8 +24,15 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("remote exit code %d"
 // terminal gateway: `gpuaas ssh ALLOC` is an interactive shell, and
 // `gpuaas ssh ALLOC -- CMD...` runs one command; either way the process
 // exits with the remote exit code.
+//
+// A PTY is asked for as ssh(1) does: for a shell when stdin is a terminal,
+// never for a command unless -t. Without one (X-Gpuaas-Terminal-Pty: 0) the
+// remote stdout and stderr arrive apart, each binary message prefixed with
+// its channel byte, and stdin's EOF is passed on as stdin_eof.
 func runSSH(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "ssh", "ALLOC [-- CMD...]")
+	fs := flagSet(env, "ssh", "[-t | -T] ALLOC [-- CMD...]")
+	forcePTY := fs.Bool("t", false, "ask for a PTY even for a command or when stdin is not a terminal")
+	noPTY := fs.Bool("T", false, "ask for no PTY even for an interactive shell")
 	var command []string
 	for i, a := range args {
 		if a == "--" {
@@ -36,6 +43,9 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 	id, err := allocArg(fs, args)
 	if err != nil {
 		return err
+	}
+	if *forcePTY && *noPTY {
+		return errUsage{errors.New("-t and -T exclude each other")}
 	}
 	s, err := openSession(env)
 	if err != nil {
@@ -55,10 +65,14 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 	default:
 		u.Scheme = "ws"
 	}
-	// Raw mode and the window size when stdin is a terminal.
+	// Raw mode and the window size when there is a PTY and stdin is a terminal.
 	var ttyFd = -1
 	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		ttyFd = int(f.Fd())
+	}
+	pty := *forcePTY || (len(command) == 0 && ttyFd >= 0 && !*noPTY)
+	if !pty {
+		ttyFd = -1
 	}
 	q := url.Values{}
 	if ttyFd >= 0 {
@@ -71,6 +85,9 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 	hdr := http.Header{"Authorization": {"Bearer " + tok.Token}, "User-Agent": {userAgent(env)}}
 	if len(command) > 0 {
 		hdr.Set("X-Gpuaas-Terminal-Command", strings.Join(command, " "))
+	}
+	if !pty {
+		hdr.Set("X-Gpuaas-Terminal-Pty", "0")
 	}
 	opts := &websocket.DialOptions{HTTPHeader: hdr}
 	if env.HTTPClient != nil {
@@ -96,7 +113,7 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 		defer stop()
 	}
 	// Local input → terminal. It ends with the process; a stdin at EOF
-	// just stops sending.
+	// just stops sending with a PTY, and sends stdin_eof without one.
 	go func() {
 		buf := make([]byte, 32<<10)
 		for {
@@ -107,6 +124,9 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 				}
 			}
 			if err != nil {
+				if !pty {
+					_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"stdin_eof"}`))
+				}
 				return
 			}
 		}
@@ -117,7 +137,17 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("terminal connection lost: %w", err)
 		}
 		if typ == websocket.MessageBinary {
-			if _, err := env.Stdout.Write(b); err != nil {
+			w := env.Stdout
+			if !pty { // a channel byte first: 1 stdout, 2 stderr
+				if len(b) == 0 || b[0] != 1 && b[0] != 2 {
+					continue // a channel this client does not know
+				}
+				if b[0] == 2 {
+					w = env.Stderr
+				}
+				b = b[1:]
+			}
+			if _, err := w.Write(b); err != nil {
 				return err
 			}
 			continue

@@ -24,11 +24,21 @@ import (
 // Sec-WebSocket-Protocol: bearer, <token>) before upgrading, so a bad,
 // spent or mismatched token is a 401 without a websocket. Then it opens a
 // PTY shell on the allocation's node through the agent's connection and
-// proxies it.
+// proxies it. X-Gpuaas-Terminal-Pty: 0 asks for the command on pipes
+// instead (stdout and stderr apart, stdin EOF passed on), as `ssh host cmd`.
 func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 	id, err := pathUUID(r, "allocation_id")
 	if err != nil {
 		httpapi.WriteError(w, r, err)
+		return
+	}
+	noPTY := false
+	switch v := r.Header.Get("X-Gpuaas-Terminal-Pty"); v {
+	case "", "1":
+	case "0":
+		noPTY = true
+	default: // checked before the token is spent
+		httpapi.WriteError(w, r, apperr.Invalid("header X-Gpuaas-Terminal-Pty must be 0 or 1, not %q", v))
 		return
 	}
 	token, ok := bearer(r)
@@ -80,6 +90,7 @@ func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	h.Cols, h.Rows = atoiOr(q.Get("cols")), atoiOr(q.Get("rows"))
 	h.Command = r.Header.Get("X-Gpuaas-Terminal-Command")
+	h.NoPTY = noPTY
 	stream, err := a.Agents.OpenTerminal(ctx, *alloc.NodeId, h)
 	if err != nil {
 		code := "node_unreachable"
@@ -91,7 +102,11 @@ func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 	}
 	target := id.String()
 	a.auditTerminal(ctx, userID, audit.ActionTerminalSessionStart, target, map[string]any{"node_id": alloc.NodeId.String()})
-	res := a.TerminalSessions.Proxy(ctx, c, stream)
+	proxy := a.TerminalSessions.Proxy
+	if noPTY {
+		proxy = a.TerminalSessions.ProxyPipes
+	}
+	res := proxy(ctx, c, stream)
 	meta := map[string]any{"bytes_in": res.BytesIn, "bytes_out": res.BytesOut, "reason": res.Reason}
 	if res.ExitCode != nil {
 		meta["exit_code"] = *res.ExitCode

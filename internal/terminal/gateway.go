@@ -44,6 +44,18 @@ type (
 		Cols int    `json:"cols"`
 		Rows int    `json:"rows"`
 	}
+	// StdinEOF is the client's end of input (no-PTY sessions only); its
+	// Type is "stdin_eof".
+	StdinEOF struct {
+		Type string `json:"type"`
+	}
+)
+
+// Channels prefix every binary message from the server in a no-PTY session
+// (header X-Gpuaas-Terminal-Pty: 0): one byte, then the payload.
+const (
+	ChannelStdout byte = 1
+	ChannelStderr byte = 2
 )
 
 // Limits bound one session; zero means no limit.
@@ -111,14 +123,73 @@ func NewSessions(lim Limits, reg prometheus.Registerer) *Sessions {
 // header was already sent) until the shell exits, either side goes away or
 // a limit is hit. It closes both.
 func (s *Sessions) Proxy(ctx context.Context, c *websocket.Conn, stream net.Conn) Result {
+	return s.run(ctx, c, stream, false)
+}
+
+// ProxyPipes is Proxy for a session whose header asked for no PTY
+// (TerminalHeader.NoPTY): binary messages to the client carry a channel
+// byte (ChannelStdout, ChannelStderr) before the payload, and the client's
+// stdin_eof closes the command's stdin. An agent too old for NoPTY runs a
+// PTY anyway: its output all goes to ChannelStdout and stdin_eof becomes a
+// ^D typed into the PTY.
+func (s *Sessions) ProxyPipes(ctx context.Context, c *websocket.Conn, stream net.Conn) Result {
+	return s.run(ctx, c, stream, true)
+}
+
+func (s *Sessions) run(ctx context.Context, c *websocket.Conn, stream net.Conn, pipes bool) Result {
 	s.open.Inc()
 	defer s.open.Dec()
-	res := s.proxy(ctx, c, stream)
+	res := s.proxy(ctx, c, stream, pipes)
 	s.ended.WithLabelValues(res.Reason).Inc()
 	return res
 }
 
-func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn) Result {
+// stdinEOF forwards a no-PTY client's stdin_eof once the agent has shown
+// whether it honoured NoPTY: as FrameStdinEOF when it did (FramePipes), as
+// a ^D when its first output came without FramePipes (an older agent, so a
+// PTY). Until then the EOF waits; input before it was already written.
+type stdinEOF struct {
+	mu        sync.Mutex
+	fw        *agentproto.FrameWriter
+	mode      int // 0 unknown, modePipes, modePTY
+	requested bool
+	sent      bool
+}
+
+const (
+	modePipes = 1
+	modePTY   = 2
+)
+
+func (e *stdinEOF) request() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requested = true
+	return e.flush()
+}
+
+func (e *stdinEOF) learn(mode int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mode != 0 {
+		return nil
+	}
+	e.mode = mode
+	return e.flush()
+}
+
+func (e *stdinEOF) flush() error {
+	if !e.requested || e.sent || e.mode == 0 {
+		return nil
+	}
+	e.sent = true
+	if e.mode == modePTY {
+		return e.fw.WriteFrame(agentproto.FrameData, []byte{4}) // ^D: EOF to a PTY's line discipline
+	}
+	return e.fw.WriteFrame(agentproto.FrameStdinEOF, nil)
+}
+
+func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn, pipes bool) Result {
 	lim := s.lim
 	inBytes, outBytes := s.bytes.WithLabelValues("in"), s.bytes.WithLabelValues("out")
 	inMsgs, outMsgs := s.messages.WithLabelValues("in"), s.messages.WithLabelValues("out")
@@ -144,6 +215,7 @@ func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn
 		return Result{Reason: "client_gone"}
 	}
 	fw := agentproto.NewFrameWriter(stream)
+	eof := &stdinEOF{fw: fw}
 
 	// Client → agent.
 	clientDone := make(chan struct{})
@@ -169,9 +241,17 @@ func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn
 				}
 			case websocket.MessageText:
 				var r Resize
-				if json.Unmarshal(b, &r) == nil && r.Type == "resize" && r.Cols > 0 && r.Rows > 0 {
+				if json.Unmarshal(b, &r) != nil {
+					continue
+				}
+				switch {
+				case r.Type == "resize" && r.Cols > 0 && r.Rows > 0:
 					p, _ := json.Marshal(agentproto.TerminalSize{Cols: r.Cols, Rows: r.Rows})
 					if fw.WriteFrame(agentproto.FrameResize, p) != nil {
+						return
+					}
+				case r.Type == "stdin_eof" && pipes:
+					if eof.request() != nil {
 						return
 					}
 				}
@@ -197,16 +277,29 @@ func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn
 				return
 			}
 			switch kind {
-			case agentproto.FrameData:
+			case agentproto.FrameData, agentproto.FrameStderr:
 				touch()
 				out.Add(int64(len(p)))
 				outBytes.Add(float64(len(p)))
 				outMsgs.Inc()
-				if c.Write(ctx, websocket.MessageBinary, p) != nil {
+				msg := p
+				if pipes {
+					if kind == agentproto.FrameData {
+						_ = eof.learn(modePTY) // no-op once FramePipes came
+					}
+					ch := ChannelStdout
+					if kind == agentproto.FrameStderr {
+						ch = ChannelStderr
+					}
+					msg = append(append(make([]byte, 0, 1+len(p)), ch), p...)
+				}
+				if c.Write(ctx, websocket.MessageBinary, msg) != nil {
 					s.writeErrors.Inc()
 					agentDone <- ending{}
 					return
 				}
+			case agentproto.FramePipes:
+				_ = eof.learn(modePipes)
 			case agentproto.FrameExit:
 				var e agentproto.TerminalExit
 				_ = json.Unmarshal(p, &e)

@@ -858,6 +858,10 @@ export interface paths {
          *     raw terminal bytes both ways; text frames are JSON control frames:
          *     `session_ready`, `session_error` {code, message} and `session_closed`
          *     {exit_code} from the server, `resize` {cols, rows} from the client.
+         *     With `X-Gpuaas-Terminal-Pty: 0` there is no PTY: each binary frame
+         *     from the server starts with a channel byte (1 stdout, 2 stderr),
+         *     binary frames from the client are stdin, and the client's
+         *     `stdin_eof` control frame closes the command's stdin.
          *     See docs/api.md.
          */
         get: operations["terminalSession"];
@@ -2786,6 +2790,8 @@ export interface operations {
                 "Sec-WebSocket-Protocol"?: string;
                 /** @description Run this command with `sh -c` instead of an interactive shell (the CLI's `gpuaas ssh ALLOC -- CMD`). */
                 "X-Gpuaas-Terminal-Command"?: string;
+                /** @description `0` runs the command (or, without one, a non-interactive shell) on pipes instead of a PTY, as `ssh host cmd` does: stdout and stderr stay apart, in binary frames prefixed with a channel byte (1 stdout, 2 stderr), and the client's `{"type":"stdin_eof"}` closes its stdin. `1` or absent is the interactive PTY. Anything else is 400 before the token is spent. */
+                "X-Gpuaas-Terminal-Pty"?: "0" | "1";
             };
             path: {
                 allocation_id: string;
