@@ -24,7 +24,6 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process/sshdtest"
 	"github.com/gpuaas/gpuaas/internal/config"
-	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
 
@@ -116,22 +115,7 @@ func TestAcceptanceRealAgentProcessRuntimeSSH(t *testing.T) {
 		c.HeartbeatInterval = interval
 	})
 	inv := env.App.Inventory
-	if err := inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := inv.SeedSKU(ctx, api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
-		GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, jt := env.H200Node(t, "h200-host")
 	env.Fund(t, 100_000)
 	c, _ := env.As("user")
 
@@ -159,7 +143,7 @@ func TestAcceptanceRealAgentProcessRuntimeSSH(t *testing.T) {
 		}
 	})
 
-	ag := start(agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: t.TempDir(), Runtime: "process",
+	ag := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "process",
 		Version: "test", Discoverer: h200(t), NodeRuntime: agent.ProcessRuntime{RT: rt},
 		SSHHost: "127.0.0.1", SSHPort: port, MaxBackoff: 200 * time.Millisecond})
 	t.Cleanup(func() { ag.stop(t) })

@@ -16,69 +16,15 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/config"
-	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/sdk"
 )
 
 // TestAcceptanceTerminalProcessRuntime: with the process runtime (as root)
 // the terminal is a login shell of the allocation's Linux user with the
 // pinned GPU; a spent token is refused; release ends the session.
 func TestAcceptanceTerminalProcessRuntime(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: the process runtime creates real Linux users and needs root")
-	}
-	for _, tool := range []string{"useradd", "userdel", "getent", "runuser"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s is not installed (%v)", tool, err)
-		}
-	}
-	env := servertest.Start(t, func(c *config.Server) {
-		c.Runtime = "agent"
-		c.HeartbeatInterval = 200 * time.Millisecond
-	})
-	inv := env.App.Inventory
-	if err := inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := inv.SeedSKU(ctx, api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
-		GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Fund(t, 100_000)
-	c, _ := env.As("user")
-	rt := &process.Runtime{}
-	var created []uuid.UUID
-	t.Cleanup(func() { // no Linux user outlives the test
-		for _, id := range created {
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			if err := rt.Release(cctx, process.Workload{AllocationID: id}); err != nil {
-				t.Errorf("cleanup: release workload %s: %v", id, err)
-			}
-			cancel()
-		}
-	})
-	ag := start(agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: t.TempDir(), Runtime: "process",
-		Version: "test", Discoverer: h200(t), NodeRuntime: agent.ProcessRuntime{RT: rt}, MaxBackoff: 200 * time.Millisecond})
-	t.Cleanup(func() { ag.stop(t) })
-	eventually(t, 10*time.Second, "node online with its GPU", func() bool {
-		n, err := inv.GetNode(ctx, node.Id)
-		return err == nil && n.Status == api.NodeStatusOnline && len(n.Gpus) == 1
-	})
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	created = append(created, a.Id)
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	env, c, _, a, rt := processAllocation(t)
 	name := process.UsernameFor(a.Id)
 
 	tok, err := c.MintTerminalToken(ctx, a.Id)
@@ -124,4 +70,51 @@ func TestAcceptanceTerminalProcessRuntime(t *testing.T) {
 	}
 	readTerminal(t, ws2, "session_closed")
 	waitAllocation(t, c, a, api.AllocationStatusReleased)
+}
+
+// processAllocation is the start of every process-runtime terminal test
+// (root only; it skips elsewhere): a server, an agent with the process
+// runtime for one H200 node, and a funded user's allocation on it, active.
+// No Linux user outlives the test.
+func processAllocation(t *testing.T) (*servertest.Env, *sdk.Client, api.User, api.Allocation, *process.Runtime) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the process runtime creates real Linux users and needs root")
+	}
+	for _, tool := range []string{"useradd", "userdel", "getent", "runuser"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s is not installed (%v)", tool, err)
+		}
+	}
+	env := servertest.Start(t, func(c *config.Server) {
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 200 * time.Millisecond
+	})
+	node, jt := env.H200Node(t, "h200-host")
+	env.Fund(t, 100_000)
+	c, u := env.As("user")
+	rt := &process.Runtime{}
+	var created []uuid.UUID
+	t.Cleanup(func() { // after the agent stops (cleanups run last in, first out)
+		for _, id := range created {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			if err := rt.Release(cctx, process.Workload{AllocationID: id}); err != nil {
+				t.Errorf("cleanup: release workload %s: %v", id, err)
+			}
+			cancel()
+		}
+	})
+	ag := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "process",
+		Version: "test", Discoverer: h200(t), NodeRuntime: agent.ProcessRuntime{RT: rt}, MaxBackoff: 200 * time.Millisecond})
+	t.Cleanup(func() { ag.stop(t) })
+	eventually(t, 10*time.Second, "node online with its GPU", func() bool {
+		n, err := env.App.Inventory.GetNode(ctx, node.Id)
+		return err == nil && n.Status == api.NodeStatusOnline && len(n.Gpus) == 1
+	})
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created = append(created, a.Id)
+	return env, c, u, waitAllocation(t, c, a, api.AllocationStatusActive), rt
 }

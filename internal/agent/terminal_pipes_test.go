@@ -1,25 +1,19 @@
 package agent_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
-	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/config"
-	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
 
@@ -185,61 +179,7 @@ func TestSSHCommandWithoutPTY(t *testing.T) {
 // the pinned GPU, exactly like the PTY shell; stderr and stdin's EOF work
 // through runuser.
 func TestSSHWithoutPTYProcessRuntime(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: the process runtime creates real Linux users and needs root")
-	}
-	for _, tool := range []string{"useradd", "userdel", "getent", "runuser"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s is not installed (%v)", tool, err)
-		}
-	}
-	env := servertest.Start(t, func(c *config.Server) {
-		c.Runtime = "agent"
-		c.HeartbeatInterval = 200 * time.Millisecond
-	})
-	inv := env.App.Inventory
-	if err := inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := inv.SeedSKU(ctx, api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
-		GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Fund(t, 100_000)
-	c, u := env.As("user")
-	rt := &process.Runtime{}
-	var created []uuid.UUID
-	t.Cleanup(func() { // no Linux user outlives the test
-		for _, id := range created {
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			if err := rt.Release(cctx, process.Workload{AllocationID: id}); err != nil {
-				t.Errorf("cleanup: release workload %s: %v", id, err)
-			}
-			cancel()
-		}
-	})
-	ag := start(agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: t.TempDir(), Runtime: "process",
-		Version: "test", Discoverer: h200(t), NodeRuntime: agent.ProcessRuntime{RT: rt}, MaxBackoff: 200 * time.Millisecond})
-	t.Cleanup(func() { ag.stop(t) })
-	eventually(t, 10*time.Second, "node online with its GPU", func() bool {
-		n, err := inv.GetNode(ctx, node.Id)
-		return err == nil && n.Status == api.NodeStatusOnline && len(n.Gpus) == 1
-	})
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	created = append(created, a.Id)
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	env, _, u, a, rt := processAllocation(t)
 	name := process.UsernameFor(a.Id)
 	run := cliAs(t, env, u.Username)
 

@@ -22,6 +22,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/contract"
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/server"
@@ -240,4 +241,32 @@ func (e *Env) As(role string) (*sdk.Client, api.User) {
 	u := e.NewUser(role)
 	c, _ := e.Login(u)
 	return c, u
+}
+
+// H200SKU is the catalog entry H200Node seeds: one NVIDIA H200 at USD 3.49
+// an hour, in region r1.
+var H200SKU = api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
+	GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}
+
+// H200Node seeds region r1 and H200SKU, creates the node hostname there
+// through the admin API, and returns it with a join token for its agent.
+func (e *Env) H200Node(t testing.TB, hostname string) (api.Node, string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.App.Inventory.SeedSKU(ctx, H200SKU); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := e.As("admin")
+	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: hostname, Region: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, jt.Token
 }

@@ -29,7 +29,6 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/gpu"
-	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 	"github.com/gpuaas/gpuaas/sdk"
 )
@@ -315,26 +314,11 @@ func setupGateway(t *testing.T, s int) []*websocket.Conn {
 		c.TerminalIdleTimeout = time.Hour
 	})
 	inv := env.App.Inventory
-	if err := inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := inv.SeedSKU(ctx, api.SKU{Id: "h200-x1", Name: "H200", GpuModel: "NVIDIA H200", GpuCount: 1,
-		GpuMemoryMib: 143771, PricePerHourMinor: 349, Currency: "USD", Region: "r1", Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, jt := env.H200Node(t, "h200-host")
 	actx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(actx, agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: t.TempDir(), Runtime: "sim",
+		done <- agent.Run(actx, agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
 			Version: "bench", Discoverer: h200(t), MaxBackoff: 200 * time.Millisecond})
 	}()
 	t.Cleanup(func() { stop(); <-done })
