@@ -1,15 +1,271 @@
+// The audit log, newest first. Filters (action, actor, target id, time range)
+// are what the API takes; they live in the URL, so the user detail's links
+// land here filtered. They apply on submit, not per keystroke. The CSV export
+// sends the same filters and downloads with the session's token.
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { api, download } from '../../api/client';
+import { useAction, useApi } from '../../api/hooks';
+import type { AuditLog } from '../../api/types';
+import { DataTable, type Column } from '../../components/DataTable';
+import { ErrorBox } from '../../components/ErrorBox';
 import { Page } from '../../components/Page';
-import { Placeholder } from '../Placeholder';
+import { Pagination, useCursorPager } from '../../components/Pagination';
+import { Empty, StateView } from '../../components/StateView';
+import {
+  AUDIT_ACTIONS,
+  actionLabel,
+  describeAudit,
+  localInputToRFC3339,
+  metadataPairs,
+  rfc3339ToLocalInput,
+} from '../../features/admin/audit';
+import { filterKey, useUrlFilters } from '../../features/admin/filters';
+import { useUserLookup } from '../../features/admin/lookups';
+import { formatDateTime, shortId } from '../../lib/format';
+import '../../features/admin/admin.css';
 
-// TODO(issue 6, admin screens): replace this placeholder with the real screen.
+const FILTERS = ['action', 'actor_user_id', 'target_id', 'since', 'until'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The API query of the filters (empty ones left out by the client). */
+export function auditQuery(f: Filters) {
+  return {
+    action: f.action.trim() || undefined,
+    actor_user_id: f.actor_user_id || undefined,
+    target_id: f.target_id.trim() || undefined,
+    since: f.since || undefined,
+    until: f.until || undefined,
+  };
+}
+
 export function AuditLogsPage() {
+  const [f, setF] = useUrlFilters(FILTERS);
+  const pager = useCursorPager();
+  const users = useUserLookup();
+  const [draft, setDraft] = useState<Filters>(f);
+  const key = filterKey(f);
+  const { reset } = pager;
+  useEffect(() => {
+    reset();
+    setDraft(f);
+  }, [key, reset]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const q = useApi(
+    (signal) => api.get('/api/v1/admin/audit-logs', { query: { ...auditQuery(f), cursor: pager.cursor }, signal }),
+    [key, pager.cursor],
+  );
+  const exporting = useAction(() => download('/api/v1/admin/audit-logs/export', { query: auditQuery(f) }));
+
+  const actorError = draft.actor_user_id && !UUID.test(draft.actor_user_id) ? 'Pick a user' : undefined;
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    if (actorError) return;
+    setF(draft);
+  };
+  const clear = () => setF({ action: '', actor_user_id: '', target_id: '', since: '', until: '' });
+  const filtered = FILTERS.some((k) => f[k]);
+
+  const who = (id: string | null | undefined) => {
+    if (!id) return <span className="muted">system</span>;
+    return <Link to={`/admin/users/${id}`}>{users.name(id) ?? shortId(id)}</Link>;
+  };
+
+  const columns: Column<AuditLog>[] = [
+    {
+      key: 'when',
+      header: 'When',
+      render: (e) => (
+        <time dateTime={e.occurred_at} className="nowrap">
+          {formatDateTime(e.occurred_at)}
+        </time>
+      ),
+    },
+    { key: 'actor', header: 'Actor', render: (e) => who(e.actor_user_id) },
+    {
+      key: 'action',
+      header: 'Action',
+      render: (e) => (
+        <div className="cell-stack">
+          <strong>{actionLabel(e.action)}</strong>
+          <code className="muted">{e.action}</code>
+        </div>
+      ),
+    },
+    {
+      key: 'target',
+      header: 'Target',
+      render: (e) => (
+        <div className="cell-stack">
+          <span>{e.target_type || '—'}</span>
+          {e.target_id &&
+            (e.target_type === 'user' ? (
+              <Link to={`/admin/users/${e.target_id}`}>{users.name(e.target_id) ?? shortId(e.target_id)}</Link>
+            ) : (
+              <button
+                type="button"
+                className="link-button"
+                title={`Show entries about ${e.target_id}`}
+                onClick={() => setF({ target_id: e.target_id })}
+              >
+                {shortId(e.target_id)}
+              </button>
+            ))}
+        </div>
+      ),
+    },
+    {
+      key: 'details',
+      header: 'Details',
+      render: (e) => (
+        <div className="audit-details">
+          <span>{describeAudit(e)}</span>
+          {(Object.keys(e.metadata ?? {}).length > 0 || e.correlation_id || e.client_ip) && (
+            <details>
+              <summary>More</summary>
+              <dl className="kv kv-compact">
+                {metadataPairs(e.metadata).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                  </div>
+                ))}
+                {e.client_ip && (
+                  <div>
+                    <dt>Client IP</dt>
+                    <dd>{e.client_ip}</dd>
+                  </div>
+                )}
+                {e.correlation_id && (
+                  <div>
+                    <dt>Correlation id</dt>
+                    <dd>
+                      <code>{e.correlation_id}</code>
+                    </dd>
+                  </div>
+                )}
+              </dl>
+            </details>
+          )}
+        </div>
+      ),
+    },
+  ];
+
   return (
-    <Page title="Audit logs" subtitle="Every change, who made it and when.">
-      <Placeholder
-        todo={[
-          "Filters (actor, action, target, since/until), cursor pagination, CSV export via download().",
-        ]}
-      />
+    <Page
+      title="Audit logs"
+      subtitle="Every change, who made it and when."
+      actions={
+        <button
+          type="button"
+          className="button"
+          onClick={async () => {
+            await exporting.run();
+          }}
+          disabled={exporting.pending}
+        >
+          {exporting.pending ? 'Exporting…' : 'Export CSV'}
+        </button>
+      }
+    >
+      {exporting.error && <ErrorBox error={exporting.error} title="The export failed" compact />}
+      <form className="filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+        <div className="filter">
+          <label htmlFor="audit-action">Action</label>
+          <input
+            id="audit-action"
+            className="input"
+            list="audit-actions"
+            placeholder="Any action"
+            value={draft.action}
+            onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+          />
+          <datalist id="audit-actions">
+            {AUDIT_ACTIONS.map((a) => (
+              <option key={a.value} value={a.value}>
+                {a.label}
+              </option>
+            ))}
+          </datalist>
+        </div>
+        <div className="filter">
+          <label htmlFor="audit-actor">Actor</label>
+          <select
+            id="audit-actor"
+            className="input"
+            value={draft.actor_user_id}
+            onChange={(e) => setDraft({ ...draft, actor_user_id: e.target.value })}
+          >
+            <option value="">Anyone</option>
+            {draft.actor_user_id && !users.map.has(draft.actor_user_id) && (
+              <option value={draft.actor_user_id}>{shortId(draft.actor_user_id)}</option>
+            )}
+            {users.items.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.username}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="filter">
+          <label htmlFor="audit-target">Target id</label>
+          <input
+            id="audit-target"
+            className="input"
+            placeholder="User, node or allocation id"
+            value={draft.target_id}
+            onChange={(e) => setDraft({ ...draft, target_id: e.target.value })}
+          />
+        </div>
+        <div className="filter">
+          <label htmlFor="audit-since">From</label>
+          <input
+            id="audit-since"
+            className="input"
+            type="datetime-local"
+            value={rfc3339ToLocalInput(draft.since)}
+            onChange={(e) => setDraft({ ...draft, since: localInputToRFC3339(e.target.value) })}
+          />
+        </div>
+        <div className="filter">
+          <label htmlFor="audit-until">Until</label>
+          <input
+            id="audit-until"
+            className="input"
+            type="datetime-local"
+            value={rfc3339ToLocalInput(draft.until)}
+            onChange={(e) => setDraft({ ...draft, until: localInputToRFC3339(e.target.value) })}
+          />
+        </div>
+        <div className="filter filter-buttons">
+          <button type="submit" className="button primary">
+            Apply
+          </button>
+          <button type="button" className="button ghost" onClick={clear} disabled={!filtered}>
+            Clear
+          </button>
+        </div>
+      </form>
+      <StateView
+        state={q}
+        isEmpty={(d) => d.items.length === 0}
+        empty={
+          <Empty
+            title={filtered ? 'No entry matches' : 'The audit log is empty'}
+            hint={filtered ? 'Nothing was recorded for these filters.' : 'Changes appear here as they are made.'}
+          />
+        }
+      >
+        {(d) => (
+          <div className="list-block">
+            <DataTable caption="Audit log entries" columns={columns} rows={d.items} rowKey={(e) => String(e.id)} />
+            <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={q.loading} />
+          </div>
+        )}
+      </StateView>
     </Page>
   );
 }

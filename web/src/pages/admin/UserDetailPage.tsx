@@ -1,17 +1,329 @@
+// One user: profile, balance adjustment (an audited credit or debit with a
+// reason), the adjustments made so far, their latest allocations, and links
+// to everything they did or that was done to them.
+//
+// The API has no admin read of another user's balance; the adjustment answers
+// with the balance after it, which is what the Balance panel shows.
+import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
-import { Page } from '../../components/Page';
-import { Placeholder } from '../Placeholder';
+import { api } from '../../api/client';
+import { useAction, useApi } from '../../api/hooks';
+import type { Balance, User } from '../../api/types';
+import { useBalance } from '../../app/balance';
+import { CopyButton } from '../../components/CopyButton';
+import { DataTable } from '../../components/DataTable';
+import { ErrorBox } from '../../components/ErrorBox';
+import { Field } from '../../components/Field';
+import { Money } from '../../components/Money';
+import { Card, Page } from '../../components/Page';
+import { Empty, StateView } from '../../components/StateView';
+import { StatusPill } from '../../components/StatusPill';
+import { useToast } from '../../components/Toast';
+import { parseAmount } from '../../features/admin/amount';
+import { describeAudit } from '../../features/admin/audit';
+import { newIdempotencyKey } from '../../features/admin/idempotency';
+import { currencyDigits, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
+import '../../features/admin/admin.css';
 
-// TODO(issue 6, admin screens): replace this placeholder with the real screen.
+const REASON_MAX = 500;
+
 export function UserDetailPage() {
   const { id = '' } = useParams();
+  const user = useApi((signal) => api.get('/api/v1/admin/users/{user_id}', { path: { user_id: id }, signal }), [id]);
+  const adjustments = useApi(
+    (signal) =>
+      api.get('/api/v1/admin/audit-logs', {
+        query: { action: 'billing.adjustment', target_id: id, page_size: 10 },
+        signal,
+      }),
+    [id],
+  );
+  const [balance, setBalance] = useState<Balance | null>(null);
+  const name = user.data?.username;
+
   return (
-    <Page title={`User ${id.slice(0, 8)}`} breadcrumb={<Link to="/admin/users">Users</Link>}>
-      <Placeholder
-        todo={[
-          "One user; balance adjustment (POST …/balance with an Idempotency-Key); links to their allocations and audit entries.",
-        ]}
-      />
+    <Page
+      title={name ?? `User ${shortId(id)}`}
+      subtitle={user.data ? user.data.email : undefined}
+      breadcrumb={<Link to="/admin/users">Users</Link>}
+    >
+      <StateView state={user}>
+        {(u) => (
+          <div className="detail-grid">
+            <ProfileCard u={u} />
+            <BalanceCard
+              u={u}
+              balance={balance}
+              currencyHint={adjustmentCurrency(adjustments.data?.items)}
+              onAdjusted={(b) => {
+                setBalance(b);
+                void adjustments.reload();
+              }}
+            />
+            <Card
+              title="Balance adjustments"
+              className="span-2"
+              actions={
+                <Link to={`/admin/audit-logs?action=billing.adjustment&target_id=${u.id}`}>All adjustments</Link>
+              }
+            >
+              <StateView
+                state={adjustments}
+                isEmpty={(d) => d.items.length === 0}
+                empty={<p className="muted">No adjustments yet.</p>}
+              >
+                {(d) => (
+                  <DataTable
+                    caption={`Balance adjustments of ${u.username}`}
+                    rows={d.items}
+                    rowKey={(e) => String(e.id)}
+                    columns={[
+                      {
+                        key: 'when',
+                        header: 'When',
+                        render: (e) => <time dateTime={e.occurred_at}>{formatDateTime(e.occurred_at)}</time>,
+                      },
+                      { key: 'what', header: 'Adjustment', render: (e) => describeAudit(e) },
+                    ]}
+                  />
+                )}
+              </StateView>
+            </Card>
+            <RecentAllocations u={u} />
+          </div>
+        )}
+      </StateView>
     </Page>
+  );
+}
+
+function adjustmentCurrency(items: { metadata: Record<string, unknown> }[] | undefined): string | undefined {
+  const c = items?.find((e) => typeof e.metadata.currency === 'string')?.metadata.currency;
+  return typeof c === 'string' ? c : undefined;
+}
+
+function ProfileCard({ u }: { u: User }) {
+  return (
+    <Card title="Profile">
+      <dl className="kv">
+        <div>
+          <dt>Username</dt>
+          <dd>{u.username}</dd>
+        </div>
+        <div>
+          <dt>Email</dt>
+          <dd>{u.email}</dd>
+        </div>
+        <div>
+          <dt>Role</dt>
+          <dd>
+            <StatusPill status={u.role} />
+          </dd>
+        </div>
+        <div>
+          <dt>User id</dt>
+          <dd className="kv-id">
+            <code>{u.id}</code> <CopyButton text={u.id} label="Copy user id" small />
+          </dd>
+        </div>
+        <div>
+          <dt>Joined</dt>
+          <dd>{formatDateTime(u.created_at)}</dd>
+        </div>
+      </dl>
+      <div className="link-row">
+        <Link className="button small" to={`/admin/allocations?user_id=${u.id}`}>
+          Their allocations
+        </Link>
+        <Link className="button small" to={`/admin/audit-logs?actor_user_id=${u.id}`}>
+          Actions by {u.username}
+        </Link>
+        <Link className="button small" to={`/admin/audit-logs?target_id=${u.id}`}>
+          Changes to {u.username}
+        </Link>
+      </div>
+    </Card>
+  );
+}
+
+function BalanceCard({
+  u,
+  balance,
+  currencyHint,
+  onAdjusted,
+}: {
+  u: User;
+  balance: Balance | null;
+  currencyHint: string | undefined;
+  onAdjusted: (b: Balance) => void;
+}) {
+  const toast = useToast();
+  const own = useBalance();
+  // Every account is kept in the platform's one currency: the last adjustment's,
+  // or the admin's own balance's.
+  const currency = balance?.currency ?? currencyHint ?? own.data?.currency ?? 'USD';
+  const digits = currencyDigits(currency);
+  const [amount, setAmount] = useState('');
+  const [reason, setReason] = useState('');
+  const [touched, setTouched] = useState(false);
+  const parsed = useMemo(() => parseAmount(amount, digits), [amount, digits]);
+  const trimmedReason = reason.trim();
+  // One key per intended adjustment: a retry of the same amount and reason
+  // (say, after a timeout) reuses it, so money moves once.
+  const keyRef = useRef<{ for: string; key: string } | null>(null);
+  const intent = `${parsed.ok ? parsed.minor : ''}|${trimmedReason}`;
+  if (keyRef.current?.for !== intent) keyRef.current = { for: intent, key: newIdempotencyKey() };
+
+  const adjust = useAction((minor: number, why: string, key: string) =>
+    api.post('/api/v1/admin/users/{user_id}/balance', {
+      path: { user_id: u.id },
+      body: { amount_minor: minor, reason: why },
+      headers: { 'Idempotency-Key': key },
+    }),
+  );
+
+  const amountError = touched && !parsed.ok ? parsed.error : undefined;
+  const reasonError =
+    touched && trimmedReason === ''
+      ? 'Say why; the reason is kept in the audit log.'
+      : reason.length > REASON_MAX
+        ? `At most ${REASON_MAX} characters.`
+        : undefined;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!parsed.ok || trimmedReason === '' || reason.length > REASON_MAX) return;
+    const b = await adjust.run(parsed.minor, trimmedReason, keyRef.current!.key);
+    if (b) {
+      toast({
+        tone: 'success',
+        title: `${parsed.minor > 0 ? 'Credited' : 'Debited'} ${formatMoney(Math.abs(parsed.minor), currency)}`,
+        message: `${u.username}'s balance is now ${formatMoney(b.balance_minor, b.currency)}.`,
+      });
+      setAmount('');
+      setReason('');
+      setTouched(false);
+      keyRef.current = null;
+      onAdjusted(b);
+    }
+  };
+
+  const verb = parsed.ok ? (parsed.minor > 0 ? 'Credit' : 'Debit') : 'Adjust';
+  return (
+    <Card title="Balance">
+      <div className="balance-now" data-testid="user-balance">
+        {balance ? (
+          <>
+            <div className="stat-value">
+              <Money minor={balance.balance_minor} currency={balance.currency} />
+            </div>
+            <p className="muted">
+              After the last adjustment
+              {balance.unbilled_minor > 0 && (
+                <>
+                  {' '}
+                  · <Money minor={balance.unbilled_minor} currency={balance.currency} /> of usage not yet billed
+                </>
+              )}
+              {balance.runway_seconds != null && <> · lasts about {formatDuration(balance.runway_seconds)}</>}
+            </p>
+          </>
+        ) : (
+          <p className="muted">
+            The balance is shown here after an adjustment: the API reports a user’s balance with each credit or
+            debit.
+          </p>
+        )}
+      </div>
+      <form className="adjust-form" onSubmit={submit} noValidate>
+        <Field
+          label={`Amount (${currency})`}
+          hint="Positive credits the user, negative (e.g. -5.00) debits them."
+          error={amountError}
+        >
+          {(p) => (
+            <input
+              {...p}
+              inputMode="decimal"
+              autoComplete="off"
+              placeholder="12.34"
+              value={amount}
+              onChange={(e) => setAmount(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Reason" hint={`Kept in the audit log. ${reason.length}/${REASON_MAX}`} error={reasonError}>
+          {(p) => (
+            <textarea {...p} rows={2} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={REASON_MAX} />
+          )}
+        </Field>
+        {adjust.error && <ErrorBox error={adjust.error} compact />}
+        <button
+          type="submit"
+          className={`button ${parsed.ok && parsed.minor < 0 ? 'danger' : 'primary'}`}
+          disabled={adjust.pending}
+        >
+          {adjust.pending
+            ? 'Posting…'
+            : parsed.ok
+              ? `${verb} ${formatMoney(Math.abs(parsed.minor), currency)}`
+              : 'Adjust balance'}
+        </button>
+      </form>
+    </Card>
+  );
+}
+
+function RecentAllocations({ u }: { u: User }) {
+  const q = useApi(
+    (signal) => api.get('/api/v1/admin/allocations', { query: { user_id: u.id, page_size: 5 }, signal }),
+    [u.id],
+  );
+  return (
+    <Card
+      title="Latest allocations"
+      className="span-2"
+      actions={<Link to={`/admin/allocations?user_id=${u.id}`}>All of {u.username}’s allocations</Link>}
+    >
+      <StateView
+        state={q}
+        isEmpty={(d) => d.items.length === 0}
+        empty={<Empty title="No allocations" hint={`${u.username} has not started any GPU machine.`} />}
+      >
+        {(d) => (
+          <DataTable
+            caption={`Latest allocations of ${u.username}`}
+            rows={d.items}
+            rowKey={(a) => a.id}
+            columns={[
+              {
+                key: 'name',
+                header: 'Name',
+                render: (a) => (
+                  <div className="cell-stack">
+                    <strong>{a.name || shortId(a.id)}</strong>
+                    <span className="muted">{a.sku_id}</span>
+                  </div>
+                ),
+              },
+              { key: 'status', header: 'Status', render: (a) => <StatusPill status={a.status} /> },
+              {
+                key: 'price',
+                header: 'Price / hour',
+                align: 'right',
+                render: (a) => <Money minor={a.price_per_hour_minor} currency={a.currency} />,
+                hideOnMobile: true,
+              },
+              {
+                key: 'created',
+                header: 'Created',
+                render: (a) => <time dateTime={a.created_at}>{formatRelative(a.created_at)}</time>,
+              },
+            ]}
+          />
+        )}
+      </StateView>
+    </Card>
   );
 }

@@ -1,15 +1,251 @@
+// Every account. The API pages users newest first; search (username, email,
+// id) and the role filter apply to the page loaded and live in the URL.
+// "New user" opens the create dialog; a row opens the user's detail.
+import { useEffect, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
+import { api } from '../../api/client';
+import { describeError, type ApiError } from '../../api/errors';
+import { useAction, useApi } from '../../api/hooks';
+import type { Role, User } from '../../api/types';
+import { DataTable, type Column } from '../../components/DataTable';
+import { ErrorBox } from '../../components/ErrorBox';
+import { Field } from '../../components/Field';
+import { Modal } from '../../components/Modal';
 import { Page } from '../../components/Page';
-import { Placeholder } from '../Placeholder';
+import { Pagination, useCursorPager } from '../../components/Pagination';
+import { Empty, StateView } from '../../components/StateView';
+import { StatusPill } from '../../components/StatusPill';
+import { useToast } from '../../components/Toast';
+import { filterUsers, showingCount, useUrlFilters } from '../../features/admin/filters';
+import { formatDateTime, formatRelative } from '../../lib/format';
+import '../../features/admin/admin.css';
 
-// TODO(issue 6, admin screens): replace this placeholder with the real screen.
+const columns: Column<User>[] = [
+  {
+    key: 'username',
+    header: 'User',
+    render: (u) => (
+      <div className="cell-stack">
+        <strong>{u.username}</strong>
+        <span className="muted">{u.email}</span>
+      </div>
+    ),
+  },
+  { key: 'role', header: 'Role', render: (u) => <StatusPill status={u.role} /> },
+  { key: 'id', header: 'ID', render: (u) => <code className="id">{u.id}</code>, hideOnMobile: true },
+  {
+    key: 'created',
+    header: 'Joined',
+    render: (u) => <time dateTime={u.created_at} title={formatDateTime(u.created_at)}>{formatRelative(u.created_at)}</time>,
+    hideOnMobile: true,
+  },
+];
+
+const FILTERS = ['q', 'role'] as const;
+
 export function UsersPage() {
+  const navigate = useNavigate();
+  const [f, setF] = useUrlFilters(FILTERS);
+  const pager = useCursorPager();
+  const [creating, setCreating] = useState(false);
+  const q = useApi(
+    (signal) => api.get('/api/v1/admin/users', { query: { cursor: pager.cursor }, signal }),
+    [pager.cursor],
+  );
+  // Search and role filter the page loaded, so they leave the pager where it is.
+
   return (
-    <Page title="Users" subtitle="Every account on the platform.">
-      <Placeholder
-        todo={[
-          "List with search, role filter and cursor pagination; create user in a <Modal>.",
-        ]}
+    <Page
+      title="Users"
+      subtitle="Every account on the platform."
+      actions={
+        <button type="button" className="button primary" onClick={() => setCreating(true)}>
+          New user
+        </button>
+      }
+    >
+      <div className="filters" role="search" aria-label="Filter users">
+        <div className="filter filter-grow">
+          <label htmlFor="users-q">Search</label>
+          <input
+            id="users-q"
+            className="input"
+            type="search"
+            placeholder="Username, email or id"
+            value={f.q}
+            onChange={(e) => setF({ q: e.target.value })}
+          />
+        </div>
+        <div className="filter">
+          <label htmlFor="users-role">Role</label>
+          <select id="users-role" className="input" value={f.role} onChange={(e) => setF({ role: e.target.value })}>
+            <option value="">All roles</option>
+            <option value="user">User</option>
+            <option value="admin">Admin</option>
+          </select>
+        </div>
+      </div>
+      <StateView
+        state={q}
+        isEmpty={(d) => d.items.length === 0}
+        empty={<Empty title="No users yet" hint="Create the first account with New user." />}
+      >
+        {(d) => {
+          const rows = filterUsers(d.items, f);
+          return (
+            <div className="list-block">
+              <p className="list-count" aria-live="polite">
+                {showingCount(rows.length, d.items.length, 'user', Boolean(d.next_cursor) || pager.canBack)}
+              </p>
+              {rows.length === 0 ? (
+                <Empty
+                  title="No user matches"
+                  hint="Nothing on this page matches the search and role."
+                  action={
+                    <button type="button" className="button" onClick={() => setF({ q: '', role: '' })}>
+                      Clear filters
+                    </button>
+                  }
+                />
+              ) : (
+                <DataTable
+                  caption="Users"
+                  columns={columns}
+                  rows={rows}
+                  rowKey={(u) => u.id}
+                  onRowClick={(u) => navigate(`/admin/users/${u.id}`)}
+                  rowLabel={(u) => `Open user ${u.username}`}
+                />
+              )}
+              <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={q.loading} />
+            </div>
+          );
+        }}
+      </StateView>
+      <CreateUserDialog
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(u) => {
+          setCreating(false);
+          pager.reset();
+          void q.reload();
+          navigate(`/admin/users/${u.id}`);
+        }}
       />
     </Page>
+  );
+}
+
+/** Which field an API error belongs to, so it shows next to that field. */
+export function fieldOfError(err: ApiError | undefined): 'username' | 'email' | 'password' | null {
+  if (!err) return null;
+  if (err.code === 'username_taken') return 'username';
+  if (err.code === 'email_taken') return 'email';
+  if (err.code === 'weak_password') return 'password';
+  if (err.code === 'invalid_request') {
+    const m = err.message.toLowerCase();
+    if (m.includes('username')) return 'username';
+    if (m.includes('email')) return 'email';
+    if (m.includes('password')) return 'password';
+  }
+  return null;
+}
+
+function CreateUserDialog({
+  open,
+  onClose,
+  onCreated,
+}: {
+  open: boolean;
+  onClose: () => void;
+  onCreated: (u: User) => void;
+}) {
+  const toast = useToast();
+  const [username, setUsername] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>('user');
+  const create = useAction(() => api.post('/api/v1/admin/users', { body: { username, email, password, role } }));
+  const field = fieldOfError(create.error);
+  const { reset } = create;
+
+  useEffect(() => {
+    if (!open) return;
+    setUsername('');
+    setEmail('');
+    setPassword('');
+    setRole('user');
+    reset();
+  }, [open, reset]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const u = await create.run();
+    if (u) {
+      toast({ tone: 'success', title: `User ${u.username} created` });
+      onCreated(u);
+    }
+  };
+  const fieldError = (name: string) => {
+    const err = create.error;
+    if (field !== name || !err) return undefined;
+    const mapped = describeError(err);
+    return err.message && err.message !== mapped ? `${mapped} (${err.message})` : mapped;
+  };
+
+  return (
+    <Modal
+      open={open}
+      title="New user"
+      onClose={onClose}
+      dismissable={!create.pending}
+      footer={
+        <>
+          <button type="button" className="button" onClick={onClose} disabled={create.pending}>
+            Cancel
+          </button>
+          <button type="submit" form="create-user-form" className="button primary" disabled={create.pending}>
+            {create.pending ? 'Creating…' : 'Create user'}
+          </button>
+        </>
+      }
+    >
+      <form id="create-user-form" onSubmit={submit} noValidate>
+        <Field label="Username" hint="2 to 63 of a–z, 0–9, dot, underscore or dash" error={fieldError('username')}>
+          {(p) => (
+            <input {...p} value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" required />
+          )}
+        </Field>
+        <Field label="Email" error={fieldError('email')}>
+          {(p) => <input {...p} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}
+        </Field>
+        <Field label="Password" hint="At least 12 characters, not a common one" error={fieldError('password')}>
+          {(p) => (
+            <input
+              {...p}
+              type="password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete="new-password"
+              required
+            />
+          )}
+        </Field>
+        <Field label="Role">
+          {(p) => (
+            <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+              <option value="user">User</option>
+              <option value="admin">Admin</option>
+            </select>
+          )}
+        </Field>
+      </form>
+      {create.error && !field && <ErrorBox error={create.error} compact />}
+      {create.error && field && (
+        <p className="muted small-print">
+          Correlation id <code>{create.error.correlationId}</code>
+        </p>
+      )}
+    </Modal>
   );
 }

@@ -1,0 +1,196 @@
+// The admin journey (issue 6): an admin signs in, reads the overview, credits
+// demo's balance, disables an idle node, force-releases demo's allocation with
+// a reason, and finds all three in the audit log; the overview also at 390 px.
+// Every admin screen gets an axe scan and a screenshot. The node is enabled
+// again at the end so later journeys keep the whole fleet.
+import { assert, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
+
+export const name = 'admin journey';
+
+const CREDIT_REASON = 'e2e: goodwill credit for the admin journey';
+const RELEASE_REASON = 'e2e: force-released by the admin journey';
+
+async function apiLogin(baseURL, { username, password }) {
+  const res = await fetch(new URL('/api/v1/auth/personal/login', baseURL), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  assert(res.ok, `API login as ${username}: HTTP ${res.status} ${await res.clone().text()}`);
+  const body = await res.json();
+  return body.access_token;
+}
+
+function apiClient(baseURL, token) {
+  return async (method, path, body, headers = {}) => {
+    const res = await fetch(new URL(path, baseURL), {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert(res.ok, `${method} ${path}: HTTP ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+}
+
+export async function run({ page, accounts, baseURL, step, newPage }) {
+  const admin = apiClient(baseURL, await apiLogin(baseURL, accounts.admin));
+  const demo = apiClient(baseURL, await apiLogin(baseURL, accounts.demo));
+  let node;
+  let allocation;
+
+  await step('sign in as admin', () => login(page, accounts.admin.username, accounts.admin.password));
+
+  await step('overview: cards, last-updated stamp, pause', async () => {
+    await page.goto('/admin/overview');
+    await expectText(page, 'GPUs allocated');
+    await expectText(page, /Updated \d/);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expectText(page, 'paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await axeScan(page, 'admin-overview');
+    await shot(page, 'admin-overview');
+  });
+
+  await step('users: list, search, open demo', async () => {
+    await page.goto('/admin/users');
+    await page.getByRole('row', { name: 'Open user demo' }).waitFor();
+    await axeScan(page, 'admin-users');
+    await shot(page, 'admin-users');
+    await page.getByLabel('Search').fill('demo');
+    await expectText(page, /Showing 1 of \d+ users|Showing 1 user/);
+    await page.getByRole('row', { name: 'Open user demo' }).click();
+    await page.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/);
+    await expectText(page, 'demo@');
+  });
+
+  await step("user detail: credit demo's balance by 12.34", async () => {
+    await page.getByLabel(/^Amount/).fill('12.34');
+    await page.getByLabel(/^Reason/).fill(CREDIT_REASON);
+    await page.getByRole('button', { name: 'Credit $12.34' }).click();
+    const panel = page.getByTestId('user-balance');
+    await expectText(panel, 'After the last adjustment');
+    const shown = await panel.locator('.money').first().innerText();
+    const balance = await demo('GET', '/api/v1/billing/balance');
+    const expected = new Intl.NumberFormat('en-US', { style: 'currency', currency: balance.currency }).format(
+      balance.balance_minor / 100,
+    );
+    assert(shown === expected, `the page shows demo's balance as ${shown}, the API says ${expected}`);
+    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+    await axeScan(page, 'admin-user-detail');
+    await shot(page, 'admin-user-detail');
+  });
+
+  await step('nodes: disable an idle node', async () => {
+    const nodes = await admin('GET', '/api/v1/admin/nodes?page_size=200');
+    node = nodes.items.find(
+      (n) => n.admin_state === 'active' && n.status === 'online' && n.gpus.length > 0 && !n.gpus.some((g) => g.allocated),
+    );
+    assert(node, 'no idle, active, online node to disable');
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: `Disable ${node.hostname}` }).waitFor();
+    await axeScan(page, 'admin-nodes');
+    await shot(page, 'admin-nodes');
+    await page.getByRole('button', { name: `Disable ${node.hostname}` }).click();
+    const dialog = page.getByRole('dialog');
+    await expectText(dialog, `Disable ${node.hostname}?`);
+    await dialog.getByRole('button', { name: 'Disable node' }).click();
+    await page.getByRole('button', { name: `Enable ${node.hostname}` }).waitFor();
+    const row = page.locator('tr', { has: page.getByRole('button', { name: `Enable ${node.hostname}` }) });
+    await expectText(row, 'disabled');
+    const fresh = await admin('GET', `/api/v1/admin/nodes/${node.id}`);
+    assert(fresh.admin_state === 'disabled', `node ${node.hostname} is ${fresh.admin_state}, not disabled`);
+  });
+
+  await step('demo creates an allocation through the API and it goes active', async () => {
+    const skus = await demo('GET', '/api/v1/skus');
+    const sku = skus.items.filter((s) => s.available > 0).sort((a, b) => a.price_per_hour_minor - b.price_per_hour_minor)[0];
+    assert(sku, 'no SKU has free capacity');
+    const name = `e2e-forced-${Date.now().toString(36)}`;
+    allocation = await demo('POST', '/api/v1/allocations', { sku_id: sku.id, name }, { 'Idempotency-Key': `e2e-${name}` });
+    allocation = await waitUntil(
+      async () => {
+        const a = await demo('GET', `/api/v1/allocations/${allocation.id}`);
+        assert(a.status !== 'failed', `allocation failed: ${a.failure_reason}`);
+        return a.status === 'active' && a;
+      },
+      { timeout: 60_000, interval: 500, message: `allocation ${name} to go active` },
+    );
+  });
+
+  await step('allocations: force-release it with a reason', async () => {
+    await page.goto('/admin/allocations');
+    await page.getByLabel('Search').fill(allocation.name);
+    const button = page.getByRole('button', { name: `Force-release ${allocation.name}` });
+    await button.waitFor();
+    await axeScan(page, 'admin-allocations');
+    await shot(page, 'admin-allocations');
+    await button.click();
+    const dialog = page.getByRole('dialog');
+    const confirm = dialog.getByRole('button', { name: 'Force release' });
+    assert(await confirm.isDisabled(), 'force release is possible without a reason');
+    await dialog.getByLabel(/^Reason/).fill(RELEASE_REASON);
+    await axeScan(page, 'admin-allocations-force-release-dialog');
+    await shot(page, 'admin-allocations-force-release');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = page.locator('tr', { hasText: allocation.name });
+    await waitUntil(async () => /releas/.test(await row.innerText()), { message: 'the row to show releasing/released' });
+    await waitUntil(
+      async () => (await demo('GET', `/api/v1/allocations/${allocation.id}`)).status === 'released',
+      { timeout: 60_000, interval: 500, message: 'the allocation to be released' },
+    );
+  });
+
+  await step('audit logs: the credit, the force-release and the node disable are there', async () => {
+    await page.goto('/admin/audit-logs');
+    await page.getByRole('table').waitFor();
+    await axeScan(page, 'admin-audit-logs');
+    await shot(page, 'admin-audit-logs');
+
+    await page.getByLabel('Action').fill('billing.adjustment');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/action=billing.adjustment/);
+    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+
+    await page.getByLabel('Action').fill('allocation.transition');
+    await page.getByLabel('Target id').fill(allocation.id);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expectText(page, RELEASE_REASON);
+    await shot(page, 'admin-audit-logs-filtered');
+
+    await page.getByLabel('Action').fill('node.disable');
+    await page.getByLabel('Target id').fill(node.id);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expectText(page, 'Admin state active → disabled');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    assert(download.suggestedFilename() === 'audit-logs.csv', `export saved as ${download.suggestedFilename()}`);
+    const csv = await (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+    assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
+  });
+
+  await step('overview and nodes at 390 px', async () => {
+    const narrow = await newPage(viewports.narrow);
+    await narrow.goto('/admin/overview');
+    await expectText(narrow, /Updated \d/);
+    await axeScan(narrow, 'admin-overview-narrow');
+    await shot(narrow, 'admin-overview-narrow');
+    await narrow.goto('/admin/nodes');
+    await narrow.getByRole('button', { name: `Enable ${node.hostname}` }).waitFor();
+    await shot(narrow, 'admin-nodes-narrow');
+    await narrow.close();
+  });
+
+  await step('enable the node again', async () => {
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: `Enable ${node.hostname}` }).click();
+    await page.getByRole('button', { name: `Disable ${node.hostname}` }).waitFor();
+    const fresh = await admin('GET', `/api/v1/admin/nodes/${node.id}`);
+    assert(fresh.admin_state === 'active', `node ${node.hostname} is ${fresh.admin_state} after enable`);
+  });
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { describeAudit, localInputToRFC3339, metadataPairs, rfc3339ToLocalInput } from './audit';
+
+describe('describeAudit', () => {
+  it('reads a balance adjustment as money', () => {
+    expect(
+      describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: 1234, currency: 'USD', reason: 'goodwill' } }),
+    ).toBe('Credit +$12.34 — goodwill');
+    expect(describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: -500, currency: 'USD' } })).toBe(
+      'Debit -$5.00',
+    );
+  });
+
+  it('reads a status change with its reason', () => {
+    expect(
+      describeAudit({
+        action: 'allocation.transition',
+        metadata: { status_from: 'active', status_to: 'releasing', reason: 'abuse report' },
+      }),
+    ).toBe('active → releasing (abuse report)');
+    expect(
+      describeAudit({ action: 'node.disable', metadata: { admin_state_from: 'active', admin_state_to: 'disabled' } }),
+    ).toBe('Admin state active → disabled');
+  });
+
+  it('lists unknown metadata as key: value', () => {
+    expect(describeAudit({ action: 'something.new', metadata: { bytes_in: 10, ok: true } })).toBe(
+      'Bytes in: 10 · Ok: true',
+    );
+    expect(metadataPairs({ nested: { a: 1 } })).toEqual([['Nested', '{"a":1}']]);
+  });
+});
+
+describe('time range', () => {
+  it('round-trips a datetime-local value through RFC 3339', () => {
+    const rfc = localInputToRFC3339('2026-03-04T05:06');
+    expect(rfc).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(rfc3339ToLocalInput(rfc)).toBe('2026-03-04T05:06');
+  });
+  it('gives empty for empty or invalid', () => {
+    expect(localInputToRFC3339('')).toBe('');
+    expect(localInputToRFC3339('nonsense')).toBe('');
+    expect(rfc3339ToLocalInput('nope')).toBe('');
+  });
+});

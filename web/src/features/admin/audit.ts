@@ -1,0 +1,108 @@
+// Reading the audit log: a sentence for each known action, the metadata as
+// label/value pairs, and the time-range filter (datetime-local inputs in the
+// browser's zone ↔ the API's RFC 3339).
+import type { AuditLog } from '../../api/types';
+import { formatDateTime, formatMoney } from '../../lib/format';
+
+/** The actions the server records (internal/audit), for the action filter's suggestions. */
+export const AUDIT_ACTIONS: { value: string; label: string }[] = [
+  { value: 'allocation.transition', label: 'Allocation status change' },
+  { value: 'billing.adjustment', label: 'Balance adjustment' },
+  { value: 'billing.usage_close', label: 'Usage window closed' },
+  { value: 'node.create', label: 'Node created' },
+  { value: 'node.disable', label: 'Node disabled' },
+  { value: 'node.enable', label: 'Node enabled' },
+  { value: 'node.join_token_issue', label: 'Join token issued' },
+  { value: 'node.join', label: 'Node joined' },
+  { value: 'node.credentials_revoke', label: 'Node credentials revoked' },
+  { value: 'user.create', label: 'User created' },
+  { value: 'user.password_change', label: 'Password changed' },
+  { value: 'auth.login', label: 'Sign-in' },
+  { value: 'auth.login_failed', label: 'Failed sign-in' },
+  { value: 'auth.logout', label: 'Sign-out' },
+  { value: 'auth.refresh_reuse_detected', label: 'Refresh token reuse' },
+  { value: 'ssh_key.add', label: 'SSH key added' },
+  { value: 'ssh_key.delete', label: 'SSH key deleted' },
+  { value: 'terminal.session_start', label: 'Terminal opened' },
+  { value: 'terminal.session_end', label: 'Terminal closed' },
+  { value: 'signing_key.rotate', label: 'Signing key rotated' },
+];
+
+const actionLabels = new Map(AUDIT_ACTIONS.map((a) => [a.value, a.label]));
+
+export function actionLabel(action: string): string {
+  return actionLabels.get(action) ?? action;
+}
+
+type Meta = Record<string, unknown>;
+
+function str(v: unknown): string {
+  if (v == null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function human(key: string): string {
+  const s = key.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** One line that says what happened, from the action and its metadata. */
+export function describeAudit(e: Pick<AuditLog, 'action' | 'metadata'>): string {
+  const m = (e.metadata ?? {}) as Meta;
+  switch (e.action) {
+    case 'billing.adjustment': {
+      const amount = typeof m.amount_minor === 'number' ? m.amount_minor : Number(m.amount_minor);
+      const money = Number.isFinite(amount) ? formatMoney(amount, str(m.currency) || 'USD', { signed: true }) : '';
+      return `${amount < 0 ? 'Debit' : 'Credit'} ${money}${m.reason ? ` — ${str(m.reason)}` : ''}`;
+    }
+    case 'allocation.transition':
+      return `${str(m.status_from) || '—'} → ${str(m.status_to) || '—'}${m.reason ? ` (${str(m.reason)})` : ''}`;
+    case 'node.disable':
+    case 'node.enable':
+      return `Admin state ${str(m.admin_state_from) || '—'} → ${str(m.admin_state_to) || '—'}`;
+    case 'node.create':
+      return `${str(m.hostname)} in ${str(m.region)}`;
+    case 'user.create':
+      return `${str(m.username)} (${str(m.role)})`;
+    case 'auth.login':
+      return `Signed in as ${str(m.username)}`;
+    case 'auth.login_failed':
+      return `${str(m.username) || 'Unknown user'}: ${str(m.reason) || 'refused'}`;
+    case 'node.join_token_issue':
+      return `Valid until ${formatDateTime(str(m.expires_at))}`;
+    case 'ssh_key.add':
+    case 'ssh_key.delete':
+      return `${str(m.name)} ${str(m.fingerprint)}`.trim();
+    default:
+      return metadataPairs(m)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(' · ');
+  }
+}
+
+/** The metadata as [label, value] pairs, for the details list. */
+export function metadataPairs(m: Meta | null | undefined): [string, string][] {
+  return Object.entries(m ?? {}).map(([k, v]) => [human(k), str(v)]);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** A datetime-local value ("2026-01-02T15:04", the browser's zone) → RFC 3339 UTC; '' when empty or invalid. */
+export function localInputToRFC3339(value: string): string {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** RFC 3339 → a datetime-local value in the browser's zone; '' when empty or invalid. */
+export function rfc3339ToLocalInput(value: string): string {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
