@@ -1,64 +1,136 @@
-// The reference screen for the others: load with useApi, render through
-// StateView (loading / error / empty / restricted), a DataTable of typed rows.
+// The marketplace: every SKU on offer as a card with its shape, price per
+// hour and how many more allocations fit now (sold out when none), and the
+// create dialog. Capacity changes as others allocate, so the list refreshes
+// every 30 s and when one of your allocations changes.
+import { useState } from 'react';
+import { Link } from 'react-router';
 import { api } from '../../api/client';
-import { useApi } from '../../api/hooks';
+import { useApi, usePolling } from '../../api/hooks';
 import type { SKU } from '../../api/types';
-import { DataTable, type Column } from '../../components/DataTable';
+import { useBalance } from '../../app/balance';
+import { useNotificationListener } from '../../app/notifications';
 import { Money } from '../../components/Money';
 import { Page } from '../../components/Page';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
-import { formatMiB } from '../../lib/format';
-import { Placeholder } from '../Placeholder';
+import { CreateAllocationDialog } from '../../features/user/CreateAllocationDialog';
+import { estimateCreate } from '../../features/user/estimate';
+import { formatDuration, formatMiB } from '../../lib/format';
+import '../../features/user/user.css';
 
-const columns: Column<SKU>[] = [
-  {
-    key: 'name',
-    header: 'SKU',
-    render: (s) => (
-      <div className="cell-stack">
-        <strong>{s.name}</strong>
-        <span className="muted">{s.id}</span>
-      </div>
-    ),
-  },
-  {
-    key: 'gpus',
-    header: 'GPUs',
-    render: (s) => `${s.gpu_count} × ${s.gpu_model}`,
-  },
-  { key: 'memory', header: 'GPU memory', render: (s) => formatMiB(s.gpu_memory_mib), hideOnMobile: true },
-  { key: 'region', header: 'Region', render: (s) => s.region, hideOnMobile: true },
-  {
-    key: 'price',
-    header: 'Price / hour',
-    align: 'right',
-    render: (s) => <Money minor={s.price_per_hour_minor} currency={s.currency} />,
-  },
-  {
-    key: 'available',
-    header: 'Free',
-    align: 'right',
-    render: (s) =>
-      s.available > 0 ? <span>{s.available}</span> : <StatusPill status="sold_out" label="sold out" tone="danger" />,
-  },
-];
-
-// TODO(issue 6, user screens): cards per SKU, the create dialog with the
-// estimated cost per hour and how long the balance lasts (useBalance(),
-// runwaySeconds()), sold-out state on the card.
 export function MarketplacePage() {
-  const skus = useApi((signal) => api.get('/api/v1/skus', { signal }), []);
+  const skus = useApi((signal) => api.get('/api/v1/skus', { query: { page_size: 200 }, signal }), []);
+  usePolling(skus.reload, 30_000);
+  useNotificationListener((n) => {
+    if (n.type === 'allocation.status') void skus.reload();
+  });
+  const [creating, setCreating] = useState<SKU | null>(null);
+  const balance = useBalance();
+
   return (
-    <Page title="Marketplace" subtitle="GPU machines you can start now, billed by the second.">
+    <Page
+      title="Marketplace"
+      subtitle="GPU machines you can start now, billed by the second."
+      actions={
+        balance.data && (
+          <div className="page-balance">
+            <span className="muted">Available balance</span>
+            <strong>
+              <Money minor={balance.data.balance_minor - balance.data.unbilled_minor} currency={balance.data.currency} />
+            </strong>
+          </div>
+        )
+      }
+    >
       <StateView
         state={skus}
         isEmpty={(d) => d.items.length === 0}
         empty={<Empty title="No SKUs on offer" hint="An administrator has not priced any GPUs yet." />}
+        loadingLabel="Loading the SKUs on offer…"
       >
-        {(d) => <DataTable caption="SKUs" columns={columns} rows={d.items} rowKey={(s) => s.id} />}
+        {(d) => (
+          <ul className="sku-grid" aria-label="SKUs on offer">
+            {[...d.items]
+              .sort((a, b) => a.price_per_hour_minor - b.price_per_hour_minor || a.name.localeCompare(b.name))
+              .map((s) => (
+                <SkuCard key={s.id} sku={s} onCreate={() => setCreating(s)} />
+              ))}
+          </ul>
+        )}
       </StateView>
-      <Placeholder todo={['SKU cards with a Create button; the create dialog with cost per hour and runway.']} />
+      <p className="muted fine-print">
+        Prices are per hour and charged per second of use, from when an allocation becomes active until it is
+        released. See your spending in <Link to="/billing">Billing</Link>.
+      </p>
+      <CreateAllocationDialog sku={creating} onClose={() => setCreating(null)} />
     </Page>
+  );
+}
+
+function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
+  const balance = useBalance();
+  const soldOut = sku.available <= 0;
+  const est = estimateCreate(sku, balance.data);
+  const titleId = `sku-${sku.id}`;
+  return (
+    <li className={`sku-card${soldOut ? ' sold-out' : ''}`} aria-labelledby={titleId} data-sku={sku.id}>
+      <div className="sku-card-head">
+        <div>
+          <h2 className="sku-name" id={titleId}>
+            {sku.name}
+          </h2>
+          <p className="muted sku-model">{sku.gpu_model}</p>
+        </div>
+        {soldOut ? (
+          <StatusPill status="sold_out" label="Sold out" tone="danger" />
+        ) : (
+          <StatusPill status="available" label={`${sku.available} available`} tone="success" />
+        )}
+      </div>
+      <dl className="sku-specs">
+        <div>
+          <dt>GPUs</dt>
+          <dd>{sku.gpu_count}</dd>
+        </div>
+        <div>
+          <dt>GPU memory</dt>
+          <dd>{formatMiB(sku.gpu_memory_mib)}</dd>
+        </div>
+        <div>
+          <dt>vCPU</dt>
+          <dd>{sku.vcpu}</dd>
+        </div>
+        <div>
+          <dt>Memory</dt>
+          <dd>{formatMiB(sku.memory_mib)}</dd>
+        </div>
+        <div>
+          <dt>Disk</dt>
+          <dd>{sku.disk_gib} GiB</dd>
+        </div>
+        <div>
+          <dt>Region</dt>
+          <dd>{sku.region}</dd>
+        </div>
+      </dl>
+      <div className="sku-card-foot">
+        <div className="sku-price">
+          <Money minor={sku.price_per_hour_minor} currency={sku.currency} />
+          <span className="muted"> / hour</span>
+          {est.runwayAlone !== null && balance.data && !soldOut && (
+            <span className="sku-runway muted">Your balance lasts {formatDuration(est.runwayAlone)}</span>
+          )}
+        </div>
+        <button
+          type="button"
+          className="button primary"
+          onClick={onCreate}
+          disabled={soldOut}
+          aria-label={soldOut ? `${sku.name} is sold out` : `Create ${sku.name}`}
+        >
+          {soldOut ? 'Sold out' : 'Create'}
+        </button>
+      </div>
+    </li>
   );
 }

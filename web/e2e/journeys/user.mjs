@@ -1,0 +1,204 @@
+// The user's journey through the console (issue 6): demo signs in, picks an
+// available SKU in the marketplace, creates an allocation, waits for it to
+// go active, opens the browser terminal and sees its GPUs in
+// $CUDA_VISIBLE_DEVICES, releases it, and finds its usage row in billing;
+// then the allocations list, SSH keys (adds one), notifications and profile,
+// and the marketplace on a narrow screen. Every screen gets an axe scan and
+// a screenshot. Navigation after sign-in goes through the app's own links,
+// so the notifications received on the way stay in the page.
+import { assert, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
+
+export const name = 'user journey';
+
+// A real ed25519 public key (its private half was thrown away).
+const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBwAEjjLV8lWJpMNWudsFGjTdjXHrLZzU5Ok4qAIZU1A e2e@console';
+
+// A full-page screenshot of a scrolled page draws the sticky top bar half
+// way down; shoot from the top.
+async function shotTop(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, name);
+}
+
+async function nav(page, label) {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+}
+
+export async function run({ page, accounts, step, newPage }) {
+  let allocationId = '';
+  let gpuUUIDs = [];
+
+  await step('sign in as demo', async () => {
+    await page.goto('/login');
+    await login(page, accounts.demo.username, accounts.demo.password);
+  });
+
+  await step('marketplace lists SKUs with prices and capacity (axe, screenshot)', async () => {
+    if (!new URL(page.url()).pathname.startsWith('/marketplace')) await nav(page, 'Marketplace');
+    await page.locator('.sku-card').first().waitFor();
+    await expectText(page, '/ hour');
+    await expectText(page, /\d+ available|Sold out/);
+    // Wait for the balance, so the screenshot shows the runway too.
+    await page.locator('.page-balance').waitFor();
+    await axeScan(page, 'marketplace');
+    await shot(page, 'marketplace');
+  });
+
+  await step('create an allocation on an available SKU', async () => {
+    const create = page.locator('.sku-card').getByRole('button', { name: /^Create / }).first();
+    const label = await create.getAttribute('aria-label');
+    await create.click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await expectText(dialog, 'Estimated cost');
+    await waitUntil(async () => /\d/.test((await dialog.getByTestId('estimate-runway').textContent()) || ''), {
+      message: 'the runway estimate in the create dialog',
+      timeout: 10_000,
+    });
+    await dialog.getByLabel('Name (optional)').fill('e2e-user-journey');
+    await axeScan(page, 'marketplace-create-dialog');
+    await shot(page, 'marketplace-create-dialog');
+    await dialog.getByRole('button', { name: /^Create for / }).click();
+    await page.waitForURL(/\/allocations\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+    allocationId = new URL(page.url()).pathname.split('/').pop();
+    console.log(`      created ${allocationId} (${label})`);
+  });
+
+  await step('the allocation goes active on its page (axe, screenshot)', async () => {
+    await waitUntil(
+      async () => (await page.getByTestId('status-banner').getAttribute('data-status')) === 'active',
+      { timeout: 90_000, message: `allocation ${allocationId} to become active` },
+    );
+    await page.getByTestId('connection').waitFor();
+    await expectText(page, /^ssh /);
+    await expectText(page, `gpuaas ssh ${allocationId}`);
+    gpuUUIDs = await page.getByTestId('gpu-uuids').locator('code').allInnerTexts();
+    assert(gpuUUIDs.length > 0, 'the allocation page lists no GPU UUIDs');
+    await axeScan(page, 'allocation-detail');
+    await shot(page, 'allocation-detail');
+  });
+
+  await step('open the terminal and see the GPUs in $CUDA_VISIBLE_DEVICES', async () => {
+    await page.getByRole('button', { name: 'Open terminal' }).click();
+    const panel = page.getByTestId('terminal-panel');
+    await waitUntil(async () => (await panel.getAttribute('data-phase')) === 'ready', {
+      timeout: 20_000,
+      message: 'the terminal to report session_ready',
+    });
+    // Type once the shell has printed its prompt.
+    await waitUntil(async () => (await page.locator('.xterm-rows').innerText()).trim().length > 0, {
+      timeout: 10_000,
+      message: 'the shell prompt',
+    });
+    await page.locator('.xterm').click();
+    await page.keyboard.type('echo $CUDA_VISIBLE_DEVICES');
+    await page.keyboard.press('Enter');
+    const text = await waitUntil(
+      async () => {
+        // Rows joined without breaks, since xterm wraps long lines.
+        const t = (await page.locator('.xterm-rows > div').allInnerTexts()).join('');
+        // The echo's output line holds every UUID (the typed line holds none).
+        return gpuUUIDs.every((u) => t.includes(u)) ? t : null;
+      },
+      { timeout: 20_000, message: `the terminal to print ${gpuUUIDs.join(',')}` },
+    );
+    assert(text.includes('echo $CUDA_VISIBLE_DEVICES'), 'the typed command is not on the terminal');
+    await axeScan(page, 'allocation-terminal');
+    await shotTop(page, 'allocation-terminal');
+  });
+
+  await step('release it after confirming', async () => {
+    await page.getByRole('button', { name: 'Release', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Release this allocation?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Release', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitUntil(
+      async () => (await page.getByTestId('status-banner').getAttribute('data-status')) === 'released',
+      { timeout: 60_000, message: `allocation ${allocationId} to be released` },
+    );
+    await waitUntil(async () => (await page.getByTestId('terminal-panel').getAttribute('data-phase')) === 'closed', {
+      timeout: 10_000,
+      message: 'the terminal to close on release',
+    });
+    await shotTop(page, 'allocation-released');
+  });
+
+  await step('billing shows the usage row of that allocation (axe, screenshot)', async () => {
+    await nav(page, 'Billing');
+    const table = page.getByRole('table', { name: 'Usage windows' });
+    await table.waitFor();
+    const link = table.getByRole('link', { name: allocationId.slice(0, 8) });
+    await link.waitFor({ timeout: 15_000 });
+    await page.getByTestId('balance').waitFor();
+    await axeScan(page, 'billing');
+    await shot(page, 'billing');
+  });
+
+  await step('allocations list: filter, search and "Showing x of y" (axe, screenshot)', async () => {
+    await nav(page, 'Allocations');
+    await page.getByTestId('showing').waitFor();
+    await page.getByLabel('Search').fill(allocationId.slice(0, 8));
+    await waitUntil(async () => /^Showing 1 of \d+/.test(await page.getByTestId('showing').innerText()), {
+      message: 'the search to narrow the list to one allocation',
+      timeout: 10_000,
+    });
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Status').selectOption('released');
+    await page.locator(`tr[data-row-key="${allocationId}"]`).waitFor();
+    await page.getByLabel('Status').selectOption('');
+    await page.locator(`tr[data-row-key="${allocationId}"]`).waitFor();
+    await axeScan(page, 'allocations');
+    await shot(page, 'allocations');
+  });
+
+  await step('SSH keys: add a key (axe, screenshot)', async () => {
+    await nav(page, 'SSH keys');
+    await page.getByRole('button', { name: /^Add (your first )?key$/ }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add an SSH key' });
+    await dialog.getByLabel('Public key').fill(PUBLIC_KEY);
+    assert((await dialog.getByLabel('Name').inputValue()) === 'e2e@console', 'the key comment did not become the name');
+    await axeScan(page, 'keys-add-dialog');
+    await dialog.getByRole('button', { name: 'Add key' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const table = page.getByRole('table', { name: 'Your SSH keys' });
+    await table.getByText('e2e@console', { exact: true }).waitFor();
+    await expectText(table, /SHA256:/);
+    await axeScan(page, 'keys');
+    await shot(page, 'keys');
+  });
+
+  await step('notifications centre lists what happened to the allocation (axe, screenshot)', async () => {
+    await nav(page, 'Notifications');
+    const short = allocationId.slice(0, 8);
+    await expectText(page, new RegExp(`Allocation ${short} (is active|was released)`), { timeout: 15_000 });
+    const bell = await page.getByTestId('bell').getAttribute('aria-label');
+    assert(bell === 'Notifications', `the bell still says "${bell}" on the notifications centre`);
+    await axeScan(page, 'notifications');
+    await shot(page, 'notifications');
+  });
+
+  await step('profile (axe, screenshot)', async () => {
+    await page.getByTestId('user-menu').click();
+    await page.getByRole('link', { name: 'Profile' }).click();
+    await page.waitForURL(/\/settings\/profile$/);
+    await expectText(page, 'Change password');
+    await axeScan(page, 'profile');
+    await shot(page, 'profile');
+  });
+
+  await step('marketplace and the allocation on a narrow screen (390 px)', async () => {
+    const narrow = await newPage(viewports.narrow);
+    await narrow.goto('/marketplace');
+    await narrow.locator('.sku-card').first().waitFor();
+    await narrow.locator('.page-balance').waitFor();
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `the marketplace is ${overflow}px wider than a 390 px screen`);
+    await axeScan(narrow, 'marketplace-narrow');
+    await shot(narrow, 'marketplace-narrow');
+    await narrow.goto(`/allocations/${allocationId}`);
+    await narrow.getByTestId('status-banner').waitFor();
+    await shot(narrow, 'allocation-detail-narrow');
+    await narrow.close();
+  });
+}

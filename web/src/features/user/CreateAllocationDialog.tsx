@@ -1,0 +1,167 @@
+// The marketplace's create dialog: the SKU's shape, what it costs per hour
+// and per day, how long the balance lasts at that price, an optional name,
+// then POST /api/v1/allocations with an Idempotency-Key (a double click or a
+// retry after a lost answer creates one allocation, not two) and on to the
+// allocation's page.
+import { useId, useMemo, useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { api } from '../../api/client';
+import { useAction } from '../../api/hooks';
+import type { Allocation, SKU } from '../../api/types';
+import { useBalance } from '../../app/balance';
+import { ErrorBox } from '../../components/ErrorBox';
+import { Field } from '../../components/Field';
+import { Modal } from '../../components/Modal';
+import { Money } from '../../components/Money';
+import { useToast } from '../../components/Toast';
+import { formatDuration, formatMiB, formatMoney } from '../../lib/format';
+import { MIN_RUNWAY_SECONDS, estimateCreate, newIdempotencyKey } from './estimate';
+import './user.css';
+
+const NAME_MAX = 63;
+
+export function CreateAllocationDialog({ sku, onClose }: { sku: SKU | null; onClose: () => void }) {
+  return sku ? <CreateDialog key={sku.id} sku={sku} onClose={onClose} /> : null;
+}
+
+function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
+  const formId = useId();
+  const balance = useBalance();
+  const navigate = useNavigate();
+  const toast = useToast();
+  const [name, setName] = useState('');
+  const trimmed = name.trim();
+  // One key per request body: a retry of the same request replays, an edited
+  // name is a new request (the same key with another body would be a 422).
+  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed]); // eslint-disable-line react-hooks/exhaustive-deps
+  const est = estimateCreate(sku, balance.data);
+  const create = useAction(() =>
+    api.post('/api/v1/allocations', {
+      body: trimmed ? { sku_id: sku.id, name: trimmed } : { sku_id: sku.id },
+      headers: { 'Idempotency-Key': key },
+    }),
+  );
+  const nameError = trimmed.length > NAME_MAX ? `At most ${NAME_MAX} characters.` : undefined;
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (create.pending || nameError) return;
+    const a = (await create.run()) as Allocation | undefined;
+    if (!a) return;
+    toast({ tone: 'success', title: 'Allocation requested', message: `${sku.name} is being prepared.` });
+    void balance.reload();
+    onClose();
+    navigate(`/allocations/${a.id}`);
+  };
+
+  return (
+    <Modal
+      open
+      title={`Create ${sku.name}`}
+      onClose={onClose}
+      size="medium"
+      dismissable={!create.pending}
+      footer={
+        <>
+          <button type="button" className="button" onClick={onClose} disabled={create.pending}>
+            Cancel
+          </button>
+          <button type="submit" form={formId} className="button primary" disabled={create.pending || !!nameError}>
+            {create.pending ? 'Creating…' : `Create for ${formatMoney(est.perHourMinor, est.currency)}/h`}
+          </button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={onSubmit} noValidate data-testid="create-allocation-form">
+        <dl className="spec-list">
+          <div>
+            <dt>GPUs</dt>
+            <dd>
+              {sku.gpu_count} × {sku.gpu_model}
+            </dd>
+          </div>
+          <div>
+            <dt>GPU memory</dt>
+            <dd>{formatMiB(sku.gpu_memory_mib)} each</dd>
+          </div>
+          <div>
+            <dt>CPU / memory / disk</dt>
+            <dd>
+              {sku.vcpu} vCPU · {formatMiB(sku.memory_mib)} · {sku.disk_gib} GiB
+            </dd>
+          </div>
+          <div>
+            <dt>Region</dt>
+            <dd>{sku.region}</dd>
+          </div>
+        </dl>
+
+        <div className="estimate" aria-label="Cost estimate" role="group" data-testid="estimate">
+          <div className="estimate-main">
+            <span className="estimate-label">Estimated cost</span>
+            <span className="estimate-price">
+              <Money minor={est.perHourMinor} currency={est.currency} />
+              <span className="muted"> / hour</span>
+            </span>
+            <span className="muted">
+              about <Money minor={est.perDayMinor} currency={est.currency} /> a day, billed by the second
+            </span>
+          </div>
+          <div className="estimate-runway">
+            <span className="estimate-label">Your balance lasts</span>
+            {balance.data && !est.currencyMismatch ? (
+              <>
+                <strong data-testid="estimate-runway">
+                  {est.runwayAlone === null ? 'indefinitely' : formatDuration(est.runwayAlone)}
+                </strong>
+                <span className="muted">
+                  <Money minor={est.availableMinor} currency={est.currency} /> available at this price
+                  {est.runwayWithRunning !== null && (
+                    <>
+                      ; {formatDuration(est.runwayWithRunning)} with what you already run (
+                      <Money minor={est.totalPerHourMinor} currency={est.currency} />
+                      /h in total)
+                    </>
+                  )}
+                </span>
+              </>
+            ) : balance.error ? (
+              <span className="muted">Your balance could not be loaded.</span>
+            ) : est.currencyMismatch ? (
+              <span className="muted">Your balance is in another currency.</span>
+            ) : (
+              <span className="muted">Loading your balance…</span>
+            )}
+          </div>
+        </div>
+        {est.likelyRefused && (
+          <div className="notice notice-caution" role="note">
+            Your balance covers less than {formatDuration(MIN_RUNWAY_SECONDS)} at this price; the server will likely
+            refuse to start it. <Link to="/billing">See billing</Link>.
+          </div>
+        )}
+
+        <Field
+          label="Name (optional)"
+          hint="Shown in your lists. Leave it empty for a generated name."
+          error={nameError}
+        >
+          {(p) => (
+            <input
+              {...p}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              maxLength={NAME_MAX + 20}
+              autoComplete="off"
+              placeholder="e.g. llama-finetune"
+            />
+          )}
+        </Field>
+        <p className="muted fine-print">
+          Your <Link to="/keys">SSH keys</Link> are installed on the node, and the browser terminal works without one.
+        </p>
+        {create.error && <ErrorBox error={create.error} compact />}
+      </form>
+    </Modal>
+  );
+}

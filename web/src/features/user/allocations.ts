@@ -1,0 +1,73 @@
+// Pure helpers for the allocation screens: search, the statuses a user can
+// act on, and how each status is explained.
+import type { Allocation, AllocationStatus } from '../../api/types';
+
+export const ALLOCATION_STATUSES: AllocationStatus[] = [
+  'requested',
+  'provisioning',
+  'active',
+  'releasing',
+  'released',
+  'failed',
+  'release_failed',
+];
+
+/** Local search over a loaded page: id, name, SKU and node id, case-insensitive, every word must match. */
+export function matchesSearch(a: Pick<Allocation, 'id' | 'name' | 'sku_id' | 'node_id'>, query: string): boolean {
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const hay = [a.id, a.name, a.sku_id, a.node_id ?? ''].join(' ').toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
+
+export function showingText(shown: number, total: number, noun = 'allocations'): string {
+  return `Showing ${shown} of ${total} ${total === 1 ? noun.replace(/s$/, '') : noun}`;
+}
+
+/** The user may release while the allocation holds or is about to hold GPUs. */
+export function canRelease(status: AllocationStatus): boolean {
+  return status === 'requested' || status === 'provisioning' || status === 'active';
+}
+
+/** Still moving: the detail page polls these more often. */
+export function isTransient(status: AllocationStatus): boolean {
+  return status === 'requested' || status === 'provisioning' || status === 'releasing';
+}
+
+export function isFinished(status: AllocationStatus): boolean {
+  return status === 'released' || status === 'failed' || status === 'release_failed';
+}
+
+export function statusExplanation(status: AllocationStatus): string {
+  switch (status) {
+    case 'requested':
+      return 'GPUs are reserved; the node is about to prepare them.';
+    case 'provisioning':
+      return 'The node is preparing the GPUs and the login. This usually takes a few seconds.';
+    case 'active':
+      return 'Running and billed by the second. Connect with ssh or the terminal below.';
+    case 'releasing':
+      return 'The node is stopping the workload and freeing the GPUs. Billing has stopped.';
+    case 'released':
+      return 'The GPUs were given back. Billing stopped when it was released.';
+    case 'failed':
+      return 'The allocation could not start. Nothing was billed after the failure.';
+    case 'release_failed':
+      return 'The node could not confirm the release. An administrator has been alerted.';
+  }
+}
+
+/** A readable release reason ("user", "admin: <why>", "balance_depleted"). */
+export function describeReleaseReason(reason: string): string {
+  if (!reason) return '';
+  if (reason === 'user') return 'Released by you';
+  if (reason === 'balance_depleted') return 'Released because the balance ran out';
+  if (reason.startsWith('admin:')) return `Released by an administrator: ${reason.slice(6).trim()}`;
+  if (reason === 'admin') return 'Released by an administrator';
+  return reason;
+}
+
+/** The allocation's display name: its name, else "Allocation 1a2b3c4d". */
+export function allocationTitle(a: Pick<Allocation, 'id' | 'name'>): string {
+  return a.name?.trim() ? a.name : `Allocation ${a.id.slice(0, 8)}`;
+}

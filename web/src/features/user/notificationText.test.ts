@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { viewNotification } from './notificationText';
+
+const id = '3f2b9c1e-0000-4000-8000-000000000001';
+
+describe('viewNotification', () => {
+  it('says what happened to an allocation and links to it', () => {
+    const v = viewNotification({ type: 'allocation.status', id: 'e1', allocation_id: id, status: 'active' });
+    expect(v.title).toBe('Allocation 3f2b9c1e is active');
+    expect(v.tone).toBe('success');
+    expect(v.href).toBe(`/allocations/${id}`);
+    expect(viewNotification({ type: 'allocation.status', id: 'e2', allocation_id: id, status: 'failed' }).tone).toBe('danger');
+    expect(viewNotification({ type: 'allocation.status', id: 'e3', allocation_id: id, status: 'released' }).title).toMatch(
+      /released/,
+    );
+  });
+  it('covers node and billing notifications, with money in words', () => {
+    expect(viewNotification({ type: 'node.offline', id: 'e4', allocation_id: id, node_id: 'n' }).tone).toBe('warning');
+    const low = viewNotification({ type: 'billing.low_balance', id: 'e5', balance_minor: 123, currency: 'USD' });
+    expect(low.detail).toContain('$1.23');
+    expect(low.href).toBe('/billing');
+    const credited = viewNotification({ type: 'billing.balance_credited', id: 'e6', balance_minor: 5000, currency: 'USD' });
+    expect(credited.detail).toBe('Your balance is now $50.00.');
+  });
+  it('shows an unknown type as it is', () => {
+    expect(viewNotification({ type: 'something.new', id: 'e7' }).title).toBe('something.new');
+  });
+});

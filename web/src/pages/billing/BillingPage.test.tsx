@@ -1,0 +1,60 @@
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { json, renderPage, usdBalance } from '../../features/user/testing';
+import { BillingPage } from './BillingPage';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const row = (n: number, over: Record<string, unknown> = {}) => ({
+  allocation_id: `0000000${n}-0000-4000-8000-000000000000`,
+  sku_id: 'h100-80gb-x1',
+  started_at: '2025-01-01T00:00:00Z',
+  ended_at: '2025-01-01T01:00:00Z',
+  seconds: 3600,
+  amount_minor: 249,
+  currency: 'USD',
+  ...over,
+});
+
+describe('BillingPage', () => {
+  it('shows the balance, usage rows and pages forward and back', async () => {
+    const { calls } = renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/balance': () =>
+          json(200, { ...usdBalance, balance_minor: 9751, unbilled_minor: 51, burn_rate_per_hour_minor: 249, runway_seconds: 140000 }),
+        'GET /api/v1/billing/usage': (c) =>
+          c.url.includes('cursor=p2')
+            ? json(200, { items: [row(2)], next_cursor: '' })
+            : json(200, { items: [row(1, { ended_at: null, seconds: 61, amount_minor: 5 })], next_cursor: 'p2' }),
+      },
+    });
+    const balance = await screen.findByTestId('balance');
+    await waitFor(() => expect(balance.textContent).toContain('$97.00'));
+    expect(balance.textContent).toContain('$2.49');
+    const table = await screen.findByRole('table', { name: 'Usage windows' });
+    expect(within(table).getByText('00000001')).toBeTruthy();
+    expect(within(table).getByText('running')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Next →' }));
+    await waitFor(() => expect(within(screen.getByRole('table', { name: 'Usage windows' })).getByText('00000002')).toBeTruthy());
+    expect(calls.some((c) => c.url.includes('cursor=p2'))).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: '← Previous' }));
+    await waitFor(() => expect(screen.getByText('00000001')).toBeTruthy());
+  });
+
+  it('exports the CSV with the session token and reports a failure with its correlation id', async () => {
+    const { calls } = renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/usage/csv': () => json(503, { code: 'unavailable', message: 'db down', correlation_id: 'csv-503' }),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+      },
+    });
+    expect(await screen.findByText('No usage yet')).toBeTruthy();
+    fireEvent.click(screen.getByTestId('export-csv'));
+    const err = await screen.findByText('The export failed');
+    expect(err.closest('[data-testid="error-box"]')!.textContent).toContain('csv-503');
+    const call = calls.find((c) => c.url.startsWith('/api/v1/billing/usage/csv'))!;
+    expect(call.headers.Authorization).toBe('Bearer tok');
+  });
+});

@@ -1,0 +1,89 @@
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { json, renderPage } from '../../features/user/testing';
+import { MarketplacePage } from './MarketplacePage';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const sku = (id: string, name: string, price: number, available: number) => ({
+  id,
+  name,
+  gpu_model: 'NVIDIA H100 80GB HBM3',
+  gpu_count: 1,
+  gpu_memory_mib: 81920,
+  vcpu: 26,
+  memory_mib: 230400,
+  disk_gib: 512,
+  price_per_hour_minor: price,
+  currency: 'USD',
+  region: 'local-1',
+  active: true,
+  available,
+});
+
+describe('MarketplacePage', () => {
+  it('shows each SKU with price, free capacity and sold-out state', async () => {
+    renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      handlers: {
+        'GET /api/v1/skus': () =>
+          json(200, { items: [sku('h100', 'H100 ×1', 249, 3), sku('h200', 'H200 ×1', 349, 0)], next_cursor: '' }),
+      },
+    });
+    const h100 = await screen.findByRole('listitem', { name: 'H100 ×1' });
+    expect(within(h100).getByText('$2.49')).toBeTruthy();
+    expect(within(h100).getByText('3 available')).toBeTruthy();
+    const h200 = screen.getByRole('listitem', { name: 'H200 ×1' });
+    expect(within(h200).getByRole('button', { name: 'H200 ×1 is sold out' })).toHaveProperty('disabled', true);
+  });
+
+  it('estimates cost and runway, creates with an Idempotency-Key and opens the allocation', async () => {
+    const { calls } = renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      extraRoutes: [{ path: '/allocations/:id', element: <p>allocation page</p> }],
+      handlers: {
+        'GET /api/v1/skus': () => json(200, { items: [sku('h100', 'H100 ×1', 249, 3)], next_cursor: '' }),
+        'POST /api/v1/allocations': () => json(202, { id: 'a-new', status: 'requested' }),
+      },
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Create H100 ×1' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Create H100 ×1' });
+    const estimate = within(dialog).getByTestId('estimate');
+    expect(estimate.textContent).toContain('$2.49');
+    expect(estimate.textContent).toContain('$59.76'); // a day
+    // $100.00 at $2.49/h: 144578 s → "1d 16h"
+    await waitFor(() => expect(within(dialog).getByTestId('estimate-runway').textContent).toBe('1d 16h'));
+    fireEvent.change(within(dialog).getByLabelText('Name (optional)'), { target: { value: 'train-1' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: /Create for \$2\.49\/h/ }));
+    expect(await screen.findByText('allocation page')).toBeTruthy();
+    const post = calls.find((c) => c.method === 'POST' && c.url === '/api/v1/allocations')!;
+    expect(post.body).toEqual({ sku_id: 'h100', name: 'train-1' });
+    expect(post.headers['Idempotency-Key']).toMatch(/^web-[0-9a-f]{32}$/);
+  });
+
+  it('shows a refused create with its message and correlation id', async () => {
+    renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      handlers: {
+        'GET /api/v1/skus': () => json(200, { items: [sku('h100', 'H100 ×1', 249, 3)], next_cursor: '' }),
+        'POST /api/v1/allocations': () =>
+          json(402, { code: 'insufficient_funds', message: 'balance too low', correlation_id: 'corr-402' }),
+      },
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Create H100 ×1' }));
+    const dialog = await screen.findByRole('dialog');
+    fireEvent.click(within(dialog).getByRole('button', { name: /Create for/ }));
+    const err = await within(dialog).findByTestId('error-box');
+    expect(err.textContent).toContain('Your balance is too low');
+    expect(err.textContent).toContain('corr-402');
+  });
+
+  it('keeps the page header when loading fails', async () => {
+    renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      handlers: { 'GET /api/v1/skus': () => json(503, { code: 'unavailable', message: 'db down', correlation_id: 'c503' }) },
+    });
+    expect(await screen.findByTestId('error-box')).toBeTruthy();
+    expect(screen.getByRole('heading', { level: 1, name: 'Marketplace' })).toBeTruthy();
+  });
+});

@@ -1,0 +1,43 @@
+import { act, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useNotifications } from '../../app/notifications';
+import { FakeWebSocket, renderPage } from '../../features/user/testing';
+import { NotificationsPage } from './NotificationsPage';
+
+afterEach(() => vi.unstubAllGlobals());
+
+function Bell() {
+  const { unread } = useNotifications();
+  return <span data-testid="unread">{unread}</span>;
+}
+
+describe('NotificationsPage', () => {
+  it('lists notifications in words with links, and marks them read so the bell agrees', async () => {
+    renderPage(
+      <>
+        <Bell />
+        <NotificationsPage />
+      </>,
+      { path: '/notifications', handlers: {} },
+    );
+    expect(await screen.findByText('No notifications yet')).toBeTruthy();
+    const ws = await waitFor(() => {
+      const s = FakeWebSocket.last('/ws/notifications');
+      if (!s) throw new Error('no socket yet');
+      return s;
+    });
+    act(() => {
+      ws.open();
+      ws.push({ type: 'allocation.status', id: 'e1', allocation_id: '3f2b9c1e-0000-4000-8000-000000000001', status: 'active' });
+      ws.push({ type: 'billing.low_balance', id: 'e2', balance_minor: 120, currency: 'USD' });
+    });
+    expect(await screen.findByText('Allocation 3f2b9c1e is active')).toBeTruthy();
+    expect(screen.getByText('Your balance is running low')).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Open allocation 3f2b9c1e' }).getAttribute('href')).toBe(
+      '/allocations/3f2b9c1e-0000-4000-8000-000000000001',
+    );
+    expect(screen.getAllByText('New')).toHaveLength(2);
+    await waitFor(() => expect(screen.getByTestId('unread').textContent).toBe('0'));
+    expect(screen.getByText('Live')).toBeTruthy();
+  });
+});
