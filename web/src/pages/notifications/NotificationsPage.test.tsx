@@ -1,10 +1,13 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useNotifications } from '../../app/notifications';
 import { FakeWebSocket, renderPage } from '../../features/user/testing';
 import { NotificationsPage } from './NotificationsPage';
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  localStorage.clear();
+});
 
 function Bell() {
   const { unread } = useNotifications();
@@ -39,5 +42,30 @@ describe('NotificationsPage', () => {
     expect(screen.getAllByText('New')).toHaveLength(2);
     await waitFor(() => expect(screen.getByTestId('unread').textContent).toBe('0'));
     expect(screen.getByText('Live')).toBeTruthy();
+  });
+
+  it('dismisses one, clears all, and keeps what is left across a reload', async () => {
+    const first = renderPage(<NotificationsPage />, { path: '/notifications', handlers: {} });
+    const ws = await waitFor(() => {
+      const s = FakeWebSocket.last('/ws/notifications');
+      if (!s) throw new Error('no socket yet');
+      return s;
+    });
+    act(() => {
+      ws.open();
+      ws.push({ type: 'allocation.status', id: 'k1', allocation_id: '3f2b9c1e-0000-4000-8000-000000000001', status: 'active' });
+      ws.push({ type: 'billing.balance_credited', id: 'k2', balance_minor: 5000, currency: 'USD' });
+    });
+    expect(await screen.findByText('Allocation 3f2b9c1e is active')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: /^Dismiss: .*3f2b9c1e/ }));
+    await waitFor(() => expect(screen.queryByText('Allocation 3f2b9c1e is active')).toBeNull());
+    first.unmount();
+
+    // A reload: what was kept comes back from this browser's storage.
+    renderPage(<NotificationsPage />, { path: '/notifications', handlers: {} });
+    expect(await screen.findByText('Credit was added to your balance')).toBeTruthy();
+    expect(screen.queryByText('Allocation 3f2b9c1e is active')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Clear all' }));
+    expect(await screen.findByText('No notifications yet')).toBeTruthy();
   });
 });

@@ -1,7 +1,8 @@
-// The notifications centre: what the server pushed since you signed in
-// (newest first), in words, with a link to what each one concerns. Opening
-// it marks everything read, so the bell's count and this list agree; the
-// ones that were unread on arrival stay marked "New" while you are here.
+// The notifications centre: what the server pushed (newest first, the last
+// 50 kept in this browser across reloads), in words, with a link to what
+// each one concerns; each can be dismissed, or all cleared. Opening it
+// marks everything read, so the bell's count and this list agree; the ones
+// that were unread on arrival stay marked "New" while you are here.
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import { useNotifications } from '../../app/notifications';
@@ -9,6 +10,7 @@ import { Icon } from '../../components/Icon';
 import { Page } from '../../components/Page';
 import { Empty } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
+import { useAnnounce } from '../../components/Announcer';
 import { viewNotification } from '../../features/user/notificationText';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import '../../features/user/user.css';
@@ -21,7 +23,8 @@ const connectionText = {
 } as const;
 
 export function NotificationsPage() {
-  const { messages, unread, markAllRead, connection } = useNotifications();
+  const { messages, unread, markAllRead, dismiss, clearAll, connection } = useNotifications();
+  const announce = useAnnounce();
   // The ids that were unread when they reached this page.
   const fresh = useRef(new Set<string>());
   for (const m of messages.slice(0, unread)) fresh.current.add(m.id);
@@ -34,10 +37,26 @@ export function NotificationsPage() {
     <Page
       title="Notifications"
       subtitle="What happened to your allocations and balance while you were signed in."
-      actions={<StatusPill status={connection} label={c.label} tone={c.tone} />}
+      actions={
+        <>
+          <StatusPill status={connection} label={c.label} tone={c.tone} />
+          {messages.length > 0 && (
+            <button
+              type="button"
+              className="button small"
+              onClick={() => {
+                clearAll();
+                announce('All notifications cleared');
+              }}
+            >
+              Clear all
+            </button>
+          )}
+        </>
+      }
     >
       <p className="muted fine-print" data-testid="feed-state">
-        {c.hint} Notifications are kept for this session only: the latest 50, newest first.
+        {c.hint} The latest 50 are kept in this browser, newest first.
       </p>
       {messages.length === 0 ? (
         <Empty
@@ -77,6 +96,17 @@ export function NotificationsPage() {
                     )}
                   </p>
                 </div>
+                <button
+                  type="button"
+                  className="button ghost small notification-dismiss"
+                  aria-label={`Dismiss: ${v.title}`}
+                  onClick={() => {
+                    dismiss(m.id);
+                    announce('Notification dismissed');
+                  }}
+                >
+                  Dismiss
+                </button>
               </li>
             );
           })}
