@@ -763,6 +763,9 @@ type AuditActor = openapi_types.UUID
 // AuditTarget defines model for AuditTarget.
 type AuditTarget = string
 
+// AuditTargetType defines model for AuditTargetType.
+type AuditTargetType = string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -823,6 +826,9 @@ type AdminListAllocationsParams struct {
 	Cursor *Cursor                 `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Status *AllocationStatusFilter `form:"status,omitempty" json:"status,omitempty"`
 	UserId *openapi_types.UUID     `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// NodeId Only allocations placed on this node.
+	NodeId *openapi_types.UUID `form:"node_id,omitempty" json:"node_id,omitempty"`
 }
 
 // AdminListAuditLogsParams defines parameters for AdminListAuditLogs.
@@ -834,7 +840,10 @@ type AdminListAuditLogsParams struct {
 	Cursor      *Cursor      `form:"cursor,omitempty" json:"cursor,omitempty"`
 	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
 	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
-	TargetId    *AuditTarget `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
+	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
 	// Since RFC 3339 time, inclusive.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
@@ -847,7 +856,10 @@ type AdminListAuditLogsParams struct {
 type AdminExportAuditLogsParams struct {
 	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
 	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
-	TargetId    *AuditTarget `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
+	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
 	// Since RFC 3339 time, inclusive.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
@@ -875,6 +887,9 @@ type AdminListNodesParams struct {
 	Status     *NodeStatus     `form:"status,omitempty" json:"status,omitempty"`
 	Region     *Region         `form:"region,omitempty" json:"region,omitempty"`
 	AdminState *NodeAdminState `form:"admin_state,omitempty" json:"admin_state,omitempty"`
+
+	// Q A case-insensitive substring of the hostname; surrounding spaces are ignored, at most 100 characters.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
 
 // AdminListUsersParams defines parameters for AdminListUsers.
@@ -884,6 +899,10 @@ type AdminListUsersParams struct {
 
 	// Cursor The next_cursor of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q A case-insensitive substring of the username or the email; surrounding spaces are ignored, at most 100 characters.
+	Q    *string `form:"q,omitempty" json:"q,omitempty"`
+	Role *Role   `form:"role,omitempty" json:"role,omitempty"`
 }
 
 // AdminAdjustBalanceParams defines parameters for AdminAdjustBalance.

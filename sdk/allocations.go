@@ -60,6 +60,9 @@ func (c *Client) AdminListAllocations(ctx context.Context, p api.AdminListAlloca
 	if p.UserId != nil {
 		q.set("user_id", p.UserId.String())
 	}
+	if p.NodeId != nil {
+		q.set("node_id", p.NodeId.String())
+	}
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/allocations", query: q.values(), out: &l, auth: true})
 	return l, err
 }

@@ -140,6 +140,7 @@ func (c *Client) AdminListNodes(ctx context.Context, p api.AdminListNodesParams)
 	if p.AdminState != nil {
 		q.set("admin_state", string(*p.AdminState))
 	}
+	q.str("q", p.Q)
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/nodes", query: q.values(), out: &l, auth: true})
 	return l, err
 }
@@ -182,8 +183,19 @@ func (c *Client) AdminListUsers(ctx context.Context, p api.AdminListUsersParams)
 	var l api.UserList
 	q := query{}
 	q.page(p.PageSize, p.Cursor)
+	q.str("q", p.Q)
+	if p.Role != nil {
+		q.set("role", string(*p.Role))
+	}
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/users", query: q.values(), out: &l, auth: true})
 	return l, err
+}
+
+// AdminGetUserBalance is a user's balance as that user sees it.
+func (c *Client) AdminGetUserBalance(ctx context.Context, userID uuid.UUID) (api.BalanceResponse, error) {
+	var b api.BalanceResponse
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/users/" + userID.String() + "/balance", out: &b, auth: true})
+	return b, err
 }
 
 // AdminCreateUser creates a user who can sign in with req.Password.
@@ -208,6 +220,7 @@ func (c *Client) AdminListAuditLogs(ctx context.Context, p api.AdminListAuditLog
 	q := query{}
 	q.page(p.PageSize, p.Cursor)
 	q.audit(p.ActorUserId, p.Action, p.TargetId, p.Since, p.Until)
+	q.str("target_type", p.TargetType)
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/audit-logs", query: q.values(), out: &l, auth: true})
 	return l, err
 }
@@ -217,6 +230,7 @@ func (c *Client) AdminListAuditLogs(ctx context.Context, p api.AdminListAuditLog
 func (c *Client) AdminExportAuditLogs(ctx context.Context, p api.AdminExportAuditLogsParams, w io.Writer) (int64, error) {
 	q := query{}
 	q.audit(p.ActorUserId, p.Action, p.TargetId, p.Since, p.Until)
+	q.str("target_type", p.TargetType)
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/admin/audit-logs/export", query: q.values(), auth: true})
 	if err != nil {
 		return 0, err

@@ -155,6 +155,7 @@ func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation
 // Filter narrows List.
 type Filter struct {
 	UserID uuid.UUID // uuid.Nil: everyone (admins)
+	NodeID uuid.UUID // uuid.Nil: any node, or none yet
 	Status string
 }
 
@@ -170,6 +171,9 @@ func (s *Service) List(ctx context.Context, f Filter, after *Cursor, limit int) 
 	p := db.ListAllocationsParams{PageLimit: int32(limit + 1)}
 	if f.UserID != uuid.Nil {
 		p.UserID = uuid.NullUUID{UUID: f.UserID, Valid: true}
+	}
+	if f.NodeID != uuid.Nil {
+		p.NodeID = uuid.NullUUID{UUID: f.NodeID, Valid: true}
 	}
 	if f.Status != "" {
 		if !api.AllocationStatus(f.Status).Valid() {

@@ -18,11 +18,12 @@ import (
 
 // Filter narrows List and Export. Zero fields match everything.
 type Filter struct {
-	Actor    uuid.UUID
-	Action   string
-	TargetID string
-	Since    *time.Time // inclusive
-	Until    *time.Time // exclusive
+	Actor      uuid.UUID
+	Action     string
+	TargetType string
+	TargetID   string
+	Since      *time.Time // inclusive
+	Until      *time.Time // exclusive
 }
 
 func (f Filter) params(afterID int64, limit int) db.ListAuditLogsParams {
@@ -32,6 +33,9 @@ func (f Filter) params(afterID int64, limit int) db.ListAuditLogsParams {
 	}
 	if f.Action != "" {
 		p.Action = &f.Action
+	}
+	if f.TargetType != "" {
+		p.TargetType = &f.TargetType
 	}
 	if f.TargetID != "" {
 		p.TargetID = &f.TargetID

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/store/db"
@@ -21,6 +22,20 @@ import (
 // and the runway left.
 func (b *Billing) Balance(ctx context.Context, userID uuid.UUID) (api.BalanceResponse, error) {
 	return b.balance(ctx, b.st.Queries, userID, b.now())
+}
+
+// UserBalance is Balance for an admin looking at userID: the same view the
+// user has of their own balance, or not found when there is no such user
+// (a user with no ledger entries yet has a zero balance, not a 404).
+func (b *Billing) UserBalance(ctx context.Context, userID uuid.UUID) (api.BalanceResponse, error) {
+	exists, err := b.st.BillingUserExists(ctx, userID)
+	if err != nil {
+		return api.BalanceResponse{}, fmt.Errorf("look up user: %w", err)
+	}
+	if !exists {
+		return api.BalanceResponse{}, apperr.NotFound("user")
+	}
+	return b.Balance(ctx, userID)
 }
 
 func (b *Billing) balance(ctx context.Context, q *db.Queries, userID uuid.UUID, now time.Time) (api.BalanceResponse, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -76,11 +77,21 @@ type NodeFilter struct {
 	Status     string // "" for any
 	Region     string
 	AdminState string
+	// Search is a case-insensitive substring of the hostname; surrounding
+	// spaces are ignored.
+	Search string
 	// ExcludeDisabled hides disabled nodes (the users' view).
 	ExcludeDisabled bool
 }
 
-func (f NodeFilter) validate() error {
+// MaxSearchLength is the longest node search text, in characters.
+const MaxSearchLength = 100
+
+func (f *NodeFilter) validate() error {
+	f.Search = strings.TrimSpace(f.Search)
+	if !utf8.ValidString(f.Search) || utf8.RuneCountInString(f.Search) > MaxSearchLength {
+		return apperr.Invalid("q must be valid text of at most %d characters", MaxSearchLength)
+	}
 	if f.Status != "" && !api.NodeStatus(f.Status).Valid() {
 		return apperr.Invalid("status must be online or offline")
 	}
@@ -98,7 +109,7 @@ func (s *Service) ListNodes(ctx context.Context, f NodeFilter, afterHost string,
 	}
 	p := db.ListNodesParams{PageLimit: int32(limit + 1), ExcludeDisabled: f.ExcludeDisabled}
 	p.Status, p.Region, p.AdminState = optional(f.Status), optional(f.Region), optional(f.AdminState)
-	p.CursorHostname = optional(afterHost)
+	p.Search, p.CursorHostname = optional(f.Search), optional(afterHost)
 	rows, err := s.store.ListNodes(ctx, p)
 	if err != nil {
 		return nil, "", fmt.Errorf("list nodes: %w", err)

@@ -26,7 +26,9 @@ func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	if ok {
 		afterPtr = &after
 	}
-	items, next, err := a.Users.List(r.Context(), afterPtr, page.Size)
+	q := r.URL.Query()
+	f := users.ListFilter{Search: q.Get("q"), Role: q.Get("role")}
+	items, next, err := a.Users.List(r.Context(), f, afterPtr, page.Size)
 	if err != nil {
 		return err
 	}
@@ -103,7 +105,7 @@ func (a *App) adminExportAuditLogs(w http.ResponseWriter, r *http.Request) error
 
 func auditFilter(r *http.Request) (audit.Filter, error) {
 	q := r.URL.Query()
-	f := audit.Filter{Action: q.Get("action"), TargetID: q.Get("target_id")}
+	f := audit.Filter{Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
 	if s := q.Get("actor_user_id"); s != "" {
 		id, err := uuid.Parse(s)
 		if err != nil {

@@ -62,12 +62,17 @@ func (a *App) listAllocations(w http.ResponseWriter, r *http.Request) error {
 
 func (a *App) adminListAllocations(w http.ResponseWriter, r *http.Request) error {
 	var f allocation.Filter
-	if s := r.URL.Query().Get("user_id"); s != "" {
-		id, err := uuid.Parse(s)
-		if err != nil {
-			return apperr.Invalid("user_id must be a UUID")
+	for _, p := range []struct {
+		name string
+		dst  *uuid.UUID
+	}{{"user_id", &f.UserID}, {"node_id", &f.NodeID}} {
+		if s := r.URL.Query().Get(p.name); s != "" {
+			id, err := uuid.Parse(s)
+			if err != nil {
+				return apperr.Invalid("%s must be a UUID", p.name)
+			}
+			*p.dst = id
 		}
-		f.UserID = id
 	}
 	return a.allocations(w, r, f)
 }

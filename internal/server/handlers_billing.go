@@ -70,6 +70,20 @@ type flushWriter struct{ http.ResponseWriter }
 
 func (f flushWriter) Flush() { http.NewResponseController(f.ResponseWriter).Flush() } //nolint:errcheck
 
+// adminUserBalance is a user's balance as billingBalance shows it to them.
+func (a *App) adminUserBalance(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Billing.UserBalance(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, b)
+	return nil
+}
+
 func (a *App) adminAdjustBalance(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "user_id")
 	if err != nil {

@@ -30,7 +30,8 @@ func (a *App) listNodes(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) adminListNodes(w http.ResponseWriter, r *http.Request) error {
-	return a.nodes(w, r, inventory.NodeFilter{AdminState: r.URL.Query().Get("admin_state")})
+	q := r.URL.Query()
+	return a.nodes(w, r, inventory.NodeFilter{AdminState: q.Get("admin_state"), Search: q.Get("q")})
 }
 
 func (a *App) nodes(w http.ResponseWriter, r *http.Request, f inventory.NodeFilter) error {

@@ -69,6 +69,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/force-release", a.admin(a.adminForceRelease))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/usage/close", a.admin(a.adminCloseUsage))
+	rt.Handle("GET", "/api/v1/admin/users/{user_id}/balance", a.admin(a.adminUserBalance))
 	rt.Handle("POST", "/api/v1/admin/users/{user_id}/balance", a.admin(a.adminAdjustBalance))
 	rt.Handle("GET", "/api/v1/admin/overview", a.admin(a.adminOverview))
 	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -132,10 +133,43 @@ type Cursor struct {
 	ID        uuid.UUID `json:"id"`
 }
 
-// List returns up to limit users after cursor (nil for the first page),
-// newest first, and the cursor of the next page (nil at the end).
-func (s *Service) List(ctx context.Context, after *Cursor, limit int) ([]api.User, *Cursor, error) {
+// MaxSearchLength is the longest search text List accepts, in characters.
+const MaxSearchLength = 100
+
+// ListFilter narrows List. Zero fields match everything.
+type ListFilter struct {
+	// Search is a case-insensitive substring of the username or the email;
+	// surrounding spaces are ignored.
+	Search string
+	Role   string // "user" or "admin"
+}
+
+// validate normalises f and refuses what it cannot match.
+func (f *ListFilter) validate() error {
+	f.Search = strings.TrimSpace(f.Search)
+	if !utf8.ValidString(f.Search) || utf8.RuneCountInString(f.Search) > MaxSearchLength {
+		return apperr.Invalid("q must be valid text of at most %d characters", MaxSearchLength)
+	}
+	if f.Role != "" && f.Role != string(api.RoleUser) && f.Role != string(api.RoleAdmin) {
+		return apperr.Invalid("role must be %q or %q", api.RoleUser, api.RoleAdmin)
+	}
+	return nil
+}
+
+// List returns up to limit users matching f after cursor (nil for the first
+// page), newest first, and the cursor of the next page (nil at the end). A
+// cursor stays valid under the same filter: the keyset is the ordering.
+func (s *Service) List(ctx context.Context, f ListFilter, after *Cursor, limit int) ([]api.User, *Cursor, error) {
+	if err := f.validate(); err != nil {
+		return nil, nil, err
+	}
 	params := db.ListUsersParams{PageLimit: int32(limit + 1)}
+	if f.Search != "" {
+		params.Search = &f.Search
+	}
+	if f.Role != "" {
+		params.Role = &f.Role
+	}
 	if after != nil {
 		t, err := parseCursorTime(after.CreatedAt)
 		if err != nil {

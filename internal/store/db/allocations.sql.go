@@ -349,15 +349,17 @@ SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, 
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
-  AND ($2::text IS NULL OR a.status = $2::text)
-  AND ($3::timestamptz IS NULL
-       OR (a.created_at, a.id) < ($3::timestamptz, $4::uuid))
+  AND ($2::uuid IS NULL OR a.node_id = $2::uuid)
+  AND ($3::text IS NULL OR a.status = $3::text)
+  AND ($4::timestamptz IS NULL
+       OR (a.created_at, a.id) < ($4::timestamptz, $5::uuid))
 ORDER BY a.created_at DESC, a.id DESC
-LIMIT $5
+LIMIT $6
 `
 
 type ListAllocationsParams struct {
 	UserID     uuid.NullUUID
+	NodeID     uuid.NullUUID
 	Status     *string
 	CursorTime *time.Time
 	CursorID   uuid.NullUUID
@@ -372,11 +374,13 @@ type ListAllocationsRow struct {
 	NodeSshPort  pgtype.Int4
 }
 
-// Newest first; user_id and status narrow it (admins pass neither or both).
-// Each row carries its node's status and SSH address for the read model.
+// Newest first; user_id, node_id and status narrow it (a user's own list
+// always passes user_id). Each row carries its node's status and SSH address
+// for the read model.
 func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams) ([]ListAllocationsRow, error) {
 	rows, err := q.db.Query(ctx, listAllocations,
 		arg.UserID,
+		arg.NodeID,
 		arg.Status,
 		arg.CursorTime,
 		arg.CursorID,

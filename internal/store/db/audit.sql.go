@@ -44,17 +44,19 @@ const listAuditLogs = `-- name: ListAuditLogs :many
 SELECT id, occurred_at, actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip FROM audit_logs
 WHERE ($1::uuid IS NULL OR actor_user_id = $1::uuid)
   AND ($2::text IS NULL OR action = $2::text)
-  AND ($3::text IS NULL OR target_id = $3::text)
-  AND ($4::timestamptz IS NULL OR occurred_at >= $4::timestamptz)
-  AND ($5::timestamptz IS NULL OR occurred_at < $5::timestamptz)
-  AND ($6::bigint IS NULL OR id < $6::bigint)
+  AND ($3::text IS NULL OR target_type = $3::text)
+  AND ($4::text IS NULL OR target_id = $4::text)
+  AND ($5::timestamptz IS NULL OR occurred_at >= $5::timestamptz)
+  AND ($6::timestamptz IS NULL OR occurred_at < $6::timestamptz)
+  AND ($7::bigint IS NULL OR id < $7::bigint)
 ORDER BY id DESC
-LIMIT $7
+LIMIT $8
 `
 
 type ListAuditLogsParams struct {
 	ActorUserID uuid.NullUUID
 	Action      *string
+	TargetType  *string
 	TargetID    *string
 	Since       *time.Time
 	Until       *time.Time
@@ -66,6 +68,7 @@ func (q *Queries) ListAuditLogs(ctx context.Context, arg ListAuditLogsParams) ([
 	rows, err := q.db.Query(ctx, listAuditLogs,
 		arg.ActorUserID,
 		arg.Action,
+		arg.TargetType,
 		arg.TargetID,
 		arg.Since,
 		arg.Until,

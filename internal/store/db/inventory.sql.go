@@ -291,9 +291,12 @@ WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
   AND (NOT $4::boolean OR admin_state <> 'disabled')
-  AND ($5::text IS NULL OR hostname > $5::text)
+  -- A case-insensitive substring of the hostname (hostnames are lower case);
+  -- strpos, not LIKE, so % and _ in it are plain characters.
+  AND ($5::text IS NULL OR strpos(hostname, lower($5::text)) > 0)
+  AND ($6::text IS NULL OR hostname > $6::text)
 ORDER BY hostname
-LIMIT $6
+LIMIT $7
 `
 
 type ListNodesParams struct {
@@ -301,6 +304,7 @@ type ListNodesParams struct {
 	Region          *string
 	AdminState      *string
 	ExcludeDisabled bool
+	Search          *string
 	CursorHostname  *string
 	PageLimit       int32
 }
@@ -311,6 +315,7 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 		arg.Region,
 		arg.AdminState,
 		arg.ExcludeDisabled,
+		arg.Search,
 		arg.CursorHostname,
 		arg.PageLimit,
 	)

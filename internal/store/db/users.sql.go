@@ -96,21 +96,35 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 
 const listUsers = `-- name: ListUsers :many
 SELECT id, username, email, role, password_hash, created_at, updated_at FROM users
-WHERE ($1::timestamptz IS NULL
-       OR (created_at, id) < ($1::timestamptz, $2::uuid))
+WHERE ($1::text IS NULL OR role = $1::text)
+  AND ($2::text IS NULL
+       OR strpos(username, lower($2::text)) > 0
+       OR strpos(lower(email), lower($2::text)) > 0)
+  AND ($3::timestamptz IS NULL
+       OR (created_at, id) < ($3::timestamptz, $4::uuid))
 ORDER BY created_at DESC, id DESC
-LIMIT $3
+LIMIT $5
 `
 
 type ListUsersParams struct {
+	Role       *string
+	Search     *string
 	CursorTime *time.Time
 	CursorID   uuid.NullUUID
 	PageLimit  int32
 }
 
 // Keyset pagination, newest first; cursor is the last row's (created_at, id).
+// search is a case-insensitive substring of username or email, matched with
+// strpos so that % and _ in it are plain characters, not LIKE wildcards.
 func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, error) {
-	rows, err := q.db.Query(ctx, listUsers, arg.CursorTime, arg.CursorID, arg.PageLimit)
+	rows, err := q.db.Query(ctx, listUsers,
+		arg.Role,
+		arg.Search,
+		arg.CursorTime,
+		arg.CursorID,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

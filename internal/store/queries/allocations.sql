@@ -10,12 +10,14 @@ SELECT * FROM allocations WHERE id = @id;
 SELECT * FROM allocations WHERE id = @id AND user_id = @user_id;
 
 -- name: ListAllocations :many
--- Newest first; user_id and status narrow it (admins pass neither or both).
--- Each row carries its node's status and SSH address for the read model.
+-- Newest first; user_id, node_id and status narrow it (a user's own list
+-- always passes user_id). Each row carries its node's status and SSH address
+-- for the read model.
 SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE (sqlc.narg(user_id)::uuid IS NULL OR a.user_id = sqlc.narg(user_id)::uuid)
+  AND (sqlc.narg(node_id)::uuid IS NULL OR a.node_id = sqlc.narg(node_id)::uuid)
   AND (sqlc.narg(status)::text IS NULL OR a.status = sqlc.narg(status)::text)
   AND (sqlc.narg(cursor_time)::timestamptz IS NULL
        OR (a.created_at, a.id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))

@@ -6,6 +6,7 @@ VALUES (@actor_user_id, @action, @target_type, @target_id, @metadata, @correlati
 SELECT * FROM audit_logs
 WHERE (sqlc.narg(actor_user_id)::uuid IS NULL OR actor_user_id = sqlc.narg(actor_user_id)::uuid)
   AND (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action)::text)
+  AND (sqlc.narg(target_type)::text IS NULL OR target_type = sqlc.narg(target_type)::text)
   AND (sqlc.narg(target_id)::text IS NULL OR target_id = sqlc.narg(target_id)::text)
   AND (sqlc.narg(since)::timestamptz IS NULL OR occurred_at >= sqlc.narg(since)::timestamptz)
   AND (sqlc.narg(until)::timestamptz IS NULL OR occurred_at < sqlc.narg(until)::timestamptz)

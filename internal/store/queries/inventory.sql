@@ -45,6 +45,9 @@ WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
   AND (sqlc.narg(region)::text IS NULL OR region = sqlc.narg(region)::text)
   AND (sqlc.narg(admin_state)::text IS NULL OR admin_state = sqlc.narg(admin_state)::text)
   AND (NOT @exclude_disabled::boolean OR admin_state <> 'disabled')
+  -- A case-insensitive substring of the hostname (hostnames are lower case);
+  -- strpos, not LIKE, so % and _ in it are plain characters.
+  AND (sqlc.narg(search)::text IS NULL OR strpos(hostname, lower(sqlc.narg(search)::text)) > 0)
   AND (sqlc.narg(cursor_hostname)::text IS NULL OR hostname > sqlc.narg(cursor_hostname)::text)
 ORDER BY hostname
 LIMIT @page_limit;

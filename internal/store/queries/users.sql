@@ -11,8 +11,14 @@ SELECT * FROM users WHERE username = @username;
 
 -- name: ListUsers :many
 -- Keyset pagination, newest first; cursor is the last row's (created_at, id).
+-- search is a case-insensitive substring of username or email, matched with
+-- strpos so that % and _ in it are plain characters, not LIKE wildcards.
 SELECT * FROM users
-WHERE (sqlc.narg(cursor_time)::timestamptz IS NULL
+WHERE (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
+  AND (sqlc.narg(search)::text IS NULL
+       OR strpos(username, lower(sqlc.narg(search)::text)) > 0
+       OR strpos(lower(email), lower(sqlc.narg(search)::text)) > 0)
+  AND (sqlc.narg(cursor_time)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(cursor_time)::timestamptz, sqlc.narg(cursor_id)::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;

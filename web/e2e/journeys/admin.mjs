@@ -1,6 +1,9 @@
-// The admin journey (issue 6): an admin signs in, reads the overview, credits
-// demo's balance, disables an idle node, force-releases demo's allocation with
-// a reason, and finds all three in the audit log; the overview also at 390 px.
+// The admin journey (issue 6): an admin signs in, reads the overview, finds
+// demo with the server-side user search and role filter, reads and credits
+// demo's balance, finds an idle node by hostname and disables it,
+// force-releases demo's allocation (found with the node filter) with a
+// reason, and finds all three in the audit log (action and target type
+// filters); the overview also at 390 px.
 // Every admin screen gets an axe scan and a screenshot. The node is enabled
 // again at the end so later journeys keep the whole fleet.
 import { assert, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
@@ -53,30 +56,47 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shot(page, 'admin-overview');
   });
 
-  await step('users: list, search, open demo', async () => {
+  await step('users: list, role filter and search on the server, open demo', async () => {
     await page.goto('/admin/users');
     await page.getByRole('row', { name: 'Open user demo' }).waitFor();
     await axeScan(page, 'admin-users');
     await shot(page, 'admin-users');
-    await page.getByLabel('Search').fill('demo');
-    await expectText(page, /Showing 1 of \d+ users|Showing 1 user/);
+    await page.getByLabel('Role').selectOption('admin');
+    await page.waitForURL(/role=admin/);
+    await page.getByRole('row', { name: 'Open user admin' }).waitFor();
+    await page.getByRole('row', { name: 'Open user demo' }).waitFor({ state: 'detached' });
+    await page.getByLabel('Role').selectOption('');
+    await page.getByLabel('Search').fill('DEMO');
+    await page.waitForURL(/q=DEMO/);
+    await expectText(page, 'Showing 1 matching user');
+    await page.getByRole('row', { name: 'Open user admin' }).waitFor({ state: 'detached' });
     await page.getByRole('row', { name: 'Open user demo' }).click();
     await page.waitForURL(/\/admin\/users\/[0-9a-f-]{36}$/);
     await expectText(page, 'demo@');
   });
 
-  await step("user detail: credit demo's balance by 12.34", async () => {
+  await step("user detail: demo's balance as demo sees it, then credit it by 12.34", async () => {
+    const panel = page.getByTestId('user-balance');
+    const money = (b) =>
+      new Intl.NumberFormat('en-US', { style: 'currency', currency: b.currency }).format(b.balance_minor / 100);
+    const shows = async (b) => {
+      const expected = money(b);
+      await waitUntil(async () => (await panel.locator('.money').first().innerText()) === expected, {
+        message: `the balance panel to show demo's balance ${expected}`,
+      });
+    };
+    const before = await demo('GET', '/api/v1/billing/balance');
+    await shows(before);
     await page.getByLabel(/^Amount/).fill('12.34');
     await page.getByLabel(/^Reason/).fill(CREDIT_REASON);
     await page.getByRole('button', { name: 'Credit $12.34' }).click();
-    const panel = page.getByTestId('user-balance');
-    await expectText(panel, 'After the last adjustment');
-    const shown = await panel.locator('.money').first().innerText();
-    const balance = await demo('GET', '/api/v1/billing/balance');
-    const expected = new Intl.NumberFormat('en-US', { style: 'currency', currency: balance.currency }).format(
-      balance.balance_minor / 100,
+    await expectText(page, /Credited \$12\.34/);
+    const after = await demo('GET', '/api/v1/billing/balance');
+    assert(
+      after.balance_minor >= before.balance_minor + 1234 - 100,
+      `demo's balance went from ${before.balance_minor} to ${after.balance_minor} after a credit of 1234`,
     );
-    assert(shown === expected, `the page shows demo's balance as ${shown}, the API says ${expected}`);
+    await shows(after);
     await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
     await axeScan(page, 'admin-user-detail');
     await shot(page, 'admin-user-detail');
@@ -90,6 +110,9 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(node, 'no idle, active, online node to disable');
     await page.goto('/admin/nodes');
     await page.getByRole('button', { name: `Disable ${node.hostname}` }).waitFor();
+    await page.getByLabel('Search').fill(node.hostname.toUpperCase());
+    await page.waitForURL(/[?&]q=/);
+    await expectText(page, 'Showing 1 matching node');
     await axeScan(page, 'admin-nodes');
     await shot(page, 'admin-nodes');
     await page.getByRole('button', { name: `Disable ${node.hostname}` }).click();
@@ -119,8 +142,11 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     );
   });
 
-  await step('allocations: force-release it with a reason', async () => {
+  await step('allocations: find it by its node, force-release it with a reason', async () => {
     await page.goto('/admin/allocations');
+    await page.getByLabel('Node').locator(`option[value="${allocation.node_id}"]`).waitFor({ state: 'attached' });
+    await page.getByLabel('Node').selectOption(allocation.node_id);
+    await page.waitForURL(new RegExp(`node_id=${allocation.node_id}`));
     await page.getByLabel('Search').fill(allocation.name);
     const button = page.getByRole('button', { name: `Force-release ${allocation.name}` });
     await button.waitFor();
@@ -161,8 +187,10 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shot(page, 'admin-audit-logs-filtered');
 
     await page.getByLabel('Action').fill('node.disable');
+    await page.getByLabel('Target type').selectOption('node');
     await page.getByLabel('Target id').fill(node.id);
     await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/target_type=node/);
     await expectText(page, 'Admin state active → disabled');
 
     const [download] = await Promise.all([

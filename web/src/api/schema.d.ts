@@ -274,7 +274,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user, newest first */
+        /**
+         * Every user, newest first
+         * @description q and role narrow the list; a next_cursor stays valid as long as the
+         *     same filters are sent with it.
+         */
         get: operations["adminListUsers"];
         put?: never;
         /** Create a user who can sign in with the given password */
@@ -609,7 +613,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A user's balance, burn rate and runway, as the user sees it
+         * @description The same view as GET /api/v1/billing/balance gives the user. A user
+         *     with no ledger entries has a zero balance; an unknown user is 404.
+         */
+        get: operations["adminGetUserBalance"];
         put?: never;
         /** Post an audited credit (positive) or debit (negative) to a user's balance */
         post: operations["adminAdjustBalance"];
@@ -1434,6 +1443,8 @@ export interface components {
         UserID: string;
         AuditActor: string;
         AuditAction: string;
+        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+        AuditTargetType: string;
         AuditTarget: string;
         /** @description RFC 3339 time, inclusive. */
         Since: string;
@@ -1756,6 +1767,8 @@ export interface operations {
                 status?: components["parameters"]["NodeStatus"];
                 region?: components["parameters"]["Region"];
                 admin_state?: components["schemas"]["NodeAdminState"];
+                /** @description A case-insensitive substring of the hostname; surrounding spaces are ignored, at most 100 characters. */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -1897,6 +1910,9 @@ export interface operations {
                 page_size?: components["parameters"]["PageSize"];
                 /** @description The next_cursor of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
+                /** @description A case-insensitive substring of the username or the email; surrounding spaces are ignored, at most 100 characters. */
+                q?: string;
+                role?: components["schemas"]["Role"];
             };
             header?: never;
             path?: never;
@@ -1985,6 +2001,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 actor_user_id?: components["parameters"]["AuditActor"];
                 action?: components["parameters"]["AuditAction"];
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
                 since?: components["parameters"]["Since"];
@@ -2017,6 +2035,8 @@ export interface operations {
             query?: {
                 actor_user_id?: components["parameters"]["AuditActor"];
                 action?: components["parameters"]["AuditAction"];
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
                 since?: components["parameters"]["Since"];
@@ -2197,6 +2217,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 status?: components["parameters"]["AllocationStatusFilter"];
                 user_id?: string;
+                /** @description Only allocations placed on this node. */
+                node_id?: string;
             };
             header?: never;
             path?: never;
@@ -2426,6 +2448,33 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminGetUserBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };

@@ -28,6 +28,15 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'signing_key.rotate', label: 'Signing key rotated' },
 ];
 
+/** What an action can be done to (audit_logs.target_type), for the target type filter. */
+export const AUDIT_TARGET_TYPES: { value: string; label: string }[] = [
+  { value: 'user', label: 'User' },
+  { value: 'node', label: 'Node' },
+  { value: 'allocation', label: 'Allocation' },
+  { value: 'ssh_key', label: 'SSH key' },
+  { value: 'signing_key', label: 'Signing key' },
+];
+
 const actionLabels = new Map(AUDIT_ACTIONS.map((a) => [a.value, a.label]));
 
 export function actionLabel(action: string): string {

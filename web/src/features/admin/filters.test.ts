@@ -1,14 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import type { Allocation, Node, User } from '../../api/types';
-import { canForceRelease, filterAllocations, filterNodes, filterUsers, gpuSummary, matchesSearch, nodeInUse, showingCount } from './filters';
-
-const user = (username: string, role: 'user' | 'admin', id = username): User => ({
-  id,
-  username,
-  email: `${username}@example.com`,
-  role,
-  created_at: '2026-01-01T00:00:00Z',
-});
+import { act, renderHook } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Allocation, Node } from '../../api/types';
+import {
+  canForceRelease,
+  gpuSummary,
+  listCount,
+  matchesSearch,
+  nodeInUse,
+  searchAllocations,
+  searchParam,
+  showingCount,
+  useSearchBox,
+} from './filters';
 
 const gpu = (allocated: boolean, health: 'healthy' | 'unhealthy' = 'healthy') => ({
   index: 0,
@@ -37,27 +40,20 @@ describe('filters', () => {
     expect(matchesSearch('demo h100', ['demo', 'local-1'])).toBe(false);
   });
 
-  it('filters users by role and search', () => {
-    const users = [user('alice', 'admin'), user('bob', 'user'), user('demo', 'user')];
-    expect(filterUsers(users, { role: 'user' }).map((u) => u.username)).toEqual(['bob', 'demo']);
-    expect(filterUsers(users, { q: 'example.com', role: 'admin' }).map((u) => u.username)).toEqual(['alice']);
-    expect(filterUsers(users, { q: 'dem' }).map((u) => u.username)).toEqual(['demo']);
-  });
-
-  it('filters nodes by hostname, region or GPU model', () => {
-    const nodes = [node('a100-01', [gpu(false)]), node('h200-01', [gpu(true)])];
-    expect(filterNodes(nodes, { q: 'h200' }).map((n) => n.hostname)).toEqual(['h200-01']);
-    expect(filterNodes(nodes, { q: 'nvidia' })).toHaveLength(2);
-  });
-
-  it('filters allocations by node and by owner name', () => {
+  it('searches the allocations of a page by name, SKU or owner name', () => {
     const base = { status: 'active', sku_id: 'h100x1', name: 'train' } as Allocation;
     const allocs = [
       { ...base, id: 'a1', user_id: 'u1', node_id: 'n1' },
       { ...base, id: 'a2', user_id: 'u2', node_id: 'n2', name: 'infer' },
     ] as Allocation[];
-    expect(filterAllocations(allocs, { node_id: 'n2' }).map((a) => a.id)).toEqual(['a2']);
-    expect(filterAllocations(allocs, { q: 'demo' }, new Map([['u1', 'demo']])).map((a) => a.id)).toEqual(['a1']);
+    expect(searchAllocations(allocs, 'infer').map((a) => a.id)).toEqual(['a2']);
+    expect(searchAllocations(allocs, 'demo', new Map([['u1', 'demo']])).map((a) => a.id)).toEqual(['a1']);
+    expect(searchAllocations(allocs, '')).toHaveLength(2);
+  });
+
+  it('sends a search trimmed, and none when blank', () => {
+    expect(searchParam('  ada ')).toBe('ada');
+    expect(searchParam('   ')).toBeUndefined();
   });
 
   it('summarises GPUs and knows a node in use', () => {
@@ -74,9 +70,45 @@ describe('filters', () => {
     expect(canForceRelease({ status: 'released' })).toBe(false);
   });
 
+  it('says how many rows the API sent', () => {
+    expect(listCount(2, 'user', false, false)).toBe('Showing 2 users');
+    expect(listCount(1, 'user', true, false)).toBe('Showing 1 matching user');
+    expect(listCount(50, 'node', true, true)).toBe('Showing 50 matching nodes on this page');
+  });
+
   it('says how many rows are shown', () => {
     expect(showingCount(2, 2, 'user', false)).toBe('Showing 2 users');
     expect(showingCount(1, 50, 'node', true)).toBe('Showing 1 of 50 nodes on this page');
     expect(showingCount(1, 1, 'node', false)).toBe('Showing 1 node');
+  });
+});
+
+describe('useSearchBox', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('commits the text once typing pauses, and follows outside changes', () => {
+    vi.useFakeTimers();
+    const commit = vi.fn();
+    const { result, rerender } = renderHook(({ value }) => useSearchBox(value, commit, 300), {
+      initialProps: { value: '' },
+    });
+    act(() => result.current[1]('a'));
+    act(() => vi.advanceTimersByTime(100));
+    act(() => result.current[1]('ad'));
+    act(() => vi.advanceTimersByTime(299));
+    expect(commit).not.toHaveBeenCalled();
+    act(() => vi.advanceTimersByTime(1));
+    expect(commit).toHaveBeenCalledTimes(1);
+    expect(commit).toHaveBeenLastCalledWith('ad');
+    expect(result.current[0]).toBe('ad');
+    // The URL catches up: nothing more is committed.
+    rerender({ value: 'ad' });
+    act(() => vi.advanceTimersByTime(1000));
+    expect(commit).toHaveBeenCalledTimes(1);
+    // Cleared from elsewhere (Clear filters, back button): the box follows.
+    rerender({ value: '' });
+    expect(result.current[0]).toBe('');
+    act(() => vi.advanceTimersByTime(1000));
+    expect(commit).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,9 +1,17 @@
 // Filters of the admin lists. They live in the URL query (?status=…&q=…), so a
-// link or a reload shows the same selection; the pure matching below is what
-// the API cannot do itself (search, role, node), applied to the page loaded.
-import { useCallback, useMemo } from 'react';
+// link or a reload shows the same selection, and go to the API, which filters
+// before it pages (users: q and role; nodes: q; allocations: user and node;
+// audit: target type). Only the allocations' free-text search has no API
+// filter: matchesSearch applies it to the page loaded.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import type { Allocation, Node, User } from '../../api/types';
+import type { Allocation, Node } from '../../api/types';
+
+/** The longest search text the API takes (q on users and nodes). */
+export const SEARCH_MAX = 100;
+
+/** How long typing has to pause before a search box's text becomes the filter. */
+export const SEARCH_DELAY_MS = 300;
 
 /**
  * The named query parameters as strings ('' when absent), and a setter that
@@ -37,6 +45,43 @@ export function useUrlFilters<K extends string>(keys: readonly K[]): [Record<K, 
   return [values, set];
 }
 
+/**
+ * A search box over a URL filter: the box shows what is typed at once, and the
+ * filter (so the request) follows once typing pauses for `delay` ms. A change
+ * of the filter from elsewhere (Clear filters, the back button) shows in the
+ * box. setText('') clears the box and, after the pause, the filter.
+ */
+export function useSearchBox(
+  value: string,
+  commit: (text: string) => void,
+  delay = SEARCH_DELAY_MS,
+): [string, (text: string) => void] {
+  const [text, setText] = useState(value);
+  const committed = useRef(value);
+  const commitRef = useRef(commit);
+  commitRef.current = commit;
+  useEffect(() => {
+    if (value !== committed.current) {
+      committed.current = value;
+      setText(value);
+    }
+  }, [value]);
+  useEffect(() => {
+    if (text === committed.current) return;
+    const t = setTimeout(() => {
+      committed.current = text;
+      commitRef.current(text);
+    }, delay);
+    return () => clearTimeout(t);
+  }, [text, delay]);
+  return [text, setText];
+}
+
+/** A search filter as the API query wants it: trimmed, absent when blank. */
+export function searchParam(q: string): string | undefined {
+  return q.trim() || undefined;
+}
+
 /** A stable string of the values, for effect dependencies (reset the pager when it changes). */
 export function filterKey(values: Record<string, string>): string {
   return JSON.stringify(values);
@@ -50,27 +95,14 @@ export function matchesSearch(query: string, fields: (string | null | undefined)
   return words.every((w) => hay.includes(w));
 }
 
-export function filterUsers(users: User[], f: { q?: string; role?: string }): User[] {
-  return users.filter(
-    (u) => (!f.role || u.role === f.role) && matchesSearch(f.q ?? '', [u.username, u.email, u.id]),
-  );
-}
-
-export function filterNodes(nodes: Node[], f: { q?: string }): Node[] {
-  return nodes.filter((n) =>
-    matchesSearch(f.q ?? '', [n.hostname, n.region, n.id, n.agent_version, ...n.gpus.map((g) => g.model)]),
-  );
-}
-
-export function filterAllocations(
+/** The allocations of a page (already filtered by the API) that match the search. */
+export function searchAllocations(
   allocations: Allocation[],
-  f: { q?: string; node_id?: string },
+  q: string,
   usernames: Map<string, string> = new Map(),
 ): Allocation[] {
-  return allocations.filter(
-    (a) =>
-      (!f.node_id || a.node_id === f.node_id) &&
-      matchesSearch(f.q ?? '', [a.name, a.id, a.sku_id, a.user_id, usernames.get(a.user_id)]),
+  return allocations.filter((a) =>
+    matchesSearch(q, [a.name, a.id, a.sku_id, a.user_id, usernames.get(a.user_id)]),
   );
 }
 
@@ -103,7 +135,16 @@ export function canForceRelease(a: Pick<Allocation, 'status'>): boolean {
   return a.status === 'requested' || a.status === 'provisioning' || a.status === 'active' || a.status === 'release_failed';
 }
 
-/** "Showing 3 of 50 users" for a filtered page, "50 users" when nothing is filtered out. */
+/**
+ * The count above a list the API filtered: "Showing 3 users", "Showing 3
+ * matching users", with "on this page" when there are more pages.
+ */
+export function listCount(shown: number, noun: string, filtered: boolean, morePages: boolean): string {
+  const nouns = `${noun}${shown === 1 ? '' : 's'}`;
+  return `Showing ${shown} ${filtered ? 'matching ' : ''}${nouns}${morePages ? ' on this page' : ''}`;
+}
+
+/** "Showing 3 of 50 users" for a page filtered here, "50 users" when nothing is filtered out. */
 export function showingCount(shown: number, loaded: number, noun: string, morePages: boolean): string {
   const plural = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}`;
   const page = morePages ? ' on this page' : '';

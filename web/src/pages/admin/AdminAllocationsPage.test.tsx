@@ -30,20 +30,24 @@ function server(release?: (body: unknown) => Response) {
     const p = r.url.pathname;
     if (p === '/api/v1/admin/users') return json(200, { items: users, next_cursor: '' });
     if (p === '/api/v1/admin/nodes') return json(200, { items: [n1, n2], next_cursor: '' });
-    if (p === '/api/v1/admin/allocations') return json(200, { items: [a1, a2], next_cursor: '' });
+    if (p === '/api/v1/admin/allocations') {
+      const node = r.url.searchParams.get('node_id');
+      return json(200, { items: [a1, a2].filter((a) => !node || a.node_id === node), next_cursor: '' });
+    }
     if (p.endsWith('/force-release') && release) return release(r.body);
     return undefined;
   });
 }
 
 describe('AdminAllocationsPage', () => {
-  it('names users and nodes, and filters by node and search', async () => {
-    server();
+  it('names users and nodes, filters by node on the server and searches the page', async () => {
+    const s = server();
     await screen.findByRole('link', { name: 'carol' });
     expect(screen.getByRole('table').textContent).toContain('gpu-a');
     expect(screen.getByText('Showing 2 allocations')).toBeTruthy();
     fireEvent.change(screen.getByLabelText('Node'), { target: { value: n2.id } });
-    expect(await screen.findByText('Showing 1 of 2 allocations')).toBeTruthy();
+    expect(await screen.findByText('Showing 1 matching allocation')).toBeTruthy();
+    expect(s.calls()).toContain(`GET /api/v1/admin/allocations?node_id=${n2.id}`);
     expect(screen.queryByText('train')).toBeNull();
     fireEvent.change(screen.getByLabelText('Node'), { target: { value: '' } });
     fireEvent.change(screen.getByLabelText('Search'), { target: { value: 'demo' } });

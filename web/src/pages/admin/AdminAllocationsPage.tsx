@@ -1,5 +1,6 @@
-// Every allocation of every user. Status and user filters go to the API;
-// node and search apply to the page loaded; all live in the URL, so the user
+// Every allocation of every user. Status, user and node filters go to the API,
+// which filters before it pages; the free-text search (the API has none for
+// allocations) narrows the page loaded. All live in the URL, so the user
 // detail's "their allocations" link lands here filtered. Force-release asks
 // for a reason, which is kept on the allocation and in the audit log.
 import { useEffect, useState } from 'react';
@@ -18,8 +19,9 @@ import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import {
   canForceRelease,
-  filterAllocations,
   filterKey,
+  listCount,
+  searchAllocations,
   showingCount,
   useUrlFilters,
 } from '../../features/admin/filters';
@@ -47,13 +49,15 @@ export function AdminAllocationsPage() {
           cursor: pager.cursor,
           status: (f.status || undefined) as AllocationStatus | undefined,
           user_id: f.user_id || undefined,
+          node_id: f.node_id || undefined,
         },
         signal,
       }),
-    [pager.cursor, f.status, f.user_id],
+    [pager.cursor, f.status, f.user_id, f.node_id],
   );
   usePolling(q.reload, 10_000);
-  const key = filterKey({ status: f.status, user_id: f.user_id });
+  const key = filterKey({ status: f.status, user_id: f.user_id, node_id: f.node_id });
+  const serverFiltered = Boolean(f.status || f.user_id || f.node_id);
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
 
@@ -169,7 +173,7 @@ export function AdminAllocationsPage() {
             id="alloc-q"
             className="input"
             type="search"
-            placeholder="Name, id, SKU or user"
+            placeholder="Name, id, SKU or user on this page"
             value={f.q}
             onChange={(e) => setF({ q: e.target.value })}
           />
@@ -212,15 +216,18 @@ export function AdminAllocationsPage() {
       </div>
       <StateView
         state={q}
-        isEmpty={(d) => d.items.length === 0 && !f.status && !f.user_id}
+        isEmpty={(d) => d.items.length === 0 && !serverFiltered}
         empty={<Empty title="No allocations yet" hint="Allocations appear here as soon as users create them." />}
       >
         {(d) => {
-          const rows = filterAllocations(d.items, f, users.map);
+          const rows = searchAllocations(d.items, f.q, users.map);
+          const morePages = Boolean(d.next_cursor) || pager.canBack;
           return (
             <div className="list-block">
               <p className="list-count" aria-live="polite">
-                {showingCount(rows.length, d.items.length, 'allocation', Boolean(d.next_cursor) || pager.canBack)}
+                {f.q.trim()
+                  ? showingCount(rows.length, d.items.length, 'allocation', morePages)
+                  : listCount(rows.length, 'allocation', serverFiltered, morePages)}
               </p>
               {rows.length === 0 ? (
                 <Empty

@@ -39,13 +39,14 @@ describe('AuditLogsPage', () => {
     const s = server();
     await screen.findByText('Credit +$12.34 — goodwill');
     fireEvent.change(screen.getByLabelText('Action'), { target: { value: 'node.disable' } });
+    fireEvent.change(screen.getByLabelText('Target type'), { target: { value: 'node' } });
     fireEvent.change(screen.getByLabelText('Target id'), { target: { value: 'n-1' } });
     expect(s.calls().some((c) => c.includes('action=node.disable'))).toBe(false);
     fireEvent.click(screen.getByRole('button', { name: 'Apply' }));
     await screen.findByText('Credit +$12.34 — goodwill');
     await new Promise((r) => setTimeout(r, 0));
     expect(s.calls()).toContain(
-      `GET /api/v1/admin/audit-logs?action=node.disable&actor_user_id=${users[1]!.id}&target_id=n-1`,
+      `GET /api/v1/admin/audit-logs?action=node.disable&actor_user_id=${users[1]!.id}&target_type=node&target_id=n-1`,
     );
     fireEvent.click(screen.getByRole('button', { name: 'Next →' }));
     await screen.findByText('Page 2');
@@ -54,7 +55,21 @@ describe('AuditLogsPage', () => {
 
   it('builds the API query from the filters', () => {
     expect(
-      auditQuery({ action: ' node.create ', actor_user_id: '', target_id: '', since: '2026-01-01T00:00:00Z', until: '' }),
-    ).toEqual({ action: 'node.create', actor_user_id: undefined, target_id: undefined, since: '2026-01-01T00:00:00Z', until: undefined });
+      auditQuery({
+        action: ' node.create ',
+        actor_user_id: '',
+        target_type: 'node',
+        target_id: '',
+        since: '2026-01-01T00:00:00Z',
+        until: '',
+      }),
+    ).toEqual({
+      action: 'node.create',
+      actor_user_id: undefined,
+      target_type: 'node',
+      target_id: undefined,
+      since: '2026-01-01T00:00:00Z',
+      until: undefined,
+    });
   });
 });

@@ -1,5 +1,5 @@
-// The audit log, newest first. Filters (action, actor, target id, time range)
-// are what the API takes; they live in the URL, so the user detail's links
+// The audit log, newest first. Filters (action, actor, target type, target id,
+// time range) are what the API takes; they live in the URL, so the user detail's links
 // land here filtered. They apply on submit, not per keystroke. The CSV export
 // sends the same filters and downloads with the session's token.
 import { useEffect, useState, type FormEvent } from 'react';
@@ -14,6 +14,7 @@ import { Pagination, useCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import {
   AUDIT_ACTIONS,
+  AUDIT_TARGET_TYPES,
   actionLabel,
   describeAudit,
   localInputToRFC3339,
@@ -25,7 +26,7 @@ import { useUserLookup } from '../../features/admin/lookups';
 import { formatDateTime, shortId } from '../../lib/format';
 import '../../features/admin/admin.css';
 
-const FILTERS = ['action', 'actor_user_id', 'target_id', 'since', 'until'] as const;
+const FILTERS = ['action', 'actor_user_id', 'target_type', 'target_id', 'since', 'until'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,6 +36,7 @@ export function auditQuery(f: Filters) {
   return {
     action: f.action.trim() || undefined,
     actor_user_id: f.actor_user_id || undefined,
+    target_type: f.target_type || undefined,
     target_id: f.target_id.trim() || undefined,
     since: f.since || undefined,
     until: f.until || undefined,
@@ -65,7 +67,7 @@ export function AuditLogsPage() {
     if (actorError) return;
     setF(draft);
   };
-  const clear = () => setF({ action: '', actor_user_id: '', target_id: '', since: '', until: '' });
+  const clear = () => setF({ action: '', actor_user_id: '', target_type: '', target_id: '', since: '', until: '' });
   const filtered = FILTERS.some((k) => f[k]);
 
   const who = (id: string | null | undefined) => {
@@ -172,7 +174,7 @@ export function AuditLogsPage() {
       }
     >
       {exporting.error && <ErrorBox error={exporting.error} title="The export failed" compact />}
-      <form className="filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+      <form className="filters filters-audit" role="search" aria-label="Filter the audit log" onSubmit={apply}>
         <div className="filter">
           <label htmlFor="audit-action">Action</label>
           <input
@@ -206,6 +208,25 @@ export function AuditLogsPage() {
             {users.items.map((u) => (
               <option key={u.id} value={u.id}>
                 {u.username}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="filter">
+          <label htmlFor="audit-target-type">Target type</label>
+          <select
+            id="audit-target-type"
+            className="input"
+            value={draft.target_type}
+            onChange={(e) => setDraft({ ...draft, target_type: e.target.value })}
+          >
+            <option value="">Any type</option>
+            {draft.target_type && !AUDIT_TARGET_TYPES.some((t) => t.value === draft.target_type) && (
+              <option value={draft.target_type}>{draft.target_type}</option>
+            )}
+            {AUDIT_TARGET_TYPES.map((t) => (
+              <option key={t.value} value={t.value}>
+                {t.label}
               </option>
             ))}
           </select>

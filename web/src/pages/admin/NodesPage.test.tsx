@@ -32,6 +32,21 @@ describe('NodesPage', () => {
     expect(s.calls()).toContain('GET /api/v1/admin/nodes?status=offline&admin_state=disabled');
   });
 
+  it('searches hostnames on the server, once typing pauses', async () => {
+    const s = renderAdmin('/admin/nodes', '/admin/nodes?status=online', NodesPage, (r) => {
+      if (r.url.pathname !== '/api/v1/admin/nodes') return undefined;
+      const q = r.url.searchParams.get('q') ?? '';
+      return json(200, { items: [idle, busy, off].filter((n) => n.hostname.includes(q)), next_cursor: '' });
+    });
+    await screen.findByRole('button', { name: 'Disable gpu-busy' });
+    expect(screen.getByText('Showing 3 matching nodes')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Search'), { target: { value: 'BUSY ' } });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Disable gpu-idle' })).toBeNull());
+    // The fake is case-sensitive; the page sends what was typed, trimmed, and the server lowers it.
+    expect(s.calls()).toContain('GET /api/v1/admin/nodes?q=BUSY&status=online');
+    expect(await screen.findByText('No node matches')).toBeTruthy();
+  });
+
   it('disables an idle node after confirmation', async () => {
     const s = renderAdmin('/admin/nodes', '/admin/nodes', NodesPage, (r) => {
       if (r.method === 'DELETE') return json(200, { ...idle, admin_state: 'disabled' });

@@ -1,5 +1,6 @@
-// GPU hosts. The status and admin-state filters go to the API; the search
-// applies to the page loaded; all three live in the URL. A node is
+// GPU hosts. The search (a substring of the hostname), status and admin-state
+// filters live in the URL and go to the API, which filters before it pages. A
+// node is
 // registered here, then its agent joins with a one-time token shown once.
 // Disable is refused by the API while GPUs are allocated, so the button is
 // off (with the reason next to it) for a node in use.
@@ -19,7 +20,16 @@ import { Pagination, useCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
-import { filterKey, filterNodes, gpuSummary, nodeInUse, showingCount, useUrlFilters } from '../../features/admin/filters';
+import {
+  SEARCH_MAX,
+  filterKey,
+  gpuSummary,
+  listCount,
+  nodeInUse,
+  searchParam,
+  useSearchBox,
+  useUrlFilters,
+} from '../../features/admin/filters';
 import { formatDateTime, formatRelative, shortId } from '../../lib/format';
 import '../../features/admin/admin.css';
 
@@ -37,6 +47,7 @@ export function agentCommand(server: string, token: string): string {
 
 export function NodesPage() {
   const [f, setF] = useUrlFilters(FILTERS);
+  const [search, setSearch] = useSearchBox(f.q, (text) => setF({ q: text }));
   const pager = useCursorPager();
   const toast = useToast();
   const [creating, setCreating] = useState(false);
@@ -44,22 +55,28 @@ export function NodesPage() {
   const [disabling, setDisabling] = useState<Node | null>(null);
   const [probing, setProbing] = useState<string | null>(null);
 
+  const key = filterKey({ q: searchParam(f.q) ?? '', status: f.status, state: f.state });
   const q = useApi(
     (signal) =>
       api.get('/api/v1/admin/nodes', {
         query: {
           cursor: pager.cursor,
+          q: searchParam(f.q),
           status: (f.status || undefined) as NodeStatus | undefined,
           admin_state: (f.state || undefined) as NodeAdminState | undefined,
         },
         signal,
       }),
-    [pager.cursor, f.status, f.state],
+    [pager.cursor, key],
   );
   usePolling(q.reload, 15_000);
-  const key = filterKey({ status: f.status, state: f.state });
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
+  const filtered = Boolean(searchParam(f.q) || f.status || f.state);
+  const clear = () => {
+    setSearch('');
+    setF({ q: '', status: '', state: '' });
+  };
 
   const replace = (n: Node) =>
     q.setData((prev) => (prev ? { ...prev, items: prev.items.map((x) => (x.id === n.id ? n : x)) } : prev!));
@@ -280,9 +297,10 @@ export function NodesPage() {
             id="nodes-q"
             className="input"
             type="search"
-            placeholder="Hostname, region, GPU model or id"
-            value={f.q}
-            onChange={(e) => setF({ q: e.target.value })}
+            placeholder="Hostname"
+            maxLength={SEARCH_MAX}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
           />
         </div>
         <div className="filter">
@@ -305,7 +323,7 @@ export function NodesPage() {
       </div>
       <StateView
         state={q}
-        isEmpty={(d) => d.items.length === 0 && !f.status && !f.state}
+        isEmpty={(d) => d.items.length === 0 && !filtered}
         empty={
           <Empty
             title="No nodes yet"
@@ -319,18 +337,18 @@ export function NodesPage() {
         }
       >
         {(d) => {
-          const rows = filterNodes(d.items, f);
+          const rows = d.items;
           return (
             <div className="list-block">
               <p className="list-count" aria-live="polite">
-                {showingCount(rows.length, d.items.length, 'node', Boolean(d.next_cursor) || pager.canBack)}
+                {listCount(rows.length, 'node', filtered, Boolean(d.next_cursor) || pager.canBack)}
               </p>
               {rows.length === 0 ? (
                 <Empty
                   title="No node matches"
                   hint="Nothing matches these filters."
                   action={
-                    <button type="button" className="button" onClick={() => setF({ q: '', status: '', state: '' })}>
+                    <button type="button" className="button" onClick={clear}>
                       Clear filters
                     </button>
                   }

@@ -5,13 +5,34 @@ import { UserDetailPage } from './UserDetailPage';
 
 const demo = users[0]!;
 
-function server(adjust: (body: unknown) => Response) {
+function balance(minor: number, over: Record<string, unknown> = {}) {
+  return {
+    user_id: demo.id,
+    balance_minor: minor,
+    currency: 'USD',
+    unbilled_minor: 0,
+    burn_rate_per_hour_minor: 0,
+    runway_seconds: null,
+    ...over,
+  };
+}
+
+/** A fake server whose GET balance answers what the last successful adjustment left. */
+function server(adjust: (body: unknown) => Response, start: Response | number = 10000) {
+  let current = typeof start === 'number' ? start : 0;
   return renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
     const p = r.url.pathname;
     if (p === `/api/v1/admin/users/${demo.id}`) return json(200, demo);
     if (p === '/api/v1/admin/audit-logs') return json(200, { items: [], next_cursor: '' });
     if (p === '/api/v1/admin/allocations') return json(200, { items: [], next_cursor: '' });
-    if (p === `/api/v1/admin/users/${demo.id}/balance` && r.method === 'POST') return adjust(r.body);
+    if (p === `/api/v1/admin/users/${demo.id}/balance` && r.method === 'GET') {
+      return typeof start === 'number' ? json(200, balance(current)) : start.clone();
+    }
+    if (p === `/api/v1/admin/users/${demo.id}/balance` && r.method === 'POST') {
+      const res = adjust(r.body);
+      if (res.ok) current += (r.body as { amount_minor: number }).amount_minor;
+      return res;
+    }
     return undefined;
   });
 }
@@ -27,23 +48,29 @@ describe('UserDetailPage', () => {
       `/admin/audit-logs?actor_user_id=${demo.id}`,
     );
     expect(screen.getByRole('link', { name: 'Changes to demo' }).getAttribute('href')).toBe(
-      `/admin/audit-logs?target_id=${demo.id}`,
+      `/admin/audit-logs?target_type=user&target_id=${demo.id}`,
     );
     expect(screen.getByText('No adjustments yet.')).toBeTruthy();
   });
 
+  it('shows the user’s balance, burn rate and runway as the user sees them', async () => {
+    server(() => json(500, {}), json(200, balance(4200, { burn_rate_per_hour_minor: 249, runway_seconds: 7200 })));
+    const panel = await screen.findByTestId('user-balance');
+    expect(await within(panel).findByText('$42.00')).toBeTruthy();
+    expect(within(panel).getByText(/Spending \$2\.49 an hour/)).toBeTruthy();
+    expect(within(panel).getByText(/lasts about/)).toBeTruthy();
+  });
+
+  it('shows why the balance could not be read, with the correlation id', async () => {
+    server(() => json(500, {}), json(503, { code: 'unavailable', message: 'db down', correlation_id: 'cid-bal' }));
+    const panel = await screen.findByTestId('user-balance');
+    expect(await within(panel).findByText('cid-bal')).toBeTruthy();
+  });
+
   it('posts the typed amount as integer minor units with a reason and an Idempotency-Key', async () => {
-    const s = server(() =>
-      json(200, {
-        user_id: demo.id,
-        balance_minor: 11234,
-        currency: 'USD',
-        unbilled_minor: 0,
-        burn_rate_per_hour_minor: 0,
-        runway_seconds: null,
-      }),
-    );
+    const s = server(() => json(200, balance(11234)));
     await screen.findByRole('heading', { level: 1, name: 'demo' });
+    await within(screen.getByTestId('user-balance')).findByText('$100.00');
     fireEvent.change(screen.getByLabelText('Amount (USD)'), { target: { value: '12.34' } });
     fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'goodwill' } });
     fireEvent.click(screen.getByRole('button', { name: 'Credit $12.34' }));
@@ -53,6 +80,10 @@ describe('UserDetailPage', () => {
     expect(post.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{32}$/);
     // The form is empty again, ready for the next adjustment.
     expect((screen.getByLabelText('Amount (USD)') as HTMLInputElement).value).toBe('');
+    // The panel reads the balance again after the adjustment.
+    const reads = () => s.calls().filter((c) => c === `GET /api/v1/admin/users/${demo.id}/balance`).length;
+    await waitFor(() => expect(reads()).toBe(2));
+    expect(within(screen.getByTestId('user-balance')).getByText('$112.34')).toBeTruthy();
   });
 
   it('refuses a bad amount or a missing reason before calling the API', async () => {

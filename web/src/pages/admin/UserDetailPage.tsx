@@ -2,12 +2,13 @@
 // reason), the adjustments made so far, their latest allocations, and links
 // to everything they did or that was done to them.
 //
-// The API has no admin read of another user's balance; the adjustment answers
-// with the balance after it, which is what the Balance panel shows.
+// The Balance panel reads the user's balance as they see it on their billing
+// page (GET /admin/users/{id}/balance); an adjustment answers with the balance
+// after it, shown at once, and the panel then reads it again.
 import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../../api/client';
-import { useAction, useApi } from '../../api/hooks';
+import { useAction, useApi, type ApiState } from '../../api/hooks';
 import type { Balance, User } from '../../api/types';
 import { useBalance } from '../../app/balance';
 import { CopyButton } from '../../components/CopyButton';
@@ -38,7 +39,10 @@ export function UserDetailPage() {
       }),
     [id],
   );
-  const [balance, setBalance] = useState<Balance | null>(null);
+  const balance = useApi(
+    (signal) => api.get('/api/v1/admin/users/{user_id}/balance', { path: { user_id: id }, signal }),
+    [id],
+  );
   const name = user.data?.username;
 
   return (
@@ -56,7 +60,8 @@ export function UserDetailPage() {
               balance={balance}
               currencyHint={adjustmentCurrency(adjustments.data?.items)}
               onAdjusted={(b) => {
-                setBalance(b);
+                balance.setData(b);
+                void balance.reload();
                 void adjustments.reload();
               }}
             />
@@ -138,7 +143,7 @@ function ProfileCard({ u }: { u: User }) {
         <Link className="button small" to={`/admin/audit-logs?actor_user_id=${u.id}`}>
           Actions by {u.username}
         </Link>
-        <Link className="button small" to={`/admin/audit-logs?target_id=${u.id}`}>
+        <Link className="button small" to={`/admin/audit-logs?target_type=user&target_id=${u.id}`}>
           Changes to {u.username}
         </Link>
       </div>
@@ -153,15 +158,15 @@ function BalanceCard({
   onAdjusted,
 }: {
   u: User;
-  balance: Balance | null;
+  balance: ApiState<Balance>;
   currencyHint: string | undefined;
   onAdjusted: (b: Balance) => void;
 }) {
   const toast = useToast();
   const own = useBalance();
-  // Every account is kept in the platform's one currency: the last adjustment's,
-  // or the admin's own balance's.
-  const currency = balance?.currency ?? currencyHint ?? own.data?.currency ?? 'USD';
+  // Every account is kept in the platform's one currency: the user's balance's,
+  // else the last adjustment's, or the admin's own balance's.
+  const currency = balance.data?.currency ?? currencyHint ?? own.data?.currency ?? 'USD';
   const digits = currencyDigits(currency);
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
@@ -212,29 +217,26 @@ function BalanceCard({
   const verb = parsed.ok ? (parsed.minor > 0 ? 'Credit' : 'Debit') : 'Adjust';
   return (
     <Card title="Balance">
-      <div className="balance-now" data-testid="user-balance">
-        {balance ? (
-          <>
-            <div className="stat-value">
-              <Money minor={balance.balance_minor} currency={balance.currency} />
-            </div>
-            <p className="muted">
-              After the last adjustment
-              {balance.unbilled_minor > 0 && (
-                <>
-                  {' '}
-                  · <Money minor={balance.unbilled_minor} currency={balance.currency} /> of usage not yet billed
-                </>
-              )}
-              {balance.runway_seconds != null && <> · lasts about {formatDuration(balance.runway_seconds)}</>}
-            </p>
-          </>
-        ) : (
-          <p className="muted">
-            The balance is shown here after an adjustment: the API reports a user’s balance with each credit or
-            debit.
-          </p>
-        )}
+      <div className="balance-now" data-testid="user-balance" aria-busy={balance.loading}>
+        <StateView state={balance} loadingLabel={`Loading ${u.username}’s balance`}>
+          {(b) => (
+            <>
+              <div className="stat-value">
+                <Money minor={b.balance_minor} currency={b.currency} />
+              </div>
+              <p className="muted">
+                {balanceNote(b)}
+                {b.unbilled_minor > 0 && (
+                  <>
+                    {' '}
+                    · <Money minor={b.unbilled_minor} currency={b.currency} /> of usage not yet billed
+                  </>
+                )}
+                {b.runway_seconds != null && <> · lasts about {formatDuration(b.runway_seconds)}</>}
+              </p>
+            </>
+          )}
+        </StateView>
       </div>
       <form className="adjust-form" onSubmit={submit} noValidate>
         <Field
@@ -273,6 +275,13 @@ function BalanceCard({
       </form>
     </Card>
   );
+}
+
+/** The line under the balance: what the user is spending now. */
+export function balanceNote(b: Pick<Balance, 'burn_rate_per_hour_minor' | 'currency'>): string {
+  return b.burn_rate_per_hour_minor > 0
+    ? `Spending ${formatMoney(b.burn_rate_per_hour_minor, b.currency)} an hour`
+    : 'Nothing running';
 }
 
 function RecentAllocations({ u }: { u: User }) {

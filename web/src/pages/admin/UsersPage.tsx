@@ -1,5 +1,6 @@
-// Every account. The API pages users newest first; search (username, email,
-// id) and the role filter apply to the page loaded and live in the URL.
+// Every account. The API pages users newest first and filters them before it
+// pages: search (a substring of the username or email) and role live in the
+// URL and go to the API; a new filter starts again at the first page.
 // "New user" opens the create dialog; a row opens the user's detail.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
@@ -16,7 +17,14 @@ import { Pagination, useCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
-import { filterUsers, showingCount, useUrlFilters } from '../../features/admin/filters';
+import {
+  SEARCH_MAX,
+  filterKey,
+  listCount,
+  searchParam,
+  useSearchBox,
+  useUrlFilters,
+} from '../../features/admin/filters';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import '../../features/admin/admin.css';
 
@@ -46,13 +54,22 @@ const FILTERS = ['q', 'role'] as const;
 export function UsersPage() {
   const navigate = useNavigate();
   const [f, setF] = useUrlFilters(FILTERS);
+  const [search, setSearch] = useSearchBox(f.q, (text) => setF({ q: text }));
   const pager = useCursorPager();
   const [creating, setCreating] = useState(false);
+  const query = { q: searchParam(f.q), role: (f.role || undefined) as Role | undefined };
+  const key = filterKey({ q: query.q ?? '', role: f.role });
+  const { reset } = pager;
+  useEffect(() => reset(), [key, reset]);
   const q = useApi(
-    (signal) => api.get('/api/v1/admin/users', { query: { cursor: pager.cursor }, signal }),
-    [pager.cursor],
+    (signal) => api.get('/api/v1/admin/users', { query: { ...query, cursor: pager.cursor }, signal }),
+    [key, pager.cursor],
   );
-  // Search and role filter the page loaded, so they leave the pager where it is.
+  const filtered = Boolean(query.q || query.role);
+  const clear = () => {
+    setSearch('');
+    setF({ q: '', role: '' });
+  };
 
   return (
     <Page
@@ -71,9 +88,10 @@ export function UsersPage() {
             id="users-q"
             className="input"
             type="search"
-            placeholder="Username, email or id"
-            value={f.q}
-            onChange={(e) => setF({ q: e.target.value })}
+            placeholder="Username or email"
+            maxLength={SEARCH_MAX}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
           />
         </div>
         <div className="filter">
@@ -87,40 +105,37 @@ export function UsersPage() {
       </div>
       <StateView
         state={q}
-        isEmpty={(d) => d.items.length === 0}
+        isEmpty={(d) => d.items.length === 0 && !filtered}
         empty={<Empty title="No users yet" hint="Create the first account with New user." />}
       >
-        {(d) => {
-          const rows = filterUsers(d.items, f);
-          return (
-            <div className="list-block">
-              <p className="list-count" aria-live="polite">
-                {showingCount(rows.length, d.items.length, 'user', Boolean(d.next_cursor) || pager.canBack)}
-              </p>
-              {rows.length === 0 ? (
-                <Empty
-                  title="No user matches"
-                  hint="Nothing on this page matches the search and role."
-                  action={
-                    <button type="button" className="button" onClick={() => setF({ q: '', role: '' })}>
-                      Clear filters
-                    </button>
-                  }
-                />
-              ) : (
-                <DataTable
-                  caption="Users"
-                  columns={columns}
-                  rows={rows}
-                  rowKey={(u) => u.id}
-                  onRowClick={(u) => navigate(`/admin/users/${u.id}`)}
-                  rowLabel={(u) => `Open user ${u.username}`}
-                />
-              )}
-              <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={q.loading} />
-            </div>
-          );
-        }}
+        {(d) => (
+          <div className="list-block">
+            <p className="list-count" aria-live="polite">
+              {listCount(d.items.length, 'user', filtered, Boolean(d.next_cursor) || pager.canBack)}
+            </p>
+            {d.items.length === 0 ? (
+              <Empty
+                title="No user matches"
+                hint="No username or email contains the search, with that role."
+                action={
+                  <button type="button" className="button" onClick={clear}>
+                    Clear filters
+                  </button>
+                }
+              />
+            ) : (
+              <DataTable
+                caption="Users"
+                columns={columns}
+                rows={d.items}
+                rowKey={(u) => u.id}
+                onRowClick={(u) => navigate(`/admin/users/${u.id}`)}
+                rowLabel={(u) => `Open user ${u.username}`}
+              />
+            )}
+            <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={q.loading} />
+          </div>
+        )}
       </StateView>
       <CreateUserDialog
         open={creating}
