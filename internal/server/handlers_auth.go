@@ -3,6 +3,7 @@ package server
 import (
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gpuaas/gpuaas/api"
@@ -128,18 +129,22 @@ func (a *App) setRefreshCookie(w http.ResponseWriter, r *http.Request, token str
 	http.SetCookie(w, &http.Cookie{
 		Name: refreshCookie, Value: token, Path: refreshCookiePath,
 		MaxAge:   int(a.Config.RefreshTokenTTL / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		// Forwarded headers are not trusted (see httpapi.clientIP), so only a
-		// TLS connection of our own marks the cookie Secure.
-		Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookie(r),
 	})
+}
+
+// secureCookie: the cookie is Secure when this connection is TLS or when
+// users reach the platform over https (--public-url), as behind a proxy that
+// terminates TLS. Forwarded headers are not trusted (see httpapi.clientIP).
+func (a *App) secureCookie(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(a.Config.PublicURL, "https://")
 }
 
 func (a *App) clearRefreshCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: refreshCookie, Value: "", Path: refreshCookiePath,
 		MaxAge:   -1, // Max-Age=0: delete now
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookie(r),
 	})
 }
 

@@ -86,8 +86,8 @@ func wantSessionCookie(t *testing.T, env *servertest.Env, c *http.Cookie, value 
 	if c.SameSite != http.SameSiteStrictMode {
 		t.Errorf("cookie SameSite %v, want Strict", c.SameSite)
 	}
-	if c.Secure {
-		t.Error("cookie is Secure on a plain-HTTP request")
+	if want := strings.HasPrefix(env.Config.PublicURL, "https://"); c.Secure != want {
+		t.Errorf("cookie Secure = %v with public URL %s, want %v", c.Secure, env.Config.PublicURL, want)
 	}
 	if want := int(env.Config.RefreshTokenTTL.Seconds()); c.MaxAge != want {
 		t.Errorf("cookie Max-Age %d, want the refresh TTL %d", c.MaxAge, want)
@@ -257,4 +257,18 @@ func TestRoutesAreNotConsolePaths(t *testing.T) {
 			t.Errorf("%s %s is served by the console (add its root to webui's reserved list)", r.Method, r.Pattern)
 		}
 	}
+}
+
+// TestWebSessionCookieSecureBehindTLSProxy: when users reach the platform
+// over https (--public-url) the cookie is Secure even though the proxy
+// talks plain HTTP to us.
+func TestWebSessionCookieSecureBehindTLSProxy(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) { c.PublicURL = "https://gpu.example.com" })
+	u := env.NewUser("user")
+	status, b, c := webPost(t, env, "/api/v1/auth/personal/login",
+		`{"username":"`+u.Username+`","password":"`+servertest.Password+`"}`, "", nil)
+	if status != 200 {
+		t.Fatalf("login: %d %s", status, b)
+	}
+	wantSessionCookie(t, env, c, pairOf(t, b).RefreshToken)
 }
