@@ -5,6 +5,7 @@ export { CopyButton } from './CopyButton';
 export { DataTable, type Column } from './DataTable';
 export { ErrorBox } from './ErrorBox';
 export { Field, type FieldControlProps } from './Field';
+export { FilterBar, SearchFilter, SelectFilter } from './Filters';
 export { Modal } from './Modal';
 export { Money } from './Money';
 export { Card, Page, Stat } from './Page';

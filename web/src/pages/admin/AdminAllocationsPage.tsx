@@ -10,6 +10,7 @@ import { useAction, useApi, usePolling } from '../../api/hooks';
 import type { Allocation, AllocationStatus } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column } from '../../components/DataTable';
+import { FilterBar, SearchFilter, SelectFilter } from '../../components/Filters';
 import { Field } from '../../components/Field';
 import { Money } from '../../components/Money';
 import { Page } from '../../components/Page';
@@ -166,54 +167,35 @@ export function AdminAllocationsPage() {
   const trimmed = reason.trim();
   return (
     <Page title="All allocations" subtitle="Every allocation of every user.">
-      <div className="filters" role="search" aria-label="Filter allocations">
-        <div className="filter filter-grow">
-          <label htmlFor="alloc-q">Search</label>
-          <input
-            id="alloc-q"
-            className="input"
-            type="search"
-            placeholder="Name, id, SKU or user on this page"
-            value={f.q}
-            onChange={(e) => setF({ q: e.target.value })}
-          />
-        </div>
-        <div className="filter">
-          <label htmlFor="alloc-status">Status</label>
-          <select id="alloc-status" className="input" value={f.status} onChange={(e) => setF({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace(/_/g, ' ')}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="alloc-user">User</label>
-          <select id="alloc-user" className="input" value={f.user_id} onChange={(e) => setF({ user_id: e.target.value })}>
-            <option value="">Any user</option>
-            {f.user_id && !users.map.has(f.user_id) && <option value={f.user_id}>{shortId(f.user_id)}</option>}
-            {users.items.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.username}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="alloc-node">Node</label>
-          <select id="alloc-node" className="input" value={f.node_id} onChange={(e) => setF({ node_id: e.target.value })}>
-            <option value="">Any node</option>
-            {f.node_id && !nodes.map.has(f.node_id) && <option value={f.node_id}>{shortId(f.node_id)}</option>}
-            {nodes.items.map((n) => (
-              <option key={n.id} value={n.id}>
-                {n.hostname}
-              </option>
-            ))}
-          </select>
-        </div>
-      </div>
+      <FilterBar label="Filter allocations">
+        <SearchFilter id="alloc-q" placeholder="Name, id, SKU or user on this page" value={f.q} onChange={(v) => setF({ q: v })} />
+        <SelectFilter id="alloc-status" label="Status" value={f.status} onChange={(v) => setF({ status: v })}>
+          <option value="">Any status</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace(/_/g, ' ')}
+            </option>
+          ))}
+        </SelectFilter>
+        <SelectFilter id="alloc-user" label="User" value={f.user_id} onChange={(v) => setF({ user_id: v })}>
+          <option value="">Any user</option>
+          {f.user_id && !users.map.has(f.user_id) && <option value={f.user_id}>{shortId(f.user_id)}</option>}
+          {users.items.map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.username}
+            </option>
+          ))}
+        </SelectFilter>
+        <SelectFilter id="alloc-node" label="Node" value={f.node_id} onChange={(v) => setF({ node_id: v })}>
+          <option value="">Any node</option>
+          {f.node_id && !nodes.map.has(f.node_id) && <option value={f.node_id}>{shortId(f.node_id)}</option>}
+          {nodes.items.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.hostname}
+            </option>
+          ))}
+        </SelectFilter>
+      </FilterBar>
       <StateView
         state={q}
         isEmpty={(d) => d.items.length === 0 && !serverFiltered}

@@ -12,6 +12,7 @@ import type { JoinToken, Node, NodeAdminState, NodeStatus } from '../../api/type
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { DataTable, type Column } from '../../components/DataTable';
+import { FilterBar, SearchFilter, SelectFilter } from '../../components/Filters';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
@@ -290,37 +291,20 @@ export function NodesPage() {
         </button>
       }
     >
-      <div className="filters" role="search" aria-label="Filter nodes">
-        <div className="filter filter-grow">
-          <label htmlFor="nodes-q">Search</label>
-          <input
-            id="nodes-q"
-            className="input"
-            type="search"
-            placeholder="Hostname"
-            maxLength={SEARCH_MAX}
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </div>
-        <div className="filter">
-          <label htmlFor="nodes-status">Status</label>
-          <select id="nodes-status" className="input" value={f.status} onChange={(e) => setF({ status: e.target.value })}>
-            <option value="">Any status</option>
-            <option value="online">Online</option>
-            <option value="offline">Offline</option>
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="nodes-state">Admin state</label>
-          <select id="nodes-state" className="input" value={f.state} onChange={(e) => setF({ state: e.target.value })}>
-            <option value="">Any state</option>
-            <option value="active">Active</option>
-            <option value="maintenance">Maintenance</option>
-            <option value="disabled">Disabled</option>
-          </select>
-        </div>
-      </div>
+      <FilterBar label="Filter nodes">
+        <SearchFilter id="nodes-q" placeholder="Hostname" maxLength={SEARCH_MAX} value={search} onChange={setSearch} />
+        <SelectFilter id="nodes-status" label="Status" value={f.status} onChange={(v) => setF({ status: v })}>
+          <option value="">Any status</option>
+          <option value="online">Online</option>
+          <option value="offline">Offline</option>
+        </SelectFilter>
+        <SelectFilter id="nodes-state" label="Admin state" value={f.state} onChange={(v) => setF({ state: v })}>
+          <option value="">Any state</option>
+          <option value="active">Active</option>
+          <option value="maintenance">Maintenance</option>
+          <option value="disabled">Disabled</option>
+        </SelectFilter>
+      </FilterBar>
       <StateView
         state={q}
         isEmpty={(d) => d.items.length === 0 && !filtered}

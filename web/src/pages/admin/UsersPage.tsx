@@ -9,6 +9,7 @@ import { describeError, type ApiError } from '../../api/errors';
 import { useAction, useApi } from '../../api/hooks';
 import type { Role, User } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
+import { FilterBar, SearchFilter, SelectFilter } from '../../components/Filters';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
@@ -81,28 +82,14 @@ export function UsersPage() {
         </button>
       }
     >
-      <div className="filters" role="search" aria-label="Filter users">
-        <div className="filter filter-grow">
-          <label htmlFor="users-q">Search</label>
-          <input
-            id="users-q"
-            className="input"
-            type="search"
-            placeholder="Username or email"
-            maxLength={SEARCH_MAX}
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </div>
-        <div className="filter">
-          <label htmlFor="users-role">Role</label>
-          <select id="users-role" className="input" value={f.role} onChange={(e) => setF({ role: e.target.value })}>
-            <option value="">All roles</option>
-            <option value="user">User</option>
-            <option value="admin">Admin</option>
-          </select>
-        </div>
-      </div>
+      <FilterBar label="Filter users">
+        <SearchFilter id="users-q" placeholder="Username or email" maxLength={SEARCH_MAX} value={search} onChange={setSearch} />
+        <SelectFilter id="users-role" label="Role" value={f.role} onChange={(v) => setF({ role: v })}>
+          <option value="">All roles</option>
+          <option value="user">User</option>
+          <option value="admin">Admin</option>
+        </SelectFilter>
+      </FilterBar>
       <StateView
         state={q}
         isEmpty={(d) => d.items.length === 0 && !filtered}
