@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats]
+# ensure-services.sh [postgres] [redis] [nats] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
-# packages when they are missing. With no argument it ensures all three.
-# `make run` needs only PostgreSQL; `make test` needs all three.
+# packages when they are missing. With no argument it ensures the three
+# services. `make run` needs only PostgreSQL; `make test` needs all three.
+# The tools are installed when missing (one `apt-get update` for the lot);
+# `.ci/run` asks for them.
 #
 #   postgres  127.0.0.1:5432, user postgres without a password (trust on loopback)
 #   redis     127.0.0.1:6379, nothing kept on disk
 #   nats      127.0.0.1:4222, JetStream on, store in /var/lib/nats-server
+#   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
+#             a failed install only warns)
+#   promtool  Debian's prometheus package, for scripts/check-deploy.sh
+#   chromium  /usr/bin/chromium and Liberation fonts, for the console's journeys
 set -euo pipefail
 
 log() { printf 'ensure-services: %s\n' "$*" >&2; }
@@ -127,6 +133,14 @@ ensure_nats() {
 	wait_for nats nats_up
 }
 
+# ensure_tool NAME CHECK PACKAGE...: install PACKAGE... unless CHECK succeeds.
+ensure_tool() {
+	local name=$1 check=$2; shift 2
+	if eval "$check"; then log "$name is installed"; return 0; fi
+	apt_install "$@"
+	eval "$check" || die "$name is still missing after installing $*"
+}
+
 services=("$@")
 if [ ${#services[@]} -eq 0 ]; then services=(postgres redis nats); fi
 for s in "${services[@]}"; do
@@ -134,6 +148,12 @@ for s in "${services[@]}"; do
 		postgres) ensure_postgres ;;
 		redis) ensure_redis ;;
 		nats) ensure_nats ;;
-		*) die "unknown service $s (want postgres, redis or nats)" ;;
+		# In a subshell so that a failed install only warns; it inherits
+		# the apt-get update of any tool before it.
+		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
+			log "could not install openssh-server; the sshd test will skip" ;;
+		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
+		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
+		*) die "unknown service $s (want postgres, redis, nats, sshd, promtool or chromium)" ;;
 	esac
 done
