@@ -4,11 +4,11 @@
 #              web console's checks, unit tests and browser journeys (scripts/web-test.sh)
 # make build - bin/gpuaas, with the web console embedded when Node.js is here
 # make web-e2e - only the browser journeys against a fresh `gpuaas dev` (E2E_ONLY=name)
-# make gen   - regenerate api/types.gen.go and the sqlc queries
+# make gen   - regenerate api/types.gen.go, the sqlc queries and the console's web/src/api/schema.d.ts
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
-# make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy (S=100 RATE=40960 DUR=15s)
+# make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy to the same PTYs (S=100 RATE=40960 DUR=15s ROUNDS=5)
 
 SHELL := /bin/bash
 ifeq ($(shell command -v go 2>/dev/null),)
@@ -54,6 +54,8 @@ gen:
 	@if command -v sqlc >/dev/null 2>&1; then sqlc generate; \
 	elif [ -x "$$HOME/go/bin/sqlc" ]; then "$$HOME/go/bin/sqlc" generate; \
 	else $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION) generate; fi
+	@if [ -d web/node_modules ]; then cd web && npm run --silent gen:api; \
+	else echo "make gen: web/node_modules is missing; run 'cd web && npm ci && npm run gen:api' to refresh web/src/api/schema.d.ts"; fi
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
