@@ -16,6 +16,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
@@ -84,7 +85,7 @@ func (f *fixture) create(t *testing.T, user uuid.UUID, sku string) (api.Allocati
 
 func (f *fixture) status(t *testing.T, id uuid.UUID) allocation.Status {
 	t.Helper()
-	row, err := f.st.GetAllocation(ctx, id)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: id})
 	must(t, err)
 	return allocation.Status(row.Status)
 }
@@ -147,7 +148,7 @@ func TestLifecycleHappyPath(t *testing.T) {
 		t.Fatalf("release: %+v", rel)
 	}
 	must(t, f.wk.Drive(ctx, a.Id))
-	row, err := f.st.GetAllocation(ctx, a.Id)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
 	must(t, err)
 	if row.Status != "released" || row.ActiveAt == nil || row.ReleasedAt == nil || f.sim.Running(a.Id) {
 		t.Fatalf("after release: %+v", row)
@@ -198,7 +199,7 @@ func TestProvisionFailureFreesGPUs(t *testing.T) {
 	a, err := f.create(t, u, "h100-x1")
 	must(t, err)
 	must(t, f.wk.Drive(ctx, a.Id))
-	row, err := f.st.GetAllocation(ctx, a.Id)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
 	must(t, err)
 	if row.Status != "failed" || row.FailureReason == "" || row.ReleasedAt == nil {
 		t.Fatalf("failed allocation: %+v", row)
@@ -365,7 +366,7 @@ func TestReconcilerRetriesThenFails(t *testing.T) {
 	age()
 	_, err = r.Once(ctx)
 	must(t, err)
-	row, err := f.st.GetAllocation(ctx, a.Id)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
 	must(t, err)
 	if row.Status != "release_failed" || row.FailureReason == "" {
 		t.Fatalf("after giving up: %s %q", row.Status, row.FailureReason)

@@ -223,13 +223,7 @@ func (s *Service) ForceRelease(ctx context.Context, actor, id uuid.UUID, reason 
 func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reason string, force bool) (api.Allocation, error) {
 	var out db.Allocation
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		var row db.Allocation
-		var err error
-		if owner != uuid.Nil {
-			row, err = tx.GetUserAllocation(ctx, db.GetUserAllocationParams{ID: id, UserID: owner})
-		} else {
-			row, err = tx.GetAllocation(ctx, id)
-		}
+		row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
 		if store.IsNoRows(err) {
 			return apperr.NotFound("allocation")
 		}

@@ -21,7 +21,8 @@ const (
 //	provisioning   → active | releasing | failed
 //	active         → releasing
 //	releasing      → released | release_failed
-//	release_failed → releasing (retry) | released (an admin records the stop)
+//	release_failed → releasing (retry) | released (allowed; nothing takes it yet:
+//	                 an admin's usage close ends billing, not the status)
 //	released, failed: terminal
 var transitions = map[Status][]Status{
 	StatusRequested:     {StatusProvisioning, StatusReleasing, StatusFailed},

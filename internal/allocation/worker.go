@@ -3,7 +3,6 @@ package allocation
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -48,7 +47,7 @@ func (w *Worker) HandleEvent(ctx context.Context, env events.Envelope) error {
 // Drive does the next step for one allocation: provision a requested one,
 // finish a provisioning one, release a releasing one.
 func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
-	row, err := w.svc.store.GetAllocation(ctx, id)
+	row, err := w.svc.store.GetAllocation(ctx, db.GetAllocationParams{ID: id})
 	if store.IsNoRows(err) {
 		slog.WarnContext(ctx, "drive: no such allocation", "allocation_id", id)
 		return nil
@@ -118,9 +117,6 @@ func ignoreLost(err error) error {
 	if apperr.HasCode(err, CodeInvalidState) {
 		slog.Info("allocation moved on concurrently; step dropped", "err", err)
 		return nil
-	}
-	if err != nil && errors.Is(err, context.Canceled) {
-		return err
 	}
 	return err
 }

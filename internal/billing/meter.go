@@ -91,7 +91,7 @@ func runway(projected, burn int64) *int64 {
 // the others.
 func (b *Billing) WatchOnce(ctx context.Context, now time.Time) error {
 	now = dbTime(now)
-	recs, err := b.st.ListOpenUsage(ctx)
+	recs, err := b.st.ListOpenUsage(ctx, db.ListOpenUsageParams{})
 	if err != nil {
 		return fmt.Errorf("list open usage: %w", err)
 	}

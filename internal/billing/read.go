@@ -43,7 +43,7 @@ func (b *Billing) balance(ctx context.Context, q *db.Queries, userID uuid.UUID, 
 	if err != nil {
 		return api.BalanceResponse{}, fmt.Errorf("read balance: %w", err)
 	}
-	recs, err := q.ListUserOpenUsage(ctx, db.ListUserOpenUsageParams{UserID: userID, Currency: b.currency})
+	recs, err := q.ListOpenUsage(ctx, db.ListOpenUsageParams{UserID: uuid.NullUUID{UUID: userID, Valid: true}, Currency: &b.currency})
 	if err != nil {
 		return api.BalanceResponse{}, fmt.Errorf("read running usage: %w", err)
 	}

@@ -99,6 +99,13 @@ func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID
 	if err != nil || !ok || rec.EndedAt != nil {
 		return rec, nil, err
 	}
+	return b.closeRecord(ctx, tx, rec, endedAt)
+}
+
+// closeRecord is closeWindow for an open window rec already locked by
+// lockOrOpen.
+func (b *Billing) closeRecord(ctx context.Context, tx *store.Store, rec db.UsageRecord, endedAt time.Time) (db.UsageRecord, []debit, error) {
+	allocationID := rec.AllocationID
 	ended := dbTime(endedAt)
 	if ended.Before(rec.StartedAt) {
 		ended = rec.StartedAt
@@ -208,7 +215,7 @@ func (b *Billing) CloseAt(ctx context.Context, actor, allocationID uuid.UUID, en
 		if endedAt.Before(open.StartedAt) {
 			return apperr.Invalid("ended_at is before the window started (%s)", open.StartedAt.Format(time.RFC3339))
 		}
-		rec, ds, err = b.closeWindow(ctx, tx, allocationID, endedAt)
+		rec, ds, err = b.closeRecord(ctx, tx, open, endedAt)
 		if err != nil {
 			return err
 		}

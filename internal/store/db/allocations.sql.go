@@ -144,11 +144,18 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE id = $1
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations
+WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
-func (q *Queries) GetAllocation(ctx context.Context, id uuid.UUID) (Allocation, error) {
-	row := q.db.QueryRow(ctx, getAllocation, id)
+type GetAllocationParams struct {
+	ID     uuid.UUID
+	UserID uuid.NullUUID
+}
+
+// user_id, when set, makes another user's allocation not found.
+func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (Allocation, error) {
+	row := q.db.QueryRow(ctx, getAllocation, arg.ID, arg.UserID)
 	var i Allocation
 	err := row.Scan(
 		&i.ID,
@@ -196,43 +203,6 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 		&i.Region,
 		&i.Active,
 		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getUserAllocation = `-- name: GetUserAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE id = $1 AND user_id = $2
-`
-
-type GetUserAllocationParams struct {
-	ID     uuid.UUID
-	UserID uuid.UUID
-}
-
-func (q *Queries) GetUserAllocation(ctx context.Context, arg GetUserAllocationParams) (Allocation, error) {
-	row := q.db.QueryRow(ctx, getUserAllocation, arg.ID, arg.UserID)
-	var i Allocation
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.SkuID,
-		&i.NodeID,
-		&i.Name,
-		&i.Status,
-		&i.DesiredState,
-		&i.ObservedState,
-		&i.Gpus,
-		&i.GpuCount,
-		&i.PricePerHourMinor,
-		&i.Currency,
-		&i.FailureReason,
-		&i.ReleaseReason,
-		&i.Attempts,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.StatusChangedAt,
-		&i.ActiveAt,
-		&i.ReleasedAt,
 	)
 	return i, err
 }

@@ -128,11 +128,22 @@ func (q *Queries) GetPolicy(ctx context.Context, key string) (int64, error) {
 }
 
 const listOpenUsage = `-- name: ListOpenUsage :many
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records WHERE ended_at IS NULL ORDER BY user_id, currency, allocation_id
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
+WHERE ended_at IS NULL
+  AND ($1::uuid IS NULL OR user_id = $1::uuid)
+  AND ($2::text IS NULL OR currency = $2::text)
+ORDER BY user_id, currency, allocation_id
 `
 
-func (q *Queries) ListOpenUsage(ctx context.Context) ([]UsageRecord, error) {
-	rows, err := q.db.Query(ctx, listOpenUsage)
+type ListOpenUsageParams struct {
+	UserID   uuid.NullUUID
+	Currency *string
+}
+
+// Open windows grouped by user and currency; user_id and currency narrow it
+// (a balance read passes both).
+func (q *Queries) ListOpenUsage(ctx context.Context, arg ListOpenUsageParams) ([]UsageRecord, error) {
+	rows, err := q.db.Query(ctx, listOpenUsage, arg.UserID, arg.Currency)
 	if err != nil {
 		return nil, err
 	}
@@ -227,48 +238,6 @@ func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]UsageRe
 		arg.CursorAllocationID,
 		arg.PageLimit,
 	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UsageRecord{}
-	for rows.Next() {
-		var i UsageRecord
-		if err := rows.Scan(
-			&i.AllocationID,
-			&i.UserID,
-			&i.SkuID,
-			&i.PricePerHourMinor,
-			&i.Currency,
-			&i.StartedAt,
-			&i.EndedAt,
-			&i.ChargedMinor,
-			&i.ChargedSeconds,
-			&i.MeteredAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listUserOpenUsage = `-- name: ListUserOpenUsage :many
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
-WHERE user_id = $1 AND currency = $2 AND ended_at IS NULL
-ORDER BY allocation_id
-`
-
-type ListUserOpenUsageParams struct {
-	UserID   uuid.UUID
-	Currency string
-}
-
-func (q *Queries) ListUserOpenUsage(ctx context.Context, arg ListUserOpenUsageParams) ([]UsageRecord, error) {
-	rows, err := q.db.Query(ctx, listUserOpenUsage, arg.UserID, arg.Currency)
 	if err != nil {
 		return nil, err
 	}

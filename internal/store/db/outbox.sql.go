@@ -203,15 +203,6 @@ func (q *Queries) MarkApplied(ctx context.Context, arg MarkAppliedParams) (int64
 	return result.RowsAffected(), nil
 }
 
-const markOutboxPublished = `-- name: MarkOutboxPublished :exec
-UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])
-`
-
-func (q *Queries) MarkOutboxPublished(ctx context.Context, ids []uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markOutboxPublished, ids)
-	return err
-}
-
 const markOutboxPublishedLag = `-- name: MarkOutboxPublishedLag :many
 UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[])
 RETURNING (EXTRACT(EPOCH FROM published_at - created_at))::float8 AS lag_seconds

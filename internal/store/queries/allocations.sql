@@ -4,10 +4,9 @@ VALUES (@user_id, @sku_id, @node_id, @name, @gpus, @gpu_count, @price_per_hour_m
 RETURNING *;
 
 -- name: GetAllocation :one
-SELECT * FROM allocations WHERE id = @id;
-
--- name: GetUserAllocation :one
-SELECT * FROM allocations WHERE id = @id AND user_id = @user_id;
+-- user_id, when set, makes another user's allocation not found.
+SELECT * FROM allocations
+WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user_id)::uuid);
 
 -- name: ListAllocations :many
 -- Newest first; user_id, node_id and status narrow it (a user's own list

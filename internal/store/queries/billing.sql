@@ -30,12 +30,13 @@ SET charged_minor = @charged_minor, charged_seconds = @charged_seconds, metered_
 WHERE allocation_id = @allocation_id;
 
 -- name: ListOpenUsage :many
-SELECT * FROM usage_records WHERE ended_at IS NULL ORDER BY user_id, currency, allocation_id;
-
--- name: ListUserOpenUsage :many
+-- Open windows grouped by user and currency; user_id and currency narrow it
+-- (a balance read passes both).
 SELECT * FROM usage_records
-WHERE user_id = @user_id AND currency = @currency AND ended_at IS NULL
-ORDER BY allocation_id;
+WHERE ended_at IS NULL
+  AND (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user_id)::uuid)
+  AND (sqlc.narg(currency)::text IS NULL OR currency = sqlc.narg(currency)::text)
+ORDER BY user_id, currency, allocation_id;
 
 -- name: LockUserOpenUsage :many
 -- In allocation_id order, the same order everywhere, before any ledger lock.

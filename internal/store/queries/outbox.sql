@@ -10,9 +10,6 @@ ORDER BY seq
 LIMIT @batch
 FOR UPDATE SKIP LOCKED;
 
--- name: MarkOutboxPublished :exec
-UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY(@ids::uuid[]);
-
 -- name: DeletePublishedOutbox :execrows
 DELETE FROM outbox WHERE published_at < now() - @keep::interval;
 
