@@ -235,11 +235,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 			if err != nil {
 				return // the session is gone; the loop below sees it too
 			}
-			go serveTask(ctx, stream, rt, terms, func() agentproto.Heartbeat {
-				hb := heartbeat(ctx, cfg, 0)
-				hb.Allocations = rt.list()
-				return hb
-			})
+			go serveTask(ctx, stream, rt, terms, func() agentproto.Heartbeat { return heartbeat(ctx, cfg, rt, 0) })
 		}
 	}()
 	// A closed session ends the read loop; that is how a dead server is seen.
@@ -257,8 +253,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	defer t.Stop()
 	for {
 		seq++
-		hb := heartbeat(ctx, cfg, seq)
-		hb.Allocations = rt.list()
+		hb := heartbeat(ctx, cfg, rt, seq)
 		if err := enc.Send(hb); err != nil {
 			return fmt.Errorf("send heartbeat: %w", err)
 		}
@@ -272,10 +267,11 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	}
 }
 
-// heartbeat builds one report from a fresh discovery.
-func heartbeat(ctx context.Context, cfg Config, seq uint64) agentproto.Heartbeat {
+// heartbeat builds one report from a fresh discovery and the allocations
+// rt runs.
+func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentproto.Heartbeat {
 	hb := agentproto.Heartbeat{Type: "heartbeat", Seq: seq, AgentVersion: cfg.Version, GPUs: []agentproto.GPU{},
-		Allocations: []string{}, SentAt: time.Now().UTC()}
+		Allocations: rt.list(), SentAt: time.Now().UTC()}
 	if cfg.Discoverer == nil {
 		hb.GPUNote = "no GPU discovery configured"
 		return hb

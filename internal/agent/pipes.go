@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net"
 	"os"
@@ -25,10 +24,7 @@ const pipeDrainGrace = time.Second
 // stdin comes in FrameData and ends with FrameStdinEOF, and the exit code
 // is reported exactly as for a PTY.
 func (t *terminals) servePipes(stream net.Conn, fw *agentproto.FrameWriter, h agentproto.TerminalHeader, cmd *exec.Cmd) {
-	fail := func(err error) {
-		b, _ := json.Marshal(agentproto.TerminalError{Code: "start_failed", Message: "start command: " + err.Error()})
-		_ = fw.WriteFrame(agentproto.FrameError, b)
-	}
+	fail := func(err error) { sendError(fw, "start_failed", "start command: "+err.Error()) }
 	stdin, err := cmd.StdinPipe() // closed by Wait once the command exits
 	if err != nil {
 		fail(err)
@@ -98,24 +94,13 @@ func (t *terminals) servePipes(stream net.Conn, fw *agentproto.FrameWriter, h ag
 	var drained sync.WaitGroup
 	pump := func(r *os.File, kind byte) {
 		defer drained.Done()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				if werr := fw.WriteFrame(kind, buf[:n]); werr != nil {
-					hangup(cmd, exited)
-					return
-				}
-				select {
-				case <-exited: // still talking after the exit: give it more time
-					_ = r.SetReadDeadline(time.Now().Add(pipeDrainGrace))
-				default:
-				}
+		sendOutput(r, fw, kind, cmd, exited, func() {
+			select {
+			case <-exited: // still talking after the exit: give it more time
+				_ = r.SetReadDeadline(time.Now().Add(pipeDrainGrace))
+			default:
 			}
-			if err != nil {
-				return
-			}
-		}
+		})
 	}
 	drained.Add(2)
 	go pump(outR, agentproto.FrameData)
@@ -131,8 +116,6 @@ func (t *terminals) servePipes(stream net.Conn, fw *agentproto.FrameWriter, h ag
 		}
 	}
 	drained.Wait()
-	code := exitCode(werr)
-	b, _ := json.Marshal(agentproto.TerminalExit{ExitCode: code})
-	_ = fw.WriteFrame(agentproto.FrameExit, b)
+	code := sendExit(fw, werr)
 	slog.Info("agent: terminal command ended", "allocation_id", h.AllocationID, "exit_code", code)
 }

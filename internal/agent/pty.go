@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -150,10 +151,7 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	defer stream.Close()
 	fw := agentproto.NewFrameWriter(stream)
-	fail := func(code, msg string) {
-		b, _ := json.Marshal(agentproto.TerminalError{Code: code, Message: msg})
-		_ = fw.WriteFrame(agentproto.FrameError, b)
-	}
+	fail := func(code, msg string) { sendError(fw, code, msg) }
 	var h agentproto.TerminalHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
 		fail("bad_request", "malformed terminal header")
@@ -207,19 +205,7 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				if werr := fw.WriteFrame(agentproto.FrameData, buf[:n]); werr != nil {
-					hangup(cmd, exited)
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
+		sendOutput(ptmx, fw, agentproto.FrameData, cmd, exited, nil)
 	}()
 	werr := cmd.Wait()
 	close(exited)
@@ -231,10 +217,44 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	}
 	ptmx.Close()
 	<-copied
+	code := sendExit(fw, werr)
+	slog.Info("agent: terminal session ended", "allocation_id", h.AllocationID, "exit_code", code)
+}
+
+// sendOutput sends what r yields, in frames of kind, until r ends; a
+// failed send hangs the shell up. sent, when set, runs after each frame.
+func sendOutput(r io.Reader, fw *agentproto.FrameWriter, kind byte, cmd *exec.Cmd, exited chan struct{}, sent func()) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if werr := fw.WriteFrame(kind, buf[:n]); werr != nil {
+				hangup(cmd, exited)
+				return
+			}
+			if sent != nil {
+				sent()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// sendError sends a terminal error frame: the session did not start.
+func sendError(fw *agentproto.FrameWriter, code, msg string) {
+	b, _ := json.Marshal(agentproto.TerminalError{Code: code, Message: msg})
+	_ = fw.WriteFrame(agentproto.FrameError, b)
+}
+
+// sendExit sends the shell's exit code (exitCode of werr), the stream's
+// last frame, and returns it.
+func sendExit(fw *agentproto.FrameWriter, werr error) int {
 	code := exitCode(werr)
 	b, _ := json.Marshal(agentproto.TerminalExit{ExitCode: code})
 	_ = fw.WriteFrame(agentproto.FrameExit, b)
-	slog.Info("agent: terminal session ended", "allocation_id", h.AllocationID, "exit_code", code)
+	return code
 }
 
 // exitCode is the shell's exit status as a terminal reports it: a signal

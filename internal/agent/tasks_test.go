@@ -27,6 +27,19 @@ func h200Fleet(t *testing.T, env *servertest.Env) (*running, api.Node) {
 	return a, node
 }
 
+// activeAllocation funds env's next user, has them take an h200-x1 and
+// waits until it is active.
+func activeAllocation(t *testing.T, env *servertest.Env) (*sdk.Client, api.User, api.Allocation) {
+	t.Helper()
+	env.Fund(t, 100_000)
+	c, u := env.As("user")
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, u, waitAllocation(t, c, a, api.AllocationStatusActive)
+}
+
 func waitAllocation(t *testing.T, c *sdk.Client, a api.Allocation, want api.AllocationStatus) api.Allocation {
 	t.Helper()
 	eventually(t, 15*time.Second, "allocation "+string(want), func() bool {
@@ -121,13 +134,7 @@ func TestReconnectReconcilesAndProbeAnswers(t *testing.T) {
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
 	ag, node := h200Fleet(t, env)
-	env.Fund(t, 100_000)
-	c, _ := env.As("user")
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitAllocation(t, c, a, api.AllocationStatusActive)
+	_, _, a := activeAllocation(t, env)
 	admin, _ := env.As("admin")
 	n, err := admin.AdminProbeNode(ctx, node.Id)
 	if err != nil || n.Status != api.NodeStatusOnline || n.AgentVersion == nil || *n.AgentVersion != "test" {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/config"
@@ -51,13 +50,7 @@ func TestSSHCommandWithoutPTY(t *testing.T) {
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
 	h200Fleet(t, env)
-	env.Fund(t, 100_000)
-	c, u := env.As("user")
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	c, u, a := activeAllocation(t, env)
 	run := cliAs(t, env, u.Username)
 	ssh := func(stdin string, args ...string) sshResult {
 		t.Helper()

@@ -15,7 +15,6 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/audit"
-	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
@@ -64,13 +63,7 @@ func TestTerminalOverTheAgent(t *testing.T) {
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
 	h200Fleet(t, env)
-	env.Fund(t, 100_000)
-	c, _ := env.As("user")
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	c, _, a := activeAllocation(t, env)
 	tok, err := c.MintTerminalToken(ctx, a.Id)
 	if err != nil {
 		t.Fatal(err)
@@ -157,29 +150,13 @@ func TestSSHCommandExitCode(t *testing.T) {
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
 	h200Fleet(t, env)
-	env.Fund(t, 100_000)
-	c, u := env.As("user")
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
+	_, u, a := activeAllocation(t, env)
+	run := cliAs(t, env, u.Username)
+	if r := run("", "ssh", a.Id.String(), "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES;", "exit", "3"); r.code != 3 || !strings.Contains(r.stdout, "gpus="+a.Gpus[0].Uuid) {
+		t.Fatalf("ssh -- exit 3: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
-	vars := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": env.URL}
-	run := func(stdin string, args ...string) (int, string, string) {
-		var out, errb strings.Builder
-		e := cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }}
-		code := cli.Run(ctx, e, args[0], args[1:])
-		return code, out.String(), errb.String()
-	}
-	if code, _, stderr := run(servertest.Password+"\n", "login", "--username", u.Username, "--password-stdin"); code != 0 {
-		t.Fatalf("login: %d %s", code, stderr)
-	}
-	code, stdout, stderr := run("", "ssh", a.Id.String(), "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES;", "exit", "3")
-	if code != 3 || !strings.Contains(stdout, "gpus="+a.Gpus[0].Uuid) {
-		t.Fatalf("ssh -- exit 3: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
-	if code, _, stderr := run("", "ssh", a.Id.String(), "--", "true"); code != 0 {
-		t.Fatalf("ssh -- true: exit %d, %q", code, stderr)
+	if r := run("", "ssh", a.Id.String(), "--", "true"); r.code != 0 {
+		t.Fatalf("ssh -- true: exit %d, %q", r.code, r.stderr)
 	}
 }
 
@@ -193,13 +170,7 @@ func TestTerminalIdleAndAgentDrop(t *testing.T) {
 		c.TerminalIdleTimeout = time.Second
 	})
 	ag, _ := h200Fleet(t, env)
-	env.Fund(t, 100_000)
-	c, _ := env.As("user")
-	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h200-x1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a = waitAllocation(t, c, a, api.AllocationStatusActive)
+	c, _, a := activeAllocation(t, env)
 	open := func() *websocket.Conn {
 		tok, err := c.MintTerminalToken(ctx, a.Id)
 		if err != nil {

@@ -63,12 +63,14 @@ type Gateway struct {
 	// pending holds liveness stamps not yet written, for the flusher.
 	pending map[uuid.UUID]time.Time
 
-	heartbeats *prometheus.CounterVec
-	latency    prometheus.Histogram
-	connected  prometheus.Gauge
-	offline    prometheus.Counter
-	flushes    prometheus.Counter
-	relayed    *prometheus.CounterVec
+	// hbCoalesced and hbWritten are gpuaas_agent_heartbeats_total's two
+	// results, resolved once: the heartbeat path only increments.
+	hbCoalesced, hbWritten prometheus.Counter
+	latency                prometheus.Histogram
+	connected              prometheus.Gauge
+	offline                prometheus.Counter
+	flushes                prometheus.Counter
+	relayed                *prometheus.CounterVec
 
 	relay relays
 }
@@ -90,12 +92,14 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
+	heartbeats := prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gpuaas_agent_heartbeats_total",
+		Help: "Agent heartbeats handled, by whether they were written to the database (written, coalesced).",
+	}, []string{"result"}))
 	return &Gateway{
 		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{}, pending: map[uuid.UUID]time.Time{},
-		heartbeats: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gpuaas_agent_heartbeats_total",
-			Help: "Agent heartbeats handled, by whether they were written to the database (written, coalesced).",
-		}, []string{"result"})),
+		hbCoalesced: heartbeats.WithLabelValues("coalesced"),
+		hbWritten:   heartbeats.WithLabelValues("written"),
 		latency: prom.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gpuaas_agent_heartbeat_seconds",
 			Help:    "Time to handle one agent heartbeat.",
@@ -284,15 +288,16 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	if reconcile {
 		st.reconciling = true
 	}
+	coalesce := !due && !changed
+	if coalesce {
+		g.pending[nodeID] = now
+	}
 	g.mu.Unlock()
 	if reconcile {
 		go g.reconcile(context.WithoutCancel(ctx), nodeID, hb.Allocations, allocs)
 	}
-	if !due && !changed {
-		g.mu.Lock()
-		g.pending[nodeID] = now
-		g.mu.Unlock()
-		g.heartbeats.WithLabelValues("coalesced").Inc()
+	if coalesce {
+		g.hbCoalesced.Inc()
 		return nil
 	}
 	err := g.store.InTx(ctx, func(tx *store.Store) error {
@@ -310,7 +315,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	g.mu.Lock()
 	st.written, st.gpuDigest = now, digest
 	g.mu.Unlock()
-	g.heartbeats.WithLabelValues("written").Inc()
+	g.hbWritten.Inc()
 	return nil
 }
 

@@ -71,11 +71,11 @@ func (g *Gateway) SetAdvertiseURL(u string) {
 	g.relay.mu.Unlock()
 }
 
-func (r *relays) park(stream net.Conn) (string, error) {
+// park holds stream under a new ticket, closing it if nobody takes it
+// within relayTicketTTL.
+func (r *relays) park(stream net.Conn) string {
 	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
+	_, _ = rand.Read(b) // never fails since Go 1.24
 	ticket := base64.RawURLEncoding.EncodeToString(b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,7 +89,7 @@ func (r *relays) park(stream net.Conn) (string, error) {
 		}
 	})
 	r.waiting[ticket] = p
-	return ticket, nil
+	return ticket
 }
 
 // take removes and returns the stream parked under ticket, or nil.
@@ -115,18 +115,15 @@ func (g *Gateway) OpenTerminal(ctx context.Context, nodeID uuid.UUID, h agentpro
 	if g.sessionOf(nodeID) != nil {
 		return g.openLocalTerminal(nodeID, h)
 	}
-	if g.cfg.NATS == nil {
-		return nil, ErrNodeUnreachable
-	}
 	body, _ := json.Marshal(h)
 	msg := nats.NewMsg(g.taskSubject(nodeID))
 	msg.Header.Set(relayHeader, "terminal")
 	msg.Data = body
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	reply, err := g.cfg.NATS.RequestMsgWithContext(rctx, msg)
-	if errors.Is(err, nats.ErrNoResponders) {
-		return nil, ErrNodeUnreachable
+	reply, err := g.askHolder(rctx, msg)
+	if errors.Is(err, ErrNodeUnreachable) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: ask the node's replica for a terminal: %v", ErrNodeUnreachable, err)
@@ -169,10 +166,7 @@ func (g *Gateway) openLocalTerminal(nodeID uuid.UUID, h agentproto.TerminalHeade
 
 // offerTerminal answers another replica's routed terminal open.
 func (g *Gateway) offerTerminal(nodeID uuid.UUID, m *nats.Msg) {
-	reply := func(o relayOffer) {
-		b, _ := json.Marshal(o)
-		_ = m.Respond(b)
-	}
+	reply := func(o relayOffer) { respond(m, o) }
 	g.relay.mu.Lock()
 	base := g.relay.base
 	g.relay.mu.Unlock()
@@ -191,13 +185,7 @@ func (g *Gateway) offerTerminal(nodeID uuid.UUID, m *nats.Msg) {
 		reply(relayOffer{Error: err.Error()})
 		return
 	}
-	ticket, err := g.relay.park(stream)
-	if err != nil {
-		stream.Close()
-		reply(relayOffer{Error: "mint relay ticket"})
-		return
-	}
-	reply(relayOffer{URL: base, Ticket: ticket})
+	reply(relayOffer{URL: base, Ticket: g.relay.park(stream)})
 }
 
 // ServeRelay serves RelayPath: it hands the stream parked under the

@@ -34,16 +34,13 @@ func (g *Gateway) Do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task
 	if sess := g.sessionOf(nodeID); sess != nil {
 		return runTask(ctx, sess, task)
 	}
-	if g.cfg.NATS == nil {
-		return agentproto.TaskResult{}, ErrNodeUnreachable
-	}
 	req, _ := json.Marshal(task)
-	msg, err := g.cfg.NATS.RequestWithContext(ctx, g.taskSubject(nodeID), req)
-	if errors.Is(err, nats.ErrNoResponders) {
-		return agentproto.TaskResult{}, ErrNodeUnreachable
-	}
+	msg, err := g.askHolder(ctx, &nats.Msg{Subject: g.taskSubject(nodeID), Data: req})
 	if err != nil {
-		return agentproto.TaskResult{}, fmt.Errorf("route task to the node's replica: %w", err)
+		if !errors.Is(err, ErrNodeUnreachable) {
+			err = fmt.Errorf("route task to the node's replica: %w", err)
+		}
+		return agentproto.TaskResult{}, err
 	}
 	var res agentproto.TaskResult
 	if err := json.Unmarshal(msg.Data, &res); err != nil {
@@ -53,6 +50,26 @@ func (g *Gateway) Do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task
 		return agentproto.TaskResult{}, fmt.Errorf("%w: %s", ErrNodeUnreachable, res.Error)
 	}
 	return res, nil
+}
+
+// askHolder sends msg, addressed to a node's task subject, to the replica
+// holding that node's session and waits for its answer. No bus, or no
+// replica listening, is ErrNodeUnreachable.
+func (g *Gateway) askHolder(ctx context.Context, msg *nats.Msg) (*nats.Msg, error) {
+	if g.cfg.NATS == nil {
+		return nil, ErrNodeUnreachable
+	}
+	reply, err := g.cfg.NATS.RequestMsgWithContext(ctx, msg)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, ErrNodeUnreachable
+	}
+	return reply, err
+}
+
+// respond answers a routed request with v as JSON.
+func respond(m *nats.Msg, v any) {
+	b, _ := json.Marshal(v)
+	_ = m.Respond(b)
 }
 
 func (g *Gateway) sessionOf(nodeID uuid.UUID) *yamux.Session {
@@ -102,10 +119,7 @@ func (g *Gateway) serveRouted(nodeID uuid.UUID) *nats.Subscription {
 			return
 		}
 		var task agentproto.Task
-		reply := func(v any) {
-			b, _ := json.Marshal(v)
-			_ = m.Respond(b)
-		}
+		reply := func(v any) { respond(m, v) }
 		if err := json.Unmarshal(m.Data, &task); err != nil {
 			reply(agentproto.TaskResult{Type: "error", Error: "malformed routed task"})
 			return

@@ -17,7 +17,8 @@ type TerminalHeader struct {
 	GPUUUIDs     []string `json:"gpu_uuids"`
 	Cols         int      `json:"cols,omitempty"`
 	Rows         int      `json:"rows,omitempty"`
-	// Command, when set, runs `sh -c Command` instead of an interactive shell.
+	// Command, when set, runs as `SHELL -c Command` instead of an
+	// interactive shell (the allocation user's login shell, or bash/sh in sim).
 	Command string `json:"command,omitempty"`
 	// NoPTY asks for the command (or a non-interactive shell) on plain
 	// pipes instead of a PTY, like `ssh host cmd`: stdout goes in FrameData,

@@ -74,11 +74,17 @@ type Result struct {
 
 // SendError writes a session_error frame and closes c.
 func SendError(ctx context.Context, c *websocket.Conn, code, msg string) {
-	b, _ := json.Marshal(Error{Type: "session_error", Code: code, Message: msg})
+	sendLast(ctx, c, Error{Type: "session_error", Code: code, Message: msg}, code)
+}
+
+// sendLast writes the control frame v, giving a slow client 5 s, and
+// closes c normally with reason.
+func sendLast(ctx context.Context, c *websocket.Conn, v any, reason string) {
+	b, _ := json.Marshal(v)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_ = c.Write(wctx, websocket.MessageText, b)
-	_ = c.Close(websocket.StatusNormalClosure, code)
+	_ = c.Close(websocket.StatusNormalClosure, reason)
 }
 
 // Sessions runs terminal sessions under one set of limits and counts them
@@ -339,11 +345,7 @@ loop:
 			switch {
 			case e.exit != nil:
 				res.ExitCode, res.Reason = e.exit, "exited"
-				b, _ := json.Marshal(Closed{Type: "session_closed", ExitCode: *e.exit})
-				wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_ = c.Write(wctx, websocket.MessageText, b)
-				wcancel()
-				_ = c.Close(websocket.StatusNormalClosure, "")
+				sendLast(context.WithoutCancel(ctx), c, Closed{Type: "session_closed", ExitCode: *e.exit}, "")
 			case e.err != nil:
 				finish(e.err.Code, e.err.Message)
 			default:
