@@ -113,30 +113,12 @@ func (g *Gateway) serveRouted(nodeID uuid.UUID) *nats.Subscription {
 	if g.cfg.NATS == nil {
 		return nil
 	}
+	// NATS runs a subscription's handler for one message at a time; each
+	// request gets its own goroutine, as a local Do would, so a routed
+	// provision (up to taskTimeout) does not hold up a probe or a terminal
+	// open for the same node.
 	sub, err := g.cfg.NATS.Subscribe(g.taskSubject(nodeID), func(m *nats.Msg) {
-		if m.Header.Get(relayHeader) == "terminal" {
-			g.offerTerminal(nodeID, m)
-			return
-		}
-		var task agentproto.Task
-		reply := func(v any) { respond(m, v) }
-		if err := json.Unmarshal(m.Data, &task); err != nil {
-			reply(agentproto.TaskResult{Type: "error", Error: "malformed routed task"})
-			return
-		}
-		sess := g.sessionOf(nodeID)
-		if sess == nil {
-			reply(agentproto.TaskResult{Type: "error", Error: "session gone"})
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
-		defer cancel()
-		res, err := runTask(ctx, sess, task)
-		if err != nil {
-			reply(agentproto.TaskResult{Type: "error", Error: err.Error()})
-			return
-		}
-		reply(res)
+		go g.answerRouted(nodeID, m)
 	})
 	if err != nil {
 		slog.Warn("subscribe for routed agent tasks", "node_id", nodeID, "err", err)
@@ -170,4 +152,32 @@ func (g *Gateway) Probe(ctx context.Context, nodeID uuid.UUID) error {
 	}
 	g.mu.Unlock()
 	return g.Heartbeat(ctx, nodeID, *res.Heartbeat, time.Now())
+}
+
+// answerRouted answers one request another replica routed to a node whose
+// session this replica holds: a terminal open or a task.
+func (g *Gateway) answerRouted(nodeID uuid.UUID, m *nats.Msg) {
+	if m.Header.Get(relayHeader) == "terminal" {
+		g.offerTerminal(nodeID, m)
+		return
+	}
+	var task agentproto.Task
+	reply := func(v any) { respond(m, v) }
+	if err := json.Unmarshal(m.Data, &task); err != nil {
+		reply(agentproto.TaskResult{Type: "error", Error: "malformed routed task"})
+		return
+	}
+	sess := g.sessionOf(nodeID)
+	if sess == nil {
+		reply(agentproto.TaskResult{Type: "error", Error: "session gone"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+	defer cancel()
+	res, err := runTask(ctx, sess, task)
+	if err != nil {
+		reply(agentproto.TaskResult{Type: "error", Error: err.Error()})
+		return
+	}
+	reply(res)
 }
