@@ -185,3 +185,20 @@ func TestPageParsing(t *testing.T) {
 		t.Fatalf("round trip: %v %v %v", ok, err, pos)
 	}
 }
+
+func TestParsePageFrom(t *testing.T) {
+	type pos struct{ ID string }
+	page, after, err := httpapi.ParsePageFrom[pos](httptest.NewRequest("GET", "/x?page_size=7", nil))
+	if err != nil || page.Size != 7 || after != nil {
+		t.Fatalf("no cursor: %v %v %v", page, after, err)
+	}
+	_, after, err = httpapi.ParsePageFrom[pos](httptest.NewRequest("GET", "/x?cursor="+httpapi.EncodeCursor(pos{"k"}), nil))
+	if err != nil || after == nil || after.ID != "k" {
+		t.Fatalf("cursor: %v %v", after, err)
+	}
+	for _, q := range []string{"?cursor=!!!", "?page_size=0"} {
+		if _, after, err := httpapi.ParsePageFrom[pos](httptest.NewRequest("GET", "/x"+q, nil)); httpapi.StatusOf(err) != 400 || after != nil {
+			t.Fatalf("%q: %v %v", q, after, err)
+		}
+	}
+}

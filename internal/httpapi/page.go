@@ -61,12 +61,27 @@ type List[T any] struct {
 }
 
 // ParsePageAfter is ParsePage plus DecodeCursor: it reads page_size and
-// decodes the cursor into after, reporting whether there was one.
-func ParsePageAfter(r *http.Request, after any) (PageRequest, bool, error) {
+// decodes the cursor into after, which an absent cursor leaves untouched.
+func ParsePageAfter(r *http.Request, after any) (PageRequest, error) {
 	p, err := ParsePage(r)
 	if err != nil {
-		return p, false, err
+		return p, err
 	}
-	ok, err := DecodeCursor(p.Cursor, after)
-	return p, ok, err
+	_, err = DecodeCursor(p.Cursor, after)
+	return p, err
+}
+
+// ParsePageFrom is ParsePageAfter for keyset positions passed as a pointer:
+// after is nil when the request has no cursor (the first page).
+func ParsePageFrom[T any](r *http.Request) (page PageRequest, after *T, err error) {
+	p, err := ParsePage(r)
+	if err != nil {
+		return p, nil, err
+	}
+	var pos T
+	ok, err := DecodeCursor(p.Cursor, &pos)
+	if err != nil || !ok {
+		return p, nil, err
+	}
+	return p, &pos, nil
 }

@@ -17,26 +17,17 @@ import (
 )
 
 func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request) error {
-	var after users.Cursor
-	page, ok, err := httpapi.ParsePageAfter(r, &after)
+	page, after, err := httpapi.ParsePageFrom[users.Cursor](r)
 	if err != nil {
 		return err
-	}
-	var afterPtr *users.Cursor
-	if ok {
-		afterPtr = &after
 	}
 	q := r.URL.Query()
 	f := users.ListFilter{Search: q.Get("q"), Role: q.Get("role")}
-	items, next, err := a.Users.List(r.Context(), f, afterPtr, page.Size)
+	items, next, err := a.Users.List(r.Context(), f, after, page.Size)
 	if err != nil {
 		return err
 	}
-	out := api.UserList{Items: items}
-	if next != nil {
-		out.NextCursor = httpapi.EncodeCursor(next)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, api.UserList{Items: items, NextCursor: cursorOf(next)})
 	return nil
 }
 
@@ -74,7 +65,7 @@ func (a *App) adminListAuditLogs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var after int64
-	page, _, err := httpapi.ParsePageAfter(r, &after)
+	page, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}
@@ -152,7 +143,7 @@ func (a *App) adminOverview(w http.ResponseWriter, r *http.Request) error {
 
 func (a *App) adminListDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	var after int64
-	page, _, err := httpapi.ParsePageAfter(r, &after)
+	page, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}

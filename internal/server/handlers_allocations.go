@@ -22,31 +22,33 @@ func (a *App) createAllocation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := principal(r)
 	name := ""
 	if req.Name != nil {
 		name = *req.Name
 	}
+	return a.idempotent(w, r, "POST /api/v1/allocations", raw, http.StatusAccepted, func(tx *store.Store) (any, error) {
+		return a.Allocations.CreateIn(r.Context(), tx, principal(r).UserID, allocation.CreateRequest{SKUID: req.SkuId, Name: name})
+	})
+}
+
+// idempotent runs fn under the request's Idempotency-Key (idempotency.Run)
+// and writes fn's result as JSON with status, or, for a retry, the response
+// stored by the first try, byte for byte.
+func (a *App) idempotent(w http.ResponseWriter, r *http.Request, route string, raw []byte, status int,
+	fn func(tx *store.Store) (any, error)) error {
 	resp, err := idempotency.Run(r.Context(), a.Store, idempotency.Request{
-		UserID: p.UserID, Key: r.Header.Get(idempotency.Header), Route: "POST /api/v1/allocations", Body: raw,
+		UserID: principal(r).UserID, Key: r.Header.Get(idempotency.Header), Route: route, Body: raw,
 	}, func(tx *store.Store) (int, []byte, error) {
-		alloc, err := a.Allocations.CreateIn(r.Context(), tx, p.UserID, allocation.CreateRequest{SKUID: req.SkuId, Name: name})
+		v, err := fn(tx)
 		if err != nil {
 			return 0, nil, err
 		}
-		body, err := json.Marshal(alloc)
-		return http.StatusAccepted, append(body, '\n'), err
+		body, err := json.Marshal(v)
+		return status, append(body, '\n'), err
 	})
 	if err != nil {
 		return err
 	}
-	writeStored(w, resp)
-	return nil
-}
-
-// writeStored writes a response exactly as idempotency.Run produced or
-// replayed it.
-func writeStored(w http.ResponseWriter, resp idempotency.Response) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	if resp.Replayed {
@@ -54,6 +56,7 @@ func writeStored(w http.ResponseWriter, resp idempotency.Response) {
 	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body) //nolint:errcheck // the client went away
+	return nil
 }
 
 func (a *App) listAllocations(w http.ResponseWriter, r *http.Request) error {
@@ -78,25 +81,16 @@ func (a *App) adminListAllocations(w http.ResponseWriter, r *http.Request) error
 }
 
 func (a *App) allocations(w http.ResponseWriter, r *http.Request, f allocation.Filter) error {
-	var after allocation.Cursor
-	page, ok, err := httpapi.ParsePageAfter(r, &after)
+	page, after, err := httpapi.ParsePageFrom[allocation.Cursor](r)
 	if err != nil {
 		return err
-	}
-	var afterPtr *allocation.Cursor
-	if ok {
-		afterPtr = &after
 	}
 	f.Status = r.URL.Query().Get("status")
-	items, next, err := a.Allocations.List(r.Context(), f, afterPtr, page.Size)
+	items, next, err := a.Allocations.List(r.Context(), f, after, page.Size)
 	if err != nil {
 		return err
 	}
-	out := api.AllocationList{Items: items}
-	if next != nil {
-		out.NextCursor = httpapi.EncodeCursor(next)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, api.AllocationList{Items: items, NextCursor: cursorOf(next)})
 	return nil
 }
 

@@ -126,25 +126,22 @@ const (
 )
 
 func (a *App) setRefreshCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: refreshCookie, Value: token, Path: refreshCookiePath,
-		MaxAge:   int(a.Config.RefreshTokenTTL / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookie(r),
-	})
-}
-
-// secureCookie: the cookie is Secure when this connection is TLS or when
-// users reach the platform over https (--public-url), as behind a proxy that
-// terminates TLS. Forwarded headers are not trusted (see httpapi.clientIP).
-func (a *App) secureCookie(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(a.Config.PublicURL, "https://")
+	a.writeRefreshCookie(w, r, token, int(a.Config.RefreshTokenTTL/time.Second))
 }
 
 func (a *App) clearRefreshCookie(w http.ResponseWriter, r *http.Request) {
+	a.writeRefreshCookie(w, r, "", -1) // Max-Age=0: delete now
+}
+
+// writeRefreshCookie: the cookie is Secure when this connection is TLS or
+// when users reach the platform over https (--public-url), as behind a proxy
+// that terminates TLS. Forwarded headers are not trusted (see
+// httpapi.clientIP).
+func (a *App) writeRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: refreshCookie, Value: "", Path: refreshCookiePath,
-		MaxAge:   -1, // Max-Age=0: delete now
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookie(r),
+		Name: refreshCookie, Value: value, Path: refreshCookiePath, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || strings.HasPrefix(a.Config.PublicURL, "https://"),
 	})
 }
 

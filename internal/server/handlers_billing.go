@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -28,24 +27,15 @@ func (a *App) billingUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var after billing.Cursor
-	page, ok, err := httpapi.ParsePageAfter(r, &after)
+	page, after, err := httpapi.ParsePageFrom[billing.Cursor](r)
 	if err != nil {
 		return err
 	}
-	var afterPtr *billing.Cursor
-	if ok {
-		afterPtr = &after
-	}
-	items, next, err := a.Billing.ListUsage(r.Context(), principal(r).UserID, f, afterPtr, page.Size)
+	items, next, err := a.Billing.ListUsage(r.Context(), principal(r).UserID, f, after, page.Size)
 	if err != nil {
 		return err
 	}
-	out := api.UsageList{Items: items}
-	if next != nil {
-		out.NextCursor = httpapi.EncodeCursor(next)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, api.UsageList{Items: items, NextCursor: cursorOf(next)})
 	return nil
 }
 
@@ -94,25 +84,13 @@ func (a *App) adminAdjustBalance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	actor, key := principal(r).UserID, r.Header.Get(idempotency.Header)
 	// The stored response makes a retry byte-identical; the ledger key that
 	// Adjust derives from the same header makes sure money moves once even
 	// if the process dies between the two transactions.
-	resp, err := idempotency.Run(r.Context(), a.Store, idempotency.Request{
-		UserID: actor, Key: key, Route: "POST /api/v1/admin/users/" + id.String() + "/balance", Body: raw,
-	}, func(*store.Store) (int, []byte, error) {
-		b, err := a.Billing.Adjust(r.Context(), actor, id, req.AmountMinor, req.Reason, key)
-		if err != nil {
-			return 0, nil, err
-		}
-		body, err := json.Marshal(b)
-		return http.StatusOK, append(body, '\n'), err
+	route := "POST /api/v1/admin/users/" + id.String() + "/balance"
+	return a.idempotent(w, r, route, raw, http.StatusOK, func(*store.Store) (any, error) {
+		return a.Billing.Adjust(r.Context(), principal(r).UserID, id, req.AmountMinor, req.Reason, r.Header.Get(idempotency.Header))
 	})
-	if err != nil {
-		return err
-	}
-	writeStored(w, resp)
-	return nil
 }
 
 func (a *App) adminCloseUsage(w http.ResponseWriter, r *http.Request) error {

@@ -13,7 +13,7 @@ import (
 
 func (a *App) listSKUs(w http.ResponseWriter, r *http.Request) error {
 	var after string
-	page, _, err := httpapi.ParsePageAfter(r, &after)
+	page, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (a *App) adminListNodes(w http.ResponseWriter, r *http.Request) error {
 
 func (a *App) nodes(w http.ResponseWriter, r *http.Request, f inventory.NodeFilter) error {
 	var after string
-	page, _, err := httpapi.ParsePageAfter(r, &after)
+	page, err := httpapi.ParsePageAfter(r, &after)
 	if err != nil {
 		return err
 	}

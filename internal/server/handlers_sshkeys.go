@@ -9,24 +9,15 @@ import (
 )
 
 func (a *App) listSSHKeys(w http.ResponseWriter, r *http.Request) error {
-	var after sshkeys.Cursor
-	page, ok, err := httpapi.ParsePageAfter(r, &after)
+	page, after, err := httpapi.ParsePageFrom[sshkeys.Cursor](r)
 	if err != nil {
 		return err
 	}
-	var afterPtr *sshkeys.Cursor
-	if ok {
-		afterPtr = &after
-	}
-	items, next, err := a.SSHKeys.List(r.Context(), principal(r).UserID, afterPtr, page.Size)
+	items, next, err := a.SSHKeys.List(r.Context(), principal(r).UserID, after, page.Size)
 	if err != nil {
 		return err
 	}
-	out := api.SSHKeyList{Items: items}
-	if next != nil {
-		out.NextCursor = httpapi.EncodeCursor(next)
-	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, api.SSHKeyList{Items: items, NextCursor: cursorOf(next)})
 	return nil
 }
 

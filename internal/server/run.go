@@ -162,6 +162,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	if err != nil {
 		return fail(config.Invalid("roles", "%v", err))
 	}
+	// Validate lets it be empty for `gpuaas dev`, which embeds one; checked
+	// here, before any connection is made or migration applied.
+	if cfg.NATSURL == "" {
+		return fail(config.Invalid("nats-url", "required: allocation events travel over NATS JetStream (gpuaas dev embeds one)"))
+	}
 	masterKey, err := secrets.LoadMasterKey(cfg.SecretKeyFile)
 	if err != nil {
 		return fail(fmt.Errorf("--secret-key-file: %w", err))
@@ -194,22 +199,18 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		slog.Warn("no --redis-url: rate limits and the token deny-list live in this process; run a single replica only")
 		app.Hot = kv.NewMemory(nil)
 	}
-	if cfg.NATSURL == "" {
-		return fail(config.Invalid("nats-url", "required: allocation events travel over NATS JetStream (gpuaas dev embeds one)"))
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("gpuaas-server"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fail(fmt.Errorf("--nats-url: connect to %s: %w", cfg.NATSURL, err))
 	}
-	{
-		nc, err := nats.Connect(cfg.NATSURL, nats.Name("gpuaas-server"), nats.MaxReconnects(-1))
-		if err != nil {
-			return fail(fmt.Errorf("--nats-url: connect to %s: %w", cfg.NATSURL, err))
-		}
-		closers = append(closers, nc.Close)
-		app.NATS = nc
-		if app.JetStream, err = jetstream.New(nc); err != nil {
-			return fail(fmt.Errorf("--nats-url: jetstream: %w", err))
-		}
-		if _, err := outbox.EnsureStream(ctx, app.JetStream, events.Naming{Namespace: cfg.NATSNamespace}); err != nil {
-			return fail(fmt.Errorf("--nats-url: %w", err))
-		}
+	closers = append(closers, nc.Close)
+	app.NATS = nc
+	if app.JetStream, err = jetstream.New(nc); err != nil {
+		return fail(fmt.Errorf("--nats-url: jetstream: %w", err))
+	}
+	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
+	if _, err := outbox.EnsureStream(ctx, app.JetStream, app.Naming); err != nil {
+		return fail(fmt.Errorf("--nats-url: %w", err))
 	}
 
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
@@ -220,13 +221,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.SSHKeys = sshkeys.New(st)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
-	app.Naming = events.Naming{Namespace: cfg.NATSNamespace}
 	app.Allocations = allocation.New(st, allocation.Config{
 		Naming:      app.Naming,
 		MinRunway:   cfg.MinRunway,
 		LockBalance: ledger.LockBalance,
 	}, app.Registry)
-	app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
@@ -234,8 +233,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
-		reconciler := allocation.NewWorker(app.Allocations, app.Runtime)
-		app.Agents.SetOnReport(reconciler.ReconcileNode)
+		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+	} else {
+		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
