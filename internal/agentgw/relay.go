@@ -2,8 +2,6 @@ package agentgw
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 )
 
 // A terminal stream can only be opened by the replica holding the node's
@@ -74,9 +73,7 @@ func (g *Gateway) SetAdvertiseURL(u string) {
 // park holds stream under a new ticket, closing it if nobody takes it
 // within relayTicketTTL.
 func (r *relays) park(stream net.Conn) string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails since Go 1.24
-	ticket := base64.RawURLEncoding.EncodeToString(b)
+	ticket := secrets.Token("")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.waiting == nil {

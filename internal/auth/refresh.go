@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -22,7 +21,6 @@ import (
 // lets secret scanners recognise a leaked one.
 const (
 	refreshPrefix   = "gpr_"
-	refreshRandLen  = 32
 	refreshTokenLen = len(refreshPrefix) + 43 // RawURLEncoding of 32 bytes
 )
 
@@ -40,11 +38,7 @@ func wellFormedRefresh(tok string) bool {
 // issuePair stores a new refresh token in family for u (through q, the
 // caller's transaction) and signs an access token for the same session.
 func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, family uuid.UUID) (api.TokenPair, error) {
-	raw := make([]byte, refreshRandLen)
-	if _, err := rand.Read(raw); err != nil {
-		return api.TokenPair{}, fmt.Errorf("generate refresh token: %w", err)
-	}
-	refresh := refreshPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	refresh := secrets.Token(refreshPrefix)
 	_, err := q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
 		UserID:    u.ID,
 		FamilyID:  family,

@@ -2,10 +2,8 @@ package nodeauth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -62,13 +61,9 @@ func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, t
 	if ttl <= 0 {
 		ttl = DefaultJoinTTL
 	}
-	secret, err := randomSecret()
-	if err != nil {
-		return JoinToken{}, err
-	}
-	token := joinPrefix + secret
+	token := secrets.Token(joinPrefix)
 	out := JoinToken{NodeID: nodeID, Token: token}
-	err = s.store.InTx(ctx, func(tx *store.Store) error {
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
 		if _, err := tx.GetNode(ctx, nodeID); store.IsNoRows(err) {
 			return apperr.NotFound("node")
 		} else if err != nil {
@@ -98,10 +93,7 @@ func (s *Service) Join(ctx context.Context, token string) (nodeID uuid.UUID, cre
 	if !strings.HasPrefix(token, joinPrefix) || len(token) > 128 {
 		return uuid.Nil, "", apperr.Unauthorized(CodeInvalidJoinToken, "not a join token")
 	}
-	secret, err := randomSecret()
-	if err != nil {
-		return uuid.Nil, "", err
-	}
+	secret := secrets.Token("")
 	err = s.store.InTx(ctx, func(tx *store.Store) error {
 		jt, err := tx.GetJoinTokenForUpdate(ctx, hash(token))
 		if store.IsNoRows(err) {
@@ -185,14 +177,6 @@ func (s *Service) Revoke(ctx context.Context, actor, nodeID uuid.UUID) (int64, e
 		return 0, fmt.Errorf("revoke node credentials: %w", err)
 	}
 	return n, nil
-}
-
-func randomSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate secret: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func hash(s string) []byte {

@@ -147,3 +147,16 @@ func TestSealOpen(t *testing.T) {
 		t.Error("seal with a 16-byte key succeeded")
 	}
 }
+
+func TestTokenIsPrefixedRandomBase64URL(t *testing.T) {
+	a, b := secrets.Token("gpt_"), secrets.Token("gpt_")
+	if a == b {
+		t.Fatal("two tokens are equal")
+	}
+	if !strings.HasPrefix(a, "gpt_") || len(a) != len("gpt_")+43 {
+		t.Fatalf("token %q: want gpt_ and 43 base64url characters", a)
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(a, "gpt_")); err != nil {
+		t.Fatalf("token %q is not base64url: %v", a, err)
+	}
+}

@@ -2,9 +2,7 @@ package terminal
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/kv"
 	"github.com/gpuaas/gpuaas/internal/prom"
+	"github.com/gpuaas/gpuaas/internal/secrets"
 )
 
 // Prefix starts every terminal token, so one is recognisable in logs and
@@ -88,11 +87,7 @@ func spentKey(token string) string {
 // Mint creates a token for userID on allocationID. The caller has checked
 // that the user owns the allocation and that it is active.
 func (t *Tokens) Mint(ctx context.Context, allocationID, userID uuid.UUID) (string, time.Time, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", time.Time{}, fmt.Errorf("terminal token: %w", err)
-	}
-	token := Prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	token := secrets.Token(Prefix)
 	val, err := json.Marshal(record{AllocationID: allocationID, UserID: userID})
 	if err != nil {
 		return "", time.Time{}, err
