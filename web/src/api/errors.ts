@@ -65,10 +65,6 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(err: unknown): err is ApiError {
-  return err instanceof ApiError;
-}
-
 /** Any thrown value as an ApiError, so screens handle one type. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

@@ -11,7 +11,8 @@ import { formatDuration } from '../lib/format';
 import { useAuth, useUser } from './auth';
 import { isLow, useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
-import { describeNotification, useNotificationListener, useNotifications } from './notifications';
+import { viewNotification } from './notificationText';
+import { useNotificationListener, useNotifications } from './notifications';
 
 export function Shell() {
   const [navOpen, setNavOpen] = useState(false);
@@ -238,6 +239,6 @@ function LowBalanceBanner() {
 /** Announces every notification through the live region. */
 function StatusAnnouncer() {
   const announce = useAnnounce();
-  useNotificationListener((n) => announce(describeNotification(n)));
+  useNotificationListener((n) => announce(viewNotification(n).title));
   return null;
 }

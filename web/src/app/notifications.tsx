@@ -98,20 +98,3 @@ export function useNotificationListener(fn: (n: ReceivedNotification) => void): 
     return client.subscribe((n) => fnRef.current(n));
   }, [client]);
 }
-
-/** Short text for a notification, for the bell, the centre and announcements. */
-export function describeNotification(n: ReceivedNotification): string {
-  const id = n.allocation_id ? n.allocation_id.slice(0, 8) : '';
-  switch (n.type) {
-    case 'allocation.status':
-      return `Allocation ${id} is ${n.status ?? 'updated'}`;
-    case 'node.offline':
-      return `The node of allocation ${id} went offline`;
-    case 'billing.low_balance':
-      return 'Your balance is running low';
-    case 'billing.balance_credited':
-      return 'Credit was added to your balance';
-    default:
-      return n.type;
-  }
-}

@@ -50,3 +50,19 @@ export function ErrorBox({
     </div>
   );
 }
+
+/**
+ * An API error shown under the form field it is about (as a Field's error):
+ * the mapped message, the server's own when it says more, and the correlation
+ * id. `message` replaces both texts where the screen knows better.
+ */
+export function ApiFieldError({ error, message }: { error: ApiError; message?: string }) {
+  const described = describeError(error);
+  return (
+    <>
+      {message ?? described}
+      {message === undefined && error.message && error.message !== described && <> ({error.message})</>}
+      {error.correlationId && <span className="field-error-ref"> Correlation id {error.correlationId}</span>}
+    </>
+  );
+}

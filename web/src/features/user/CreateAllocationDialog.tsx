@@ -15,7 +15,8 @@ import { Modal } from '../../components/Modal';
 import { Money } from '../../components/Money';
 import { useToast } from '../../components/Toast';
 import { formatDuration, formatMiB, formatMoney } from '../../lib/format';
-import { MIN_RUNWAY_SECONDS, estimateCreate, newIdempotencyKey } from './estimate';
+import { newIdempotencyKey } from '../../lib/idempotency';
+import { MIN_RUNWAY_SECONDS, estimateCreate } from './estimate';
 import './user.css';
 
 const NAME_MAX = 63;

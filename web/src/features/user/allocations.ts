@@ -34,10 +34,6 @@ export function isTransient(status: AllocationStatus): boolean {
   return status === 'requested' || status === 'provisioning' || status === 'releasing';
 }
 
-export function isFinished(status: AllocationStatus): boolean {
-  return status === 'released' || status === 'failed' || status === 'release_failed';
-}
-
 export function statusExplanation(status: AllocationStatus): string {
   switch (status) {
     case 'requested':

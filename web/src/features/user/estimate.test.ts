@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Balance } from '../../api/types';
-import { estimateCreate, newIdempotencyKey } from './estimate';
+import { estimateCreate } from './estimate';
 
 const balance = (b: Partial<Balance>): Balance => ({
   user_id: 'u',
@@ -52,14 +52,5 @@ describe('estimateCreate', () => {
 
   it('handles a free SKU', () => {
     expect(estimateCreate({ price_per_hour_minor: 0, currency: 'USD' }, balance({})).runwayAlone).toBeNull();
-  });
-});
-
-describe('newIdempotencyKey', () => {
-  it('is unique and within the API limits', () => {
-    const a = newIdempotencyKey();
-    const b = newIdempotencyKey();
-    expect(a).not.toBe(b);
-    expect(a).toMatch(/^web-[0-9a-f]{32}$/);
   });
 });

@@ -56,13 +56,3 @@ export function estimateCreate(sku: Pick<SKU, 'price_per_hour_minor' | 'currency
     likelyRefused: alone !== null && alone < MIN_RUNWAY_SECONDS,
   };
 }
-
-/**
- * A fresh Idempotency-Key. crypto.getRandomValues works on plain-http LAN
- * origins too, where crypto.randomUUID does not exist.
- */
-export function newIdempotencyKey(): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return `web-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
-}

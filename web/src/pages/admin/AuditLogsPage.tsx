@@ -9,6 +9,7 @@ import { useAction, useApi } from '../../api/hooks';
 import type { AuditLog } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
+import { SelectFilter } from '../../components/Filters';
 import { Page } from '../../components/Page';
 import { Pagination, useCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
@@ -193,44 +194,38 @@ export function AuditLogsPage() {
             ))}
           </datalist>
         </div>
-        <div className="filter">
-          <label htmlFor="audit-actor">Actor</label>
-          <select
-            id="audit-actor"
-            className="input"
-            value={draft.actor_user_id}
-            onChange={(e) => setDraft({ ...draft, actor_user_id: e.target.value })}
-          >
-            <option value="">Anyone</option>
-            {draft.actor_user_id && !users.map.has(draft.actor_user_id) && (
-              <option value={draft.actor_user_id}>{shortId(draft.actor_user_id)}</option>
-            )}
-            {users.items.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.username}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="audit-target-type">Target type</label>
-          <select
-            id="audit-target-type"
-            className="input"
-            value={draft.target_type}
-            onChange={(e) => setDraft({ ...draft, target_type: e.target.value })}
-          >
-            <option value="">Any type</option>
-            {draft.target_type && !AUDIT_TARGET_TYPES.some((t) => t.value === draft.target_type) && (
-              <option value={draft.target_type}>{draft.target_type}</option>
-            )}
-            {AUDIT_TARGET_TYPES.map((t) => (
-              <option key={t.value} value={t.value}>
-                {t.label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectFilter
+          id="audit-actor"
+          label="Actor"
+          value={draft.actor_user_id}
+          onChange={(v) => setDraft({ ...draft, actor_user_id: v })}
+        >
+          <option value="">Anyone</option>
+          {draft.actor_user_id && !users.map.has(draft.actor_user_id) && (
+            <option value={draft.actor_user_id}>{shortId(draft.actor_user_id)}</option>
+          )}
+          {users.items.map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.username}
+            </option>
+          ))}
+        </SelectFilter>
+        <SelectFilter
+          id="audit-target-type"
+          label="Target type"
+          value={draft.target_type}
+          onChange={(v) => setDraft({ ...draft, target_type: v })}
+        >
+          <option value="">Any type</option>
+          {draft.target_type && !AUDIT_TARGET_TYPES.some((t) => t.value === draft.target_type) && (
+            <option value={draft.target_type}>{draft.target_type}</option>
+          )}
+          {AUDIT_TARGET_TYPES.map((t) => (
+            <option key={t.value} value={t.value}>
+              {t.label}
+            </option>
+          ))}
+        </SelectFilter>
         <div className="filter">
           <label htmlFor="audit-target">Target id</label>
           <input

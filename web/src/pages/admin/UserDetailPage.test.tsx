@@ -77,7 +77,7 @@ describe('UserDetailPage', () => {
     await within(screen.getByTestId('user-balance')).findByText('$112.34');
     const post = s.requests.find((r) => r.method === 'POST')!;
     expect(post.body).toEqual({ amount_minor: 1234, reason: 'goodwill' });
-    expect(post.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{32}$/);
+    expect(post.headers['Idempotency-Key']).toMatch(/^web-[0-9a-f]{32}$/);
     // The form is empty again, ready for the next adjustment.
     expect((screen.getByLabelText('Amount (USD)') as HTMLInputElement).value).toBe('');
     // The panel reads the balance again after the adjustment.

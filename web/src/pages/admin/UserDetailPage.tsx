@@ -22,7 +22,7 @@ import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { parseAmount } from '../../features/admin/amount';
 import { describeAudit } from '../../features/admin/audit';
-import { newIdempotencyKey } from '../../features/admin/idempotency';
+import { newIdempotencyKey } from '../../lib/idempotency';
 import { currencyDigits, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
 import '../../features/admin/admin.css';
 

@@ -3,13 +3,12 @@
 // they concern) and delete with a confirmation.
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { describeError, type ApiError } from '../../api/errors';
 import { useAction, useApi } from '../../api/hooks';
 import type { SSHKey } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { DataTable, type Column } from '../../components/DataTable';
-import { ErrorBox } from '../../components/ErrorBox';
+import { ApiFieldError, ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
 import { Page } from '../../components/Page';
@@ -149,16 +148,6 @@ export function KeysPage() {
         }}
       />
     </Page>
-  );
-}
-
-function ApiFieldError({ error }: { error: ApiError }) {
-  return (
-    <>
-      {describeError(error)}
-      {error.message && error.message !== describeError(error) && <> ({error.message})</>}
-      {error.correlationId && <span className="field-error-ref"> Correlation id {error.correlationId}</span>}
-    </>
   );
 }
 

@@ -11,7 +11,7 @@ import { Page } from '../../components/Page';
 import { Empty } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useAnnounce } from '../../components/Announcer';
-import { viewNotification } from '../../features/user/notificationText';
+import { viewNotification } from '../../app/notificationText';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import '../../features/user/user.css';
 

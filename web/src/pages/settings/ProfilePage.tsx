@@ -2,10 +2,9 @@
 // on the field they concern; other sessions are signed out), and sign out.
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
-import { describeError, type ApiError } from '../../api/errors';
 import { useAction } from '../../api/hooks';
 import { useAuth, useUser } from '../../app/auth';
-import { ErrorBox } from '../../components/ErrorBox';
+import { ApiFieldError, ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
 import { Card, Page } from '../../components/Page';
 import { StatusPill } from '../../components/StatusPill';
@@ -87,8 +86,12 @@ function PasswordCard() {
   });
   const local = submitted ? checkPasswordForm({ current, next, confirm }) : {};
   const err = change.error;
-  const currentError = local.current ?? (err?.code === 'invalid_credentials' ? <ApiMessage error={err} /> : undefined);
-  const nextError = local.next ?? (err?.code === 'weak_password' ? <ApiMessage error={err} /> : undefined);
+  const currentError =
+    local.current ??
+    (err?.code === 'invalid_credentials' ? (
+      <ApiFieldError error={err} message="The current password is wrong." />
+    ) : undefined);
+  const nextError = local.next ?? (err?.code === 'weak_password' ? <ApiFieldError error={err} /> : undefined);
   const otherError = err && err.code !== 'invalid_credentials' && err.code !== 'weak_password' ? err : undefined;
 
   const onSubmit = async (e: FormEvent) => {
@@ -159,16 +162,5 @@ function PasswordCard() {
         </button>
       </form>
     </Card>
-  );
-}
-
-function ApiMessage({ error }: { error: ApiError }) {
-  const described = describeError(error);
-  return (
-    <>
-      {error.code === 'invalid_credentials' ? 'The current password is wrong.' : described}
-      {error.message && error.message !== described && error.code !== 'invalid_credentials' && <> ({error.message})</>}
-      {error.correlationId && <span className="field-error-ref"> Correlation id {error.correlationId}</span>}
-    </>
   );
 }

@@ -1,8 +1,8 @@
 // Human text for each notification the server pushes (docs/api.md, "Live
-// notifications"), for the notifications centre: a title, a line of detail,
-// a tone for its icon, and where it leads.
-import type { Notification } from '../../api/notifications';
-import { formatMoney } from '../../lib/format';
+// notifications"): a title (also what the live region announces), a line of
+// detail, a tone for its icon, and where it leads, for the notifications centre.
+import type { Notification } from '../api/notifications';
+import { formatMoney } from '../lib/format';
 
 export interface NotificationView {
   title: string;
