@@ -425,7 +425,10 @@ type Error struct {
 	// Code Example: invalid_request
 	Code          string `json:"code"`
 	CorrelationId string `json:"correlation_id"`
-	Message       string `json:"message"`
+
+	// Details Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency.
+	Details *map[string]interface{} `json:"details,omitempty"`
+	Message string                  `json:"message"`
 }
 
 // ForceReleaseRequest defines model for ForceReleaseRequest.

@@ -47,6 +47,9 @@ type Config struct {
 	// OnHello, if set, records an agent's version and advertised SSH
 	// address when it connects.
 	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion, sshHost string, sshPort int, at time.Time) error
+	// OnOffline, if set, runs in the transaction that marks a node offline,
+	// with the last heartbeat that saw it (billing pauses there).
+	OnOffline func(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error
 }
 
 // taskTimeout bounds one task on the agent.
@@ -301,8 +304,12 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		return nil
 	}
 	err := g.store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &now}); err != nil {
+		cameBack, err := tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &now})
+		if err != nil {
 			return err
+		}
+		if cameBack {
+			g.reportAgain(nodeID)
 		}
 		if changed {
 			return syncGPUs(ctx, tx, nodeID, hb.GPUs)
@@ -343,6 +350,17 @@ func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []age
 		}
 	}
 	return nil
+}
+
+// reportAgain makes the node's next heartbeat reconcile its allocation
+// report even if unchanged: the node was offline until now, and what it
+// runs must be squared again (paused billing resumed, releases driven).
+func (g *Gateway) reportAgain(nodeID uuid.UUID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil {
+		st.allocDigest = "-"
+	}
 }
 
 // reconcile runs OnReport for one allocation report; a failure leaves the
@@ -386,11 +404,16 @@ func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	var rows []db.SweepOfflineNodesRow
 	err := g.store.InTx(ctx, func(tx *store.Store) error {
 		var err error
+		// Offline nodes' grace counts only time a sweeper saw: a gap longer
+		// than two sweeps (the control plane was down) adds two sweeps.
+		if err := tx.CountOfflineGrace(ctx, (2 * g.sweepEvery()).Microseconds()); err != nil {
+			return fmt.Errorf("count offline grace: %w", err)
+		}
 		if rows, err = tx.SweepOfflineNodes(ctx, &before); err != nil {
 			return err
 		}
 		for _, r := range rows {
-			if err := g.announceOffline(ctx, tx, r.ID, r.Hostname, "missed heartbeat deadline", now); err != nil {
+			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, r.LastHeartbeatAt, "missed heartbeat deadline", now); err != nil {
 				return err
 			}
 		}
@@ -419,7 +442,7 @@ func (g *Gateway) markOffline(ctx context.Context, nodeID uuid.UUID, reason stri
 			return err
 		}
 		for _, r := range rows {
-			if err := g.announceOffline(ctx, tx, r.ID, r.Hostname, reason, time.Now()); err != nil {
+			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, r.LastHeartbeatAt, reason, time.Now()); err != nil {
 				return err
 			}
 		}
@@ -427,15 +450,31 @@ func (g *Gateway) markOffline(ctx context.Context, nodeID uuid.UUID, reason stri
 	})
 }
 
-func (g *Gateway) announceOffline(ctx context.Context, tx *store.Store, id uuid.UUID, hostname, reason string, at time.Time) error {
+// wentOffline does, in the transaction that marked a node offline, what
+// follows from it: OnOffline at its last heartbeat, and its event.
+func (g *Gateway) wentOffline(ctx context.Context, tx *store.Store, id uuid.UUID, hostname string, lastSeen *time.Time, reason string, at time.Time) error {
+	if g.cfg.OnOffline != nil {
+		seen := at
+		if lastSeen != nil {
+			seen = *lastSeen
+		}
+		if err := g.cfg.OnOffline(ctx, tx, id, seen); err != nil {
+			return err
+		}
+	}
 	_, err := events.Enqueue(ctx, tx.Queries, events.Naming{Namespace: g.cfg.Namespace}, events.NodeOffline,
 		events.Node{NodeID: id, Hostname: hostname, Reason: reason, At: at.UTC()})
 	return err
 }
 
+// sweepEvery is how often RunSweeper sweeps.
+func (g *Gateway) sweepEvery() time.Duration {
+	return max(g.cfg.HeartbeatInterval/2, 50*time.Millisecond)
+}
+
 // RunSweeper sweeps every interval/2 until ctx ends.
 func (g *Gateway) RunSweeper(ctx context.Context) error {
-	t := time.NewTicker(max(g.cfg.HeartbeatInterval/2, 50*time.Millisecond))
+	t := time.NewTicker(g.sweepEvery())
 	defer t.Stop()
 	for {
 		select {
@@ -477,7 +516,8 @@ func (g *Gateway) FlushOnce(ctx context.Context) error {
 	for id, at := range batch {
 		p.Ids, p.Ats = append(p.Ids, id), append(p.Ats, at)
 	}
-	if err := g.store.TouchNodesOnline(ctx, p); err != nil {
+	back, err := g.store.TouchNodesOnline(ctx, p)
+	if err != nil {
 		g.mu.Lock()
 		for id, at := range batch { // keep them for the next flush
 			if cur, ok := g.pending[id]; !ok || cur.Before(at) {
@@ -486,6 +526,11 @@ func (g *Gateway) FlushOnce(ctx context.Context) error {
 		}
 		g.mu.Unlock()
 		return fmt.Errorf("flush heartbeats: %w", err)
+	}
+	for _, r := range back {
+		if r.CameBack {
+			g.reportAgain(r.ID)
+		}
 	}
 	g.flushes.Inc()
 	return nil

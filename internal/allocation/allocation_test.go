@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
@@ -56,7 +59,12 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 	}
 	f.svc = allocation.New(f.st, allocation.Config{
 		Naming: events.Naming{Namespace: "test"}, MinRunway: 10 * time.Minute,
-		LockBalance: func(context.Context, *store.Store, uuid.UUID, string) (int64, error) { return f.balance, nil },
+		// The real account lock, so racing creates serialise as in
+		// production, with the balance the test sets.
+		LockBalance: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (int64, error) {
+			_, err := ledger.LockBalance(ctx, tx, u, currency)
+			return f.balance, err
+		},
 	}, nil)
 	f.sim = allocation.NewSim(0, 0)
 	f.wk = allocation.NewWorker(f.svc, f.sim)
@@ -117,9 +125,9 @@ func TestTransitionTable(t *testing.T) {
 	allowed := map[[2]allocation.Status]bool{
 		{"requested", "provisioning"}: true, {"requested", "releasing"}: true, {"requested", "failed"}: true,
 		{"provisioning", "active"}: true, {"provisioning", "releasing"}: true, {"provisioning", "failed"}: true,
-		{"active", "releasing"}:   true,
-		{"releasing", "released"}: true, {"releasing", "release_failed"}: true,
-		{"release_failed", "releasing"}: true, {"release_failed", "released"}: true,
+		{"active", "releasing"}: true, {"active", "failed"}: true,
+		{"releasing", "released"}: true, {"releasing", "release_failed"}: true, {"releasing", "failed"}: true,
+		{"release_failed", "releasing"}: true, {"release_failed", "released"}: true, {"release_failed", "failed"}: true,
 	}
 	for _, from := range all {
 		for _, to := range all {
@@ -212,7 +220,12 @@ func TestProvisionFailureFreesGPUs(t *testing.T) {
 	wantCode(t, err, allocation.CodeInvalidState)
 }
 
-func TestReleaseFailureKeepsGPUsUntilRetried(t *testing.T) {
+// TestReleaseIsRetriedUntilTheNodeConfirms: a release whose runtime fails
+// (the agent is not connected yet after a restart, say) is not a dead end.
+// It stays releasing with its attempt count and error, keeps its GPU, is
+// retried after its backoff, turns release_failed only as an alarm past the
+// release deadline, and is still retried until the node confirms it.
+func TestReleaseIsRetriedUntilTheNodeConfirms(t *testing.T) {
 	f := newFixture(t, 1)
 	u := f.user(t)
 	a, err := f.create(t, u, "h100-x1")
@@ -222,23 +235,74 @@ func TestReleaseFailureKeepsGPUsUntilRetried(t *testing.T) {
 	must(t, err)
 	f.sim.FailureRate = 1
 	must(t, f.wk.Drive(ctx, a.Id))
-	if f.status(t, a.Id) != allocation.StatusReleaseFailed {
-		t.Fatalf("status %s", f.status(t, a.Id))
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	if row.Status != "releasing" || row.Attempts != 1 || row.LastError == "" || row.NextAttemptAt == nil {
+		t.Fatalf("after a failed attempt: status %s attempts %d error %q next %v", row.Status, row.Attempts, row.LastError, row.NextAttemptAt)
 	}
 	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id = $1`, a.Id); n != 1 {
-		t.Fatal("release_failed must keep the GPU: the workload may still run")
+		t.Fatal("an unconfirmed release must keep the GPU: the workload may still run")
+	}
+	r := allocation.NewReconciler(f.wk, time.Minute)
+	due := func() {
+		_, err := f.st.Pool().Exec(ctx, `UPDATE allocations SET next_attempt_at = now() - interval '1 second'`)
+		must(t, err)
+	}
+	// Retried after its backoff, many times over: never given up on.
+	for i := 0; i < 5; i++ {
+		due()
+		_, err = r.Once(ctx)
+		must(t, err)
+	}
+	row, err = f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	if row.Status != "releasing" || row.Attempts != 6 {
+		t.Fatalf("after retries: status %s attempts %d", row.Status, row.Attempts)
+	}
+	// Past the release deadline it is an alarm, and still retried.
+	_, err = f.st.Pool().Exec(ctx, `UPDATE allocations SET release_requested_at = now() - interval '11 minutes'`)
+	must(t, err)
+	_, err = r.Once(ctx)
+	must(t, err)
+	row, err = f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	if row.Status != "release_failed" || row.FailureReason == "" {
+		t.Fatalf("past the deadline: %s %q", row.Status, row.FailureReason)
 	}
 	f.sim.FailureRate = 0
-	_, err = f.svc.Release(ctx, u, a.Id) // a retry
+	due()
+	_, err = r.Once(ctx)
 	must(t, err)
-	must(t, f.wk.Drive(ctx, a.Id))
 	if f.status(t, a.Id) != allocation.StatusReleased {
-		t.Fatalf("after retry: %s", f.status(t, a.Id))
+		t.Fatalf("after the node came back: %s", f.status(t, a.Id))
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id = $1`, a.Id); n != 0 {
+		t.Fatal("a confirmed release frees the GPU")
 	}
 	// A health report changes capacity too.
 	_, err = f.st.Pool().Exec(ctx, `UPDATE gpus SET health = 'unhealthy'`)
 	must(t, err)
 	checkCapacity(t, f)
+}
+
+// TestReleaseWaitsForTheAgentToReport: a release that failed because the
+// node's agent was away goes as soon as the agent reports in, without
+// waiting for its backoff.
+func TestReleaseWaitsForTheAgentToReport(t *testing.T) {
+	f := newFixture(t, 1)
+	u := f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, a.Id))
+	_, err = f.svc.Release(ctx, u, a.Id)
+	must(t, err)
+	f.sim.FailureRate = 1
+	must(t, f.wk.Drive(ctx, a.Id))
+	f.sim.FailureRate = 0
+	must(t, f.wk.ReconcileNode(ctx, *a.NodeId, []uuid.UUID{a.Id}))
+	if f.status(t, a.Id) != allocation.StatusReleased {
+		t.Fatalf("after the agent reported: %s", f.status(t, a.Id))
+	}
 }
 
 func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
@@ -284,6 +348,46 @@ func TestCreateNeedsCapacityAndRunway(t *testing.T) {
 	f.balance = 600
 	_, err = f.create(t, u, "h100-x1")
 	must(t, err)
+}
+
+// TestRunwayCountsWhatAlreadyRuns: credit for 10 minutes of one GPU starts
+// one GPU, not four; the refusal names the figures in money and in details.
+func TestRunwayCountsWhatAlreadyRuns(t *testing.T) {
+	f := newFixture(t, 4)
+	u := f.user(t)
+	f.balance = 600 // 10 minutes at 3600/h
+	_, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	_, err = f.create(t, u, "h100-x1")
+	wantCode(t, err, allocation.CodeInsufficientFunds)
+	e, _ := apperr.As(err)
+	if !strings.Contains(e.Message, "USD 12.00") || !strings.Contains(e.Message, "USD 6.00") || strings.Contains(e.Message, "1200") {
+		t.Fatalf("message %q", e.Message)
+	}
+	if e.Details["required_minor"] != int64(1200) || e.Details["balance_minor"] != int64(600) || e.Details["currency"] != "USD" {
+		t.Fatalf("details %v", e.Details)
+	}
+	// Racing creates are judged one after another against the same credit.
+	f.balance = 1800 // 30 minutes of one GPU: three at most, counting the first
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for i := 0; i < 3; i++ {
+		wg.Go(func() {
+			_, err := f.create(t, u, "h100-x1")
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case apperr.HasCode(err, allocation.CodeInsufficientFunds):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 2 || refused.Load() != 1 {
+		t.Fatalf("racing creates: %d accepted, %d refused; want 2 and 1", ok.Load(), refused.Load())
+	}
 }
 
 // TestConcurrentCreatesNeverDoubleBook races many creates for the last few
@@ -357,18 +461,29 @@ func TestReconcilerRetriesThenFails(t *testing.T) {
 	if n != 1 || f.status(t, a.Id) != allocation.StatusActive {
 		t.Fatalf("reconciled %d, status %s", n, f.status(t, a.Id))
 	}
-	// A release whose runtime keeps failing is given up on as release_failed.
+	// A release whose attempt was lost (a crash mid-release) is retried
+	// after the deadline, however many attempts it took.
 	_, err = f.svc.Release(ctx, u, a.Id)
 	must(t, err)
-	f.sim.FailureRate = 1
 	_, err = f.st.Pool().Exec(ctx, `UPDATE allocations SET attempts = 3`)
 	must(t, err)
 	age()
 	_, err = r.Once(ctx)
 	must(t, err)
-	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	if f.status(t, a.Id) != allocation.StatusReleased {
+		t.Fatalf("lost release: %s", f.status(t, a.Id))
+	}
+	// A provision stuck past its attempts fails.
+	b, err := f.create(t, u, "h100-x1")
 	must(t, err)
-	if row.Status != "release_failed" || row.FailureReason == "" {
+	_, err = f.st.Pool().Exec(ctx, `UPDATE allocations SET attempts = 3 WHERE id = $1`, b.Id)
+	must(t, err)
+	age()
+	_, err = r.Once(ctx)
+	must(t, err)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: b.Id})
+	must(t, err)
+	if row.Status != "failed" || row.FailureReason == "" {
 		t.Fatalf("after giving up: %s %q", row.Status, row.FailureReason)
 	}
 }

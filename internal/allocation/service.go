@@ -17,6 +17,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/money"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -28,17 +29,30 @@ const (
 	CodeInsufficientFunds    = "insufficient_funds"
 )
 
-// BalanceLocker returns a user's balance in currency with their account
-// locked for the rest of tx, so one user's creates are judged one at a time.
+// BalanceLocker returns what a user can spend in currency (their balance
+// less usage accrued and not yet debited) with their account locked for the
+// rest of tx, so one user's creates are judged one at a time.
 type BalanceLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error)
+
+// UsageCloser ends an allocation's usage window at `at` inside tx (billing
+// owns the window); an allocation that never ran has none and is left alone.
+type UsageCloser func(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error
+
+// ReasonNodeLost is the failure reason of an allocation whose node stayed
+// offline past the grace period.
+const ReasonNodeLost = "node_lost"
 
 // Config tunes the service.
 type Config struct {
 	Naming events.Naming
-	// MinRunway is how long the caller's credit must last at the SKU's
-	// price for a create to be accepted.
+	// MinRunway is how long the caller's credit must last, at their total
+	// burn rate with the new allocation, for a create to be accepted.
 	MinRunway   time.Duration
 	LockBalance BalanceLocker
+	// CloseUsage, when set, closes the usage window in the transaction that
+	// asks for the release (or ends the allocation), so a window ends at
+	// the request whatever happens on the node afterwards.
+	CloseUsage UsageCloser
 }
 
 // Service runs the lifecycle.
@@ -48,6 +62,24 @@ type Service struct {
 
 	transitions *prometheus.CounterVec
 	refused     *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+}
+
+// Retry backoff of a failed step: 1 s doubling to at most 30 s, so a
+// release that waits for an agent is tried again soon after it is back
+// (and at once when it reports in).
+const (
+	backoffBase = time.Second
+	backoffMax  = 30 * time.Second
+)
+
+// backoff is the wait before attempt n (1-based) of a failed step.
+func (s *Service) backoff(n int) time.Duration {
+	d := backoffBase
+	for i := 1; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
 }
 
 // New returns a Service. reg may be nil.
@@ -64,8 +96,12 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 			Help: "Status changes refused by the transition table or lost to a concurrent change.",
 		}, []string{"from", "to"}),
 	}
+	s.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gpuaas_allocation_step_retries_total",
+		Help: "Failed allocation steps scheduled for another attempt, by the status they stay in.",
+	}, []string{"status"})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused)
+		reg.MustRegister(s.transitions, s.refused, s.retries)
 	}
 	return s
 }
@@ -99,11 +135,15 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		if err != nil {
 			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
 		}
-		need := minRunwayCharge(sku.PricePerHourMinor, s.cfg.MinRunway)
-		if balance < need {
-			return api.Allocation{}, &apperr.Error{Kind: apperr.KindPaymentRequired, Code: CodeInsufficientFunds,
-				Message: fmt.Sprintf("a balance of at least %d %s (%s at %d/h) is needed, you have %d",
-					need, sku.Currency, s.cfg.MinRunway, sku.PricePerHourMinor, balance)}
+		// What already runs burns the same credit: the runway is checked
+		// at the total rate, under the account lock taken above, so racing
+		// creates are judged one after another.
+		burn, err := tx.SumRunningBurn(ctx, db.SumRunningBurnParams{UserID: userID, Currency: sku.Currency})
+		if err != nil {
+			return api.Allocation{}, fmt.Errorf("sum running burn: %w", err)
+		}
+		if err := checkRunway(balance, burn+sku.PricePerHourMinor, s.cfg.MinRunway, sku.Currency); err != nil {
+			return api.Allocation{}, err
 		}
 	}
 	nodeID, gpus, err := place(ctx, tx, sku)
@@ -132,6 +172,20 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	}
 	s.transitions.WithLabelValues(string(StatusRequested)).Inc()
 	return ToAPI(row), nil
+}
+
+// checkRunway refuses a create when available credit does not last runway
+// at burnPerHour, with the figures in the error's details.
+func checkRunway(available, burnPerHour int64, runway time.Duration, currency string) error {
+	need := minRunwayCharge(burnPerHour, runway)
+	if available >= need {
+		return nil
+	}
+	return &apperr.Error{Kind: apperr.KindPaymentRequired, Code: CodeInsufficientFunds,
+		Message: fmt.Sprintf("%s of credit is needed to run for %s at %s an hour with what you already run; you have %s",
+			money.Format(need, currency), runway, money.Format(burnPerHour, currency), money.Format(available, currency)),
+		Details: map[string]any{"required_minor": need, "balance_minor": available, "currency": currency,
+			"burn_rate_per_hour_minor": burnPerHour, "min_runway_seconds": int64(runway / time.Second)}}
 }
 
 // minRunwayCharge is ceil(price × runway / 1h) in minor units.
@@ -278,6 +332,17 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	}
 	if err != nil {
 		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)
+	}
+	if s.cfg.CloseUsage != nil && (to == StatusReleasing || to.Terminal()) {
+		// Charging ends at the release request (or, for a lost node, where
+		// billing paused), whatever the node does afterwards.
+		at := next.StatusChangedAt
+		if next.ReleaseRequestedAt != nil {
+			at = *next.ReleaseRequestedAt
+		}
+		if err := s.cfg.CloseUsage(ctx, tx, next.ID, at); err != nil {
+			return db.Allocation{}, fmt.Errorf("close usage: %w", err)
+		}
 	}
 	if !to.holdsGPUs() {
 		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {

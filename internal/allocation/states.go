@@ -19,17 +19,16 @@ const (
 //
 //	requested      → provisioning | releasing | failed
 //	provisioning   → active | releasing | failed
-//	active         → releasing
-//	releasing      → released | release_failed
-//	release_failed → releasing (retry) | released (allowed; nothing takes it yet:
-//	                 an admin's usage close ends billing, not the status)
+//	active         → releasing | failed (node_lost)
+//	releasing      → released | release_failed (past the release deadline) | failed (node_lost)
+//	release_failed → released (a retry confirmed it) | releasing (asked again) | failed (node_lost)
 //	released, failed: terminal
 var transitions = map[Status][]Status{
 	StatusRequested:     {StatusProvisioning, StatusReleasing, StatusFailed},
 	StatusProvisioning:  {StatusActive, StatusReleasing, StatusFailed},
-	StatusActive:        {StatusReleasing},
-	StatusReleasing:     {StatusReleased, StatusReleaseFailed},
-	StatusReleaseFailed: {StatusReleasing, StatusReleased},
+	StatusActive:        {StatusReleasing, StatusFailed},
+	StatusReleasing:     {StatusReleased, StatusReleaseFailed, StatusFailed},
+	StatusReleaseFailed: {StatusReleased, StatusReleasing, StatusFailed},
 }
 
 // CanTransition reports whether from → to is allowed.
@@ -51,6 +50,9 @@ func (s Status) holdsGPUs() bool { return !s.Terminal() }
 
 // Event type of entering s.
 func (s Status) eventType() string { return "allocation." + string(s) }
+
+// releasePending reports whether s is a release the node has not confirmed.
+func (s Status) releasePending() bool { return s == StatusReleasing || s == StatusReleaseFailed }
 
 // Releasable is where a user's release is accepted.
 func (s Status) userReleasable() bool {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
@@ -45,7 +47,7 @@ func (w *Worker) HandleEvent(ctx context.Context, env events.Envelope) error {
 }
 
 // Drive does the next step for one allocation: provision a requested one,
-// finish a provisioning one, release a releasing one.
+// finish a provisioning one, release a releasing or release_failed one.
 func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 	row, err := w.svc.store.GetAllocation(ctx, db.GetAllocationParams{ID: id})
 	if store.IsNoRows(err) {
@@ -63,7 +65,7 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 		return w.provision(ctx, row)
 	case StatusProvisioning:
 		return w.provision(ctx, row)
-	case StatusReleasing:
+	case StatusReleasing, StatusReleaseFailed:
 		return w.release(ctx, row)
 	}
 	return nil
@@ -92,11 +94,42 @@ func (w *Worker) release(ctx context.Context, row db.Allocation) error {
 		return ctx.Err()
 	}
 	if err != nil {
-		_, terr := w.step(ctx, row, StatusReleaseFailed, change{failureReason: "release: " + err.Error()})
-		return ignoreLost(terr)
+		// Not a dead end: the release stays asked for and the reconciler
+		// tries again after a backoff, or as soon as the node's agent
+		// reports in (ReconcileNode). Past the release deadline it shows as
+		// release_failed, an alarm, and is still retried.
+		return w.retryLater(ctx, row, "release: "+err.Error())
 	}
 	_, err = w.step(ctx, row, StatusReleased, change{observed: "stopped"})
 	return ignoreLost(err)
+}
+
+// retryLater records a failed attempt of row's current step (its count,
+// its error, and when to try next) without changing its status.
+func (w *Worker) retryLater(ctx context.Context, row db.Allocation, lastError string) error {
+	backoff := w.svc.backoff(int(row.Attempts) + 1)
+	_, err := w.svc.store.RecordAllocationFailure(ctx, db.RecordAllocationFailureParams{
+		ID: row.ID, Status: row.Status, LastError: truncate(lastError, 1000),
+		Backoff: pgtype.Interval{Microseconds: backoff.Microseconds(), Valid: true},
+	})
+	if store.IsNoRows(err) {
+		return nil // it moved on meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("record failed attempt: %w", err)
+	}
+	w.svc.retries.WithLabelValues(row.Status).Inc()
+	slog.WarnContext(ctx, "allocation step failed; will retry", "allocation_id", row.ID, "status", row.Status,
+		"attempt", row.Attempts+1, "retry_in", backoff, "err", lastError)
+	return nil
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // step runs one transition in its own transaction.
@@ -157,6 +190,17 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 		slog.Warn("node runs a workload it should not; releasing it", "node_id", nodeID, "allocation_id", id)
 		if err := w.runtime.Release(ctx, Workload{AllocationID: id, NodeID: nodeID}); err != nil {
 			slog.Warn("release stale workload", "node_id", nodeID, "allocation_id", id, "err", err)
+		}
+	}
+	// Releases that waited for this agent go now, instead of at their next
+	// backoff.
+	pending, err := w.svc.store.ListNodePendingReleases(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read the node's pending releases: %w", err)
+	}
+	for _, row := range pending {
+		if err := w.release(ctx, row); err != nil {
+			slog.Warn("release on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
 		}
 	}
 	active, err := w.svc.store.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})

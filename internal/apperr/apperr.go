@@ -48,6 +48,9 @@ type Error struct {
 	Message string
 	// RetryAfter is set on rate-limit errors; it becomes the Retry-After header.
 	RetryAfter time.Duration
+	// Details are figures a client may act on, rendered as the envelope's
+	// details (for example required_minor, balance_minor, currency).
+	Details map[string]any
 	// Err is the underlying cause, kept for logs and errors.Is; never shown.
 	Err error
 }

@@ -1,6 +1,10 @@
 package billing
 
-import "time"
+import (
+	"time"
+
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
 
 // Charge is what s whole seconds cost at pricePerHourMinor:
 // ceil(s × price / 3600) minor units. Whole hours are multiplied out first
@@ -26,3 +30,18 @@ func Seconds(start, end time.Time) int64 {
 // dbTime drops what Postgres cannot store, so a time computed with here is
 // exactly the one read back later.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Billable is how many whole seconds (rounded up) of rec's window are
+// charged by t: from its start to t, or to where it is paused if that is
+// earlier, less the gaps it was paused for (a node offline and back).
+func Billable(rec db.UsageRecord, t time.Time) int64 {
+	end := t
+	if rec.PausedAt != nil && rec.PausedAt.Before(end) {
+		end = *rec.PausedAt
+	}
+	d := end.Sub(rec.StartedAt) - time.Duration(rec.PausedMicros)*time.Microsecond
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}

@@ -57,10 +57,12 @@ type account struct {
 // debited, and their hourly burn.
 func accrued(recs []db.UsageRecord, now time.Time) (unbilled, burn int64) {
 	for _, r := range recs {
-		if due := Charge(Seconds(r.StartedAt, now), r.PricePerHourMinor) - r.ChargedMinor; due > 0 {
+		if due := Charge(Billable(r, now), r.PricePerHourMinor) - r.ChargedMinor; due > 0 {
 			unbilled += due
 		}
-		burn += r.PricePerHourMinor
+		if r.PausedAt == nil {
+			burn += r.PricePerHourMinor
+		}
 	}
 	return unbilled, burn
 }
@@ -200,7 +202,9 @@ func (b *Billing) deplete(ctx context.Context, userID uuid.UUID, currency string
 				return err
 			}
 			ds = append(ds, d...)
-			burn += rec.PricePerHourMinor
+			if rec.PausedAt == nil {
+				burn += rec.PricePerHourMinor
+			}
 		}
 		bal, err := ledger.LockBalance(ctx, tx, userID, currency)
 		if err != nil {

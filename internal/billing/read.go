@@ -109,7 +109,7 @@ func usageItem(r db.UsageRecord, now time.Time) api.UsageRecord {
 		Seconds: r.ChargedSeconds, AmountMinor: r.ChargedMinor, Currency: r.Currency,
 	}
 	if r.EndedAt == nil {
-		if s := Seconds(r.StartedAt, dbTime(now)); s > it.Seconds {
+		if s := Billable(r, dbTime(now)); s > it.Seconds {
 			it.Seconds = s
 			it.AmountMinor = max(Charge(s, r.PricePerHourMinor), r.ChargedMinor)
 		}

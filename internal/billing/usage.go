@@ -94,12 +94,36 @@ func lockOrOpen(ctx context.Context, tx *store.Store, allocationID uuid.UUID) (r
 // closeWindow ends the allocation's window at endedAt and posts the rest of
 // its charge under the one key "usage:<id>:close". A window already closed
 // is left alone.
+//
+// The window never runs past the release request: whenever the closing
+// event arrives, and whatever the node did after the request, endedAt is
+// capped at the allocation's release_requested_at.
 func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID uuid.UUID, endedAt time.Time) (db.UsageRecord, []debit, error) {
 	rec, ok, err := lockOrOpen(ctx, tx, allocationID)
 	if err != nil || !ok || rec.EndedAt != nil {
 		return rec, nil, err
 	}
+	a, err := tx.GetAllocationForUsage(ctx, allocationID)
+	if err != nil {
+		return rec, nil, fmt.Errorf("read allocation: %w", err)
+	}
+	if a.ReleaseRequestedAt != nil && a.ReleaseRequestedAt.Before(endedAt) {
+		endedAt = *a.ReleaseRequestedAt
+	}
 	return b.closeRecord(ctx, tx, rec, endedAt)
+}
+
+// CloseUsageIn ends an allocation's window at `at` inside tx, the
+// transaction that asks for its release or ends it; an allocation that
+// never ran, or whose window is closed, is left alone. It is the
+// lifecycle's allocation.UsageCloser.
+func (b *Billing) CloseUsageIn(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error {
+	_, ds, err := b.closeWindow(ctx, tx, allocationID, at)
+	if err != nil {
+		return err
+	}
+	b.count(ds)
+	return nil
 }
 
 // closeRecord is closeWindow for an open window rec already locked by
@@ -107,10 +131,13 @@ func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID
 func (b *Billing) closeRecord(ctx context.Context, tx *store.Store, rec db.UsageRecord, endedAt time.Time) (db.UsageRecord, []debit, error) {
 	allocationID := rec.AllocationID
 	ended := dbTime(endedAt)
+	if rec.PausedAt != nil && rec.PausedAt.Before(ended) {
+		ended = *rec.PausedAt // its node went away: charged up to the last heartbeat
+	}
 	if ended.Before(rec.StartedAt) {
 		ended = rec.StartedAt
 	}
-	secs := Seconds(rec.StartedAt, ended)
+	secs := Billable(rec, ended)
 	total := Charge(secs, rec.PricePerHourMinor)
 	// Negative when the meter charged past the real end: the user gets it back.
 	rest := total - rec.ChargedMinor
@@ -135,7 +162,7 @@ func (b *Billing) closeRecord(ctx context.Context, tx *store.Store, rec db.Usage
 // its own key and a repeat of the same step posts nothing.
 func (b *Billing) meterRecord(ctx context.Context, tx *store.Store, rec db.UsageRecord, now time.Time) ([]debit, error) {
 	now = dbTime(now)
-	secs := Seconds(rec.StartedAt, now)
+	secs := Billable(rec, now)
 	if secs <= rec.ChargedSeconds {
 		// Nothing new (or a clock behind the last run): only move the mark.
 		if now.After(rec.MeteredAt) {

@@ -4,42 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/money"
 )
 
-// minorDigits is the number of minor-unit digits of currencies that do not
-// have the usual two (ISO 4217).
-var minorDigits = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
-
 // FormatPrice renders an amount in minor units, e.g. (249, "USD") → "USD 2.49".
-func FormatPrice(minor int64, currency string) string {
-	digits, ok := minorDigits[currency]
-	if !ok {
-		digits = 2
-	}
-	sign := ""
-	// Negate in uint64 so math.MinInt64 does not overflow.
-	u := uint64(minor)
-	if minor < 0 {
-		sign, u = "-", -u
-	}
-	s := strconv.FormatUint(u, 10)
-	if digits > 0 {
-		if len(s) <= digits {
-			s = strings.Repeat("0", digits-len(s)+1) + s
-		}
-		s = s[:len(s)-digits] + "." + s[len(s)-digits:]
-	}
-	return strings.TrimSpace(currency + " " + sign + s)
-}
+func FormatPrice(minor int64, currency string) string { return money.Format(minor, currency) }
 
 // FormatGPUs renders a SKU's devices, e.g. "8 × NVIDIA H100 80GB HBM3".
 func FormatGPUs(count int, model string) string {

@@ -47,6 +47,12 @@ type Server struct {
 	SimDelay          time.Duration
 	SimFailureRate    float64
 	ProvisionDeadline time.Duration
+	// ReleaseDeadline is how long a release may wait for the node before
+	// it shows as release_failed (an alarm; it is still retried).
+	ReleaseDeadline time.Duration
+	// NodeLostGrace is how long (of control-plane time) a node may stay
+	// offline before what it holds ends as failed (node_lost).
+	NodeLostGrace     time.Duration
 	HeartbeatInterval time.Duration
 	TerminalTokenTTL  time.Duration
 	// TerminalIdleTimeout and TerminalMaxSession bound each terminal session.
@@ -82,6 +88,8 @@ func DefaultServer() Server {
 		Runtime:             "agent",
 		SimDelay:            time.Second,
 		ProvisionDeadline:   2 * time.Minute,
+		ReleaseDeadline:     10 * time.Minute,
+		NodeLostGrace:       10 * time.Minute,
 		HeartbeatInterval:   10 * time.Second,
 		TerminalTokenTTL:    300 * time.Second,
 		TerminalIdleTimeout: 15 * time.Minute,
@@ -123,7 +131,9 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TerminalIdleTimeout, "terminal-idle-timeout", c.TerminalIdleTimeout, "a terminal session with no bytes either way for this long is closed, 1s to 24h")
 	fs.DurationVar(&c.TerminalMaxSession, "terminal-max-session", c.TerminalMaxSession, "longest a terminal session may last, 1s to 168h")
 	fs.StringVar(&c.InternalStatsToken, "internal-stats-token", c.InternalStatsToken, "bearer token for GET /api/v1/internal/stats; empty turns the endpoint off")
-	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
+	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested or provisioning before the reconciler retries or fails it, and a release attempt may go unreported before it is retried")
+	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
+	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
 // Validate checks every setting and fills derived ones. The error names the
@@ -222,6 +232,12 @@ func (c *Server) Validate() error {
 	}
 	if c.ProvisionDeadline < time.Second {
 		add(Invalid("provision-deadline", "must be at least 1s"))
+	}
+	if c.ReleaseDeadline < time.Second {
+		add(Invalid("release-deadline", "must be at least 1s"))
+	}
+	if c.NodeLostGrace < time.Second {
+		add(Invalid("node-lost-grace", "must be at least 1s"))
 	}
 	if c.TerminalTokenTTL < 5*time.Second || c.TerminalTokenTTL > time.Hour {
 		add(Invalid("terminal-token-ttl", "must be between 5s and 1h, got %s", c.TerminalTokenTTL))

@@ -19,6 +19,9 @@ type envelope struct {
 	Code          string `json:"code"`
 	Message       string `json:"message"`
 	CorrelationID string `json:"correlation_id"`
+	// Details carries the figures behind an error (amounts, limits), so
+	// clients need not parse the message.
+	Details map[string]any `json:"details,omitempty"`
 }
 
 var kindStatus = map[apperr.Kind]int{
@@ -58,7 +61,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	env := envelope{Code: apperr.CodeInternal, Message: "internal error", CorrelationID: id}
 	status := StatusOf(err)
 	if e, ok := apperr.As(err); ok && e.Kind != apperr.KindInternal {
-		env.Code, env.Message = e.Code, e.Message
+		env.Code, env.Message, env.Details = e.Code, e.Message, e.Details
 		if e.RetryAfter > 0 {
 			secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -30,7 +30,6 @@ import (
 	"github.com/gpuaas/gpuaas/internal/idempotency"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
-	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/outbox"
@@ -221,23 +220,37 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.SSHKeys = sshkeys.New(st)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
+	// Billing and the lifecycle call each other (a create checks funds, a
+	// release closes the usage window; depletion force-releases): billing
+	// is built first over a releaser that reaches the lifecycle once built.
+	releaser := &depletionReleaser{}
+	app.Billing = billing.New(st, app.Naming, releaser, app.Registry)
 	app.Allocations = allocation.New(st, allocation.Config{
 		Naming:      app.Naming,
 		MinRunway:   cfg.MinRunway,
-		LockBalance: ledger.LockBalance,
+		LockBalance: app.Billing.LockAvailable,
+		CloseUsage:  app.Billing.CloseUsageIn,
 	}, app.Registry)
+	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
-		OnHello: app.Inventory.RecordAgentHello,
+		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
-		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+		worker := allocation.NewWorker(app.Allocations, app.Runtime)
+		app.Agents.SetOnReport(func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error {
+			// What the agent runs again is billed again from now; then
+			// the lifecycle squares the report with the database.
+			if err := app.Billing.ResumeNode(ctx, nodeID, running, time.Now()); err != nil {
+				return err
+			}
+			return worker.ReconcileNode(ctx, nodeID, running)
+		})
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}
-	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:            cfg.Issuer,
@@ -260,6 +273,8 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	worker := allocation.NewWorker(a.Allocations, a.Runtime)
 	reconciler := allocation.NewReconciler(worker, a.Config.ProvisionDeadline)
+	reconciler.ReleaseDeadline = a.Config.ReleaseDeadline
+	reconciler.NodeLostGrace = a.Config.NodeLostGrace
 	relay := outbox.NewRelay(a.Store, a.JetStream, a.Naming, a.Registry)
 	loops := map[string]func(context.Context) error{
 		"outbox relay": relay.Run,
@@ -314,7 +329,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 // depletionReleaser lets billing force-release allocations at zero balance.
 type depletionReleaser struct{ svc *allocation.Service }
 
-func (d depletionReleaser) ForceRelease(ctx context.Context, id uuid.UUID, reason string) error {
+func (d *depletionReleaser) ForceRelease(ctx context.Context, id uuid.UUID, reason string) error {
 	_, err := d.svc.ForceRelease(ctx, uuid.Nil, id, reason)
 	return err
 }

@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -48,8 +48,77 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.StatusChangedAt,
 		&i.ActiveAt,
 		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
 	)
 	return i, err
+}
+
+const claimDueReleases = `-- name: ClaimDueReleases :many
+UPDATE allocations SET next_attempt_at = clock_timestamp() + $1::interval
+WHERE id IN (
+    SELECT id FROM allocations
+    WHERE status IN ('releasing', 'release_failed')
+      AND COALESCE(next_attempt_at, status_changed_at + $2::interval) <= clock_timestamp()
+    ORDER BY COALESCE(next_attempt_at, status_changed_at)
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+`
+
+type ClaimDueReleasesParams struct {
+	Lease    pgtype.Interval
+	Deadline pgtype.Interval
+	Batch    int32
+}
+
+// Releases the reconciler must (re)try now: a failed attempt whose backoff
+// has passed, or one whose last attempt was never reported (a crash, a lost
+// event) after the deadline. The claim pushes next_attempt_at out by the
+// lease so replicas do not drive the same release at once.
+func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesParams) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, claimDueReleases, arg.Lease, arg.Deadline, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const countAllocationsByStatus = `-- name: CountAllocationsByStatus :many
@@ -144,7 +213,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -178,6 +247,9 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.StatusChangedAt,
 		&i.ActiveAt,
 		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
 	)
 	return i, err
 }
@@ -208,7 +280,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -252,6 +324,9 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.StatusChangedAt,
 		&i.Allocation.ActiveAt,
 		&i.Allocation.ReleasedAt,
+		&i.Allocation.ReleaseRequestedAt,
+		&i.Allocation.LastError,
+		&i.Allocation.NextAttemptAt,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -263,7 +338,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 const insertAllocation = `-- name: InsertAllocation :one
 INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
 `
 
 type InsertAllocationParams struct {
@@ -310,12 +385,15 @@ func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationPara
 		&i.StatusChangedAt,
 		&i.ActiveAt,
 		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
 	)
 	return i, err
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -384,6 +462,9 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.StatusChangedAt,
 			&i.Allocation.ActiveAt,
 			&i.Allocation.ReleasedAt,
+			&i.Allocation.ReleaseRequestedAt,
+			&i.Allocation.LastError,
+			&i.Allocation.NextAttemptAt,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -400,7 +481,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -433,6 +514,69 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.StatusChangedAt,
 			&i.ActiveAt,
 			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at FROM allocations a JOIN nodes n ON n.id = a.node_id
+WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
+  AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
+ORDER BY a.id
+LIMIT $2
+FOR UPDATE OF a SKIP LOCKED
+`
+
+type ListLostNodeAllocationsParams struct {
+	GraceMicros int64
+	Batch       int32
+}
+
+// Allocations still held on nodes that stayed offline, while the control
+// plane was up, for longer than the grace: they end as failed (node_lost).
+func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeAllocationsParams) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listLostNodeAllocations, arg.GraceMicros, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
 		); err != nil {
 			return nil, err
 		}
@@ -445,7 +589,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -478,6 +622,117 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.StatusChangedAt,
 			&i.ActiveAt,
 			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNodePendingReleases = `-- name: ListNodePendingReleases :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+`
+
+// A node's releases still to confirm, driven again when its agent reports.
+func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listNodePendingReleases, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOverdueReleases = `-- name: ListOverdueReleases :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
+ORDER BY release_requested_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+`
+
+type ListOverdueReleasesParams struct {
+	Deadline pgtype.Interval
+	Batch    int32
+}
+
+// Releases asked for longer ago than the deadline and still not confirmed:
+// they become release_failed, an operator alarm (and keep being retried).
+func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleasesParams) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listOverdueReleases, arg.Deadline, arg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
 		); err != nil {
 			return nil, err
 		}
@@ -490,8 +745,8 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at FROM allocations
-WHERE status IN ('requested', 'provisioning', 'releasing')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
 LIMIT $2
@@ -535,6 +790,9 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.StatusChangedAt,
 			&i.ActiveAt,
 			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
 		); err != nil {
 			return nil, err
 		}
@@ -644,6 +902,58 @@ func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidat
 	return items, nil
 }
 
+const recordAllocationFailure = `-- name: RecordAllocationFailure :one
+UPDATE allocations SET attempts = attempts + 1, last_error = $1,
+    next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
+WHERE id = $3 AND status = $4
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+`
+
+type RecordAllocationFailureParams struct {
+	LastError string
+	Backoff   pgtype.Interval
+	ID        uuid.UUID
+	Status    string
+}
+
+// A step that failed and will be tried again: count it, keep its error and
+// when to try next. The status does not change.
+func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocationFailureParams) (Allocation, error) {
+	row := q.db.QueryRow(ctx, recordAllocationFailure,
+		arg.LastError,
+		arg.Backoff,
+		arg.ID,
+		arg.Status,
+	)
+	var i Allocation
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SkuID,
+		&i.NodeID,
+		&i.Name,
+		&i.Status,
+		&i.DesiredState,
+		&i.ObservedState,
+		&i.Gpus,
+		&i.GpuCount,
+		&i.PricePerHourMinor,
+		&i.Currency,
+		&i.FailureReason,
+		&i.ReleaseReason,
+		&i.Attempts,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StatusChangedAt,
+		&i.ActiveAt,
+		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
+	)
+	return i, err
+}
+
 const reserveGPUs = `-- name: ReserveGPUs :execrows
 UPDATE gpus SET allocation_id = $1, updated_at = now()
 WHERE id = ANY($2::uuid[]) AND allocation_id IS NULL
@@ -662,6 +972,25 @@ func (q *Queries) ReserveGPUs(ctx context.Context, arg ReserveGPUsParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const sumRunningBurn = `-- name: SumRunningBurn :one
+SELECT COALESCE(SUM(price_per_hour_minor), 0)::bigint FROM allocations
+WHERE user_id = $1 AND currency = $2 AND status IN ('requested', 'provisioning', 'active')
+`
+
+type SumRunningBurnParams struct {
+	UserID   uuid.UUID
+	Currency string
+}
+
+// A user's hourly burn in one currency from what runs or soon will: the
+// allocations a create's runway check must count besides the new one.
+func (q *Queries) SumRunningBurn(ctx context.Context, arg SumRunningBurnParams) (int64, error) {
+	row := q.db.QueryRow(ctx, sumRunningBurn, arg.UserID, arg.Currency)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const transitionAllocation = `-- name: TransitionAllocation :one
 UPDATE allocations SET
     status            = $1,
@@ -673,9 +1002,15 @@ UPDATE allocations SET
     updated_at        = clock_timestamp(),
     status_changed_at = clock_timestamp(),
     active_at         = CASE WHEN $1 = 'active' THEN clock_timestamp() ELSE active_at END,
-    released_at       = CASE WHEN $1 IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END
+    released_at       = CASE WHEN $1 IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END,
+    -- The first release request is the one billed to; a retry keeps it.
+    release_requested_at = CASE WHEN $1 = 'releasing' THEN COALESCE(release_requested_at, clock_timestamp())
+                                ELSE release_requested_at END,
+    last_error        = CASE WHEN $1 IN ('released', 'active') THEN '' ELSE last_error END,
+    -- An escalation to release_failed keeps the retry schedule it had.
+    next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
 `
 
 type TransitionAllocationParams struct {
@@ -724,6 +1059,9 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.StatusChangedAt,
 		&i.ActiveAt,
 		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
 	)
 	return i, err
 }

@@ -24,7 +24,7 @@ func (q *Queries) BillingUserExists(ctx context.Context, id uuid.UUID) (bool, er
 }
 
 const claimUsageToMeter = `-- name: ClaimUsageToMeter :one
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at, paused_at, paused_micros FROM usage_records
 WHERE ended_at IS NULL AND metered_at < $1
 ORDER BY metered_at
 LIMIT 1
@@ -47,6 +47,8 @@ func (q *Queries) ClaimUsageToMeter(ctx context.Context, now time.Time) (UsageRe
 		&i.ChargedMinor,
 		&i.ChargedSeconds,
 		&i.MeteredAt,
+		&i.PausedAt,
+		&i.PausedMicros,
 	)
 	return i, err
 }
@@ -87,18 +89,19 @@ func (q *Queries) FireBalanceAlert(ctx context.Context, arg FireBalanceAlertPara
 }
 
 const getAllocationForUsage = `-- name: GetAllocationForUsage :one
-SELECT id, user_id, sku_id, price_per_hour_minor, currency, status, active_at
+SELECT id, user_id, sku_id, price_per_hour_minor, currency, status, active_at, release_requested_at
 FROM allocations WHERE id = $1
 `
 
 type GetAllocationForUsageRow struct {
-	ID                uuid.UUID
-	UserID            uuid.UUID
-	SkuID             string
-	PricePerHourMinor int64
-	Currency          string
-	Status            string
-	ActiveAt          *time.Time
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	SkuID              string
+	PricePerHourMinor  int64
+	Currency           string
+	Status             string
+	ActiveAt           *time.Time
+	ReleaseRequestedAt *time.Time
 }
 
 func (q *Queries) GetAllocationForUsage(ctx context.Context, id uuid.UUID) (GetAllocationForUsageRow, error) {
@@ -112,6 +115,7 @@ func (q *Queries) GetAllocationForUsage(ctx context.Context, id uuid.UUID) (GetA
 		&i.Currency,
 		&i.Status,
 		&i.ActiveAt,
+		&i.ReleaseRequestedAt,
 	)
 	return i, err
 }
@@ -128,7 +132,7 @@ func (q *Queries) GetPolicy(ctx context.Context, key string) (int64, error) {
 }
 
 const listOpenUsage = `-- name: ListOpenUsage :many
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at, paused_at, paused_micros FROM usage_records
 WHERE ended_at IS NULL
   AND ($1::uuid IS NULL OR user_id = $1::uuid)
   AND ($2::text IS NULL OR currency = $2::text)
@@ -162,6 +166,8 @@ func (q *Queries) ListOpenUsage(ctx context.Context, arg ListOpenUsageParams) ([
 			&i.ChargedMinor,
 			&i.ChargedSeconds,
 			&i.MeteredAt,
+			&i.PausedAt,
+			&i.PausedMicros,
 		); err != nil {
 			return nil, err
 		}
@@ -206,7 +212,7 @@ func (q *Queries) ListRunningAllocations(ctx context.Context, arg ListRunningAll
 }
 
 const listUsage = `-- name: ListUsage :many
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at, paused_at, paused_micros FROM usage_records
 WHERE user_id = $1
   AND ($2::uuid IS NULL OR allocation_id = $2::uuid)
   AND ($3::timestamptz IS NULL OR ended_at IS NULL OR ended_at > $3::timestamptz)
@@ -256,6 +262,56 @@ func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]UsageRe
 			&i.ChargedMinor,
 			&i.ChargedSeconds,
 			&i.MeteredAt,
+			&i.PausedAt,
+			&i.PausedMicros,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockPausedUsage = `-- name: LockPausedUsage :many
+SELECT u.allocation_id, u.user_id, u.sku_id, u.price_per_hour_minor, u.currency, u.started_at, u.ended_at, u.charged_minor, u.charged_seconds, u.metered_at, u.paused_at, u.paused_micros FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
+WHERE a.node_id = $1 AND u.allocation_id = ANY($2::uuid[])
+  AND u.ended_at IS NULL AND u.paused_at IS NOT NULL
+ORDER BY u.allocation_id
+FOR UPDATE OF u
+`
+
+type LockPausedUsageParams struct {
+	NodeID uuid.NullUUID
+	Ids    []uuid.UUID
+}
+
+// The paused windows among allocations a node's agent reports running, in
+// allocation order, locked to resume them.
+func (q *Queries) LockPausedUsage(ctx context.Context, arg LockPausedUsageParams) ([]UsageRecord, error) {
+	rows, err := q.db.Query(ctx, lockPausedUsage, arg.NodeID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageRecord{}
+	for rows.Next() {
+		var i UsageRecord
+		if err := rows.Scan(
+			&i.AllocationID,
+			&i.UserID,
+			&i.SkuID,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.StartedAt,
+			&i.EndedAt,
+			&i.ChargedMinor,
+			&i.ChargedSeconds,
+			&i.MeteredAt,
+			&i.PausedAt,
+			&i.PausedMicros,
 		); err != nil {
 			return nil, err
 		}
@@ -268,7 +324,7 @@ func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]UsageRe
 }
 
 const lockUsage = `-- name: LockUsage :one
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records WHERE allocation_id = $1 FOR UPDATE
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at, paused_at, paused_micros FROM usage_records WHERE allocation_id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockUsage(ctx context.Context, allocationID uuid.UUID) (UsageRecord, error) {
@@ -285,12 +341,14 @@ func (q *Queries) LockUsage(ctx context.Context, allocationID uuid.UUID) (UsageR
 		&i.ChargedMinor,
 		&i.ChargedSeconds,
 		&i.MeteredAt,
+		&i.PausedAt,
+		&i.PausedMicros,
 	)
 	return i, err
 }
 
 const lockUserOpenUsage = `-- name: LockUserOpenUsage :many
-SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at FROM usage_records
+SELECT allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, ended_at, charged_minor, charged_seconds, metered_at, paused_at, paused_micros FROM usage_records
 WHERE user_id = $1 AND currency = $2 AND ended_at IS NULL
 ORDER BY allocation_id
 FOR UPDATE
@@ -322,6 +380,8 @@ func (q *Queries) LockUserOpenUsage(ctx context.Context, arg LockUserOpenUsagePa
 			&i.ChargedMinor,
 			&i.ChargedSeconds,
 			&i.MeteredAt,
+			&i.PausedAt,
+			&i.PausedMicros,
 		); err != nil {
 			return nil, err
 		}
@@ -334,9 +394,12 @@ func (q *Queries) LockUserOpenUsage(ctx context.Context, arg LockUserOpenUsagePa
 }
 
 const openUsage = `-- name: OpenUsage :execrows
-INSERT INTO usage_records (allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, metered_at)
-SELECT a.id, a.user_id, a.sku_id, a.price_per_hour_minor, a.currency, $1, $1
-FROM allocations a WHERE a.id = $2
+INSERT INTO usage_records (allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, metered_at, paused_at)
+SELECT a.id, a.user_id, a.sku_id, a.price_per_hour_minor, a.currency, $1, $1,
+       CASE WHEN n.offline_since IS NOT NULL
+            THEN GREATEST($1::timestamptz, COALESCE(n.last_heartbeat_at, $1::timestamptz)) END
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE a.id = $2
 ON CONFLICT (allocation_id) DO NOTHING
 `
 
@@ -347,13 +410,52 @@ type OpenUsageParams struct {
 
 // Opens the allocation's usage window at started_at with the price and
 // currency fixed at create; a window already open (or closed) is left as it
-// is, so a redelivered or late active event changes nothing.
+// is, so a redelivered or late active event changes nothing. A window opened
+// late for a node already offline starts paused at its last heartbeat.
 func (q *Queries) OpenUsage(ctx context.Context, arg OpenUsageParams) (int64, error) {
 	result, err := q.db.Exec(ctx, openUsage, arg.StartedAt, arg.AllocationID)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const pauseNodeUsage = `-- name: PauseNodeUsage :execrows
+UPDATE usage_records u SET paused_at = GREATEST(u.started_at, $1::timestamptz)
+FROM allocations a
+WHERE a.id = u.allocation_id AND a.node_id = $2
+  AND u.ended_at IS NULL AND u.paused_at IS NULL
+`
+
+type PauseNodeUsageParams struct {
+	LastSeen time.Time
+	NodeID   uuid.NullUUID
+}
+
+// A node went offline: the open, running windows of its allocations stop
+// accruing at the last heartbeat that saw the node (never before a
+// window's start, nor before what resumed it).
+func (q *Queries) PauseNodeUsage(ctx context.Context, arg PauseNodeUsageParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pauseNodeUsage, arg.LastSeen, arg.NodeID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const resumeUsage = `-- name: ResumeUsage :exec
+UPDATE usage_records SET paused_micros = paused_micros + $1::bigint, paused_at = NULL
+WHERE allocation_id = $2 AND paused_at IS NOT NULL
+`
+
+type ResumeUsageParams struct {
+	GapMicros    int64
+	AllocationID uuid.UUID
+}
+
+func (q *Queries) ResumeUsage(ctx context.Context, arg ResumeUsageParams) error {
+	_, err := q.db.Exec(ctx, resumeUsage, arg.GapMicros, arg.AllocationID)
+	return err
 }
 
 const setUsageCharged = `-- name: SetUsageCharged :exec

@@ -26,7 +26,7 @@ func (q *Queries) CountNodeGPUsInUse(ctx context.Context, nodeID uuid.UUID) (int
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
 `
 
 type CreateNodeParams struct {
@@ -58,12 +58,15 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }
 
 const getNode = `-- name: GetNode :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE id = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE id = $1
 `
 
 func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -83,12 +86,15 @@ func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }
 
 const getNodeByHostname = `-- name: GetNodeByHostname :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE hostname = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE hostname = $1
 `
 
 func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node, error) {
@@ -108,12 +114,15 @@ func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node,
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }
 
 const getNodeForUpdate = `-- name: GetNodeForUpdate :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes WHERE id = $1 FOR UPDATE
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -133,6 +142,9 @@ func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, err
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }
@@ -286,7 +298,7 @@ func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]G
 }
 
 const listNodes = `-- name: ListNodes :many
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port FROM nodes
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
@@ -340,6 +352,9 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 			&i.AgentConnectedAt,
 			&i.SshHost,
 			&i.SshPort,
+			&i.OfflineSince,
+			&i.OfflineGraceMicros,
+			&i.OfflineCheckedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -383,7 +398,7 @@ func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloPara
 }
 
 const setNodeAdminState = `-- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
+UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
 `
 
 type SetNodeAdminStateParams struct {
@@ -408,6 +423,9 @@ func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStatePa
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }
@@ -431,7 +449,7 @@ const upsertNodeOnline = `-- name: UpsertNodeOnline :one
 INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
 VALUES ($1, $2, 'online', now())
 ON CONFLICT (hostname) DO NOTHING
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
 `
 
 type UpsertNodeOnlineParams struct {
@@ -457,6 +475,9 @@ func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlinePara
 		&i.AgentConnectedAt,
 		&i.SshHost,
 		&i.SshPort,
+		&i.OfflineSince,
+		&i.OfflineGraceMicros,
+		&i.OfflineCheckedAt,
 	)
 	return i, err
 }

@@ -11,26 +11,29 @@ import (
 )
 
 type Allocation struct {
-	ID                uuid.UUID
-	UserID            uuid.UUID
-	SkuID             string
-	NodeID            uuid.NullUUID
-	Name              string
-	Status            string
-	DesiredState      string
-	ObservedState     string
-	Gpus              []byte
-	GpuCount          int32
-	PricePerHourMinor int64
-	Currency          string
-	FailureReason     string
-	ReleaseReason     string
-	Attempts          int32
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	StatusChangedAt   time.Time
-	ActiveAt          *time.Time
-	ReleasedAt        *time.Time
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	SkuID              string
+	NodeID             uuid.NullUUID
+	Name               string
+	Status             string
+	DesiredState       string
+	ObservedState      string
+	Gpus               []byte
+	GpuCount           int32
+	PricePerHourMinor  int64
+	Currency           string
+	FailureReason      string
+	ReleaseReason      string
+	Attempts           int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	StatusChangedAt    time.Time
+	ActiveAt           *time.Time
+	ReleasedAt         *time.Time
+	ReleaseRequestedAt *time.Time
+	LastError          string
+	NextAttemptAt      *time.Time
 }
 
 type AuditLog struct {
@@ -120,19 +123,22 @@ type LedgerTransaction struct {
 }
 
 type Node struct {
-	ID               uuid.UUID
-	Hostname         string
-	Region           string
-	Labels           []byte
-	Status           string
-	AdminState       string
-	LastHeartbeatAt  *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	AgentVersion     string
-	AgentConnectedAt *time.Time
-	SshHost          string
-	SshPort          int32
+	ID                 uuid.UUID
+	Hostname           string
+	Region             string
+	Labels             []byte
+	Status             string
+	AdminState         string
+	LastHeartbeatAt    *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	AgentVersion       string
+	AgentConnectedAt   *time.Time
+	SshHost            string
+	SshPort            int32
+	OfflineSince       *time.Time
+	OfflineGraceMicros int64
+	OfflineCheckedAt   *time.Time
 }
 
 type NodeCredential struct {
@@ -239,6 +245,8 @@ type UsageRecord struct {
 	ChargedMinor      int64
 	ChargedSeconds    int64
 	MeteredAt         time.Time
+	PausedAt          *time.Time
+	PausedMicros      int64
 }
 
 type User struct {

@@ -12,6 +12,23 @@ import (
 	"github.com/google/uuid"
 )
 
+const countOfflineGrace = `-- name: CountOfflineGrace :exec
+UPDATE nodes SET
+    offline_grace_micros = offline_grace_micros
+        + LEAST((EXTRACT(EPOCH FROM (clock_timestamp() - offline_checked_at)) * 1000000)::bigint, $1::bigint),
+    offline_checked_at = clock_timestamp()
+WHERE status = 'offline' AND offline_since IS NOT NULL AND offline_checked_at IS NOT NULL
+`
+
+// Adds to each offline node's grace the time since the last count, capped
+// at @cap: when no control plane ran to count (an outage), the time does
+// not count against the node. Replicas sharing the sweep add each instant
+// once, since each adds only what passed since the last count.
+func (q *Queries) CountOfflineGrace(ctx context.Context, capMicros int64) error {
+	_, err := q.db.Exec(ctx, countOfflineGrace, capMicros)
+	return err
+}
+
 const deleteUnreportedGPUs = `-- name: DeleteUnreportedGPUs :execrows
 DELETE FROM gpus
 WHERE gpus.node_id = $1 AND allocation_id IS NULL AND NOT (gpus.uuid = ANY($2::text[]))
@@ -123,13 +140,16 @@ func (q *Queries) InsertNodeCredential(ctx context.Context, arg InsertNodeCreden
 }
 
 const markNodeOffline = `-- name: MarkNodeOffline :many
-UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = $1 AND status = 'online'
-RETURNING id, hostname
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
+WHERE id = $1 AND status = 'online'
+RETURNING id, hostname, last_heartbeat_at
 `
 
 type MarkNodeOfflineRow struct {
-	ID       uuid.UUID
-	Hostname string
+	ID              uuid.UUID
+	Hostname        string
+	LastHeartbeatAt *time.Time
 }
 
 func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) ([]MarkNodeOfflineRow, error) {
@@ -141,7 +161,7 @@ func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) ([]MarkNode
 	items := []MarkNodeOfflineRow{}
 	for rows.Next() {
 		var i MarkNodeOfflineRow
-		if err := rows.Scan(&i.ID, &i.Hostname); err != nil {
+		if err := rows.Scan(&i.ID, &i.Hostname, &i.LastHeartbeatAt); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -152,8 +172,12 @@ func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) ([]MarkNode
 	return items, nil
 }
 
-const markNodeOnline = `-- name: MarkNodeOnline :exec
-UPDATE nodes SET status = 'online', last_heartbeat_at = $1, updated_at = now() WHERE id = $2
+const markNodeOnline = `-- name: MarkNodeOnline :one
+UPDATE nodes n SET status = 'online', last_heartbeat_at = $1, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM (SELECT o.status AS was FROM nodes o WHERE o.id = $2 FOR UPDATE) old
+WHERE n.id = $2
+RETURNING old.was = 'offline' AS came_back
 `
 
 type MarkNodeOnlineParams struct {
@@ -161,9 +185,12 @@ type MarkNodeOnlineParams struct {
 	ID uuid.UUID
 }
 
-func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) error {
-	_, err := q.db.Exec(ctx, markNodeOnline, arg.At, arg.ID)
-	return err
+// true when the node was offline until now.
+func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) (bool, error) {
+	row := q.db.QueryRow(ctx, markNodeOnline, arg.At, arg.ID)
+	var came_back bool
+	err := row.Scan(&came_back)
+	return came_back, err
 }
 
 const markUnreportedGPUs = `-- name: MarkUnreportedGPUs :execrows
@@ -200,15 +227,17 @@ func (q *Queries) RevokeNodeCredentials(ctx context.Context, nodeID uuid.UUID) (
 }
 
 const sweepOfflineNodes = `-- name: SweepOfflineNodes :many
-UPDATE nodes SET status = 'offline', updated_at = now()
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
 WHERE status = 'online' AND last_heartbeat_at < $1
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
-RETURNING id, hostname
+RETURNING id, hostname, last_heartbeat_at
 `
 
 type SweepOfflineNodesRow struct {
-	ID       uuid.UUID
-	Hostname string
+	ID              uuid.UUID
+	Hostname        string
+	LastHeartbeatAt *time.Time
 }
 
 // Nodes run by an agent (they hold a credential) whose last heartbeat is
@@ -223,7 +252,7 @@ func (q *Queries) SweepOfflineNodes(ctx context.Context, before *time.Time) ([]S
 	items := []SweepOfflineNodesRow{}
 	for rows.Next() {
 		var i SweepOfflineNodesRow
-		if err := rows.Scan(&i.ID, &i.Hostname); err != nil {
+		if err := rows.Scan(&i.ID, &i.Hostname, &i.LastHeartbeatAt); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -234,10 +263,14 @@ func (q *Queries) SweepOfflineNodes(ctx context.Context, before *time.Time) ([]S
 	return items, nil
 }
 
-const touchNodesOnline = `-- name: TouchNodesOnline :exec
-UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now()
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::timestamptz[]) AS at) v
-WHERE nodes.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+const touchNodesOnline = `-- name: TouchNodesOnline :many
+WITH v AS (SELECT unnest($1::uuid[]) AS id, unnest($2::timestamptz[]) AS at),
+old AS (SELECT n.id, n.status FROM nodes n JOIN v ON v.id = n.id ORDER BY n.id FOR UPDATE OF n)
+UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM v, old
+WHERE nodes.id = v.id AND old.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+RETURNING nodes.id, old.status = 'offline' AS came_back
 `
 
 type TouchNodesOnlineParams struct {
@@ -245,11 +278,32 @@ type TouchNodesOnlineParams struct {
 	Ats []time.Time
 }
 
+type TouchNodesOnlineRow struct {
+	ID       uuid.UUID
+	CameBack bool
+}
+
 // One statement for every node whose agent reported since the last flush:
 // liveness costs a write per flush, not per heartbeat.
-func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlineParams) error {
-	_, err := q.db.Exec(ctx, touchNodesOnline, arg.Ids, arg.Ats)
-	return err
+// Returns the nodes that were offline until now.
+func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlineParams) ([]TouchNodesOnlineRow, error) {
+	rows, err := q.db.Query(ctx, touchNodesOnline, arg.Ids, arg.Ats)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TouchNodesOnlineRow{}
+	for rows.Next() {
+		var i TouchNodesOnlineRow
+		if err := rows.Scan(&i.ID, &i.CameBack); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const upsertReportedGPU = `-- name: UpsertReportedGPU :exec

@@ -36,9 +36,67 @@ UPDATE allocations SET
     updated_at        = clock_timestamp(),
     status_changed_at = clock_timestamp(),
     active_at         = CASE WHEN @to_status = 'active' THEN clock_timestamp() ELSE active_at END,
-    released_at       = CASE WHEN @to_status IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END
+    released_at       = CASE WHEN @to_status IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END,
+    -- The first release request is the one billed to; a retry keeps it.
+    release_requested_at = CASE WHEN @to_status = 'releasing' THEN COALESCE(release_requested_at, clock_timestamp())
+                                ELSE release_requested_at END,
+    last_error        = CASE WHEN @to_status IN ('released', 'active') THEN '' ELSE last_error END,
+    -- An escalation to release_failed keeps the retry schedule it had.
+    next_attempt_at   = CASE WHEN @to_status = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = @id AND status = @from_status
 RETURNING *;
+
+-- name: RecordAllocationFailure :one
+-- A step that failed and will be tried again: count it, keep its error and
+-- when to try next. The status does not change.
+UPDATE allocations SET attempts = attempts + 1, last_error = @last_error,
+    next_attempt_at = clock_timestamp() + @backoff::interval, updated_at = clock_timestamp()
+WHERE id = @id AND status = @status
+RETURNING *;
+
+-- name: ClaimDueReleases :many
+-- Releases the reconciler must (re)try now: a failed attempt whose backoff
+-- has passed, or one whose last attempt was never reported (a crash, a lost
+-- event) after the deadline. The claim pushes next_attempt_at out by the
+-- lease so replicas do not drive the same release at once.
+UPDATE allocations SET next_attempt_at = clock_timestamp() + @lease::interval
+WHERE id IN (
+    SELECT id FROM allocations
+    WHERE status IN ('releasing', 'release_failed')
+      AND COALESCE(next_attempt_at, status_changed_at + @deadline::interval) <= clock_timestamp()
+    ORDER BY COALESCE(next_attempt_at, status_changed_at)
+    LIMIT @batch
+    FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: ListOverdueReleases :many
+-- Releases asked for longer ago than the deadline and still not confirmed:
+-- they become release_failed, an operator alarm (and keep being retried).
+SELECT * FROM allocations
+WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - @deadline::interval
+ORDER BY release_requested_at
+LIMIT @batch
+FOR UPDATE SKIP LOCKED;
+
+-- name: ListNodePendingReleases :many
+-- A node's releases still to confirm, driven again when its agent reports.
+SELECT * FROM allocations WHERE node_id = @node_id AND status IN ('releasing', 'release_failed');
+
+-- name: ListLostNodeAllocations :many
+-- Allocations still held on nodes that stayed offline, while the control
+-- plane was up, for longer than the grace: they end as failed (node_lost).
+SELECT a.* FROM allocations a JOIN nodes n ON n.id = a.node_id
+WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= @grace_micros::bigint
+  AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
+ORDER BY a.id
+LIMIT @batch
+FOR UPDATE OF a SKIP LOCKED;
+
+-- name: SumRunningBurn :one
+-- A user's hourly burn in one currency from what runs or soon will: the
+-- allocations a create's runway check must count besides the new one.
+SELECT COALESCE(SUM(price_per_hour_minor), 0)::bigint FROM allocations
+WHERE user_id = @user_id AND currency = @currency AND status IN ('requested', 'provisioning', 'active');
 
 -- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -49,7 +107,7 @@ RETURNING *;
 -- Allocations in a transitional status for longer than the deadline; the
 -- reconciler retries or fails them. SKIP LOCKED lets replicas share them.
 SELECT * FROM allocations
-WHERE status IN ('requested', 'provisioning', 'releasing')
+WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - @deadline::interval
 ORDER BY status_changed_at
 LIMIT @batch

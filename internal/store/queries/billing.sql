@@ -1,14 +1,18 @@
 -- name: GetAllocationForUsage :one
-SELECT id, user_id, sku_id, price_per_hour_minor, currency, status, active_at
+SELECT id, user_id, sku_id, price_per_hour_minor, currency, status, active_at, release_requested_at
 FROM allocations WHERE id = @id;
 
 -- name: OpenUsage :execrows
 -- Opens the allocation's usage window at started_at with the price and
 -- currency fixed at create; a window already open (or closed) is left as it
--- is, so a redelivered or late active event changes nothing.
-INSERT INTO usage_records (allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, metered_at)
-SELECT a.id, a.user_id, a.sku_id, a.price_per_hour_minor, a.currency, @started_at, @started_at
-FROM allocations a WHERE a.id = @allocation_id
+-- is, so a redelivered or late active event changes nothing. A window opened
+-- late for a node already offline starts paused at its last heartbeat.
+INSERT INTO usage_records (allocation_id, user_id, sku_id, price_per_hour_minor, currency, started_at, metered_at, paused_at)
+SELECT a.id, a.user_id, a.sku_id, a.price_per_hour_minor, a.currency, @started_at, @started_at,
+       CASE WHEN n.offline_since IS NOT NULL
+            THEN GREATEST(@started_at::timestamptz, COALESCE(n.last_heartbeat_at, @started_at::timestamptz)) END
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
+WHERE a.id = @allocation_id
 ON CONFLICT (allocation_id) DO NOTHING;
 
 -- name: LockUsage :one
@@ -77,3 +81,25 @@ ORDER BY id;
 
 -- name: BillingUserExists :one
 SELECT EXISTS (SELECT 1 FROM users WHERE id = @id);
+
+-- name: PauseNodeUsage :execrows
+-- A node went offline: the open, running windows of its allocations stop
+-- accruing at the last heartbeat that saw the node (never before a
+-- window's start, nor before what resumed it).
+UPDATE usage_records u SET paused_at = GREATEST(u.started_at, @last_seen::timestamptz)
+FROM allocations a
+WHERE a.id = u.allocation_id AND a.node_id = @node_id
+  AND u.ended_at IS NULL AND u.paused_at IS NULL;
+
+-- name: LockPausedUsage :many
+-- The paused windows among allocations a node's agent reports running, in
+-- allocation order, locked to resume them.
+SELECT u.* FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
+WHERE a.node_id = @node_id AND u.allocation_id = ANY(@ids::uuid[])
+  AND u.ended_at IS NULL AND u.paused_at IS NOT NULL
+ORDER BY u.allocation_id
+FOR UPDATE OF u;
+
+-- name: ResumeUsage :exec
+UPDATE usage_records SET paused_micros = paused_micros + @gap_micros::bigint, paused_at = NULL
+WHERE allocation_id = @allocation_id AND paused_at IS NOT NULL;

@@ -18,17 +18,23 @@ SELECT * FROM node_credentials WHERE id = @id;
 -- name: RevokeNodeCredentials :execrows
 UPDATE node_credentials SET revoked_at = now() WHERE node_id = @node_id AND revoked_at IS NULL;
 
--- name: MarkNodeOnline :exec
-UPDATE nodes SET status = 'online', last_heartbeat_at = @at, updated_at = now() WHERE id = @id;
+-- name: MarkNodeOnline :one
+-- true when the node was offline until now.
+UPDATE nodes n SET status = 'online', last_heartbeat_at = @at, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM (SELECT o.status AS was FROM nodes o WHERE o.id = @id FOR UPDATE) old
+WHERE n.id = @id
+RETURNING old.was = 'offline' AS came_back;
 
 -- name: SweepOfflineNodes :many
 -- Nodes run by an agent (they hold a credential) whose last heartbeat is
 -- older than the deadline go offline. Nodes without an agent (the dev
 -- seed's simulated ones) are left alone.
-UPDATE nodes SET status = 'offline', updated_at = now()
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
 WHERE status = 'online' AND last_heartbeat_at < @before
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
-RETURNING id, hostname;
+RETURNING id, hostname, last_heartbeat_at;
 
 -- name: UpsertReportedGPU :exec
 INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
@@ -52,12 +58,30 @@ WHERE gpus.node_id = @node_id AND allocation_id IS NOT NULL AND NOT (gpus.uuid =
   AND health_reason <> 'missing from the agent''s report';
 
 -- name: MarkNodeOffline :many
-UPDATE nodes SET status = 'offline', updated_at = now() WHERE id = @id AND status = 'online'
-RETURNING id, hostname;
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
+WHERE id = @id AND status = 'online'
+RETURNING id, hostname, last_heartbeat_at;
 
--- name: TouchNodesOnline :exec
+-- name: CountOfflineGrace :exec
+-- Adds to each offline node's grace the time since the last count, capped
+-- at @cap: when no control plane ran to count (an outage), the time does
+-- not count against the node. Replicas sharing the sweep add each instant
+-- once, since each adds only what passed since the last count.
+UPDATE nodes SET
+    offline_grace_micros = offline_grace_micros
+        + LEAST((EXTRACT(EPOCH FROM (clock_timestamp() - offline_checked_at)) * 1000000)::bigint, @cap_micros::bigint),
+    offline_checked_at = clock_timestamp()
+WHERE status = 'offline' AND offline_since IS NOT NULL AND offline_checked_at IS NOT NULL;
+
+-- name: TouchNodesOnline :many
 -- One statement for every node whose agent reported since the last flush:
 -- liveness costs a write per flush, not per heartbeat.
-UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now()
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@ats::timestamptz[]) AS at) v
-WHERE nodes.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at);
+-- Returns the nodes that were offline until now.
+WITH v AS (SELECT unnest(@ids::uuid[]) AS id, unnest(@ats::timestamptz[]) AS at),
+old AS (SELECT n.id, n.status FROM nodes n JOIN v ON v.id = n.id ORDER BY n.id FOR UPDATE OF n)
+UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM v, old
+WHERE nodes.id = v.id AND old.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+RETURNING nodes.id, old.status = 'offline' AS came_back;

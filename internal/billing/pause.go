@@ -1,0 +1,67 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
+)
+
+// PauseNode stops the clock of every open window on a node that went
+// offline, at lastSeen: the last heartbeat that saw it. It runs in the
+// transaction that marks the node offline, so the two never disagree.
+func (b *Billing) PauseNode(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error {
+	n, err := tx.PauseNodeUsage(ctx, db.PauseNodeUsageParams{NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, LastSeen: dbTime(lastSeen)})
+	if err != nil {
+		return fmt.Errorf("pause usage on node %s: %w", nodeID, err)
+	}
+	if n > 0 {
+		b.log.Info("billing paused for an offline node", "node_id", nodeID, "windows", n, "last_seen", lastSeen)
+	}
+	return nil
+}
+
+// ResumeNode restarts the clock of the paused windows of the allocations a
+// node's agent reports running again, at `at`: the gap since the pause is
+// not charged. Windows of workloads the node no longer runs stay paused.
+func (b *Billing) ResumeNode(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID, at time.Time) error {
+	if len(running) == 0 {
+		return nil
+	}
+	at = dbTime(at)
+	return b.st.InTx(ctx, func(tx *store.Store) error {
+		recs, err := tx.LockPausedUsage(ctx, db.LockPausedUsageParams{NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, Ids: running})
+		if err != nil {
+			return fmt.Errorf("lock paused usage: %w", err)
+		}
+		for _, rec := range recs {
+			gap := max(at.Sub(*rec.PausedAt), 0)
+			if err := tx.ResumeUsage(ctx, db.ResumeUsageParams{AllocationID: rec.AllocationID, GapMicros: gap.Microseconds()}); err != nil {
+				return fmt.Errorf("resume usage of allocation %s: %w", rec.AllocationID, err)
+			}
+			b.log.Info("billing resumed; the offline gap is not charged", "allocation_id", rec.AllocationID, "gap", gap)
+		}
+		return nil
+	})
+}
+
+// LockAvailable is what a user can spend in currency now: the balance less
+// usage accrued and not yet debited, with the account locked for the rest
+// of tx. It is the lifecycle's allocation.BalanceLocker.
+func (b *Billing) LockAvailable(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error) {
+	bal, err := ledger.LockBalance(ctx, tx, userID, currency)
+	if err != nil {
+		return 0, err
+	}
+	recs, err := tx.ListOpenUsage(ctx, db.ListOpenUsageParams{UserID: uuid.NullUUID{UUID: userID, Valid: true}, Currency: &currency})
+	if err != nil {
+		return 0, fmt.Errorf("list open usage: %w", err)
+	}
+	unbilled, _ := accrued(recs, dbTime(b.now()))
+	return bal - unbilled, nil
+}
