@@ -268,6 +268,9 @@ type AdjustBalanceRequest struct {
 type Allocation struct {
 	ActiveAt *time.Time `json:"active_at,omitempty"`
 
+	// Attempts Failed attempts of the current step (a release waiting for its node is retried until it confirms).
+	Attempts int `json:"attempts"`
+
 	// Connection How to log in to the allocation; present only while it is active.
 	Connection    *Connection            `json:"connection,omitempty"`
 	CreatedAt     time.Time              `json:"created_at"`
@@ -277,8 +280,11 @@ type Allocation struct {
 	GpuCount      int                    `json:"gpu_count"`
 	Gpus          []AllocationGPU        `json:"gpus"`
 	Id            openapi_types.UUID     `json:"id"`
-	Name          string                 `json:"name"`
-	NodeId        *openapi_types.UUID    `json:"node_id,omitempty"`
+
+	// LastError The last failed attempt's error; empty once the step succeeds.
+	LastError string              `json:"last_error"`
+	Name      string              `json:"name"`
+	NodeId    *openapi_types.UUID `json:"node_id,omitempty"`
 
 	// NodeStatus The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node.
 	NodeStatus *NodeStatus `json:"node_status,omitempty"`
@@ -287,12 +293,15 @@ type Allocation struct {
 	PricePerHourMinor int64 `json:"price_per_hour_minor"`
 
 	// ReleaseReason user, admin: <reason>, or balance_depleted
-	ReleaseReason string             `json:"release_reason"`
-	ReleasedAt    *time.Time         `json:"released_at,omitempty"`
-	SkuId         string             `json:"sku_id"`
-	Status        AllocationStatus   `json:"status"`
-	UpdatedAt     time.Time          `json:"updated_at"`
-	UserId        openapi_types.UUID `json:"user_id"`
+	ReleaseReason string `json:"release_reason"`
+
+	// ReleaseRequestedAt When release was first asked; usage is charged up to here, whatever the node does afterwards.
+	ReleaseRequestedAt *time.Time         `json:"release_requested_at,omitempty"`
+	ReleasedAt         *time.Time         `json:"released_at,omitempty"`
+	SkuId              string             `json:"sku_id"`
+	Status             AllocationStatus   `json:"status"`
+	UpdatedAt          time.Time          `json:"updated_at"`
+	UserId             openapi_types.UUID `json:"user_id"`
 }
 
 // AllocationDesiredState defines model for Allocation.DesiredState.

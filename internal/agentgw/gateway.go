@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
@@ -312,7 +314,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 			g.reportAgain(nodeID)
 		}
 		if changed {
-			return syncGPUs(ctx, tx, nodeID, hb.GPUs)
+			return syncGPUs(ctx, tx, events.Naming{Namespace: g.cfg.Namespace}, nodeID, hb.GPUs, now)
 		}
 		return nil
 	})
@@ -326,7 +328,11 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	return nil
 }
 
-func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []agentproto.GPU) error {
+func syncGPUs(ctx context.Context, tx *store.Store, ns events.Naming, nodeID uuid.UUID, gpus []agentproto.GPU, at time.Time) error {
+	held, err := tx.ListHeldGPUHealth(ctx, nodeID)
+	if err != nil {
+		return fmt.Errorf("read held gpus: %w", err)
+	}
 	reported := make([]string, len(gpus))
 	for i, g := range gpus {
 		reported[i] = g.UUID
@@ -337,10 +343,15 @@ func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []age
 	if _, err := tx.MarkUnreportedGPUs(ctx, db.MarkUnreportedGPUsParams{NodeID: nodeID, Reported: reported}); err != nil {
 		return fmt.Errorf("mark unreported gpus: %w", err)
 	}
+	now := map[string]string{} // uuid → why it is unhealthy now
 	for _, g := range gpus {
 		health := g.Health
 		if health != "healthy" {
 			health = "unhealthy"
+			now[g.UUID] = strings.Join(g.HealthReasons, "; ")
+			if now[g.UUID] == "" {
+				now[g.UUID] = "reported unhealthy"
+			}
 		}
 		if err := tx.UpsertReportedGPU(ctx, db.UpsertReportedGPUParams{
 			NodeID: nodeID, Idx: int32(g.Index), Uuid: g.UUID, Model: g.Model, MemoryMib: int32(g.MemoryMiB),
@@ -349,7 +360,45 @@ func syncGPUs(ctx context.Context, tx *store.Store, nodeID uuid.UUID, gpus []age
 			return fmt.Errorf("upsert gpu %s: %w", g.UUID, err)
 		}
 	}
-	return nil
+	for _, h := range held {
+		if !slices.Contains(reported, h.Uuid) {
+			now[h.Uuid] = "missing from the agent's report (fallen off the bus?)"
+		}
+	}
+	return gpusFailed(ctx, tx, ns, nodeID, held, now, at)
+}
+
+// gpusFailed tells the owner of each held GPU that was healthy and is not
+// now, and takes the node out of placement, in the heartbeat's transaction.
+func gpusFailed(ctx context.Context, tx *store.Store, ns events.Naming, nodeID uuid.UUID, held []db.ListHeldGPUHealthRow, unhealthy map[string]string, at time.Time) error {
+	var reasons []string
+	for _, h := range held {
+		why, bad := unhealthy[h.Uuid]
+		if !bad || h.Health != "healthy" {
+			continue
+		}
+		reasons = append(reasons, fmt.Sprintf("GPU %d (%s): %s", h.Idx, h.Uuid, why))
+		slog.Error("gpu turned unhealthy under an allocation", "node_id", nodeID, "gpu", h.Uuid, "allocation_id", h.AllocationID, "reason", why)
+		if _, err := events.Enqueue(ctx, tx.Queries, ns, events.GPUUnhealthy, events.GPU{
+			NodeID: nodeID, GPUUUID: h.Uuid, Index: int(h.Idx), Reason: why, AllocationID: h.AllocationID, UserID: h.UserID, At: at.UTC(),
+		}); err != nil {
+			return err
+		}
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	n, err := tx.CordonNode(ctx, nodeID)
+	if err != nil {
+		return fmt.Errorf("cordon node: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx.Queries, audit.Entry{
+		Action: audit.ActionNodeCordoned, TargetType: "node", TargetID: nodeID.String(),
+		Metadata: map[string]any{"admin_state_from": "active", "admin_state_to": "maintenance", "reason": strings.Join(reasons, "; ")},
+	})
 }
 
 // reportAgain makes the node's next heartbeat reconcile its allocation

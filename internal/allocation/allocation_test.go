@@ -569,3 +569,42 @@ func TestReconcileNode(t *testing.T) {
 		t.Fatalf("calls %v", rec.calls)
 	}
 }
+
+// TestNodeLostAfterGrace: what a node holds when it stays offline past the
+// grace (of control-plane time) ends as failed with reason node_lost and
+// its GPUs are freed; before the grace nothing changes.
+func TestNodeLostAfterGrace(t *testing.T) {
+	f := newFixture(t, 3)
+	u := f.user(t)
+	active, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, active.Id))
+	releasing, err := f.create(t, u, "h100-x2")
+	must(t, err)
+	must(t, f.wk.Drive(ctx, releasing.Id))
+	_, err = f.svc.Release(ctx, u, releasing.Id)
+	must(t, err)
+	_, err = f.st.Pool().Exec(ctx, `UPDATE nodes SET status = 'offline', offline_since = now(), offline_grace_micros = $1`,
+		(9 * time.Minute).Microseconds())
+	must(t, err)
+	r := allocation.NewReconciler(f.wk, time.Minute)
+	_, err = r.Once(ctx)
+	must(t, err)
+	if f.status(t, active.Id) != allocation.StatusActive {
+		t.Fatalf("within the grace: %s", f.status(t, active.Id))
+	}
+	_, err = f.st.Pool().Exec(ctx, `UPDATE nodes SET offline_grace_micros = $1`, (10 * time.Minute).Microseconds())
+	must(t, err)
+	_, err = r.Once(ctx)
+	must(t, err)
+	for _, id := range []uuid.UUID{active.Id, releasing.Id} {
+		row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: id})
+		must(t, err)
+		if row.Status != "failed" || row.FailureReason != allocation.ReasonNodeLost {
+			t.Fatalf("past the grace: %s %q", row.Status, row.FailureReason)
+		}
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 0 {
+		t.Fatalf("%d GPUs still held", n)
+	}
+}

@@ -458,6 +458,7 @@ func ToAPI(r db.Allocation) api.Allocation {
 		DesiredState: api.AllocationDesiredState(r.DesiredState), SkuId: r.SkuID, Gpus: gpus,
 		GpuCount: int(r.GpuCount), PricePerHourMinor: r.PricePerHourMinor, Currency: r.Currency,
 		FailureReason: r.FailureReason, ReleaseReason: r.ReleaseReason,
+		Attempts: int(r.Attempts), LastError: r.LastError, ReleaseRequestedAt: r.ReleaseRequestedAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ActiveAt: r.ActiveAt, ReleasedAt: r.ReleasedAt,
 	}
 	if r.NodeID.Valid {

@@ -23,6 +23,9 @@ const (
 	ActionNodeCreated      = "node.create"
 	ActionNodeDisabled     = "node.disable"
 	ActionNodeEnabled      = "node.enable"
+	// ActionNodeCordoned: the platform took a node out of placement (a GPU
+	// failed under an allocation).
+	ActionNodeCordoned = "node.cordon"
 	ActionSigningKeyRotate = "signing_key.rotate"
 
 	ActionAllocationTransition = "allocation.transition"
@@ -51,6 +54,7 @@ var allowedKeys = map[string][]string{
 	ActionNodeCreated:      {"hostname", "region"},
 	ActionNodeDisabled:     {"admin_state_from", "admin_state_to"},
 	ActionNodeEnabled:      {"admin_state_from", "admin_state_to"},
+	ActionNodeCordoned:     {"admin_state_from", "admin_state_to", "reason"},
 	ActionSigningKeyRotate: {"kid"},
 
 	ActionAllocationTransition: {"status_from", "status_to", "reason"},

@@ -28,6 +28,8 @@ const (
 	BillingBalanceCredited    = "billing.balance_credited"
 
 	NodeOffline = "node.offline"
+
+	GPUUnhealthy = "gpu.unhealthy"
 )
 
 // Types lists every event type; the contract test holds it against
@@ -36,7 +38,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
-	NodeOffline,
+	NodeOffline, GPUUnhealthy,
 }
 
 // Allocation is the payload of every allocation.* event: ids and status,
@@ -69,6 +71,18 @@ type Node struct {
 	Hostname string    `json:"hostname"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
+}
+
+// GPU is the payload of gpu.* events: a device that turned unhealthy
+// under an allocation, and whose allocation it was.
+type GPU struct {
+	NodeID       uuid.UUID `json:"node_id"`
+	GPUUUID      string    `json:"gpu_uuid"`
+	Index        int       `json:"index"`
+	Reason       string    `json:"reason"`
+	AllocationID uuid.UUID `json:"allocation_id"`
+	UserID       uuid.UUID `json:"user_id"`
+	At           time.Time `json:"at"`
 }
 
 // Envelope is what goes on the wire: the payload plus its identity.

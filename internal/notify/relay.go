@@ -18,13 +18,14 @@ const ConsumerName = "notify"
 // EventTypes are the events the relay turns into notifications.
 var EventTypes = []string{
 	events.AllocationActive, events.AllocationFailed, events.AllocationReleased,
-	events.NodeOffline, events.BillingLowBalance, events.BillingBalanceCredited,
+	events.NodeOffline, events.BillingLowBalance, events.BillingBalanceCredited, events.GPUUnhealthy,
 }
 
 // Message types on the websocket.
 const (
 	TypeAllocationStatus = "allocation.status"
 	TypeNodeOffline      = "node.offline"
+	TypeGPUUnhealthy     = "gpu.unhealthy"
 )
 
 // Message is one notification. Only ids, statuses and amounts: no secrets.
@@ -34,8 +35,11 @@ type Message struct {
 	AllocationID *uuid.UUID `json:"allocation_id,omitempty"`
 	NodeID       *uuid.UUID `json:"node_id,omitempty"`
 	Status       string     `json:"status,omitempty"`
-	BalanceMinor *int64     `json:"balance_minor,omitempty"`
-	Currency     string     `json:"currency,omitempty"`
+	// Reason says why: a failure reason such as node_lost, or what a GPU
+	// reported.
+	Reason       string `json:"reason,omitempty"`
+	BalanceMinor *int64 `json:"balance_minor,omitempty"`
+	Currency     string `json:"currency,omitempty"`
 }
 
 // Subject is the core NATS subject of userID's notifications.
@@ -68,7 +72,17 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if err := json.Unmarshal(env.Data, &a); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		return r.publish(a.UserID, Message{Type: TypeAllocationStatus, ID: env.ID, AllocationID: &a.AllocationID, Status: a.Status})
+		m := Message{Type: TypeAllocationStatus, ID: env.ID, AllocationID: &a.AllocationID, Status: a.Status}
+		if env.Type == events.AllocationFailed {
+			m.Reason = a.Reason
+		}
+		return r.publish(a.UserID, m)
+	case events.GPUUnhealthy:
+		var g events.GPU
+		if err := json.Unmarshal(env.Data, &g); err != nil {
+			return fmt.Errorf("decode %s: %w", env.Type, err)
+		}
+		return r.publish(g.UserID, Message{Type: TypeGPUUnhealthy, ID: env.ID, AllocationID: &g.AllocationID, NodeID: &g.NodeID, Reason: g.Reason})
 	case events.NodeOffline:
 		var n events.Node
 		if err := json.Unmarshal(env.Data, &n); err != nil {

@@ -12,6 +12,20 @@ import (
 	"github.com/google/uuid"
 )
 
+const cordonNode = `-- name: CordonNode :execrows
+UPDATE nodes SET admin_state = 'maintenance', updated_at = now() WHERE id = $1 AND admin_state = 'active'
+`
+
+// Takes a node out of placement after a GPU failed under an allocation;
+// only an active node (an admin's maintenance or disable is left alone).
+func (q *Queries) CordonNode(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, cordonNode, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const countNodeGPUsInUse = `-- name: CountNodeGPUsInUse :one
 SELECT count(*) FROM gpus WHERE node_id = $1 AND allocation_id IS NOT NULL
 `
@@ -286,6 +300,48 @@ func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]G
 			&i.HealthReason,
 			&i.AllocationID,
 			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listHeldGPUHealth = `-- name: ListHeldGPUHealth :many
+SELECT g.uuid, g.idx, g.health, a.id AS allocation_id, a.user_id
+FROM gpus g JOIN allocations a ON a.id = g.allocation_id
+WHERE g.node_id = $1
+`
+
+type ListHeldGPUHealthRow struct {
+	Uuid         string
+	Idx          int32
+	Health       string
+	AllocationID uuid.UUID
+	UserID       uuid.UUID
+}
+
+// A node's GPUs held by allocations, with their owner and health before a
+// health sync, to tell who must hear of a GPU turning unhealthy.
+func (q *Queries) ListHeldGPUHealth(ctx context.Context, nodeID uuid.UUID) ([]ListHeldGPUHealthRow, error) {
+	rows, err := q.db.Query(ctx, listHeldGPUHealth, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListHeldGPUHealthRow{}
+	for rows.Next() {
+		var i ListHeldGPUHealthRow
+		if err := rows.Scan(
+			&i.Uuid,
+			&i.Idx,
+			&i.Health,
+			&i.AllocationID,
+			&i.UserID,
 		); err != nil {
 			return nil, err
 		}

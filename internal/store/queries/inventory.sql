@@ -85,3 +85,15 @@ WHERE id = @id;
 
 -- name: GetNodeByHostname :one
 SELECT * FROM nodes WHERE hostname = @hostname;
+
+-- name: ListHeldGPUHealth :many
+-- A node's GPUs held by allocations, with their owner and health before a
+-- health sync, to tell who must hear of a GPU turning unhealthy.
+SELECT g.uuid, g.idx, g.health, a.id AS allocation_id, a.user_id
+FROM gpus g JOIN allocations a ON a.id = g.allocation_id
+WHERE g.node_id = @node_id;
+
+-- name: CordonNode :execrows
+-- Takes a node out of placement after a GPU failed under an allocation;
+-- only an active node (an admin's maintenance or disable is left alone).
+UPDATE nodes SET admin_state = 'maintenance', updated_at = now() WHERE id = @id AND admin_state = 'active';

@@ -13,6 +13,8 @@ export interface Notification {
   allocation_id?: string;
   node_id?: string;
   status?: string;
+  /** Why: a failure reason such as node_lost, or what a failed GPU reported. */
+  reason?: string;
   balance_minor?: number;
   currency?: string;
 }
@@ -21,7 +23,8 @@ export type NotificationType =
   | 'allocation.status'
   | 'node.offline'
   | 'billing.low_balance'
-  | 'billing.balance_credited';
+  | 'billing.balance_credited'
+  | 'gpu.unhealthy';
 
 /** A message as kept in the client: with the time it arrived. */
 export interface ReceivedNotification extends Notification {

@@ -22,6 +22,14 @@ describe('viewNotification', () => {
     const credited = viewNotification({ type: 'billing.balance_credited', id: 'e6', balance_minor: 5000, currency: 'USD' });
     expect(credited.detail).toBe('Your balance is now $50.00.');
   });
+  it('says a lost node and a failed GPU in words', () => {
+    const lost = viewNotification({ type: 'allocation.status', id: 'e8', allocation_id: id, status: 'failed', reason: 'node_lost' });
+    expect(lost.title).toBe('Allocation 3f2b9c1e was lost with its node');
+    expect(lost.detail).toContain('charged only up to');
+    const gpu = viewNotification({ type: 'gpu.unhealthy', id: 'e9', allocation_id: id, node_id: 'n', reason: 'Xid 79' });
+    expect(gpu.tone).toBe('danger');
+    expect(gpu.detail).toContain('Xid 79');
+  });
   it('shows an unknown type as it is', () => {
     expect(viewNotification({ type: 'something.new', id: 'e7' }).title).toBe('something.new');
   });

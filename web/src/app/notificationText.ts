@@ -31,6 +31,16 @@ export function viewNotification(n: Notification): NotificationView {
             linkLabel,
           };
         case 'failed':
+          if (n.reason === 'node_lost') {
+            return {
+              title: `Allocation ${short} was lost with its node`,
+              detail:
+                'Its node stopped reporting and did not come back in time. You are charged only up to the last moment the node was seen running it.',
+              tone: 'danger',
+              href,
+              linkLabel,
+            };
+          }
           return {
             title: `Allocation ${short} failed`,
             detail: 'It could not be started. Open it to see why.',
@@ -58,8 +68,19 @@ export function viewNotification(n: Notification): NotificationView {
     case 'node.offline':
       return {
         title: `The node of allocation ${short} went offline`,
-        detail: 'It stopped reporting. The allocation keeps its GPUs for now; if the node does not return it is released.',
+        detail:
+          'It stopped reporting. Billing is paused until it comes back; if it does not return in time the allocation ends and you are charged only up to when the node was last seen.',
         tone: 'warning',
+        href,
+        linkLabel,
+      };
+    case 'gpu.unhealthy':
+      return {
+        title: `A GPU of allocation ${short} failed`,
+        detail: n.reason
+          ? `The node reported: ${n.reason}. Save your work; the node takes no new allocations until an admin checks it.`
+          : 'Save your work; the node takes no new allocations until an admin checks it.',
+        tone: 'danger',
         href,
         linkLabel,
       };

@@ -162,6 +162,8 @@ export const allocation = (id: string, over: Record<string, unknown> = {}) => ({
   currency: 'USD',
   failure_reason: '',
   release_reason: '',
+  attempts: 0,
+  last_error: '',
   created_at: '2025-01-01T00:00:00Z',
   updated_at: '2025-01-01T00:00:00Z',
   active_at: '2025-01-01T00:00:05Z',

@@ -19,6 +19,8 @@ const alloc = (id: string, name: string, status: string, node_id: string, user_i
   currency: 'USD',
   failure_reason: '',
   release_reason: '',
+  attempts: 0,
+  last_error: '',
   created_at: '2026-01-01T00:00:00Z',
   updated_at: '2026-01-01T00:00:00Z',
 });
