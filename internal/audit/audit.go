@@ -14,18 +14,18 @@ import (
 
 // Actions, and the metadata keys each may carry.
 const (
-	ActionLoginSucceeded   = "auth.login"
-	ActionLoginFailed      = "auth.login_failed"
-	ActionLogout           = "auth.logout"
-	ActionRefreshReuse     = "auth.refresh_reuse_detected"
-	ActionPasswordChanged  = "user.password_change"
-	ActionUserCreated      = "user.create"
-	ActionNodeCreated      = "node.create"
-	ActionNodeDisabled     = "node.disable"
-	ActionNodeEnabled      = "node.enable"
+	ActionLoginSucceeded  = "auth.login"
+	ActionLoginFailed     = "auth.login_failed"
+	ActionLogout          = "auth.logout"
+	ActionRefreshReuse    = "auth.refresh_reuse_detected"
+	ActionPasswordChanged = "user.password_change"
+	ActionUserCreated     = "user.create"
+	ActionNodeCreated     = "node.create"
+	ActionNodeDisabled    = "node.disable"
+	ActionNodeEnabled     = "node.enable"
 	// ActionNodeCordoned: the platform took a node out of placement (a GPU
 	// failed under an allocation).
-	ActionNodeCordoned = "node.cordon"
+	ActionNodeCordoned     = "node.cordon"
 	ActionSigningKeyRotate = "signing_key.rotate"
 
 	ActionAllocationTransition = "allocation.transition"

@@ -891,6 +891,10 @@ export interface components {
             code: string;
             message: string;
             correlation_id: string;
+            /** @description Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency. */
+            details?: {
+                [key: string]: unknown;
+            };
         };
         Health: {
             /** @enum {string} */
@@ -1096,6 +1100,15 @@ export interface components {
             failure_reason: string;
             /** @description user, admin: <reason>, or balance_depleted */
             release_reason: string;
+            /** @description Failed attempts of the current step (a release waiting for its node is retried until it confirms). */
+            attempts: number;
+            /** @description The last failed attempt's error; empty once the step succeeds. */
+            last_error: string;
+            /**
+             * Format: date-time
+             * @description When release was first asked; usage is charged up to here, whatever the node does afterwards.
+             */
+            release_requested_at?: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */

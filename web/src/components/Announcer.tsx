@@ -1,7 +1,7 @@
 // One polite live region for the whole app. Screens call
 //   const announce = useAnnounce(); announce('Allocation a1b2 is active');
 // so screen-reader users hear status changes that happen without focus moving.
-import { createContext, useCallback, useContext, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 
 type Announce = (message: string, politeness?: 'polite' | 'assertive') => void;
 
@@ -18,6 +18,9 @@ export function AnnouncerProvider({ children }: { children: ReactNode }) {
     clearTimeout(timer.current);
     timer.current = setTimeout(() => set(message), 50);
   }, []);
+  // A pending announcement must not fire after the provider is gone (a
+  // page left, or a test's window torn down).
+  useEffect(() => () => clearTimeout(timer.current), []);
   return (
     <AnnounceContext.Provider value={announce}>
       {children}
