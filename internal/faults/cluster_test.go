@@ -32,7 +32,7 @@ const (
 	heartbeatInterval = 500 * time.Millisecond // offline after 3 missed: 1.5 s
 	provisionDeadline = 3 * time.Second        // reconciler: 3 retries, then failed / release_failed
 	meterSeconds      = 2                      // billing.meter_interval_seconds
-	gpusPerNode       = 2
+	gpusPerNode       = 4
 	adminPassword     = "faults admin password, long enough"
 	userPassword      = "faults user password, long enough"
 

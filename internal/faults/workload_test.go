@@ -125,7 +125,7 @@ func (w *workload) step(ctx context.Context) {
 	defer cancel()
 	u := w.users[w.rng.IntN(len(w.users))]
 	switch r := w.rng.IntN(100); {
-	case r < 40:
+	case r < 35:
 		if len(u.live) < 3 {
 			w.create(rctx, u, skuCheap)
 		}
