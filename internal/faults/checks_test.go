@@ -37,7 +37,7 @@ func TestOverlap(t *testing.T) {
 // copy of the GPU its own UUID.
 func TestNodeXML(t *testing.T) {
 	capture := []byte("<nvidia_smi_log>\n\t<attached_gpus>1</attached_gpus>\n\t<gpu id=\"00000000:00:06.0\">\n\t\t<uuid>GPU-x</uuid>\n\t</gpu>\n</nvidia_smi_log>\n")
-	out := string(nodeXML(t, capture, 7))
+	out := string(nodeXML(t, capture, 7, 4))
 	for _, want := range []string{"<attached_gpus>4</attached_gpus>", "<uuid>GPU-faults-07-00</uuid>", "<uuid>GPU-faults-07-03</uuid>", `<gpu id="00000000:09:00.0">`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("derived capture lacks %s:\n%s", want, out)

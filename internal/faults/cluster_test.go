@@ -32,7 +32,6 @@ const (
 	heartbeatInterval = 500 * time.Millisecond // offline after 3 missed: 1.5 s
 	provisionDeadline = 3 * time.Second        // reconciler: 3 retries, then failed / release_failed
 	meterSeconds      = 2                      // billing.meter_interval_seconds
-	gpusPerNode       = 4
 	adminPassword     = "faults admin password, long enough"
 	userPassword      = "faults user password, long enough"
 
@@ -46,18 +45,22 @@ const (
 
 // cluster is everything the suite runs and kills.
 type cluster struct {
-	t       *testing.T
-	dir     string
-	bin     string
-	pg      *postgres
-	nats    *natsServer
-	redis   *redisServer
-	servers []*daemon
-	agents  []*agentProc
-	lb      *balancer
-	dbURL   string
-	admin   *sdk.Client
-	st      *store.Store // the harness's own connection, for checks
+	t *testing.T
+	// gpusPerNode is each node's GPU count. Allocations that end in
+	// release_failed keep their GPUs, so the long form needs more of
+	// them for its workload not to run out of capacity.
+	gpusPerNode int
+	dir         string
+	bin         string
+	pg          *postgres
+	nats        *natsServer
+	redis       *redisServer
+	servers     []*daemon
+	agents      []*agentProc
+	lb          *balancer
+	dbURL       string
+	admin       *sdk.Client
+	st          *store.Store // the harness's own connection, for checks
 }
 
 type agentProc struct {
@@ -92,10 +95,10 @@ func buildGPUaaS(t *testing.T, dir string) string {
 	return bin
 }
 
-func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nodes int) *cluster {
+func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nodes, gpusPerNode int) *cluster {
 	t.Helper()
 	dir := t.TempDir()
-	c := &cluster{t: t, dir: dir}
+	c := &cluster{t: t, dir: dir, gpusPerNode: gpusPerNode}
 	began := time.Now()
 	c.bin = buildGPUaaS(t, dir)
 	t.Logf("setup: built gpuaas in %s", time.Since(began).Round(100*time.Millisecond))
@@ -236,25 +239,25 @@ var (
 	gpuID    = regexp.MustCompile(`<gpu id="[^"]*">`)
 )
 
-// nodeXML derives a gpusPerNode-GPU host from the real one-GPU capture:
+// nodeXML derives a host of gpus GPUs from the real one-GPU capture:
 // the <gpu> element repeated, each copy with its own UUID and bus id
 // (GPU UUIDs are unique across the fleet).
-func nodeXML(t *testing.T, capture []byte, node int) []byte {
+func nodeXML(t *testing.T, capture []byte, node, gpus int) []byte {
 	t.Helper()
 	loc := gpuBlock.FindIndex(capture)
 	if loc == nil {
 		t.Fatal("fixture: no <gpu> element")
 	}
 	block := capture[loc[0]:loc[1]]
-	var gpus bytes.Buffer
-	for k := range gpusPerNode {
+	var all bytes.Buffer
+	for k := range gpus {
 		b := gpuUUID.ReplaceAll(block, []byte(fmt.Sprintf("<uuid>GPU-faults-%02d-%02d</uuid>", node, k)))
 		b = gpuID.ReplaceAll(b, []byte(fmt.Sprintf(`<gpu id="00000000:%02X:00.0">`, k+6)))
-		gpus.Write(b)
+		all.Write(b)
 	}
-	out := append(append(append([]byte{}, capture[:loc[0]]...), gpus.Bytes()...), capture[loc[1]:]...)
+	out := append(append(append([]byte{}, capture[:loc[0]]...), all.Bytes()...), capture[loc[1]:]...)
 	return bytes.Replace(out, []byte("<attached_gpus>1</attached_gpus>"),
-		[]byte("<attached_gpus>"+strconv.Itoa(gpusPerNode)+"</attached_gpus>"), 1)
+		[]byte("<attached_gpus>"+strconv.Itoa(gpus)+"</attached_gpus>"), 1)
 }
 
 // addAgent registers node i and starts its agent with the sim runtime (no
@@ -275,7 +278,7 @@ func (c *cluster) addAgent(ctx context.Context, i int, capture []byte) *agentPro
 		t.Fatal(err)
 	}
 	xmlPath := filepath.Join(dir, "nvidia-smi-q.xml")
-	if err := os.WriteFile(xmlPath, nodeXML(t, capture, i), 0o644); err != nil {
+	if err := os.WriteFile(xmlPath, nodeXML(t, capture, i, c.gpusPerNode), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	smi := filepath.Join(dir, "nvidia-smi")
@@ -308,6 +311,6 @@ func (c *cluster) waitNodeOnline(ctx context.Context, a *agentProc, timeout time
 		var gpus int
 		err := c.st.Pool().QueryRow(ctx, `SELECT n.status, (SELECT count(*) FROM gpus g WHERE g.node_id = n.id)
 			FROM nodes n WHERE n.id = $1`, a.nodeID).Scan(&status, &gpus)
-		return err == nil && status == "online" && gpus == gpusPerNode, err
+		return err == nil && status == "online" && gpus == c.gpusPerNode, err
 	})
 }

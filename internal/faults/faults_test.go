@@ -46,16 +46,16 @@ func TestFaults(t *testing.T) {
 		seed = rand.Uint64()%1_000_000_000 + 1
 	}
 	long := *flagLong || os.Getenv("GPUAAS_FAULTS_LONG") == "1"
-	target := shortFaults
+	target, gpus := shortFaults, 4
 	if long {
-		target = longFaults
+		target, gpus = longFaults, 12
 	}
 	t.Logf("fault-injection suite: seed %d (replay with GPUAAS_FAULTS_SEED=%d), %d faults, long=%v", seed, seed, target, long)
 	began := time.Now()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	c := startCluster(ctx, t, pgBin, replicas, nodes)
+	c := startCluster(ctx, t, pgBin, replicas, nodes, gpus)
 	setupTook := time.Since(began)
 
 	hb := &heartbeatLog{}
@@ -103,6 +103,7 @@ func TestFaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("invariants: %v", err)
 	}
+	checks = append(checks, w.no500())
 
 	// The report.
 	var b strings.Builder

@@ -103,6 +103,11 @@ func (k *checker) run(ctx context.Context) ([]*check, error) {
 	}
 	var out []*check
 	out = append(out, k.stuck(allocs), k.releasesFinished(allocs))
+	g, err := k.gpus(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gpu check: %w", err)
+	}
+	out = append(out, g)
 	u, err := k.usage(ctx, allocs)
 	if err != nil {
 		return nil, fmt.Errorf("usage check: %w", err)
@@ -150,9 +155,8 @@ func (k *checker) releasesFinished(allocs []allocRow) *check {
 		c.checked++
 		switch {
 		case a.status == "released":
-		case a.status == "failed" && strings.Contains(a.failureReason, "node_lost") &&
-			a.nodeID.Valid && a.nodeID.UUID == k.lostNode && k.lostNode != uuid.Nil:
-		case a.status == "failed" && strings.Contains(a.failureReason, "node_lost"):
+		case a.status == "failed" && nodeLost(a) && a.nodeID.Valid && a.nodeID.UUID == k.lostNode && k.lostNode != uuid.Nil:
+		case a.status == "failed" && nodeLost(a):
 			c.fail(a.id, "allocation %s failed node_lost but its node %s came back", a.id, a.nodeID.UUID)
 		default:
 			c.fail(a.id, "allocation %s asked to release (release_reason %q) ended %s (failure_reason %q)",
@@ -160,6 +164,35 @@ func (k *checker) releasesFinished(allocs []allocRow) *check {
 		}
 	}
 	return c
+}
+
+// nodeLost says whether the allocation ended for the loss of its node;
+// either reason column may carry it.
+func nodeLost(a allocRow) bool {
+	return strings.Contains(a.failureReason, "node_lost") || strings.Contains(a.releaseReason, "node_lost")
+}
+
+// gpus: a GPU is held only by an allocation that may still run on it
+// (reserved through release_failed), never by a finished one.
+func (k *checker) gpus(ctx context.Context) (*check, error) {
+	c := &check{name: "no GPU held by a released or failed allocation"}
+	rows, err := k.c.st.Pool().Query(ctx, `SELECT g.uuid, a.id, a.status FROM gpus g JOIN allocations a ON a.id = g.allocation_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gpu, status string
+		var id uuid.UUID
+		if err := rows.Scan(&gpu, &id, &status); err != nil {
+			return nil, err
+		}
+		c.checked++
+		if status == "released" || status == "failed" {
+			c.fail(id, "GPU %s still held by allocation %s, which is %s", gpu, id, status)
+		}
+	}
+	return c, rows.Err()
 }
 
 // gap is a time a node was offline: from its last heartbeat before a
@@ -292,8 +325,19 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 			want = 0
 		}
 		if math.Abs(float64(w.seconds)-want) > 1 {
-			c.fail(a.id, "allocation %s charged %d s, want %.1f s (active %s, release asked %s [%s], node offline %.1f s of it; window %s → %s)",
-				a.id, w.seconds, want, ts(from), ts(to), a.releaseRequestedSrc, offline.Seconds(), ts(w.started), ts(w.ended.Time))
+			var why []string
+			if lag := w.ended.Time.Sub(to); lag > 50*time.Millisecond {
+				why = append(why, fmt.Sprintf("billed %.1f s past the release request, to the runtime's confirmation", lag.Seconds()))
+			}
+			if offline > 500*time.Millisecond {
+				why = append(why, fmt.Sprintf("node offline %.1f s charged", offline.Seconds()))
+			}
+			if d := w.started.Sub(from); d > 500*time.Millisecond || d < -500*time.Millisecond {
+				why = append(why, fmt.Sprintf("window opened %.1f s off the active moment", d.Seconds()))
+			}
+			c.fail(a.id, "allocation %s charged %d s, want %.1f s: %s (active %s, release asked %s [%s], node offline %.1f s of it; window %s → %s)",
+				a.id, w.seconds, want, strings.Join(why, "; "), ts(from), ts(to), a.releaseRequestedSrc, offline.Seconds(),
+				ts(w.started), ts(w.ended.Time))
 		}
 	}
 	return c, nil

@@ -103,6 +103,22 @@ func newWorkload(ctx context.Context, c *cluster, seed uint64, users int) *workl
 	return w
 }
 
+// no500: the API answers a dependency's outage with 503 unavailable,
+// never 500 (docs/architecture.md); every 500 the workload met is listed.
+func (w *workload) no500() *check {
+	c := &check{name: "the API never answered 500 internal (an outage is 503 unavailable)"}
+	w.ops.mu.Lock()
+	defer w.ops.mu.Unlock()
+	for k, n := range w.ops.m {
+		c.checked += n
+		if strings.HasSuffix(k, "_internal") {
+			c.fail(uuid.Nil, "%d × %s", n, k)
+		}
+	}
+	sort.Strings(c.violations)
+	return c
+}
+
 func (w *workload) allocations() []uuid.UUID {
 	w.mu.Lock()
 	defer w.mu.Unlock()
