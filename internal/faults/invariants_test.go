@@ -310,15 +310,20 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 			c.fail(a.id, "allocation %s (%s) still has an open usage window (%d s so far)", a.id, a.status, w.seconds)
 			continue
 		}
+		from, to, src := a.activeAt.Time, a.releaseRequestedAt.Time, a.releaseRequestedSrc
 		if !a.releaseRequestedAt.Valid {
-			c.fail(a.id, "allocation %s has a closed window but no release request", a.id)
-			continue
+			if !nodeLost(a) {
+				c.fail(a.id, "allocation %s (%s) has a closed window but no release request", a.id, a.status)
+				continue
+			}
+			// Failed for its lost node without a release: billable up to
+			// the node's last heartbeat, which the offline gap ends.
+			to, src = w.ended.Time, "window end (node lost, no release request)"
 		}
 		var nodeGaps []gap
 		if a.nodeID.Valid {
 			nodeGaps = gaps[a.nodeID.UUID]
 		}
-		from, to := a.activeAt.Time, a.releaseRequestedAt.Time
 		offline := overlap(nodeGaps, from, to)
 		want := (to.Sub(from) - offline).Seconds()
 		if want < 0 {
@@ -336,7 +341,7 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 				why = append(why, fmt.Sprintf("window opened %.1f s off the active moment", d.Seconds()))
 			}
 			c.fail(a.id, "allocation %s charged %d s, want %.1f s: %s (active %s, release asked %s [%s], node offline %.1f s of it; window %s → %s)",
-				a.id, w.seconds, want, strings.Join(why, "; "), ts(from), ts(to), a.releaseRequestedSrc, offline.Seconds(),
+				a.id, w.seconds, want, strings.Join(why, "; "), ts(from), ts(to), src, offline.Seconds(),
 				ts(w.started), ts(w.ended.Time))
 		}
 	}
