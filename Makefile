@@ -9,6 +9,8 @@
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
 # make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy to the same PTYs (S=100 RATE=40960 DUR=15s ROUNDS=5)
+# make test-faults - the fault-injection suite's long form: 200+ kills and restarts of replicas, agents,
+#              NATS, Redis and Postgres under a seeded workload, then the invariants (root; SEED=N replays)
 
 SHELL := /bin/bash
 ifeq ($(shell command -v go 2>/dev/null),)
@@ -20,7 +22,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test gen lint bench bench-agents bench-terminal services web web-test web-e2e
+.PHONY: run build test test-faults gen lint bench bench-agents bench-terminal services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
@@ -42,6 +44,11 @@ test: services
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	scripts/web-test.sh
+
+# The fault-injection suite starts its own Postgres, NATS and Redis (so it
+# can kill them): no services target. Its short form runs in `make test`.
+test-faults:
+	GPUAAS_FAULTS_LONG=1 $(if $(SEED),GPUAAS_FAULTS_SEED=$(SEED)) $(GO) test -count=1 -v -timeout 30m -run '^TestFaults$$' ./internal/faults
 
 web-test: services
 	scripts/web-test.sh
