@@ -13,10 +13,13 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/allocation"
 )
 
-// ErrNodeUnreachable means no replica holds a session with the node's agent.
-var ErrNodeUnreachable = errors.New("node agent is not connected")
+// ErrNodeUnreachable means no replica holds a session with the node's
+// agent; it is the lifecycle's allocation.ErrNodeUnreachable, so a step
+// waits for the agent instead of failing.
+var ErrNodeUnreachable = allocation.ErrNodeUnreachable
 
 // taskSubject is where the replica holding a node's session takes tasks
 // that other replicas route to it.

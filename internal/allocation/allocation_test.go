@@ -608,3 +608,43 @@ func TestNodeLostAfterGrace(t *testing.T) {
 		t.Fatalf("%d GPUs still held", n)
 	}
 }
+
+// awayRuntime answers ErrNodeUnreachable while away is set.
+type awayRuntime struct {
+	*allocation.Sim
+	away atomic.Bool
+}
+
+func (r *awayRuntime) Provision(ctx context.Context, w allocation.Workload) error {
+	if r.away.Load() {
+		return fmt.Errorf("route task: %w", allocation.ErrNodeUnreachable)
+	}
+	return r.Sim.Provision(ctx, w)
+}
+
+// TestProvisionWaitsForAnAgentThatIsAway: a provision that meets a node
+// whose agent is reconnecting is retried, not failed at once; it fails
+// only after the reconciler's attempts.
+func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	rt := &awayRuntime{Sim: allocation.NewSim(0, 0)}
+	rt.away.Store(true)
+	wk := allocation.NewWorker(f.svc, rt)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, a.Id))
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	if row.Status != "provisioning" || row.LastError == "" {
+		t.Fatalf("agent away: %s %q", row.Status, row.LastError)
+	}
+	rt.away.Store(false)
+	_, err = f.st.Pool().Exec(ctx, `UPDATE allocations SET status_changed_at = now() - interval '1 hour'`)
+	must(t, err)
+	_, err = allocation.NewReconciler(wk, time.Minute).Once(ctx)
+	must(t, err)
+	if f.status(t, a.Id) != allocation.StatusActive {
+		t.Fatalf("agent back: %s", f.status(t, a.Id))
+	}
+}

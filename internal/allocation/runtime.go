@@ -2,6 +2,7 @@ package allocation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/google/uuid"
 )
+
+// ErrNodeUnreachable is a runtime's answer when the node cannot be reached
+// now (its agent is not connected): a step that meets it waits and is
+// tried again, a provision up to the reconciler's attempts.
+var ErrNodeUnreachable = errors.New("node agent is not connected")
 
 // Workload is what a runtime needs to know to run or stop an allocation.
 type Workload struct {

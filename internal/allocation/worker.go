@@ -3,6 +3,7 @@ package allocation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -26,11 +27,14 @@ type Worker struct {
 	runtime Runtime
 	// StepTimeout bounds one runtime call.
 	StepTimeout time.Duration
+	// MaxProvisionAttempts is how many times a provision that cannot reach
+	// its node is left to the reconciler before it fails.
+	MaxProvisionAttempts int
 }
 
 // NewWorker returns a worker for svc's allocations.
 func NewWorker(svc *Service, rt Runtime) *Worker {
-	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute}
+	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute, MaxProvisionAttempts: 3}
 }
 
 // EventTypes are the events the worker listens to.
@@ -77,6 +81,12 @@ func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
+	}
+	if errors.Is(err, ErrNodeUnreachable) && int(row.Attempts) < w.MaxProvisionAttempts {
+		// The agent is reconnecting (a restart on either side): wait for
+		// it; the reconciler drives this again, and fails it after its
+		// attempts.
+		return w.retryLater(ctx, row, "provision: "+err.Error())
 	}
 	if err != nil {
 		_, terr := w.step(ctx, row, StatusFailed, change{failureReason: "provision: " + err.Error(), observed: "failed"})

@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
@@ -38,6 +40,9 @@ func stack(t *testing.T, limit int64) http.Handler {
 	})
 	rt.HandleFunc("GET", "/internal", func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, errors.New("secret detail: password=hunter2"))
+	})
+	rt.HandleFunc("GET", "/pg-restart", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, fmt.Errorf("get user: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}))
 	})
 	var h http.Handler = rt
 	h = httpapi.LimitBody(limit)(h)
@@ -200,5 +205,15 @@ func TestParsePageFrom(t *testing.T) {
 		if _, after, err := httpapi.ParsePageFrom[pos](httptest.NewRequest("GET", "/x"+q, nil)); httpapi.StatusOf(err) != 400 || after != nil {
 			t.Fatalf("%q: %v %v", q, after, err)
 		}
+	}
+}
+
+// TestPostgresRestartIsUnavailable: a request caught by a Postgres restart
+// (its session terminated, 57P01) is a 503 to retry, not a 500 that feeds
+// the 5xx-ratio alert as a bug.
+func TestPostgresRestartIsUnavailable(t *testing.T) {
+	rec, env := do(t, stack(t, 1024), "GET", "/pg-restart", "", nil)
+	if rec.Code != http.StatusServiceUnavailable || env.Code != apperr.CodeUnavailable {
+		t.Fatalf("status %d code %q, want 503 unavailable", rec.Code, env.Code)
 	}
 }
