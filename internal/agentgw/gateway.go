@@ -49,6 +49,11 @@ type Config struct {
 	// OnHello, if set, records an agent's version and advertised SSH
 	// address when it connects.
 	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion, sshHost string, sshPort int, at time.Time) error
+	// OnAlive, if set, hears which allocations a node reports running, at
+	// the heartbeat that reports them, whenever the report changes or the
+	// node comes back (billing resumes there). It runs on the heartbeat
+	// path, never behind a slow OnReport.
+	OnAlive func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID, at time.Time) error
 	// OnOffline, if set, runs in the transaction that marks a node offline,
 	// with the last heartbeat that saw it (billing pauses there).
 	OnOffline func(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error
@@ -87,9 +92,12 @@ type nodeState struct {
 	written   time.Time
 	gpuDigest string
 	// allocDigest is the last allocation report reconciled; reconciling
-	// is true while one runs.
+	// is true while one runs. aliveDigest is the last one OnAlive heard.
 	allocDigest string
 	reconciling bool
+	aliveDigest string
+	// heard is when this replica last had a heartbeat from the node.
+	heard time.Time
 }
 
 // New returns a Gateway. reg may be nil.
@@ -255,6 +263,7 @@ func (g *Gateway) attach(nodeID uuid.UUID, sess *yamux.Session) {
 	st.session = sess
 	st.written = time.Time{} // first heartbeat of a session is always written
 	st.allocDigest = "-"     // and reconciled
+	st.aliveDigest = "-"
 	if st.routed == nil {
 		st.routed = g.serveRouted(nodeID)
 	}
@@ -294,6 +303,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		st.reconciling = true
 	}
 	coalesce := !due && !changed
+	st.heard = now
 	if coalesce {
 		g.pending[nodeID] = now
 	}
@@ -303,7 +313,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	}
 	if coalesce {
 		g.hbCoalesced.Inc()
-		return nil
+		return g.alive(ctx, nodeID, st, hb.Allocations, allocs, now)
 	}
 	err := g.store.InTx(ctx, func(tx *store.Store) error {
 		cameBack, err := tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &now})
@@ -325,7 +335,35 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	st.written, st.gpuDigest = now, digest
 	g.mu.Unlock()
 	g.hbWritten.Inc()
+	return g.alive(ctx, nodeID, st, hb.Allocations, allocs, now)
+}
+
+// alive runs OnAlive when the node's report differs from the last one it
+// heard; a failure leaves the digest so the next heartbeat tries again.
+func (g *Gateway) alive(ctx context.Context, nodeID uuid.UUID, st *nodeState, reported []string, digest string, at time.Time) error {
+	g.mu.Lock()
+	due := g.cfg.OnAlive != nil && st.aliveDigest != digest
+	g.mu.Unlock()
+	if !due {
+		return nil
+	}
+	if err := g.cfg.OnAlive(ctx, nodeID, parseIDs(reported), at); err != nil {
+		return fmt.Errorf("report running allocations: %w", err)
+	}
+	g.mu.Lock()
+	st.aliveDigest = digest
+	g.mu.Unlock()
 	return nil
+}
+
+func parseIDs(reported []string) []uuid.UUID {
+	ids := make([]uuid.UUID, 0, len(reported))
+	for _, s := range reported {
+		if id, err := uuid.Parse(s); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func syncGPUs(ctx context.Context, tx *store.Store, ns events.Naming, nodeID uuid.UUID, gpus []agentproto.GPU, at time.Time) error {
@@ -408,20 +446,14 @@ func (g *Gateway) reportAgain(nodeID uuid.UUID) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if st := g.nodes[nodeID]; st != nil {
-		st.allocDigest = "-"
+		st.allocDigest, st.aliveDigest = "-", "-"
 	}
 }
 
 // reconcile runs OnReport for one allocation report; a failure leaves the
 // digest unchanged so the next heartbeat tries again.
 func (g *Gateway) reconcile(ctx context.Context, nodeID uuid.UUID, reported []string, digest string) {
-	ids := make([]uuid.UUID, 0, len(reported))
-	for _, s := range reported {
-		if id, err := uuid.Parse(s); err == nil {
-			ids = append(ids, id)
-		}
-	}
-	err := g.cfg.OnReport(ctx, nodeID, ids)
+	err := g.cfg.OnReport(ctx, nodeID, parseIDs(reported))
 	if err != nil {
 		slog.Warn("reconcile node allocations", "node_id", nodeID, "err", err)
 	}
@@ -446,23 +478,46 @@ func gpuDigest(gpus []agentproto.GPU) string {
 }
 
 // SweepOnce marks offline the agent-run nodes whose last heartbeat is
-// older than the deadline, each with its node.offline event in the same
-// transaction, and reports how many.
+// older than the deadline and that no replica has heard from since, each
+// with OnOffline at its last heartbeat and its node.offline event in the
+// same transaction, and reports how many. A node whose stamps wait in a
+// replica's flusher (Postgres was away) is alive and left alone.
 func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	before := now.Add(-g.Deadline())
-	var rows []db.SweepOfflineNodesRow
-	err := g.store.InTx(ctx, func(tx *store.Store) error {
-		var err error
-		// Offline nodes' grace counts only time a sweeper saw: a gap longer
-		// than two sweeps (the control plane was down) adds two sweeps.
-		if err := tx.CountOfflineGrace(ctx, (2 * g.sweepEvery()).Microseconds()); err != nil {
-			return fmt.Errorf("count offline grace: %w", err)
+	// Offline nodes' grace counts only time a sweeper saw: a gap longer
+	// than two sweeps (the control plane was down) adds two sweeps.
+	if err := g.store.CountOfflineGrace(ctx, (2 * g.sweepEvery()).Microseconds()); err != nil {
+		return 0, fmt.Errorf("count offline grace: %w", err)
+	}
+	stale, err := g.store.ListStaleNodes(ctx, &before)
+	if err != nil {
+		return 0, fmt.Errorf("list stale nodes: %w", err)
+	}
+	var silent []uuid.UUID
+	seen := map[uuid.UUID]time.Time{}
+	for _, id := range stale {
+		last := g.lastHeard(ctx, id)
+		if last.After(before) {
+			continue // a replica hears it; its stamp is on its way
 		}
-		if rows, err = tx.SweepOfflineNodes(ctx, &before); err != nil {
+		silent = append(silent, id)
+		seen[id] = last
+	}
+	if len(silent) == 0 {
+		return 0, nil
+	}
+	var rows []db.SweepOfflineNodesRow
+	err = g.store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if rows, err = tx.SweepOfflineNodes(ctx, db.SweepOfflineNodesParams{Ids: silent, Before: &before}); err != nil {
 			return err
 		}
 		for _, r := range rows {
-			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, r.LastHeartbeatAt, "missed heartbeat deadline", now); err != nil {
+			last := r.LastHeartbeatAt
+			if heard := seen[r.ID]; last == nil || heard.After(*last) {
+				last = &heard // heard later than the last stamp written
+			}
+			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, last, "missed heartbeat deadline", now); err != nil {
 				return err
 			}
 		}
@@ -481,6 +536,52 @@ func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	}
 	g.offline.Add(float64(len(rows)))
 	return len(rows), nil
+}
+
+// livenessTimeout bounds asking the other replicas about a node.
+const livenessTimeout = 500 * time.Millisecond
+
+// lastHeard is when any replica last had a heartbeat from the node: this
+// replica's memory, or the answer of the replica holding its session
+// (zero when none does, or none answers in time).
+func (g *Gateway) lastHeard(ctx context.Context, nodeID uuid.UUID) time.Time {
+	g.mu.Lock()
+	st := g.nodes[nodeID]
+	var local time.Time
+	held := st != nil && st.session != nil
+	if st != nil {
+		local = st.heard
+	}
+	g.mu.Unlock()
+	if held {
+		return local
+	}
+	actx, cancel := context.WithTimeout(ctx, livenessTimeout)
+	defer cancel()
+	msg := &nats.Msg{Subject: g.taskSubject(nodeID), Header: nats.Header{}}
+	msg.Header.Set(relayHeader, "liveness")
+	reply, err := g.askHolder(actx, msg)
+	if err != nil {
+		return local
+	}
+	var at time.Time
+	if err := at.UnmarshalText(reply.Data); err != nil || at.Before(local) {
+		return local
+	}
+	return at
+}
+
+// answerLiveness tells another replica's sweeper when this replica last
+// heard from the node.
+func (g *Gateway) answerLiveness(nodeID uuid.UUID, m *nats.Msg) {
+	g.mu.Lock()
+	var at time.Time
+	if st := g.nodes[nodeID]; st != nil {
+		at = st.heard
+	}
+	g.mu.Unlock()
+	b, _ := at.MarshalText()
+	_ = m.Respond(b)
 }
 
 // markOffline marks one node offline now (a probe nobody answered).

@@ -36,7 +36,8 @@ import (
 // another replica.
 const RelayPath = "/api/v1/internal/terminal-relay"
 
-// relayHeader marks a routed request as a terminal open, not a task.
+// relayHeader marks a routed request that is not a task: a terminal open
+// ("terminal") or a sweeper asking when the node was last heard ("liveness").
 const relayHeader = "Gpuaas-Route"
 
 const relayTicketTTL = 10 * time.Second

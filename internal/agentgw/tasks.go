@@ -160,8 +160,12 @@ func (g *Gateway) Probe(ctx context.Context, nodeID uuid.UUID) error {
 // answerRouted answers one request another replica routed to a node whose
 // session this replica holds: a terminal open or a task.
 func (g *Gateway) answerRouted(nodeID uuid.UUID, m *nats.Msg) {
-	if m.Header.Get(relayHeader) == "terminal" {
+	switch m.Header.Get(relayHeader) {
+	case "terminal":
 		g.offerTerminal(nodeID, m)
+		return
+	case "liveness":
+		g.answerLiveness(nodeID, m)
 		return
 	}
 	var task agentproto.Task

@@ -300,8 +300,12 @@ func TestReleaseWaitsForTheAgentToReport(t *testing.T) {
 	must(t, f.wk.Drive(ctx, a.Id))
 	f.sim.FailureRate = 0
 	must(t, f.wk.ReconcileNode(ctx, *a.NodeId, []uuid.UUID{a.Id}))
-	if f.status(t, a.Id) != allocation.StatusReleased {
-		t.Fatalf("after the agent reported: %s", f.status(t, a.Id))
+	// The release runs beside the reconcile: poll for it.
+	for deadline := time.Now().Add(10 * time.Second); f.status(t, a.Id) != allocation.StatusReleased; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the agent reported: %s", f.status(t, a.Id))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

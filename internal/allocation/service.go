@@ -34,8 +34,8 @@ const (
 // rest of tx, so one user's creates are judged one at a time.
 type BalanceLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error)
 
-// UsageCloser ends an allocation's usage window at `at` inside tx (billing
-// owns the window); an allocation that never ran has none and is left alone.
+// UsageCloser opens or ends an allocation's usage window at `at` inside tx
+// (billing owns the window); an allocation that never ran has none to end.
 type UsageCloser func(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error
 
 // ReasonNodeLost is the failure reason of an allocation whose node stayed
@@ -49,9 +49,12 @@ type Config struct {
 	// burn rate with the new allocation, for a create to be accepted.
 	MinRunway   time.Duration
 	LockBalance BalanceLocker
-	// CloseUsage, when set, closes the usage window in the transaction that
-	// asks for the release (or ends the allocation), so a window ends at
-	// the request whatever happens on the node afterwards.
+	// OpenUsage and CloseUsage, when set, open the usage window in the
+	// transaction that makes an allocation active, and close it in the one
+	// that asks for its release (or ends it): a window ends at the request
+	// whatever happens on the node afterwards, and exists from the first
+	// moment a node going offline must pause it.
+	OpenUsage  UsageCloser
 	CloseUsage UsageCloser
 }
 
@@ -332,6 +335,11 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	}
 	if err != nil {
 		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)
+	}
+	if s.cfg.OpenUsage != nil && to == StatusActive && next.ActiveAt != nil {
+		if err := s.cfg.OpenUsage(ctx, tx, next.ID, *next.ActiveAt); err != nil {
+			return db.Allocation{}, fmt.Errorf("open usage: %w", err)
+		}
 	}
 	if s.cfg.CloseUsage != nil && (to == StatusReleasing || to.Terminal()) {
 		// Charging ends at the release request (or, for a lost node, where

@@ -209,9 +209,13 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 		return fmt.Errorf("read the node's pending releases: %w", err)
 	}
 	for _, row := range pending {
-		if err := w.release(ctx, row); err != nil {
-			slog.Warn("release on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
-		}
+		// Each on its own: a release that hangs on the node must not hold
+		// up the others, nor the rest of this reconcile.
+		go func() {
+			if err := w.release(context.WithoutCancel(ctx), row); err != nil {
+				slog.Warn("release on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+			}
+		}()
 	}
 	active, err := w.svc.store.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
 	if err != nil {

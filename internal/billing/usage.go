@@ -113,6 +113,17 @@ func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID
 	return b.closeRecord(ctx, tx, rec, endedAt)
 }
 
+// OpenUsageIn opens an allocation's window at `at` inside tx, the
+// transaction that makes it active (an open window is left alone, so the
+// active event changes nothing after it). It is the lifecycle's
+// allocation.UsageCloser for opening.
+func (b *Billing) OpenUsageIn(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error {
+	if _, err := tx.OpenUsage(ctx, db.OpenUsageParams{AllocationID: allocationID, StartedAt: dbTime(at)}); err != nil {
+		return fmt.Errorf("open usage window: %w", err)
+	}
+	return nil
+}
+
 // CloseUsageIn ends an allocation's window at `at` inside tx, the
 // transaction that asks for its release or ends it; an allocation that
 // never ran, or whose window is closed, is left alone. It is the

@@ -30,6 +30,8 @@ import (
 // seconds.
 const (
 	heartbeatInterval = 500 * time.Millisecond // offline after 3 missed: 1.5 s
+	releaseDeadline   = 20 * time.Second       // unconfirmed this long: release_failed (and still retried)
+	nodeLostGrace     = 6 * time.Second        // offline this long (control plane up): node_lost
 	provisionDeadline = 3 * time.Second        // reconciler: 3 retries, then failed / release_failed
 	meterSeconds      = 2                      // billing.meter_interval_seconds
 	adminPassword     = "faults admin password, long enough"
@@ -131,6 +133,7 @@ func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nod
 			"--nats-url", c.nats.url(), "--nats-namespace", "faults", "--redis-url", "redis://" + c.redis.addr() + "/0",
 			"--secret-key-file", keyFile, "--data-dir", filepath.Join(dir, fmt.Sprintf("server%d", i)),
 			"--heartbeat-interval", heartbeatInterval.String(), "--provision-deadline", provisionDeadline.String(),
+			"--release-deadline", releaseDeadline.String(), "--node-lost-grace", nodeLostGrace.String(),
 			"--runtime", "agent", "--min-runway", "10s", "--api-rate", "1000", "--api-burst", "2000",
 			"--log-format", "text"}
 		d := newDaemon(t, fmt.Sprintf("server%d", i), true, func() *exec.Cmd {

@@ -229,25 +229,20 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		Naming:      app.Naming,
 		MinRunway:   cfg.MinRunway,
 		LockBalance: app.Billing.LockAvailable,
+		OpenUsage:   app.Billing.OpenUsageIn,
 		CloseUsage:  app.Billing.CloseUsageIn,
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
-		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode,
+		// Billing pauses where a node went offline and resumes at the
+		// heartbeat that reports the workload running again.
+		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode, OnAlive: app.Billing.ResumeNode,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
-		worker := allocation.NewWorker(app.Allocations, app.Runtime)
-		app.Agents.SetOnReport(func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error {
-			// What the agent runs again is billed again from now; then
-			// the lifecycle squares the report with the database.
-			if err := app.Billing.ResumeNode(ctx, nodeID, running, time.Now()); err != nil {
-				return err
-			}
-			return worker.ReconcileNode(ctx, nodeID, running)
-		})
+		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}

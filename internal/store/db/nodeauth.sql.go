@@ -139,6 +139,35 @@ func (q *Queries) InsertNodeCredential(ctx context.Context, arg InsertNodeCreden
 	return i, err
 }
 
+const listStaleNodes = `-- name: ListStaleNodes :many
+SELECT id FROM nodes
+WHERE status = 'online' AND last_heartbeat_at < $1
+  AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
+`
+
+// Agent-run nodes whose last written heartbeat is older than the deadline:
+// candidates for offline, once no replica has heard from them either (a
+// stamp may be waiting in a replica's flusher while Postgres was away).
+func (q *Queries) ListStaleNodes(ctx context.Context, before *time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listStaleNodes, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markNodeOffline = `-- name: MarkNodeOffline :many
 UPDATE nodes SET status = 'offline', updated_at = now(),
     offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
@@ -229,10 +258,15 @@ func (q *Queries) RevokeNodeCredentials(ctx context.Context, nodeID uuid.UUID) (
 const sweepOfflineNodes = `-- name: SweepOfflineNodes :many
 UPDATE nodes SET status = 'offline', updated_at = now(),
     offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
-WHERE status = 'online' AND last_heartbeat_at < $1
+WHERE id = ANY($1::uuid[]) AND status = 'online' AND last_heartbeat_at < $2
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
 RETURNING id, hostname, last_heartbeat_at
 `
+
+type SweepOfflineNodesParams struct {
+	Ids    []uuid.UUID
+	Before *time.Time
+}
 
 type SweepOfflineNodesRow struct {
 	ID              uuid.UUID
@@ -243,8 +277,9 @@ type SweepOfflineNodesRow struct {
 // Nodes run by an agent (they hold a credential) whose last heartbeat is
 // older than the deadline go offline. Nodes without an agent (the dev
 // seed's simulated ones) are left alone.
-func (q *Queries) SweepOfflineNodes(ctx context.Context, before *time.Time) ([]SweepOfflineNodesRow, error) {
-	rows, err := q.db.Query(ctx, sweepOfflineNodes, before)
+// Only the @ids the sweeper confirmed no replica hears from.
+func (q *Queries) SweepOfflineNodes(ctx context.Context, arg SweepOfflineNodesParams) ([]SweepOfflineNodesRow, error) {
+	rows, err := q.db.Query(ctx, sweepOfflineNodes, arg.Ids, arg.Before)
 	if err != nil {
 		return nil, err
 	}

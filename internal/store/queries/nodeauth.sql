@@ -30,11 +30,20 @@ RETURNING old.was = 'offline' AS came_back;
 -- Nodes run by an agent (they hold a credential) whose last heartbeat is
 -- older than the deadline go offline. Nodes without an agent (the dev
 -- seed's simulated ones) are left alone.
+-- Only the @ids the sweeper confirmed no replica hears from.
 UPDATE nodes SET status = 'offline', updated_at = now(),
     offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
-WHERE status = 'online' AND last_heartbeat_at < @before
+WHERE id = ANY(@ids::uuid[]) AND status = 'online' AND last_heartbeat_at < @before
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
 RETURNING id, hostname, last_heartbeat_at;
+
+-- name: ListStaleNodes :many
+-- Agent-run nodes whose last written heartbeat is older than the deadline:
+-- candidates for offline, once no replica has heard from them either (a
+-- stamp may be waiting in a replica's flusher while Postgres was away).
+SELECT id FROM nodes
+WHERE status = 'online' AND last_heartbeat_at < @before
+  AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id);
 
 -- name: UpsertReportedGPU :exec
 INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
