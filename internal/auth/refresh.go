@@ -36,8 +36,9 @@ func wellFormedRefresh(tok string) bool {
 }
 
 // issuePair stores a new refresh token in family for u (through q, the
-// caller's transaction) and signs an access token for the same session.
-func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, family uuid.UUID) (api.TokenPair, error) {
+// caller's transaction) and signs an access token for the same session
+// with sk.
+func (s *Service) issuePair(ctx context.Context, q *store.Store, sk signingKey, u db.User, family uuid.UUID) (api.TokenPair, error) {
 	refresh := secrets.Token(refreshPrefix)
 	_, err := q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
 		UserID:    u.ID,
@@ -50,7 +51,7 @@ func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, fami
 	if err != nil {
 		return api.TokenPair{}, fmt.Errorf("insert refresh token: %w", err)
 	}
-	access, err := s.issueAccess(ctx, u, family)
+	access, err := s.issueAccess(sk, u, family)
 	if err != nil {
 		return api.TokenPair{}, err
 	}
@@ -72,9 +73,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 		s.refreshes.WithLabelValues("invalid_token").Inc()
 		return api.TokenPair{}, invalid
 	}
+	sk, err := s.signingKey(ctx)
+	if err != nil {
+		return api.TokenPair{}, fmt.Errorf("refresh token: %w", err)
+	}
 	var pair api.TokenPair
 	var reused bool
-	err := s.st.InTx(ctx, func(tx *store.Store) error {
+	err = s.st.InTx(ctx, func(tx *store.Store) error {
 		// FOR UPDATE serialises concurrent submissions of one token: the
 		// second waits, then sees used_at set.
 		rt, err := tx.GetRefreshTokenForUpdate(ctx, hashRefresh(refreshToken))
@@ -111,7 +116,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 			return fmt.Errorf("mark refresh token used: %w", err)
 		}
 		// The new access token carries the user's current role and name.
-		pair, err = s.issuePair(ctx, tx, u, rt.FamilyID)
+		pair, err = s.issuePair(ctx, tx, sk, u, rt.FamilyID)
 		return err
 	})
 	switch {

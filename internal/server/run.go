@@ -171,7 +171,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	if err != nil {
 		return fail(fmt.Errorf("--secret-key-file: %w", err))
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {
 		return fail(fmt.Errorf("--database-url: %w", err))
 	}
