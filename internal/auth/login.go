@@ -81,7 +81,7 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 			}
 		}
 		var err error
-		if pair, err = s.issuePair(ctx, tx, sk, u, uuid.New()); err != nil {
+		if pair, _, err = s.issuePair(ctx, tx, sk, u, uuid.New()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx.Queries, audit.Entry{

@@ -116,7 +116,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 		s.verified.put(bearer, e, s.now())
 	}
 	p := e.p
-	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID))
+	// The token itself, or its whole session (logout, password change,
+	// role change, refresh reuse), may be on the deny-list.
+	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID), denySessionKey(p.SessionID))
 	if err != nil {
 		// Fail open: a kv outage must not log everyone out. A revoked token
 		// then lives until its exp, at most AccessTTL.
@@ -190,3 +192,5 @@ func (c accessClaims) principal() (reqctx.Principal, error) {
 }
 
 func denyKey(jti string) string { return "deny:jti:" + jti }
+
+func denySessionKey(sid uuid.UUID) string { return "deny:sid:" + sid.String() }

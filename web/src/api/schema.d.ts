@@ -106,8 +106,11 @@ export interface paths {
         put?: never;
         /**
          * Trade a refresh token for a new pair; the old one is spent
-         * @description Refresh tokens are single-use. Presenting a spent token revokes every
-         *     token of its family (the login it came from).
+         * @description Refresh tokens are single-use. The same token presented again within
+         *     10 seconds of being spent gets the same successor back (with a new
+         *     access token) while that successor is unspent; presented later, it
+         *     revokes every token of its family (the login it came from), access
+         *     tokens included.
          *
          *     The token is `refresh_token` in the body or, when the body has none
          *     (no body, `{}`), the `gpuaas_refresh` cookie set by login and by this
@@ -133,8 +136,9 @@ export interface paths {
         put?: never;
         /**
          * Revoke the access token, and the refresh token if given
-         * @description Revokes the access token and every refresh token of its session, and
-         *     clears the web console's `gpuaas_refresh` cookie.
+         * @description Revokes every access token and every refresh token of the caller's
+         *     session, on every replica, and clears the web console's
+         *     `gpuaas_refresh` cookie.
          */
         post: operations["logout"];
         delete?: never;
