@@ -27,12 +27,12 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/auth/personal/login", serve(a.login))
 	rt.Handle("POST", "/api/v1/auth/token/refresh", serve(a.refresh))
 	rt.Handle("POST", "/api/v1/agent/join", serve(a.agentJoin))
-	rt.Handle("GET", "/api/v1/agent/connect", a.Agents)
+	rt.Handle("GET", "/api/v1/agent/connect", a.agentSessions.track(a.Agents))
 	rt.Handle("GET", "/api/v1/agent/binary", serve(a.agentBinary))
-	rt.HandleFunc("GET", "/ws/notifications", a.notifications)
-	rt.HandleFunc("GET", "/ws/terminal/{allocation_id}", a.terminalSession)
+	rt.Handle("GET", "/ws/notifications", a.sessions.track(http.HandlerFunc(a.notifications)))
+	rt.Handle("GET", "/ws/terminal/{allocation_id}", a.sessions.track(http.HandlerFunc(a.terminalSession)))
 	rt.Handle("GET", "/api/v1/internal/stats", serve(a.internalStats))
-	rt.HandleFunc("GET", agentgw.RelayPath, a.Agents.ServeRelay)
+	rt.Handle("GET", agentgw.RelayPath, a.sessions.track(http.HandlerFunc(a.Agents.ServeRelay)))
 
 	// Signed in.
 	rt.Handle("POST", "/api/v1/auth/logout", a.user(a.logout))
