@@ -64,6 +64,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/users", a.admin(a.adminListUsers))
 	rt.Handle("POST", "/api/v1/admin/users", a.admin(a.adminCreateUser))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}", a.admin(a.adminGetUser))
+	rt.Handle("PATCH", "/api/v1/admin/users/{user_id}", a.admin(a.adminUpdateUser))
 	rt.Handle("GET", "/api/v1/admin/audit-logs", a.admin(a.adminListAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))

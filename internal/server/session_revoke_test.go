@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -103,4 +104,40 @@ func TestTwoTabsRefreshingAtOnceKeepTheSession(t *testing.T) {
 	if _, err := a.Client("").Refresh(ctx, got[0].RefreshToken); err != nil {
 		t.Fatalf("the shared successor: %v", err)
 	}
+}
+
+func TestRoleChangeEndsEverySessionOfTheUserOnEveryReplica(t *testing.T) {
+	a, b := twoReplicas(t)
+	admin, _ := a.As("admin")
+	u := a.NewUser("user")
+	_, one := a.Login(u)
+	_, two := a.Login(u)
+	got, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: api.RoleAdmin})
+	if err != nil || got.Role != api.RoleAdmin {
+		t.Fatalf("update role: %+v %v", got, err)
+	}
+	for i, p := range []api.TokenPair{one, two} {
+		eventuallyRevoked(t, b.Client(p.AccessToken), fmt.Sprintf("session %d after a role change", i))
+		if _, err := b.Client("").Refresh(ctx, p.RefreshToken); err == nil {
+			t.Fatalf("session %d's refresh token still works", i)
+		}
+	}
+	// The next login carries the new role.
+	c, _ := a.Login(u)
+	if me, err := c.Me(ctx); err != nil || me.Role != api.RoleAdmin {
+		t.Fatalf("me after role change: %+v %v", me, err)
+	}
+	rows, err := admin.AdminListAuditLogs(ctx, api.AdminListAuditLogsParams{Action: ptr("user.role_change")})
+	if err != nil || len(rows.Items) != 1 || rows.Items[0].Metadata["from"] != "user" || rows.Items[0].Metadata["to"] != "admin" {
+		t.Fatalf("audit %+v %v", rows.Items, err)
+	}
+	// The same role again changes nothing and ends nothing.
+	if _, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: api.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Me(ctx); err != nil {
+		t.Fatalf("a no-op role change ended the session: %v", err)
+	}
+	_, err = c.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: "root"})
+	wantErr(t, err, http.StatusBadRequest, "")
 }

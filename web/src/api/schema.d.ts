@@ -307,7 +307,14 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a user's role; ends every session of the user
+         * @description A changed role ends every session of the user on every replica
+         *     (refresh tokens revoked, access tokens refused with token_revoked),
+         *     so the new role applies from the next login. Setting the role the
+         *     user already has changes nothing. Audited as user.role_change.
+         */
+        patch: operations["adminUpdateUser"];
         trace?: never;
     };
     "/api/v1/admin/audit-logs": {
@@ -959,6 +966,9 @@ export interface components {
             email: string;
             /** @description At least 12 characters, not a common password. */
             password: string;
+            role: components["schemas"]["Role"];
+        };
+        UpdateUserRequest: {
             role: components["schemas"]["Role"];
         };
         ChangePasswordRequest: {
@@ -1993,6 +2003,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUpdateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The user, updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
     };
