@@ -720,6 +720,11 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// UpdateUserRequest defines model for UpdateUserRequest.
+type UpdateUserRequest struct {
+	Role Role `json:"role"`
+}
+
 // UsageList defines model for UsageList.
 type UsageList struct {
 	Items      []UsageRecord `json:"items"`
@@ -1049,6 +1054,9 @@ type AdminCreateNodeJSONRequestBody = CreateNodeRequest
 
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest
+
+// AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
+type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest

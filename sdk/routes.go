@@ -214,6 +214,15 @@ func (c *Client) AdminGetUser(ctx context.Context, id uuid.UUID) (api.User, erro
 	return u, err
 }
 
+// AdminUpdateUser changes a user's role; a changed role ends every
+// session of the user.
+func (c *Client) AdminUpdateUser(ctx context.Context, id uuid.UUID, req api.UpdateUserRequest) (api.User, error) {
+	var u api.User
+	err := c.doJSON(ctx, call{method: http.MethodPatch, path: "/api/v1/admin/users/" + url.PathEscape(id.String()),
+		in: req, out: &u, auth: true})
+	return u, err
+}
+
 // AdminListAuditLogs returns a page of the audit log, newest first.
 func (c *Client) AdminListAuditLogs(ctx context.Context, p api.AdminListAuditLogsParams) (api.AuditLogList, error) {
 	var l api.AuditLogList

@@ -64,7 +64,7 @@ func runCreateAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpuaas create-admin: --database-url: %v\n", err)
 		return exitFailed

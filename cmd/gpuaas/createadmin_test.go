@@ -23,7 +23,7 @@ func TestCreateAdminBootstrapsTheFirstAdmin(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "created admin root") {
 		t.Fatalf("create: %d %s", code, out)
 	}
-	st, err := store.Open(context.Background(), url)
+	st, err := store.Open(context.Background(), url, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestRotateSigningKey(t *testing.T) {
 			t.Fatalf("rotate %d: %d %s", i, code, out)
 		}
 	}
-	st, err := store.Open(context.Background(), url)
+	st, err := store.Open(context.Background(), url, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

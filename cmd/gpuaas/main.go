@@ -212,7 +212,7 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpuaas migrate: --database-url (%s): %v\n", config.EnvName("database-url"), err)
 		return exitFailed

@@ -46,7 +46,7 @@ func runRotateSigningKey(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpuaas rotate-signing-key: --database-url: %v\n", err)
 		return exitFailed

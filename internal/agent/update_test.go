@@ -456,7 +456,7 @@ func TestSelfUpdateBetweenTwoBuilds(t *testing.T) {
 	eventually(t, 30*time.Second, "server up", func() bool { _, err := anon.Healthz(tctx); return err == nil })
 
 	// An admin, a region and a node with a join token.
-	st, err := store.Open(tctx, dbURL)
+	st, err := store.Open(tctx, dbURL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,6 +182,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer sess.Close()
+	// The request's own context ends when the server shuts down (the
+	// server tracks this handler); the session ends with it, before the
+	// pool closes.
+	defer context.AfterFunc(r.Context(), func() { sess.Close() })()
 	g.session(ctx, nodeID, sess)
 	return nil
 }

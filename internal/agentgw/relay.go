@@ -208,6 +208,7 @@ func (g *Gateway) ServeRelay(w http.ResponseWriter, r *http.Request) {
 	g.relayed.WithLabelValues("served").Inc()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
+	defer context.AfterFunc(r.Context(), cancel)() // server shutdown
 	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	defer nc.Close()
 	done := make(chan struct{}, 2)

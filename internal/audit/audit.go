@@ -20,6 +20,7 @@ const (
 	ActionRefreshReuse    = "auth.refresh_reuse_detected"
 	ActionPasswordChanged = "user.password_change"
 	ActionUserCreated     = "user.create"
+	ActionUserRoleChanged = "user.role_change"
 	ActionNodeCreated     = "node.create"
 	ActionNodeDisabled    = "node.disable"
 	ActionNodeEnabled     = "node.enable"
@@ -51,6 +52,7 @@ var allowedKeys = map[string][]string{
 	ActionRefreshReuse:     {"family_id"},
 	ActionPasswordChanged:  {"sessions_revoked"},
 	ActionUserCreated:      {"username", "role"},
+	ActionUserRoleChanged:  {"from", "to", "sessions_revoked"},
 	ActionNodeCreated:      {"hostname", "region"},
 	ActionNodeDisabled:     {"admin_state_from", "admin_state_to"},
 	ActionNodeEnabled:      {"admin_state_from", "admin_state_to"},

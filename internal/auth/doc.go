@@ -1,7 +1,9 @@
 // Package auth owns who the caller is: password login with throttling,
 // Ed25519-signed access tokens (JWT, alg EdDSA) and their verification,
-// rotating opaque refresh tokens with reuse detection, logout through a
-// deny-list of access-token ids, password change, and the signing-key ring
+// rotating opaque refresh tokens with reuse detection (and a short grace
+// window in which a replayed token gets its successor back), sessions ended
+// through a deny-list of access-token ids and session ids (logout, password
+// change, role change, reuse), password change, and the signing-key ring
 // published as JWKS.
 //
 // State lives in two places: durable state (signing keys sealed under the
@@ -11,9 +13,11 @@
 // access tokens are accepted until they expire (at most AccessTTL); each
 // such decision is counted in gpuaas_kv_fail_open_total.
 //
-// Access tokens are verified without a database read, so a role change or a
-// password change takes effect on other sessions' access tokens only when
-// they are next refreshed (at most AccessTTL later).
+// Access tokens are verified without a database read. Each carries its
+// session id (sid, the refresh-token family); ending a session revokes its
+// refresh tokens in Postgres and, after commit, flags the sid in the kv
+// store for AccessTTL plus leeway, so every replica refuses all of that
+// session's access tokens on their next request.
 //
 // It must not know about HTTP (headers, cookies, status codes): it returns
 // apperr errors and the HTTP layer renders them. It does not create or list

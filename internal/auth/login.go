@@ -69,6 +69,10 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 		slog.WarnContext(ctx, "reset login failure counter failed", "err", err)
 		s.lim.FailOpen("login_user")
 	}
+	sk, err := s.signingKey(ctx)
+	if err != nil {
+		return api.TokenPair{}, fmt.Errorf("start session: %w", err)
+	}
 	var pair api.TokenPair
 	err = s.st.InTx(ctx, func(tx *store.Store) error {
 		if password.NeedsRehash(u.PasswordHash) {
@@ -77,7 +81,7 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 			}
 		}
 		var err error
-		if pair, err = s.issuePair(ctx, tx, u, uuid.New()); err != nil {
+		if pair, _, err = s.issuePair(ctx, tx, sk, u, uuid.New()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx.Queries, audit.Entry{

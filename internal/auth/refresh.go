@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -36,10 +37,11 @@ func wellFormedRefresh(tok string) bool {
 }
 
 // issuePair stores a new refresh token in family for u (through q, the
-// caller's transaction) and signs an access token for the same session.
-func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, family uuid.UUID) (api.TokenPair, error) {
+// caller's transaction) and signs an access token for the same session
+// with sk. It returns the new refresh token's row id too.
+func (s *Service) issuePair(ctx context.Context, q *store.Store, sk signingKey, u db.User, family uuid.UUID) (api.TokenPair, uuid.UUID, error) {
 	refresh := secrets.Token(refreshPrefix)
-	_, err := q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
+	row, err := q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
 		UserID:    u.ID,
 		FamilyID:  family,
 		TokenHash: hashRefresh(refresh),
@@ -48,9 +50,16 @@ func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, fami
 		ExpiresAt: s.now().Add(s.cfg.RefreshTTL),
 	})
 	if err != nil {
-		return api.TokenPair{}, fmt.Errorf("insert refresh token: %w", err)
+		return api.TokenPair{}, uuid.Nil, fmt.Errorf("insert refresh token: %w", err)
 	}
-	access, err := s.issueAccess(ctx, u, family)
+	pair, err := s.pairOf(sk, u, family, refresh)
+	return pair, row.ID, err
+}
+
+// pairOf signs a new access token for u in session family and pairs it
+// with refresh.
+func (s *Service) pairOf(sk signingKey, u db.User, family uuid.UUID, refresh string) (api.TokenPair, error) {
+	access, err := s.issueAccess(sk, u, family)
 	if err != nil {
 		return api.TokenPair{}, err
 	}
@@ -62,19 +71,30 @@ func (s *Service) issuePair(ctx context.Context, q *store.Store, u db.User, fami
 	}, nil
 }
 
+// successorAAD binds a sealed successor token to its row.
+func successorAAD(id uuid.UUID) []byte { return []byte("refresh-successor:" + id.String()) }
+
 // Refresh spends a refresh token and returns its successor with a new
-// access token. A token that was already spent means it was copied: the
-// whole family (the thief's and the owner's tokens) is revoked and the
-// caller must log in again.
+// access token. The same token presented again within RefreshReuseGrace of
+// being spent (two tabs refreshing at once) gets the same successor, with a
+// fresh access token, while that successor is unspent. Any other replay of
+// a spent token means it was copied: the whole family (the thief's and the
+// owner's tokens, refresh and access) is revoked and the caller must log in
+// again.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPair, error) {
 	invalid := apperr.Unauthorized(CodeInvalidToken, "invalid or expired refresh token")
 	if !wellFormedRefresh(refreshToken) {
 		s.refreshes.WithLabelValues("invalid_token").Inc()
 		return api.TokenPair{}, invalid
 	}
+	sk, err := s.signingKey(ctx)
+	if err != nil {
+		return api.TokenPair{}, fmt.Errorf("refresh token: %w", err)
+	}
 	var pair api.TokenPair
-	var reused bool
-	err := s.st.InTx(ctx, func(tx *store.Store) error {
+	var reused, graced bool
+	var family uuid.UUID
+	err = s.st.InTx(ctx, func(tx *store.Store) error {
 		// FOR UPDATE serialises concurrent submissions of one token: the
 		// second waits, then sees used_at set.
 		rt, err := tx.GetRefreshTokenForUpdate(ctx, hashRefresh(refreshToken))
@@ -84,10 +104,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 		if err != nil {
 			return fmt.Errorf("get refresh token: %w", err)
 		}
+		family = rt.FamilyID
+		now := s.now()
 		switch {
 		case rt.RevokedAt != nil:
 			return invalid
 		case rt.UsedAt != nil:
+			if pair, graced, err = s.graceReplay(ctx, tx, sk, rt, now); err != nil || graced {
+				return err
+			}
 			// Checked before expiry: replaying an old spent token is just as
 			// much a sign of theft while its successors live.
 			reused = true
@@ -100,19 +125,28 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 				TargetType: "user", TargetID: rt.UserID.String(),
 				Metadata: map[string]any{"family_id": rt.FamilyID.String()},
 			})
-		case !s.now().Before(rt.ExpiresAt):
+		case !now.Before(rt.ExpiresAt):
 			return invalid
 		}
 		u, err := tx.GetUser(ctx, rt.UserID)
 		if err != nil {
 			return fmt.Errorf("get user of refresh token: %w", err)
 		}
-		if err := tx.MarkRefreshTokenUsed(ctx, rt.ID); err != nil {
+		// The new access token carries the user's current role and name.
+		var next uuid.UUID
+		if pair, next, err = s.issuePair(ctx, tx, sk, u, rt.FamilyID); err != nil {
+			return err
+		}
+		sealed, err := secrets.Seal(s.masterKey, []byte(pair.RefreshToken), successorAAD(next))
+		if err != nil {
+			return fmt.Errorf("seal successor refresh token: %w", err)
+		}
+		if err := tx.MarkRefreshTokenUsed(ctx, db.MarkRefreshTokenUsedParams{
+			ID: rt.ID, UsedAt: now, SuccessorID: uuid.NullUUID{UUID: next, Valid: true}, SuccessorEnc: sealed,
+		}); err != nil {
 			return fmt.Errorf("mark refresh token used: %w", err)
 		}
-		// The new access token carries the user's current role and name.
-		pair, err = s.issuePair(ctx, tx, u, rt.FamilyID)
-		return err
+		return nil
 	})
 	switch {
 	case err != nil && apperr.IsKind(err, apperr.KindUnauthorized):
@@ -121,12 +155,46 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 	case err != nil:
 		return api.TokenPair{}, fmt.Errorf("refresh token: %w", err)
 	case reused:
+		s.DenySessions(ctx, family)
 		s.refreshes.WithLabelValues("reused").Inc()
 		slog.WarnContext(ctx, "refresh token reused; session revoked")
 		return api.TokenPair{}, apperr.Unauthorized(CodeRefreshReused, "refresh token was already used; the session has been revoked, log in again")
+	case graced:
+		s.refreshes.WithLabelValues("replayed_in_grace").Inc()
+		return pair, nil
 	}
 	s.refreshes.WithLabelValues("success").Inc()
 	return pair, nil
+}
+
+// graceReplay answers a spent token rt presented again within
+// RefreshReuseGrace of being spent: the successor it was exchanged for,
+// while that is still unspent and live, with a new access token. ok is
+// false when the replay is not covered (then it counts as reuse).
+func (s *Service) graceReplay(ctx context.Context, tx *store.Store, sk signingKey, rt db.RefreshToken, now time.Time) (api.TokenPair, bool, error) {
+	if rt.UsedAt == nil || !rt.SuccessorID.Valid || len(rt.SuccessorEnc) == 0 || now.Sub(*rt.UsedAt) > s.cfg.RefreshReuseGrace {
+		return api.TokenPair{}, false, nil
+	}
+	next, err := tx.GetRefreshTokenByID(ctx, rt.SuccessorID.UUID)
+	if store.IsNoRows(err) {
+		return api.TokenPair{}, false, nil
+	}
+	if err != nil {
+		return api.TokenPair{}, false, fmt.Errorf("get successor refresh token: %w", err)
+	}
+	if next.RevokedAt != nil || next.UsedAt != nil || !now.Before(next.ExpiresAt) {
+		return api.TokenPair{}, false, nil
+	}
+	plain, err := secrets.Open(s.masterKey, rt.SuccessorEnc, successorAAD(next.ID))
+	if err != nil {
+		return api.TokenPair{}, false, fmt.Errorf("open successor refresh token: %w", err)
+	}
+	u, err := tx.GetUser(ctx, rt.UserID)
+	if err != nil {
+		return api.TokenPair{}, false, fmt.Errorf("get user of refresh token: %w", err)
+	}
+	pair, err := s.pairOf(sk, u, rt.FamilyID, string(plain))
+	return pair, err == nil, err
 }
 
 // Cleanup deletes refresh tokens that expired over a day ago. Run it

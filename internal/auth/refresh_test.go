@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gpuaas/gpuaas/api"
-	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
 )
@@ -50,13 +49,26 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 	ctx := context.Background()
 	stolen := e.login(t, "alice")
 	other := e.login(t, "alice") // a second, unrelated session
+	p, _ := e.svc.Authenticate(ctx, stolen.AccessToken)
 	successor, err := e.svc.Refresh(ctx, stolen.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 
+	// Within the grace window the replay gets the same successor back...
+	again, err := e.svc.Refresh(ctx, stolen.RefreshToken)
+	if err != nil || again.RefreshToken != successor.RefreshToken {
+		t.Fatalf("replay within grace: %v (same successor: %v)", err, again.RefreshToken == successor.RefreshToken)
+	}
+	// ...after it, the replay is reuse and revokes the family, access
+	// tokens included.
+	e.clock.Advance(auth.DefaultRefreshReuseGrace + time.Second)
 	_, err = e.svc.Refresh(ctx, stolen.RefreshToken)
 	wantCode(t, err, auth.CodeRefreshReused)
+	_, err = e.svc.Authenticate(ctx, successor.AccessToken)
+	wantCode(t, err, auth.CodeTokenRevoked)
+	_, err = e.svc.Authenticate(ctx, again.AccessToken)
+	wantCode(t, err, auth.CodeTokenRevoked)
 	// The successor dies with the family; replaying again is just invalid.
 	_, err = e.svc.Refresh(ctx, successor.RefreshToken)
 	wantCode(t, err, auth.CodeInvalidToken)
@@ -67,7 +79,6 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 	}
 
 	rows := e.audits(t, audit.ActionRefreshReuse)
-	p, _ := e.svc.Authenticate(ctx, stolen.AccessToken)
 	if len(rows) != 1 || rows[0].Actor.UUID != u.ID || rows[0].Meta["family_id"] != p.SessionID.String() {
 		t.Fatalf("audit rows %+v (session %s)", rows, p.SessionID)
 	}
@@ -76,7 +87,9 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 	}
 }
 
-func TestConcurrentRefreshHasOneWinner(t *testing.T) {
+// Concurrent submissions of one token (tabs refreshing at once, a retried
+// request) all get the one successor, and the session lives on.
+func TestConcurrentRefreshSharesOneSuccessor(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.user(t, "alice")
@@ -88,37 +101,49 @@ func TestConcurrentRefreshHasOneWinner(t *testing.T) {
 	pairs := make([]api.TokenPair, n)
 	start := make(chan struct{})
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			pairs[i], results[i] = e.svc.Refresh(context.Background(), pair.RefreshToken)
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
-	// The first spends the token; the next one in the row lock sees it spent
-	// and revokes the family; later ones find it revoked.
-	var winner api.TokenPair
-	wins, reused := 0, 0
 	for i, err := range results {
-		switch {
-		case err == nil:
-			wins++
-			winner = pairs[i]
-		case apperr.HasCode(err, auth.CodeRefreshReused):
-			reused++
-		default:
-			wantCode(t, err, auth.CodeInvalidToken)
+		if err != nil {
+			t.Fatalf("submission %d: %v", i, err)
+		}
+		if pairs[i].RefreshToken != pairs[0].RefreshToken {
+			t.Fatalf("submission %d got another successor", i)
+		}
+		if _, err := e.svc.Authenticate(context.Background(), pairs[i].AccessToken); err != nil {
+			t.Fatalf("submission %d's access token: %v", i, err)
 		}
 	}
-	if wins != 1 || reused != 1 {
-		t.Fatalf("%d won and %d saw reuse, want 1 and 1 (errors %v)", wins, reused, results)
+	if got := metric(t, e.reg, "gpuaas_auth_token_refresh_total", "result", "replayed_in_grace"); got != n-1 {
+		t.Fatalf("refresh{replayed_in_grace} = %v, want %d", got, n-1)
 	}
-	// A double submit is indistinguishable from theft, so the winner's
-	// successor is revoked with the family.
-	_, err := e.svc.Refresh(context.Background(), winner.RefreshToken)
-	wantCode(t, err, auth.CodeInvalidToken)
+	if _, err := e.svc.Refresh(context.Background(), pairs[0].RefreshToken); err != nil {
+		t.Fatalf("refresh the shared successor: %v", err)
+	}
+}
+
+// Within the grace window a replay gets the successor only while that is
+// unspent: once the successor was itself spent, the replay is reuse.
+func TestGraceReplayOfASpentSuccessorIsReuse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "alice")
+	ctx := context.Background()
+	first := e.login(t, "alice")
+	second, err := e.svc.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Refresh(ctx, second.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Refresh(ctx, first.RefreshToken)
+	wantCode(t, err, auth.CodeRefreshReused)
 }
 
 func TestRefreshRefusesGarbageAndExpired(t *testing.T) {

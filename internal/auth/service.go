@@ -17,6 +17,10 @@ type Config struct {
 	Issuer, Audience string
 	AccessTTL        time.Duration
 	RefreshTTL       time.Duration
+	// RefreshReuseGrace is how long after a refresh token is spent the
+	// same token still gets its successor back (two tabs refreshing at
+	// once) instead of counting as reuse and revoking the session.
+	RefreshReuseGrace time.Duration
 	// LoginUserFailures failed logins for one username within
 	// LoginUserWindow lock that username until the window ends.
 	LoginUserFailures int
@@ -35,6 +39,7 @@ const (
 	DefaultAudience          = "gpuaas-api"
 	DefaultAccessTTL         = 15 * time.Minute
 	DefaultRefreshTTL        = 30 * 24 * time.Hour
+	DefaultRefreshReuseGrace = 10 * time.Second
 	DefaultLoginUserFailures = 10
 	DefaultLoginUserWindow   = 15 * time.Minute
 	DefaultLoginIPAttempts   = 300
@@ -57,6 +62,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = DefaultRefreshTTL
+	}
+	if c.RefreshReuseGrace <= 0 {
+		c.RefreshReuseGrace = DefaultRefreshReuseGrace
 	}
 	if c.LoginUserFailures <= 0 {
 		c.LoginUserFailures = DefaultLoginUserFailures
@@ -111,7 +119,7 @@ func New(cfg Config, st *store.Store, hot kv.Store, lim *ratelimit.Limiter, mast
 		}, []string{"result"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuaas_auth_token_refresh_total",
-			Help: "Refresh-token exchanges by result (success, invalid_token, reused).",
+			Help: "Refresh-token exchanges by result (success, replayed_in_grace, invalid_token, reused).",
 		}, []string{"result"}),
 	}
 	s.keys = newKeyring(s)

@@ -62,12 +62,22 @@ func (c accessClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings{c.Audience}, nil
 }
 
-// issueAccess signs an access token for u in session sid.
-func (s *Service) issueAccess(ctx context.Context, u db.User, sid uuid.UUID) (string, error) {
+// signingKey is the key access tokens are signed with. Callers fetch it
+// (keyring.signer may reload from the pool) before they open a
+// transaction, so a request never holds two pool connections at once.
+type signingKey struct {
+	kid string
+	key ed25519.PrivateKey
+}
+
+func (s *Service) signingKey(ctx context.Context) (signingKey, error) {
 	kid, key, err := s.keys.signer(ctx)
-	if err != nil {
-		return "", err
-	}
+	return signingKey{kid: kid, key: key}, err
+}
+
+// issueAccess signs an access token for u in session sid with sk.
+func (s *Service) issueAccess(sk signingKey, u db.User, sid uuid.UUID) (string, error) {
+	kid, key := sk.kid, sk.key
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("generate jti: %w", err)
@@ -106,7 +116,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 		s.verified.put(bearer, e, s.now())
 	}
 	p := e.p
-	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID))
+	// The token itself, or its whole session (logout, password change,
+	// role change, refresh reuse), may be on the deny-list.
+	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID), denySessionKey(p.SessionID))
 	if err != nil {
 		// Fail open: a kv outage must not log everyone out. A revoked token
 		// then lives until its exp, at most AccessTTL.
@@ -180,3 +192,5 @@ func (c accessClaims) principal() (reqctx.Principal, error) {
 }
 
 func denyKey(jti string) string { return "deny:jti:" + jti }
+
+func denySessionKey(sid uuid.UUID) string { return "deny:sid:" + sid.String() }

@@ -148,8 +148,9 @@ func TestDenyListFailsOpen(t *testing.T) {
 	}
 	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
 	wantCode(t, err, auth.CodeInvalidToken)
-	if got := metric(t, reg, "gpuaas_kv_fail_open_total", "op", "denylist"); got != 3 {
-		t.Fatalf("fail_open{denylist} = %v, want 3", got)
+	// 1 check above + 1 check of pair + the token's and the session's flags.
+	if got := metric(t, reg, "gpuaas_kv_fail_open_total", "op", "denylist"); got != 4 {
+		t.Fatalf("fail_open{denylist} = %v, want 4", got)
 	}
 }
 

@@ -29,6 +29,18 @@ const MaxReasonLength = 500
 // empty for a fresh one) makes a retry post nothing more. It returns the
 // balance afterwards.
 func (b *Billing) Adjust(ctx context.Context, actor, userID uuid.UUID, amountMinor int64, reason, idempotencyKey string) (api.BalanceResponse, error) {
+	var out api.BalanceResponse
+	err := b.st.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		out, err = b.AdjustIn(ctx, tx, actor, userID, amountMinor, reason, idempotencyKey)
+		return err
+	})
+	return out, err
+}
+
+// AdjustIn is Adjust inside the caller's transaction tx (the idempotent
+// request's), so a request holds one pool connection, never two.
+func (b *Billing) AdjustIn(ctx context.Context, tx *store.Store, actor, userID uuid.UUID, amountMinor int64, reason, idempotencyKey string) (api.BalanceResponse, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case amountMinor == 0:
@@ -46,7 +58,7 @@ func (b *Billing) Adjust(ctx context.Context, actor, userID uuid.UUID, amountMin
 		key = "adjustment:" + actor.String() + ":" + userID.String() + ":" + idempotencyKey
 	}
 	var out api.BalanceResponse
-	err := b.st.InTx(ctx, func(tx *store.Store) error {
+	err := tx.InTx(ctx, func(tx *store.Store) error {
 		exists, err := tx.BillingUserExists(ctx, userID)
 		if err != nil {
 			return fmt.Errorf("look up user: %w", err)

@@ -13,15 +13,18 @@ import (
 // Server is the control plane's configuration, shared by `gpuaas server`
 // and `gpuaas dev` (which only changes some defaults).
 type Server struct {
-	Listen        string
-	PublicURL     string
-	AdvertiseURL  string
-	DatabaseURL   string
-	DataDir       string
-	RedisURL      string
-	NATSURL       string
-	SecretKeyFile string
-	Roles         string
+	Listen       string
+	PublicURL    string
+	AdvertiseURL string
+	DatabaseURL  string
+	// DatabaseMaxConns caps the Postgres pool; 0 keeps pgxpool's default
+	// (pool_max_conns in the URL, else the larger of 4 and the CPU count).
+	DatabaseMaxConns int
+	DataDir          string
+	RedisURL         string
+	NATSURL          string
+	SecretKeyFile    string
+	Roles            string
 
 	LogLevel  string
 	LogFormat string
@@ -103,6 +106,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL users reach the API at; derived from --listen when empty")
 	fs.StringVar(&c.AdvertiseURL, "advertise-url", c.AdvertiseURL, "URL other control-plane replicas reach this one at, for relaying terminal streams; derived from the bound listener when empty")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL connection URL")
+	fs.IntVar(&c.DatabaseMaxConns, "database-max-conns", c.DatabaseMaxConns, "most PostgreSQL connections this process opens, 2 to 1000; 0: pgxpool's default (pool_max_conns in the URL, else max(4, CPUs))")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for local state (dev NATS, generated keys)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for rate limits and the token deny-list; in-process when empty (single replica only)")
 	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL (JetStream enabled)")
@@ -149,6 +153,9 @@ func (c *Server) Validate() error {
 		add(Invalid("database-url", "required"))
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		add(Invalid("database-url", "want postgres://user@host:port/db, got %q", redact(c.DatabaseURL)))
+	}
+	if c.DatabaseMaxConns != 0 && (c.DatabaseMaxConns < 2 || c.DatabaseMaxConns > 1000) {
+		add(Invalid("database-max-conns", "must be 0 (pgxpool's default) or 2 to 1000, got %d", c.DatabaseMaxConns))
 	}
 	if c.DataDir == "" {
 		add(Invalid("data-dir", "required"))

@@ -103,7 +103,7 @@ func TestFleetCoversEverySKU(t *testing.T) {
 // of `gpuaas dev` would.
 func TestSeedIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, dbtest.NewURL(t))
+	st, err := store.Open(ctx, dbtest.NewURL(t), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -288,7 +288,7 @@ func signIn(ctx context.Context, t *testing.T, base, username, password string) 
 // at dbURL.
 func seedCatalog(ctx context.Context, t *testing.T, dbURL string) {
 	t.Helper()
-	st, err := store.Open(ctx, dbURL)
+	st, err := store.Open(ctx, dbURL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

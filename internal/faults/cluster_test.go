@@ -152,7 +152,7 @@ func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nod
 	}
 	t.Logf("setup: control plane up after %s", time.Since(began).Round(100*time.Millisecond))
 
-	st, err := store.Open(ctx, c.dbURL)
+	st, err := store.Open(ctx, c.dbURL, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

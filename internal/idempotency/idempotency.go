@@ -87,6 +87,10 @@ type Response struct {
 // without calling fn, and a new response is stored (redacted) in fn's
 // transaction. An error from fn rolls everything back and stores nothing,
 // so the caller may retry with the same key.
+//
+// fn must do all its database work through tx: a call through another
+// store, or a nested InTx on one, takes a second pool connection while the
+// key is locked, and enough concurrent requests then deadlock the pool.
 func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.Store) (status int, body []byte, err error)) (Response, error) {
 	if err := req.Validate(); err != nil {
 		return Response{}, err

@@ -24,8 +24,9 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// SetFlag sets key for ttl.
 	SetFlag(ctx context.Context, key string, ttl time.Duration) error
-	// HasFlag reports whether key is set and unexpired.
-	HasFlag(ctx context.Context, key string) (bool, error)
+	// HasFlag reports whether any of keys is set and unexpired (one round
+	// trip for all of them).
+	HasFlag(ctx context.Context, keys ...string) (bool, error)
 	// SetValue stores value under key for ttl (a ttl <= 0 stores nothing).
 	SetValue(ctx context.Context, key, value string, ttl time.Duration) error
 	// GetDel returns key's value and deletes it in one atomic step: of many

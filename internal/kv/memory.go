@@ -94,10 +94,16 @@ func (m *Memory) SetFlag(_ context.Context, key string, ttl time.Duration) error
 	return nil
 }
 
-func (m *Memory) HasFlag(_ context.Context, key string) (bool, error) {
+func (m *Memory) HasFlag(_ context.Context, keys ...string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.live(key, m.now()) != nil, nil
+	now := m.now()
+	for _, key := range keys {
+		if m.live(key, now) != nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (m *Memory) SetValue(_ context.Context, key, value string, ttl time.Duration) error {

@@ -126,12 +126,19 @@ func (r *Redis) SetFlag(ctx context.Context, key string, ttl time.Duration) erro
 	return nil
 }
 
-func (r *Redis) HasFlag(ctx context.Context, key string) (bool, error) {
-	n, err := r.c.Exists(ctx, r.prefix+key).Result()
+func (r *Redis) HasFlag(ctx context.Context, keys ...string) (bool, error) {
+	if len(keys) == 0 {
+		return false, nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = r.prefix + k
+	}
+	n, err := r.c.Exists(ctx, full...).Result()
 	if err != nil {
 		return false, fmt.Errorf("redis exists: %w", err)
 	}
-	return n == 1, nil
+	return n > 0, nil
 }
 
 func (r *Redis) SetValue(ctx context.Context, key, value string, ttl time.Duration) error {

@@ -121,6 +121,26 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// Flush publishes every pending row, batch after batch, until none is left
+// or ctx ends, and returns how many it published. Shutdown calls it after
+// Run has stopped and the process's other writers are done, so the events
+// they committed leave with this process instead of waiting for the next
+// relay.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.publishBatch(ctx)
+		total += n
+		if err != nil {
+			r.m.errors.Inc()
+			return total, fmt.Errorf("flush outbox: %w", err)
+		}
+		if n < int(r.batch) {
+			return total, nil
+		}
+	}
+}
+
 // publishBatch claims, publishes and marks one batch in one transaction,
 // and returns how many rows it published.
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {

@@ -44,11 +44,23 @@ func TestLoginRefreshLogout(t *testing.T) {
 	if _, err := env.Client(next.AccessToken).Me(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Reusing the spent token revokes the whole family, successor included.
+	// Within the grace window the spent token gets the same successor back.
+	again, err := anon.Refresh(ctx, pair.RefreshToken)
+	if err != nil || again.RefreshToken != next.RefreshToken {
+		t.Fatalf("replay within grace: %v", err)
+	}
+	// Once the successor is spent, reusing the old token revokes the whole
+	// family, the newest token and the access tokens included.
+	last, err := anon.Refresh(ctx, next.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = anon.Refresh(ctx, pair.RefreshToken)
+	wantErr(t, err, 401, "refresh_token_reused")
+	_, err = anon.Refresh(ctx, last.RefreshToken)
 	wantErr(t, err, 401, "")
-	_, err = anon.Refresh(ctx, next.RefreshToken)
-	wantErr(t, err, 401, "")
+	_, err = env.Client(last.AccessToken).Me(ctx)
+	wantErr(t, err, 401, "token_revoked")
 
 	// Logout denies the access token and revokes the refresh token.
 	third, err := anon.Login(ctx, u.Username, servertest.Password)
@@ -148,28 +160,31 @@ func TestAPIRateLimitPerUser(t *testing.T) {
 	}
 }
 
-func TestConcurrentRefreshOnlyOneWins(t *testing.T) {
+// Concurrent refreshes of one token mint one successor, which every
+// submission gets back (the reuse grace window); none signs the user out.
+func TestConcurrentRefreshMintsOneSuccessor(t *testing.T) {
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	_, pair := env.Login(u)
 	anon := env.Client("")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	wins := 0
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := anon.Refresh(ctx, pair.RefreshToken); err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
+	successors := map[string]int{}
+	for range 8 {
+		wg.Go(func() {
+			next, err := anon.Refresh(ctx, pair.RefreshToken)
+			if err != nil {
+				t.Errorf("refresh: %v", err)
+				return
 			}
-		}()
+			mu.Lock()
+			successors[next.RefreshToken]++
+			mu.Unlock()
+		})
 	}
 	wg.Wait()
-	if wins != 1 {
-		t.Fatalf("%d refreshes of one token succeeded", wins)
+	if len(successors) != 1 {
+		t.Fatalf("%d successors minted for one token, want 1", len(successors))
 	}
 }
 

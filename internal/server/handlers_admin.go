@@ -46,6 +46,23 @@ func (a *App) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (a *App) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	var req api.UpdateUserRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	u, err := a.Users.SetRole(r.Context(), principal(r).UserID, id, string(req.Role), a.Auth)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, u)
+	return nil
+}
+
 func (a *App) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "user_id")
 	if err != nil {

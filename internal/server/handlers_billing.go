@@ -84,12 +84,12 @@ func (a *App) adminAdjustBalance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The stored response makes a retry byte-identical; the ledger key that
-	// Adjust derives from the same header makes sure money moves once even
-	// if the process dies between the two transactions.
+	// The stored response and the posting commit in one transaction (one
+	// pool connection per request); the ledger key derived from the same
+	// header is a second guard, should the key record ever be cleaned up.
 	route := "POST /api/v1/admin/users/" + id.String() + "/balance"
-	return a.idempotent(w, r, route, raw, http.StatusOK, func(*store.Store) (any, error) {
-		return a.Billing.Adjust(r.Context(), principal(r).UserID, id, req.AmountMinor, req.Reason, r.Header.Get(idempotency.Header))
+	return a.idempotent(w, r, route, raw, http.StatusOK, func(tx *store.Store) (any, error) {
+		return a.Billing.AdjustIn(r.Context(), tx, principal(r).UserID, id, req.AmountMinor, req.Reason, r.Header.Get(idempotency.Header))
 	})
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -73,6 +72,11 @@ type App struct {
 	JetStream        jetstream.JetStream
 	Redis            *redis.Client // nil when --redis-url is empty
 	Roles            config.Roles
+
+	// sessions (client websockets) and agentSessions (node agents'
+	// connections) are ended at shutdown, in that order, before the pool
+	// closes.
+	sessions, agentSessions *sessions
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -113,16 +117,20 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Workers run on their own context: they stop after the websockets
+	// (whose ends they may have to process), not at the signal.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
 	var workers sync.WaitGroup
+	var relay *outbox.Relay
 	if app.Roles["worker"] {
-		app.startWorkers(ctx, &workers)
+		relay = app.startWorkers(workCtx, &workers)
 	}
 	if app.Roles["api"] {
 		// Agent sessions live on API replicas; their liveness stamps are
 		// written from here.
-		workers.Go(func() { _ = app.Agents.RunFlusher(ctx) })
+		workers.Go(func() { _ = app.Agents.RunFlusher(workCtx) })
 	}
-	defer workers.Wait() // before the store closes
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
@@ -131,17 +139,18 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if opts.Ready != nil {
 		opts.Ready(base)
 	}
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		serveErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		slog.Info("shutting down: draining requests, sessions, workers and the outbox")
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	// closeApp (deferred above) closes the pool only after this returns.
+	if err := app.drain(srv, stopWork, &workers, relay); err != nil && serveErr == nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
-	return nil
+	return serveErr
 }
 
 // Open connects every dependency, migrates, and assembles the App. The
@@ -170,7 +179,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	if err != nil {
 		return fail(fmt.Errorf("--secret-key-file: %w", err))
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {
 		return fail(fmt.Errorf("--database-url: %w", err))
 	}
@@ -183,7 +192,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		slog.Info("applied migrations", "versions", applied)
 	}
 
-	app := &App{Config: cfg, Store: st, Roles: roles, Registry: prometheus.NewRegistry()}
+	app := &App{Config: cfg, Store: st, Roles: roles, Registry: prometheus.NewRegistry(), sessions: newSessions(), agentSessions: newSessions()}
 	app.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app.Registry.MustRegister(stats.NewAllocationsCollector(countAllocations(st)))
 
@@ -264,8 +273,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 }
 
 // startWorkers starts the background duties of the worker role; each stops
-// when ctx ends, and wg waits for them.
-func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+// when ctx ends, and wg waits for them. It returns the outbox relay, for a
+// last flush at shutdown.
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Relay {
 	worker := allocation.NewWorker(a.Allocations, a.Runtime)
 	reconciler := allocation.NewReconciler(worker, a.Config.ProvisionDeadline)
 	reconciler.ReleaseDeadline = a.Config.ReleaseDeadline
@@ -319,6 +329,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		})
 	}
+	return relay
 }
 
 // depletionReleaser lets billing force-release allocations at zero balance.

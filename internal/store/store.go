@@ -19,11 +19,18 @@ type Store struct {
 	tx   pgx.Tx
 }
 
-// Open connects to databaseURL and checks the connection.
-func Open(ctx context.Context, databaseURL string) (*Store, error) {
+// Open connects to databaseURL and checks the connection. maxConns caps
+// the pool; 0 keeps pgxpool's default (pool_max_conns in the URL, else the
+// larger of 4 and the CPU count). Every request and worker step holds at
+// most one connection at a time (InTx reuses its transaction), so a full
+// pool only makes callers wait, it cannot deadlock.
+func Open(ctx context.Context, databaseURL string, maxConns int) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = int32(maxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -200,7 +200,12 @@ func (s *Sessions) proxy(ctx context.Context, c *websocket.Conn, stream net.Conn
 	inBytes, outBytes := s.bytes.WithLabelValues("in"), s.bytes.WithLabelValues("out")
 	inMsgs, outMsgs := s.messages.WithLabelValues("in"), s.messages.WithLabelValues("out")
 	defer stream.Close()
-	ctx, cancel := context.WithCancel(ctx)
+	// The caller's ctx ending (server shutdown) ends the session with a
+	// session_error frame; reads and writes run on a context of their own,
+	// because coder/websocket closes the connection when the context of a
+	// read is cancelled, and the client would then get no reason.
+	stop := ctx.Done()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var maxC <-chan time.Time
 	if lim.Max > 0 {
@@ -365,7 +370,7 @@ loop:
 				finish("idle_timeout", "the session was idle too long")
 				break loop
 			}
-		case <-ctx.Done():
+		case <-stop:
 			finish("shutting_down", "the server is shutting down")
 			break loop
 		}

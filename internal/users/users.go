@@ -127,6 +127,55 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (api.User, error) {
 	return ToAPI(u), nil
 }
 
+// SessionEnder ends a user's sessions; package auth implements it.
+type SessionEnder interface {
+	// EndUserSessionsIn revokes, in tx, the refresh tokens of every session
+	// of userID but keep (uuid.Nil: none) and returns the sessions ended.
+	EndUserSessionsIn(ctx context.Context, tx *store.Store, userID, keep uuid.UUID) ([]uuid.UUID, error)
+	// DenySessions refuses the sessions' access tokens; called after commit.
+	DenySessions(ctx context.Context, sids ...uuid.UUID)
+}
+
+// SetRole changes a user's role, audited as done by actor. A change ends
+// every session of the user (through sessions), in the same transaction
+// for the refresh tokens and right after it for the access tokens, so the
+// new role applies from the next login and no token carries the old one
+// for up to AccessTTL. The role the user already has changes nothing.
+func (s *Service) SetRole(ctx context.Context, actor, id uuid.UUID, role string, sessions SessionEnder) (api.User, error) {
+	if role != string(api.RoleUser) && role != string(api.RoleAdmin) {
+		return api.User{}, apperr.Invalid("role must be %q or %q", api.RoleUser, api.RoleAdmin)
+	}
+	var u db.User
+	var ended []uuid.UUID
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		old, err := tx.GetUserForUpdate(ctx, id)
+		if store.IsNoRows(err) {
+			return apperr.NotFound("user")
+		}
+		if err != nil {
+			return fmt.Errorf("lock user: %w", err)
+		}
+		if u = old; old.Role == role {
+			return nil
+		}
+		if u, err = tx.SetUserRole(ctx, db.SetUserRoleParams{ID: id, Role: role}); err != nil {
+			return fmt.Errorf("set role: %w", err)
+		}
+		if ended, err = sessions.EndUserSessionsIn(ctx, tx, id, uuid.Nil); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx.Queries, audit.Entry{
+			Actor: actor, Action: audit.ActionUserRoleChanged, TargetType: "user", TargetID: id.String(),
+			Metadata: map[string]any{"from": old.Role, "to": role, "sessions_revoked": len(ended)},
+		})
+	})
+	if err != nil {
+		return api.User{}, fmt.Errorf("change role of user %s: %w", id, err)
+	}
+	sessions.DenySessions(ctx, ended...)
+	return ToAPI(u), nil
+}
+
 // Cursor is the position after the last user of a page.
 type Cursor struct {
 	CreatedAt string    `json:"t"`

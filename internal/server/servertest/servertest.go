@@ -154,6 +154,14 @@ func StartReplica(t testing.TB, base *Env, mutate ...func(*config.Server)) *Env 
 	return env
 }
 
+// Stop stops the server as SIGTERM would (its context ends) and waits
+// for Run to return, which is after it has closed its pool. A stopped Env
+// is not started again unless the test calls Restart.
+func (e *Env) Stop() {
+	e.t.Helper()
+	e.halt()
+}
+
 // halt stops the running server, if any.
 func (e *Env) halt() {
 	if e.stop != nil {

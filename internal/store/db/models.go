@@ -182,14 +182,16 @@ type Policy struct {
 }
 
 type RefreshToken struct {
-	ID        uuid.UUID
-	UserID    uuid.UUID
-	FamilyID  uuid.UUID
-	TokenHash []byte
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-	RevokedAt *time.Time
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	FamilyID     uuid.UUID
+	TokenHash    []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+	RevokedAt    *time.Time
+	SuccessorID  uuid.NullUUID
+	SuccessorEnc []byte
 }
 
 type Region struct {

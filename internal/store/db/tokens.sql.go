@@ -25,8 +25,30 @@ func (q *Queries) DeleteExpiredRefreshTokens(ctx context.Context) (int64, error)
 	return result.RowsAffected(), nil
 }
 
+const getRefreshTokenByID = `-- name: GetRefreshTokenByID :one
+SELECT id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at, successor_id, successor_enc FROM refresh_tokens WHERE id = $1
+`
+
+func (q *Queries) GetRefreshTokenByID(ctx context.Context, id uuid.UUID) (RefreshToken, error) {
+	row := q.db.QueryRow(ctx, getRefreshTokenByID, id)
+	var i RefreshToken
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.FamilyID,
+		&i.TokenHash,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+		&i.RevokedAt,
+		&i.SuccessorID,
+		&i.SuccessorEnc,
+	)
+	return i, err
+}
+
 const getRefreshTokenForUpdate = `-- name: GetRefreshTokenForUpdate :one
-SELECT id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE
+SELECT id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at, successor_id, successor_enc FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE
 `
 
 func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte) (RefreshToken, error) {
@@ -41,6 +63,8 @@ func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte
 		&i.ExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.SuccessorID,
+		&i.SuccessorEnc,
 	)
 	return i, err
 }
@@ -48,7 +72,7 @@ func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte
 const insertRefreshToken = `-- name: InsertRefreshToken :one
 INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
 VALUES ($1, $2, $3, $4)
-RETURNING id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at
+RETURNING id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at, successor_id, successor_enc
 `
 
 type InsertRefreshTokenParams struct {
@@ -75,6 +99,8 @@ func (q *Queries) InsertRefreshToken(ctx context.Context, arg InsertRefreshToken
 		&i.ExpiresAt,
 		&i.UsedAt,
 		&i.RevokedAt,
+		&i.SuccessorID,
+		&i.SuccessorEnc,
 	)
 	return i, err
 }
@@ -137,11 +163,27 @@ func (q *Queries) ListVerifyingKeys(ctx context.Context, grace pgtype.Interval) 
 }
 
 const markRefreshTokenUsed = `-- name: MarkRefreshTokenUsed :exec
-UPDATE refresh_tokens SET used_at = now() WHERE id = $1
+UPDATE refresh_tokens
+SET used_at = $1::timestamptz, successor_id = $2, successor_enc = $3
+WHERE id = $4
 `
 
-func (q *Queries) MarkRefreshTokenUsed(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markRefreshTokenUsed, id)
+type MarkRefreshTokenUsedParams struct {
+	UsedAt       time.Time
+	SuccessorID  uuid.NullUUID
+	SuccessorEnc []byte
+	ID           uuid.UUID
+}
+
+// Spends a token at @used_at and records its successor (sealed) for the
+// reuse grace window.
+func (q *Queries) MarkRefreshTokenUsed(ctx context.Context, arg MarkRefreshTokenUsedParams) error {
+	_, err := q.db.Exec(ctx, markRefreshTokenUsed,
+		arg.UsedAt,
+		arg.SuccessorID,
+		arg.SuccessorEnc,
+		arg.ID,
+	)
 	return err
 }
 
@@ -203,23 +245,41 @@ func (q *Queries) RevokeUserRefreshFamily(ctx context.Context, arg RevokeUserRef
 	return result.RowsAffected(), nil
 }
 
-const revokeUserRefreshTokensExcept = `-- name: RevokeUserRefreshTokensExcept :execrows
-UPDATE refresh_tokens SET revoked_at = now()
-WHERE user_id = $1 AND revoked_at IS NULL
-  AND ($2::uuid IS NULL OR family_id <> $2::uuid)
+const revokeUserSessionsExcept = `-- name: RevokeUserSessionsExcept :many
+WITH revoked AS (
+    UPDATE refresh_tokens SET revoked_at = now()
+    WHERE user_id = $1 AND revoked_at IS NULL
+      AND ($2::uuid IS NULL OR family_id <> $2::uuid)
+    RETURNING family_id
+)
+SELECT DISTINCT family_id FROM revoked
 `
 
-type RevokeUserRefreshTokensExceptParams struct {
+type RevokeUserSessionsExceptParams struct {
 	UserID     uuid.UUID
 	KeepFamily uuid.NullUUID
 }
 
 // Revokes every live refresh token of a user except one family (the
-// caller's own session), for example after a password change.
-func (q *Queries) RevokeUserRefreshTokensExcept(ctx context.Context, arg RevokeUserRefreshTokensExceptParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeUserRefreshTokensExcept, arg.UserID, arg.KeepFamily)
+// caller's own session, or none), for example after a password change, and
+// returns the sessions (families) it ended so their access tokens can be
+// put on the deny-list.
+func (q *Queries) RevokeUserSessionsExcept(ctx context.Context, arg RevokeUserSessionsExceptParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, revokeUserSessionsExcept, arg.UserID, arg.KeepFamily)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var family_id uuid.UUID
+		if err := rows.Scan(&family_id); err != nil {
+			return nil, err
+		}
+		items = append(items, family_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

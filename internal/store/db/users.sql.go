@@ -94,6 +94,26 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 	return i, err
 }
 
+const getUserForUpdate = `-- name: GetUserForUpdate :one
+SELECT id, username, email, role, password_hash, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+`
+
+// Locks the user's row for a change of role.
+func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
+	row := q.db.QueryRow(ctx, getUserForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const listUsers = `-- name: ListUsers :many
 SELECT id, username, email, role, password_hash, created_at, updated_at FROM users
 WHERE ($1::text IS NULL OR role = $1::text)
@@ -163,4 +183,28 @@ type SetUserPasswordParams struct {
 func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams) error {
 	_, err := q.db.Exec(ctx, setUserPassword, arg.PasswordHash, arg.ID)
 	return err
+}
+
+const setUserRole = `-- name: SetUserRole :one
+UPDATE users SET role = $1 WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at
+`
+
+type SetUserRoleParams struct {
+	Role string
+	ID   uuid.UUID
+}
+
+func (q *Queries) SetUserRole(ctx context.Context, arg SetUserRoleParams) (User, error) {
+	row := q.db.QueryRow(ctx, setUserRole, arg.Role, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }

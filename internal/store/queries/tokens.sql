@@ -21,7 +21,14 @@ RETURNING *;
 SELECT * FROM refresh_tokens WHERE token_hash = @token_hash FOR UPDATE;
 
 -- name: MarkRefreshTokenUsed :exec
-UPDATE refresh_tokens SET used_at = now() WHERE id = @id;
+-- Spends a token at @used_at and records its successor (sealed) for the
+-- reuse grace window.
+UPDATE refresh_tokens
+SET used_at = @used_at::timestamptz, successor_id = @successor_id, successor_enc = @successor_enc
+WHERE id = @id;
+
+-- name: GetRefreshTokenByID :one
+SELECT * FROM refresh_tokens WHERE id = @id;
 
 -- name: RevokeRefreshToken :execrows
 UPDATE refresh_tokens SET revoked_at = now()
@@ -30,12 +37,18 @@ WHERE token_hash = @token_hash AND user_id = @user_id AND revoked_at IS NULL;
 -- name: RevokeRefreshFamily :execrows
 UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = @family_id AND revoked_at IS NULL;
 
--- name: RevokeUserRefreshTokensExcept :execrows
+-- name: RevokeUserSessionsExcept :many
 -- Revokes every live refresh token of a user except one family (the
--- caller's own session), for example after a password change.
-UPDATE refresh_tokens SET revoked_at = now()
-WHERE user_id = @user_id AND revoked_at IS NULL
-  AND (sqlc.narg(keep_family)::uuid IS NULL OR family_id <> sqlc.narg(keep_family)::uuid);
+-- caller's own session, or none), for example after a password change, and
+-- returns the sessions (families) it ended so their access tokens can be
+-- put on the deny-list.
+WITH revoked AS (
+    UPDATE refresh_tokens SET revoked_at = now()
+    WHERE user_id = @user_id AND revoked_at IS NULL
+      AND (sqlc.narg(keep_family)::uuid IS NULL OR family_id <> sqlc.narg(keep_family)::uuid)
+    RETURNING family_id
+)
+SELECT DISTINCT family_id FROM revoked;
 
 -- name: DeleteExpiredRefreshTokens :execrows
 DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day';

@@ -6,6 +6,13 @@ RETURNING *;
 -- name: GetUser :one
 SELECT * FROM users WHERE id = @id;
 
+-- name: GetUserForUpdate :one
+-- Locks the user's row for a change of role.
+SELECT * FROM users WHERE id = @id FOR UPDATE;
+
+-- name: SetUserRole :one
+UPDATE users SET role = @role WHERE id = @id RETURNING *;
+
 -- name: GetUserByUsername :one
 SELECT * FROM users WHERE username = @username;
 

@@ -106,8 +106,11 @@ export interface paths {
         put?: never;
         /**
          * Trade a refresh token for a new pair; the old one is spent
-         * @description Refresh tokens are single-use. Presenting a spent token revokes every
-         *     token of its family (the login it came from).
+         * @description Refresh tokens are single-use. The same token presented again within
+         *     10 seconds of being spent gets the same successor back (with a new
+         *     access token) while that successor is unspent; presented later, it
+         *     revokes every token of its family (the login it came from), access
+         *     tokens included.
          *
          *     The token is `refresh_token` in the body or, when the body has none
          *     (no body, `{}`), the `gpuaas_refresh` cookie set by login and by this
@@ -133,8 +136,9 @@ export interface paths {
         put?: never;
         /**
          * Revoke the access token, and the refresh token if given
-         * @description Revokes the access token and every refresh token of its session, and
-         *     clears the web console's `gpuaas_refresh` cookie.
+         * @description Revokes every access token and every refresh token of the caller's
+         *     session, on every replica, and clears the web console's
+         *     `gpuaas_refresh` cookie.
          */
         post: operations["logout"];
         delete?: never;
@@ -303,7 +307,14 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a user's role; ends every session of the user
+         * @description A changed role ends every session of the user on every replica
+         *     (refresh tokens revoked, access tokens refused with token_revoked),
+         *     so the new role applies from the next login. Setting the role the
+         *     user already has changes nothing. Audited as user.role_change.
+         */
+        patch: operations["adminUpdateUser"];
         trace?: never;
     };
     "/api/v1/admin/audit-logs": {
@@ -959,6 +970,9 @@ export interface components {
             email: string;
             /** @description At least 12 characters, not a common password. */
             password: string;
+            role: components["schemas"]["Role"];
+        };
+        UpdateUserRequest: {
             role: components["schemas"]["Role"];
         };
         ChangePasswordRequest: {
@@ -2002,6 +2016,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUpdateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The user, updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
     };

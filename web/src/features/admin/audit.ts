@@ -17,6 +17,7 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'node.credentials_revoke', label: 'Node credentials revoked' },
   { value: 'user.create', label: 'User created' },
   { value: 'user.password_change', label: 'Password changed' },
+  { value: 'user.role_change', label: 'Role changed' },
   { value: 'auth.login', label: 'Sign-in' },
   { value: 'auth.login_failed', label: 'Failed sign-in' },
   { value: 'auth.logout', label: 'Sign-out' },
@@ -75,6 +76,8 @@ export function describeAudit(e: Pick<AuditLog, 'action' | 'metadata'>): string 
       return `${str(m.hostname)} in ${str(m.region)}`;
     case 'user.create':
       return `${str(m.username)} (${str(m.role)})`;
+    case 'user.role_change':
+      return `Role ${str(m.from) || '—'} → ${str(m.to) || '—'}`;
     case 'auth.login':
       return `Signed in as ${str(m.username)}`;
     case 'auth.login_failed':
