@@ -15,10 +15,28 @@ import (
 // PauseNode stops the clock of every open window on a node that went
 // offline, at lastSeen: the last heartbeat that saw it. It runs in the
 // transaction that marks the node offline, so the two never disagree.
+//
+// A window that already closed after lastSeen (its release was asked while
+// nobody could yet tell the node was gone) is cut back to lastSeen, and
+// the difference refunded under its own key, so no window runs past the
+// last heartbeat that saw it.
 func (b *Billing) PauseNode(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error {
-	n, err := tx.PauseNodeUsage(ctx, db.PauseNodeUsageParams{NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, LastSeen: dbTime(lastSeen)})
+	lastSeen = dbTime(lastSeen)
+	node := uuid.NullUUID{UUID: nodeID, Valid: true}
+	n, err := tx.PauseNodeUsage(ctx, db.PauseNodeUsageParams{NodeID: node, LastSeen: lastSeen})
 	if err != nil {
 		return fmt.Errorf("pause usage on node %s: %w", nodeID, err)
+	}
+	late, err := tx.LockNodeUsageEndedAfter(ctx, db.LockNodeUsageEndedAfterParams{NodeID: node, LastSeen: lastSeen})
+	if err != nil {
+		return fmt.Errorf("read windows closed after the last heartbeat: %w", err)
+	}
+	for _, rec := range late {
+		ds, err := b.cutBack(ctx, tx, rec, lastSeen)
+		if err != nil {
+			return err
+		}
+		b.count(ds)
 	}
 	if n > 0 {
 		b.log.Info("billing paused for an offline node", "node_id", nodeID, "windows", n, "last_seen", lastSeen)
@@ -64,4 +82,28 @@ func (b *Billing) LockAvailable(ctx context.Context, tx *store.Store, userID uui
 	}
 	unbilled, _ := accrued(recs, dbTime(b.now()))
 	return bal - unbilled, nil
+}
+
+// cutBack ends a closed window at end (earlier than where it closed) and
+// refunds what it charged past it.
+func (b *Billing) cutBack(ctx context.Context, tx *store.Store, rec db.UsageRecord, end time.Time) ([]debit, error) {
+	if end.Before(rec.StartedAt) {
+		end = rec.StartedAt
+	}
+	secs := Billable(rec, end)
+	total := Charge(secs, rec.PricePerHourMinor)
+	refund := total - rec.ChargedMinor // zero or negative
+	if refund != 0 {
+		key := fmt.Sprintf("offline:%d", end.UnixMicro())
+		if _, err := ledger.Post(ctx, tx, usagePosting(rec, key, refund)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
+		AllocationID: rec.AllocationID, ChargedMinor: total, ChargedSeconds: secs, MeteredAt: end, EndedAt: &end,
+	}); err != nil {
+		return nil, fmt.Errorf("cut back usage window: %w", err)
+	}
+	b.log.Info("usage window cut back to the node's last heartbeat", "allocation_id", rec.AllocationID, "ended_at", end, "refund_minor", -refund)
+	return []debit{{rec.Currency, refund}}, nil
 }

@@ -140,3 +140,33 @@ func TestOfflineNodePausesBilling(t *testing.T) {
 	e.wantDebited(b, billing.Charge(30, 3600))
 	e.checkLedger()
 }
+
+// TestNodeFoundSilentAfterTheRelease: a release asked while the node's
+// replica was down closes the window at the request; when the sweep then
+// finds the node's last heartbeat earlier than that, the window is cut
+// back to the heartbeat and the rest refunded, once.
+func TestNodeFoundSilentAfterTheRelease(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	u := e.user()
+	e.credit(u, 1_000_000)
+	a := e.allocation(u, 3600, t0)
+	node := e.onNode(a)
+	e.handle(event(events.AllocationActive, a, u, t0))
+	e.meter(t0.Add(60 * time.Second))
+	e.exec(`UPDATE allocations SET status = 'releasing', release_requested_at = $2 WHERE id = $1`, a, t0.Add(100*time.Second))
+	if err := e.b.CloseUsageIn(ctx, e.st, a, t0.Add(100*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	e.wantDebited(a, 100)
+	for range 2 { // a second sweep's pause changes nothing more
+		if err := e.b.PauseNode(ctx, e.st, node, t0.Add(80*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.wantDebited(a, 80)
+	if r := e.usage(a); r.ended == nil || !r.ended.Equal(t0.Add(80*time.Second)) || r.secs != 80 {
+		t.Fatalf("window %+v", r)
+	}
+	e.checkLedger()
+}

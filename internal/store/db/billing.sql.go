@@ -275,6 +275,54 @@ func (q *Queries) ListUsage(ctx context.Context, arg ListUsageParams) ([]UsageRe
 	return items, nil
 }
 
+const lockNodeUsageEndedAfter = `-- name: LockNodeUsageEndedAfter :many
+SELECT u.allocation_id, u.user_id, u.sku_id, u.price_per_hour_minor, u.currency, u.started_at, u.ended_at, u.charged_minor, u.charged_seconds, u.metered_at, u.paused_at, u.paused_micros FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
+WHERE a.node_id = $1 AND u.ended_at > $2::timestamptz
+ORDER BY u.allocation_id
+FOR UPDATE OF u
+`
+
+type LockNodeUsageEndedAfterParams struct {
+	NodeID   uuid.NullUUID
+	LastSeen time.Time
+}
+
+// Windows on a node that closed after its last heartbeat: the node was
+// found silent only after they closed (a release asked while its replica
+// was down), so they are cut back to that heartbeat.
+func (q *Queries) LockNodeUsageEndedAfter(ctx context.Context, arg LockNodeUsageEndedAfterParams) ([]UsageRecord, error) {
+	rows, err := q.db.Query(ctx, lockNodeUsageEndedAfter, arg.NodeID, arg.LastSeen)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageRecord{}
+	for rows.Next() {
+		var i UsageRecord
+		if err := rows.Scan(
+			&i.AllocationID,
+			&i.UserID,
+			&i.SkuID,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.StartedAt,
+			&i.EndedAt,
+			&i.ChargedMinor,
+			&i.ChargedSeconds,
+			&i.MeteredAt,
+			&i.PausedAt,
+			&i.PausedMicros,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockPausedUsage = `-- name: LockPausedUsage :many
 SELECT u.allocation_id, u.user_id, u.sku_id, u.price_per_hour_minor, u.currency, u.started_at, u.ended_at, u.charged_minor, u.charged_seconds, u.metered_at, u.paused_at, u.paused_micros FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
 WHERE a.node_id = $1 AND u.allocation_id = ANY($2::uuid[])

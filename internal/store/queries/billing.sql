@@ -103,3 +103,12 @@ FOR UPDATE OF u;
 -- name: ResumeUsage :exec
 UPDATE usage_records SET paused_micros = paused_micros + @gap_micros::bigint, paused_at = NULL
 WHERE allocation_id = @allocation_id AND paused_at IS NOT NULL;
+
+-- name: LockNodeUsageEndedAfter :many
+-- Windows on a node that closed after its last heartbeat: the node was
+-- found silent only after they closed (a release asked while its replica
+-- was down), so they are cut back to that heartbeat.
+SELECT u.* FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
+WHERE a.node_id = @node_id AND u.ended_at > @last_seen::timestamptz
+ORDER BY u.allocation_id
+FOR UPDATE OF u;
