@@ -78,7 +78,8 @@ func (a *App) Router() *httpapi.Router {
 
 // Handler is the whole HTTP stack: request id first (so every response,
 // errors included, carries X-Request-ID), then panic recovery, metrics and
-// the access log, the body limit, and the routes.
+// the access log, hostile text in the path or query, the body limit, and
+// the routes.
 func (a *App) Handler() http.Handler {
 	var h http.Handler = a.Router()
 	if a.Roles["api"] {
@@ -88,6 +89,7 @@ func (a *App) Handler() http.Handler {
 		h = webui.Mount(h, webui.New(web.Dist()))
 	}
 	h = httpapi.LimitBody(a.Config.MaxBodyBytes)(h)
+	h = httpapi.CheckInput(h)
 	h = httpapi.Observe(httpapi.NewMetrics(a.Registry), h)
 	h = httpapi.Recover(h)
 	return httpapi.RequestID(h)
