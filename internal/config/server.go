@@ -56,6 +56,12 @@ type Server struct {
 	// InternalStatsToken guards GET /api/v1/internal/stats; empty turns
 	// the endpoint off (404).
 	InternalStatsToken string
+
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsListen, when set, serves /metrics on its own address and not
+	// on --listen.
+	MetricsListen string
 }
 
 // Defaults for `gpuaas server`.
@@ -123,6 +129,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TerminalIdleTimeout, "terminal-idle-timeout", c.TerminalIdleTimeout, "a terminal session with no bytes either way for this long is closed, 1s to 24h")
 	fs.DurationVar(&c.TerminalMaxSession, "terminal-max-session", c.TerminalMaxSession, "longest a terminal session may last, 1s to 168h")
 	fs.StringVar(&c.InternalStatsToken, "internal-stats-token", c.InternalStatsToken, "bearer token for GET /api/v1/internal/stats; empty turns the endpoint off")
+	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "bearer token GET /metrics requires; empty leaves it open")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
 }
 
@@ -231,6 +239,16 @@ func (c *Server) Validate() error {
 	}
 	if c.TerminalMaxSession < time.Second || c.TerminalMaxSession > 168*time.Hour {
 		add(Invalid("terminal-max-session", "must be between 1s and 168h, got %s", c.TerminalMaxSession))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			add(Invalid("metrics-listen", "want host:port, got %q", c.MetricsListen))
+		} else if c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			add(Invalid("metrics-listen", "must differ from --listen (%s)", c.Listen))
+		}
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
+		add(Invalid("metrics-token", "want at least 16 characters without spaces"))
 	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)

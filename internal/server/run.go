@@ -74,6 +74,9 @@ type App struct {
 	JetStream        jetstream.JetStream
 	Redis            *redis.Client // nil when --redis-url is empty
 	Roles            config.Roles
+	// MetricsURL is http://host:port of the --metrics-listen listener once
+	// it is bound; empty when metrics are served on --listen.
+	MetricsURL string
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -113,6 +116,23 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		app.MetricsURL = "http://" + mln.Addr().String()
+		metricsSrv = &http.Server{Handler: app.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				slog.Error("metrics listener stopped", "addr", mln.Addr().String(), "err", err)
+			}
+		}()
+		defer metricsSrv.Close()
+		slog.Info("metrics serving", "addr", mln.Addr().String())
 	}
 	var workers sync.WaitGroup
 	if app.Roles["worker"] {
