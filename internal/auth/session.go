@@ -67,8 +67,9 @@ func (s *Service) Logout(ctx context.Context, p reqctx.Principal, refreshToken s
 // ChangePassword replaces the caller's password after checking the current
 // one, and ends every other session of the user (their refresh tokens; their
 // access tokens expire within AccessTTL). The caller's own session stays.
-// Wrong current passwords count towards the same per-username lockout as
-// logins, so a stolen access token cannot be used to guess the password.
+// Wrong current passwords count towards the same (username, address)
+// lockout as logins, so a stolen access token cannot be used to guess the
+// password.
 func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, current, next string) error {
 	u, err := s.st.GetUser(ctx, p.UserID)
 	if store.IsNoRows(err) {
@@ -77,8 +78,8 @@ func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, curren
 	if err != nil {
 		return fmt.Errorf("get user: %w", err)
 	}
-	name := u.Username
-	if err := s.checkUserLockout(ctx, name); err != nil {
+	name, ip := u.Username, reqctx.ClientIP(ctx)
+	if err := s.checkLockout(ctx, pairKey(name, ip), s.cfg.LoginUserFailures, name); err != nil {
 		return err
 	}
 	ok, err := password.Verify(u.PasswordHash, current)
@@ -86,8 +87,10 @@ func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, curren
 		return fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if !ok {
-		if _, _, err := s.hot.Incr(ctx, failKey(name), s.cfg.LoginUserWindow); err != nil {
-			s.lim.FailOpen("login_user")
+		for _, key := range []string{pairKey(name, ip), failKey(name)} {
+			if _, _, err := s.hot.Incr(ctx, key, s.cfg.LoginUserWindow); err != nil {
+				s.lim.FailOpen("login_user")
+			}
 		}
 		return apperr.Unauthorized(CodeInvalidCredentials, "current password is wrong")
 	}

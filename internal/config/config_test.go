@@ -57,20 +57,24 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		args []string
 		env  map[string]string
 	}{
-		"listen":            {args: []string{"--listen", "nonsense"}},
-		"database-url":      {args: []string{"--database-url", "mysql://x"}},
-		"redis-url":         {args: []string{"--redis-url", "http://x"}},
-		"nats-url":          {args: []string{"--nats-url", "http://x"}},
-		"roles":             {args: []string{"--roles", "api,bogus"}},
-		"max-body-bytes":    {args: []string{"--max-body-bytes", "10"}},
-		"api-rate":          {args: []string{"--api-rate", "0"}},
-		"access-token-ttl":  {args: []string{"--access-token-ttl", "1s"}},
-		"log-level":         {args: []string{"--log-level", "loud"}},
-		"GPUAAS_API_BURST":  {env: map[string]string{"GPUAAS_API_BURST": "many"}},
-		"redis-url (split)": {args: []string{"--roles", "api"}},
-		"nats-namespace":    {args: []string{"--nats-namespace", "Bad.NS"}},
-		"sim-failure-rate":  {args: []string{"--sim-failure-rate", "2"}},
-		"runtime":           {args: []string{"--runtime", "docker"}},
+		"listen":                  {args: []string{"--listen", "nonsense"}},
+		"database-url":            {args: []string{"--database-url", "mysql://x"}},
+		"redis-url":               {args: []string{"--redis-url", "http://x"}},
+		"nats-url":                {args: []string{"--nats-url", "http://x"}},
+		"roles":                   {args: []string{"--roles", "api,bogus"}},
+		"max-body-bytes":          {args: []string{"--max-body-bytes", "10"}},
+		"api-rate":                {args: []string{"--api-rate", "0"}},
+		"access-token-ttl":        {args: []string{"--access-token-ttl", "1s"}},
+		"log-level":               {args: []string{"--log-level", "loud"}},
+		"GPUAAS_API_BURST":        {env: map[string]string{"GPUAAS_API_BURST": "many"}},
+		"redis-url (split)":       {args: []string{"--roles", "api"}},
+		"nats-namespace":          {args: []string{"--nats-namespace", "Bad.NS"}},
+		"sim-failure-rate":        {args: []string{"--sim-failure-rate", "2"}},
+		"runtime":                 {args: []string{"--runtime", "docker"}},
+		"trusted-proxies":         {args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}},
+		"login-username-failures": {args: []string{"--login-user-failures", "50", "--login-username-failures", "20"}},
+		"metrics-listen":          {args: []string{"--metrics-listen", "9100"}},
+		"metrics-token":           {args: []string{"--metrics-token", "short"}},
 	}
 	for want, c := range cases {
 		t.Run(want, func(t *testing.T) {

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -40,6 +42,13 @@ type Server struct {
 	LoginUserWindow   time.Duration
 	LoginIPAttempts   int
 	LoginIPWindow     time.Duration
+	// LoginUsernameFailures failed logins for one username from all
+	// addresses within LoginUserWindow close it to addresses it has not
+	// signed in from recently.
+	LoginUsernameFailures int
+	// TrustedProxies are the comma-separated CIDRs and IPs whose
+	// X-Forwarded-For is believed.
+	TrustedProxies string
 
 	NATSNamespace     string
 	MinRunway         time.Duration
@@ -67,31 +76,32 @@ type Server struct {
 // Defaults for `gpuaas server`.
 func DefaultServer() Server {
 	return Server{
-		Listen:              ":8080",
-		DatabaseURL:         "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
-		DataDir:             "/var/lib/gpuaas",
-		Roles:               "all",
-		LogLevel:            "info",
-		LogFormat:           "json",
-		MaxBodyBytes:        1 << 20,
-		APIRate:             50,
-		APIBurst:            100,
-		AccessTokenTTL:      15 * time.Minute,
-		RefreshTokenTTL:     30 * 24 * time.Hour,
-		Audience:            "gpuaas",
-		LoginUserFailures:   10,
-		LoginUserWindow:     15 * time.Minute,
-		LoginIPAttempts:     300,
-		LoginIPWindow:       time.Minute,
-		NATSNamespace:       "gpuaas",
-		MinRunway:           10 * time.Minute,
-		Runtime:             "agent",
-		SimDelay:            time.Second,
-		ProvisionDeadline:   2 * time.Minute,
-		HeartbeatInterval:   10 * time.Second,
-		TerminalTokenTTL:    300 * time.Second,
-		TerminalIdleTimeout: 15 * time.Minute,
-		TerminalMaxSession:  12 * time.Hour,
+		Listen:                ":8080",
+		DatabaseURL:           "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
+		DataDir:               "/var/lib/gpuaas",
+		Roles:                 "all",
+		LogLevel:              "info",
+		LogFormat:             "json",
+		MaxBodyBytes:          1 << 20,
+		APIRate:               50,
+		APIBurst:              100,
+		AccessTokenTTL:        15 * time.Minute,
+		RefreshTokenTTL:       30 * 24 * time.Hour,
+		Audience:              "gpuaas",
+		LoginUserFailures:     10,
+		LoginUserWindow:       15 * time.Minute,
+		LoginIPAttempts:       300,
+		LoginIPWindow:         time.Minute,
+		LoginUsernameFailures: 100,
+		NATSNamespace:         "gpuaas",
+		MinRunway:             10 * time.Minute,
+		Runtime:               "agent",
+		SimDelay:              time.Second,
+		ProvisionDeadline:     2 * time.Minute,
+		HeartbeatInterval:     10 * time.Second,
+		TerminalTokenTTL:      300 * time.Second,
+		TerminalIdleTimeout:   15 * time.Minute,
+		TerminalMaxSession:    12 * time.Hour,
 	}
 }
 
@@ -119,6 +129,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LoginUserWindow, "login-user-window", c.LoginUserWindow, "window for --login-user-failures")
 	fs.IntVar(&c.LoginIPAttempts, "login-ip-attempts", c.LoginIPAttempts, "login attempts allowed per client IP within --login-ip-window")
 	fs.DurationVar(&c.LoginIPWindow, "login-ip-window", c.LoginIPWindow, "window for --login-ip-attempts")
+	fs.IntVar(&c.LoginUsernameFailures, "login-username-failures", c.LoginUsernameFailures, "failed logins per username from all addresses within --login-user-window; past it only the user's usual addresses may try")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For is believed; empty trusts none")
 	fs.StringVar(&c.NATSNamespace, "nats-namespace", c.NATSNamespace, "prefix of this deployment's NATS subjects and JetStream stream")
 	fs.DurationVar(&c.MinRunway, "min-runway", c.MinRunway, "credit a user must hold, in time at the SKU's price, to create an allocation")
 	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (simulated in this process) or agent (on their node's agent)")
@@ -210,6 +222,12 @@ func (c *Server) Validate() error {
 	if c.LoginIPWindow <= 0 {
 		add(Invalid("login-ip-window", "must be positive"))
 	}
+	if c.LoginUsernameFailures < c.LoginUserFailures {
+		add(Invalid("login-username-failures", "must be at least --login-user-failures (%d), got %d", c.LoginUserFailures, c.LoginUsernameFailures))
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		add(Invalid("trusted-proxies", "%v", err))
+	}
 	if !regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`).MatchString(c.NATSNamespace) {
 		add(Invalid("nats-namespace", "want 1 to 32 of a-z 0-9 _ -, starting with a letter, got %q", c.NATSNamespace))
 	}
@@ -272,6 +290,33 @@ func (c *Server) Validate() error {
 		c.Issuer = c.PublicURL
 	}
 	return errors.Join(errs...)
+}
+
+// ParseTrustedProxies parses --trusted-proxies: comma-separated CIDRs or
+// single IPs (a single IP is its own /32 or /128).
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for p := range strings.SplitSeq(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if strings.Contains(p, "/") {
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				return nil, fmt.Errorf("want CIDRs or IPs, got %q", p)
+			}
+			out = append(out, pfx.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("want CIDRs or IPs, got %q", p)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
 }
 
 // Roles is the set of control-plane roles this process runs.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/webui"
 	"github.com/gpuaas/gpuaas/web"
@@ -96,7 +97,10 @@ func (a *App) Handler() http.Handler {
 	h = httpapi.CheckInput(h)
 	h = httpapi.Observe(httpapi.NewMetrics(a.Registry), h)
 	h = httpapi.Recover(h)
-	return httpapi.RequestID(h)
+	// Validated at start; the client address behind them feeds the
+	// sign-in limits and the audit log.
+	trusted, _ := config.ParseTrustedProxies(a.Config.TrustedProxies)
+	return httpapi.RequestIDBehind(trusted)(h)
 }
 
 // metrics serves the Prometheus registry. The figures include revenue, so

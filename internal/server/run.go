@@ -260,14 +260,15 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
 	app.Auth = auth.New(auth.Config{
-		Issuer:            cfg.Issuer,
-		Audience:          cfg.Audience,
-		AccessTTL:         cfg.AccessTokenTTL,
-		RefreshTTL:        cfg.RefreshTokenTTL,
-		LoginUserFailures: cfg.LoginUserFailures,
-		LoginUserWindow:   cfg.LoginUserWindow,
-		LoginIPAttempts:   cfg.LoginIPAttempts,
-		LoginIPWindow:     cfg.LoginIPWindow,
+		Issuer:                cfg.Issuer,
+		Audience:              cfg.Audience,
+		AccessTTL:             cfg.AccessTokenTTL,
+		RefreshTTL:            cfg.RefreshTokenTTL,
+		LoginUserFailures:     cfg.LoginUserFailures,
+		LoginUserWindow:       cfg.LoginUserWindow,
+		LoginIPAttempts:       cfg.LoginIPAttempts,
+		LoginIPWindow:         cfg.LoginIPWindow,
+		LoginUsernameFailures: cfg.LoginUsernameFailures,
 	}, st, app.Hot, app.Limiter, masterKey, app.Registry)
 	if err := app.Auth.EnsureSigningKey(ctx); err != nil {
 		return fail(fmt.Errorf("prepare signing key: %w", err))
