@@ -73,6 +73,8 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		"runtime":                 {args: []string{"--runtime", "docker"}},
 		"trusted-proxies":         {args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}},
 		"login-username-failures": {args: []string{"--login-user-failures", "50", "--login-username-failures", "20"}},
+		"websocket-max-per-user":  {args: []string{"--websocket-max-per-user", "0"}},
+		"websocket-max-total":     {args: []string{"--websocket-max-total", "-1"}},
 		"metrics-listen":          {args: []string{"--metrics-listen", "9100"}},
 		"metrics-token":           {args: []string{"--metrics-token", "short"}},
 	}

@@ -66,6 +66,13 @@ type Server struct {
 	// the endpoint off (404).
 	InternalStatsToken string
 
+	// WebsocketMaxPerUser caps one user's concurrent websockets
+	// (notifications and terminals together) on this replica.
+	WebsocketMaxPerUser int
+	// WebsocketMaxTotal caps this replica's user websockets; 0 until
+	// Validate derives it from the open-file limit.
+	WebsocketMaxTotal int
+
 	// MetricsToken, when set, is the bearer token GET /metrics requires.
 	MetricsToken string
 	// MetricsListen, when set, serves /metrics on its own address and not
@@ -102,6 +109,7 @@ func DefaultServer() Server {
 		TerminalTokenTTL:      300 * time.Second,
 		TerminalIdleTimeout:   15 * time.Minute,
 		TerminalMaxSession:    12 * time.Hour,
+		WebsocketMaxPerUser:   64,
 	}
 }
 
@@ -141,6 +149,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TerminalIdleTimeout, "terminal-idle-timeout", c.TerminalIdleTimeout, "a terminal session with no bytes either way for this long is closed, 1s to 24h")
 	fs.DurationVar(&c.TerminalMaxSession, "terminal-max-session", c.TerminalMaxSession, "longest a terminal session may last, 1s to 168h")
 	fs.StringVar(&c.InternalStatsToken, "internal-stats-token", c.InternalStatsToken, "bearer token for GET /api/v1/internal/stats; empty turns the endpoint off")
+	fs.IntVar(&c.WebsocketMaxPerUser, "websocket-max-per-user", c.WebsocketMaxPerUser, "concurrent websockets (notifications and terminals) one user may hold on this replica; more get 429")
+	fs.IntVar(&c.WebsocketMaxTotal, "websocket-max-total", c.WebsocketMaxTotal, "concurrent user websockets this replica accepts; more get 503. 0: half the open-file limit")
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "bearer token GET /metrics requires; empty leaves it open")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested, provisioning or releasing before the reconciler retries or fails it")
@@ -257,6 +267,18 @@ func (c *Server) Validate() error {
 	}
 	if c.TerminalMaxSession < time.Second || c.TerminalMaxSession > 168*time.Hour {
 		add(Invalid("terminal-max-session", "must be between 1s and 168h, got %s", c.TerminalMaxSession))
+	}
+	if c.WebsocketMaxPerUser < 1 {
+		add(Invalid("websocket-max-per-user", "must be at least 1, got %d", c.WebsocketMaxPerUser))
+	}
+	fileLimit, haveLimit := OpenFileLimit()
+	switch {
+	case c.WebsocketMaxTotal < 0:
+		add(Invalid("websocket-max-total", "must not be negative, got %d", c.WebsocketMaxTotal))
+	case c.WebsocketMaxTotal == 0:
+		c.WebsocketMaxTotal = DefaultWebsocketMaxTotal(fileLimit, haveLimit)
+	case haveLimit && uint64(c.WebsocketMaxTotal) >= fileLimit:
+		add(Invalid("websocket-max-total", "must be below the open-file limit (%d; raise it with ulimit -n or LimitNOFILE=), got %d", fileLimit, c.WebsocketMaxTotal))
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/billing"
 	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/connlimit"
 	"github.com/gpuaas/gpuaas/internal/consumer"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/idempotency"
@@ -58,6 +59,9 @@ type App struct {
 	Allocations *allocation.Service
 	Billing     *billing.Billing
 	Notify      *notify.Hub // live notification websockets
+	// Sockets caps the user websockets (notifications and terminals) of
+	// this replica, per user and in total.
+	Sockets *connlimit.Limiter
 	SSHKeys     *sshkeys.Service
 	NodeAuth    *nodeauth.Service
 	Agents      *agentgw.Gateway
@@ -259,6 +263,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}
 	app.Billing = billing.New(st, app.Naming, depletionReleaser{app.Allocations}, app.Registry)
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
+	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.Auth = auth.New(auth.Config{
 		Issuer:                cfg.Issuer,
 		Audience:              cfg.Audience,
