@@ -61,14 +61,14 @@ type App struct {
 	Notify      *notify.Hub // live notification websockets
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
-	Sockets *connlimit.Limiter
-	SSHKeys     *sshkeys.Service
-	NodeAuth    *nodeauth.Service
-	Agents      *agentgw.Gateway
-	Runtime     allocation.Runtime
-	Naming      events.Naming
-	Limiter     *ratelimit.Limiter
-	Hot         kv.Store
+	Sockets  *connlimit.Limiter
+	SSHKeys  *sshkeys.Service
+	NodeAuth *nodeauth.Service
+	Agents   *agentgw.Gateway
+	Runtime  allocation.Runtime
+	Naming   events.Naming
+	Limiter  *ratelimit.Limiter
+	Hot      kv.Store
 	// Terminal mints and consumes single-use terminal tokens.
 	Terminal *terminal.Tokens
 	// TerminalSessions proxies /ws/terminal sessions and counts them.
