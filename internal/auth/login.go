@@ -129,8 +129,13 @@ func (s *Service) throttleLogin(ctx context.Context, name, ip string) error {
 		return err
 	}
 	n, _, err := s.hot.Count(ctx, failKey(name))
-	if err != nil || n < int64(s.cfg.LoginUsernameFailures) {
-		return nil // a failing store was reported by the pair check above
+	if err != nil {
+		slog.WarnContext(ctx, "login failure counter failed; not limiting", "err", err)
+		s.lim.FailOpen("login_user")
+		return nil
+	}
+	if n < int64(s.cfg.LoginUsernameFailures) {
+		return nil
 	}
 	if ip != "" {
 		known, err := s.hot.HasFlag(ctx, knownKey(name, ip))
