@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
@@ -107,5 +108,42 @@ func TestWebsocketTotalDefaultsBelowTheFileLimit(t *testing.T) {
 	}
 	if c.WebsocketMaxTotal < 1 || uint64(c.WebsocketMaxTotal) >= limit {
 		t.Fatalf("websocket-max-total %d with an open-file limit of %d", c.WebsocketMaxTotal, limit)
+	}
+}
+
+// Terminals count toward the same per-user cap as notification sockets,
+// and are refused before the upgrade.
+func TestTerminalCountsTowardTheSocketCap(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) { c.WebsocketMaxPerUser = 1 })
+	seedInventory(t, env)
+	env.Fund(t, 100_000)
+	c, u := env.As("user")
+	_, pair := env.Login(u)
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, a.Id, api.AllocationStatusActive)
+	tok, err := c.MintTerminalToken(ctx, a.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, status, _ := tryNotify(t, env, pair.AccessToken); s == nil {
+		t.Fatalf("first socket: %d", status)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(env.URL, "http")+"/ws/terminal/"+a.Id.String(),
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.Token}}})
+	if err == nil {
+		ws.CloseNow()
+		t.Fatal("a terminal past the per-user cap was upgraded")
+	}
+	if resp == nil || resp.StatusCode != 429 {
+		t.Fatalf("terminal past the cap: %v %v, want 429", resp, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `"too_many_websockets"`) {
+		t.Fatalf("terminal past the cap: %s", b)
 	}
 }
