@@ -61,8 +61,8 @@ var allowedKeys = map[string][]string{
 
 	ActionAllocationTransition: {"status_from", "status_to", "reason"},
 
-	ActionNodeJoinTokenIssued:    {"expires_at"},
-	ActionNodeJoined:             {"credential_id"},
+	ActionNodeJoinTokenIssued:    {"expires_at", "revoked_older"},
+	ActionNodeJoined:             {"credential_id", "revoked_credentials"},
 	ActionNodeCredentialsRevoked: {"revoked"},
 
 	ActionSSHKeyAdded:   {"fingerprint", "name"},

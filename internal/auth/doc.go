@@ -8,7 +8,9 @@
 //
 // State lives in two places: durable state (signing keys sealed under the
 // master key, refresh-token hashes, audit rows) in Postgres, and short-lived
-// state (login counters, the deny-list) in the shared kv store. The kv
+// state (login counters per address, per (username, address) pair and per
+// username, the user's usual sign-in addresses, the deny-list) in the
+// shared kv store. The kv
 // store fails open: when it is down, logins are not throttled and revoked
 // access tokens are accepted until they expire (at most AccessTTL); each
 // such decision is counted in gpuaas_kv_fail_open_total.

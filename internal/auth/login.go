@@ -35,16 +35,25 @@ func errBadCredentials() *apperr.Error {
 }
 
 // Login checks a username and password and starts a session. Wrong password
-// and unknown user give the same error after the same work. Attempts are
-// limited per client address (reqctx.ClientIP; no limit when it is empty)
-// and failures per username; a limited attempt is refused before the
-// password is looked at.
+// and unknown user give the same error after the same work. A limited
+// attempt is refused before the password is looked at; the limits are
+// written up in docs/api.md ("Sign-in limits"):
+//
+//   - attempts per client address (reqctx.ClientIP; none when empty);
+//   - failures per (username, address) pair: LoginUserFailures lock that
+//     pair only, so an attacker's guesses never lock the user out of their
+//     own address;
+//   - failures per username from all addresses: LoginUsernameFailures close
+//     the username to every address except the user's usual ones (where
+//     they signed in within KnownAddressTTL), which slows a guesser spread
+//     over many addresses without refusing the right password at home.
 func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair, error) {
 	lower := strings.ToLower(username)
 	// name keys the counters and the audit rows; it is bounded because the
 	// caller is anonymous. Real usernames are shorter, so it is the same.
 	name := truncate(lower, maxAuditUsername)
-	if err := s.throttleLogin(ctx, name); err != nil {
+	ip := reqctx.ClientIP(ctx)
+	if err := s.throttleLogin(ctx, name, ip); err != nil {
 		s.logins.WithLabelValues("rate_limited").Inc()
 		return api.TokenPair{}, err
 	}
@@ -55,19 +64,25 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 	}
 	if err != nil {
 		password.DummyVerify()
-		return api.TokenPair{}, s.loginFailed(ctx, uuid.Nil, name, reasonUnknownUser)
+		return api.TokenPair{}, s.loginFailed(ctx, uuid.Nil, name, ip, reasonUnknownUser)
 	}
 	ok, err := password.Verify(u.PasswordHash, pw)
 	if err != nil {
 		return api.TokenPair{}, fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if !ok {
-		return api.TokenPair{}, s.loginFailed(ctx, u.ID, name, reasonBadPassword)
+		return api.TokenPair{}, s.loginFailed(ctx, u.ID, name, ip, reasonBadPassword)
 	}
 
-	if err := s.hot.Delete(ctx, failKey(name)); err != nil {
+	if err := s.hot.Delete(ctx, pairKey(name, ip)); err != nil {
 		slog.WarnContext(ctx, "reset login failure counter failed", "err", err)
 		s.lim.FailOpen("login_user")
+	}
+	if ip != "" {
+		if err := s.hot.SetFlag(ctx, knownKey(name, ip), KnownAddressTTL); err != nil {
+			slog.WarnContext(ctx, "remember sign-in address failed", "err", err)
+			s.lim.FailOpen("login_known_address")
+		}
 	}
 	sk, err := s.signingKey(ctx)
 	if err != nil {
@@ -97,11 +112,11 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 	return pair, nil
 }
 
-// throttleLogin applies the per-address limit, then the per-username
-// lockout. Only the first refusal in a window is audited, so a flood of
-// refused attempts does not become a flood of database writes.
-func (s *Service) throttleLogin(ctx context.Context, name string) error {
-	if ip := reqctx.ClientIP(ctx); ip != "" {
+// throttleLogin applies the per-address limit, the per-pair lockout, then
+// the per-username cap. Only the first refusal in a window is audited, so a
+// flood of refused attempts does not become a flood of database writes.
+func (s *Service) throttleLogin(ctx context.Context, name, ip string) error {
+	if ip != "" {
 		n, ttl, err := s.hot.Incr(ctx, "login:ip:"+ip, s.cfg.LoginIPWindow)
 		switch {
 		case err != nil:
@@ -114,37 +129,62 @@ func (s *Service) throttleLogin(ctx context.Context, name string) error {
 			return ratelimit.Limited(ttl)
 		}
 	}
-	return s.checkUserLockout(ctx, name)
-}
-
-// checkUserLockout refuses when name has LoginUserFailures failures in the
-// current window.
-func (s *Service) checkUserLockout(ctx context.Context, name string) error {
-	n, ttl, err := s.hot.Count(ctx, failKey(name))
+	if err := s.checkLockout(ctx, pairKey(name, ip), s.cfg.LoginUserFailures, name); err != nil {
+		return err
+	}
+	n, _, err := s.hot.Count(ctx, failKey(name))
 	if err != nil {
 		slog.WarnContext(ctx, "login failure counter failed; not limiting", "err", err)
 		s.lim.FailOpen("login_user")
 		return nil
 	}
-	if n < int64(s.cfg.LoginUserFailures) {
+	if n < int64(s.cfg.LoginUsernameFailures) {
 		return nil
 	}
-	if n == int64(s.cfg.LoginUserFailures) {
+	if ip != "" {
+		known, err := s.hot.HasFlag(ctx, knownKey(name, ip))
+		if err != nil {
+			slog.WarnContext(ctx, "sign-in address lookup failed; not limiting", "err", err)
+			s.lim.FailOpen("login_known_address")
+			return nil
+		}
+		if known {
+			return nil
+		}
+	}
+	return s.checkLockout(ctx, failKey(name), s.cfg.LoginUsernameFailures, name)
+}
+
+// checkLockout refuses when key holds limit failures in the current window.
+func (s *Service) checkLockout(ctx context.Context, key string, limit int, name string) error {
+	n, ttl, err := s.hot.Count(ctx, key)
+	if err != nil {
+		slog.WarnContext(ctx, "login failure counter failed; not limiting", "err", err)
+		s.lim.FailOpen("login_user")
+		return nil
+	}
+	if n < int64(limit) {
+		return nil
+	}
+	if n == int64(limit) {
 		// Bump past the threshold so later refusals are not audited again;
 		// Incr keeps the window's original expiry.
-		if _, _, err := s.hot.Incr(ctx, failKey(name), s.cfg.LoginUserWindow); err == nil {
+		if _, _, err := s.hot.Incr(ctx, key, s.cfg.LoginUserWindow); err == nil {
 			s.auditLoginFailed(ctx, uuid.Nil, name, reasonRateLimited)
 		}
 	}
 	return ratelimit.Limited(ttl)
 }
 
-// loginFailed counts a failed attempt against the username, audits it and
-// returns the one error every credential failure shares.
-func (s *Service) loginFailed(ctx context.Context, actor uuid.UUID, name, reason string) error {
-	if _, _, err := s.hot.Incr(ctx, failKey(name), s.cfg.LoginUserWindow); err != nil {
-		slog.WarnContext(ctx, "count login failure failed", "err", err)
-		s.lim.FailOpen("login_user")
+// loginFailed counts a failed attempt against the (username, address) pair
+// and the username, audits it and returns the one error every credential
+// failure shares.
+func (s *Service) loginFailed(ctx context.Context, actor uuid.UUID, name, ip, reason string) error {
+	for _, key := range []string{pairKey(name, ip), failKey(name)} {
+		if _, _, err := s.hot.Incr(ctx, key, s.cfg.LoginUserWindow); err != nil {
+			slog.WarnContext(ctx, "count login failure failed", "err", err)
+			s.lim.FailOpen("login_user")
+		}
 	}
 	s.auditLoginFailed(ctx, actor, name, reason)
 	s.logins.WithLabelValues("invalid_credentials").Inc()
@@ -187,7 +227,15 @@ func (s *Service) upgradeHash(ctx context.Context, tx *store.Store, id uuid.UUID
 	return nil
 }
 
+// failKey counts a username's failures from every address.
 func failKey(name string) string { return "login:fail:" + name }
+
+// pairKey counts a username's failures from one address, and knownKey marks
+// an address the user signed in from. The address comes first and holds no
+// space, so no (name, address) pair can collide with another.
+func pairKey(name, ip string) string { return "login:failpair:" + ip + " " + name }
+
+func knownKey(name, ip string) string { return "login:known:" + ip + " " + name }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
 func truncate(s string, n int) string {

@@ -200,3 +200,44 @@ func TestLoginFailsOpenWhenStoreIsDown(t *testing.T) {
 		t.Errorf("fail_open{login_user} not counted")
 	}
 }
+
+// TestGuessesDoNotLockTheUserOutOfTheirUsualAddress: failures lock a
+// (username, address) pair; past the per-username cap only the user's usual
+// addresses may try, and the right password from there still works. Both kv
+// backends, since usual addresses live there.
+func TestGuessesDoNotLockTheUserOutOfTheirUsualAddress(t *testing.T) {
+	t.Parallel()
+	for name, hot := range map[string]func(*testing.T, *clock) kv.Store{
+		"memory": func(_ *testing.T, c *clock) kv.Store { return kv.NewMemory(c.Now) },
+		"redis":  func(t *testing.T, _ *clock) kv.Store { return redisStore(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := &clock{t: time.Now().Truncate(time.Second)}
+			e := newEnvWith(t, c, hot(t, c), func(cfg *auth.Config) { cfg.LoginUsernameFailures = 5 })
+			e.user(t, "root")
+			from := func(ip string) context.Context { return reqctx.WithClientIP(context.Background(), ip) }
+			if _, err := e.svc.Login(from("192.0.2.1"), "root", defaultPassword); err != nil {
+				t.Fatal(err)
+			}
+			// One attacker address: locked after LoginUserFailures (3).
+			for i := 0; i < 3; i++ {
+				_, err := e.svc.Login(from("198.51.100.9"), "root", "wrong passphrase!")
+				wantCode(t, err, auth.CodeInvalidCredentials)
+			}
+			_, err := e.svc.Login(from("198.51.100.9"), "root", defaultPassword)
+			wantCode(t, err, apperr.CodeRateLimited)
+			// More addresses push the name past its cap (5): new addresses
+			// are refused, even with the right password ...
+			for _, ip := range []string{"198.51.100.10", "198.51.100.11"} {
+				_, err := e.svc.Login(from(ip), "root", "wrong passphrase!")
+				wantCode(t, err, auth.CodeInvalidCredentials)
+			}
+			_, err = e.svc.Login(from("198.51.100.12"), "root", defaultPassword)
+			wantCode(t, err, apperr.CodeRateLimited)
+			// ... the usual one is not.
+			if _, err := e.svc.Login(from("192.0.2.1"), "root", defaultPassword); err != nil {
+				t.Fatalf("usual address refused: %v", err)
+			}
+		})
+	}
+}

@@ -21,10 +21,16 @@ type Config struct {
 	// same token still gets its successor back (two tabs refreshing at
 	// once) instead of counting as reuse and revoking the session.
 	RefreshReuseGrace time.Duration
-	// LoginUserFailures failed logins for one username within
-	// LoginUserWindow lock that username until the window ends.
+	// LoginUserFailures failed logins for one username from one address
+	// within LoginUserWindow lock that pair (and only that pair) until the
+	// window ends.
 	LoginUserFailures int
 	LoginUserWindow   time.Duration
+	// LoginUsernameFailures failed logins for one username from all
+	// addresses within LoginUserWindow close the username to every address
+	// but the user's usual ones (where they signed in within
+	// KnownAddressTTL) until the window ends.
+	LoginUsernameFailures int
 	// LoginIPAttempts login attempts (failed or not) from one address within
 	// LoginIPWindow are allowed; more are refused until the window ends.
 	LoginIPAttempts int
@@ -35,15 +41,19 @@ type Config struct {
 
 // Defaults for Config's zero fields.
 const (
-	DefaultIssuer            = "gpuaas"
-	DefaultAudience          = "gpuaas-api"
-	DefaultAccessTTL         = 15 * time.Minute
-	DefaultRefreshTTL        = 30 * 24 * time.Hour
-	DefaultRefreshReuseGrace = 10 * time.Second
-	DefaultLoginUserFailures = 10
-	DefaultLoginUserWindow   = 15 * time.Minute
-	DefaultLoginIPAttempts   = 300
-	DefaultLoginIPWindow     = time.Minute
+	DefaultIssuer                = "gpuaas"
+	DefaultAudience              = "gpuaas-api"
+	DefaultAccessTTL             = 15 * time.Minute
+	DefaultRefreshTTL            = 30 * 24 * time.Hour
+	DefaultRefreshReuseGrace     = 10 * time.Second
+	DefaultLoginUserFailures     = 10
+	DefaultLoginUserWindow       = 15 * time.Minute
+	DefaultLoginIPAttempts       = 300
+	DefaultLoginIPWindow         = time.Minute
+	DefaultLoginUsernameFailures = 100
+	// KnownAddressTTL is how long a successful sign-in makes its address
+	// one of the user's usual addresses.
+	KnownAddressTTL = 30 * 24 * time.Hour
 )
 
 // leeway is the clock skew tolerated between replicas when checking exp,
@@ -71,6 +81,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginUserWindow <= 0 {
 		c.LoginUserWindow = DefaultLoginUserWindow
+	}
+	if c.LoginUsernameFailures <= 0 {
+		c.LoginUsernameFailures = DefaultLoginUsernameFailures
+	}
+	if c.LoginUsernameFailures < c.LoginUserFailures {
+		c.LoginUsernameFailures = c.LoginUserFailures
 	}
 	if c.LoginIPAttempts <= 0 {
 		c.LoginIPAttempts = DefaultLoginIPAttempts

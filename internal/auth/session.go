@@ -102,8 +102,9 @@ func (s *Service) EndUserSessionsIn(ctx context.Context, tx *store.Store, userID
 // one, and ends every other session of the user on every replica (their
 // refresh tokens, and their access tokens through the deny-list). The
 // caller's own session stays.
-// Wrong current passwords count towards the same per-username lockout as
-// logins, so a stolen access token cannot be used to guess the password.
+// Wrong current passwords count towards the same (username, address)
+// lockout as logins, so a stolen access token cannot be used to guess the
+// password.
 func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, current, next string) error {
 	u, err := s.st.GetUser(ctx, p.UserID)
 	if store.IsNoRows(err) {
@@ -112,8 +113,8 @@ func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, curren
 	if err != nil {
 		return fmt.Errorf("get user: %w", err)
 	}
-	name := u.Username
-	if err := s.checkUserLockout(ctx, name); err != nil {
+	name, ip := u.Username, reqctx.ClientIP(ctx)
+	if err := s.checkLockout(ctx, pairKey(name, ip), s.cfg.LoginUserFailures, name); err != nil {
 		return err
 	}
 	ok, err := password.Verify(u.PasswordHash, current)
@@ -121,8 +122,10 @@ func (s *Service) ChangePassword(ctx context.Context, p reqctx.Principal, curren
 		return fmt.Errorf("verify password of %s: %w", u.ID, err)
 	}
 	if !ok {
-		if _, _, err := s.hot.Incr(ctx, failKey(name), s.cfg.LoginUserWindow); err != nil {
-			s.lim.FailOpen("login_user")
+		for _, key := range []string{pairKey(name, ip), failKey(name)} {
+			if _, _, err := s.hot.Incr(ctx, key, s.cfg.LoginUserWindow); err != nil {
+				s.lim.FailOpen("login_user")
+			}
 		}
 		return apperr.Unauthorized(CodeInvalidCredentials, "current password is wrong")
 	}

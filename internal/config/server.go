@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -43,6 +45,13 @@ type Server struct {
 	LoginUserWindow   time.Duration
 	LoginIPAttempts   int
 	LoginIPWindow     time.Duration
+	// LoginUsernameFailures failed logins for one username from all
+	// addresses within LoginUserWindow close it to addresses it has not
+	// signed in from recently.
+	LoginUsernameFailures int
+	// TrustedProxies are the comma-separated CIDRs and IPs whose
+	// X-Forwarded-For is believed.
+	TrustedProxies string
 
 	NATSNamespace     string
 	MinRunway         time.Duration
@@ -65,38 +74,53 @@ type Server struct {
 	// InternalStatsToken guards GET /api/v1/internal/stats; empty turns
 	// the endpoint off (404).
 	InternalStatsToken string
+
+	// WebsocketMaxPerUser caps one user's concurrent websockets
+	// (notifications and terminals together) on this replica.
+	WebsocketMaxPerUser int
+	// WebsocketMaxTotal caps this replica's user websockets; 0 until
+	// Validate derives it from the open-file limit.
+	WebsocketMaxTotal int
+
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsListen, when set, serves /metrics on its own address and not
+	// on --listen.
+	MetricsListen string
 }
 
 // Defaults for `gpuaas server`.
 func DefaultServer() Server {
 	return Server{
-		Listen:              ":8080",
-		DatabaseURL:         "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
-		DataDir:             "/var/lib/gpuaas",
-		Roles:               "all",
-		LogLevel:            "info",
-		LogFormat:           "json",
-		MaxBodyBytes:        1 << 20,
-		APIRate:             50,
-		APIBurst:            100,
-		AccessTokenTTL:      15 * time.Minute,
-		RefreshTokenTTL:     30 * 24 * time.Hour,
-		Audience:            "gpuaas",
-		LoginUserFailures:   10,
-		LoginUserWindow:     15 * time.Minute,
-		LoginIPAttempts:     300,
-		LoginIPWindow:       time.Minute,
-		NATSNamespace:       "gpuaas",
-		MinRunway:           10 * time.Minute,
-		Runtime:             "agent",
-		SimDelay:            time.Second,
-		ProvisionDeadline:   2 * time.Minute,
-		ReleaseDeadline:     10 * time.Minute,
-		NodeLostGrace:       10 * time.Minute,
-		HeartbeatInterval:   10 * time.Second,
-		TerminalTokenTTL:    300 * time.Second,
-		TerminalIdleTimeout: 15 * time.Minute,
-		TerminalMaxSession:  12 * time.Hour,
+		Listen:                ":8080",
+		DatabaseURL:           "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
+		DataDir:               "/var/lib/gpuaas",
+		Roles:                 "all",
+		LogLevel:              "info",
+		LogFormat:             "json",
+		MaxBodyBytes:          1 << 20,
+		APIRate:               50,
+		APIBurst:              100,
+		AccessTokenTTL:        15 * time.Minute,
+		RefreshTokenTTL:       30 * 24 * time.Hour,
+		Audience:              "gpuaas",
+		LoginUserFailures:     10,
+		LoginUserWindow:       15 * time.Minute,
+		LoginIPAttempts:       300,
+		LoginIPWindow:         time.Minute,
+		LoginUsernameFailures: 100,
+		NATSNamespace:         "gpuaas",
+		MinRunway:             10 * time.Minute,
+		Runtime:               "agent",
+		SimDelay:              time.Second,
+		ProvisionDeadline:     2 * time.Minute,
+		ReleaseDeadline:       10 * time.Minute,
+		NodeLostGrace:         10 * time.Minute,
+		HeartbeatInterval:     10 * time.Second,
+		TerminalTokenTTL:      300 * time.Second,
+		TerminalIdleTimeout:   15 * time.Minute,
+		TerminalMaxSession:    12 * time.Hour,
+		WebsocketMaxPerUser:   64,
 	}
 }
 
@@ -125,6 +149,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LoginUserWindow, "login-user-window", c.LoginUserWindow, "window for --login-user-failures")
 	fs.IntVar(&c.LoginIPAttempts, "login-ip-attempts", c.LoginIPAttempts, "login attempts allowed per client IP within --login-ip-window")
 	fs.DurationVar(&c.LoginIPWindow, "login-ip-window", c.LoginIPWindow, "window for --login-ip-attempts")
+	fs.IntVar(&c.LoginUsernameFailures, "login-username-failures", c.LoginUsernameFailures, "failed logins per username from all addresses within --login-user-window; past it only the user's usual addresses may try")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For is believed; empty trusts none")
 	fs.StringVar(&c.NATSNamespace, "nats-namespace", c.NATSNamespace, "prefix of this deployment's NATS subjects and JetStream stream")
 	fs.DurationVar(&c.MinRunway, "min-runway", c.MinRunway, "credit a user must hold, in time at the SKU's price, to create an allocation")
 	fs.StringVar(&c.Runtime, "runtime", c.Runtime, "where allocations run: sim (simulated in this process) or agent (on their node's agent)")
@@ -135,6 +161,10 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TerminalIdleTimeout, "terminal-idle-timeout", c.TerminalIdleTimeout, "a terminal session with no bytes either way for this long is closed, 1s to 24h")
 	fs.DurationVar(&c.TerminalMaxSession, "terminal-max-session", c.TerminalMaxSession, "longest a terminal session may last, 1s to 168h")
 	fs.StringVar(&c.InternalStatsToken, "internal-stats-token", c.InternalStatsToken, "bearer token for GET /api/v1/internal/stats; empty turns the endpoint off")
+	fs.IntVar(&c.WebsocketMaxPerUser, "websocket-max-per-user", c.WebsocketMaxPerUser, "concurrent websockets (notifications and terminals) one user may hold on this replica; more get 429")
+	fs.IntVar(&c.WebsocketMaxTotal, "websocket-max-total", c.WebsocketMaxTotal, "concurrent user websockets this replica accepts; more get 503. 0: half the open-file limit")
+	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "bearer token GET /metrics requires; empty leaves it open")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested or provisioning before the reconciler retries or fails it, and a release attempt may go unreported before it is retried")
 	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
@@ -219,6 +249,12 @@ func (c *Server) Validate() error {
 	if c.LoginIPWindow <= 0 {
 		add(Invalid("login-ip-window", "must be positive"))
 	}
+	if c.LoginUsernameFailures < c.LoginUserFailures {
+		add(Invalid("login-username-failures", "must be at least --login-user-failures (%d), got %d", c.LoginUserFailures, c.LoginUsernameFailures))
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		add(Invalid("trusted-proxies", "%v", err))
+	}
 	if !regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`).MatchString(c.NATSNamespace) {
 		add(Invalid("nats-namespace", "want 1 to 32 of a-z 0-9 _ -, starting with a letter, got %q", c.NATSNamespace))
 	}
@@ -255,6 +291,28 @@ func (c *Server) Validate() error {
 	if c.TerminalMaxSession < time.Second || c.TerminalMaxSession > 168*time.Hour {
 		add(Invalid("terminal-max-session", "must be between 1s and 168h, got %s", c.TerminalMaxSession))
 	}
+	if c.WebsocketMaxPerUser < 1 {
+		add(Invalid("websocket-max-per-user", "must be at least 1, got %d", c.WebsocketMaxPerUser))
+	}
+	fileLimit, haveLimit := OpenFileLimit()
+	switch {
+	case c.WebsocketMaxTotal < 0:
+		add(Invalid("websocket-max-total", "must not be negative, got %d", c.WebsocketMaxTotal))
+	case c.WebsocketMaxTotal == 0:
+		c.WebsocketMaxTotal = DefaultWebsocketMaxTotal(fileLimit, haveLimit)
+	case haveLimit && uint64(c.WebsocketMaxTotal) >= fileLimit:
+		add(Invalid("websocket-max-total", "must be below the open-file limit (%d; raise it with ulimit -n or LimitNOFILE=), got %d", fileLimit, c.WebsocketMaxTotal))
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			add(Invalid("metrics-listen", "want host:port, got %q", c.MetricsListen))
+		} else if c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			add(Invalid("metrics-listen", "must differ from --listen (%s)", c.Listen))
+		}
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
+		add(Invalid("metrics-token", "want at least 16 characters without spaces"))
+	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {
@@ -277,6 +335,33 @@ func (c *Server) Validate() error {
 		c.Issuer = c.PublicURL
 	}
 	return errors.Join(errs...)
+}
+
+// ParseTrustedProxies parses --trusted-proxies: comma-separated CIDRs or
+// single IPs (a single IP is its own /32 or /128).
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for p := range strings.SplitSeq(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if strings.Contains(p, "/") {
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				return nil, fmt.Errorf("want CIDRs or IPs, got %q", p)
+			}
+			out = append(out, pfx.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("want CIDRs or IPs, got %q", p)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
 }
 
 // Roles is the set of control-plane roles this process runs.

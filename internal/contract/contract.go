@@ -107,9 +107,10 @@ func Check(req *http.Request, status int, header http.Header, body []byte) error
 	}
 	op := route.Operation
 	if op.Responses.Status(status) == nil && op.Responses.Default() == nil {
-		// Some statuses every route can give without each one listing them.
+		// Some statuses every route can give without each one listing them:
+		// 400 for hostile text in the path or query (httpapi.CheckInput).
 		switch status {
-		case http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusMethodNotAllowed:
+		case http.StatusBadRequest, http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusMethodNotAllowed:
 			return checkEnvelope(header, body)
 		}
 		return fmt.Errorf("status %d is not documented", status)

@@ -14,26 +14,37 @@ import (
 
 // Decode reads one JSON object from r's body into v, strictly: unknown
 // fields, wrong types, several values and trailing garbage are 400
-// invalid_request; a body over the limit set by LimitBody is 413.
+// invalid_request; a body over the limit set by LimitBody is 413. Every
+// string in the body, keys included, must be valid UTF-8 without NUL or
+// control characters other than tab, line feed and carriage return (see
+// CheckText): encoding/json would quietly accept them and PostgreSQL would
+// refuse them with a 500.
 func Decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return apperr.Invalid("Content-Type must be application/json, got %q", ct)
 	}
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		if e := tooLarge(err); e != nil {
+			return e
+		}
+		return apperr.Invalid("read request body: %v", err)
+	}
+	return DecodeBytes(raw, v)
+}
+
+// DecodeBytes is Decode for a body already read.
+func DecodeBytes(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
 	// Exactly one value: anything but whitespace after it is garbage.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			if e := tooLarge(err); e != nil {
-				return e
-			}
-		}
 		return apperr.Invalid("request body must hold a single JSON object")
 	}
-	return nil
+	return checkJSONText(raw, "a string in the request body", true)
 }
 
 // DecodeRaw is Decode that also returns the raw body, for routes that hash
@@ -46,8 +57,11 @@ func DecodeRaw(r *http.Request, v any) ([]byte, error) {
 		}
 		return nil, apperr.Invalid("read request body: %v", err)
 	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return nil, apperr.Invalid("Content-Type must be application/json, got %q", ct)
+	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))
-	return raw, Decode(r, v)
+	return raw, DecodeBytes(raw, v)
 }
 
 // DecodeOptional is Decode for routes whose body may be empty.

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,28 +36,68 @@ func NewRequestID() string {
 
 // RequestID echoes a sane X-Request-ID or makes one, sets it on the response
 // before anything else can write, and puts it and the client address in the
-// context.
-func RequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID.MatchString(id) {
-			id = NewRequestID()
-		}
-		w.Header().Set(RequestIDHeader, id)
-		ctx := reqctx.WithRequestID(r.Context(), id)
-		ctx = reqctx.WithClientIP(ctx, clientIP(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// context. It trusts no proxy: the client address is the peer's.
+func RequestID(next http.Handler) http.Handler { return RequestIDBehind(nil)(next) }
+
+// RequestIDBehind is RequestID for a server behind the reverse proxies in
+// trusted, whose X-Forwarded-For it believes (see ClientIP).
+func RequestIDBehind(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get(RequestIDHeader)
+			if !validRequestID.MatchString(id) {
+				id = NewRequestID()
+			}
+			w.Header().Set(RequestIDHeader, id)
+			ctx := reqctx.WithRequestID(r.Context(), id)
+			ctx = reqctx.WithClientIP(ctx, ClientIP(r, trusted))
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
-// clientIP is the peer address. Forwarded headers are not trusted: a
-// deployment behind a proxy should terminate it with PROXY-aware config.
-func clientIP(r *http.Request) string {
+// ClientIP is the address of the client that sent r. It is the peer's,
+// unless the peer is one of the trusted proxies: then X-Forwarded-For is
+// read from the right, skipping the trusted proxies' own entries, and the
+// first address that is not a trusted proxy is the client. An entry that is
+// not an IP address ends the walk at the last address known good, so a
+// client cannot hide behind garbage. X-Forwarded-For from an untrusted peer
+// is ignored: anyone can write one.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	client := peer
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			ip, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return client.String()
+			}
+			client = ip.Unmap()
+			if !isTrusted(client, trusted) {
+				return client.String()
+			}
+		}
+	}
+	return client.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	ip = ip.Unmap()
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Recover turns a panic into a logged 500 with the envelope.

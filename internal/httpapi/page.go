@@ -48,7 +48,9 @@ func DecodeCursor(cursor string, pos any) (bool, error) {
 		return false, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || json.Unmarshal(b, pos) != nil {
+	// A cursor is ours only if it decodes, and its strings are clean: a
+	// forged one must not carry a NUL or invalid UTF-8 to the database.
+	if err != nil || checkJSONText(b, "cursor", false) != nil || json.Unmarshal(b, pos) != nil {
 		return false, apperr.Invalid("cursor is not one this server issued")
 	}
 	return true, nil

@@ -22,6 +22,7 @@ const (
 	CodeInvalidJoinToken  = "invalid_join_token"
 	CodeJoinTokenExpired  = "join_token_expired"
 	CodeJoinTokenUsed     = "join_token_used"
+	CodeJoinTokenRevoked  = "join_token_revoked"
 	CodeInvalidCredential = "invalid_node_credential"
 )
 
@@ -56,7 +57,10 @@ type JoinToken struct {
 	ExpiresAt time.Time
 }
 
-// IssueJoinToken makes a one-time join token for node, valid for ttl.
+// IssueJoinToken makes a one-time join token for node, valid for ttl. The
+// node's older unused tokens are revoked in the same transaction, so a
+// token that leaked from an earlier attempt cannot join after a new one was
+// issued.
 func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, ttl time.Duration) (JoinToken, error) {
 	if ttl <= 0 {
 		ttl = DefaultJoinTTL
@@ -69,6 +73,10 @@ func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, t
 		} else if err != nil {
 			return err
 		}
+		revoked, err := tx.RevokeUnusedJoinTokens(ctx, nodeID)
+		if err != nil {
+			return err
+		}
 		row, err := tx.InsertJoinToken(ctx, db.InsertJoinTokenParams{
 			NodeID: nodeID, TokenHash: hash(token), CreatedBy: uuid.NullUUID{UUID: actor, Valid: actor != uuid.Nil},
 			ExpiresAt: s.now().Add(ttl),
@@ -79,7 +87,7 @@ func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, t
 		out.ExpiresAt = row.ExpiresAt
 		return audit.Record(ctx, tx.Queries, audit.Entry{
 			Actor: actor, Action: audit.ActionNodeJoinTokenIssued, TargetType: "node", TargetID: nodeID.String(),
-			Metadata: map[string]any{"expires_at": row.ExpiresAt.UTC().Format(time.RFC3339)},
+			Metadata: map[string]any{"expires_at": row.ExpiresAt.UTC().Format(time.RFC3339), "revoked_older": revoked},
 		})
 	})
 	if err != nil {
@@ -88,7 +96,9 @@ func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, t
 	return out, nil
 }
 
-// Join trades a join token, once, for a new node credential.
+// Join trades a join token, once, for a new node credential. The credential
+// replaces the node's earlier ones, which are revoked in the same
+// transaction: a node has one live credential, the last it joined with.
 func (s *Service) Join(ctx context.Context, token string) (nodeID uuid.UUID, credential string, err error) {
 	if !strings.HasPrefix(token, joinPrefix) || len(token) > 128 {
 		return uuid.Nil, "", apperr.Unauthorized(CodeInvalidJoinToken, "not a join token")
@@ -105,10 +115,16 @@ func (s *Service) Join(ctx context.Context, token string) (nodeID uuid.UUID, cre
 		switch {
 		case jt.UsedAt != nil:
 			return apperr.Unauthorized(CodeJoinTokenUsed, "this join token was used already; issue a new one")
+		case jt.RevokedAt != nil:
+			return apperr.Unauthorized(CodeJoinTokenRevoked, "a newer join token was issued for this node; use that one")
 		case !s.now().Before(jt.ExpiresAt):
 			return apperr.Unauthorized(CodeJoinTokenExpired, "this join token expired at %s; issue a new one", jt.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 		if err := tx.UseJoinToken(ctx, jt.ID); err != nil {
+			return err
+		}
+		replaced, err := tx.RevokeNodeCredentials(ctx, jt.NodeID)
+		if err != nil {
 			return err
 		}
 		cred, err := tx.InsertNodeCredential(ctx, db.InsertNodeCredentialParams{NodeID: jt.NodeID, SecretHash: hash(secret)})
@@ -119,7 +135,7 @@ func (s *Service) Join(ctx context.Context, token string) (nodeID uuid.UUID, cre
 		credential = credentialPrefix + cred.ID.String() + "." + secret
 		return audit.Record(ctx, tx.Queries, audit.Entry{
 			Action: audit.ActionNodeJoined, TargetType: "node", TargetID: jt.NodeID.String(),
-			Metadata: map[string]any{"credential_id": cred.ID.String()},
+			Metadata: map[string]any{"credential_id": cred.ID.String(), "revoked_credentials": replaced},
 		})
 	})
 	if err != nil {

@@ -99,15 +99,9 @@ func (a *App) adminExportAuditLogs(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="audit-logs.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	flush := func() { http.NewResponseController(w).Flush() } //nolint:errcheck
-	if err := a.Audit.Export(r.Context(), f, w, flush); err != nil {
-		// Headers are gone; all that is left is to cut the stream short, so
-		// the client sees a truncated download rather than a valid-looking one.
-		panic(http.ErrAbortHandler)
-	}
+	httpapi.Stream(w, r, "text/csv; charset=utf-8", "audit-logs.csv", func(sw *httpapi.StreamWriter) error {
+		return a.Audit.Export(r.Context(), f, sw, sw.Flush)
+	})
 	return nil
 }
 

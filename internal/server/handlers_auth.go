@@ -135,8 +135,9 @@ func (a *App) clearRefreshCookie(w http.ResponseWriter, r *http.Request) {
 
 // writeRefreshCookie: the cookie is Secure when this connection is TLS or
 // when users reach the platform over https (--public-url), as behind a proxy
-// that terminates TLS. Forwarded headers are not trusted (see
-// httpapi.clientIP).
+// that terminates TLS. X-Forwarded-Proto is not trusted; X-Forwarded-For is
+// read only for the client address, behind --trusted-proxies (see
+// httpapi.ClientIP).
 func (a *App) writeRefreshCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: refreshCookie, Value: value, Path: refreshCookiePath, MaxAge: maxAge,

@@ -44,21 +44,11 @@ func (a *App) billingUsageCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="usage.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	if err := a.Billing.ExportUsageCSV(r.Context(), principal(r).UserID, f, flushWriter{w}); err != nil {
-		// Headers are gone; cut the stream so the client sees a truncated
-		// download rather than a valid-looking one.
-		panic(http.ErrAbortHandler)
-	}
+	httpapi.Stream(w, r, "text/csv; charset=utf-8", "usage.csv", func(sw *httpapi.StreamWriter) error {
+		return a.Billing.ExportUsageCSV(r.Context(), principal(r).UserID, f, sw)
+	})
 	return nil
 }
-
-// flushWriter lets the export flush each page through to the client.
-type flushWriter struct{ http.ResponseWriter }
-
-func (f flushWriter) Flush() { http.NewResponseController(f.ResponseWriter).Flush() } //nolint:errcheck
 
 // adminUserBalance is a user's balance as billingBalance shows it to them.
 func (a *App) adminUserBalance(w http.ResponseWriter, r *http.Request) error {

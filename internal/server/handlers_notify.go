@@ -14,7 +14,8 @@ import (
 // notifications over a websocket. The access token comes in
 // `Authorization: Bearer` or, from browsers, as the second entry of
 // `Sec-WebSocket-Protocol: bearer, <token>`; it is checked (deny-list
-// included) before the upgrade, so a bad one gets a 401 envelope.
+// included) before the upgrade, so a bad one gets a 401 envelope; so is the
+// socket cap (429 for the user, 503 for the replica).
 func (a *App) notifications(w http.ResponseWriter, r *http.Request) {
 	token, ok := bearer(r)
 	if !ok {
@@ -29,6 +30,12 @@ func (a *App) notifications(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	release, err := a.Sockets.Acquire(p.UserID.String(), "notifications")
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	defer release()
 	var expires time.Time
 	if p.ExpiresUnix > 0 {
 		expires = time.Unix(p.ExpiresUnix, 0)

@@ -22,7 +22,9 @@ import (
 // terminalSession serves GET /ws/terminal/{allocation_id}: it spends the
 // single-use terminal token (Authorization: Bearer, or the second entry of
 // Sec-WebSocket-Protocol: bearer, <token>) before upgrading, so a bad,
-// spent or mismatched token is a 401 without a websocket. Then it opens a
+// spent or mismatched token is a 401 without a websocket, and a user or
+// replica at its socket cap a 429 or 503 (the token is spent by then: it
+// names the user). Then it opens a
 // PTY shell on the allocation's node through the agent's connection and
 // proxies it. X-Gpuaas-Terminal-Pty: 0 asks for the command on pipes
 // instead (stdout and stderr apart, stdin EOF passed on), as `ssh host cmd`.
@@ -60,6 +62,12 @@ func (a *App) terminalSession(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	release, err := a.Sockets.Acquire(userID.String(), "terminal")
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	defer release()
 	alloc, err := a.Allocations.Get(r.Context(), userID, id)
 	if err != nil {
 		httpapi.WriteError(w, r, err)

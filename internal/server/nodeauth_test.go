@@ -88,3 +88,50 @@ func TestJoinTokenTradesOnceForACredential(t *testing.T) {
 		t.Fatalf("audit %q, want %q", got, want)
 	}
 }
+
+// TestNewJoinTokenRevokesOlderAndRejoinReplacesCredential: issuing a join
+// token leaves the node only that one to join with, and a re-join leaves the
+// node only its newest credential.
+func TestNewJoinTokenRevokesOlderAndRejoinReplacesCredential(t *testing.T) {
+	env := servertest.Start(t)
+	seedInventory(t, env)
+	admin, _ := env.As("admin")
+	anon := env.Client("")
+	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "gpu-rejoin-01", Region: "test-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := admin.AdminIssueJoinToken(ctx, node.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := admin.AdminIssueJoinToken(ctx, node.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = anon.AgentJoin(ctx, old.Token)
+	wantErr(t, err, 401, "join_token_revoked")
+	joined1, err := anon.AgentJoin(ctx, first.Token)
+	if err != nil {
+		t.Fatalf("join with the newest token: %v", err)
+	}
+
+	second, err := admin.AdminIssueJoinToken(ctx, node.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined2, err := anon.AgentJoin(ctx, second.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.NodeAuth.Authenticate(ctx, joined1.Credential); err == nil {
+		t.Fatal("the credential of the first join still authenticates after a re-join")
+	}
+	if got, err := env.App.NodeAuth.Authenticate(ctx, joined2.Credential); err != nil || got != node.Id {
+		t.Fatalf("the new credential: %v %v", got, err)
+	}
+	r, err := admin.AdminRevokeNodeCredentials(ctx, node.Id)
+	if err != nil || r.Revoked != 1 {
+		t.Fatalf("revoke after a re-join: %+v %v, want exactly one live credential", r, err)
+	}
+}

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"crypto/subtle"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gpuaas/gpuaas/internal/agentgw"
+	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/webui"
 	"github.com/gpuaas/gpuaas/web"
@@ -17,7 +20,9 @@ func (a *App) Router() *httpapi.Router {
 	rt := httpapi.NewRouter()
 	rt.HandleFunc("GET", "/healthz", a.healthz)
 	rt.HandleFunc("GET", "/readyz", a.readyz)
-	rt.Handle("GET", "/metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if a.Config.MetricsListen == "" {
+		rt.Handle("GET", "/metrics", a.metrics())
+	}
 	if !a.Roles["api"] {
 		return rt
 	}
@@ -79,7 +84,8 @@ func (a *App) Router() *httpapi.Router {
 
 // Handler is the whole HTTP stack: request id first (so every response,
 // errors included, carries X-Request-ID), then panic recovery, metrics and
-// the access log, the body limit, and the routes.
+// the access log, hostile text in the path or query, the body limit, and
+// the routes.
 func (a *App) Handler() http.Handler {
 	var h http.Handler = a.Router()
 	if a.Roles["api"] {
@@ -89,7 +95,39 @@ func (a *App) Handler() http.Handler {
 		h = webui.Mount(h, webui.New(web.Dist()))
 	}
 	h = httpapi.LimitBody(a.Config.MaxBodyBytes)(h)
+	h = httpapi.CheckInput(h)
 	h = httpapi.Observe(httpapi.NewMetrics(a.Registry), h)
 	h = httpapi.Recover(h)
-	return httpapi.RequestID(h)
+	// Validated at start; the client address behind them feeds the
+	// sign-in limits and the audit log.
+	trusted, _ := config.ParseTrustedProxies(a.Config.TrustedProxies)
+	return httpapi.RequestIDBehind(trusted)(h)
+}
+
+// metrics serves the Prometheus registry. The figures include revenue, so
+// --metrics-token, when set, is required as a bearer token (compared in
+// constant time); unset, they stay open as before.
+func (a *App) metrics() http.Handler {
+	prom := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
+	want := a.Config.MetricsToken
+	if want == "" {
+		return prom
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ := bearer(r)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			httpapi.WriteError(w, r, apperr.Unauthorized("", "a valid metrics token is required"))
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
+}
+
+// MetricsHandler is what --metrics-listen serves: /metrics alone, with the
+// request id, recovery and the envelope for anything else.
+func (a *App) MetricsHandler() http.Handler {
+	rt := httpapi.NewRouter()
+	rt.Handle("GET", "/metrics", a.metrics())
+	return httpapi.RequestID(httpapi.Recover(rt))
 }

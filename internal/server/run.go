@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/billing"
 	"github.com/gpuaas/gpuaas/internal/config"
+	"github.com/gpuaas/gpuaas/internal/connlimit"
 	"github.com/gpuaas/gpuaas/internal/consumer"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/idempotency"
@@ -56,13 +58,16 @@ type App struct {
 	Allocations *allocation.Service
 	Billing     *billing.Billing
 	Notify      *notify.Hub // live notification websockets
-	SSHKeys     *sshkeys.Service
-	NodeAuth    *nodeauth.Service
-	Agents      *agentgw.Gateway
-	Runtime     allocation.Runtime
-	Naming      events.Naming
-	Limiter     *ratelimit.Limiter
-	Hot         kv.Store
+	// Sockets caps the user websockets (notifications and terminals) of
+	// this replica, per user and in total.
+	Sockets  *connlimit.Limiter
+	SSHKeys  *sshkeys.Service
+	NodeAuth *nodeauth.Service
+	Agents   *agentgw.Gateway
+	Runtime  allocation.Runtime
+	Naming   events.Naming
+	Limiter  *ratelimit.Limiter
+	Hot      kv.Store
 	// Terminal mints and consumes single-use terminal tokens.
 	Terminal *terminal.Tokens
 	// TerminalSessions proxies /ws/terminal sessions and counts them.
@@ -77,6 +82,10 @@ type App struct {
 	// connections) are ended at shutdown, in that order, before the pool
 	// closes.
 	sessions, agentSessions *sessions
+
+	// MetricsURL is http://host:port of the --metrics-listen listener once
+	// it is bound; empty when metrics are served on --listen.
+	MetricsURL string
 }
 
 // Options lets `gpuaas dev` and tests hook into start-up.
@@ -121,6 +130,23 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	// (whose ends they may have to process), not at the signal.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	var metricsSrv *http.Server
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		app.MetricsURL = "http://" + mln.Addr().String()
+		metricsSrv = &http.Server{Handler: app.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				slog.Error("metrics listener stopped", "addr", mln.Addr().String(), "err", err)
+			}
+		}()
+		defer metricsSrv.Close()
+		slog.Info("metrics serving", "addr", mln.Addr().String())
+	}
 	var workers sync.WaitGroup
 	var relay *outbox.Relay
 	if app.Roles["worker"] {
@@ -256,15 +282,17 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
+	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.Auth = auth.New(auth.Config{
-		Issuer:            cfg.Issuer,
-		Audience:          cfg.Audience,
-		AccessTTL:         cfg.AccessTokenTTL,
-		RefreshTTL:        cfg.RefreshTokenTTL,
-		LoginUserFailures: cfg.LoginUserFailures,
-		LoginUserWindow:   cfg.LoginUserWindow,
-		LoginIPAttempts:   cfg.LoginIPAttempts,
-		LoginIPWindow:     cfg.LoginIPWindow,
+		Issuer:                cfg.Issuer,
+		Audience:              cfg.Audience,
+		AccessTTL:             cfg.AccessTokenTTL,
+		RefreshTTL:            cfg.RefreshTokenTTL,
+		LoginUserFailures:     cfg.LoginUserFailures,
+		LoginUserWindow:       cfg.LoginUserWindow,
+		LoginIPAttempts:       cfg.LoginIPAttempts,
+		LoginIPWindow:         cfg.LoginIPWindow,
+		LoginUsernameFailures: cfg.LoginUsernameFailures,
 	}, st, app.Hot, app.Limiter, masterKey, app.Registry)
 	if err := app.Auth.EnsureSigningKey(ctx); err != nil {
 		return fail(fmt.Errorf("prepare signing key: %w", err))

@@ -163,6 +163,7 @@ type NodeJoinToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+	RevokedAt *time.Time
 }
 
 type Outbox struct {

@@ -49,7 +49,7 @@ func (q *Queries) DeleteUnreportedGPUs(ctx context.Context, arg DeleteUnreported
 }
 
 const getJoinTokenForUpdate = `-- name: GetJoinTokenForUpdate :one
-SELECT id, node_id, token_hash, created_by, created_at, expires_at, used_at FROM node_join_tokens WHERE token_hash = $1 FOR UPDATE
+SELECT id, node_id, token_hash, created_by, created_at, expires_at, used_at, revoked_at FROM node_join_tokens WHERE token_hash = $1 FOR UPDATE
 `
 
 func (q *Queries) GetJoinTokenForUpdate(ctx context.Context, tokenHash []byte) (NodeJoinToken, error) {
@@ -63,6 +63,7 @@ func (q *Queries) GetJoinTokenForUpdate(ctx context.Context, tokenHash []byte) (
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.UsedAt,
+		&i.RevokedAt,
 	)
 	return i, err
 }
@@ -87,7 +88,7 @@ func (q *Queries) GetNodeCredential(ctx context.Context, id uuid.UUID) (NodeCred
 const insertJoinToken = `-- name: InsertJoinToken :one
 INSERT INTO node_join_tokens (node_id, token_hash, created_by, expires_at)
 VALUES ($1, $2, $3, $4)
-RETURNING id, node_id, token_hash, created_by, created_at, expires_at, used_at
+RETURNING id, node_id, token_hash, created_by, created_at, expires_at, used_at, revoked_at
 `
 
 type InsertJoinTokenParams struct {
@@ -113,6 +114,7 @@ func (q *Queries) InsertJoinToken(ctx context.Context, arg InsertJoinTokenParams
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.UsedAt,
+		&i.RevokedAt,
 	)
 	return i, err
 }
@@ -249,6 +251,20 @@ UPDATE node_credentials SET revoked_at = now() WHERE node_id = $1 AND revoked_at
 
 func (q *Queries) RevokeNodeCredentials(ctx context.Context, nodeID uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, revokeNodeCredentials, nodeID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const revokeUnusedJoinTokens = `-- name: RevokeUnusedJoinTokens :execrows
+UPDATE node_join_tokens SET revoked_at = now()
+WHERE node_id = $1 AND used_at IS NULL AND revoked_at IS NULL
+`
+
+// A new join token replaces the node's older unused ones.
+func (q *Queries) RevokeUnusedJoinTokens(ctx context.Context, nodeID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeUnusedJoinTokens, nodeID)
 	if err != nil {
 		return 0, err
 	}

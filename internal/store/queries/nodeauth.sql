@@ -3,6 +3,11 @@ INSERT INTO node_join_tokens (node_id, token_hash, created_by, expires_at)
 VALUES (@node_id, @token_hash, @created_by, @expires_at)
 RETURNING *;
 
+-- name: RevokeUnusedJoinTokens :execrows
+-- A new join token replaces the node's older unused ones.
+UPDATE node_join_tokens SET revoked_at = now()
+WHERE node_id = @node_id AND used_at IS NULL AND revoked_at IS NULL;
+
 -- name: GetJoinTokenForUpdate :one
 SELECT * FROM node_join_tokens WHERE token_hash = @token_hash FOR UPDATE;
 

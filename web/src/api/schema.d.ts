@@ -45,7 +45,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Open by default. With `--metrics-token` set it requires
+         *     `Authorization: Bearer <metrics token>` (401 otherwise); with
+         *     `--metrics-listen` set it is served only on that address and this
+         *     listener answers 404.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -87,6 +93,10 @@ export interface paths {
          *     `gpuaas_refresh=<refresh token>; Path=/api/v1/auth/token/refresh;
          *     Max-Age=<--refresh-token-ttl>; HttpOnly; SameSite=Strict` (plus
          *     `Secure` over TLS). Clients that keep the pair themselves may ignore it.
+         *     Attempts are limited per client address (behind `--trusted-proxies`,
+         *     from `X-Forwarded-For`), failures per (username, address) pair, and
+         *     per username from addresses the user has not signed in from recently;
+         *     a limited attempt is 429 `rate_limited` (docs/api.md, Sign-in limits).
          */
         post: operations["login"];
         delete?: never;
@@ -709,7 +719,7 @@ export interface paths {
         put?: never;
         /**
          * An agent trades its join token for a node credential
-         * @description No bearer token: the join token is the credential. A used, expired or unknown token is 401 (join_token_used, join_token_expired, invalid_join_token).
+         * @description No bearer token: the join token is the credential. A used, expired, revoked or unknown token is 401 (join_token_used, join_token_expired, join_token_revoked, invalid_join_token). Issuing a join token revokes the node's older unused ones; a join revokes the node's earlier credentials, so it has one live credential.
          */
         post: operations["agentJoin"];
         delete?: never;
@@ -841,7 +851,9 @@ export interface paths {
          *     or, from browsers, as the second entry of
          *     `Sec-WebSocket-Protocol: bearer, <token>` (the server answers with the
          *     `bearer` subprotocol). The token is checked, deny-list included,
-         *     before the upgrade: a bad one gets 401 and no websocket. Each text
+         *     before the upgrade: a bad one gets 401 and no websocket, and so is
+         *     the socket cap (429 `too_many_websockets`, 503
+         *     `too_many_connections`). Each text
          *     frame is one JSON message with `type`, `id` (the event id) and the ids
          *     and status it concerns: `allocation.status` {allocation_id, status},
          *     `node.offline` {node_id, allocation_id, status},
@@ -874,7 +886,9 @@ export interface paths {
          *     second entry of `Sec-WebSocket-Protocol: bearer, <terminal token>`
          *     (the server answers with the `bearer` subprotocol); never in the URL.
          *     The token is spent before the upgrade: an invalid, expired, spent or
-         *     other allocation's token gets 401 and no websocket. Binary frames are
+         *     other allocation's token gets 401 and no websocket. The socket caps
+         *     are checked next, before the upgrade (429 `too_many_websockets`, 503
+         *     `too_many_connections`; the token is spent by then). Binary frames are
          *     raw terminal bytes both ways; text frames are JSON control frames:
          *     `session_ready`, `session_error` {code, message} and `session_closed`
          *     {exit_code} from the server, `resize` {cols, rows} from the client.
@@ -1555,6 +1569,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     jwks: {
@@ -2883,6 +2899,26 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /** @description The caller holds `--websocket-max-per-user` websockets on this replica (notifications and terminals together); code `too_many_websockets`. Close one first. */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This replica holds `--websocket-max-total` user websockets (code `too_many_connections`), or a dependency is down (`unavailable`). */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     terminalSession: {
@@ -2919,6 +2955,26 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            /** @description The caller holds `--websocket-max-per-user` websockets on this replica (notifications and terminals together); code `too_many_websockets`. Close one first. */
+            429: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This replica holds `--websocket-max-total` user websockets (code `too_many_connections`), or a dependency is down (`unavailable`). */
+            503: {
+                headers: {
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
 }
