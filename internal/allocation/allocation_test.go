@@ -652,3 +652,25 @@ func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
 		t.Fatalf("agent back: %s", f.status(t, a.Id))
 	}
 }
+
+// TestStatusesAreTheContracts: the lifecycle's statuses are exactly the
+// contract's enum, and every one appears in the transition table.
+func TestStatusesAreTheContracts(t *testing.T) {
+	seen := map[allocation.Status]bool{}
+	for _, s := range allocation.Statuses {
+		if !api.AllocationStatus(s).Valid() {
+			t.Errorf("%s is not in api/openapi.yaml", s)
+		}
+		seen[s] = true
+		reachable := s == allocation.StatusRequested
+		for _, from := range allocation.Statuses {
+			reachable = reachable || allocation.CanTransition(from, s)
+		}
+		if !reachable {
+			t.Errorf("%s: no transition leads to it", s)
+		}
+	}
+	if len(seen) != 7 {
+		t.Fatalf("%d statuses; api/openapi.yaml's AllocationStatus has 7: update allocation.Statuses", len(seen))
+	}
+}

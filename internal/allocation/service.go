@@ -191,6 +191,15 @@ func checkRunway(available, burnPerHour int64, runway time.Duration, currency st
 			"burn_rate_per_hour_minor": burnPerHour, "min_runway_seconds": int64(runway / time.Second)}}
 }
 
+// statusList is every status, comma-separated, for error messages.
+func statusList() string {
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
 // minRunwayCharge is ceil(price × runway / 1h) in minor units.
 func minRunwayCharge(pricePerHour int64, runway time.Duration) int64 {
 	secs := int64((runway + time.Second - 1) / time.Second)
@@ -234,7 +243,7 @@ func (s *Service) List(ctx context.Context, f Filter, after *Cursor, limit int) 
 	}
 	if f.Status != "" {
 		if !api.AllocationStatus(f.Status).Valid() {
-			return nil, nil, apperr.Invalid("status must be one of requested, provisioning, active, releasing, released, failed, release_failed")
+			return nil, nil, apperr.Invalid("status must be one of %s", statusList())
 		}
 		p.Status = &f.Status
 	}

@@ -1,17 +1,24 @@
 package allocation
 
-// Status is where an allocation is in its life.
+import "github.com/gpuaas/gpuaas/api"
+
+// Status is where an allocation is in its life. The values are the
+// contract's (api.AllocationStatus, generated from api/openapi.yaml); the
+// console's list is generated from the same enum.
 type Status string
 
 const (
-	StatusRequested     Status = "requested"
-	StatusProvisioning  Status = "provisioning"
-	StatusActive        Status = "active"
-	StatusReleasing     Status = "releasing"
-	StatusReleased      Status = "released"
-	StatusFailed        Status = "failed"
-	StatusReleaseFailed Status = "release_failed"
+	StatusRequested     = Status(api.AllocationStatusRequested)
+	StatusProvisioning  = Status(api.AllocationStatusProvisioning)
+	StatusActive        = Status(api.AllocationStatusActive)
+	StatusReleasing     = Status(api.AllocationStatusReleasing)
+	StatusReleased      = Status(api.AllocationStatusReleased)
+	StatusFailed        = Status(api.AllocationStatusFailed)
+	StatusReleaseFailed = Status(api.AllocationStatusReleaseFailed)
 )
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{StatusRequested, StatusProvisioning, StatusActive, StatusReleasing, StatusReleased, StatusFailed, StatusReleaseFailed}
 
 // transitions is the one table of allowed status changes. Anything not
 // listed is refused: 409 invalid_state at the API, logged and counted in a

@@ -2,15 +2,8 @@
 // act on, and how each status is explained.
 import type { Allocation, AllocationStatus } from '../../api/types';
 
-export const ALLOCATION_STATUSES: AllocationStatus[] = [
-  'requested',
-  'provisioning',
-  'active',
-  'releasing',
-  'released',
-  'failed',
-  'release_failed',
-];
+// The contract's list, generated: no screen keeps its own copy.
+export { ALLOCATION_STATUSES } from '../../api/enums.gen';
 
 /** Local search over a loaded page: id, name, SKU and node id, case-insensitive, every word must match. */
 export function matchesSearch(a: Pick<Allocation, 'id' | 'name' | 'sku_id' | 'node_id'>, query: string): boolean {

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
 import { useAction, useApi, usePolling } from '../../api/hooks';
+import { ALLOCATION_STATUSES } from '../../api/enums.gen';
 import type { Allocation, AllocationStatus } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column } from '../../components/DataTable';
@@ -31,7 +32,7 @@ import { formatDateTime, formatElapsed, formatRelative, shortId } from '../../li
 import '../../features/admin/admin.css';
 
 const FILTERS = ['q', 'status', 'user_id', 'node_id'] as const;
-const STATUSES: AllocationStatus[] = ['requested', 'provisioning', 'active', 'releasing', 'release_failed', 'failed', 'released'];
+const STATUSES: readonly AllocationStatus[] = ALLOCATION_STATUSES;
 const REASON_MAX = 500;
 
 export function AdminAllocationsPage() {

@@ -12,11 +12,12 @@ import { Money } from '../../components/Money';
 import { Card, Page } from '../../components/Page';
 import { StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
+import { ALLOCATION_STATUSES } from '../../api/enums.gen';
 import '../../features/admin/admin.css';
 
 export const OVERVIEW_REFRESH_MS = 10_000;
 
-const ALLOCATION_ORDER = ['requested', 'provisioning', 'active', 'releasing', 'release_failed', 'failed', 'released'];
+const ALLOCATION_ORDER: readonly string[] = ALLOCATION_STATUSES;
 
 function timeOfDay(d: Date): string {
   return new Intl.DateTimeFormat('en-US', { timeStyle: 'medium' }).format(d);

@@ -94,7 +94,7 @@ const columns: Column<Allocation>[] = [
 ];
 
 function isStatus(v: string | null): v is AllocationStatus {
-  return v !== null && (ALLOCATION_STATUSES as string[]).includes(v);
+  return v !== null && (ALLOCATION_STATUSES as readonly string[]).includes(v);
 }
 
 export function AllocationsPage() {

@@ -1,0 +1,4 @@
+// Generated from api/openapi.yaml by scripts/gen-enums.mjs; do not edit.
+import type { components } from './schema';
+
+export const ALLOCATION_STATUSES = ['requested', 'provisioning', 'active', 'releasing', 'released', 'failed', 'release_failed'] as const satisfies readonly components['schemas']['AllocationStatus'][];
