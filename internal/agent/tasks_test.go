@@ -15,6 +15,10 @@ import (
 // node runtime, GPUs from the real capture) on env, and a SKU for it.
 func h200Fleet(t *testing.T, env *servertest.Env) (*running, api.Node) {
 	t.Helper()
+	// The sim runtime's shells are the test process's own: keep them off
+	// the machine's ~/.bashrc, which may be slow (a stale pyenv lock once
+	// held every interactive shell for 60 s).
+	t.Setenv("HOME", t.TempDir())
 	inv := env.App.Inventory
 	node, jt := env.H200Node(t, "h200-host")
 	a := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
@@ -104,11 +108,14 @@ func TestTaskCrossesReplicas(t *testing.T) {
 }
 
 // TestProvisionFailsWhenTheAgentIsGone: no agent, no workload; the
-// allocation fails with a reason instead of hanging.
+// provision waits for the agent through the reconciler's attempts (it may
+// be reconnecting), then the allocation fails with a reason instead of
+// hanging.
 func TestProvisionFailsWhenTheAgentIsGone(t *testing.T) {
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 5 * time.Second // the node stays "online" for a while after the kill
+		c.ProvisionDeadline = time.Second     // each wait for the agent
 	})
 	ag, _ := h200Fleet(t, env)
 	ag.stop(t)
