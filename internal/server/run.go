@@ -72,6 +72,8 @@ type App struct {
 	Terminal *terminal.Tokens
 	// TerminalSessions proxies /ws/terminal sessions and counts them.
 	TerminalSessions *terminal.Sessions
+	// TerminalOpener is the /ws/terminal use case over the above.
+	TerminalOpener *terminal.Opener
 	Registry         *prometheus.Registry
 	NATS             *nats.Conn
 	JetStream        jetstream.JetStream
@@ -283,6 +285,8 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
+	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
+		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
 	app.Auth = auth.New(auth.Config{
 		Issuer:                cfg.Issuer,
 		Audience:              cfg.Audience,

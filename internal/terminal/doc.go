@@ -1,5 +1,9 @@
-// Package terminal mints and consumes the single-use tokens that open a
-// browser or CLI terminal on an allocation.
+// Package terminal owns browser and CLI terminals on an allocation: the
+// single-use tokens that open them, the use case of opening one (Opener:
+// token, socket cap, the allocation's state, the node's stream, the audit
+// of its start and end), and the proxying of a session's frames. It knows
+// allocations, agents and socket caps only through small interfaces, and
+// nothing of HTTP routing.
 //
 // A token is "gpt_" followed by 32 random bytes in unpadded base64url. Only
 // its SHA-256 is stored, in the shared hot state (kv.Store) under
