@@ -74,11 +74,11 @@ type App struct {
 	TerminalSessions *terminal.Sessions
 	// TerminalOpener is the /ws/terminal use case over the above.
 	TerminalOpener *terminal.Opener
-	Registry         *prometheus.Registry
-	NATS             *nats.Conn
-	JetStream        jetstream.JetStream
-	Redis            *redis.Client // nil when --redis-url is empty
-	Roles            config.Roles
+	Registry       *prometheus.Registry
+	NATS           *nats.Conn
+	JetStream      jetstream.JetStream
+	Redis          *redis.Client // nil when --redis-url is empty
+	Roles          config.Roles
 
 	// sessions (client websockets) and agentSessions (node agents'
 	// connections) are ended at shutdown, in that order, before the pool
