@@ -387,12 +387,6 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 	if reason != "" {
 		meta["reason"] = reason
 	}
-	if err := audit.Record(ctx, tx.Queries, audit.Entry{
-		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
-		Metadata: meta,
-	}); err != nil {
-		return err
-	}
 	ev := events.Allocation{
 		AllocationID: row.ID, UserID: row.UserID, SKUID: row.SkuID, Status: row.Status, From: from,
 		Reason: reason, At: row.StatusChangedAt.UTC(),
@@ -400,10 +394,14 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 	if row.NodeID.Valid {
 		ev.NodeID = &row.NodeID.UUID
 	}
-	if _, err := events.Enqueue(ctx, tx.Queries, s.cfg.Naming, Status(row.Status).eventType(), ev); err != nil {
+	out, err := events.Row(s.cfg.Naming, Status(row.Status).eventType(), ev)
+	if err != nil {
 		return err
 	}
-	return nil
+	return audit.RecordWithEvent(ctx, tx.Queries, audit.Entry{
+		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
+		Metadata: meta,
+	}, out)
 }
 
 // Node is what the read model shows of an allocation's node.

@@ -88,13 +88,26 @@ type Entry struct {
 // Record writes e through q, which should be the transaction that makes the
 // change being audited.
 func Record(ctx context.Context, q *db.Queries, e Entry) error {
+	row, err := Row(ctx, e)
+	if err != nil {
+		return err
+	}
+	if err := q.InsertAuditLog(ctx, row); err != nil {
+		return fmt.Errorf("write audit row %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Row checks e and renders it as the row Record writes, for a caller that
+// writes it together with something else (RecordWithEvent).
+func Row(ctx context.Context, e Entry) (db.InsertAuditLogParams, error) {
 	keys, ok := allowedKeys[e.Action]
 	if !ok {
-		return fmt.Errorf("audit: unknown action %q", e.Action)
+		return db.InsertAuditLogParams{}, fmt.Errorf("audit: unknown action %q", e.Action)
 	}
 	for k := range e.Metadata {
 		if !slices.Contains(keys, k) {
-			return fmt.Errorf("audit: metadata key %q is not allowed for %s", k, e.Action)
+			return db.InsertAuditLogParams{}, fmt.Errorf("audit: metadata key %q is not allowed for %s", k, e.Action)
 		}
 	}
 	meta := e.Metadata
@@ -103,20 +116,32 @@ func Record(ctx context.Context, q *db.Queries, e Entry) error {
 	}
 	raw, err := json.Marshal(meta)
 	if err != nil {
-		return fmt.Errorf("audit: encode metadata: %w", err)
+		return db.InsertAuditLogParams{}, fmt.Errorf("audit: encode metadata: %w", err)
 	}
-	actor := uuid.NullUUID{UUID: e.Actor, Valid: e.Actor != uuid.Nil}
-	err = q.InsertAuditLog(ctx, db.InsertAuditLogParams{
-		ActorUserID:   actor,
+	return db.InsertAuditLogParams{
+		ActorUserID:   uuid.NullUUID{UUID: e.Actor, Valid: e.Actor != uuid.Nil},
 		Action:        e.Action,
 		TargetType:    e.TargetType,
 		TargetID:      e.TargetID,
 		Metadata:      raw,
 		CorrelationID: reqctx.RequestID(ctx),
 		ClientIp:      reqctx.ClientIP(ctx),
-	})
+	}, nil
+}
+
+// RecordWithEvent writes e and the outbox row ev (from events.Row) in one
+// statement: a state change's audit row and its event, one round trip.
+func RecordWithEvent(ctx context.Context, q *db.Queries, e Entry, ev db.InsertOutboxParams) error {
+	row, err := Row(ctx, e)
 	if err != nil {
-		return fmt.Errorf("write audit row %s: %w", e.Action, err)
+		return err
+	}
+	if err := q.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
+		EventID: ev.ID, EventType: ev.Type, EventSubject: ev.Subject, EventPayload: ev.Payload,
+		ActorUserID: row.ActorUserID, Action: row.Action, TargetType: row.TargetType, TargetID: row.TargetID,
+		Metadata: row.Metadata, CorrelationID: row.CorrelationID, ClientIp: row.ClientIp,
+	}); err != nil {
+		return fmt.Errorf("write audit row %s and event %s: %w", e.Action, ev.Type, err)
 	}
 	return nil
 }

@@ -121,17 +121,27 @@ func (n Naming) TypeOf(subject string) string {
 // Enqueue writes an event into the outbox through q, which must be the
 // transaction making the change the event announces. It returns the event id.
 func Enqueue(ctx context.Context, q *db.Queries, n Naming, typ string, data any) (uuid.UUID, error) {
+	row, err := Row(n, typ, data)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if err := q.InsertOutbox(ctx, row); err != nil {
+		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
+	}
+	return row.ID, nil
+}
+
+// Row renders an event as the outbox row Enqueue writes, for a caller
+// that writes it together with its audit row (audit.RecordWithEvent).
+func Row(n Naming, typ string, data any) (db.InsertOutboxParams, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("encode %s event: %w", typ, err)
+		return db.InsertOutboxParams{}, fmt.Errorf("encode %s event: %w", typ, err)
 	}
 	id := uuid.Must(uuid.NewV7())
 	env, err := json.Marshal(Envelope{ID: id, Type: typ, OccurredAt: time.Now().UTC(), Data: raw})
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("encode %s envelope: %w", typ, err)
+		return db.InsertOutboxParams{}, fmt.Errorf("encode %s envelope: %w", typ, err)
 	}
-	if err := q.InsertOutbox(ctx, db.InsertOutboxParams{ID: id, Type: typ, Subject: n.Subject(typ), Payload: env}); err != nil {
-		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
-	}
-	return id, nil
+	return db.InsertOutboxParams{ID: id, Type: typ, Subject: n.Subject(typ), Payload: env}, nil
 }

@@ -40,6 +40,47 @@ func (q *Queries) InsertAuditLog(ctx context.Context, arg InsertAuditLogParams) 
 	return err
 }
 
+const insertAuditLogAndOutbox = `-- name: InsertAuditLogAndOutbox :exec
+WITH audit AS (
+    INSERT INTO audit_logs (actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip)
+    VALUES ($5, $6, $7, $8, $9, $10, $11)
+)
+INSERT INTO outbox (id, type, subject, payload) VALUES ($1, $2, $3, $4)
+`
+
+type InsertAuditLogAndOutboxParams struct {
+	EventID       uuid.UUID
+	EventType     string
+	EventSubject  string
+	EventPayload  []byte
+	ActorUserID   uuid.NullUUID
+	Action        string
+	TargetType    string
+	TargetID      string
+	Metadata      []byte
+	CorrelationID string
+	ClientIp      string
+}
+
+// A state change's audit row and its event in one round trip: the
+// lifecycle writes both for every transition.
+func (q *Queries) InsertAuditLogAndOutbox(ctx context.Context, arg InsertAuditLogAndOutboxParams) error {
+	_, err := q.db.Exec(ctx, insertAuditLogAndOutbox,
+		arg.EventID,
+		arg.EventType,
+		arg.EventSubject,
+		arg.EventPayload,
+		arg.ActorUserID,
+		arg.Action,
+		arg.TargetType,
+		arg.TargetID,
+		arg.Metadata,
+		arg.CorrelationID,
+		arg.ClientIp,
+	)
+	return err
+}
+
 const listAuditLogs = `-- name: ListAuditLogs :many
 SELECT id, occurred_at, actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip FROM audit_logs
 WHERE ($1::uuid IS NULL OR actor_user_id = $1::uuid)

@@ -13,3 +13,12 @@ WHERE (sqlc.narg(actor_user_id)::uuid IS NULL OR actor_user_id = sqlc.narg(actor
   AND (sqlc.narg(cursor_id)::bigint IS NULL OR id < sqlc.narg(cursor_id)::bigint)
 ORDER BY id DESC
 LIMIT @page_limit;
+
+-- name: InsertAuditLogAndOutbox :exec
+-- A state change's audit row and its event in one round trip: the
+-- lifecycle writes both for every transition.
+WITH audit AS (
+    INSERT INTO audit_logs (actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip)
+    VALUES (@actor_user_id, @action, @target_type, @target_id, @metadata, @correlation_id, @client_ip)
+)
+INSERT INTO outbox (id, type, subject, payload) VALUES (@event_id, @event_type, @event_subject, @event_payload);
