@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,13 +21,12 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
-	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
+	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/prom"
 	"github.com/gpuaas/gpuaas/internal/store"
-	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
 // CodeAgentTooOld is the error code for an agent speaking a retired protocol.
@@ -68,18 +66,18 @@ type Gateway struct {
 	store *store.Store
 	auth  *nodeauth.Service
 
+	// live writes what agents report (inventory is the one writer of
+	// nodes and GPUs); the gateway decides what to write when.
+	live *inventory.Liveness
+
 	mu    sync.Mutex
 	nodes map[uuid.UUID]*nodeState
-	// pending holds liveness stamps not yet written, for the flusher.
-	pending map[uuid.UUID]time.Time
 
 	// hbCoalesced and hbWritten are gpuaas_agent_heartbeats_total's two
 	// results, resolved once: the heartbeat path only increments.
 	hbCoalesced, hbWritten prometheus.Counter
 	latency                prometheus.Histogram
 	connected              prometheus.Gauge
-	offline                prometheus.Counter
-	flushes                prometheus.Counter
 	relayed                *prometheus.CounterVec
 
 	relay relays
@@ -110,7 +108,8 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 		Help: "Agent heartbeats handled, by whether they were written to the database (written, coalesced).",
 	}, []string{"result"}))
 	return &Gateway{
-		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{}, pending: map[uuid.UUID]time.Time{},
+		cfg: cfg, store: st, auth: auth, nodes: map[uuid.UUID]*nodeState{},
+		live:        inventory.NewLiveness(st, events.Naming{Namespace: cfg.Namespace}, inventory.OfflineHook(cfg.OnOffline), reg),
 		hbCoalesced: heartbeats.WithLabelValues("coalesced"),
 		hbWritten:   heartbeats.WithLabelValues("written"),
 		latency: prom.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -122,18 +121,10 @@ func New(st *store.Store, auth *nodeauth.Service, cfg Config, reg prometheus.Reg
 			Name: "gpuaas_agent_sessions",
 			Help: "Agent sessions connected to this replica.",
 		})),
-		flushes: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "gpuaas_agent_heartbeat_flushes_total",
-			Help: "Batched writes of agent liveness stamps (one statement each).",
-		})),
 		relayed: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuaas_terminal_relays_total",
 			Help: "Terminal streams relayed between replicas, by side (dialed: this replica's client, served: this replica holds the agent).",
 		}, []string{"side"})),
-		offline: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "gpuaas_nodes_marked_offline_total",
-			Help: "Nodes marked offline because their agent missed its heartbeat deadline.",
-		})),
 	}
 }
 
@@ -308,10 +299,10 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	}
 	coalesce := !due && !changed
 	st.heard = now
-	if coalesce {
-		g.pending[nodeID] = now
-	}
 	g.mu.Unlock()
+	if coalesce {
+		g.live.Stamp(nodeID, now)
+	}
 	if reconcile {
 		go g.reconcile(context.WithoutCancel(ctx), nodeID, hb.Allocations, allocs)
 	}
@@ -319,21 +310,16 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		g.hbCoalesced.Inc()
 		return g.alive(ctx, nodeID, st, hb.Allocations, allocs, now)
 	}
-	err := g.store.InTx(ctx, func(tx *store.Store) error {
-		cameBack, err := tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &now})
-		if err != nil {
-			return err
-		}
-		if cameBack {
-			g.reportAgain(nodeID)
-		}
-		if changed {
-			return syncGPUs(ctx, tx, events.Naming{Namespace: g.cfg.Namespace}, nodeID, hb.GPUs, now)
-		}
-		return nil
-	})
+	var gpus []inventory.GPUReport
+	if changed {
+		gpus = gpuReports(hb.GPUs)
+	}
+	cameBack, err := g.live.Record(ctx, nodeID, now, gpus)
 	if err != nil {
-		return fmt.Errorf("write heartbeat: %w", err)
+		return err
+	}
+	if cameBack {
+		g.reportAgain(nodeID)
 	}
 	g.mu.Lock()
 	st.written, st.gpuDigest = now, digest
@@ -370,79 +356,6 @@ func parseIDs(reported []string) []uuid.UUID {
 	return ids
 }
 
-func syncGPUs(ctx context.Context, tx *store.Store, ns events.Naming, nodeID uuid.UUID, gpus []agentproto.GPU, at time.Time) error {
-	held, err := tx.ListHeldGPUHealth(ctx, nodeID)
-	if err != nil {
-		return fmt.Errorf("read held gpus: %w", err)
-	}
-	reported := make([]string, len(gpus))
-	for i, g := range gpus {
-		reported[i] = g.UUID
-	}
-	if _, err := tx.DeleteUnreportedGPUs(ctx, db.DeleteUnreportedGPUsParams{NodeID: nodeID, Reported: reported}); err != nil {
-		return fmt.Errorf("remove unreported gpus: %w", err)
-	}
-	if _, err := tx.MarkUnreportedGPUs(ctx, db.MarkUnreportedGPUsParams{NodeID: nodeID, Reported: reported}); err != nil {
-		return fmt.Errorf("mark unreported gpus: %w", err)
-	}
-	now := map[string]string{} // uuid → why it is unhealthy now
-	for _, g := range gpus {
-		health := g.Health
-		if health != "healthy" {
-			health = "unhealthy"
-			now[g.UUID] = strings.Join(g.HealthReasons, "; ")
-			if now[g.UUID] == "" {
-				now[g.UUID] = "reported unhealthy"
-			}
-		}
-		if err := tx.UpsertReportedGPU(ctx, db.UpsertReportedGPUParams{
-			NodeID: nodeID, Idx: int32(g.Index), Uuid: g.UUID, Model: g.Model, MemoryMib: int32(g.MemoryMiB),
-			Health: health, HealthReason: strings.Join(g.HealthReasons, "; "),
-		}); err != nil {
-			return fmt.Errorf("upsert gpu %s: %w", g.UUID, err)
-		}
-	}
-	for _, h := range held {
-		if !slices.Contains(reported, h.Uuid) {
-			now[h.Uuid] = "missing from the agent's report (fallen off the bus?)"
-		}
-	}
-	return gpusFailed(ctx, tx, ns, nodeID, held, now, at)
-}
-
-// gpusFailed tells the owner of each held GPU that was healthy and is not
-// now, and takes the node out of placement, in the heartbeat's transaction.
-func gpusFailed(ctx context.Context, tx *store.Store, ns events.Naming, nodeID uuid.UUID, held []db.ListHeldGPUHealthRow, unhealthy map[string]string, at time.Time) error {
-	var reasons []string
-	for _, h := range held {
-		why, bad := unhealthy[h.Uuid]
-		if !bad || h.Health != "healthy" {
-			continue
-		}
-		reasons = append(reasons, fmt.Sprintf("GPU %d (%s): %s", h.Idx, h.Uuid, why))
-		slog.Error("gpu turned unhealthy under an allocation", "node_id", nodeID, "gpu", h.Uuid, "allocation_id", h.AllocationID, "reason", why)
-		if _, err := events.Enqueue(ctx, tx.Queries, ns, events.GPUUnhealthy, events.GPU{
-			NodeID: nodeID, GPUUUID: h.Uuid, Index: int(h.Idx), Reason: why, AllocationID: h.AllocationID, UserID: h.UserID, At: at.UTC(),
-		}); err != nil {
-			return err
-		}
-	}
-	if len(reasons) == 0 {
-		return nil
-	}
-	n, err := tx.CordonNode(ctx, nodeID)
-	if err != nil {
-		return fmt.Errorf("cordon node: %w", err)
-	}
-	if n == 0 {
-		return nil
-	}
-	return audit.Record(ctx, tx.Queries, audit.Entry{
-		Action: audit.ActionNodeCordoned, TargetType: "node", TargetID: nodeID.String(),
-		Metadata: map[string]any{"admin_state_from": "active", "admin_state_to": "maintenance", "reason": strings.Join(reasons, "; ")},
-	})
-}
-
 // reportAgain makes the node's next heartbeat reconcile its allocation
 // report even if unchanged: the node was offline until now, and what it
 // runs must be squared again (paused billing resumed, releases driven).
@@ -471,6 +384,16 @@ func (g *Gateway) reconcile(ctx context.Context, nodeID uuid.UUID, reported []st
 	}
 }
 
+// gpuReports is the agent's GPU report as inventory takes it.
+func gpuReports(gpus []agentproto.GPU) []inventory.GPUReport {
+	out := make([]inventory.GPUReport, len(gpus))
+	for i, g := range gpus {
+		out[i] = inventory.GPUReport{Index: g.Index, UUID: g.UUID, Model: g.Model, MemoryMiB: g.MemoryMiB,
+			Healthy: g.Health == "healthy", Reasons: g.HealthReasons}
+	}
+	return out
+}
+
 // gpuDigest is what, in a GPU report, the database cares about.
 func gpuDigest(gpus []agentproto.GPU) string {
 	parts := make([]string, len(gpus))
@@ -481,65 +404,25 @@ func gpuDigest(gpus []agentproto.GPU) string {
 	return strings.Join(parts, "\n")
 }
 
-// SweepOnce marks offline the agent-run nodes whose last heartbeat is
-// older than the deadline and that no replica has heard from since, each
-// with OnOffline at its last heartbeat and its node.offline event in the
-// same transaction, and reports how many. A node whose stamps wait in a
-// replica's flusher (Postgres was away) is alive and left alone.
+// SweepOnce has inventory mark offline the agent-run nodes whose last
+// heartbeat is older than the deadline and that no replica has heard from
+// since (lastHeard), and reports how many.
 func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
-	before := now.Add(-g.Deadline())
 	// Offline nodes' grace counts only time a sweeper saw: a gap longer
 	// than two sweeps (the control plane was down) adds two sweeps.
-	if err := g.store.CountOfflineGrace(ctx, (2 * g.sweepEvery()).Microseconds()); err != nil {
-		return 0, fmt.Errorf("count offline grace: %w", err)
-	}
-	stale, err := g.store.ListStaleNodes(ctx, &before)
+	gone, err := g.live.Sweep(ctx, now, now.Add(-g.Deadline()), 2*g.sweepEvery(), g.lastHeard)
 	if err != nil {
-		return 0, fmt.Errorf("list stale nodes: %w", err)
+		return 0, err
 	}
-	var silent []uuid.UUID
-	seen := map[uuid.UUID]time.Time{}
-	for _, id := range stale {
-		last := g.lastHeard(ctx, id)
-		if last.After(before) {
-			continue // a replica hears it; its stamp is on its way
-		}
-		silent = append(silent, id)
-		seen[id] = last
-	}
-	if len(silent) == 0 {
-		return 0, nil
-	}
-	var rows []db.SweepOfflineNodesRow
-	err = g.store.InTx(ctx, func(tx *store.Store) error {
-		var err error
-		if rows, err = tx.SweepOfflineNodes(ctx, db.SweepOfflineNodesParams{Ids: silent, Before: &before}); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			last := r.LastHeartbeatAt
-			if heard := seen[r.ID]; last == nil || heard.After(*last) {
-				last = &heard // heard later than the last stamp written
-			}
-			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, last, "missed heartbeat deadline", now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep offline nodes: %w", err)
-	}
-	for _, r := range rows {
-		slog.Warn("node missed its heartbeat deadline; offline", "node_id", r.ID, "hostname", r.Hostname, "deadline", g.Deadline())
+	for _, n := range gone {
+		slog.Warn("node missed its heartbeat deadline; offline", "node_id", n.ID, "hostname", n.Hostname, "deadline", g.Deadline())
 		g.mu.Lock()
-		if st := g.nodes[r.ID]; st != nil {
+		if st := g.nodes[n.ID]; st != nil {
 			st.written = time.Time{}
 		}
 		g.mu.Unlock()
 	}
-	g.offline.Add(float64(len(rows)))
-	return len(rows), nil
+	return len(gone), nil
 }
 
 // livenessTimeout bounds asking the other replicas about a node.
@@ -588,39 +471,6 @@ func (g *Gateway) answerLiveness(nodeID uuid.UUID, m *nats.Msg) {
 	_ = m.Respond(b)
 }
 
-// markOffline marks one node offline now (a probe nobody answered).
-func (g *Gateway) markOffline(ctx context.Context, nodeID uuid.UUID, reason string) error {
-	return g.store.InTx(ctx, func(tx *store.Store) error {
-		rows, err := tx.MarkNodeOffline(ctx, nodeID)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if err := g.wentOffline(ctx, tx, r.ID, r.Hostname, r.LastHeartbeatAt, reason, time.Now()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// wentOffline does, in the transaction that marked a node offline, what
-// follows from it: OnOffline at its last heartbeat, and its event.
-func (g *Gateway) wentOffline(ctx context.Context, tx *store.Store, id uuid.UUID, hostname string, lastSeen *time.Time, reason string, at time.Time) error {
-	if g.cfg.OnOffline != nil {
-		seen := at
-		if lastSeen != nil {
-			seen = *lastSeen
-		}
-		if err := g.cfg.OnOffline(ctx, tx, id, seen); err != nil {
-			return err
-		}
-	}
-	_, err := events.Enqueue(ctx, tx.Queries, events.Naming{Namespace: g.cfg.Namespace}, events.NodeOffline,
-		events.Node{NodeID: id, Hostname: hostname, Reason: reason, At: at.UTC()})
-	return err
-}
-
 // sweepEvery is how often RunSweeper sweeps.
 func (g *Gateway) sweepEvery() time.Duration {
 	return max(g.cfg.HeartbeatInterval/2, 50*time.Millisecond)
@@ -656,38 +506,15 @@ func (g *Gateway) flushEvery() time.Duration {
 	return min(g.cfg.HeartbeatInterval, 5*time.Second)
 }
 
-// FlushOnce writes the pending liveness stamps in one statement.
+// FlushOnce has inventory write the pending liveness stamps in one
+// statement; a node that was offline until then reconciles its report on
+// its next heartbeat.
 func (g *Gateway) FlushOnce(ctx context.Context) error {
-	g.mu.Lock()
-	if len(g.pending) == 0 {
-		g.mu.Unlock()
-		return nil
+	back, err := g.live.Flush(ctx)
+	for _, id := range back {
+		g.reportAgain(id)
 	}
-	batch := g.pending
-	g.pending = make(map[uuid.UUID]time.Time, len(batch))
-	g.mu.Unlock()
-	p := db.TouchNodesOnlineParams{Ids: make([]uuid.UUID, 0, len(batch)), Ats: make([]time.Time, 0, len(batch))}
-	for id, at := range batch {
-		p.Ids, p.Ats = append(p.Ids, id), append(p.Ats, at)
-	}
-	back, err := g.store.TouchNodesOnline(ctx, p)
-	if err != nil {
-		g.mu.Lock()
-		for id, at := range batch { // keep them for the next flush
-			if cur, ok := g.pending[id]; !ok || cur.Before(at) {
-				g.pending[id] = at
-			}
-		}
-		g.mu.Unlock()
-		return fmt.Errorf("flush heartbeats: %w", err)
-	}
-	for _, r := range back {
-		if r.CameBack {
-			g.reportAgain(r.ID)
-		}
-	}
-	g.flushes.Inc()
-	return nil
+	return err
 }
 
 // RunFlusher flushes liveness stamps until ctx ends, then once more.

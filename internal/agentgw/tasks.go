@@ -144,7 +144,7 @@ func (g *Gateway) Probe(ctx context.Context, nodeID uuid.UUID) error {
 		err = fmt.Errorf("%w: agent answered the probe without a heartbeat", ErrNodeUnreachable)
 	}
 	if err != nil {
-		if merr := g.markOffline(ctx, nodeID, "no answer to probe"); merr != nil {
+		if merr := g.live.MarkOffline(ctx, nodeID, "no answer to probe"); merr != nil {
 			return fmt.Errorf("mark node offline: %w", merr)
 		}
 		return fmt.Errorf("%w: %v", ErrNodeUnreachable, err)

@@ -37,6 +37,23 @@ func (q *Queries) CountNodeGPUsInUse(ctx context.Context, nodeID uuid.UUID) (int
 	return count, err
 }
 
+const countOfflineGrace = `-- name: CountOfflineGrace :exec
+UPDATE nodes SET
+    offline_grace_micros = offline_grace_micros
+        + LEAST((EXTRACT(EPOCH FROM (clock_timestamp() - offline_checked_at)) * 1000000)::bigint, $1::bigint),
+    offline_checked_at = clock_timestamp()
+WHERE status = 'offline' AND offline_since IS NOT NULL AND offline_checked_at IS NOT NULL
+`
+
+// Adds to each offline node's grace the time since the last count, capped
+// at @cap: when no control plane ran to count (an outage), the time does
+// not count against the node. Replicas sharing the sweep add each instant
+// once, since each adds only what passed since the last count.
+func (q *Queries) CountOfflineGrace(ctx context.Context, capMicros int64) error {
+	_, err := q.db.Exec(ctx, countOfflineGrace, capMicros)
+	return err
+}
+
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
@@ -77,6 +94,25 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.OfflineCheckedAt,
 	)
 	return i, err
+}
+
+const deleteUnreportedGPUs = `-- name: DeleteUnreportedGPUs :execrows
+DELETE FROM gpus
+WHERE gpus.node_id = $1 AND allocation_id IS NULL AND NOT (gpus.uuid = ANY($2::text[]))
+`
+
+type DeleteUnreportedGPUsParams struct {
+	NodeID   uuid.UUID
+	Reported []string
+}
+
+// Free GPUs of a node its agent no longer reports are removed.
+func (q *Queries) DeleteUnreportedGPUs(ctx context.Context, arg DeleteUnreportedGPUsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUnreportedGPUs, arg.NodeID, arg.Reported)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const getNode = `-- name: GetNode :one
@@ -422,6 +458,112 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 	return items, nil
 }
 
+const listStaleNodes = `-- name: ListStaleNodes :many
+SELECT id FROM nodes
+WHERE status = 'online' AND last_heartbeat_at < $1
+  AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
+`
+
+// Agent-run nodes whose last written heartbeat is older than the deadline:
+// candidates for offline, once no replica has heard from them either (a
+// stamp may be waiting in a replica's flusher while Postgres was away).
+func (q *Queries) ListStaleNodes(ctx context.Context, before *time.Time) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listStaleNodes, before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markNodeOffline = `-- name: MarkNodeOffline :many
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
+WHERE id = $1 AND status = 'online'
+RETURNING id, hostname, last_heartbeat_at
+`
+
+type MarkNodeOfflineRow struct {
+	ID              uuid.UUID
+	Hostname        string
+	LastHeartbeatAt *time.Time
+}
+
+func (q *Queries) MarkNodeOffline(ctx context.Context, id uuid.UUID) ([]MarkNodeOfflineRow, error) {
+	rows, err := q.db.Query(ctx, markNodeOffline, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarkNodeOfflineRow{}
+	for rows.Next() {
+		var i MarkNodeOfflineRow
+		if err := rows.Scan(&i.ID, &i.Hostname, &i.LastHeartbeatAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markNodeOnline = `-- name: MarkNodeOnline :one
+
+UPDATE nodes n SET status = 'online', last_heartbeat_at = $1, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM (SELECT o.status AS was FROM nodes o WHERE o.id = $2 FOR UPDATE) old
+WHERE n.id = $2
+RETURNING old.was = 'offline' AS came_back
+`
+
+type MarkNodeOnlineParams struct {
+	At *time.Time
+	ID uuid.UUID
+}
+
+// Liveness and GPU reports: written only by inventory.Liveness.
+// true when the node was offline until now.
+func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) (bool, error) {
+	row := q.db.QueryRow(ctx, markNodeOnline, arg.At, arg.ID)
+	var came_back bool
+	err := row.Scan(&came_back)
+	return came_back, err
+}
+
+const markUnreportedGPUs = `-- name: MarkUnreportedGPUs :execrows
+UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', updated_at = now()
+WHERE gpus.node_id = $1 AND allocation_id IS NOT NULL AND NOT (gpus.uuid = ANY($2::text[]))
+  AND health_reason <> 'missing from the agent''s report'
+`
+
+type MarkUnreportedGPUsParams struct {
+	NodeID   uuid.UUID
+	Reported []string
+}
+
+// Held GPUs its agent no longer reports are marked unhealthy, so placement
+// skips them once they are released.
+func (q *Queries) MarkUnreportedGPUs(ctx context.Context, arg MarkUnreportedGPUsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markUnreportedGPUs, arg.NodeID, arg.Reported)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const recordAgentHello = `-- name: RecordAgentHello :execrows
 UPDATE nodes
 SET agent_version = $1, agent_connected_at = $2,
@@ -501,6 +643,92 @@ func (q *Queries) SetNodeStatus(ctx context.Context, arg SetNodeStatusParams) er
 	return err
 }
 
+const sweepOfflineNodes = `-- name: SweepOfflineNodes :many
+UPDATE nodes SET status = 'offline', updated_at = now(),
+    offline_since = now(), offline_grace_micros = 0, offline_checked_at = now()
+WHERE id = ANY($1::uuid[]) AND status = 'online' AND last_heartbeat_at < $2
+  AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
+RETURNING id, hostname, last_heartbeat_at
+`
+
+type SweepOfflineNodesParams struct {
+	Ids    []uuid.UUID
+	Before *time.Time
+}
+
+type SweepOfflineNodesRow struct {
+	ID              uuid.UUID
+	Hostname        string
+	LastHeartbeatAt *time.Time
+}
+
+// Nodes run by an agent (they hold a credential) whose last heartbeat is
+// older than the deadline go offline. Nodes without an agent (the dev
+// seed's simulated ones) are left alone.
+// Only the @ids the sweeper confirmed no replica hears from.
+func (q *Queries) SweepOfflineNodes(ctx context.Context, arg SweepOfflineNodesParams) ([]SweepOfflineNodesRow, error) {
+	rows, err := q.db.Query(ctx, sweepOfflineNodes, arg.Ids, arg.Before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SweepOfflineNodesRow{}
+	for rows.Next() {
+		var i SweepOfflineNodesRow
+		if err := rows.Scan(&i.ID, &i.Hostname, &i.LastHeartbeatAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const touchNodesOnline = `-- name: TouchNodesOnline :many
+WITH v AS (SELECT unnest($1::uuid[]) AS id, unnest($2::timestamptz[]) AS at),
+old AS (SELECT n.id, n.status FROM nodes n JOIN v ON v.id = n.id ORDER BY n.id FOR UPDATE OF n)
+UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now(),
+    offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
+FROM v, old
+WHERE nodes.id = v.id AND old.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+RETURNING nodes.id, old.status = 'offline' AS came_back
+`
+
+type TouchNodesOnlineParams struct {
+	Ids []uuid.UUID
+	Ats []time.Time
+}
+
+type TouchNodesOnlineRow struct {
+	ID       uuid.UUID
+	CameBack bool
+}
+
+// One statement for every node whose agent reported since the last flush:
+// liveness costs a write per flush, not per heartbeat.
+// Returns the nodes that were offline until now.
+func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlineParams) ([]TouchNodesOnlineRow, error) {
+	rows, err := q.db.Query(ctx, touchNodesOnline, arg.Ids, arg.Ats)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TouchNodesOnlineRow{}
+	for rows.Next() {
+		var i TouchNodesOnlineRow
+		if err := rows.Scan(&i.ID, &i.CameBack); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const upsertNodeOnline = `-- name: UpsertNodeOnline :one
 INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
 VALUES ($1, $2, 'online', now())
@@ -550,6 +778,39 @@ type UpsertRegionParams struct {
 
 func (q *Queries) UpsertRegion(ctx context.Context, arg UpsertRegionParams) error {
 	_, err := q.db.Exec(ctx, upsertRegion, arg.ID, arg.Name)
+	return err
+}
+
+const upsertReportedGPU = `-- name: UpsertReportedGPU :exec
+INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (uuid) DO UPDATE SET
+    node_id = EXCLUDED.node_id, idx = EXCLUDED.idx, model = EXCLUDED.model, memory_mib = EXCLUDED.memory_mib,
+    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, updated_at = now()
+WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason)
+   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason)
+`
+
+type UpsertReportedGPUParams struct {
+	NodeID       uuid.UUID
+	Idx          int32
+	Uuid         string
+	Model        string
+	MemoryMib    int32
+	Health       string
+	HealthReason string
+}
+
+func (q *Queries) UpsertReportedGPU(ctx context.Context, arg UpsertReportedGPUParams) error {
+	_, err := q.db.Exec(ctx, upsertReportedGPU,
+		arg.NodeID,
+		arg.Idx,
+		arg.Uuid,
+		arg.Model,
+		arg.MemoryMib,
+		arg.Health,
+		arg.HealthReason,
+	)
 	return err
 }
 
