@@ -75,7 +75,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close(context.Background())
-	smp := &sampler{metrics: sdk.New(cp.base), pg: pg, dbName: cp.dbName}
+	smp := newSampler(sdk.New(cp.base), pg, cp.dbName)
 
 	l := newLoad(cp, p.rate, p.workers)
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -85,18 +85,35 @@ func TestSoak(t *testing.T) {
 		defer close(loadDone)
 		l.run(loadCtx)
 	}()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		smp.watchHeap(loadCtx)
+	}()
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
 			stopLoad()
 			<-loadDone
+			<-watchDone
 		}
 	}
 	defer stop()
 
+	// The heap floor of the first sample covers one interval, like every
+	// other, not the whole warm-up: what was read before is dropped.
+	settle := time.NewTimer(p.warmup - p.interval)
+	select {
+	case <-settle.C:
+	case <-cp.server.done:
+		t.Fatalf("the server exited during the warm-up: %v", cp.server.err)
+	}
+	if _, err := smp.take(ctx); err != nil {
+		t.Fatalf("sample during the warm-up: %v", err)
+	}
 	var samples []sample
-	tick := time.NewTimer(p.warmup)
+	tick := time.NewTimer(p.interval)
 	defer tick.Stop()
 	for {
 		select {
