@@ -53,12 +53,13 @@ func newUser(ctx context.Context, base, name string) (*user, error) {
 	return u, nil
 }
 
-// token is the current access token; one older than 10 minutes is renewed
-// first so that a long soak never runs on an expired one.
+// token is the current access token; one past half its lifetime is renewed
+// first, so that no request (nor a notification websocket, which the
+// server closes when its token expires) runs on an expiring one.
 func (u *user) token(ctx context.Context) (string, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if time.Since(u.issued) > 10*time.Minute {
+	if time.Since(u.issued) > accessTTL/2 {
 		if err := u.refreshLocked(ctx); err != nil {
 			return "", err
 		}

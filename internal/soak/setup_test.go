@@ -45,6 +45,12 @@ const (
 	userPassword  = "soak user password, long enough"
 	adminPassword = "soak admin password, long enough"
 	creditMinor   = 100_000_000
+	// accessTTL is the server's access-token lifetime, the shortest it
+	// allows. The server caches each verified token until it expires, so
+	// that cache fills for one lifetime and then holds steady; at the
+	// default 15 minutes a soak shorter than that could not tell it from
+	// a leak.
+	accessTTL = time.Minute
 )
 
 // controlPlane is a running `gpuaas server` with its catalog, an admin and
@@ -85,6 +91,7 @@ func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 		"--database-url", fmt.Sprintf("%s&pool_max_conns=%d", dbURL, poolMaxConns),
 		"--nats-url", natsURL, "--nats-namespace", namespace, "--secret-key-file", keyFile,
 		"--data-dir", filepath.Join(dir, "server-data"), "--runtime", "sim", "--sim-delay", "100ms",
+		"--access-token-ttl", accessTTL.String(),
 		"--log-format", "text", "--log-level", "warn")
 	anon := sdk.New(cp.base)
 	eventually(t, 90*time.Second, "server ready", func() (bool, error) {
@@ -99,7 +106,7 @@ func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 	if err != nil {
 		t.Fatalf("admin login: %v", err)
 	}
-	// The admin's session outlives an access token on a long soak.
+	// The admin's session outlives its access tokens.
 	cp.admin = sdk.New(cp.base, sdk.WithTokenSource(sdk.NewRefreshingTokenSource(anon, sdk.NewTokens(pair, time.Now()), nil)))
 	for i := range soakUsers {
 		name := fmt.Sprintf("soak-user-%d", i)
