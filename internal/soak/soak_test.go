@@ -26,7 +26,7 @@ const (
 
 // defaultDuration is the short form's load time, warm-up included, so
 // that plain `go test ./...` stays about a minute.
-const defaultDuration = 50 * time.Second
+const defaultDuration = time.Minute
 
 // plan is how long and how hard a run loads the server.
 type plan struct {
