@@ -16,8 +16,8 @@ func TestVerifiedCacheDropsExpiredTokens(t *testing.T) {
 	entry := func(ttl time.Duration) verifiedToken {
 		return verifiedToken{p: reqctx.Principal{ExpiresUnix: now.Add(ttl).Unix()}, kid: "k"}
 	}
-	c.put("short-1", entry(30 * time.Second), now)
-	c.put("short-2", entry(30 * time.Second), now)
+	c.put("short-1", entry(30*time.Second), now)
+	c.put("short-2", entry(30*time.Second), now)
 	c.put("long", entry(time.Hour), now)
 
 	// Expired, but not a sweep interval since the last one: still held
