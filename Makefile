@@ -8,6 +8,8 @@
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
+# make soak  - a real `gpuaas server` under a steady mixed load for DURATION (default 10m, RATE=20 ops/s):
+#              heap, goroutines, open fds and Postgres connections over time, and a verdict
 # make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy to the same PTYs (S=100 RATE=40960 DUR=15s ROUNDS=5)
 # make test-faults - the fault-injection suite's long form: 200+ kills and restarts of replicas, agents,
 #              NATS, Redis and Postgres under a seeded workload, then the invariants (root; SEED=N replays)
@@ -22,7 +24,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test test-faults gen lint bench bench-agents bench-terminal services web web-test web-e2e
+.PHONY: run build test test-faults gen lint bench bench-agents bench-terminal soak services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
@@ -77,3 +79,6 @@ bench-agents: services
 
 bench-terminal: services
 	scripts/bench-terminal.sh
+
+soak: services
+	scripts/soak.sh

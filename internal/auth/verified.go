@@ -16,9 +16,17 @@ import (
 // tokens at once.
 const verifiedCacheSize = 8192
 
+// verifiedSweepEvery is how often put drops expired entries. Without it the
+// cache kept every token until it was full, long after they expired: a
+// steady trickle of logins and refreshes grew the heap for hours (the soak
+// test saw ~0.3 MiB a minute at 20 requests a second) before the first purge.
+// With it the cache holds about one access-token lifetime of tokens.
+const verifiedSweepEvery = time.Minute
+
 type verifiedCache struct {
-	mu      sync.Mutex
-	entries map[string]verifiedToken
+	mu        sync.Mutex
+	entries   map[string]verifiedToken
+	lastSweep time.Time
 }
 
 type verifiedToken struct {
@@ -45,12 +53,14 @@ func (c *verifiedCache) get(token string, now time.Time) (verifiedToken, bool) {
 	return e, true
 }
 
-// put remembers a verified token. When full it drops the expired entries,
-// and everything if that is not enough: a miss only costs a verify.
+// put remembers a verified token. Every verifiedSweepEvery, and when full,
+// it drops the expired entries; when still full, everything: a miss only
+// costs a verify.
 func (c *verifiedCache) put(token string, e verifiedToken, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= verifiedCacheSize {
+	if len(c.entries) >= verifiedCacheSize || now.Sub(c.lastSweep) >= verifiedSweepEvery {
+		c.lastSweep = now
 		for k, old := range c.entries {
 			if now.Unix() >= old.p.ExpiresUnix {
 				delete(c.entries, k)
