@@ -31,7 +31,7 @@ import (
 const (
 	heartbeatInterval = 500 * time.Millisecond // offline after 3 missed: 1.5 s
 	releaseDeadline   = 20 * time.Second       // unconfirmed this long: release_failed (and still retried)
-	nodeLostGrace     = 6 * time.Second        // offline this long (control plane up): node_lost
+	nodeLostGrace     = 20 * time.Second       // offline this long (control plane up): node_lost; well past a node_loss fault's downtime (at most 5.5 s plus the agent's reconnect)
 	provisionDeadline = 3 * time.Second        // reconciler: 3 retries, then failed / release_failed
 	meterSeconds      = 2                      // billing.meter_interval_seconds
 	adminPassword     = "faults admin password, long enough"

@@ -218,7 +218,7 @@ func (c *cluster) quiesce(ctx context.Context, t *testing.T) string {
 	pool := c.st.Pool()
 	// Deadline: the reconciler retries a stuck allocation 3 times, one
 	// provision deadline apart, before it gives up.
-	limit := 6*provisionDeadline + 30*time.Second
+	limit := 6*provisionDeadline + 30*time.Second + nodeLostGrace // the node lost for good may have gone just before the end
 	asked := map[uuid.UUID]bool{}
 	err := poll(ctx, limit, 250*time.Millisecond, func() (bool, error) {
 		rows, err := pool.Query(ctx, `SELECT id, status FROM allocations
