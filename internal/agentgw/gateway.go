@@ -94,8 +94,10 @@ type nodeState struct {
 	allocDigest string
 	reconciling bool
 	aliveDigest string
-	// heard is when this replica last had a heartbeat from the node.
-	heard time.Time
+	// heard is when this replica last had a heartbeat from the node, and
+	// report the allocations that heartbeat reported running.
+	heard  time.Time
+	report []string
 }
 
 // New returns a Gateway. reg may be nil.
@@ -298,7 +300,7 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 		st.reconciling = true
 	}
 	coalesce := !due && !changed
-	st.heard = now
+	st.heard, st.report = now, hb.Allocations
 	g.mu.Unlock()
 	if coalesce {
 		g.live.Stamp(nodeID, now)
@@ -511,8 +513,22 @@ func (g *Gateway) flushEvery() time.Duration {
 // its next heartbeat.
 func (g *Gateway) FlushOnce(ctx context.Context) error {
 	back, err := g.live.Flush(ctx)
-	for _, id := range back {
-		g.reportAgain(id)
+	for _, b := range back {
+		g.reportAgain(b.ID)
+		// What it runs is alive as of the stamp that brought it back, not
+		// only from its next heartbeat: billing resumes there.
+		g.mu.Lock()
+		st := g.nodes[b.ID]
+		var report []string
+		if st != nil {
+			report = st.report
+		}
+		g.mu.Unlock()
+		if st != nil {
+			if aerr := g.alive(ctx, b.ID, st, report, strings.Join(report, ","), b.At); aerr != nil {
+				slog.Warn("resume a node that came back", "node_id", b.ID, "err", aerr)
+			}
+		}
 	}
 	return err
 }

@@ -94,11 +94,17 @@ func (l *Liveness) Stamp(nodeID uuid.UUID, at time.Time) {
 	l.mu.Unlock()
 }
 
+// Stamped is a node's liveness stamp as written by a Flush.
+type Stamped struct {
+	ID uuid.UUID
+	At time.Time
+}
+
 // Flush writes the pending stamps in one statement, so a quiet fleet of
 // thousands of agents costs one UPDATE per flush, and returns the nodes
-// that were offline until now. On failure the stamps are kept for the
-// next flush.
-func (l *Liveness) Flush(ctx context.Context) (cameBack []uuid.UUID, err error) {
+// that were offline until now, with the stamp that brought them back. On
+// failure the stamps are kept for the next flush.
+func (l *Liveness) Flush(ctx context.Context) (cameBack []Stamped, err error) {
 	l.mu.Lock()
 	if len(l.pending) == 0 {
 		l.mu.Unlock()
@@ -124,7 +130,7 @@ func (l *Liveness) Flush(ctx context.Context) (cameBack []uuid.UUID, err error) 
 	}
 	for _, r := range rows {
 		if r.CameBack {
-			cameBack = append(cameBack, r.ID)
+			cameBack = append(cameBack, Stamped{ID: r.ID, At: batch[r.ID]})
 		}
 	}
 	l.flushes.Inc()
