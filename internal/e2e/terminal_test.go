@@ -28,6 +28,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/proctest"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -61,7 +62,7 @@ func TestTerminalRealProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildGPUaaS(t, dir)
+	bin := proctest.BuildGPUaaS(t, dir)
 
 	// The control plane, on a fresh database and NATS namespace of its own.
 	dbURL := dbtest.NewURL(t)
@@ -77,12 +78,12 @@ func TestTerminalRealProcesses(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	base := "http://" + addr
-	server := spawn(t, "server", bin, nil, "server", "--listen", addr, "--database-url", dbURL,
+	server := proctest.Spawn(t, "server", bin, nil, nil, "server", "--listen", addr, "--database-url", dbURL,
 		"--nats-url", natsURL, "--nats-namespace", namespace, "--secret-key-file", keyFile,
 		"--data-dir", filepath.Join(dir, "server-data"), "--heartbeat-interval", "1s",
 		"--runtime", "agent", "--log-format", "text")
 	anon := sdk.New(base)
-	eventually(t, 60*time.Second, "server ready", func() (bool, error) {
+	proctest.Eventually(t, 60*time.Second, "server ready", func() (bool, error) {
 		_, err := anon.Readyz(ctx)
 		return err == nil, err
 	}, server)
@@ -131,10 +132,10 @@ func TestTerminalRealProcesses(t *testing.T) {
 		}
 	})
 	smi, kernLog := fakeNvidiaSMI(t)
-	agent := spawn(t, "agent", bin, nil, "agent", "--server", base, "--join-token", jt.Token,
+	agent := proctest.Spawn(t, "agent", bin, nil, nil, "agent", "--server", base, "--join-token", jt.Token,
 		"--data-dir", filepath.Join(dir, "agent-data"), "--runtime", "process", "--self-update=false",
 		"--ssh-host", "127.0.0.1", "--nvidia-smi", smi, "--kernel-log", kernLog)
-	eventually(t, 60*time.Second, "node online with its GPU", func() (bool, error) {
+	proctest.Eventually(t, 60*time.Second, "node online with its GPU", func() (bool, error) {
 		n, err := admin.AdminGetNode(ctx, node.Id)
 		return err == nil && n.Status == api.NodeStatusOnline && len(n.Gpus) == 1 && n.Gpus[0].Uuid == fixtureGPU, err
 	}, server, agent)
@@ -145,7 +146,7 @@ func TestTerminalRealProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	created = append(created, a.Id)
-	eventually(t, 60*time.Second, "allocation active", func() (bool, error) {
+	proctest.Eventually(t, 60*time.Second, "allocation active", func() (bool, error) {
 		a, err = user.GetAllocation(ctx, a.Id)
 		if err == nil && a.Status == api.AllocationStatusFailed {
 			t.Fatalf("allocation failed: %+v", a)
@@ -215,7 +216,7 @@ func TestTerminalRealProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	readUntil(ctx, t, ws, "session_closed", nil)
-	eventually(t, 60*time.Second, "allocation released", func() (bool, error) {
+	proctest.Eventually(t, 60*time.Second, "allocation released", func() (bool, error) {
 		a, err = user.GetAllocation(ctx, a.Id)
 		return err == nil && a.Status == api.AllocationStatusReleased, err
 	}, server, agent)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/proctest"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/sdk"
 )
@@ -71,38 +72,12 @@ type agentProc struct {
 	hostname string
 }
 
-// buildGPUaaS builds ./cmd/gpuaas of the module under test into dir.
-func buildGPUaaS(t *testing.T, dir string) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
-	gomod, err := exec.Command(goBin, "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	mod := strings.TrimSpace(string(gomod))
-	if mod == "" || mod == os.DevNull {
-		t.Fatal("go env GOMOD: not inside a module")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin := filepath.Join(dir, "gpuaas")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/gpuaas")
-	cmd.Dir = filepath.Dir(mod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/gpuaas: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nodes, gpusPerNode int) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{t: t, dir: dir, gpusPerNode: gpusPerNode}
 	began := time.Now()
-	c.bin = buildGPUaaS(t, dir)
+	c.bin = proctest.BuildGPUaaS(t, dir)
 	t.Logf("setup: built gpuaas in %s", time.Since(began).Round(100*time.Millisecond))
 	c.pg = startPostgres(ctx, t, pgBin)
 	c.dbURL = c.pg.url("gpuaas")
@@ -138,7 +113,7 @@ func startCluster(ctx context.Context, t *testing.T, pgBin string, replicas, nod
 			"--log-format", "text"}
 		d := newDaemon(t, fmt.Sprintf("server%d", i), true, func() *exec.Cmd {
 			cmd := exec.Command(c.bin, args...)
-			cmd.Env = baseEnv()
+			cmd.Env = proctest.BaseEnv()
 			return cmd
 		})
 		c.servers = append(c.servers, d)
@@ -193,7 +168,7 @@ func (c *cluster) runBin(ctx context.Context, stdin string, args ...string) ([]b
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, c.bin, args...)
-	cmd.Env = baseEnv()
+	cmd.Env = proctest.BaseEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	return cmd.CombinedOutput()
 }
@@ -299,7 +274,7 @@ func (c *cluster) addAgent(ctx context.Context, i int, capture []byte) *agentPro
 	a := &agentProc{nodeID: node.Id, hostname: host}
 	a.daemon = newDaemon(t, "agent-"+host, true, func() *exec.Cmd {
 		cmd := exec.Command(c.bin, args...)
-		cmd.Env = baseEnv()
+		cmd.Env = proctest.BaseEnv()
 		return cmd
 	})
 	if err := a.start(); err != nil {

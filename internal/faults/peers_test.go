@@ -21,6 +21,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
+
+	"github.com/gpuaas/gpuaas/internal/proctest"
 )
 
 const natsServerBin = "/usr/sbin/nats-server"
@@ -93,7 +95,7 @@ func startPostgres(ctx context.Context, t *testing.T, pgBin string) *postgres {
 	initdb := exec.CommandContext(ctx, filepath.Join(pgBin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
 		"-E", "UTF8", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr = cred
-	initdb.Env = append(baseEnv(), "LC_ALL=C")
+	initdb.Env = append(proctest.BaseEnv(), "LC_ALL=C")
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
@@ -103,7 +105,7 @@ func startPostgres(ctx context.Context, t *testing.T, pgBin string) *postgres {
 			"-k", root, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
 			"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "log_min_messages=warning")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-		cmd.Env = append(baseEnv(), "LC_ALL=C")
+		cmd.Env = append(proctest.BaseEnv(), "LC_ALL=C")
 		return cmd
 	})
 	if err := p.start(); err != nil {

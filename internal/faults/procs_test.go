@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -232,16 +231,4 @@ func tcpUp(addr string) (bool, error) {
 	}
 	c.Close()
 	return true, nil
-}
-
-// baseEnv is this process's environment without GPUAAS_* settings, so the
-// machine's own configuration cannot leak into the processes under test.
-func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GPUAAS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/proctest"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -56,7 +57,7 @@ const (
 // controlPlane is a running `gpuaas server` with its catalog, an admin and
 // users with credit.
 type controlPlane struct {
-	server *proc
+	server *proctest.Proc
 	addr   string // host:port on loopback
 	base   string // http://addr
 	dbName string
@@ -71,7 +72,7 @@ type controlPlane struct {
 func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 	t.Helper()
 	dir := t.TempDir()
-	bin := buildGPUaaS(t, dir)
+	bin := proctest.BuildGPUaaS(t, dir)
 
 	dbURL := dbtest.NewURL(t)
 	seedCatalog(ctx, t, dbURL)
@@ -87,14 +88,14 @@ func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 	}
 	addr := freeAddr(t)
 	cp := &controlPlane{addr: addr, base: "http://" + addr, dbName: dbNameOf(t, dbURL)}
-	cp.server = spawn(t, "server", bin, "server", "--listen", addr,
+	cp.server = proctest.Spawn(t, "server", bin, nil, &proctest.Output{Max: 256 << 10}, "server", "--listen", addr,
 		"--database-url", fmt.Sprintf("%s&pool_max_conns=%d", dbURL, poolMaxConns),
 		"--nats-url", natsURL, "--nats-namespace", namespace, "--secret-key-file", keyFile,
 		"--data-dir", filepath.Join(dir, "server-data"), "--runtime", "sim", "--sim-delay", "100ms",
 		"--access-token-ttl", accessTTL.String(),
 		"--log-format", "text", "--log-level", "warn")
 	anon := sdk.New(cp.base)
-	eventually(t, 90*time.Second, "server ready", func() (bool, error) {
+	proctest.Eventually(t, 90*time.Second, "server ready", func() (bool, error) {
 		_, err := anon.Readyz(ctx)
 		return err == nil, err
 	}, cp.server)
@@ -134,7 +135,7 @@ func runCreateAdmin(bin, dbURL string) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "create-admin", "--username", "soak-admin", "--email", "soak-admin@example.com",
 		"--password-stdin", "--database-url", dbURL)
-	cmd.Env = baseEnv()
+	cmd.Env = proctest.BaseEnv()
 	cmd.Stdin = strings.NewReader(adminPassword + "\n")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if out, err := cmd.CombinedOutput(); err != nil {

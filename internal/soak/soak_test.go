@@ -106,8 +106,9 @@ func TestSoak(t *testing.T) {
 	settle := time.NewTimer(p.warmup - p.interval)
 	select {
 	case <-settle.C:
-	case <-cp.server.done:
-		t.Fatalf("the server exited during the warm-up: %v", cp.server.err)
+	case <-cp.server.Done():
+		_, err := cp.server.Exited()
+		t.Fatalf("the server exited during the warm-up: %v", err)
 	}
 	if _, err := smp.take(ctx); err != nil {
 		t.Fatalf("sample during the warm-up: %v", err)
@@ -118,8 +119,9 @@ func TestSoak(t *testing.T) {
 	for {
 		select {
 		case <-tick.C:
-		case <-cp.server.done:
-			t.Fatalf("the server exited during the soak: %v", cp.server.err)
+		case <-cp.server.Done():
+			_, err := cp.server.Exited()
+			t.Fatalf("the server exited during the soak: %v", err)
 		case <-ctx.Done():
 			t.Fatal("the soak ran past its deadline")
 		}
@@ -136,7 +138,7 @@ func TestSoak(t *testing.T) {
 		tick.Reset(p.interval)
 	}
 	stop()
-	if done, err := cp.server.exited(); done {
+	if done, err := cp.server.Exited(); done {
 		t.Fatalf("the server exited during the soak: %v", err)
 	}
 
