@@ -95,7 +95,7 @@ func TestFaults(t *testing.T) {
 	quiet := c.quiesce(ctx, t)
 	quietTook := time.Since(began) - setupTook - runTook
 
-	k := &checker{c: c, hb: hb}
+	k := &checker{c: c, hb: hb, restarts: in.agentRestarts()}
 	if in.lost != nil {
 		k.lostNode = in.lost.nodeID
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -41,7 +40,17 @@ type checker struct {
 	c        *cluster
 	hb       *heartbeatLog
 	lostNode uuid.UUID // the node that never came back, if any
+	// restarts are when each node's agent was started again after a kill:
+	// a restarted agent has forgotten what it ran, so a workload is not
+	// reported alive (and not billed) until the control plane provisions
+	// it again.
+	restarts map[uuid.UUID][]time.Time
 }
+
+// reprovision bounds how long after an agent restart its workloads are
+// reported running again: a reconcile, an idempotent provision and the
+// next heartbeat.
+const reprovision = 4 * heartbeatInterval
 
 type allocRow struct {
 	id, userID          uuid.UUID
@@ -329,7 +338,17 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 		if want < 0 {
 			want = 0
 		}
-		if math.Abs(float64(w.seconds)-want) > 1 {
+		// Less may be charged, never more, for the moments after an agent
+		// restart before the workload is reported alive again.
+		var unreported time.Duration
+		if a.nodeID.Valid {
+			for _, at := range k.restarts[a.nodeID.UUID] {
+				if at.After(from) && at.Before(to) {
+					unreported += reprovision
+				}
+			}
+		}
+		if diff := float64(w.seconds) - want; diff > 1 || diff < -1-unreported.Seconds() {
 			var why []string
 			if lag := w.ended.Time.Sub(to); lag > 50*time.Millisecond {
 				why = append(why, fmt.Sprintf("billed %.1f s past the release request, to the runtime's confirmation", lag.Seconds()))

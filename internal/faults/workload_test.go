@@ -252,6 +252,21 @@ type fault struct {
 	note     string
 }
 
+// agentRestarts are, per node, when its agent was killed and started again.
+func (in *injector) agentRestarts() map[uuid.UUID][]time.Time {
+	node := map[string]uuid.UUID{}
+	for _, a := range in.c.agents {
+		node[a.name] = a.nodeID
+	}
+	out := map[uuid.UUID][]time.Time{}
+	for _, f := range in.faults {
+		if id, ok := node[f.target]; ok && (f.kind == "agent_kill9" || f.kind == "node_loss") && !f.upAt.IsZero() {
+			out[id] = append(out[id], f.at)
+		}
+	}
+	return out
+}
+
 // injector kills and restarts the cluster's processes at seeded moments.
 type injector struct {
 	c      *cluster
