@@ -58,9 +58,6 @@ func (s Status) holdsGPUs() bool { return !s.Terminal() }
 // Event type of entering s.
 func (s Status) eventType() string { return "allocation." + string(s) }
 
-// releasePending reports whether s is a release the node has not confirmed.
-func (s Status) releasePending() bool { return s == StatusReleasing || s == StatusReleaseFailed }
-
 // Releasable is where a user's release is accepted.
 func (s Status) userReleasable() bool {
 	return s == StatusRequested || s == StatusProvisioning || s == StatusActive || s == StatusReleaseFailed

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
@@ -120,7 +119,7 @@ func (w *Worker) retryLater(ctx context.Context, row db.Allocation, lastError st
 	backoff := w.svc.backoff(int(row.Attempts) + 1)
 	_, err := w.svc.store.RecordAllocationFailure(ctx, db.RecordAllocationFailureParams{
 		ID: row.ID, Status: row.Status, LastError: truncate(lastError, 1000),
-		Backoff: pgtype.Interval{Microseconds: backoff.Microseconds(), Valid: true},
+		Backoff: interval(backoff),
 	})
 	if store.IsNoRows(err) {
 		return nil // it moved on meanwhile

@@ -39,9 +39,7 @@ func Billable(rec db.UsageRecord, t time.Time) int64 {
 	if rec.PausedAt != nil && rec.PausedAt.Before(end) {
 		end = *rec.PausedAt
 	}
-	d := end.Sub(rec.StartedAt) - time.Duration(rec.PausedMicros)*time.Microsecond
-	if d <= 0 {
-		return 0
-	}
-	return int64((d + time.Second - 1) / time.Second)
+	// The paused gaps move the start forward: what is left is the same
+	// rounded-up span as an unpaused window's.
+	return Seconds(rec.StartedAt.Add(time.Duration(rec.PausedMicros)*time.Microsecond), end)
 }

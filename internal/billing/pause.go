@@ -32,10 +32,11 @@ func (b *Billing) PauseNode(ctx context.Context, tx *store.Store, nodeID uuid.UU
 		return fmt.Errorf("read windows closed after the last heartbeat: %w", err)
 	}
 	for _, rec := range late {
-		ds, err := b.cutBack(ctx, tx, rec, lastSeen)
+		_, ds, err := b.settle(ctx, tx, rec, lastSeen, fmt.Sprintf("offline:%d", lastSeen.UnixMicro()))
 		if err != nil {
 			return err
 		}
+		b.log.Info("usage window cut back to the node's last heartbeat", "allocation_id", rec.AllocationID, "ended_at", lastSeen)
 		b.count(ds)
 	}
 	if n > 0 {
@@ -82,28 +83,4 @@ func (b *Billing) LockAvailable(ctx context.Context, tx *store.Store, userID uui
 	}
 	unbilled, _ := accrued(recs, dbTime(b.now()))
 	return bal - unbilled, nil
-}
-
-// cutBack ends a closed window at end (earlier than where it closed) and
-// refunds what it charged past it.
-func (b *Billing) cutBack(ctx context.Context, tx *store.Store, rec db.UsageRecord, end time.Time) ([]debit, error) {
-	if end.Before(rec.StartedAt) {
-		end = rec.StartedAt
-	}
-	secs := Billable(rec, end)
-	total := Charge(secs, rec.PricePerHourMinor)
-	refund := total - rec.ChargedMinor // zero or negative
-	if refund != 0 {
-		key := fmt.Sprintf("offline:%d", end.UnixMicro())
-		if _, err := ledger.Post(ctx, tx, usagePosting(rec, key, refund)); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
-		AllocationID: rec.AllocationID, ChargedMinor: total, ChargedSeconds: secs, MeteredAt: end, EndedAt: &end,
-	}); err != nil {
-		return nil, fmt.Errorf("cut back usage window: %w", err)
-	}
-	b.log.Info("usage window cut back to the node's last heartbeat", "allocation_id", rec.AllocationID, "ended_at", end, "refund_minor", -refund)
-	return []debit{{rec.Currency, refund}}, nil
 }

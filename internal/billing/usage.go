@@ -138,31 +138,39 @@ func (b *Billing) CloseUsageIn(ctx context.Context, tx *store.Store, allocationI
 }
 
 // closeRecord is closeWindow for an open window rec already locked by
-// lockOrOpen.
+// lockOrOpen: it ends at endedAt, or where the window is paused if that is
+// earlier (its node went away: charged up to the last heartbeat).
 func (b *Billing) closeRecord(ctx context.Context, tx *store.Store, rec db.UsageRecord, endedAt time.Time) (db.UsageRecord, []debit, error) {
-	allocationID := rec.AllocationID
 	ended := dbTime(endedAt)
 	if rec.PausedAt != nil && rec.PausedAt.Before(ended) {
-		ended = *rec.PausedAt // its node went away: charged up to the last heartbeat
+		ended = *rec.PausedAt
 	}
+	return b.settle(ctx, tx, rec, ended, "close")
+}
+
+// settle ends rec's window at ended and posts, under the step's key, the
+// difference between what its billable seconds cost and what was charged:
+// a debit for the rest, or a refund when the meter (or a close) charged
+// past it. A key already posted with a non-zero difference is an error:
+// the window and the ledger disagree.
+func (b *Billing) settle(ctx context.Context, tx *store.Store, rec db.UsageRecord, ended time.Time, step string) (db.UsageRecord, []debit, error) {
 	if ended.Before(rec.StartedAt) {
 		ended = rec.StartedAt
 	}
 	secs := Billable(rec, ended)
 	total := Charge(secs, rec.PricePerHourMinor)
-	// Negative when the meter charged past the real end: the user gets it back.
 	rest := total - rec.ChargedMinor
-	posted, err := ledger.Post(ctx, tx, usagePosting(rec, "close", rest))
+	posted, err := ledger.Post(ctx, tx, usagePosting(rec, step, rest))
 	if err != nil {
 		return rec, nil, err
 	}
 	if rest != 0 && !posted {
-		return rec, nil, fmt.Errorf("close allocation %s: its closing posting exists but the window is open", allocationID)
+		return rec, nil, fmt.Errorf("settle allocation %s: posting %s exists but the window disagrees", rec.AllocationID, step)
 	}
 	if err := tx.SetUsageCharged(ctx, db.SetUsageChargedParams{
-		AllocationID: allocationID, ChargedMinor: total, ChargedSeconds: secs, MeteredAt: ended, EndedAt: &ended,
+		AllocationID: rec.AllocationID, ChargedMinor: total, ChargedSeconds: secs, MeteredAt: ended, EndedAt: &ended,
 	}); err != nil {
-		return rec, nil, fmt.Errorf("close usage window: %w", err)
+		return rec, nil, fmt.Errorf("end usage window: %w", err)
 	}
 	rec.EndedAt, rec.ChargedMinor, rec.ChargedSeconds, rec.MeteredAt = &ended, total, secs, ended
 	return rec, []debit{{rec.Currency, rest}}, nil

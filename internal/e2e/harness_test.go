@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,17 +16,6 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/proctest"
 )
-
-// freeAddr is a loopback host:port that nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // runResult is what a short-lived command did.
 type runResult struct {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,13 +19,10 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
-	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/proctest"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -67,7 +63,7 @@ func TestTerminalRealProcesses(t *testing.T) {
 	// The control plane, on a fresh database and NATS namespace of its own.
 	dbURL := dbtest.NewURL(t)
 	namespace := "e2e" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	t.Cleanup(func() { deleteStream(t, namespace) })
+	t.Cleanup(func() { proctest.DeleteStream(t, natsURL, namespace) })
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -76,7 +72,7 @@ func TestTerminalRealProcesses(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
 	server := proctest.Spawn(t, "server", bin, nil, nil, "server", "--listen", addr, "--database-url", dbURL,
 		"--nats-url", natsURL, "--nats-namespace", namespace, "--secret-key-file", keyFile,
@@ -327,25 +323,4 @@ func fakeNvidiaSMI(t *testing.T) (smi, kernLog string) {
 		t.Fatal(err)
 	}
 	return smi, kernLog
-}
-
-// deleteStream removes the JetStream stream the server created for
-// namespace.
-func deleteStream(t *testing.T, namespace string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Logf("cleanup: connect to NATS: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Logf("cleanup: JetStream: %v", err)
-		return
-	}
-	if err := js.DeleteStream(ctx, events.Naming{Namespace: namespace}.Stream()); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Logf("cleanup: delete stream: %v", err)
-	}
 }

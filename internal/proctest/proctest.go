@@ -3,6 +3,8 @@ package proctest
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/gpuaas/gpuaas/internal/events"
 )
 
 // GoTool is the go command: the one on PATH, else the usual install path.
@@ -189,5 +196,38 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 			t.Fatalf("%s: not within %s (last error: %v)", what, timeout, last)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// FreeAddr is a loopback host:port that nothing listens on right now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// DeleteStream removes, at cleanup, the JetStream stream (and with it the
+// durable consumers) a server under test created for namespace on the
+// NATS at natsURL. Failures are logged: they leave only test debris.
+func DeleteStream(t testing.TB, natsURL, namespace string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Logf("cleanup: connect to NATS: %v", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Logf("cleanup: JetStream: %v", err)
+		return
+	}
+	if err := js.DeleteStream(ctx, events.Naming{Namespace: namespace}.Stream()); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Logf("cleanup: delete stream: %v", err)
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gpuaas/gpuaas/api"
-	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/proctest"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -77,7 +72,7 @@ func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 	dbURL := dbtest.NewURL(t)
 	seedCatalog(ctx, t, dbURL)
 	namespace := "soak" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
-	t.Cleanup(func() { deleteStream(t, namespace) })
+	t.Cleanup(func() { proctest.DeleteStream(t, natsURL, namespace) })
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -86,7 +81,7 @@ func startControlPlane(ctx context.Context, t *testing.T) *controlPlane {
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	cp := &controlPlane{addr: addr, base: "http://" + addr, dbName: dbNameOf(t, dbURL)}
 	cp.server = proctest.Spawn(t, "server", bin, nil, &proctest.Output{Max: 256 << 10}, "server", "--listen", addr,
 		"--database-url", fmt.Sprintf("%s&pool_max_conns=%d", dbURL, poolMaxConns),
@@ -181,36 +176,4 @@ func dbNameOf(t *testing.T, dbURL string) string {
 		t.Fatalf("no database name in %s", dbURL)
 	}
 	return name
-}
-
-// freeAddr is a loopback host:port that nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// deleteStream removes the namespace's JetStream stream (and with it the
-// server's durable consumers).
-func deleteStream(t *testing.T, namespace string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Logf("cleanup: connect to NATS: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Logf("cleanup: JetStream: %v", err)
-		return
-	}
-	if err := js.DeleteStream(ctx, events.Naming{Namespace: namespace}.Stream()); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Logf("cleanup: delete stream: %v", err)
-	}
 }

@@ -40,9 +40,9 @@ export function statusExplanation(status: AllocationStatus): string {
     case 'released':
       return 'The GPUs were given back. Billing stopped when it was released.';
     case 'failed':
-      return 'The allocation could not start. Nothing was billed after the failure.';
+      return 'The allocation ended without a normal release: it could not start, or its node stopped responding. You are billed only for the time it was seen running.';
     case 'release_failed':
-      return 'The node could not confirm the release. An administrator has been alerted.';
+      return 'Billing stopped when the release was requested. The node has not confirmed the stop yet; we keep trying, and an administrator has been alerted.';
   }
 }
 

@@ -57,6 +57,22 @@ describe('AdminAllocationsPage', () => {
     expect(screen.queryByText('infer')).toBeNull();
   });
 
+  it('shows how often a release failed and why, for a release the node has not confirmed', async () => {
+    renderAdmin('/admin/allocations', '/admin/allocations', AdminAllocationsPage, (r) => {
+      const p = r.url.pathname;
+      if (p === '/api/v1/admin/users') return json(200, { items: users, next_cursor: '' });
+      if (p === '/api/v1/admin/nodes') return json(200, { items: [n1, n2], next_cursor: '' });
+      if (p === '/api/v1/admin/allocations') {
+        const stuck = { ...a1, status: 'release_failed', attempts: 4, last_error: 'release: node agent is not connected' };
+        return json(200, { items: [stuck], next_cursor: '' });
+      }
+      return undefined;
+    });
+    const note = await screen.findByText(/Release failed 4 times, still retrying/);
+    expect(note.textContent).toContain('node agent is not connected');
+    expect(note.getAttribute('title')).toBe('release: node agent is not connected');
+  });
+
   it('force-releases only with a reason', async () => {
     const s = server(() => json(202, { ...a1, status: 'releasing', release_reason: 'admin: abuse' }));
     expect(screen.queryByRole('button', { name: 'Force-release infer' })).toBeNull();

@@ -107,8 +107,8 @@ export function AdminAllocationsPage() {
           {a.release_reason && <span className="muted small-print">{a.release_reason}</span>}
           {a.failure_reason && <span className="muted small-print">{a.failure_reason}</span>}
           {(a.status === 'releasing' || a.status === 'release_failed') && a.attempts > 0 && (
-            <span className="muted small-print" title={a.last_error}>
-              Release retried {a.attempts} {a.attempts === 1 ? 'time' : 'times'}
+            <span className="muted small-print retry-note" title={a.last_error}>
+              Release failed {a.attempts} {a.attempts === 1 ? 'time' : 'times'}, still retrying
               {a.last_error ? `: ${a.last_error}` : ''}
             </span>
           )}
