@@ -662,7 +662,9 @@ export interface paths {
          * Record when a release_failed allocation's workload actually stopped
          * @description Closes the usage window at ended_at and posts the final charge; a later
          *     released event changes nothing. 409 invalid_state unless the allocation
-         *     is release_failed with an open window.
+         *     is release_failed with an open window. A release request closes the
+         *     window itself (usage is charged up to the request), so only windows
+         *     left open by an earlier version need this.
          */
         post: operations["adminCloseUsage"];
         delete?: never;
