@@ -61,9 +61,15 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 		Naming: events.Naming{Namespace: "test"}, MinRunway: 10 * time.Minute,
 		// The real account lock, so racing creates serialise as in
 		// production, with the balance the test sets.
-		LockBalance: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (int64, error) {
-			_, err := ledger.LockBalance(ctx, tx, u, currency)
-			return f.balance, err
+		LockFunds: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (allocation.Funds, error) {
+			if _, err := ledger.LockBalance(ctx, tx, u, currency); err != nil {
+				return allocation.Funds{}, err
+			}
+			fig, err := tx.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: u, Currency: currency, Now: time.Now()})
+			return allocation.Funds{
+				RunningBurn: fig.RunningBurn, AtLeast: f.balance,
+				Exact: func(context.Context) (int64, error) { return f.balance, nil },
+			}, err
 		},
 	}, nil)
 	f.sim = allocation.NewSim(0, 0)

@@ -29,10 +29,22 @@ const (
 	CodeInsufficientFunds    = "insufficient_funds"
 )
 
-// BalanceLocker returns what a user can spend in currency (their balance
-// less usage accrued and not yet debited) with their account locked for the
-// rest of tx, so one user's creates are judged one at a time.
-type BalanceLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error)
+// Funds is a user's position in one currency for a create's runway check.
+type Funds struct {
+	// RunningBurn is the hourly price of what the user runs or soon will
+	// (allocations requested, provisioning or active).
+	RunningBurn int64
+	// AtLeast is a lower bound of what the user can spend now.
+	AtLeast int64
+	// Exact is what the user can spend now: their balance less usage
+	// accrued and not yet debited. It is called only when AtLeast does not
+	// settle the check, and runs in the same transaction.
+	Exact func(ctx context.Context) (int64, error)
+}
+
+// FundsLocker locks the user's account in currency for the rest of tx, so
+// one user's creates are judged one at a time, and returns their Funds.
+type FundsLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (Funds, error)
 
 // UsageCloser opens or ends an allocation's usage window at `at` inside tx
 // (billing owns the window); an allocation that never ran has none to end.
@@ -47,8 +59,8 @@ type Config struct {
 	Naming events.Naming
 	// MinRunway is how long the caller's credit must last, at their total
 	// burn rate with the new allocation, for a create to be accepted.
-	MinRunway   time.Duration
-	LockBalance BalanceLocker
+	MinRunway time.Duration
+	LockFunds FundsLocker
 	// OpenUsage and CloseUsage, when set, open the usage window in the
 	// transaction that makes an allocation active, and close it in the one
 	// that asks for its release (or ends it): a window ends at the request
@@ -66,6 +78,9 @@ type Service struct {
 	transitions *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	retries     *prometheus.CounterVec
+
+	candidates     *candidateCache
+	placementScans prometheus.Counter
 }
 
 // Retry backoff of a failed step: 1 s doubling to at most 30 s, so a
@@ -103,8 +118,13 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Name: "gpuaas_allocation_step_retries_total",
 		Help: "Failed allocation steps scheduled for another attempt, by the status they stay in.",
 	}, []string{"status"})
+	s.candidates = newCandidateCache()
+	s.placementScans = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gpuaas_allocation_placement_scans_total",
+		Help: "Reads of the fleet for placement candidates (a cached list expired or ran out).",
+	})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused, s.retries)
+		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans)
 	}
 	return s
 }
@@ -133,42 +153,32 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("get sku: %w", err)
 	}
-	if s.cfg.LockBalance != nil {
-		balance, err := s.cfg.LockBalance(ctx, tx, userID, sku.Currency)
+	if s.cfg.LockFunds != nil {
+		f, err := s.cfg.LockFunds(ctx, tx, userID, sku.Currency)
 		if err != nil {
 			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
 		}
 		// What already runs burns the same credit: the runway is checked
 		// at the total rate, under the account lock taken above, so racing
-		// creates are judged one after another.
-		burn, err := tx.SumRunningBurn(ctx, db.SumRunningBurnParams{UserID: userID, Currency: sku.Currency})
-		if err != nil {
-			return api.Allocation{}, fmt.Errorf("sum running burn: %w", err)
-		}
-		if err := checkRunway(balance, burn+sku.PricePerHourMinor, s.cfg.MinRunway, sku.Currency); err != nil {
-			return api.Allocation{}, err
+		// creates are judged one after another. The cheap lower bound
+		// admits almost every create; the exact figure settles the rest and
+		// is what a refusal reports.
+		burn := f.RunningBurn + sku.PricePerHourMinor
+		if f.AtLeast < minRunwayCharge(burn, s.cfg.MinRunway) {
+			available, err := f.Exact(ctx)
+			if err != nil {
+				return api.Allocation{}, fmt.Errorf("read balance: %w", err)
+			}
+			if err := checkRunway(available, burn, s.cfg.MinRunway, sku.Currency); err != nil {
+				return api.Allocation{}, err
+			}
 		}
 	}
-	nodeID, gpus, err := place(ctx, tx, sku)
-	if err != nil {
-		return api.Allocation{}, err
-	}
-	rawGPUs, _ := json.Marshal(gpus)
-	row, err := tx.InsertAllocation(ctx, db.InsertAllocationParams{
-		UserID: userID, SkuID: sku.ID, NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, Name: req.Name,
-		Gpus: rawGPUs, GpuCount: sku.GpuCount, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+	row, err := s.place(ctx, tx, sku, db.PlaceAllocationParams{
+		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
 	})
 	if err != nil {
-		return api.Allocation{}, fmt.Errorf("insert allocation: %w", err)
-	}
-	ids := make([]uuid.UUID, len(gpus))
-	for i, g := range gpus {
-		ids[i] = g.id
-	}
-	if n, err := tx.ReserveGPUs(ctx, db.ReserveGPUsParams{AllocationID: uuid.NullUUID{UUID: row.ID, Valid: true}, Ids: ids}); err != nil {
-		return api.Allocation{}, fmt.Errorf("reserve gpus: %w", err)
-	} else if int(n) != len(ids) {
-		return api.Allocation{}, fmt.Errorf("reserve gpus: %d of %d still free", n, len(ids))
+		return api.Allocation{}, err
 	}
 	if err := s.record(ctx, tx, row, "", ""); err != nil {
 		return api.Allocation{}, err
@@ -345,10 +355,12 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	if err != nil {
 		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)
 	}
+	settled := false
 	if s.cfg.OpenUsage != nil && to == StatusActive && next.ActiveAt != nil {
 		if err := s.cfg.OpenUsage(ctx, tx, next.ID, *next.ActiveAt); err != nil {
 			return db.Allocation{}, fmt.Errorf("open usage: %w", err)
 		}
+		settled = true
 	}
 	if s.cfg.CloseUsage != nil && (to == StatusReleasing || to.Terminal()) {
 		// Charging ends at the release request (or, for a lost node, where
@@ -360,6 +372,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 		if err := s.cfg.CloseUsage(ctx, tx, next.ID, at); err != nil {
 			return db.Allocation{}, fmt.Errorf("close usage: %w", err)
 		}
+		settled = true
 	}
 	if !to.holdsGPUs() {
 		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {
@@ -370,7 +383,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	if reason == "" {
 		reason = c.releaseReason
 	}
-	if err := s.recordActor(ctx, tx, next, string(from), reason, c.actor); err != nil {
+	if err := s.recordActor(ctx, tx, next, string(from), reason, c.actor, settled); err != nil {
 		return db.Allocation{}, err
 	}
 	s.transitions.WithLabelValues(string(to)).Inc()
@@ -378,18 +391,19 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 }
 
 func (s *Service) record(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string) error {
-	return s.recordActor(ctx, tx, row, from, reason, row.UserID)
+	return s.recordActor(ctx, tx, row, from, reason, row.UserID, false)
 }
 
-// recordActor writes the audit row and the outbox event of row's status.
-func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string, actor uuid.UUID) error {
+// recordActor writes the audit row and the outbox event of row's status;
+// settled says the transition opened or closed the usage window itself.
+func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string, actor uuid.UUID, settled bool) error {
 	meta := map[string]any{"status_from": from, "status_to": row.Status}
 	if reason != "" {
 		meta["reason"] = reason
 	}
 	ev := events.Allocation{
 		AllocationID: row.ID, UserID: row.UserID, SKUID: row.SkuID, Status: row.Status, From: from,
-		Reason: reason, At: row.StatusChangedAt.UTC(),
+		Reason: reason, At: row.StatusChangedAt.UTC(), UsageSettled: settled,
 	}
 	if row.NodeID.Valid {
 		ev.NodeID = &row.NodeID.UUID
@@ -398,7 +412,7 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 	if err != nil {
 		return err
 	}
-	return audit.RecordWithEvent(ctx, tx.Queries, audit.Entry{
+	return audit.RecordWithEvent(ctx, tx, audit.Entry{
 		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
 		Metadata: meta,
 	}, out)

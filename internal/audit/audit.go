@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/reqctx"
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
@@ -131,17 +132,18 @@ func Row(ctx context.Context, e Entry) (db.InsertAuditLogParams, error) {
 
 // RecordWithEvent writes e and the outbox row ev (from events.Row) in one
 // statement: a state change's audit row and its event, one round trip.
-func RecordWithEvent(ctx context.Context, q *db.Queries, e Entry, ev db.InsertOutboxParams) error {
+func RecordWithEvent(ctx context.Context, tx *store.Store, e Entry, ev db.InsertOutboxParams) error {
 	row, err := Row(ctx, e)
 	if err != nil {
 		return err
 	}
-	if err := q.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
+	if err := tx.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
 		EventID: ev.ID, EventType: ev.Type, EventSubject: ev.Subject, EventPayload: ev.Payload,
 		ActorUserID: row.ActorUserID, Action: row.Action, TargetType: row.TargetType, TargetID: row.TargetID,
 		Metadata: row.Metadata, CorrelationID: row.CorrelationID, ClientIp: row.ClientIp,
 	}); err != nil {
 		return fmt.Errorf("write audit row %s and event %s: %w", e.Action, ev.Type, err)
 	}
+	tx.EventsWritten()
 	return nil
 }

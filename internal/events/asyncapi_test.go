@@ -127,6 +127,8 @@ func jsonType(t *testing.T, rt reflect.Type) (typ, format string) {
 		return "integer", "int64"
 	case reflect.Int:
 		return "integer", ""
+	case reflect.Bool:
+		return "boolean", ""
 	}
 	t.Fatalf("jsonType: teach the contract test about %s", rt)
 	return "", ""

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
@@ -54,6 +55,9 @@ type Allocation struct {
 	// At is when the transition happened (the allocation's
 	// status_changed_at): usage windows start and end exactly here.
 	At time.Time `json:"at"`
+	// UsageSettled is true when the transition's transaction opened or
+	// closed the usage window itself: billing skips the event.
+	UsageSettled bool `json:"usage_settled,omitempty"`
 }
 
 // Balance is the payload of every billing.* event.
@@ -118,16 +122,18 @@ func (n Naming) TypeOf(subject string) string {
 	return strings.TrimPrefix(subject, n.Namespace+".events.")
 }
 
-// Enqueue writes an event into the outbox through q, which must be the
-// transaction making the change the event announces. It returns the event id.
-func Enqueue(ctx context.Context, q *db.Queries, n Naming, typ string, data any) (uuid.UUID, error) {
+// Enqueue writes an event into the outbox through tx, which must be the
+// transaction making the change the event announces, and notes it so that
+// the process's relay is kicked at commit. It returns the event id.
+func Enqueue(ctx context.Context, tx *store.Store, n Naming, typ string, data any) (uuid.UUID, error) {
 	row, err := Row(n, typ, data)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := q.InsertOutbox(ctx, row); err != nil {
+	if err := tx.InsertOutbox(ctx, row); err != nil {
 		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
 	}
+	tx.EventsWritten()
 	return row.ID, nil
 }
 

@@ -265,7 +265,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Allocations = allocation.New(st, allocation.Config{
 		Naming:      app.Naming,
 		MinRunway:   cfg.MinRunway,
-		LockBalance: app.Billing.LockAvailable,
+		LockFunds:   app.Billing.LockFunds,
 		OpenUsage:   app.Billing.OpenUsageIn,
 		CloseUsage:  app.Billing.CloseUsageIn,
 	}, app.Registry)
@@ -313,6 +313,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 	reconciler.ReleaseDeadline = a.Config.ReleaseDeadline
 	reconciler.NodeLostGrace = a.Config.NodeLostGrace
 	relay := outbox.NewRelay(a.Store, a.JetStream, a.Naming, a.Registry)
+	a.Store.OnEventsCommitted(relay.Kick)
 	loops := map[string]func(context.Context) error{
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {

@@ -335,63 +335,6 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 	return i, err
 }
 
-const insertAllocation = `-- name: InsertAllocation :one
-INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
-`
-
-type InsertAllocationParams struct {
-	UserID            uuid.UUID
-	SkuID             string
-	NodeID            uuid.NullUUID
-	Name              string
-	Gpus              []byte
-	GpuCount          int32
-	PricePerHourMinor int64
-	Currency          string
-}
-
-func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationParams) (Allocation, error) {
-	row := q.db.QueryRow(ctx, insertAllocation,
-		arg.UserID,
-		arg.SkuID,
-		arg.NodeID,
-		arg.Name,
-		arg.Gpus,
-		arg.GpuCount,
-		arg.PricePerHourMinor,
-		arg.Currency,
-	)
-	var i Allocation
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.SkuID,
-		&i.NodeID,
-		&i.Name,
-		&i.Status,
-		&i.DesiredState,
-		&i.ObservedState,
-		&i.Gpus,
-		&i.GpuCount,
-		&i.PricePerHourMinor,
-		&i.Currency,
-		&i.FailureReason,
-		&i.ReleaseReason,
-		&i.Attempts,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.StatusChangedAt,
-		&i.ActiveAt,
-		&i.ReleasedAt,
-		&i.ReleaseRequestedAt,
-		&i.LastError,
-		&i.NextAttemptAt,
-	)
-	return i, err
-}
-
 const listAllocations = `-- name: ListAllocations :many
 SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
@@ -804,59 +747,116 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 	return items, nil
 }
 
-const lockFreeGPUs = `-- name: LockFreeGPUs :many
-SELECT id, idx, uuid FROM gpus
-WHERE node_id = $1 AND model = $2 AND health = 'healthy' AND allocation_id IS NULL
-ORDER BY idx
-LIMIT $3
-FOR UPDATE SKIP LOCKED
+const placeAllocation = `-- name: PlaceAllocation :one
+WITH node AS (
+    SELECT n.id FROM nodes n
+    WHERE n.id = $1 AND n.status = 'online' AND n.admin_state = 'active'
+    FOR SHARE
+), picked AS (
+    SELECT g.id, g.idx, g.uuid FROM gpus g
+    WHERE g.node_id = $1 AND g.model = $2 AND g.health = 'healthy' AND g.allocation_id IS NULL
+      AND EXISTS (SELECT FROM node)
+    ORDER BY g.idx
+    LIMIT $3::int
+    FOR UPDATE SKIP LOCKED
+), placed AS (
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
+    SELECT $4, $5, $1, $6,
+           jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
+           $3::int, $7, $8
+    FROM picked p
+    HAVING count(*) = $3::int
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+), reserved AS (
+    UPDATE gpus SET allocation_id = placed.id, updated_at = now()
+    FROM placed WHERE gpus.id IN (SELECT id FROM picked)
+)
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM placed
 `
 
-type LockFreeGPUsParams struct {
-	NodeID   uuid.UUID
-	Model    string
-	GpuCount int32
+type PlaceAllocationParams struct {
+	NodeID            uuid.UUID
+	Model             string
+	GpuCount          int32
+	UserID            uuid.UUID
+	SkuID             string
+	Name              string
+	PricePerHourMinor int64
+	Currency          string
 }
 
-type LockFreeGPUsRow struct {
-	ID   uuid.UUID
-	Idx  int32
-	Uuid string
+type PlaceAllocationRow struct {
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	SkuID              string
+	NodeID             uuid.NullUUID
+	Name               string
+	Status             string
+	DesiredState       string
+	ObservedState      string
+	Gpus               []byte
+	GpuCount           int32
+	PricePerHourMinor  int64
+	Currency           string
+	FailureReason      string
+	ReleaseReason      string
+	Attempts           int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	StatusChangedAt    time.Time
+	ActiveAt           *time.Time
+	ReleasedAt         *time.Time
+	ReleaseRequestedAt *time.Time
+	LastError          string
+	NextAttemptAt      *time.Time
 }
 
-// Takes up to @gpu_count free GPUs of a node. Rows another transaction
-// holds are skipped, and rows it has since reserved fail the re-check, so
-// two creates never get the same device.
-func (q *Queries) LockFreeGPUs(ctx context.Context, arg LockFreeGPUsParams) ([]LockFreeGPUsRow, error) {
-	rows, err := q.db.Query(ctx, lockFreeGPUs, arg.NodeID, arg.Model, arg.GpuCount)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LockFreeGPUsRow{}
-	for rows.Next() {
-		var i LockFreeGPUsRow
-		if err := rows.Scan(&i.ID, &i.Idx, &i.Uuid); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const lockPlacementNode = `-- name: LockPlacementNode :one
-SELECT id FROM nodes WHERE id = $1 AND status = 'online' AND admin_state = 'active' FOR SHARE
-`
-
-// Blocks a concurrent disable of the node while GPUs are reserved on it.
-func (q *Queries) LockPlacementNode(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, lockPlacementNode, id)
-	var id_2 uuid.UUID
-	err := row.Scan(&id_2)
-	return id_2, err
+// Places an allocation on one node in one statement. The node is held FOR
+// SHARE (a concurrent disable waits for the commit) and must still be
+// online and active; gpu_count of its free healthy GPUs of the model are
+// taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
+// devices instead of queueing on the same rows; the allocation is inserted
+// with them, and they are reserved for it. No row when the node is out of
+// service or short of free GPUs (the ones it did take stay locked until
+// the transaction ends, as any row lock).
+func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams) (PlaceAllocationRow, error) {
+	row := q.db.QueryRow(ctx, placeAllocation,
+		arg.NodeID,
+		arg.Model,
+		arg.GpuCount,
+		arg.UserID,
+		arg.SkuID,
+		arg.Name,
+		arg.PricePerHourMinor,
+		arg.Currency,
+	)
+	var i PlaceAllocationRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SkuID,
+		&i.NodeID,
+		&i.Name,
+		&i.Status,
+		&i.DesiredState,
+		&i.ObservedState,
+		&i.Gpus,
+		&i.GpuCount,
+		&i.PricePerHourMinor,
+		&i.Currency,
+		&i.FailureReason,
+		&i.ReleaseReason,
+		&i.Attempts,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StatusChangedAt,
+		&i.ActiveAt,
+		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
+	)
+	return i, err
 }
 
 const placementCandidates = `-- name: PlacementCandidates :many
@@ -865,7 +865,7 @@ FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = $1 AND c.free >= $2::int
   AND n.region = $3 AND n.status = 'online' AND n.admin_state = 'active'
 ORDER BY c.free, c.node_id
-LIMIT 16
+LIMIT 32
 `
 
 type PlacementCandidatesParams struct {
@@ -881,7 +881,8 @@ type PlacementCandidatesRow struct {
 
 // Eligible nodes for a SKU with enough free healthy GPUs of its model,
 // fewest free first (best fit keeps big nodes whole for big SKUs), read
-// from the trigger-kept capacity table.
+// from the trigger-kept capacity table. Placement caches the list (package
+// allocation), so this runs when a list expires or runs out.
 func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]PlacementCandidatesRow, error) {
 	rows, err := q.db.Query(ctx, placementCandidates, arg.Model, arg.GpuCount, arg.Region)
 	if err != nil {
@@ -952,43 +953,6 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.NextAttemptAt,
 	)
 	return i, err
-}
-
-const reserveGPUs = `-- name: ReserveGPUs :execrows
-UPDATE gpus SET allocation_id = $1, updated_at = now()
-WHERE id = ANY($2::uuid[]) AND allocation_id IS NULL
-`
-
-type ReserveGPUsParams struct {
-	AllocationID uuid.NullUUID
-	Ids          []uuid.UUID
-}
-
-func (q *Queries) ReserveGPUs(ctx context.Context, arg ReserveGPUsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, reserveGPUs, arg.AllocationID, arg.Ids)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const sumRunningBurn = `-- name: SumRunningBurn :one
-SELECT COALESCE(SUM(price_per_hour_minor), 0)::bigint FROM allocations
-WHERE user_id = $1 AND currency = $2 AND status IN ('requested', 'provisioning', 'active')
-`
-
-type SumRunningBurnParams struct {
-	UserID   uuid.UUID
-	Currency string
-}
-
-// A user's hourly burn in one currency from what runs or soon will: the
-// allocations a create's runway check must count besides the new one.
-func (q *Queries) SumRunningBurn(ctx context.Context, arg SumRunningBurnParams) (int64, error) {
-	row := q.db.QueryRow(ctx, sumRunningBurn, arg.UserID, arg.Currency)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }
 
 const transitionAllocation = `-- name: TransitionAllocation :one
