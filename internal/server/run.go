@@ -263,11 +263,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	releaser := &depletionReleaser{}
 	app.Billing = billing.New(st, app.Naming, releaser, app.Registry)
 	app.Allocations = allocation.New(st, allocation.Config{
-		Naming:      app.Naming,
-		MinRunway:   cfg.MinRunway,
-		LockFunds:   app.Billing.LockFunds,
-		OpenUsage:   app.Billing.OpenUsageIn,
-		CloseUsage:  app.Billing.CloseUsageIn,
+		Naming:     app.Naming,
+		MinRunway:  cfg.MinRunway,
+		LockFunds:  app.Billing.LockFunds,
+		OpenUsage:  app.Billing.OpenUsageIn,
+		CloseUsage: app.Billing.CloseUsageIn,
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
