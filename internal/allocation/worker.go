@@ -46,6 +46,18 @@ func (w *Worker) HandleEvent(ctx context.Context, env events.Envelope) error {
 	if err := json.Unmarshal(env.Data, &ev); err != nil {
 		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
 	}
+	if env.Type == events.AllocationRequested {
+		// The common case needs no read first: the conditional transition
+		// is the check. One that lost (a release came first, another
+		// replica took it, a redelivery) does what the status now needs.
+		row, err := w.step(ctx, db.Allocation{ID: ev.AllocationID, Status: string(StatusRequested)}, StatusProvisioning, change{})
+		if err == nil {
+			return w.provision(ctx, row)
+		}
+		if !apperr.HasCode(err, CodeInvalidState) {
+			return err
+		}
+	}
 	return w.Drive(ctx, ev.AllocationID)
 }
 
