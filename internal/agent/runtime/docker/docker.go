@@ -1,0 +1,600 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"github.com/google/uuid"
+)
+
+// MinAPIVersion is the oldest Engine API this runtime drives (Docker
+// 20.10): device requests and the cgroup options it sets are all there.
+const MinAPIVersion = "1.41"
+
+// LabelAllocation marks what this runtime created, with the allocation id.
+const LabelAllocation = "gpuaas.allocation"
+
+// DefaultCapAdd is the short list of capabilities a container keeps after
+// CapDrop ALL: what an ordinary image's entrypoint needs to own its files,
+// signal its children and drop to an unprivileged user. Nothing that
+// reaches the host (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, MKNOD, …).
+var DefaultCapAdd = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"}
+
+// DefaultPidsLimit bounds a container's processes when Runtime.PidsLimit
+// is zero.
+const DefaultPidsLimit = 4096
+
+// cpuPeriod is the CFS period, in microseconds, of a container's quota.
+const cpuPeriod = 100_000
+
+// Errors a caller may test for with errors.Is.
+var (
+	// ErrInvalid is a workload this runtime refuses.
+	ErrInvalid = errors.New("invalid workload")
+	// ErrNotManaged is a container or network of an allocation's name that
+	// this runtime did not create for it. It is never modified or removed.
+	ErrNotManaged = errors.New("not managed by gpuaas for this allocation")
+	// ErrExited is a container that stopped before Provision saw it run.
+	ErrExited = errors.New("container exited")
+)
+
+// Port is a port the workload serves, published on 127.0.0.1.
+type Port struct {
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol,omitempty"` // tcp (default) or udp
+}
+
+// Workload is one allocation as this runtime sees it.
+type Workload struct {
+	AllocationID uuid.UUID
+	// GPUUUIDs are the reserved GPUs, exactly the ones the container may
+	// use.
+	GPUUUIDs []string
+	Image    string
+	// Command replaces the image's CMD when not empty.
+	Command []string
+	Env     map[string]string
+	Ports   []Port
+	// VCPU and MemoryMiB come from the SKU; zero means no limit.
+	VCPU      int
+	MemoryMiB int64
+}
+
+// Runtime runs workloads as containers. Create it with New.
+type Runtime struct {
+	cli *client.Client
+	// PidsLimit bounds each container's processes; zero means
+	// DefaultPidsLimit.
+	PidsLimit int64
+	// RegistryAuth is the base64 X-Registry-Auth value sent with pulls,
+	// when the operator configured registry credentials.
+	RegistryAuth string
+	// OnPull, if set, is told the progress of an image pull.
+	OnPull func(allocationID uuid.UUID, p PullProgress)
+	// StopTimeout is the grace a container gets on Release; default 10 s.
+	StopTimeout time.Duration
+}
+
+// PullProgress is the state of one image pull, summed over its layers.
+type PullProgress struct {
+	Image   string
+	Current int64
+	Total   int64
+	Status  string
+}
+
+// New connects to the engine at host (a DOCKER_HOST value such as
+// unix:///var/run/docker.sock), negotiates the API version and refuses an
+// engine older than MinAPIVersion.
+func New(ctx context.Context, host string) (*Runtime, error) {
+	opts := []client.Opt{client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", host, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("reach the docker engine at %s: %w", host, err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	if v := cli.ClientVersion(); versionLess(v, MinAPIVersion) {
+		cli.Close()
+		return nil, fmt.Errorf("docker engine at %s speaks API %s; need %s (Docker 20.10) or newer", host, v, MinAPIVersion)
+	}
+	return &Runtime{cli: cli}, nil
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// APIVersion is the negotiated Engine API version.
+func (r *Runtime) APIVersion() string { return r.cli.ClientVersion() }
+
+func versionLess(a, b string) bool {
+	pa, pb := strings.SplitN(a, ".", 2), strings.SplitN(b, ".", 2)
+	if len(pa) != 2 || len(pb) != 2 {
+		return a < b
+	}
+	ma, _ := strconv.Atoi(pa[0])
+	mb, _ := strconv.Atoi(pb[0])
+	if ma != mb {
+		return ma < mb
+	}
+	na, _ := strconv.Atoi(pa[1])
+	nb, _ := strconv.Atoi(pb[1])
+	return na < nb
+}
+
+// Name is the container's and the network's name for an allocation.
+func Name(id uuid.UUID) string { return "gpuaas-" + id.String() }
+
+var (
+	gpuUUIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+	envKeyRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	portNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+)
+
+// PlatformEnv are variables the runtime sets itself; a workload's Env may
+// not name them.
+var PlatformEnv = []string{"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "GPUAAS_ALLOCATION_ID"}
+
+// IsPlatformEnv says whether key is one of PlatformEnv or under the
+// GPUAAS_ prefix.
+func IsPlatformEnv(key string) bool {
+	for _, k := range PlatformEnv {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return strings.HasPrefix(strings.ToUpper(key), "GPUAAS_")
+}
+
+func (w Workload) check() error {
+	if w.AllocationID == uuid.Nil {
+		return fmt.Errorf("%w: allocation id is missing", ErrInvalid)
+	}
+	if strings.TrimSpace(w.Image) == "" {
+		return fmt.Errorf("%w: image is missing", ErrInvalid)
+	}
+	for _, g := range w.GPUUUIDs {
+		if !gpuUUIDRE.MatchString(g) {
+			return fmt.Errorf("%w: GPU uuid %q", ErrInvalid, g)
+		}
+	}
+	for k := range w.Env {
+		if !envKeyRE.MatchString(k) {
+			return fmt.Errorf("%w: env name %q", ErrInvalid, k)
+		}
+		if IsPlatformEnv(k) {
+			return fmt.Errorf("%w: env %s is set by the platform", ErrInvalid, k)
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range w.Ports {
+		if !portNameRE.MatchString(p.Name) || seen[p.Name] {
+			return fmt.Errorf("%w: port name %q", ErrInvalid, p.Name)
+		}
+		seen[p.Name] = true
+		if p.Port < 1 || p.Port > 65535 {
+			return fmt.Errorf("%w: port %d", ErrInvalid, p.Port)
+		}
+		if p.Protocol != "" && p.Protocol != "tcp" && p.Protocol != "udp" {
+			return fmt.Errorf("%w: port protocol %q", ErrInvalid, p.Protocol)
+		}
+	}
+	if w.VCPU < 0 || w.MemoryMiB < 0 {
+		return fmt.Errorf("%w: negative limits", ErrInvalid)
+	}
+	return nil
+}
+
+// visibleDevices is NVIDIA_VISIBLE_DEVICES for w: its GPUs, or "void"
+// (the toolkit exposes none) without any.
+func visibleDevices(w Workload) string {
+	if len(w.GPUUUIDs) == 0 {
+		return "void"
+	}
+	return strings.Join(w.GPUUUIDs, ",")
+}
+
+func (p Port) natPort() nat.Port {
+	proto := p.Protocol
+	if proto == "" {
+		proto = "tcp"
+	}
+	return nat.Port(strconv.Itoa(p.Port) + "/" + proto)
+}
+
+// Spec is the container configuration Provision creates for w, exported so
+// that the isolation it promises can be read (and tested) in one place.
+func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
+	name := Name(w.AllocationID)
+	env := []string{
+		"NVIDIA_VISIBLE_DEVICES=" + visibleDevices(w),
+		"GPUAAS_ALLOCATION_ID=" + w.AllocationID.String(),
+	}
+	keys := make([]string, 0, len(w.Env))
+	for k := range w.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+w.Env[k])
+	}
+	exposed := nat.PortSet{}
+	bindings := nat.PortMap{}
+	for _, p := range w.Ports {
+		exposed[p.natPort()] = struct{}{}
+		bindings[p.natPort()] = []nat.PortBinding{{HostIP: "127.0.0.1"}}
+	}
+	cfg := &container.Config{
+		Image:        w.Image,
+		Env:          env,
+		Labels:       map[string]string{LabelAllocation: w.AllocationID.String()},
+		ExposedPorts: exposed,
+		Hostname:     "g" + strings.ReplaceAll(w.AllocationID.String(), "-", "")[:12],
+	}
+	if len(w.Command) > 0 {
+		cfg.Cmd = w.Command
+	}
+	pids := r.PidsLimit
+	if pids <= 0 {
+		pids = DefaultPidsLimit
+	}
+	res := container.Resources{PidsLimit: &pids}
+	if w.VCPU > 0 {
+		res.CPUPeriod = cpuPeriod
+		res.CPUQuota = int64(w.VCPU) * cpuPeriod
+	}
+	if w.MemoryMiB > 0 {
+		res.Memory = w.MemoryMiB << 20
+		res.MemorySwap = res.Memory // no swap beyond the memory limit
+	}
+	if len(w.GPUUUIDs) > 0 {
+		res.DeviceRequests = []container.DeviceRequest{{
+			Driver: "nvidia", DeviceIDs: append([]string(nil), w.GPUUUIDs...), Capabilities: [][]string{{"gpu"}},
+		}}
+	}
+	host := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(name),
+		PortBindings:  bindings,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		CapDrop:       []string{"ALL"},
+		CapAdd:        append([]string(nil), DefaultCapAdd...),
+		SecurityOpt:   []string{"no-new-privileges"},
+		Privileged:    false,
+		IpcMode:       container.IPCModePrivate,
+		Init:          boolPtr(true),
+		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
+		Resources:     res,
+	}
+	return cfg, host
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func managed(labels map[string]string, id uuid.UUID) bool {
+	return labels[LabelAllocation] == id.String()
+}
+
+// Provision makes w real: its network, its image, and its container
+// running. A repeat finds what is there and adopts it: a running container
+// is left as it is, a created one is started.
+//
+// A provision that fails (a pull, a create, a start, a container that
+// exits at once) removes what it made before it returns, so a failed
+// allocation leaves nothing on the node; the error says why in words a
+// user can act on.
+func (r *Runtime) Provision(ctx context.Context, w Workload) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	err := r.provision(ctx, w)
+	if err != nil && !errors.Is(err, ErrNotManaged) && ctx.Err() == nil {
+		if rerr := r.Release(context.WithoutCancel(ctx), w.AllocationID); rerr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %v)", err, rerr)
+		}
+	}
+	return err
+}
+
+func (r *Runtime) provision(ctx context.Context, w Workload) error {
+	name := Name(w.AllocationID)
+	c, err := r.cli.ContainerInspect(ctx, name)
+	switch {
+	case errdefs.IsNotFound(err):
+		if err := r.ensureNetwork(ctx, w.AllocationID); err != nil {
+			return err
+		}
+		if err := r.ensureImage(ctx, w); err != nil {
+			return err
+		}
+		cfg, host := r.Spec(w)
+		if _, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, name); err != nil && !errdefs.IsConflict(err) {
+			return fmt.Errorf("create container %s: %w", name, err)
+		}
+		if c, err = r.cli.ContainerInspect(ctx, name); err != nil {
+			return fmt.Errorf("inspect container %s: %w", name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if c.Config == nil || !managed(c.Config.Labels, w.AllocationID) {
+		return fmt.Errorf("%w: container %s", ErrNotManaged, name)
+	}
+	if c.State != nil && c.State.Running {
+		return nil
+	}
+	if c.State != nil && c.State.Status != "created" {
+		return exitedError(stateOf(c))
+	}
+	if err := r.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", name, err)
+	}
+	c, err = r.cli.ContainerInspect(ctx, name)
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if c.State == nil || !c.State.Running {
+		return exitedError(stateOf(c))
+	}
+	return nil
+}
+
+func exitedError(s State) error {
+	switch {
+	case s.OOMKilled:
+		return fmt.Errorf("%w: killed for exceeding its memory limit (OOM), exit code %d", ErrExited, s.ExitCode)
+	case s.Error != "":
+		return fmt.Errorf("%w with code %d: %s", ErrExited, s.ExitCode, s.Error)
+	}
+	return fmt.Errorf("%w with code %d", ErrExited, s.ExitCode)
+}
+
+func (r *Runtime) ensureNetwork(ctx context.Context, id uuid.UUID) error {
+	name := Name(id)
+	n, err := r.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err == nil {
+		if !managed(n.Labels, id) {
+			return fmt.Errorf("%w: network %s", ErrNotManaged, name)
+		}
+		return nil
+	}
+	if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect network %s: %w", name, err)
+	}
+	_, err = r.cli.NetworkCreate(ctx, name, network.CreateOptions{
+		Driver: "bridge",
+		Labels: map[string]string{LabelAllocation: id.String()},
+		Options: map[string]string{
+			"com.docker.network.bridge.enable_icc":        "false",
+			"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+		},
+	})
+	if err != nil && !errdefs.IsConflict(err) {
+		return fmt.Errorf("create network %s: %w", name, err)
+	}
+	return nil
+}
+
+// ensureImage pulls w's image unless the engine has it.
+func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
+	if _, err := r.cli.ImageInspect(ctx, w.Image); err == nil {
+		return nil
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect image %s: %w", w.Image, err)
+	}
+	rc, err := r.cli.ImagePull(ctx, w.Image, image.PullOptions{RegistryAuth: r.RegistryAuth})
+	if err != nil {
+		return fmt.Errorf("pull image %s: %w", w.Image, err)
+	}
+	defer rc.Close()
+	return r.readPull(rc, w)
+}
+
+// pullMessage is one line of the engine's pull progress stream.
+type pullMessage struct {
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	ProgressDetail struct {
+		Current int64 `json:"current"`
+		Total   int64 `json:"total"`
+	} `json:"progressDetail"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+// readPull follows a pull to its end; a pull that fails does so inside the
+// stream, after a 200.
+func (r *Runtime) readPull(rc io.Reader, w Workload) error {
+	dec := json.NewDecoder(rc)
+	layers := map[string][2]int64{}
+	last := time.Time{}
+	for {
+		var m pullMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("pull image %s: read progress: %w", w.Image, err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return fmt.Errorf("pull image %s: %s", w.Image, m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return fmt.Errorf("pull image %s: %s", w.Image, m.Error)
+		}
+		if m.ID != "" && m.ProgressDetail.Total > 0 {
+			layers[m.ID] = [2]int64{m.ProgressDetail.Current, m.ProgressDetail.Total}
+		}
+		if r.OnPull != nil && time.Since(last) > 500*time.Millisecond {
+			last = time.Now()
+			r.OnPull(w.AllocationID, sumPull(w.Image, m.Status, layers))
+		}
+	}
+	if r.OnPull != nil {
+		p := sumPull(w.Image, "pulled", layers)
+		p.Current = p.Total
+		r.OnPull(w.AllocationID, p)
+	}
+	return nil
+}
+
+func sumPull(img, status string, layers map[string][2]int64) PullProgress {
+	p := PullProgress{Image: img, Status: status}
+	for _, l := range layers {
+		p.Current += l[0]
+		p.Total += l[1]
+	}
+	return p
+}
+
+// Release stops and removes w's container and network. What is not there
+// is not an error; what is there but not ours is ErrNotManaged.
+func (r *Runtime) Release(ctx context.Context, id uuid.UUID) error {
+	if id == uuid.Nil {
+		return fmt.Errorf("%w: allocation id is missing", ErrInvalid)
+	}
+	name := Name(id)
+	c, err := r.cli.ContainerInspect(ctx, name)
+	switch {
+	case errdefs.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	case c.Config == nil || !managed(c.Config.Labels, id):
+		return fmt.Errorf("%w: container %s", ErrNotManaged, name)
+	default:
+		grace := r.StopTimeout
+		if grace <= 0 {
+			grace = 10 * time.Second
+		}
+		secs := int(grace.Seconds())
+		if err := r.cli.ContainerStop(ctx, name, container.StopOptions{Timeout: &secs}); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("stop container %s: %w", name, err)
+		}
+		err := r.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !errdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+			return fmt.Errorf("remove container %s: %w", name, err)
+		}
+	}
+	n, err := r.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	switch {
+	case errdefs.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("inspect network %s: %w", name, err)
+	case !managed(n.Labels, id):
+		return fmt.Errorf("%w: network %s", ErrNotManaged, name)
+	}
+	if err := r.cli.NetworkRemove(ctx, name); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	return nil
+}
+
+func isRemovalInProgress(err error) bool {
+	return strings.Contains(err.Error(), "removal of container") && strings.Contains(err.Error(), "already in progress")
+}
+
+// State is what the engine says of an allocation's container.
+type State struct {
+	AllocationID uuid.UUID
+	Status       string // created, running, exited, …
+	Running      bool
+	ExitCode     int
+	OOMKilled    bool
+	Error        string
+}
+
+func stateOf(c container.InspectResponse) State {
+	s := State{}
+	if c.Config != nil {
+		s.AllocationID, _ = uuid.Parse(c.Config.Labels[LabelAllocation])
+	}
+	if c.State != nil {
+		s.Status, s.Running, s.ExitCode, s.OOMKilled, s.Error = string(c.State.Status), c.State.Running, c.State.ExitCode, c.State.OOMKilled, c.State.Error
+	}
+	return s
+}
+
+// Inspect reports the state of id's container; found is false when there
+// is none.
+func (r *Runtime) Inspect(ctx context.Context, id uuid.UUID) (s State, found bool, err error) {
+	c, err := r.cli.ContainerInspect(ctx, Name(id))
+	if errdefs.IsNotFound(err) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("inspect container %s: %w", Name(id), err)
+	}
+	if c.Config == nil || !managed(c.Config.Labels, id) {
+		return State{}, false, nil
+	}
+	return stateOf(c), true, nil
+}
+
+// List reports every container this runtime created on the engine, found
+// by label: after an agent restart these are the allocations it runs.
+func (r *Runtime) List(ctx context.Context) ([]State, error) {
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelAllocation))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := make([]State, 0, len(cs))
+	for _, c := range cs {
+		id, err := uuid.Parse(c.Labels[LabelAllocation])
+		if err != nil {
+			continue
+		}
+		s, found, err := r.Inspect(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// PublishedPort is the 127.0.0.1 host port the engine gave a container
+// port of id; zero when there is none (not running, not published).
+func (r *Runtime) PublishedPort(ctx context.Context, id uuid.UUID, p Port) (int, error) {
+	c, err := r.cli.ContainerInspect(ctx, Name(id))
+	if err != nil {
+		return 0, fmt.Errorf("inspect container %s: %w", Name(id), err)
+	}
+	if c.NetworkSettings == nil {
+		return 0, nil
+	}
+	for _, b := range c.NetworkSettings.Ports[p.natPort()] {
+		if b.HostIP == "127.0.0.1" {
+			n, _ := strconv.Atoi(b.HostPort)
+			return n, nil
+		}
+	}
+	return 0, nil
+}
