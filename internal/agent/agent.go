@@ -32,9 +32,13 @@ type Config struct {
 	Server    string // control plane base URL
 	JoinToken string // used once, when DataDir holds no credential
 	DataDir   string
-	Runtime   string
-	Version   string
-	Hostname  string
+	// Runtime is what the node reports as its runtime (the first of
+	// Runtimes when those are set).
+	Runtime string
+	// Runtimes are the runtimes announced on hello; empty means [Runtime].
+	Runtimes []string
+	Version  string
+	Hostname string
 	// SSHHost and SSHPort are what the node advertises to users for SSH;
 	// empty and zero mean the node's hostname and 22.
 	SSHHost    string
@@ -77,6 +81,20 @@ func Run(ctx context.Context, cfg Config) error {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
 	}
 	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
+	if a, ok := cfg.NodeRuntime.(adopter); ok {
+		// Containers outlive the agent: report them again at once, and a
+		// repeated provision adopts them.
+		ids, err := a.Adopt(ctx)
+		if err != nil {
+			return fmt.Errorf("find the allocations this node runs: %w", err)
+		}
+		for _, id := range ids {
+			rt.running[id] = true
+		}
+		if len(ids) > 0 {
+			slog.Info("adopted running allocations", "count", len(ids))
+		}
+	}
 	terms := newTerminals(cfg)
 	var up *Updater
 	if cfg.SelfUpdate {
@@ -200,7 +218,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	defer ctrl.Close()
 	enc, dec := agentproto.NewEncoder(ctrl), agentproto.NewDecoder(ctrl)
 	if err := enc.Send(agentproto.Hello{Type: "hello", Version: agentproto.Version, AgentVersion: cfg.Version,
-		Hostname: cfg.Hostname, Runtime: cfg.Runtime, SSHHost: cfg.SSHHost, SSHPort: cfg.SSHPort}); err != nil {
+		Hostname: cfg.Hostname, Runtime: cfg.Runtime, Runtimes: cfg.Runtimes, SSHHost: cfg.SSHHost, SSHPort: cfg.SSHPort}); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
 	typ, raw, err := dec.Next()

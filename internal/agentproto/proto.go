@@ -28,7 +28,13 @@ type Hello struct {
 	Version      int    `json:"version"`
 	AgentVersion string `json:"agent_version"`
 	Hostname     string `json:"hostname"`
-	Runtime      string `json:"runtime"`
+	// Runtime is the first of Runtimes, for servers that read only it.
+	Runtime string `json:"runtime"`
+	// Runtimes are the runtimes this agent runs allocations with
+	// ("process", "docker"; a sim agent names what it simulates).
+	// Placement only picks the node for requests that need one of them.
+	// Empty, as an older agent sends it, means [Runtime].
+	Runtimes []string `json:"runtimes,omitempty"`
 	// SSHHost and SSHPort are where users reach this node over SSH (the
 	// agent's --ssh-host and --ssh-port). Empty and zero, as an older
 	// agent sends them, mean the hostname and 22.
@@ -149,6 +155,37 @@ type Task struct {
 	AllocationID   string   `json:"allocation_id"`
 	GPUUUIDs       []string `json:"gpu_uuids"`
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+	// Runtime names the runtime that runs the allocation ("process" or
+	// "docker"); empty means process for a provision, and for a release
+	// every runtime the agent has (each releases what it holds).
+	Runtime string `json:"runtime,omitempty"`
+	// Container is the docker runtime's workload; nil for process.
+	Container *Container `json:"container,omitempty"`
+}
+
+// Runtimes an agent can offer.
+const (
+	RuntimeProcess = "process"
+	RuntimeDocker  = "docker"
+)
+
+// Container is what a docker allocation runs: its image, command, env
+// and ports, with the SKU's limits. Env never holds the platform's own
+// variables (the server refuses them).
+type Container struct {
+	Image     string            `json:"image"`
+	Command   []string          `json:"command,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+	Ports     []ContainerPort   `json:"ports,omitempty"`
+	VCPU      int               `json:"vcpu,omitempty"`
+	MemoryMiB int64             `json:"memory_mib,omitempty"`
+}
+
+// ContainerPort is a port a container serves (published on 127.0.0.1).
+type ContainerPort struct {
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // TaskResult is the agent's answer to a Task.
