@@ -44,9 +44,9 @@ type Config struct {
 	// OnReport, if set, squares the allocations an agent reports running
 	// with the database; it runs off the heartbeat path, once per change.
 	OnReport func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error
-	// OnHello, if set, records an agent's version and advertised SSH
-	// address when it connects.
-	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion, sshHost string, sshPort int, at time.Time) error
+	// OnHello, if set, records an agent's version, advertised SSH address
+	// and runtimes when it connects.
+	OnHello func(ctx context.Context, nodeID uuid.UUID, hello agentproto.Hello, at time.Time) error
 	// OnAlive, if set, hears which allocations a node reports running, at
 	// the heartbeat that reports them, whenever the report changes or the
 	// node comes back (billing resumes there). It runs on the heartbeat
@@ -210,13 +210,13 @@ func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Ses
 		return
 	}
 	if g.cfg.OnHello != nil {
-		if err := g.cfg.OnHello(ctx, nodeID, hello.AgentVersion, hello.SSHHost, hello.SSHPort, time.Now()); err != nil {
+		if err := g.cfg.OnHello(ctx, nodeID, hello, time.Now()); err != nil {
 			log.Warn("record agent hello", "err", err)
 		}
 	}
 	g.attach(nodeID, sess)
 	defer g.detach(nodeID, sess)
-	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime)
+	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime, "runtimes", hello.Runtimes)
 	for {
 		typ, raw, err := dec.Next()
 		if err != nil {

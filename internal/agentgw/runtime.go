@@ -26,8 +26,9 @@ func NewRuntime(g *Gateway, keys func(ctx context.Context, userID uuid.UUID) ([]
 
 // Provision implements allocation.Runtime.
 func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
-	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs}
-	if r.Keys != nil {
+	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
+		Runtime: w.Runtime, Container: w.Container}
+	if r.Keys != nil && w.Runtime != allocation.RuntimeDocker {
 		keys, err := r.Keys(ctx, w.UserID)
 		if err != nil {
 			return fmt.Errorf("read the owner's ssh keys: %w", err)
@@ -39,7 +40,8 @@ func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
 
 // Release implements allocation.Runtime.
 func (r *Runtime) Release(ctx context.Context, w allocation.Workload) error {
-	return r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs})
+	return r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
+		Runtime: w.Runtime})
 }
 
 func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) error {

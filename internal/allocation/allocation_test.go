@@ -680,3 +680,51 @@ func TestStatusesAreTheContracts(t *testing.T) {
 		t.Fatalf("%d statuses; api/openapi.yaml's AllocationStatus has 7: update allocation.Statuses", len(seen))
 	}
 }
+
+// TestPlacementNeedsTheRuntime: a container allocation goes only to a node
+// whose agent offers docker, even when another node has free GPUs; a
+// process allocation still goes anywhere with process; the workload is
+// kept with the SKU's limits.
+func TestPlacementNeedsTheRuntime(t *testing.T) {
+	f := newFixture(t, 1, 1)
+	_, err := f.st.Pool().Exec(ctx, `UPDATE nodes SET runtimes = '{process}' WHERE hostname = 'node-0'`)
+	must(t, err)
+	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET vcpu = 8, memory_mib = 65536 WHERE id = 'h100-x1'`)
+	must(t, err)
+	u := f.user(t)
+	createContainer := func() (api.Allocation, error) {
+		var a api.Allocation
+		err := f.st.InTx(ctx, func(tx *store.Store) error {
+			var err error
+			a, err = f.svc.CreateIn(ctx, tx, u, allocation.CreateRequest{SKUID: "h100-x1",
+				Container: &allocation.Spec{Launchable: "container", Image: "ci/busybox:latest"}})
+			return err
+		})
+		return a, err
+	}
+	a, err := createContainer()
+	must(t, err)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	var host string
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
+	if host != "node-1" || row.Runtime != allocation.RuntimeDocker {
+		t.Fatalf("container allocation on %s with runtime %q, want node-1 and docker", host, row.Runtime)
+	}
+	if got := string(row.Workload); !strings.Contains(got, `"vcpu": 8`) || !strings.Contains(got, `"memory_mib": 65536`) ||
+		!strings.Contains(got, `"image": "ci/busybox:latest"`) {
+		t.Errorf("workload: %s", got)
+	}
+	// node-0 has a free GPU but no docker runtime.
+	if _, err := createContainer(); !apperr.HasCode(err, allocation.CodeInsufficientCapacity) || !strings.Contains(err.Error(), "docker runtime") {
+		t.Fatalf("second container allocation: %v, want insufficient_capacity naming the runtime", err)
+	}
+	p, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	row, err = f.st.GetAllocation(ctx, db.GetAllocationParams{ID: p.Id})
+	must(t, err)
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
+	if host != "node-0" || row.Runtime != allocation.RuntimeProcess || row.Workload != nil {
+		t.Errorf("shell allocation on %s, runtime %q, workload %s", host, row.Runtime, row.Workload)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 )
 
 // ErrNodeUnreachable is a runtime's answer when the node cannot be reached
@@ -16,12 +18,35 @@ import (
 // tried again, a provision up to the reconciler's attempts.
 var ErrNodeUnreachable = errors.New("node agent is not connected")
 
+// Runtimes an allocation can need (agentproto's names).
+const (
+	RuntimeProcess = agentproto.RuntimeProcess
+	RuntimeDocker  = agentproto.RuntimeDocker
+)
+
 // Workload is what a runtime needs to know to run or stop an allocation.
 type Workload struct {
 	AllocationID uuid.UUID
 	UserID       uuid.UUID
 	NodeID       uuid.UUID
 	GPUUUIDs     []string
+	// Runtime is the node runtime that runs it; empty on a release of a
+	// workload the database does not know (every runtime looks).
+	Runtime string
+	// Container is a docker allocation's container; nil for process.
+	Container *agentproto.Container
+}
+
+// Spec is what a container allocation runs, as allocations.workload keeps
+// it: the launchable and what it resolved to, with the SKU's limits.
+type Spec struct {
+	Launchable string                     `json:"launchable"`
+	Image      string                     `json:"image,omitempty"`
+	Command    []string                   `json:"command,omitempty"`
+	Env        map[string]string          `json:"env,omitempty"`
+	Ports      []agentproto.ContainerPort `json:"ports,omitempty"`
+	VCPU       int                        `json:"vcpu,omitempty"`
+	MemoryMiB  int64                      `json:"memory_mib,omitempty"`
 }
 
 // Runtime makes allocations real. Both steps must be idempotent: the worker

@@ -133,6 +133,10 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 type CreateRequest struct {
 	SKUID string
 	Name  string
+	// Container, when set, runs the allocation on the docker runtime (the
+	// launchables layer has checked it); nil is a process (shell)
+	// allocation. CreateIn adds the SKU's limits.
+	Container *Spec
 }
 
 // CreateIn places and records a new allocation inside tx, which the caller
@@ -174,9 +178,19 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 			}
 		}
 	}
-	row, err := s.place(ctx, tx, sku, db.PlaceAllocationParams{
+	p := db.PlaceAllocationParams{
 		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
-	})
+		Runtime: RuntimeProcess,
+	}
+	if req.Container != nil {
+		spec := *req.Container
+		spec.VCPU, spec.MemoryMiB = int(sku.Vcpu), sku.MemoryMib
+		if p.Workload, err = json.Marshal(spec); err != nil {
+			return api.Allocation{}, fmt.Errorf("encode workload: %w", err)
+		}
+		p.Runtime = RuntimeDocker
+	}
+	row, err := s.place(ctx, tx, sku, p)
 	if err != nil {
 		return api.Allocation{}, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -182,7 +183,15 @@ func workload(row db.Allocation) Workload {
 	for i, g := range gpus {
 		uuids[i] = g.UUID
 	}
-	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids}
+	w := Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime}
+	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
+		var spec Spec
+		if err := json.Unmarshal(row.Workload, &spec); err == nil { // written by CreateIn
+			w.Container = &agentproto.Container{Image: spec.Image, Command: spec.Command, Env: spec.Env, Ports: spec.Ports,
+				VCPU: spec.VCPU, MemoryMiB: spec.MemoryMiB}
+		}
+	}
+	return w
 }
 
 // ReconcileNode squares what a node's agent reports running with what the

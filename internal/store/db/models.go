@@ -34,6 +34,8 @@ type Allocation struct {
 	ReleaseRequestedAt *time.Time
 	LastError          string
 	NextAttemptAt      *time.Time
+	Runtime            string
+	Workload           []byte
 }
 
 type AuditLog struct {
@@ -139,6 +141,7 @@ type Node struct {
 	OfflineSince       *time.Time
 	OfflineGraceMicros int64
 	OfflineCheckedAt   *time.Time
+	Runtimes           []string
 }
 
 type NodeCredential struct {

@@ -105,19 +105,21 @@ FOR UPDATE SKIP LOCKED;
 -- name: PlacementCandidates :many
 -- Eligible nodes for a SKU with enough free healthy GPUs of its model,
 -- fewest free first (best fit keeps big nodes whole for big SKUs), read
--- from the trigger-kept capacity table. Placement caches the list (package
--- allocation), so this runs when a list expires or runs out.
+-- from the trigger-kept capacity table, among nodes whose agent offers the
+-- runtime. Placement caches the list (package allocation), so this runs
+-- when a list expires or runs out.
 SELECT c.node_id AS id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = @model AND c.free >= @gpu_count::int
   AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
+  AND @runtime::text = ANY(n.runtimes)
 ORDER BY c.free, c.node_id
 LIMIT 32;
 
 -- name: PlaceAllocation :one
 -- Places an allocation on one node in one statement. The node is held FOR
 -- SHARE (a concurrent disable waits for the commit) and must still be
--- online and active; gpu_count of its free healthy GPUs of the model are
+-- online and active and offer the runtime; gpu_count of its free healthy GPUs of the model are
 -- taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
 -- devices instead of queueing on the same rows; the allocation is inserted
 -- with them, and they are reserved for it. No row when the node is out of
@@ -126,6 +128,7 @@ LIMIT 32;
 WITH node AS (
     SELECT n.id FROM nodes n
     WHERE n.id = @node_id AND n.status = 'online' AND n.admin_state = 'active'
+      AND @runtime::text = ANY(n.runtimes)
     FOR SHARE
 ), picked AS (
     SELECT g.id, g.idx, g.uuid FROM gpus g
@@ -135,10 +138,10 @@ WITH node AS (
     LIMIT @gpu_count::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, runtime, workload)
     SELECT @user_id, @sku_id, @node_id, @name,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           @gpu_count::int, @price_per_hour_minor, @currency
+           @gpu_count::int, @price_per_hour_minor, @currency, @runtime::text, sqlc.narg(workload)::jsonb
     FROM picked p
     HAVING count(*) = @gpu_count::int
     RETURNING *
