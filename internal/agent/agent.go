@@ -290,6 +290,13 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentproto.Heartbeat {
 	hb := agentproto.Heartbeat{Type: "heartbeat", Seq: seq, AgentVersion: cfg.Version, GPUs: []agentproto.GPU{},
 		Allocations: rt.list(), SentAt: time.Now().UTC()}
+	if e, ok := rt.rt.(exitReporter); ok {
+		exited, err := e.Exited(ctx)
+		if err != nil {
+			slog.Warn("agent: list stopped workloads", "err", err)
+		}
+		hb.Exited = exited
+	}
 	if cfg.Discoverer == nil {
 		hb.GPUNote = "no GPU discovery configured"
 		return hb

@@ -29,7 +29,8 @@ import (
 // allocation's GPU UUID and the SKU's limits; an agent restart adopts the
 // container (same id, still active); a container that cannot be pulled
 // fails its allocation with the reason; release leaves no container or
-// network behind.
+// network behind; a container that exits or is OOM-killed fails its
+// allocation with the exit code or the OOM as its reason.
 func TestDockerRuntimeThroughAgent(t *testing.T) {
 	host := dockertest.Host(t)
 	drt, err := docker.New(ctx, host)
@@ -155,6 +156,32 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 	}
 	assertNoDocker(t, cli, bad.Id)
 
+	// A container that exits, and one killed for its memory (the SKU's
+	// 512 MiB), fail their allocations with the reason, and are removed.
+	for _, tc := range []struct {
+		script, reason string
+	}{
+		{"sleep 0.3; exit 3", "container exited with code 3"},
+		{"sleep 0.3; x=$(head -c 1000000000 /dev/zero | tr '\\0' a); echo ${#x}", "killed for exceeding its memory limit (OOM)"},
+	} {
+		a := create(allocation.Spec{Launchable: "container", Image: dockertest.Image, Command: []string{"sh", "-c", tc.script}})
+		eventually(t, 30*time.Second, "stopped container fails the allocation", func() bool {
+			got, err := c.GetAllocation(ctx, a.Id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = got
+			return got.Status == api.AllocationStatusFailed
+		})
+		if !strings.Contains(a.FailureReason, tc.reason) {
+			t.Errorf("%q: failure reason %q, want %q", tc.script, a.FailureReason, tc.reason)
+		}
+		eventually(t, 10*time.Second, "stopped container removed", func() bool {
+			_, err := cli.ContainerInspect(ctx, docker.Name(a.Id))
+			return errdefs.IsNotFound(err)
+		})
+		assertNoDocker(t, cli, a.Id)
+	}
 }
 
 func assertNoDocker(t *testing.T, cli *client.Client, id uuid.UUID) {

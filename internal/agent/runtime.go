@@ -155,8 +155,10 @@ func (d DockerRuntime) Release(ctx context.Context, t agentproto.Task) error {
 	return d.RT.Release(ctx, id)
 }
 
-// Adopt lists the allocations whose containers run on the engine: after a
-// restart the agent reports them again instead of losing them.
+// Adopt lists the allocations whose containers are on the engine: after a
+// restart the agent reports them again instead of losing them. A stopped
+// one is reported too (and as exited), so that the server learns how it
+// ended before it releases it, rather than provisioning it afresh.
 func (d DockerRuntime) Adopt(ctx context.Context) ([]string, error) {
 	list, err := d.RT.List(ctx)
 	if err != nil {
@@ -164,11 +166,27 @@ func (d DockerRuntime) Adopt(ctx context.Context) ([]string, error) {
 	}
 	var out []string
 	for _, s := range list {
-		if s.Running {
-			out = append(out, s.AllocationID.String())
-		}
+		out = append(out, s.AllocationID.String())
 	}
 	return out, nil
+}
+
+// Exited implements exitReporter.
+func (d DockerRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, error) {
+	list, err := d.RT.Exited(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]agentproto.WorkloadExit, 0, len(list))
+	for _, s := range list {
+		out = append(out, agentproto.WorkloadExit{AllocationID: s.AllocationID.String(), ExitCode: s.ExitCode, OOMKilled: s.OOMKilled})
+	}
+	return out, nil
+}
+
+// exitReporter is a runtime whose workloads can stop on their own.
+type exitReporter interface {
+	Exited(ctx context.Context) ([]agentproto.WorkloadExit, error)
 }
 
 // adopter is a runtime that can find the allocations it already runs.
@@ -244,6 +262,14 @@ func (m MultiRuntime) Adopt(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Exited implements exitReporter over the runtimes that can.
+func (m MultiRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, error) {
+	if e, ok := m.Docker.(exitReporter); ok {
+		return e.Exited(ctx)
+	}
+	return nil, nil
 }
 
 // processRuntime finds the process runtime in rt, for terminals.

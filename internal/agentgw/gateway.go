@@ -47,6 +47,9 @@ type Config struct {
 	// OnHello, if set, records an agent's version, advertised SSH address
 	// and runtimes when it connects.
 	OnHello func(ctx context.Context, nodeID uuid.UUID, hello agentproto.Hello, at time.Time) error
+	// OnExit, if set, hears the workloads a node reports stopped on their
+	// own (exit code, OOM), off the heartbeat path, once per change.
+	OnExit func(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error
 	// OnAlive, if set, hears which allocations a node reports running, at
 	// the heartbeat that reports them, whenever the report changes or the
 	// node comes back (billing resumes there). It runs on the heartbeat
@@ -98,6 +101,10 @@ type nodeState struct {
 	// report the allocations that heartbeat reported running.
 	heard  time.Time
 	report []string
+	// exitDigest is the last report of stopped workloads OnExit heard;
+	// exiting is true while it runs.
+	exitDigest string
+	exiting    bool
 }
 
 // New returns a Gateway. reg may be nil.
@@ -301,7 +308,15 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	}
 	coalesce := !due && !changed
 	st.heard, st.report = now, hb.Allocations
+	exits := exitDigest(hb.Exited)
+	reportExits := g.cfg.OnExit != nil && len(hb.Exited) > 0 && exits != st.exitDigest && !st.exiting
+	if reportExits {
+		st.exiting = true
+	}
 	g.mu.Unlock()
+	if reportExits {
+		go g.exited(context.WithoutCancel(ctx), nodeID, hb.Exited, exits)
+	}
 	if coalesce {
 		g.live.Stamp(nodeID, now)
 	}
@@ -384,6 +399,31 @@ func (g *Gateway) reconcile(ctx context.Context, nodeID uuid.UUID, reported []st
 			st.allocDigest = digest
 		}
 	}
+}
+
+// exited hands a report of stopped workloads to OnExit, off the heartbeat
+// path; a report that failed is tried again at the next heartbeat.
+func (g *Gateway) exited(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit, digest string) {
+	err := g.cfg.OnExit(ctx, nodeID, exits)
+	if err != nil {
+		slog.Warn("record stopped workloads", "node_id", nodeID, "err", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil {
+		st.exiting = false
+		if err == nil {
+			st.exitDigest = digest
+		}
+	}
+}
+
+func exitDigest(exits []agentproto.WorkloadExit) string {
+	var b strings.Builder
+	for _, e := range exits {
+		fmt.Fprintf(&b, "%s:%d:%t,", e.AllocationID, e.ExitCode, e.OOMKilled)
+	}
+	return b.String()
 }
 
 // gpuReports is the agent's GPU report as inventory takes it.
@@ -500,6 +540,14 @@ func (g *Gateway) SetOnReport(fn func(ctx context.Context, nodeID uuid.UUID, run
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cfg.OnReport = fn
+}
+
+// SetOnExit sets Config.OnExit after New (it needs the worker, which
+// needs the gateway's runtime).
+func (g *Gateway) SetOnExit(fn func(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.OnExit = fn
 }
 
 // flushEvery is how often liveness stamps are written: well inside the

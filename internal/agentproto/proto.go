@@ -64,13 +64,24 @@ type GPU struct {
 
 // Heartbeat is sent every HeartbeatInterval.
 type Heartbeat struct {
-	Type         string    `json:"type"` // "heartbeat"
-	Seq          uint64    `json:"seq"`
-	AgentVersion string    `json:"agent_version"`
-	GPUs         []GPU     `json:"gpus"`
-	GPUNote      string    `json:"gpu_note,omitempty"`
-	Allocations  []string  `json:"allocations"`
-	SentAt       time.Time `json:"sent_at"`
+	Type         string   `json:"type"` // "heartbeat"
+	Seq          uint64   `json:"seq"`
+	AgentVersion string   `json:"agent_version"`
+	GPUs         []GPU    `json:"gpus"`
+	GPUNote      string   `json:"gpu_note,omitempty"`
+	Allocations  []string `json:"allocations"`
+	// Exited are allocations among Allocations whose workload stopped on
+	// its own (a container that exited or was OOM-killed). The agent keeps
+	// reporting them, and their containers, until the server releases them.
+	Exited []WorkloadExit `json:"exited,omitempty"`
+	SentAt time.Time      `json:"sent_at"`
+}
+
+// WorkloadExit is a workload that stopped on its own.
+type WorkloadExit struct {
+	AllocationID string `json:"allocation_id"`
+	ExitCode     int    `json:"exit_code"`
+	OOMKilled    bool   `json:"oom_killed"`
 }
 
 // Duration is a time.Duration that travels as a Go duration string.

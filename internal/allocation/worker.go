@@ -194,6 +194,51 @@ func workload(row db.Allocation) Workload {
 	return w
 }
 
+// ReportExits records workloads that a node reports stopped on their own
+// (a container that exited or was OOM-killed): an allocation still active
+// there fails with the exit code and OOM flag as its reason, which ends
+// its billing and frees its GPUs, and its workload is then released on
+// the node (the agent kept the stopped container until now, so the
+// reason could be read). A report for anything else changes nothing.
+func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error {
+	var errs []error
+	for _, e := range exits {
+		id, err := uuid.Parse(e.AllocationID)
+		if err != nil {
+			continue
+		}
+		row, err := w.svc.store.GetAllocation(ctx, db.GetAllocationParams{ID: id})
+		if store.IsNoRows(err) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("get allocation: %w", err))
+			continue
+		}
+		if row.NodeID.UUID != nodeID || Status(row.Status) != StatusActive {
+			continue
+		}
+		observed, reason := "exited", fmt.Sprintf("container exited with code %d", e.ExitCode)
+		if e.OOMKilled {
+			observed, reason = "oom_killed", fmt.Sprintf("container was killed for exceeding its memory limit (OOM), exit code %d", e.ExitCode)
+		}
+		row, err = w.step(ctx, row, StatusFailed, change{failureReason: reason, observed: observed})
+		if err != nil {
+			if err = ignoreLost(err); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		slog.InfoContext(ctx, "workload stopped on its own; allocation failed", "allocation_id", id, "node_id", nodeID, "reason", reason)
+		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+		if err := w.runtime.Release(stepCtx, workload(row)); err != nil {
+			slog.WarnContext(ctx, "release stopped workload", "allocation_id", id, "err", err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
 // ReconcileNode squares what a node's agent reports running with what the
 // database wants there, after a reconnect or whenever the report changes:
 // a workload the agent still runs for an allocation that is released,

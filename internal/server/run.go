@@ -279,7 +279,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
-		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+		reporter := allocation.NewWorker(app.Allocations, app.Runtime)
+		app.Agents.SetOnReport(reporter.ReconcileNode)
+		app.Agents.SetOnExit(reporter.ReportExits)
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}

@@ -580,6 +580,32 @@ func (r *Runtime) List(ctx context.Context) ([]State, error) {
 	return out, nil
 }
 
+// Exited reports the containers of this runtime that stopped on their own
+// (exited or OOM-killed), with their exit codes: one list call, and an
+// inspect only for the stopped ones.
+func (r *Runtime) Exited(ctx context.Context) ([]State, error) {
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelAllocation), filters.Arg("status", "exited"), filters.Arg("status", "dead"))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []State
+	for _, c := range cs {
+		id, err := uuid.Parse(c.Labels[LabelAllocation])
+		if err != nil {
+			continue
+		}
+		s, found, err := r.Inspect(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found && !s.Running {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // PublishedPort is the 127.0.0.1 host port the engine gave a container
 // port of id; zero when there is none (not running, not published).
 func (r *Runtime) PublishedPort(ctx context.Context, id uuid.UUID, p Port) (int, error) {
