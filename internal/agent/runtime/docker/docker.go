@@ -14,6 +14,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
@@ -553,7 +554,39 @@ func (r *Runtime) Inspect(ctx context.Context, id uuid.UUID) (s State, found boo
 	if c.Config == nil || !managed(c.Config.Labels, id) {
 		return State{}, false, nil
 	}
-	return stateOf(c), true, nil
+	s = stateOf(c)
+	if !s.Running && !s.OOMKilled && s.ExitCode == 137 && c.State != nil {
+		// The engine sets OOMKilled only when the kernel's OOM event
+		// reaches it before the exit; its "oom" event is logged either way.
+		if s.OOMKilled, err = r.oomEvent(ctx, c.ID, c.State.StartedAt); err != nil {
+			return State{}, false, err
+		}
+	}
+	return s, true, nil
+}
+
+// oomEvent says whether the engine logged an "oom" event for container id
+// since it started.
+func (r *Runtime) oomEvent(ctx context.Context, id, startedAt string) (bool, error) {
+	since := "0"
+	if t, err := time.Parse(time.RFC3339Nano, startedAt); err == nil {
+		since = strconv.FormatInt(t.Add(-time.Second).Unix(), 10)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{Since: since, Until: strconv.FormatInt(time.Now().Unix()+1, 10),
+		Filters: filters.NewArgs(filters.Arg("container", id), filters.Arg("event", "oom"))})
+	for {
+		select {
+		case <-msgs:
+			return true, nil
+		case err := <-errs:
+			if err == nil || errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, fmt.Errorf("read events of container %s: %w", id, err)
+		}
+	}
 }
 
 // List reports every container this runtime created on the engine, found
