@@ -132,7 +132,13 @@ func dockerWorkload(t agentproto.Task) (docker.Workload, error) {
 	w := docker.Workload{AllocationID: id, GPUUUIDs: t.GPUUUIDs, Image: c.Image, Command: c.Command, Env: c.Env,
 		VCPU: c.VCPU, MemoryMiB: c.MemoryMiB}
 	for _, p := range c.Ports {
-		w.Ports = append(w.Ports, docker.Port{Name: p.Name, Port: p.Port, Protocol: p.Protocol})
+		// http and tcp (the app's protocol, which the proxy reads) are both
+		// published as tcp.
+		proto := ""
+		if p.Protocol == "udp" {
+			proto = "udp"
+		}
+		w.Ports = append(w.Ports, docker.Port{Name: p.Name, Port: p.Port, Protocol: proto})
 	}
 	return w, nil
 }

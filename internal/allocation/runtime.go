@@ -39,15 +39,30 @@ type Workload struct {
 
 // Spec is what a container allocation runs, as allocations.workload keeps
 // it: the launchable and what it resolved to, with the SKU's limits.
+// Secret variables are kept only sealed (SealedEnv, with the master key);
+// SecretEnv carries them in memory from the request to the seal.
 type Spec struct {
 	Launchable string                     `json:"launchable"`
 	Image      string                     `json:"image,omitempty"`
 	Command    []string                   `json:"command,omitempty"`
 	Env        map[string]string          `json:"env,omitempty"`
 	Ports      []agentproto.ContainerPort `json:"ports,omitempty"`
+	Params     map[string]string          `json:"params,omitempty"`
+	SealedEnv  map[string][]byte          `json:"sealed_env,omitempty"`
+	SecretEnv  map[string]string          `json:"-"`
 	VCPU       int                        `json:"vcpu,omitempty"`
 	MemoryMiB  int64                      `json:"memory_mib,omitempty"`
 }
+
+// Sealer seals and opens small secrets at rest (the master key's
+// AES-GCM, package secrets); aad binds a value to its use.
+type Sealer interface {
+	Seal(plaintext []byte, aad string) ([]byte, error)
+	Open(sealed []byte, aad string) ([]byte, error)
+}
+
+// envAAD binds a sealed workload variable to its name.
+func envAAD(name string) string { return "gpuaas allocation workload env " + name }
 
 // Runtime makes allocations real. Both steps must be idempotent: the worker
 // and the reconciler may call them again after a crash or a timeout.

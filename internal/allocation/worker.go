@@ -89,7 +89,10 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	err := w.runtime.Provision(stepCtx, workload(row))
+	wl, err := w.workload(row)
+	if err == nil {
+		err = w.runtime.Provision(stepCtx, wl)
+	}
 	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
@@ -110,7 +113,7 @@ func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 
 func (w *Worker) release(ctx context.Context, row db.Allocation) error {
 	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	err := w.runtime.Release(stepCtx, workload(row))
+	err := w.runtime.Release(stepCtx, w.releaseWorkload(row))
 	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -176,22 +179,46 @@ func ignoreLost(err error) error {
 	return err
 }
 
-func workload(row db.Allocation) Workload {
+// workload is what the runtime needs to provision row: for a container,
+// its spec with the sealed variables opened (in memory only, on their
+// way to the node).
+func (w *Worker) workload(row db.Allocation) (Workload, error) {
+	wl := w.releaseWorkload(row)
+	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
+		var spec Spec
+		if err := json.Unmarshal(row.Workload, &spec); err != nil { // written by CreateIn
+			return wl, fmt.Errorf("read the allocation's workload: %w", err)
+		}
+		env := map[string]string{}
+		for k, v := range spec.Env {
+			env[k] = v
+		}
+		for k, sealed := range spec.SealedEnv {
+			if w.svc.cfg.Secrets == nil {
+				return wl, errors.New("the workload has sealed variables and this control plane no sealer")
+			}
+			v, err := w.svc.cfg.Secrets.Open(sealed, envAAD(k))
+			if err != nil {
+				return wl, fmt.Errorf("open the workload's sealed %s: %w", k, err)
+			}
+			env[k] = string(v)
+		}
+		wl.Container = &agentproto.Container{Image: spec.Image, Command: spec.Command, Env: env, Ports: spec.Ports,
+			VCPU: spec.VCPU, MemoryMiB: spec.MemoryMiB}
+	}
+	return wl, nil
+}
+
+// releaseWorkload is what a release needs of row: no container, whose secrets
+// stay sealed.
+func (w *Worker) releaseWorkload(row db.Allocation) Workload {
 	var gpus []placedGPU
 	_ = json.Unmarshal(row.Gpus, &gpus) // written by CreateIn
 	uuids := make([]string, len(gpus))
 	for i, g := range gpus {
 		uuids[i] = g.UUID
 	}
-	w := Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime}
-	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
-		var spec Spec
-		if err := json.Unmarshal(row.Workload, &spec); err == nil { // written by CreateIn
-			w.Container = &agentproto.Container{Image: spec.Image, Command: spec.Command, Env: spec.Env, Ports: spec.Ports,
-				VCPU: spec.VCPU, MemoryMiB: spec.MemoryMiB}
-		}
-	}
-	return w
+	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime}
 }
 
 // ReportExits records workloads that a node reports stopped on their own
@@ -231,7 +258,7 @@ func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agen
 		}
 		slog.InfoContext(ctx, "workload stopped on its own; allocation failed", "allocation_id", id, "node_id", nodeID, "reason", reason)
 		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-		if err := w.runtime.Release(stepCtx, workload(row)); err != nil {
+		if err := w.runtime.Release(stepCtx, w.releaseWorkload(row)); err != nil {
 			slog.WarnContext(ctx, "release stopped workload", "allocation_id", id, "err", err)
 		}
 		cancel()
@@ -291,7 +318,11 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			continue
 		}
 		slog.Warn("node lost an active workload; provisioning it again", "node_id", nodeID, "allocation_id", row.ID)
-		if err := w.runtime.Provision(ctx, workload(row)); err != nil {
+		wl, err := w.workload(row)
+		if err == nil {
+			err = w.runtime.Provision(ctx, wl)
+		}
+		if err != nil {
 			slog.Warn("re-provision lost workload", "node_id", nodeID, "allocation_id", row.ID, "err", err)
 		}
 	}

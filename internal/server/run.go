@@ -31,6 +31,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/idempotency"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
+	"github.com/gpuaas/gpuaas/internal/launchable"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/outbox"
@@ -65,9 +66,12 @@ type App struct {
 	NodeAuth *nodeauth.Service
 	Agents   *agentgw.Gateway
 	Runtime  allocation.Runtime
-	Naming   events.Naming
-	Limiter  *ratelimit.Limiter
-	Hot      kv.Store
+	// Launchables is the catalogue of workloads (embedded manifests and
+	// --launchables-dir), with the --image-allow policy.
+	Launchables *launchable.Catalogue
+	Naming      events.Naming
+	Limiter     *ratelimit.Limiter
+	Hot         kv.Store
 	// Terminal mints and consumes single-use terminal tokens.
 	Terminal *terminal.Tokens
 	// TerminalSessions proxies /ws/terminal sessions and counts them.
@@ -249,6 +253,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		return fail(fmt.Errorf("--nats-url: %w", err))
 	}
 
+	if app.Launchables, err = launchable.Load(cfg.LaunchablesDir, cfg.ImageAllow); err != nil {
+		return fail(fmt.Errorf("--launchables-dir: %w", err))
+	}
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
 	idempotency.RegisterMetrics(app.Registry)
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
@@ -268,6 +275,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		LockFunds:  app.Billing.LockFunds,
 		OpenUsage:  app.Billing.OpenUsageIn,
 		CloseUsage: app.Billing.CloseUsageIn,
+		Secrets:    masterSealer(masterKey),
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
@@ -408,4 +416,15 @@ func advertiseURL(configured string, addr net.Addr) string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// masterSealer seals workload secrets with the master key.
+type masterSealer []byte
+
+func (k masterSealer) Seal(plaintext []byte, aad string) ([]byte, error) {
+	return secrets.Seal(k, plaintext, []byte(aad))
+}
+
+func (k masterSealer) Open(sealed []byte, aad string) ([]byte, error) {
+	return secrets.Open(k, sealed, []byte(aad))
 }
