@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
@@ -317,6 +319,62 @@ func TestInvalidWorkload(t *testing.T) {
 		mut(&w)
 		if err := rt.Provision(ctx, w); !errors.Is(err, docker.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// execIn runs cmd in container name and returns its output and exit code.
+func execIn(t *testing.T, cli *client.Client, name string, cmd ...string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	ex, err := cli.ContainerExecCreate(ctx, name, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer att.Close()
+	var out strings.Builder
+	if _, err := stdcopy.StdCopy(&out, &out, att.Reader); err != nil {
+		t.Fatal(err)
+	}
+	in, err := cli.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), in.ExitCode
+}
+
+// TestTenantsCannotReachEachOther (busybox's wget -T crashes in Debian's
+// static build, hence timeout): two allocations on one engine, each on
+// its own network; one cannot open the other's port, by its address or
+// through the published loopback port, while each reaches its own.
+func TestTenantsCannotReachEachOther(t *testing.T) {
+	rt, cli := newRuntime(t)
+	ctx := context.Background()
+	a, b := workload(t, rt), workload(t, rt)
+	for _, w := range []docker.Workload{a, b} {
+		if err := rt.Provision(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := cli.ContainerInspect(ctx, docker.Name(a.AllocationID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipA := ca.NetworkSettings.Networks[docker.Name(a.AllocationID)].IPAddress
+	portA, _ := rt.PublishedPort(ctx, a.AllocationID, a.Ports[0])
+	if ipA == "" || portA == 0 {
+		t.Fatalf("a: ip %q port %d", ipA, portA)
+	}
+	if out, code := execIn(t, cli, docker.Name(a.AllocationID), "timeout", "3", "wget", "-q", "-O", "-", "http://"+ipA+":8080/index.html"); code != 0 || strings.TrimSpace(out) != "ok" {
+		t.Fatalf("a cannot reach itself (%d %q): the check below would prove nothing", code, out)
+	}
+	for _, url := range []string{fmt.Sprintf("http://%s:8080/index.html", ipA), fmt.Sprintf("http://127.0.0.1:%d/index.html", portA)} {
+		if out, code := execIn(t, cli, docker.Name(b.AllocationID), "timeout", "3", "wget", "-q", "-O", "-", url); code == 0 {
+			t.Errorf("b reached a at %s: %q", url, out)
 		}
 	}
 }
