@@ -79,6 +79,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if _, ok := cfg.NodeRuntime.(SimRuntime); ok {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
+	} else if m, ok := cfg.NodeRuntime.(MultiRuntime); ok {
+		if _, sim := m.Process.(SimRuntime); sim {
+			slog.Warn("RUNTIME IS SIM for process allocations: they are simulated, nothing runs on the GPUs (containers are real)")
+		}
 	}
 	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
 	if a, ok := cfg.NodeRuntime.(adopter); ok {
