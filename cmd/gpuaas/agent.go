@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
@@ -40,6 +43,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if dockerHost == "" {
 		dockerHost = "unix:///var/run/docker.sock"
 	}
+	var dockerConfig string
+	fs.StringVar(&dockerConfig, "docker-config", "", "a Docker CLI config.json whose \"auths\" (docker login) the docker runtime sends when it pulls from those registries; empty pulls anonymously")
 	fs.StringVar(&dockerHost, "docker-host", dockerHost, "the Docker Engine the docker runtime drives, as DOCKER_HOST writes it (default: $DOCKER_HOST, else the system socket)")
 	fs.StringVar(&cfg.SSHHost, "ssh-host", cfg.SSHHost, "host name or IP address users reach this node's sshd at, shown in their allocations' ssh command")
 	fs.IntVar(&cfg.SSHPort, "ssh-port", cfg.SSHPort, "port of this node's sshd, shown in their allocations' ssh command")
@@ -104,6 +109,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		defer drt.Close()
+		if dockerConfig != "" {
+			if drt.Credentials, err = docker.LoadCredentials(dockerConfig); err != nil {
+				fmt.Fprintf(stderr, "gpuaas agent: --docker-config: %v\n", err)
+				return exitFailed
+			}
+		}
+		drt.OnPull = func(id uuid.UUID, p docker.PullProgress) {
+			slog.Info("pulling image", "allocation_id", id, "image", p.Image, "status", p.Status, "bytes", p.Current, "total", p.Total)
+		}
 		multi.Docker = agent.DockerRuntime{RT: drt}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeDocker)
 	}

@@ -38,8 +38,9 @@
 //   - json-file logs capped at 3 × 10 MB.
 //
 // Images are pulled only when the engine does not have them, so images
-// built or loaded on the node work offline; a pull sends RegistryAuth when
-// the operator configured one, and reports progress through OnPull.
+// built or loaded on the node work offline; a pull sends the login the
+// operator configured for the image's registry (Credentials, from a Docker
+// config.json), and reports progress through OnPull.
 //
 // Release stops the container (10 s grace), removes it with its anonymous
 // volumes, and removes the network: nothing is left behind. A container

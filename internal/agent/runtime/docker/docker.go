@@ -83,9 +83,9 @@ type Runtime struct {
 	// PidsLimit bounds each container's processes; zero means
 	// DefaultPidsLimit.
 	PidsLimit int64
-	// RegistryAuth is the base64 X-Registry-Auth value sent with pulls,
-	// when the operator configured registry credentials.
-	RegistryAuth string
+	// Credentials are the registry logins sent with pulls (the agent's
+	// --docker-config); nil pulls anonymously.
+	Credentials Credentials
 	// OnPull, if set, is told the progress of an image pull.
 	OnPull func(allocationID uuid.UUID, p PullProgress)
 	// StopTimeout is the grace a container gets on Release; default 10 s.
@@ -407,7 +407,11 @@ func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
 	} else if !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", w.Image, err)
 	}
-	rc, err := r.cli.ImagePull(ctx, w.Image, image.PullOptions{RegistryAuth: r.RegistryAuth})
+	auth, err := r.Credentials.For(w.Image)
+	if err != nil {
+		return err
+	}
+	rc, err := r.cli.ImagePull(ctx, w.Image, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return fmt.Errorf("pull image %s: %w", w.Image, err)
 	}
