@@ -176,9 +176,10 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 		if !strings.Contains(a.FailureReason, tc.reason) {
 			t.Errorf("%q: failure reason %q, want %q", tc.script, a.FailureReason, tc.reason)
 		}
-		eventually(t, 10*time.Second, "stopped container removed", func() bool {
-			_, err := cli.ContainerInspect(ctx, docker.Name(a.Id))
-			return errdefs.IsNotFound(err)
+		eventually(t, 10*time.Second, "stopped container and its network removed", func() bool {
+			_, cerr := cli.ContainerInspect(ctx, docker.Name(a.Id))
+			_, nerr := cli.NetworkInspect(ctx, docker.Name(a.Id), network.InspectOptions{})
+			return errdefs.IsNotFound(cerr) && errdefs.IsNotFound(nerr)
 		})
 		assertNoDocker(t, cli, a.Id)
 	}

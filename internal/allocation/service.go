@@ -531,7 +531,10 @@ func workloadView(r db.Allocation) *api.AllocationWorkload {
 	if len(spec.Ports) > 0 {
 		ports := make([]api.WorkloadPort, len(spec.Ports))
 		for i, p := range spec.Ports {
-			proto := api.WorkloadPortProtocol(p.Protocol)
+			proto := api.WorkloadPortProtocolHttp
+			if p.Protocol == string(api.WorkloadPortProtocolTcp) {
+				proto = api.WorkloadPortProtocolTcp
+			}
 			ports[i] = api.WorkloadPort{Name: p.Name, Port: p.Port, Protocol: &proto}
 		}
 		w.Ports = &ports
