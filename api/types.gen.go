@@ -567,6 +567,19 @@ type LogoutRequest struct {
 	RefreshToken *string `json:"refresh_token,omitempty"`
 }
 
+// MarkNotificationsReadRequest Either ids or all.
+type MarkNotificationsReadRequest struct {
+	All *bool                 `json:"all,omitempty"`
+	Ids *[]openapi_types.UUID `json:"ids,omitempty"`
+}
+
+// MarkNotificationsReadResponse defines model for MarkNotificationsReadResponse.
+type MarkNotificationsReadResponse struct {
+	// Marked How many were unread and are now read.
+	Marked      int64 `json:"marked"`
+	UnreadCount int64 `json:"unread_count"`
+}
+
 // Money defines model for Money.
 type Money struct {
 	AmountMinor int64  `json:"amount_minor"`
@@ -612,6 +625,30 @@ type NodeList struct {
 
 // NodeStatus defines model for NodeStatus.
 type NodeStatus string
+
+// Notification defines model for Notification.
+type Notification struct {
+	AllocationId *openapi_types.UUID `json:"allocation_id"`
+
+	// Body What happened and why, for people.
+	Body      string             `json:"body"`
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Kind The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, gpu.unhealthy, billing.low_balance, billing.balance_credited.
+	Kind   string     `json:"kind"`
+	ReadAt *time.Time `json:"read_at"`
+
+	// Title What happened, naming the allocation by its name.
+	Title string `json:"title"`
+}
+
+// NotificationList defines model for NotificationList.
+type NotificationList struct {
+	Items       []Notification `json:"items"`
+	NextCursor  string         `json:"next_cursor"`
+	UnreadCount int64          `json:"unread_count"`
+}
 
 // Overview defines model for Overview.
 type Overview struct {
@@ -998,6 +1035,18 @@ type ListNodesParams struct {
 	Region *Region     `form:"region,omitempty" json:"region,omitempty"`
 }
 
+// ListNotificationsParams defines parameters for ListNotifications.
+type ListNotificationsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Unread `true` lists only unread notifications.
+	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
 // ListSkusParams defines parameters for ListSkus.
 type ListSkusParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -1075,6 +1124,9 @@ type LoginJSONRequestBody = LoginRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
+
+// MarkNotificationsReadJSONRequestBody defines body for MarkNotificationsRead for application/json ContentType.
+type MarkNotificationsReadJSONRequestBody = MarkNotificationsReadRequest
 
 // AddSSHKeyJSONRequestBody defines body for AddSSHKey for application/json ContentType.
 type AddSSHKeyJSONRequestBody = AddSSHKeyRequest

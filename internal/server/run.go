@@ -57,7 +57,8 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
-	Notify      *notify.Hub // live notification websockets
+	Notify      *notify.Hub   // live notification websockets
+	Inbox       *notify.Inbox // stored notifications
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
 	Sockets  *connlimit.Limiter
@@ -284,6 +285,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
+	app.Inbox = notify.NewInbox(st)
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
 		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}

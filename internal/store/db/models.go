@@ -166,6 +166,18 @@ type NodeJoinToken struct {
 	RevokedAt *time.Time
 }
 
+type Notification struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	EventID      uuid.UUID
+	Kind         string
+	Title        string
+	Body         string
+	AllocationID uuid.NullUUID
+	CreatedAt    time.Time
+	ReadAt       *time.Time
+}
+
 type Outbox struct {
 	ID          uuid.UUID
 	Seq         *int64
