@@ -289,6 +289,9 @@ type Allocation struct {
 	// NodeStatus The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node.
 	NodeStatus *NodeStatus `json:"node_status,omitempty"`
 
+	// Owner Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only.
+	Owner *UserSummary `json:"owner,omitempty"`
+
 	// PricePerHourMinor The SKU's price when the allocation was created.
 	PricePerHourMinor int64 `json:"price_per_hour_minor"`
 
@@ -666,6 +669,23 @@ type Overview struct {
 	Users      int64            `json:"users"`
 }
 
+// PasswordResetLink defines model for PasswordResetLink.
+type PasswordResetLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Url /reset-password?token=<token>: a one-time link for the user; hand it over privately.
+	Url string `json:"url"`
+}
+
+// RedeemPasswordResetRequest defines model for RedeemPasswordResetRequest.
+type RedeemPasswordResetRequest struct {
+	// NewPassword At least 12 characters, not a common password.
+	NewPassword string `json:"new_password"`
+
+	// Token The token of the reset link.
+	Token string `json:"token"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	// RefreshToken Omit it to use the `gpuaas_refresh` cookie instead.
@@ -736,6 +756,15 @@ type SSHKeyList struct {
 	NextCursor string   `json:"next_cursor"`
 }
 
+// SuspendUserRequest defines model for SuspendUserRequest.
+type SuspendUserRequest struct {
+	// Reason Why; required, 1 to 500 characters. The audit log keeps it.
+	Reason string `json:"reason"`
+
+	// ReleaseAllocations true force-releases the user's requested, provisioning and active allocations in the same transaction; false (the default) keeps them running.
+	ReleaseAllocations *bool `json:"release_allocations,omitempty"`
+}
+
 // TerminalToken defines model for TerminalToken.
 type TerminalToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -757,9 +786,11 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
-// UpdateUserRequest defines model for UpdateUserRequest.
+// UpdateUserRequest Either field alone, or both; at least one.
 type UpdateUserRequest struct {
-	Role Role `json:"role"`
+	// Email A plain address such as ada@example.com; 409 email_taken when another user has it.
+	Email *string `json:"email,omitempty"`
+	Role  *Role   `json:"role,omitempty"`
 }
 
 // UsageList defines model for UsageList.
@@ -787,11 +818,20 @@ type UsageRecord struct {
 
 // User defines model for User.
 type User struct {
-	CreatedAt time.Time          `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DeletedAt Set once the account is deleted: username and email are anonymised, keys and sessions gone, the ledger kept.
+	DeletedAt *time.Time         `json:"deleted_at,omitempty"`
 	Email     string             `json:"email"`
 	Id        openapi_types.UUID `json:"id"`
 	Role      Role               `json:"role"`
-	Username  string             `json:"username"`
+
+	// SuspendedAt Set while the account is suspended: it cannot sign in, and its tokens get 403 account_suspended.
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
+
+	// SuspensionReason Why, as the admin wrote it; present while suspended.
+	SuspensionReason *string `json:"suspension_reason,omitempty"`
+	Username         string  `json:"username"`
 }
 
 // UserList defines model for UserList.
@@ -800,6 +840,13 @@ type UserList struct {
 
 	// NextCursor Empty on the last page.
 	NextCursor string `json:"next_cursor"`
+}
+
+// UserSummary defines model for UserSummary.
+type UserSummary struct {
+	Email    string             `json:"email"`
+	Id       openapi_types.UUID `json:"id"`
+	Username string             `json:"username"`
 }
 
 // AllocationID defines model for AllocationID.
@@ -1110,6 +1157,9 @@ type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
 
+// AdminSuspendUserJSONRequestBody defines body for AdminSuspendUser for application/json ContentType.
+type AdminSuspendUserJSONRequestBody = SuspendUserRequest
+
 // AgentJoinJSONRequestBody defines body for AgentJoin for application/json ContentType.
 type AgentJoinJSONRequestBody = JoinRequest
 
@@ -1118,6 +1168,9 @@ type CreateAllocationJSONRequestBody = CreateAllocationRequest
 
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = LogoutRequest
+
+// RedeemPasswordResetJSONRequestBody defines body for RedeemPasswordReset for application/json ContentType.
+type RedeemPasswordResetJSONRequestBody = RedeemPasswordResetRequest
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest

@@ -214,7 +214,7 @@ func (c *Client) AdminGetUser(ctx context.Context, id uuid.UUID) (api.User, erro
 	return u, err
 }
 
-// AdminUpdateUser changes a user's role; a changed role ends every
+// AdminUpdateUser changes a user's role, email or both; a changed role ends every
 // session of the user.
 func (c *Client) AdminUpdateUser(ctx context.Context, id uuid.UUID, req api.UpdateUserRequest) (api.User, error) {
 	var u api.User

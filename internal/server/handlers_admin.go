@@ -55,7 +55,12 @@ func (a *App) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	u, err := a.Users.SetRole(r.Context(), principal(r).UserID, id, string(req.Role), a.Auth)
+	p := users.UpdateParams{Email: req.Email}
+	if req.Role != nil {
+		role := string(*req.Role)
+		p.Role = &role
+	}
+	u, err := a.Users.Update(r.Context(), principal(r).UserID, id, p, a.Auth)
 	if err != nil {
 		return err
 	}

@@ -254,6 +254,63 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 	return i, err
 }
 
+const getAllocationAdminView = `-- name: GetAllocationAdminView :one
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = $1
+`
+
+type GetAllocationAdminViewRow struct {
+	Allocation    Allocation
+	NodeHostname  *string
+	NodeStatus    *string
+	NodeSshHost   *string
+	NodeSshPort   pgtype.Int4
+	OwnerUsername string
+	OwnerEmail    string
+}
+
+// Any allocation with its node's status and SSH address and its owner, for
+// admins.
+func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (GetAllocationAdminViewRow, error) {
+	row := q.db.QueryRow(ctx, getAllocationAdminView, id)
+	var i GetAllocationAdminViewRow
+	err := row.Scan(
+		&i.Allocation.ID,
+		&i.Allocation.UserID,
+		&i.Allocation.SkuID,
+		&i.Allocation.NodeID,
+		&i.Allocation.Name,
+		&i.Allocation.Status,
+		&i.Allocation.DesiredState,
+		&i.Allocation.ObservedState,
+		&i.Allocation.Gpus,
+		&i.Allocation.GpuCount,
+		&i.Allocation.PricePerHourMinor,
+		&i.Allocation.Currency,
+		&i.Allocation.FailureReason,
+		&i.Allocation.ReleaseReason,
+		&i.Allocation.Attempts,
+		&i.Allocation.CreatedAt,
+		&i.Allocation.UpdatedAt,
+		&i.Allocation.StatusChangedAt,
+		&i.Allocation.ActiveAt,
+		&i.Allocation.ReleasedAt,
+		&i.Allocation.ReleaseRequestedAt,
+		&i.Allocation.LastError,
+		&i.Allocation.NextAttemptAt,
+		&i.NodeHostname,
+		&i.NodeStatus,
+		&i.NodeSshHost,
+		&i.NodeSshPort,
+		&i.OwnerUsername,
+		&i.OwnerEmail,
+	)
+	return i, err
+}
+
 const getSKU = `-- name: GetSKU :one
 SELECT id, name, gpu_model, gpu_count, gpu_memory_mib, vcpu, memory_mib, disk_gib, price_per_hour_minor, currency, region, active, created_at FROM skus WHERE id = $1
 `

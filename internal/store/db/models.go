@@ -188,6 +188,16 @@ type Outbox struct {
 	PublishedAt *time.Time
 }
 
+type PasswordReset struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	TokenHash []byte
+	CreatedBy uuid.NullUUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type Policy struct {
 	Key       string
 	Value     int64
@@ -265,11 +275,14 @@ type UsageRecord struct {
 }
 
 type User struct {
-	ID           uuid.UUID
-	Username     string
-	Email        string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID               uuid.UUID
+	Username         string
+	Email            string
+	Role             string
+	PasswordHash     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	SuspendedAt      *time.Time
+	SuspensionReason string
+	DeletedAt        *time.Time
 }

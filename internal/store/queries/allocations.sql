@@ -181,3 +181,12 @@ SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = @id AND a.user_id = @user_id;
+
+-- name: GetAllocationAdminView :one
+-- Any allocation with its node's status and SSH address and its owner, for
+-- admins.
+SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = @id;
