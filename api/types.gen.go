@@ -228,6 +228,114 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for AuditCategory.
+const (
+	AuditCategoryAllocation AuditCategory = "allocation"
+	AuditCategoryAuth       AuditCategory = "auth"
+	AuditCategoryBilling    AuditCategory = "billing"
+	AuditCategoryNode       AuditCategory = "node"
+	AuditCategorySigningKey AuditCategory = "signing_key"
+	AuditCategorySshKey     AuditCategory = "ssh_key"
+	AuditCategoryTerminal   AuditCategory = "terminal"
+	AuditCategoryUser       AuditCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AuditCategory enum.
+func (e AuditCategory) Valid() bool {
+	switch e {
+	case AuditCategoryAllocation:
+		return true
+	case AuditCategoryAuth:
+		return true
+	case AuditCategoryBilling:
+		return true
+	case AuditCategoryNode:
+		return true
+	case AuditCategorySigningKey:
+		return true
+	case AuditCategorySshKey:
+		return true
+	case AuditCategoryTerminal:
+		return true
+	case AuditCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminListAuditLogsParamsCategory.
+const (
+	AdminListAuditLogsParamsCategoryAllocation AdminListAuditLogsParamsCategory = "allocation"
+	AdminListAuditLogsParamsCategoryAuth       AdminListAuditLogsParamsCategory = "auth"
+	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
+	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
+	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
+	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
+	AdminListAuditLogsParamsCategoryTerminal   AdminListAuditLogsParamsCategory = "terminal"
+	AdminListAuditLogsParamsCategoryUser       AdminListAuditLogsParamsCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AdminListAuditLogsParamsCategory enum.
+func (e AdminListAuditLogsParamsCategory) Valid() bool {
+	switch e {
+	case AdminListAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminListAuditLogsParamsCategoryAuth:
+		return true
+	case AdminListAuditLogsParamsCategoryBilling:
+		return true
+	case AdminListAuditLogsParamsCategoryNode:
+		return true
+	case AdminListAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminListAuditLogsParamsCategorySshKey:
+		return true
+	case AdminListAuditLogsParamsCategoryTerminal:
+		return true
+	case AdminListAuditLogsParamsCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminExportAuditLogsParamsCategory.
+const (
+	AdminExportAuditLogsParamsCategoryAllocation AdminExportAuditLogsParamsCategory = "allocation"
+	AdminExportAuditLogsParamsCategoryAuth       AdminExportAuditLogsParamsCategory = "auth"
+	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
+	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
+	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
+	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
+	AdminExportAuditLogsParamsCategoryTerminal   AdminExportAuditLogsParamsCategory = "terminal"
+	AdminExportAuditLogsParamsCategoryUser       AdminExportAuditLogsParamsCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AdminExportAuditLogsParamsCategory enum.
+func (e AdminExportAuditLogsParamsCategory) Valid() bool {
+	switch e {
+	case AdminExportAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminExportAuditLogsParamsCategoryAuth:
+		return true
+	case AdminExportAuditLogsParamsCategoryBilling:
+		return true
+	case AdminExportAuditLogsParamsCategoryNode:
+		return true
+	case AdminExportAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminExportAuditLogsParamsCategorySshKey:
+		return true
+	case AdminExportAuditLogsParamsCategoryTerminal:
+		return true
+	case AdminExportAuditLogsParamsCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TerminalSessionParamsXGpuaasTerminalPty.
 const (
 	TerminalSessionParamsXGpuaasTerminalPtyN0 TerminalSessionParamsXGpuaasTerminalPty = "0"
@@ -325,11 +433,42 @@ type AllocationList struct {
 // AllocationStatus defines model for AllocationStatus.
 type AllocationStatus string
 
+// AuditActionInfo defines model for AuditActionInfo.
+type AuditActionInfo struct {
+	// Action Example: allocation.force_release
+	Action string `json:"action"`
+
+	// Category Example: allocation
+	Category string `json:"category"`
+
+	// CategoryLabel Example: Allocations
+	CategoryLabel string `json:"category_label"`
+
+	// Label Example: Force release
+	Label string `json:"label"`
+}
+
+// AuditActionList defines model for AuditActionList.
+type AuditActionList struct {
+	Items []AuditActionInfo `json:"items"`
+
+	// NextCursor Always empty; the catalogue is one page.
+	NextCursor string `json:"next_cursor"`
+}
+
 // AuditLog defines model for AuditLog.
 type AuditLog struct {
 	// Action Example: node.create
-	Action        string                 `json:"action"`
-	ActorUserId   *openapi_types.UUID    `json:"actor_user_id,omitempty"`
+	Action string `json:"action"`
+
+	// ActionLabel The action's readable name, e.g. Force release.
+	//
+	// Example: Node registered
+	ActionLabel string              `json:"action_label"`
+	ActorUserId *openapi_types.UUID `json:"actor_user_id,omitempty"`
+
+	// Category The action's part before its first dot, e.g. allocation.
+	Category      string                 `json:"category"`
 	ClientIp      *string                `json:"client_ip,omitempty"`
 	CorrelationId string                 `json:"correlation_id"`
 	Id            int64                  `json:"id"`
@@ -343,6 +482,9 @@ type AuditLog struct {
 type AuditLogList struct {
 	Items      []AuditLog `json:"items"`
 	NextCursor string     `json:"next_cursor"`
+
+	// Total How many rows match the filters, on every page.
+	Total int64 `json:"total"`
 }
 
 // BalanceResponse defines model for BalanceResponse.
@@ -858,8 +1000,14 @@ type AllocationStatusFilter = AllocationStatus
 // AuditAction defines model for AuditAction.
 type AuditAction = string
 
+// AuditActionPrefix defines model for AuditActionPrefix.
+type AuditActionPrefix = string
+
 // AuditActor defines model for AuditActor.
 type AuditActor = openapi_types.UUID
+
+// AuditCategory defines model for AuditCategory.
+type AuditCategory string
 
 // AuditTarget defines model for AuditTarget.
 type AuditTarget = string
@@ -938,9 +1086,17 @@ type AdminListAuditLogsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
 	// Cursor The next_cursor of the previous page.
-	Cursor      *Cursor      `form:"cursor,omitempty" json:"cursor,omitempty"`
-	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
-	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+	Cursor      *Cursor     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ActorUserId *AuditActor `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// Action An exact action code, e.g. allocation.force_release.
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
+	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
+
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
@@ -952,11 +1108,22 @@ type AdminListAuditLogsParams struct {
 	// Until RFC 3339 time, exclusive.
 	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
+
+// AdminListAuditLogsParamsCategory defines parameters for AdminListAuditLogs.
+type AdminListAuditLogsParamsCategory string
 
 // AdminExportAuditLogsParams defines parameters for AdminExportAuditLogs.
 type AdminExportAuditLogsParams struct {
-	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
-	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+	ActorUserId *AuditActor `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// Action An exact action code, e.g. allocation.force_release.
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
+	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
+
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
@@ -968,6 +1135,9 @@ type AdminExportAuditLogsParams struct {
 	// Until RFC 3339 time, exclusive.
 	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
+
+// AdminExportAuditLogsParamsCategory defines parameters for AdminExportAuditLogs.
+type AdminExportAuditLogsParamsCategory string
 
 // AdminListDeadLettersParams defines parameters for AdminListDeadLetters.
 type AdminListDeadLettersParams struct {

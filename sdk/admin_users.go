@@ -52,3 +52,11 @@ func (c *Client) RedeemPasswordReset(ctx context.Context, token, newPassword str
 	return c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/auth/password-reset",
 		in: api.RedeemPasswordResetRequest{Token: token, NewPassword: newPassword}, want: http.StatusNoContent})
 }
+
+// AdminListAuditActions returns every audit action with its readable name
+// and category.
+func (c *Client) AdminListAuditActions(ctx context.Context) (api.AuditActionList, error) {
+	var l api.AuditActionList
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/audit-actions", out: &l, auth: true})
+	return l, err
+}

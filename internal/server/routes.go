@@ -79,6 +79,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/admin/users/{user_id}/password-reset", a.admin(a.adminIssuePasswordReset))
 	rt.Handle("GET", "/api/v1/admin/audit-logs", a.admin(a.adminListAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
+	rt.Handle("GET", "/api/v1/admin/audit-actions", a.admin(a.adminListAuditActions))
 	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))
 	rt.Handle("GET", "/api/v1/admin/allocations/{allocation_id}", a.admin(a.adminGetAllocation))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/force-release", a.admin(a.adminForceRelease))
