@@ -407,12 +407,15 @@ type Allocation struct {
 	ReleaseReason string `json:"release_reason"`
 
 	// ReleaseRequestedAt When release was first asked; usage is charged up to here, whatever the node does afterwards.
-	ReleaseRequestedAt *time.Time         `json:"release_requested_at,omitempty"`
-	ReleasedAt         *time.Time         `json:"released_at,omitempty"`
-	SkuId              string             `json:"sku_id"`
-	Status             AllocationStatus   `json:"status"`
-	UpdatedAt          time.Time          `json:"updated_at"`
-	UserId             openapi_types.UUID `json:"user_id"`
+	ReleaseRequestedAt *time.Time `json:"release_requested_at,omitempty"`
+	ReleasedAt         *time.Time `json:"released_at,omitempty"`
+	SkuId              string     `json:"sku_id"`
+
+	// SshKeyIds The SSH keys the allocation was created with (those still held are installed); null: all of the owner's keys, now and later. Keys added or deleted reach it while it is active.
+	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
+	Status    AllocationStatus      `json:"status"`
+	UpdatedAt time.Time             `json:"updated_at"`
+	UserId    openapi_types.UUID    `json:"user_id"`
 }
 
 // AllocationDesiredState defines model for Allocation.DesiredState.
@@ -533,6 +536,9 @@ type CreateAllocationRequest struct {
 	// Name At most 63 characters.
 	Name  *string `json:"name,omitempty"`
 	SkuId string  `json:"sku_id"`
+
+	// SshKeyIds Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key.
+	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
 }
 
 // CreateNodeRequest defines model for CreateNodeRequest.

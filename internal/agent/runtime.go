@@ -19,6 +19,12 @@ type NodeRuntime interface {
 	Release(ctx context.Context, t agentproto.Task) error
 }
 
+// KeySetter is a NodeRuntime that can replace a running allocation's
+// authorized keys (agentproto.TaskSetKeys). Idempotent like the others.
+type KeySetter interface {
+	SetKeys(ctx context.Context, t agentproto.Task) error
+}
+
 // tracked remembers which allocations this agent runs, for heartbeats.
 type tracked struct {
 	rt      NodeRuntime
@@ -33,8 +39,14 @@ func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
 		err = t.rt.Provision(ctx, task)
 	case agentproto.TaskRelease:
 		err = t.rt.Release(ctx, task)
+	case agentproto.TaskSetKeys:
+		ks, ok := t.rt.(KeySetter)
+		if !ok {
+			return fmt.Errorf("runtime %T cannot update keys", t.rt)
+		}
+		return ks.SetKeys(ctx, task)
 	default:
-		return fmt.Errorf("unknown task kind %q", task.Kind)
+		return fmt.Errorf("%s %q", agentproto.UnknownTaskKind, task.Kind)
 	}
 	if err != nil {
 		return err
@@ -85,6 +97,9 @@ func (s SimRuntime) Provision(ctx context.Context, _ agentproto.Task) error { re
 // Release implements NodeRuntime.
 func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
+// SetKeys implements KeySetter: there is no user to give them to.
+func (s SimRuntime) SetKeys(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
+
 // ProcessRuntime runs each allocation as a Linux user session (package
 // process) with the reserved GPUs pinned in its environment.
 type ProcessRuntime struct{ RT *process.Runtime }
@@ -104,6 +119,15 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 		return err
 	}
 	return p.RT.Provision(ctx, w)
+}
+
+// SetKeys implements KeySetter.
+func (p ProcessRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
+	w, err := processWorkload(t)
+	if err != nil {
+		return err
+	}
+	return p.RT.SetKeys(ctx, w)
 }
 
 // Release implements NodeRuntime.

@@ -115,6 +115,45 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 type CreateRequest struct {
 	SKUID string
 	Name  string
+	// SSHKeyIDs are the owner's keys to install; nil means all of them,
+	// including keys added later, and an empty list none.
+	SSHKeyIDs *[]uuid.UUID
+}
+
+// CodeUnknownSSHKey: a create named an SSH key that is not the caller's.
+const CodeUnknownSSHKey = "unknown_ssh_key"
+
+// maxSSHKeyIDs bounds ssh_key_ids; a user holds at most this many keys.
+const maxSSHKeyIDs = 32
+
+// checkKeys returns the distinct keys of ids, nil for nil, refusing any that
+// is not userID's with 400 unknown_ssh_key.
+func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uuid.UUID) ([]uuid.UUID, error) {
+	if ids == nil {
+		return nil, nil
+	}
+	if len(*ids) > maxSSHKeyIDs {
+		return nil, apperr.Invalid("ssh_key_ids may name at most %d keys", maxSSHKeyIDs)
+	}
+	seen := map[uuid.UUID]bool{}
+	out := []uuid.UUID{}
+	for _, id := range *ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	n, err := tx.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: out})
+	if err != nil {
+		return nil, fmt.Errorf("check ssh keys: %w", err)
+	}
+	if int(n) != len(out) {
+		return nil, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(out)-int(n))
+	}
+	return out, nil
 }
 
 // CreateIn places and records a new allocation inside tx, which the caller
@@ -136,6 +175,10 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	}
 	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
 		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
+	}
+	keyIDs, err := checkKeys(ctx, tx, userID, req.SSHKeyIDs)
+	if err != nil {
+		return api.Allocation{}, err
 	}
 	sku, err := tx.GetSKU(ctx, req.SKUID)
 	if store.IsNoRows(err) || (err == nil && !sku.Active) {
@@ -168,6 +211,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	row, err := tx.InsertAllocation(ctx, db.InsertAllocationParams{
 		UserID: userID, SkuID: sku.ID, NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, Name: req.Name,
 		Gpus: rawGPUs, GpuCount: sku.GpuCount, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+		SshKeyIds: keyIDs,
 	})
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("insert allocation: %w", err)
@@ -525,6 +569,10 @@ func ToAPI(r db.Allocation) api.Allocation {
 	if r.NodeID.Valid {
 		id := r.NodeID.UUID
 		a.NodeId = &id
+	}
+	if r.SshKeyIds != nil {
+		ids := append([]uuid.UUID{}, r.SshKeyIds...)
+		a.SshKeyIds = &ids
 	}
 	return a
 }

@@ -255,7 +255,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
-	app.SSHKeys = sshkeys.New(st)
+	app.SSHKeys = sshkeys.New(st, app.Naming)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
 	// Billing and the lifecycle call each other (a create checks funds, a
@@ -279,7 +279,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode, OnAlive: app.Billing.ResumeNode,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
-		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
+		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
 		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
@@ -347,6 +347,13 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			})
 			return nil
 		},
+	}
+	if ks, ok := a.Runtime.(allocation.KeySetter); ok {
+		pusher := sshkeys.NewPusher(a.Store, a.SSHKeys, ks)
+		loops["ssh keys"] = func(ctx context.Context) error {
+			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
+				consumer.Config{Name: sshkeys.ConsumerName, Types: sshkeys.EventTypes}, pusher.HandleEvent, a.Registry)
+		}
 	}
 	for name, loop := range loops {
 		wg.Go(func() {

@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -51,6 +51,7 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }
@@ -64,7 +65,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type ClaimDueReleasesParams struct {
@@ -110,6 +111,7 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -213,7 +215,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -250,12 +252,13 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }
 
 const getAllocationAdminView = `-- name: GetAllocationAdminView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
@@ -301,6 +304,7 @@ func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (Get
 		&i.Allocation.ReleaseRequestedAt,
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -337,7 +341,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -384,6 +388,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.ReleaseRequestedAt,
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -393,9 +398,9 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 }
 
 const insertAllocation = `-- name: InsertAllocation :one
-INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::uuid[])
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type InsertAllocationParams struct {
@@ -407,6 +412,7 @@ type InsertAllocationParams struct {
 	GpuCount          int32
 	PricePerHourMinor int64
 	Currency          string
+	SshKeyIds         []uuid.UUID
 }
 
 func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationParams) (Allocation, error) {
@@ -419,6 +425,7 @@ func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationPara
 		arg.GpuCount,
 		arg.PricePerHourMinor,
 		arg.Currency,
+		arg.SshKeyIds,
 	)
 	var i Allocation
 	err := row.Scan(
@@ -445,12 +452,13 @@ func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationPara
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -522,6 +530,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.ReleaseRequestedAt,
 			&i.Allocation.LastError,
 			&i.Allocation.NextAttemptAt,
+			&i.Allocation.SshKeyIds,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -538,7 +547,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -574,6 +583,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -586,7 +596,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -634,6 +644,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -646,7 +657,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -682,6 +693,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -694,7 +706,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -731,6 +743,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -743,7 +756,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -790,6 +803,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -802,7 +816,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -850,6 +864,7 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -963,7 +978,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type RecordAllocationFailureParams struct {
@@ -1007,6 +1022,7 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }
@@ -1067,7 +1083,7 @@ UPDATE allocations SET
     -- An escalation to release_failed keeps the retry schedule it had.
     next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type TransitionAllocationParams struct {
@@ -1119,6 +1135,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }

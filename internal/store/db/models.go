@@ -34,6 +34,7 @@ type Allocation struct {
 	ReleaseRequestedAt *time.Time
 	LastError          string
 	NextAttemptAt      *time.Time
+	SshKeyIds          []uuid.UUID
 }
 
 type AuditLog struct {

@@ -1,6 +1,6 @@
 -- name: InsertAllocation :one
-INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
-VALUES (@user_id, @sku_id, @node_id, @name, @gpus, @gpu_count, @price_per_hour_minor, @currency)
+INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
+VALUES (@user_id, @sku_id, @node_id, @name, @gpus, @gpu_count, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[])
 RETURNING *;
 
 -- name: GetAllocation :one
