@@ -19,6 +19,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
 // keyRecorder is the sim node runtime that remembers the keys each
@@ -56,8 +57,9 @@ func TestKeyChangesReachTheAgent(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	node, jt := env.H200Node(t, "h200-host")
 	rec := &keyRecorder{keys: map[string][]string{}}
-	a := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
-		Version: "test", Discoverer: h200(t), NodeRuntime: rec, MaxBackoff: 200 * time.Millisecond})
+	cfg := agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
+		Version: "test", Discoverer: h200(t), NodeRuntime: rec, MaxBackoff: 200 * time.Millisecond}
+	a := start(cfg)
 	t.Cleanup(func() { a.stop(t) })
 	eventually(t, 10*time.Second, "agent node online", func() bool {
 		n, err := env.App.Inventory.GetNode(ctx, node.Id)
@@ -90,6 +92,24 @@ func TestKeyChangesReachTheAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	holds("a key deleted while running", k2.PublicKey)
+
+	// A change while the agent is away follows when it connects again,
+	// and the event is not left failing.
+	a.stop(t)
+	eventually(t, 10*time.Second, "node offline", func() bool {
+		n, err := env.App.Inventory.GetNode(ctx, node.Id)
+		return err == nil && n.Status == api.NodeStatusOffline
+	})
+	_, line3 := userKey(t)
+	k3, err := c.AddSSHKey(ctx, "three", line3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = start(cfg)
+	holds("a key added while the agent was away", k2.PublicKey, k3.PublicKey)
+	if dl, err := env.App.Store.ListDeadLetters(ctx, db.ListDeadLettersParams{PageLimit: 10}); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters: %+v %v", dl, err)
+	}
 }
 
 // TestAcceptanceKeyAddedWhileRunningLogsInAndDeletedKeyIsRefused: the real

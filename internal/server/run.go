@@ -279,8 +279,12 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode, OnAlive: app.Billing.ResumeNode,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
-		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
+		agentRuntime := agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
+		app.Runtime = agentRuntime
 		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+		// Keys that changed while a node was unreachable follow when its
+		// agent connects.
+		app.Agents.SetOnConnect(sshkeys.NewPusher(st, app.SSHKeys, agentRuntime).PushNode)
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}

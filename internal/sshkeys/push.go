@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/events"
@@ -75,12 +78,38 @@ func (p *Pusher) HandleEvent(ctx context.Context, env events.Envelope) error {
 	return nil
 }
 
+// PushNode gives every active allocation on nodeID its current keys: the
+// agent runtime calls it when a node's agent connects, so a change made
+// while the node was unreachable reaches it then. Failures are logged; the
+// next change or connection tries again.
+func (p *Pusher) PushNode(ctx context.Context, nodeID uuid.UUID) {
+	rows, err := p.st.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		slog.WarnContext(ctx, "ssh keys: list node allocations", "node_id", nodeID, "err", err)
+		return
+	}
+	for _, row := range rows {
+		if err := p.push(ctx, allocation.WorkloadOf(row)); err != nil {
+			slog.WarnContext(ctx, "ssh keys: push at connect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+		}
+	}
+}
+
+// push sends w its keys. A node whose agent is not connected is skipped,
+// not retried: PushNode sends them when it connects again, so an offline
+// node does not keep an event failing into the dead letters.
 func (p *Pusher) push(ctx context.Context, w allocation.Workload) error {
 	keys, err := p.keys.AllocationKeys(ctx, w.AllocationID)
 	if err != nil {
 		return err
 	}
-	if err := p.runtime.SetKeys(ctx, w, keys); err != nil {
+	err = p.runtime.SetKeys(ctx, w, keys)
+	if errors.Is(err, allocation.ErrNodeUnreachable) {
+		slog.InfoContext(ctx, "ssh keys: node not connected; keys follow when it is",
+			"node_id", w.NodeID, "allocation_id", w.AllocationID)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("set keys of allocation %s: %w", w.AllocationID, err)
 	}
 	return nil
