@@ -3,8 +3,10 @@ package notify
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
@@ -83,6 +85,19 @@ func (in *Inbox) MarkRead(ctx context.Context, user uuid.UUID, ids []uuid.UUID, 
 		return api.MarkNotificationsReadResponse{}, fmt.Errorf("mark notifications read: %w", err)
 	}
 	return out, nil
+}
+
+// KeepRead is how long a read notification is kept; unread ones stay until
+// read.
+const KeepRead = 90 * 24 * time.Hour
+
+// Cleanup deletes read notifications older than KeepRead (housekeeping).
+func (in *Inbox) Cleanup(ctx context.Context) (int64, error) {
+	n, err := in.st.DeleteOldNotifications(ctx, pgtype.Interval{Microseconds: KeepRead.Microseconds(), Valid: true})
+	if err != nil {
+		return 0, fmt.Errorf("delete old notifications: %w", err)
+	}
+	return n, nil
 }
 
 // ToAPI renders a stored notification.

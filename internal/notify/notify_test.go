@@ -198,3 +198,24 @@ func dropped(t *testing.T, reg *prometheus.Registry) float64 {
 	}
 	return 0
 }
+
+// Housekeeping drops read notifications past KeepRead and keeps unread
+// ones however old.
+func TestCleanupKeepsUnread(t *testing.T) {
+	st := dbtest.New(t)
+	u1, _, _, _, _ := fixture(t, st)
+	old := time.Now().Add(-notify.KeepRead - time.Hour)
+	for _, readAt := range []any{old, nil} {
+		if _, err := st.Pool().Exec(context.Background(), `INSERT INTO notifications (id, user_id, event_id, kind, title, body, created_at, read_at)
+			VALUES ($1, $2, $3, 'billing.low_balance', 'Low balance', 'b', $4, $5)`, uuid.Must(uuid.NewV7()), u1, uuid.New(), old, readAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := notify.NewInbox(st)
+	if n, err := in.Cleanup(context.Background()); err != nil || n != 1 {
+		t.Fatalf("cleanup: %d %v, want 1", n, err)
+	}
+	if l, _, err := in.List(context.Background(), u1, false, uuid.Nil, 10); err != nil || len(l.Items) != 1 || l.Items[0].ReadAt != nil {
+		t.Fatalf("left %+v %v, want the unread one", l, err)
+	}
+}

@@ -348,6 +348,12 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 				if _, err := a.Store.DeleteOldApplied(ctx, keep); err != nil {
 					slog.Warn("clean up applied-event records", "err", err)
 				}
+				if _, err := a.Inbox.Cleanup(ctx); err != nil {
+					slog.Warn("clean up read notifications", "err", err)
+				}
+				if _, err := a.Store.DeleteStalePasswordResets(ctx); err != nil {
+					slog.Warn("clean up password reset links", "err", err)
+				}
 			})
 			return nil
 		},

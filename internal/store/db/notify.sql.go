@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const countUnreadNotifications = `-- name: CountUnreadNotifications :one
@@ -20,6 +21,19 @@ func (q *Queries) CountUnreadNotifications(ctx context.Context, userID uuid.UUID
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const deleteOldNotifications = `-- name: DeleteOldNotifications :execrows
+DELETE FROM notifications WHERE read_at IS NOT NULL AND created_at < now() - $1::interval
+`
+
+// Housekeeping: read notifications older than keep go; unread ones stay.
+func (q *Queries) DeleteOldNotifications(ctx context.Context, keep pgtype.Interval) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldNotifications, keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const getNotificationByEvent = `-- name: GetNotificationByEvent :one

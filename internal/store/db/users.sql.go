@@ -103,6 +103,19 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 	return i, err
 }
 
+const deleteStalePasswordResets = `-- name: DeleteStalePasswordResets :execrows
+DELETE FROM password_resets WHERE COALESCE(used_at, expires_at) < now() - interval '1 day'
+`
+
+// Housekeeping: links spent or expired a day ago are of no further use.
+func (q *Queries) DeleteStalePasswordResets(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteStalePasswordResets)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteUserNotifications = `-- name: DeleteUserNotifications :execrows
 DELETE FROM notifications WHERE user_id = $1
 `

@@ -42,3 +42,7 @@ WHERE user_id = @user_id AND read_at IS NULL AND id = ANY(@ids::uuid[]);
 
 -- name: MarkAllNotificationsRead :execrows
 UPDATE notifications SET read_at = now() WHERE user_id = @user_id AND read_at IS NULL;
+
+-- name: DeleteOldNotifications :execrows
+-- Housekeeping: read notifications older than keep go; unread ones stay.
+DELETE FROM notifications WHERE read_at IS NOT NULL AND created_at < now() - @keep::interval;

@@ -104,3 +104,7 @@ SELECT * FROM password_resets WHERE token_hash = @token_hash FOR UPDATE;
 
 -- name: SpendPasswordReset :exec
 UPDATE password_resets SET used_at = now() WHERE id = @id;
+
+-- name: DeleteStalePasswordResets :execrows
+-- Housekeeping: links spent or expired a day ago are of no further use.
+DELETE FROM password_resets WHERE COALESCE(used_at, expires_at) < now() - interval '1 day';
