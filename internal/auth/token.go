@@ -104,9 +104,10 @@ func (s *Service) issueAccess(sk signingKey, u db.User, sid uuid.UUID) (string, 
 	return signed, nil
 }
 
-// Authenticate verifies an access token and returns its caller. Every
-// failure is a 401: token_expired, token_revoked or invalid_token (the
-// cause is kept for logs, not shown).
+// Authenticate verifies an access token and returns its caller. A
+// suspended user's token is 403 account_suspended; every other failure is a
+// 401: token_expired, token_revoked or invalid_token (the cause is kept for
+// logs, not shown).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Principal, error) {
 	e, ok := s.verified.get(bearer, s.now())
 	if !ok || !s.keys.known(ctx, e.kid) {
