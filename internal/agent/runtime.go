@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -121,13 +123,22 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 	return p.RT.Provision(ctx, w)
 }
 
-// SetKeys implements KeySetter.
+// SetKeys implements KeySetter. An allocation with no user on this host
+// yet (its provision is still on the way) or any more (the host lost it and
+// the control plane will provision it again) is left alone: the provision
+// that creates the user carries the keys of its moment, and the server
+// sends them again once the allocation is active.
 func (p ProcessRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
 	w, err := processWorkload(t)
 	if err != nil {
 		return err
 	}
-	return p.RT.SetKeys(ctx, w)
+	err = p.RT.SetKeys(ctx, w)
+	if errors.Is(err, process.ErrNotProvisioned) {
+		slog.Info("agent: keys for an allocation not provisioned here; left to its provision", "allocation_id", t.AllocationID)
+		return nil
+	}
+	return err
 }
 
 // Release implements NodeRuntime.

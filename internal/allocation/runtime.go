@@ -93,18 +93,15 @@ func (s *Sim) Release(ctx context.Context, w Workload) error {
 	return nil
 }
 
-// SetKeys implements KeySetter: it records the keys of an allocation it
-// runs (Keys reads them back); one it does not run is an error, as on a
-// node.
+// SetKeys implements KeySetter: it records the keys (Keys reads them
+// back). Like an agent, it does not refuse an allocation it does not run
+// now: after a restart the sim has forgotten what it ran.
 func (s *Sim) SetKeys(ctx context.Context, w Workload, keys []string) error {
 	if err := s.step(ctx, "set keys"); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.running[w.AllocationID]; !ok {
-		return fmt.Errorf("sim: allocation %s is not running here", w.AllocationID)
-	}
 	s.keys[w.AllocationID] = append([]string(nil), keys...)
 	return nil
 }
