@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
@@ -55,6 +57,7 @@ func TestSuspendedUserIsRefusedEverywhere(t *testing.T) {
 	_, two := a.Login(u)
 	kept := createAllocWith(t, c1)
 	waitStatus(t, c1, kept, api.AllocationStatusActive)
+	ws := dialNotify(t, b, two.AccessToken, true)
 
 	got, err := admin.AdminSuspendUser(ctx, u.Id, "abuse report 42", false)
 	if err != nil || got.SuspendedAt == nil || got.SuspensionReason == nil || *got.SuspensionReason != "abuse report 42" {
@@ -65,6 +68,17 @@ func TestSuspendedUserIsRefusedEverywhere(t *testing.T) {
 		eventuallySuspended(t, a.Client(p.AccessToken), "replica a, session "+string(rune('1'+i)))
 		_, err := b.Client("").Refresh(ctx, p.RefreshToken)
 		wantErr(t, err, http.StatusForbidden, auth.CodeAccountSuspended)
+	}
+	// The notification socket it held on the other replica is closed.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := ws.Read(rctx); err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+				t.Fatalf("notification socket after suspension: %v, want a policy-violation close", err)
+			}
+			break
+		}
 	}
 	_, err = a.Client("").Login(ctx, u.Username, servertest.Password)
 	wantErr(t, err, http.StatusForbidden, auth.CodeAccountSuspended)

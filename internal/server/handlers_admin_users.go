@@ -1,7 +1,10 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
@@ -42,6 +45,7 @@ func (a *App) adminSuspendUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.endSockets(r, id, "account suspended")
 	httpapi.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
@@ -67,6 +71,7 @@ func (a *App) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := a.Users.Delete(r.Context(), principal(r).UserID, id, a.Auth); err != nil {
 		return err
 	}
+	a.endSockets(r, id, "account deleted")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -101,4 +106,16 @@ func (a *App) redeemPasswordReset(w http.ResponseWriter, r *http.Request) error 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// endSockets closes the user's notification websockets on every replica
+// after a suspension or deletion has committed; their tokens are refused
+// already, so a failure here is only logged.
+func (a *App) endSockets(r *http.Request, user uuid.UUID, why string) {
+	if a.Notify == nil {
+		return
+	}
+	if err := a.Notify.EndUser(user, why); err != nil {
+		slog.WarnContext(r.Context(), "close notification sockets", "user", user, "err", err)
+	}
 }
