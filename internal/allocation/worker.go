@@ -175,6 +175,9 @@ func ignoreLost(err error) error {
 	return err
 }
 
+// WorkloadOf is what a runtime needs to know of an allocation row.
+func WorkloadOf(row db.Allocation) Workload { return workload(row) }
+
 func workload(row db.Allocation) Workload {
 	var gpus []placedGPU
 	_ = json.Unmarshal(row.Gpus, &gpus) // written by CreateIn
