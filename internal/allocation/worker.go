@@ -231,6 +231,19 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			}
 		}()
 	}
+	// So do provisions that found the agent away (created while it was
+	// reconnecting), instead of at the reconciler's deadline.
+	waiting, err := w.svc.store.ListNodeWaitingProvisions(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read the node's waiting provisions: %w", err)
+	}
+	for _, row := range waiting {
+		go func() {
+			if err := w.provision(context.WithoutCancel(ctx), row); err != nil {
+				slog.Warn("provision on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+			}
+		}()
+	}
 	active, err := w.svc.store.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
 	if err != nil {
 		return fmt.Errorf("read the node's active allocations: %w", err)

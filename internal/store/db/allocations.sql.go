@@ -695,6 +695,58 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 	return items, nil
 }
 
+const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
+`
+
+// A node's provisions that found its agent away and wait for it (a failed
+// attempt set next_attempt_at), driven again when its agent reports.
+func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listNodeWaitingProvisions, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+			&i.SshKeyIds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listOverdueReleases = `-- name: ListOverdueReleases :many
 SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval

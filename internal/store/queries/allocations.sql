@@ -73,6 +73,12 @@ ORDER BY release_requested_at
 LIMIT @batch
 FOR UPDATE SKIP LOCKED;
 
+-- name: ListNodeWaitingProvisions :many
+-- A node's provisions that found its agent away and wait for it (a failed
+-- attempt set next_attempt_at), driven again when its agent reports.
+SELECT * FROM allocations
+WHERE node_id = @node_id AND status = 'provisioning' AND next_attempt_at IS NOT NULL;
+
 -- name: ListNodePendingReleases :many
 -- A node's releases still to confirm, driven again when its agent reports.
 SELECT * FROM allocations WHERE node_id = @node_id AND status IN ('releasing', 'release_failed');
