@@ -324,9 +324,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				// Handlers mostly wait on the database and the agents: more
-				// at once keeps requested→active short under a burst.
-				consumer.Config{Name: "provisioner", Types: allocation.EventTypes, Concurrency: 16}, worker.HandleEvent, a.Registry)
+				consumer.Config{Name: "provisioner", Types: allocation.EventTypes}, worker.HandleEvent, a.Registry)
 		},
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
