@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +22,12 @@ type NodeRuntime interface {
 	Release(ctx context.Context, t agentproto.Task) error
 }
 
+// KeySetter is a NodeRuntime that can replace a running allocation's
+// authorized keys (agentproto.TaskSetKeys). Idempotent like the others.
+type KeySetter interface {
+	SetKeys(ctx context.Context, t agentproto.Task) error
+}
+
 // tracked remembers which allocations this agent runs, for heartbeats.
 type tracked struct {
 	rt      NodeRuntime
@@ -35,8 +42,14 @@ func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
 		err = t.rt.Provision(ctx, task)
 	case agentproto.TaskRelease:
 		err = t.rt.Release(ctx, task)
+	case agentproto.TaskSetKeys:
+		ks, ok := t.rt.(KeySetter)
+		if !ok {
+			return fmt.Errorf("runtime %T cannot update keys", t.rt)
+		}
+		return ks.SetKeys(ctx, task)
 	default:
-		return fmt.Errorf("unknown task kind %q", task.Kind)
+		return fmt.Errorf("%s %q", agentproto.UnknownTaskKind, task.Kind)
 	}
 	if err != nil {
 		return err
@@ -87,6 +100,9 @@ func (s SimRuntime) Provision(ctx context.Context, _ agentproto.Task) error { re
 // Release implements NodeRuntime.
 func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
+// SetKeys implements KeySetter: there is no user to give them to.
+func (s SimRuntime) SetKeys(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
+
 // ProcessRuntime runs each allocation as a Linux user session (package
 // process) with the reserved GPUs pinned in its environment.
 type ProcessRuntime struct{ RT *process.Runtime }
@@ -106,6 +122,24 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 		return err
 	}
 	return p.RT.Provision(ctx, w)
+}
+
+// SetKeys implements KeySetter. An allocation with no user on this host
+// yet (its provision is still on the way) or any more (the host lost it and
+// the control plane will provision it again) is left alone: the provision
+// that creates the user carries the keys of its moment, and the server
+// sends them again once the allocation is active.
+func (p ProcessRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
+	w, err := processWorkload(t)
+	if err != nil {
+		return err
+	}
+	err = p.RT.SetKeys(ctx, w)
+	if errors.Is(err, process.ErrNotProvisioned) {
+		slog.Info("agent: keys for an allocation not provisioned here; left to its provision", "allocation_id", t.AllocationID)
+		return nil
+	}
+	return err
 }
 
 // Release implements NodeRuntime.
@@ -253,6 +287,16 @@ func (m MultiRuntime) Release(ctx context.Context, t agentproto.Task) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SetKeys implements KeySetter: keys are the process runtime's (a
+// container has no login yet), so they go there, and are a no-op on a
+// node without it.
+func (m MultiRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
+	if ks, ok := m.Process.(KeySetter); ok {
+		return ks.SetKeys(ctx, t)
+	}
+	return nil
 }
 
 // Adopt implements adopter over the runtimes that can.

@@ -659,6 +659,32 @@ func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
 	}
 }
 
+// TestWaitingProvisionGoesWhenTheAgentReportsIn: a provision that met an
+// agent still connecting (a create right after a restart) goes as soon as
+// that agent reports in, not at the reconciler's deadline.
+func TestWaitingProvisionGoesWhenTheAgentReportsIn(t *testing.T) {
+	f := newFixture(t, 1)
+	u := f.user(t)
+	rt := &awayRuntime{Sim: allocation.NewSim(0, 0)}
+	rt.away.Store(true)
+	wk := allocation.NewWorker(f.svc, rt)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, a.Id))
+	if st := f.status(t, a.Id); st != allocation.StatusProvisioning {
+		t.Fatalf("agent away: %s", st)
+	}
+	rt.away.Store(false)
+	must(t, wk.ReconcileNode(ctx, *a.NodeId, nil))
+	deadline := time.Now().Add(5 * time.Second)
+	for f.status(t, a.Id) != allocation.StatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent reported in: still %s", f.status(t, a.Id))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestStatusesAreTheContracts: the lifecycle's statuses are exactly the
 // contract's enum, and every one appears in the transition table.
 func TestStatusesAreTheContracts(t *testing.T) {

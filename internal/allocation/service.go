@@ -28,6 +28,8 @@ const (
 	CodeInvalidState         = "invalid_state"
 	CodeInsufficientCapacity = "insufficient_capacity"
 	CodeInsufficientFunds    = "insufficient_funds"
+	// CodeAccountSuspended is auth's code for the same refusal.
+	CodeAccountSuspended = "account_suspended"
 )
 
 // Funds is a user's position in one currency for a create's runway check.
@@ -141,6 +143,45 @@ type CreateRequest struct {
 	// launchables layer has checked it); nil is a process (shell)
 	// allocation. CreateIn adds the SKU's limits and seals its SecretEnv.
 	Container *Spec
+	// SSHKeyIDs are the owner's keys to install; nil means all of them,
+	// including keys added later, and an empty list none.
+	SSHKeyIDs *[]uuid.UUID
+}
+
+// CodeUnknownSSHKey: a create named an SSH key that is not the caller's.
+const CodeUnknownSSHKey = "unknown_ssh_key"
+
+// maxSSHKeyIDs bounds ssh_key_ids; a user holds at most this many keys.
+const maxSSHKeyIDs = 32
+
+// checkKeys returns the distinct keys of ids, nil for nil, refusing any that
+// is not userID's with 400 unknown_ssh_key.
+func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uuid.UUID) ([]uuid.UUID, error) {
+	if ids == nil {
+		return nil, nil
+	}
+	if len(*ids) > maxSSHKeyIDs {
+		return nil, apperr.Invalid("ssh_key_ids may name at most %d keys", maxSSHKeyIDs)
+	}
+	seen := map[uuid.UUID]bool{}
+	out := []uuid.UUID{}
+	for _, id := range *ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	n, err := tx.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: out})
+	if err != nil {
+		return nil, fmt.Errorf("check ssh keys: %w", err)
+	}
+	if int(n) != len(out) {
+		return nil, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(out)-int(n))
+	}
+	return out, nil
 }
 
 // CreateIn places and records a new allocation inside tx, which the caller
@@ -153,6 +194,19 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	}
 	if len(req.Name) > 63 {
 		return api.Allocation{}, apperr.Invalid("name must be at most 63 characters")
+	}
+	// FOR SHARE: a suspension or deletion of the user (FOR UPDATE) and
+	// this create happen one after the other, never across each other.
+	standing, err := tx.LockUserStanding(ctx, userID)
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("read user standing: %w", err)
+	}
+	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
+		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
+	}
+	keyIDs, err := checkKeys(ctx, tx, userID, req.SSHKeyIDs)
+	if err != nil {
+		return api.Allocation{}, err
 	}
 	sku, err := tx.GetSKU(ctx, req.SKUID)
 	if store.IsNoRows(err) || (err == nil && !sku.Active) {
@@ -184,7 +238,8 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	}
 	p := db.PlaceAllocationParams{
 		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
-		Runtime: RuntimeProcess,
+		SshKeyIds: keyIDs,
+		Runtime:   RuntimeProcess,
 	}
 	if req.Container != nil {
 		spec := *req.Container
@@ -258,6 +313,20 @@ func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation
 	return ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort)), nil
 }
 
+// AdminGet returns any allocation with its owner; 404 when there is none.
+func (s *Service) AdminGet(ctx context.Context, id uuid.UUID) (api.Allocation, error) {
+	row, err := s.store.GetAllocationAdminView(ctx, id)
+	if store.IsNoRows(err) {
+		return api.Allocation{}, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
+	}
+	a := ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort))
+	a.Owner = &api.UserSummary{Id: row.Allocation.UserID, Username: row.OwnerUsername, Email: row.OwnerEmail}
+	return a, nil
+}
+
 // Filter narrows List.
 type Filter struct {
 	UserID uuid.UUID // uuid.Nil: everyone (admins)
@@ -326,33 +395,54 @@ func (s *Service) ForceRelease(ctx context.Context, actor, id uuid.UUID, reason 
 	return s.release(ctx, uuid.Nil, id, actor, reason, true)
 }
 
+// ForceReleaseIn is ForceRelease inside the caller's transaction tx, for
+// a change that releases allocations together with its own (suspending a
+// user). reason must be set.
+func (s *Service) ForceReleaseIn(ctx context.Context, tx *store.Store, actor, id uuid.UUID, reason string) error {
+	_, err := s.releaseIn(ctx, tx, uuid.Nil, id, actor, reason, true)
+	return err
+}
+
 func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reason string, force bool) (api.Allocation, error) {
 	var out db.Allocation
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
-		if store.IsNoRows(err) {
-			return apperr.NotFound("allocation")
-		}
-		if err != nil {
-			return err
-		}
-		from := Status(row.Status)
-		if force && from == StatusReleasing {
-			out = row // already on its way out: accepted, nothing to do
-			return nil
-		}
-		if from.Terminal() || from == StatusReleasing || (!force && !from.userReleasable()) {
-			return apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
-		}
-		out, err = s.transition(ctx, tx, row, StatusReleasing, change{
-			actor: actor, desired: "released", releaseReason: reason,
-		})
+		var err error
+		out, err = s.releaseIn(ctx, tx, owner, id, actor, reason, force)
 		return err
 	})
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("release allocation: %w", err)
 	}
 	return ToAPI(out), nil
+}
+
+func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool) (db.Allocation, error) {
+	row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
+	if store.IsNoRows(err) {
+		return db.Allocation{}, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return db.Allocation{}, err
+	}
+	from := Status(row.Status)
+	if force && from == StatusReleasing {
+		return row, nil // already on its way out: accepted, nothing to do
+	}
+	if from.Terminal() || from == StatusReleasing || (!force && !from.userReleasable()) {
+		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
+	}
+	out, err := s.transition(ctx, tx, row, StatusReleasing, change{
+		actor: actor, desired: "released", releaseReason: reason,
+	})
+	if err != nil || !force {
+		return out, err
+	}
+	// A force release is its own audit action besides the transition, so
+	// the log can be searched for one by name.
+	return out, audit.Record(ctx, tx.Queries, audit.Entry{
+		Actor: actor, Action: audit.ActionAllocationForceRelease, TargetType: "allocation", TargetID: id.String(),
+		Metadata: map[string]any{"reason": reason, "status_from": string(from), "user_id": row.UserID.String()},
+	})
 }
 
 // change is what a transition sets besides the status.
@@ -562,6 +652,10 @@ func ToAPI(r db.Allocation) api.Allocation {
 	if r.NodeID.Valid {
 		id := r.NodeID.UUID
 		a.NodeId = &id
+	}
+	if r.SshKeyIds != nil {
+		ids := append([]uuid.UUID{}, r.SshKeyIds...)
+		a.SshKeyIds = &ids
 	}
 	a.Workload = workloadView(r)
 	return a

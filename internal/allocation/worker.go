@@ -89,7 +89,7 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	wl, err := w.workload(row)
+	wl, err := w.provisionWorkload(row)
 	if err == nil {
 		err = w.runtime.Provision(stepCtx, wl)
 	}
@@ -113,7 +113,7 @@ func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 
 func (w *Worker) release(ctx context.Context, row db.Allocation) error {
 	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	err := w.runtime.Release(stepCtx, w.releaseWorkload(row))
+	err := w.runtime.Release(stepCtx, workload(row))
 	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -179,11 +179,11 @@ func ignoreLost(err error) error {
 	return err
 }
 
-// workload is what the runtime needs to provision row: for a container,
+// provisionWorkload is what the runtime needs to provision row: for a container,
 // its spec with the sealed variables opened (in memory only, on their
 // way to the node).
-func (w *Worker) workload(row db.Allocation) (Workload, error) {
-	wl := w.releaseWorkload(row)
+func (w *Worker) provisionWorkload(row db.Allocation) (Workload, error) {
+	wl := workload(row)
 	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
 		var spec Spec
 		if err := json.Unmarshal(row.Workload, &spec); err != nil { // written by CreateIn
@@ -209,9 +209,11 @@ func (w *Worker) workload(row db.Allocation) (Workload, error) {
 	return wl, nil
 }
 
-// releaseWorkload is what a release needs of row: no container, whose secrets
-// stay sealed.
-func (w *Worker) releaseWorkload(row db.Allocation) Workload {
+// WorkloadOf is what a runtime needs to know of an allocation row to
+// release it or set its keys: no container, whose secrets stay sealed.
+func WorkloadOf(row db.Allocation) Workload { return workload(row) }
+
+func workload(row db.Allocation) Workload {
 	var gpus []placedGPU
 	_ = json.Unmarshal(row.Gpus, &gpus) // written by CreateIn
 	uuids := make([]string, len(gpus))
@@ -258,7 +260,7 @@ func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agen
 		}
 		slog.InfoContext(ctx, "workload stopped on its own; allocation failed", "allocation_id", id, "node_id", nodeID, "reason", reason)
 		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-		if err := w.runtime.Release(stepCtx, w.releaseWorkload(row)); err != nil {
+		if err := w.runtime.Release(stepCtx, workload(row)); err != nil {
 			slog.WarnContext(ctx, "release stopped workload", "allocation_id", id, "err", err)
 		}
 		cancel()
@@ -309,6 +311,19 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			}
 		}()
 	}
+	// So do provisions that found the agent away (created while it was
+	// reconnecting), instead of at the reconciler's deadline.
+	waiting, err := w.svc.store.ListNodeWaitingProvisions(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read the node's waiting provisions: %w", err)
+	}
+	for _, row := range waiting {
+		go func() {
+			if err := w.provision(context.WithoutCancel(ctx), row); err != nil {
+				slog.Warn("provision on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+			}
+		}()
+	}
 	active, err := w.svc.store.ListNodeActiveAllocations(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
 	if err != nil {
 		return fmt.Errorf("read the node's active allocations: %w", err)
@@ -318,7 +333,7 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			continue
 		}
 		slog.Warn("node lost an active workload; provisioning it again", "node_id", nodeID, "allocation_id", row.ID)
-		wl, err := w.workload(row)
+		wl, err := w.provisionWorkload(row)
 		if err == nil {
 			err = w.runtime.Provision(ctx, wl)
 		}

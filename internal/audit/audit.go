@@ -31,6 +31,16 @@ const (
 	ActionSigningKeyRotate = "signing_key.rotate"
 
 	ActionAllocationTransition = "allocation.transition"
+	// ActionAllocationForceRelease: an admin, a suspension or an empty
+	// balance released an allocation its owner did not give back.
+	ActionAllocationForceRelease = "allocation.force_release"
+
+	ActionUserEmailChanged      = "user.email_change"
+	ActionUserSuspended         = "user.suspend"
+	ActionUserUnsuspended       = "user.unsuspend"
+	ActionUserDeleted           = "user.delete"
+	ActionPasswordResetIssued   = "user.password_reset_issue"
+	ActionPasswordResetRedeemed = "user.password_reset"
 
 	ActionNodeJoinTokenIssued    = "node.join_token_issue"
 	ActionNodeJoined             = "node.join"
@@ -60,7 +70,15 @@ var allowedKeys = map[string][]string{
 	ActionNodeCordoned:     {"admin_state_from", "admin_state_to", "reason"},
 	ActionSigningKeyRotate: {"kid"},
 
-	ActionAllocationTransition: {"status_from", "status_to", "reason"},
+	ActionAllocationTransition:   {"status_from", "status_to", "reason"},
+	ActionAllocationForceRelease: {"reason", "status_from", "user_id"},
+
+	ActionUserEmailChanged:      {"from", "to"},
+	ActionUserSuspended:         {"reason", "release_allocations", "released", "sessions_revoked"},
+	ActionUserUnsuspended:       {"suspended_at"},
+	ActionUserDeleted:           {"ssh_keys_deleted", "sessions_revoked"},
+	ActionPasswordResetIssued:   {"expires_at", "replaced"},
+	ActionPasswordResetRedeemed: {"sessions_revoked"},
 
 	ActionNodeJoinTokenIssued:    {"expires_at", "revoked_older"},
 	ActionNodeJoined:             {"credential_id", "revoked_credentials"},

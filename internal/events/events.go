@@ -31,6 +31,10 @@ const (
 	NodeOffline = "node.offline"
 
 	GPUUnhealthy = "gpu.unhealthy"
+
+	// SSHKeysChanged: a user added or deleted an SSH key; their running
+	// allocations get the new set.
+	SSHKeysChanged = "ssh_keys.changed"
 )
 
 // Types lists every event type; the contract test holds it against
@@ -39,7 +43,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
-	NodeOffline, GPUUnhealthy,
+	NodeOffline, GPUUnhealthy, SSHKeysChanged,
 }
 
 // Allocation is the payload of every allocation.* event: ids and status,
@@ -87,6 +91,13 @@ type GPU struct {
 	AllocationID uuid.UUID `json:"allocation_id"`
 	UserID       uuid.UUID `json:"user_id"`
 	At           time.Time `json:"at"`
+}
+
+// SSHKeys is the payload of ssh_keys.* events: whose keys changed. The
+// keys themselves are read from the database by whoever acts on it.
+type SSHKeys struct {
+	UserID uuid.UUID `json:"user_id"`
+	At     time.Time `json:"at"`
 }
 
 // Envelope is what goes on the wire: the payload plus its identity.

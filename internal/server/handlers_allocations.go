@@ -30,7 +30,7 @@ func (a *App) createAllocation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	create := allocation.CreateRequest{SKUID: req.SkuId, Name: name}
+	create := allocation.CreateRequest{SKUID: req.SkuId, Name: name, SSHKeyIDs: req.SshKeyIds}
 	if wl.Runtime == allocation.RuntimeDocker {
 		create.Container = &allocation.Spec{Launchable: wl.Launchable, Image: wl.Image, Command: wl.Command, Env: wl.Env,
 			SecretEnv: wl.SecretEnv, Ports: wl.Ports, Params: wl.Params}

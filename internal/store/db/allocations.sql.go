@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -51,6 +51,7 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
 	)
@@ -66,7 +67,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type ClaimDueReleasesParams struct {
@@ -112,6 +113,7 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -217,7 +219,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -254,8 +256,69 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+	)
+	return i, err
+}
+
+const getAllocationAdminView = `-- name: GetAllocationAdminView :one
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = $1
+`
+
+type GetAllocationAdminViewRow struct {
+	Allocation    Allocation
+	NodeHostname  *string
+	NodeStatus    *string
+	NodeSshHost   *string
+	NodeSshPort   pgtype.Int4
+	OwnerUsername string
+	OwnerEmail    string
+}
+
+// Any allocation with its node's status and SSH address and its owner, for
+// admins.
+func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (GetAllocationAdminViewRow, error) {
+	row := q.db.QueryRow(ctx, getAllocationAdminView, id)
+	var i GetAllocationAdminViewRow
+	err := row.Scan(
+		&i.Allocation.ID,
+		&i.Allocation.UserID,
+		&i.Allocation.SkuID,
+		&i.Allocation.NodeID,
+		&i.Allocation.Name,
+		&i.Allocation.Status,
+		&i.Allocation.DesiredState,
+		&i.Allocation.ObservedState,
+		&i.Allocation.Gpus,
+		&i.Allocation.GpuCount,
+		&i.Allocation.PricePerHourMinor,
+		&i.Allocation.Currency,
+		&i.Allocation.FailureReason,
+		&i.Allocation.ReleaseReason,
+		&i.Allocation.Attempts,
+		&i.Allocation.CreatedAt,
+		&i.Allocation.UpdatedAt,
+		&i.Allocation.StatusChangedAt,
+		&i.Allocation.ActiveAt,
+		&i.Allocation.ReleasedAt,
+		&i.Allocation.ReleaseRequestedAt,
+		&i.Allocation.LastError,
+		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
+		&i.Allocation.Runtime,
+		&i.Allocation.Workload,
+		&i.NodeHostname,
+		&i.NodeStatus,
+		&i.NodeSshHost,
+		&i.NodeSshPort,
+		&i.OwnerUsername,
+		&i.OwnerEmail,
 	)
 	return i, err
 }
@@ -286,7 +349,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -333,6 +396,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.ReleaseRequestedAt,
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
 		&i.Allocation.Runtime,
 		&i.Allocation.Workload,
 		&i.NodeHostname,
@@ -344,7 +408,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -416,6 +480,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.ReleaseRequestedAt,
 			&i.Allocation.LastError,
 			&i.Allocation.NextAttemptAt,
+			&i.Allocation.SshKeyIds,
 			&i.Allocation.Runtime,
 			&i.Allocation.Workload,
 			&i.NodeHostname,
@@ -434,7 +499,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -470,6 +535,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -484,7 +550,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.runtime, a.workload FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -532,6 +598,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -546,7 +613,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -582,6 +649,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -596,7 +664,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -633,6 +701,61 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
+WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
+`
+
+// A node's provisions that found its agent away and wait for it (a failed
+// attempt set next_attempt_at), driven again when its agent reports.
+func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listNodeWaitingProvisions, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -647,7 +770,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -694,6 +817,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -708,7 +832,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -756,6 +880,7 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
 		); err != nil {
@@ -783,18 +908,20 @@ WITH node AS (
     LIMIT $4::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, runtime, workload)
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+                             runtime, workload)
     SELECT $5, $6, $1, $7,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           $4::int, $8, $9, $2::text, $10::jsonb
+           $4::int, $8, $9, $10::uuid[],
+           $2::text, $11::jsonb
     FROM picked p
     HAVING count(*) = $4::int
-    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 ), reserved AS (
     UPDATE gpus SET allocation_id = placed.id, updated_at = now()
     FROM placed WHERE gpus.id IN (SELECT id FROM picked)
 )
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload FROM placed
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM placed
 `
 
 type PlaceAllocationParams struct {
@@ -807,6 +934,7 @@ type PlaceAllocationParams struct {
 	Name              string
 	PricePerHourMinor int64
 	Currency          string
+	SshKeyIds         []uuid.UUID
 	Workload          []byte
 }
 
@@ -834,6 +962,7 @@ type PlaceAllocationRow struct {
 	ReleaseRequestedAt *time.Time
 	LastError          string
 	NextAttemptAt      *time.Time
+	SshKeyIds          []uuid.UUID
 	Runtime            string
 	Workload           []byte
 }
@@ -857,6 +986,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		arg.Name,
 		arg.PricePerHourMinor,
 		arg.Currency,
+		arg.SshKeyIds,
 		arg.Workload,
 	)
 	var i PlaceAllocationRow
@@ -884,6 +1014,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
 	)
@@ -946,7 +1077,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type RecordAllocationFailureParams struct {
@@ -990,6 +1121,7 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
 	)
@@ -1015,7 +1147,7 @@ UPDATE allocations SET
     -- An escalation to release_failed keeps the retry schedule it had.
     next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type TransitionAllocationParams struct {
@@ -1067,6 +1199,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
 	)

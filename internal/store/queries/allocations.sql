@@ -73,6 +73,12 @@ ORDER BY release_requested_at
 LIMIT @batch
 FOR UPDATE SKIP LOCKED;
 
+-- name: ListNodeWaitingProvisions :many
+-- A node's provisions that found its agent away and wait for it (a failed
+-- attempt set next_attempt_at), driven again when its agent reports.
+SELECT * FROM allocations
+WHERE node_id = @node_id AND status = 'provisioning' AND next_attempt_at IS NOT NULL;
+
 -- name: ListNodePendingReleases :many
 -- A node's releases still to confirm, driven again when its agent reports.
 SELECT * FROM allocations WHERE node_id = @node_id AND status IN ('releasing', 'release_failed');
@@ -138,10 +144,12 @@ WITH node AS (
     LIMIT @gpu_count::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, runtime, workload)
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+                             runtime, workload)
     SELECT @user_id, @sku_id, @node_id, @name,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           @gpu_count::int, @price_per_hour_minor, @currency, @runtime::text, sqlc.narg(workload)::jsonb
+           @gpu_count::int, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[],
+           @runtime::text, sqlc.narg(workload)::jsonb
     FROM picked p
     HAVING count(*) = @gpu_count::int
     RETURNING *
@@ -190,3 +198,12 @@ SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = @id AND a.user_id = @user_id;
+
+-- name: GetAllocationAdminView :one
+-- Any allocation with its node's status and SSH address and its owner, for
+-- admins.
+SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = @id;
