@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/hashicorp/yamux"
 
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -350,7 +351,10 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 		_ = agentproto.NewEncoder(stream).Send(res)
 		return
 	}
-	if err := rt.run(ctx, task); err != nil {
+	if err := rt.run(ctx, task); errors.Is(err, docker.ErrPulling) {
+		res.OK, res.Pending, res.Error = false, true, err.Error()
+		slog.Info("agent: task goes on", "kind", task.Kind, "allocation_id", task.AllocationID, "state", err)
+	} else if err != nil {
 		res.OK, res.Error = false, err.Error()
 		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)
 	} else {

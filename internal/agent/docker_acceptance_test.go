@@ -1,12 +1,14 @@
 package agent_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/google/uuid"
@@ -39,6 +41,10 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 	}
 	t.Cleanup(func() { drt.Close() })
 	drt.StopTimeout = time.Second
+	drt.PullWait = 200 * time.Millisecond // answer "still pulling" soon
+	reg := dockertest.StartRegistry(t, "u", "p")
+	reg.BlobDelay = time.Second
+	drt.Credentials = docker.Credentials{reg.Addr: {Username: "u", Password: "p", ServerAddress: reg.Addr}}
 	cli, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +161,39 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 		t.Errorf("a failed pull was active (billed) at %v", bad.ActiveAt)
 	}
 	assertNoDocker(t, cli, bad.Id)
+
+	// An image that takes a while to pull: the allocation stays
+	// provisioning, unbilled, with the progress as last_error, and becomes
+	// active once the pull is done and the container runs.
+	slowRef := reg.Addr + "/test/slow:1"
+	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), slowRef, image.RemoveOptions{Force: true}) })
+	slow := create(allocation.Spec{Launchable: "container", Image: slowRef})
+	var sawPulling bool
+	eventually(t, 60*time.Second, "slow pull ends active", func() bool {
+		got, err := c.GetAllocation(ctx, slow.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == api.AllocationStatusProvisioning && strings.Contains(got.LastError, "pulling image "+slowRef) {
+			sawPulling = true
+			if got.ActiveAt != nil {
+				t.Errorf("billed while pulling: active_at %v", got.ActiveAt)
+			}
+		}
+		if got.Status == api.AllocationStatusFailed {
+			t.Fatalf("slow pull failed the allocation: %s", got.FailureReason)
+		}
+		slow = got
+		return got.Status == api.AllocationStatusActive
+	})
+	if !sawPulling {
+		t.Error("never saw the allocation provisioning with the pull's progress")
+	}
+	if _, err := c.ReleaseAllocation(ctx, slow.Id); err != nil {
+		t.Fatal(err)
+	}
+	waitAllocation(t, c, slow, api.AllocationStatusReleased)
+	assertNoDocker(t, cli, slow.Id)
 
 	// A container that exits, and one killed for its memory (the SKU's
 	// 512 MiB), fail their allocations with the reason, and are removed.

@@ -71,6 +71,9 @@ func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task
 	if err != nil {
 		return err
 	}
+	if !res.OK && res.Pending {
+		return fmt.Errorf("%w: %s", allocation.ErrPending, res.Error)
+	}
 	if !res.OK {
 		return errors.New("agent: " + res.Error)
 	}

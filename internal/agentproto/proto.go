@@ -215,6 +215,10 @@ type TaskResult struct {
 	ID    string `json:"id"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Pending (with OK false) says the step goes on on the node (an image
+	// still pulling) and Error how far it is: ask again later; it is not a
+	// failure.
+	Pending bool `json:"pending,omitempty"`
 	// Heartbeat answers a probe.
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }

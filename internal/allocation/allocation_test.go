@@ -754,3 +754,58 @@ func TestPlacementNeedsTheRuntime(t *testing.T) {
 		t.Errorf("shell allocation on %s, runtime %q, workload %s", host, row.Runtime, row.Workload)
 	}
 }
+
+// pendingRuntime answers ErrPending to the first provisions, as an agent
+// whose image is still pulling does, and checks each time that the
+// allocation is still provisioning, unbilled, with the progress shown.
+type pendingRuntime struct {
+	t       *testing.T
+	f       *fixture
+	pending int
+	calls   int
+}
+
+func (p *pendingRuntime) Provision(ctx context.Context, w allocation.Workload) error {
+	p.calls++
+	if p.calls > 1 {
+		row, err := p.f.st.GetAllocation(ctx, db.GetAllocationParams{ID: w.AllocationID})
+		must(p.t, err)
+		if row.Status != string(allocation.StatusProvisioning) || row.ActiveAt != nil || !strings.Contains(row.LastError, "pulling image x: 1 of 2 MB") || row.Attempts != 0 {
+			p.t.Errorf("while pending: status %s active_at %v last_error %q attempts %d", row.Status, row.ActiveAt, row.LastError, row.Attempts)
+		}
+	}
+	if p.calls <= p.pending {
+		return fmt.Errorf("%w: pulling image x: 1 of 2 MB", allocation.ErrPending)
+	}
+	return nil
+}
+
+func (p *pendingRuntime) Release(context.Context, allocation.Workload) error { return nil }
+
+// TestProvisionPendingIsNotAFailure: a provision the node answers "still
+// pulling" stays provisioning (unbilled, progress in last_error, attempts
+// not spent) and is asked again until the node is done; past PendingWait
+// the call returns and the allocation waits for the reconciler.
+func TestProvisionPendingIsNotAFailure(t *testing.T) {
+	f := newFixture(t, 1, 1)
+	u := f.user(t)
+	rt := &pendingRuntime{t: t, f: f, pending: 3}
+	wk := allocation.NewWorker(f.svc, rt)
+	wk.PendingPoll = 10 * time.Millisecond
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, a.Id))
+	if rt.calls != 4 || f.status(t, a.Id) != allocation.StatusActive {
+		t.Fatalf("after %d calls the allocation is %s, want active after 4", rt.calls, f.status(t, a.Id))
+	}
+
+	slow := &pendingRuntime{t: t, f: f, pending: 1 << 30}
+	wk = allocation.NewWorker(f.svc, slow)
+	wk.PendingPoll, wk.PendingWait = 10*time.Millisecond, 50*time.Millisecond
+	b, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, b.Id))
+	if f.status(t, b.Id) != allocation.StatusProvisioning || slow.calls < 2 {
+		t.Fatalf("past PendingWait: %s after %d calls, want provisioning", f.status(t, b.Id), slow.calls)
+	}
+}

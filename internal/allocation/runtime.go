@@ -18,6 +18,11 @@ import (
 // tried again, a provision up to the reconciler's attempts.
 var ErrNodeUnreachable = errors.New("node agent is not connected")
 
+// ErrPending is a runtime's answer when the step goes on on the node (a
+// container's image still pulling): the allocation stays provisioning,
+// unbilled, and the step is asked again shortly; it is not a failure.
+var ErrPending = errors.New("in progress on the node")
+
 // Runtimes an allocation can need (agentproto's names).
 const (
 	RuntimeProcess = agentproto.RuntimeProcess

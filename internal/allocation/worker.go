@@ -30,11 +30,17 @@ type Worker struct {
 	// MaxProvisionAttempts is how many times a provision that cannot reach
 	// its node is left to the reconciler before it fails.
 	MaxProvisionAttempts int
+	// PendingPoll is how often a provision that goes on on the node (an
+	// image pulling) is asked again, for up to PendingWait in one call;
+	// after that the reconciler drives it again.
+	PendingPoll time.Duration
+	PendingWait time.Duration
 }
 
 // NewWorker returns a worker for svc's allocations.
 func NewWorker(svc *Service, rt Runtime) *Worker {
-	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute, MaxProvisionAttempts: 3}
+	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute, MaxProvisionAttempts: 3,
+		PendingPoll: 2 * time.Second, PendingWait: time.Minute}
 }
 
 // EventTypes are the events the worker listens to.
@@ -88,12 +94,30 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 }
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
-	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
 	wl, err := w.provisionWorkload(row)
-	if err == nil {
+	began := time.Now()
+	for err == nil {
+		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
 		err = w.runtime.Provision(stepCtx, wl)
+		cancel()
+		if !errors.Is(err, ErrPending) || ctx.Err() != nil {
+			break
+		}
+		// Not a failure: the node is at it (an image pulling). Billing has
+		// not started; the progress shows as last_error.
+		n, nerr := w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(err.Error(), 1000)})
+		if nerr != nil || n == 0 || time.Since(began) >= w.PendingWait {
+			return nerr // moved on meanwhile, or the reconciler asks again
+		}
+		t := time.NewTimer(w.PendingPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		err = nil // ask again
 	}
-	cancel()
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
 	}

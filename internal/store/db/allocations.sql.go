@@ -894,6 +894,28 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 	return items, nil
 }
 
+const noteProvisionProgress = `-- name: NoteProvisionProgress :execrows
+UPDATE allocations SET last_error = $1, attempts = 0, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE id = $2 AND status = 'provisioning'
+`
+
+type NoteProvisionProgressParams struct {
+	Note string
+	ID   uuid.UUID
+}
+
+// A provision that goes on on the node (an image pulling): its progress as
+// last_error, status_changed_at moved on and attempts reset, so the
+// reconciler neither counts it as stuck nor gives up on it while the node
+// reports progress (the node bounds a pull itself).
+func (q *Queries) NoteProvisionProgress(ctx context.Context, arg NoteProvisionProgressParams) (int64, error) {
+	result, err := q.db.Exec(ctx, noteProvisionProgress, arg.Note, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const placeAllocation = `-- name: PlaceAllocation :one
 WITH node AS (
     SELECT n.id FROM nodes n

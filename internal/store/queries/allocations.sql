@@ -93,6 +93,14 @@ ORDER BY a.id
 LIMIT @batch
 FOR UPDATE OF a SKIP LOCKED;
 
+-- name: NoteProvisionProgress :execrows
+-- A provision that goes on on the node (an image pulling): its progress as
+-- last_error, status_changed_at moved on and attempts reset, so the
+-- reconciler neither counts it as stuck nor gives up on it while the node
+-- reports progress (the node bounds a pull itself).
+UPDATE allocations SET last_error = @note, attempts = 0, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE id = @id AND status = 'provisioning';
+
 -- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = @id AND status = @status

@@ -37,7 +37,9 @@
 //     stays exited so that State reports its exit code and OOM flag;
 //   - json-file logs capped at 3 × 10 MB.
 //
-// Images are pulled only when the engine does not have them, so images
+// Images are pulled only when the engine does not have them (in the
+// background, one pull per image: Provision answers ErrPulling with the
+// progress after PullWait and carries on when asked again), so images
 // built or loaded on the node work offline; a pull sends the login the
 // operator configured for the image's registry (Credentials, from a Docker
 // config.json), and reports progress through OnPull.

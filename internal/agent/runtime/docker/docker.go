@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -52,6 +53,10 @@ var (
 	ErrNotManaged = errors.New("not managed by gpuaas for this allocation")
 	// ErrExited is a container that stopped before Provision saw it run.
 	ErrExited = errors.New("container exited")
+	// ErrPulling is a provision waiting for its image: the pull goes on in
+	// the background, and a repeat of the provision carries on from where
+	// it is (or fails with the pull's error).
+	ErrPulling = errors.New("pulling image")
 )
 
 // Port is a port the workload serves, published on 127.0.0.1.
@@ -90,6 +95,22 @@ type Runtime struct {
 	OnPull func(allocationID uuid.UUID, p PullProgress)
 	// StopTimeout is the grace a container gets on Release; default 10 s.
 	StopTimeout time.Duration
+	// PullWait is how long Provision waits for a missing image before it
+	// answers ErrPulling (the pull goes on); default 20 s. PullTimeout
+	// bounds a whole pull; default 1 h.
+	PullWait    time.Duration
+	PullTimeout time.Duration
+
+	mu    sync.Mutex
+	pulls map[string]*pull
+}
+
+// pull is one image pull running in the background, shared by every
+// provision that needs the image.
+type pull struct {
+	done     chan struct{}
+	err      error // set before done closes
+	progress PullProgress
 }
 
 // PullProgress is the state of one image pull, summed over its layers.
@@ -124,7 +145,7 @@ func New(ctx context.Context, host string) (*Runtime, error) {
 		cli.Close()
 		return nil, fmt.Errorf("docker engine at %s speaks API %s; need %s (Docker 20.10) or newer", host, v, MinAPIVersion)
 	}
-	return &Runtime{cli: cli}, nil
+	return &Runtime{cli: cli, pulls: map[string]*pull{}}, nil
 }
 
 // Close releases the client's connections.
@@ -313,7 +334,7 @@ func (r *Runtime) Provision(ctx context.Context, w Workload) error {
 		return err
 	}
 	err := r.provision(ctx, w)
-	if err != nil && !errors.Is(err, ErrNotManaged) && ctx.Err() == nil {
+	if err != nil && !errors.Is(err, ErrNotManaged) && !errors.Is(err, ErrPulling) && ctx.Err() == nil {
 		if rerr := r.Release(context.WithoutCancel(ctx), w.AllocationID); rerr != nil {
 			err = fmt.Errorf("%w (and cleaning up: %v)", err, rerr)
 		}
@@ -400,7 +421,11 @@ func (r *Runtime) ensureNetwork(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// ensureImage pulls w's image unless the engine has it.
+// ensureImage makes sure the engine has w's image. A missing one is
+// pulled in the background (one pull per image, whoever asks): ensureImage
+// waits up to PullWait for it, then answers ErrPulling with the progress,
+// and the caller asks again later. A pull that failed is reported once, to
+// the next ask, and then forgotten so that a later provision tries again.
 func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
 	if _, err := r.cli.ImageInspect(ctx, w.Image); err == nil {
 		return nil
@@ -411,12 +436,65 @@ func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	if r.pulls == nil {
+		r.pulls = map[string]*pull{}
+	}
+	p, ok := r.pulls[w.Image]
+	if !ok {
+		p = &pull{done: make(chan struct{}), progress: PullProgress{Image: w.Image, Status: "starting"}}
+		r.pulls[w.Image] = p
+		go r.runPull(p, w, auth)
+	}
+	r.mu.Unlock()
+	wait := r.PullWait
+	if wait <= 0 {
+		wait = 20 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		r.mu.Lock()
+		if r.pulls[w.Image] == p {
+			delete(r.pulls, w.Image)
+		}
+		r.mu.Unlock()
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		r.mu.Lock()
+		pr := p.progress
+		r.mu.Unlock()
+		if pr.Total > 0 {
+			return fmt.Errorf("%w %s: %d of %d MB", ErrPulling, w.Image, pr.Current>>20, pr.Total>>20)
+		}
+		return fmt.Errorf("%w %s: %s", ErrPulling, w.Image, pr.Status)
+	}
+}
+
+// runPull pulls w's image to its end, under PullTimeout and not under any
+// one provision's context.
+func (r *Runtime) runPull(p *pull, w Workload, auth string) {
+	timeout := r.PullTimeout
+	if timeout <= 0 {
+		timeout = time.Hour
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	defer close(p.done)
 	rc, err := r.cli.ImagePull(ctx, w.Image, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
-		return fmt.Errorf("pull image %s: %w", w.Image, err)
+		p.err = fmt.Errorf("pull image %s: %w", w.Image, err)
+		return
 	}
 	defer rc.Close()
-	return r.readPull(rc, w)
+	p.err = r.readPull(rc, w, func(pr PullProgress) {
+		r.mu.Lock()
+		p.progress = pr
+		r.mu.Unlock()
+	})
 }
 
 // pullMessage is one line of the engine's pull progress stream.
@@ -435,7 +513,7 @@ type pullMessage struct {
 
 // readPull follows a pull to its end; a pull that fails does so inside the
 // stream, after a 200.
-func (r *Runtime) readPull(rc io.Reader, w Workload) error {
+func (r *Runtime) readPull(rc io.Reader, w Workload, note func(PullProgress)) error {
 	dec := json.NewDecoder(rc)
 	layers := map[string][2]int64{}
 	last := time.Time{}
@@ -455,15 +533,20 @@ func (r *Runtime) readPull(rc io.Reader, w Workload) error {
 		if m.ID != "" && m.ProgressDetail.Total > 0 {
 			layers[m.ID] = [2]int64{m.ProgressDetail.Current, m.ProgressDetail.Total}
 		}
-		if r.OnPull != nil && time.Since(last) > 500*time.Millisecond {
+		if time.Since(last) > 500*time.Millisecond {
 			last = time.Now()
-			r.OnPull(w.AllocationID, sumPull(w.Image, m.Status, layers))
+			pr := sumPull(w.Image, m.Status, layers)
+			note(pr)
+			if r.OnPull != nil {
+				r.OnPull(w.AllocationID, pr)
+			}
 		}
 	}
+	done := sumPull(w.Image, "pulled", layers)
+	done.Current = done.Total
+	note(done)
 	if r.OnPull != nil {
-		p := sumPull(w.Image, "pulled", layers)
-		p.Current = p.Total
-		r.OnPull(w.AllocationID, p)
+		r.OnPull(w.AllocationID, done)
 	}
 	return nil
 }

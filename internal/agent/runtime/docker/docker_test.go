@@ -274,6 +274,7 @@ func TestPullFailureLeavesNothing(t *testing.T) {
 	rt, cli := newRuntime(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	rt.PullWait = time.Minute // the failure, not a pull still under way
 	w := workload(t, rt)
 	w.Image = "registry.invalid/gpuaas/nope:1"
 	err := rt.Provision(ctx, w)
