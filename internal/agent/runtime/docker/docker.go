@@ -31,6 +31,9 @@ const MinAPIVersion = "1.41"
 // LabelAllocation marks what this runtime created, with the allocation id.
 const LabelAllocation = "gpuaas.allocation"
 
+// LabelScope marks what a runtime with a Scope created, with the scope.
+const LabelScope = "gpuaas.scope"
+
 // DefaultCapAdd is the short list of capabilities a container keeps after
 // CapDrop ALL: what an ordinary image's entrypoint needs to own its files,
 // signal its children and drop to an unprivileged user. Nothing that
@@ -100,6 +103,11 @@ type Runtime struct {
 	// bounds a whole pull; default 1 h.
 	PullWait    time.Duration
 	PullTimeout time.Duration
+	// Scope, when set, is labelled on what this runtime creates, and List
+	// and Exited see only containers with it: runtimes sharing one engine
+	// (tests side by side) leave each other's containers alone. An agent
+	// owns its engine and leaves it empty.
+	Scope string
 
 	mu    sync.Mutex
 	pulls map[string]*pull
@@ -274,7 +282,7 @@ func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
 	cfg := &container.Config{
 		Image:        w.Image,
 		Env:          env,
-		Labels:       map[string]string{LabelAllocation: w.AllocationID.String()},
+		Labels:       r.labels(w.AllocationID),
 		ExposedPorts: exposed,
 		Hostname:     "g" + strings.ReplaceAll(w.AllocationID.String(), "-", "")[:12],
 	}
@@ -316,6 +324,24 @@ func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// labels are what this runtime puts on a container or network of id.
+func (r *Runtime) labels(id uuid.UUID) map[string]string {
+	l := map[string]string{LabelAllocation: id.String()}
+	if r.Scope != "" {
+		l[LabelScope] = r.Scope
+	}
+	return l
+}
+
+// listFilters select this runtime's containers, plus more.
+func (r *Runtime) listFilters(more ...filters.KeyValuePair) filters.Args {
+	args := append([]filters.KeyValuePair{filters.Arg("label", LabelAllocation)}, more...)
+	if r.Scope != "" {
+		args = append(args, filters.Arg("label", LabelScope+"="+r.Scope))
+	}
+	return filters.NewArgs(args...)
+}
 
 func managed(labels map[string]string, id uuid.UUID) bool {
 	return labels[LabelAllocation] == id.String()
@@ -409,7 +435,7 @@ func (r *Runtime) ensureNetwork(ctx context.Context, id uuid.UUID) error {
 	}
 	_, err = r.cli.NetworkCreate(ctx, name, network.CreateOptions{
 		Driver: "bridge",
-		Labels: map[string]string{LabelAllocation: id.String()},
+		Labels: r.labels(id),
 		Options: map[string]string{
 			"com.docker.network.bridge.enable_icc":        "false",
 			"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
@@ -679,7 +705,7 @@ func (r *Runtime) oomEvent(ctx context.Context, id, startedAt string) (bool, err
 // List reports every container this runtime created on the engine, found
 // by label: after an agent restart these are the allocations it runs.
 func (r *Runtime) List(ctx context.Context) ([]State, error) {
-	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelAllocation))})
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.listFilters()})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -704,8 +730,8 @@ func (r *Runtime) List(ctx context.Context) ([]State, error) {
 // (exited or OOM-killed), with their exit codes: one list call, and an
 // inspect only for the stopped ones.
 func (r *Runtime) Exited(ctx context.Context) ([]State, error) {
-	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", LabelAllocation), filters.Arg("status", "exited"), filters.Arg("status", "dead"))})
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.listFilters(
+		filters.Arg("status", "exited"), filters.Arg("status", "dead"))})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

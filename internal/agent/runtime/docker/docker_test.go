@@ -31,6 +31,7 @@ func newRuntime(t *testing.T) (*docker.Runtime, *client.Client) {
 	}
 	t.Cleanup(func() { rt.Close() })
 	rt.StopTimeout = time.Second
+	rt.Scope = "test-" + uuid.NewString() // other packages' tests share the engine
 	cli, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -199,6 +200,7 @@ func TestAdoptAfterRestart(t *testing.T) {
 	}
 	before, _ := cli.ContainerInspect(ctx, docker.Name(w.AllocationID))
 	rt2, _ := newRuntime(t)
+	rt2.Scope = rt.Scope // the same agent, restarted
 	list, err := rt2.List(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,13 @@ func StartRegistry(t testing.TB, user, pass string) *Registry {
 	must(tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))}))
 	_, err = tw.Write(bb)
 	must(err)
+	// A file of its own makes each registry's layer unique, so an engine
+	// that other tests pulled into never finds it already there: every
+	// pull here really transfers the layer.
+	id := []byte(fmt.Sprintf("%d %s\n", time.Now().UnixNano(), t.Name()))
+	must(tw.WriteHeader(&tar.Header{Name: "registry-id", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(id))}))
+	_, err = tw.Write(id)
+	must(err)
 	must(tw.Close())
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
