@@ -19,7 +19,7 @@ export type PathsFor<M extends Method> = {
   [P in keyof paths]: paths[P] extends Record<M, unknown> ? P : never;
 }[keyof paths];
 
-type Op<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
+export type Op<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
 
 type PathParams<O> = O extends { parameters: { path: infer X } } ? X : never;
 type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? Q : never;

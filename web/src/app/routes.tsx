@@ -17,7 +17,6 @@ import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
-import { BalanceProvider } from './balance';
 import { RequireAdmin, RequireAuth } from './guards';
 import { Shell } from './Shell';
 
@@ -26,9 +25,7 @@ export const routes: RouteObject[] = [
   {
     element: (
       <RequireAuth>
-        <BalanceProvider>
-          <Shell />
-        </BalanceProvider>
+        <Shell />
       </RequireAuth>
     ),
     children: [

@@ -1,12 +1,12 @@
 // The four states of any loaded screen, inside the page (the shell and the
 // page header stay): loading, error, empty, and restricted (403).
 //
-//   const q = useApi((s) => api.get('/api/v1/ssh-keys', { signal: s }), []);
+//   const q = useGet('/api/v1/ssh-keys', {});
 //   <StateView state={q} isEmpty={(d) => d.items.length === 0} empty={<Empty title="No keys yet" />}>
 //     {(d) => <DataTable rows={d.items} … />}
 //   </StateView>
 import type { ReactNode } from 'react';
-import type { ApiState } from '../api/hooks';
+import type { ApiState } from '../api/query';
 import { ErrorBox } from './ErrorBox';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {

@@ -6,7 +6,7 @@
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../api/client';
-import { useAction } from '../../api/hooks';
+import { useMutate } from '../../api/query';
 import type { Allocation, SKU } from '../../api/types';
 import { useBalance } from '../../app/balance';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -36,11 +36,14 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   // name is a new request (the same key with another body would be a 422).
   const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed]); // eslint-disable-line react-hooks/exhaustive-deps
   const est = estimateCreate(sku, balance.data);
-  const create = useAction(() =>
-    api.post('/api/v1/allocations', {
-      body: trimmed ? { sku_id: sku.id, name: trimmed } : { sku_id: sku.id },
-      headers: { 'Idempotency-Key': key },
-    }),
+  const create = useMutate(
+    () =>
+      api.post('/api/v1/allocations', {
+        body: trimmed ? { sku_id: sku.id, name: trimmed } : { sku_id: sku.id },
+        headers: { 'Idempotency-Key': key },
+      }),
+    // Sold out or short of credit: the marketplace and the balance on screen are stale either way.
+    { invalidates: ['/api/v1/allocations', '/api/v1/skus', '/api/v1/billing'] },
   );
   const nameError = trimmed.length > NAME_MAX ? `At most ${NAME_MAX} characters.` : undefined;
 
@@ -49,8 +52,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
     if (create.pending || nameError) return;
     const a = (await create.run()) as Allocation | undefined;
     if (!a) return;
-    toast({ tone: 'success', title: 'Allocation requested', message: `${sku.name} is being prepared.` });
-    void balance.reload();
+    toast({ tone: 'success', title: 'Allocation requested', message: `${a.name || sku.name} is being prepared.` });
     onClose();
     navigate(`/allocations/${a.id}`);
   };
@@ -67,7 +69,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           <button type="button" className="button" onClick={onClose} disabled={create.pending}>
             Cancel
           </button>
-          <button type="submit" form={formId} className="button primary" disabled={create.pending || !!nameError}>
+          <button type="submit" form={formId} className="button primary" disabled={create.pending || !!nameError || est.likelyRefused}>
             {create.pending ? 'Creating…' : `Create for ${formatMoney(est.perHourMinor, est.currency)}/h`}
           </button>
         </>
@@ -113,16 +115,18 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             {balance.data && !est.currencyMismatch ? (
               <>
                 <strong data-testid="estimate-runway">
-                  {est.runwayAlone === null ? 'indefinitely' : formatDuration(est.runwayAlone)}
+                  {est.runway === null ? 'indefinitely' : formatDuration(est.runway)}
                 </strong>
                 <span className="muted">
-                  <Money minor={est.availableMinor} currency={est.currency} /> available at this price
-                  {est.runwayWithRunning !== null && (
+                  <Money minor={est.availableMinor} currency={est.currency} /> available
+                  {est.runwayWithRunning !== null ? (
                     <>
-                      ; {formatDuration(est.runwayWithRunning)} with what you already run (
+                      , with what you already run (
                       <Money minor={est.totalPerHourMinor} currency={est.currency} />
                       /h in total)
                     </>
+                  ) : (
+                    ' at this price'
                   )}
                 </span>
               </>
@@ -136,9 +140,11 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           </div>
         </div>
         {est.likelyRefused && (
-          <div className="notice notice-caution" role="note">
-            Your balance covers less than {formatDuration(MIN_RUNWAY_SECONDS)} at this price; the server will likely
-            refuse to start it. <Link to="/billing">See billing</Link>.
+          <div className="notice notice-caution" role="note" data-testid="short-of-credit">
+            Not enough credit: starting this needs <Money minor={est.requiredMinor} currency={est.currency} /> (
+            {formatDuration(MIN_RUNWAY_SECONDS)} at <Money minor={est.totalPerHourMinor} currency={est.currency} />
+            /h) and you have <Money minor={Math.max(0, est.availableMinor)} currency={est.currency} />.{' '}
+            <Link to="/billing">See billing</Link>.
           </div>
         )}
 

@@ -37,6 +37,15 @@ describe('estimateCreate', () => {
     expect(e.totalPerHourMinor).toBe(2241);
   });
 
+  it('counts what already runs in the runway and in the credit the server asks for', () => {
+    const e = estimateCreate(sku, balance({ balance_minor: 500, burn_rate_per_hour_minor: 2751 }));
+    expect(e.runway).toBe(Math.floor((500 * 3600) / 3000));
+    expect(e.requiredMinor).toBe(500); // 3000/h for 600 s
+    expect(e.likelyRefused).toBe(false);
+    expect(estimateCreate(sku, balance({ balance_minor: 499, burn_rate_per_hour_minor: 2751 })).likelyRefused).toBe(true);
+    expect(estimateCreate(sku, balance({ balance_minor: 0 })).likelyRefused).toBe(true);
+  });
+
   it('warns when the balance covers less than the minimum runway', () => {
     expect(estimateCreate(sku, balance({ balance_minor: 40 })).likelyRefused).toBe(true); // 578 s
     expect(estimateCreate(sku, balance({ balance_minor: 42 })).likelyRefused).toBe(false); // 607 s

@@ -4,8 +4,8 @@
 // sends the same filters and downloads with the session's token.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { api, download } from '../../api/client';
-import { useAction, useApi } from '../../api/hooks';
+import { download } from '../../api/client';
+import { useGet, useMutate } from '../../api/query';
 import type { AuditLog } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -56,11 +56,8 @@ export function AuditLogsPage() {
     setDraft(f);
   }, [key, reset]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const q = useApi(
-    (signal) => api.get('/api/v1/admin/audit-logs', { query: { ...auditQuery(f), cursor: pager.cursor }, signal }),
-    [key, pager.cursor],
-  );
-  const exporting = useAction(() => download('/api/v1/admin/audit-logs/export', { query: auditQuery(f) }));
+  const q = useGet('/api/v1/admin/audit-logs', { query: { ...auditQuery(f), cursor: pager.cursor } });
+  const exporting = useMutate(() => download('/api/v1/admin/audit-logs/export', { query: auditQuery(f) }));
 
   const actorError = draft.actor_user_id && !UUID.test(draft.actor_user_id) ? 'Pick a user' : undefined;
   const apply = (e: FormEvent) => {

@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
 import { describeError, type ApiError } from '../../api/errors';
-import { useAction, useApi } from '../../api/hooks';
+import { useGet, useMutate } from '../../api/query';
 import type { Role, User } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
 import { FilterBar, SearchFilter, SelectFilter } from '../../components/Filters';
@@ -62,10 +62,7 @@ export function UsersPage() {
   const key = filterKey({ q: query.q ?? '', role: f.role });
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
-  const q = useApi(
-    (signal) => api.get('/api/v1/admin/users', { query: { ...query, cursor: pager.cursor }, signal }),
-    [key, pager.cursor],
-  );
+  const q = useGet('/api/v1/admin/users', { query: { ...query, cursor: pager.cursor } });
   const filtered = Boolean(query.q || query.role);
   const clear = () => {
     setSearch('');
@@ -167,7 +164,9 @@ function CreateUserDialog({
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('user');
-  const create = useAction(() => api.post('/api/v1/admin/users', { body: { username, email, password, role } }));
+  const create = useMutate(() => api.post('/api/v1/admin/users', { body: { username, email, password, role } }), {
+    invalidates: ['/api/v1/admin/users', '/api/v1/admin/overview'],
+  });
   const field = fieldOfError(create.error);
   const { reset } = create;
 
