@@ -59,7 +59,7 @@ export function StateView<T>({
   loadingLabel?: string;
 }) {
   const { data, error, loading, reload } = state;
-  if (error?.status === 403) return <Restricted />;
+  if (error?.status === 403 && error.code === 'forbidden') return <Restricted />;
   if (data === undefined) {
     if (error) return <ErrorBox error={error} onRetry={() => void reload()} />;
     if (loading) return <Loading label={loadingLabel} />;
