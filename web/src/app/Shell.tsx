@@ -11,6 +11,7 @@ import { formatDuration } from '../lib/format';
 import { useAuth, useUser } from './auth';
 import { isLow, useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
+import { useAllocationNames } from '../features/user/AllocationName';
 import { viewNotification } from './notificationText';
 import { useNotificationListener, useNotifications } from './notifications';
 
@@ -239,6 +240,7 @@ function LowBalanceBanner() {
 /** Announces every notification through the live region. */
 function StatusAnnouncer() {
   const announce = useAnnounce();
-  useNotificationListener((n) => announce(viewNotification(n).title));
+  const names = useAllocationNames();
+  useNotificationListener((n) => announce(viewNotification(n, n.allocation_id ? names?.get(n.allocation_id) : undefined).title));
   return null;
 }

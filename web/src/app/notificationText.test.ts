@@ -30,6 +30,16 @@ describe('viewNotification', () => {
     expect(gpu.tone).toBe('danger');
     expect(gpu.detail).toContain('Xid 79');
   });
+  it('names the allocation by its name and says why it was released', () => {
+    const v = viewNotification(
+      { type: 'allocation.status', id: 'e10', allocation_id: id, status: 'released', reason: 'balance_depleted' },
+      'llama-finetune',
+    );
+    expect(v.title).toBe('llama-finetune was released because your balance ran out');
+    expect(v.linkLabel).toBe('Open llama-finetune');
+    const admin = viewNotification({ type: 'allocation.status', id: 'e11', allocation_id: id, status: 'released', reason: 'admin: abuse' });
+    expect(admin.detail).toContain('Reason: abuse.');
+  });
   it('shows an unknown type as it is', () => {
     expect(viewNotification({ type: 'something.new', id: 'e7' }).title).toBe('something.new');
   });

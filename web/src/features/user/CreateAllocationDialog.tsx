@@ -14,7 +14,7 @@ import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
 import { Money } from '../../components/Money';
 import { useToast } from '../../components/Toast';
-import { formatDuration, formatMiB, formatMoney } from '../../lib/format';
+import { formatDuration, formatGiB, formatGpuMemory, formatMoney, formatSize } from '../../lib/format';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { MIN_RUNWAY_SECONDS, estimateCreate } from './estimate';
 import './user.css';
@@ -85,12 +85,12 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           </div>
           <div>
             <dt>GPU memory</dt>
-            <dd>{formatMiB(sku.gpu_memory_mib)} each</dd>
+            <dd>{formatGpuMemory(sku.gpu_memory_mib)} each</dd>
           </div>
           <div>
             <dt>CPU / memory / disk</dt>
             <dd>
-              {sku.vcpu} vCPU · {formatMiB(sku.memory_mib)} · {sku.disk_gib} GiB
+              {sku.vcpu} vCPU · {formatSize(sku.memory_mib)} · {formatGiB(sku.disk_gib)}
             </dd>
           </div>
           <div>

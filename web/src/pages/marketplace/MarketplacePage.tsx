@@ -13,7 +13,7 @@ import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { CreateAllocationDialog } from '../../features/user/CreateAllocationDialog';
 import { MIN_RUNWAY_SECONDS, estimateCreate } from '../../features/user/estimate';
-import { formatDuration, formatMiB } from '../../lib/format';
+import { formatDuration, formatGiB, formatGpuMemory, formatSize } from '../../lib/format';
 import '../../features/user/user.css';
 
 export function MarketplacePage() {
@@ -90,7 +90,7 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
         </div>
         <div>
           <dt>GPU memory</dt>
-          <dd>{formatMiB(sku.gpu_memory_mib)}</dd>
+          <dd>{formatGpuMemory(sku.gpu_memory_mib)}</dd>
         </div>
         <div>
           <dt>vCPU</dt>
@@ -98,11 +98,11 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
         </div>
         <div>
           <dt>Memory</dt>
-          <dd>{formatMiB(sku.memory_mib)}</dd>
+          <dd>{formatSize(sku.memory_mib)}</dd>
         </div>
         <div>
           <dt>Disk</dt>
-          <dd>{sku.disk_gib} GiB</dd>
+          <dd>{formatGiB(sku.disk_gib)}</dd>
         </div>
         <div>
           <dt>Region</dt>

@@ -1,7 +1,7 @@
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useNotifications } from '../../app/notifications';
-import { FakeWebSocket, renderPage } from '../../features/user/testing';
+import { FakeWebSocket, allocation, json, renderPage } from '../../features/user/testing';
 import { NotificationsPage } from './NotificationsPage';
 
 afterEach(() => {
@@ -21,7 +21,13 @@ describe('NotificationsPage', () => {
         <Bell />
         <NotificationsPage />
       </>,
-      { path: '/notifications', handlers: {} },
+      {
+        path: '/notifications',
+        handlers: {
+          'GET /api/v1/allocations?': () =>
+            json(200, { items: [allocation('3f2b9c1e-0000-4000-8000-000000000001', { name: 'llama-finetune' })], next_cursor: '' }),
+        },
+      },
     );
     expect(await screen.findByText('No notifications yet')).toBeTruthy();
     const ws = await waitFor(() => {
@@ -34,9 +40,10 @@ describe('NotificationsPage', () => {
       ws.push({ type: 'allocation.status', id: 'e1', allocation_id: '3f2b9c1e-0000-4000-8000-000000000001', status: 'active' });
       ws.push({ type: 'billing.low_balance', id: 'e2', balance_minor: 120, currency: 'USD' });
     });
-    expect(await screen.findByText('Allocation 3f2b9c1e is active')).toBeTruthy();
+    // Named by the allocation's name, not its id.
+    expect(await screen.findByText('llama-finetune is active')).toBeTruthy();
     expect(screen.getByText('Your balance is running low')).toBeTruthy();
-    expect(screen.getByRole('link', { name: 'Open allocation 3f2b9c1e' }).getAttribute('href')).toBe(
+    expect(screen.getByRole('link', { name: 'Open llama-finetune' }).getAttribute('href')).toBe(
       '/allocations/3f2b9c1e-0000-4000-8000-000000000001',
     );
     expect(screen.getAllByText('New')).toHaveLength(2);

@@ -12,6 +12,7 @@ import { Empty } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useAnnounce } from '../../components/Announcer';
 import { viewNotification } from '../../app/notificationText';
+import { useAllocationNames } from '../../features/user/AllocationName';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import '../../features/user/user.css';
 
@@ -25,6 +26,7 @@ const connectionText = {
 export function NotificationsPage() {
   const { messages, unread, markAllRead, dismiss, clearAll, connection } = useNotifications();
   const announce = useAnnounce();
+  const names = useAllocationNames();
   // The ids that were unread when they reached this page.
   const fresh = useRef(new Set<string>());
   for (const m of messages.slice(0, unread)) fresh.current.add(m.id);
@@ -71,7 +73,7 @@ export function NotificationsPage() {
       ) : (
         <ul className="notification-list" aria-label="Notifications, newest first">
           {messages.map((m) => {
-            const v = viewNotification(m);
+            const v = viewNotification(m, m.allocation_id ? names?.get(m.allocation_id) : undefined);
             const isNew = fresh.current.has(m.id);
             return (
               <li key={m.id} className={`notification notification-${v.tone}${isNew ? ' is-new' : ''}`}>
