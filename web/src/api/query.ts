@@ -201,3 +201,20 @@ export function useOnline(): boolean {
     () => true,
   );
 }
+
+/** False while any cached query's last attempt failed to reach the server (network error). */
+export function useServerReachable(): boolean {
+  const qc = useQueryClient();
+  return useSyncExternalStore(
+    (cb) => qc.getQueryCache().subscribe(cb),
+    () =>
+      !qc
+        .getQueryCache()
+        .getAll()
+        .some(
+          (q) =>
+            q.getObserversCount() > 0 && q.state.status === 'error' && toApiError(q.state.error).code === 'network_error',
+        ),
+    () => true,
+  );
+}
