@@ -202,8 +202,8 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
   });
 
-  await step('overview and nodes at 390 px', async () => {
-    const narrow = await newPage(viewports.narrow);
+  await step('overview and nodes on a phone (360 px)', async () => {
+    const narrow = await newPage(viewports.phone);
     await narrow.goto('/admin/overview');
     await expectText(narrow, /Updated \d/);
     await axeScan(narrow, 'admin-overview-narrow');

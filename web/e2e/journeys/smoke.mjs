@@ -14,6 +14,19 @@ export async function run({ page, accounts, step }) {
     await axeScan(page, 'login');
     await shot(page, 'login');
   });
+  await step('a wrong password is said in words, with the reference behind "Details"', async () => {
+    await page.getByLabel(/user ?name/i).fill(accounts.demo.username);
+    await page.getByLabel(/^password/i).fill('not-the-password');
+    await page.getByRole('button', { name: /sign in/i }).click();
+    const box = page.getByTestId('error-box');
+    await box.waitFor();
+    const text = await box.innerText();
+    if (!text.includes('Wrong username or password.')) throw new Error(`the error says "${text}"`);
+    if (/HTTP \d|Code /.test(text)) throw new Error(`the error shows raw codes: "${text}"`);
+    await box.getByText('Details').click();
+    await box.getByTestId('correlation-id').waitFor();
+    await shot(page, 'login-error');
+  });
   await step('sign in as demo', () => login(page, accounts.demo.username, accounts.demo.password));
   await step('land on /marketplace', async () => {
     await page.waitForURL(/\/marketplace$/);
