@@ -177,6 +177,17 @@ export async function run({ page, accounts, step, newPage }) {
     await expectText(table, /SHA256:/);
     await axeScan(page, 'keys');
     await shot(page, 'keys');
+    // The same key again: the server's refusal fits the dialog on a phone too.
+    await page.getByRole('button', { name: /^Add (your first )?key$/ }).first().click();
+    const again = page.getByRole('dialog', { name: 'Add an SSH key' });
+    await again.getByLabel('Public key').fill(PUBLIC_KEY);
+    await again.getByLabel('Name').fill('e2e again');
+    await again.getByRole('button', { name: 'Add key' }).click();
+    await expectText(again, 'You have already added this SSH key.');
+    await axeScan(page, 'keys-add-dialog-error');
+    await shot(page, 'keys-add-dialog-error');
+    await again.getByRole('button', { name: 'Cancel' }).click();
+    await again.waitFor({ state: 'detached' });
   });
 
   await step('notifications centre lists what happened to the allocation (axe, screenshot)', async () => {

@@ -14,6 +14,7 @@ import { useAuth, useUser } from './auth';
 import { isLow, useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
 import { useAllocationNames } from '../features/user/AllocationName';
+import { useNotificationHistory } from '../features/user/notificationHistory';
 import { viewNotification } from './notificationText';
 import { useNotificationListener, useNotifications } from './notifications';
 
@@ -92,7 +93,10 @@ function Sidebar() {
 }
 
 function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () => void }) {
-  const { unread } = useNotifications();
+  const local = useNotifications();
+  // The server's count where it keeps the history (the same in every browser), else this browser's.
+  const history = useNotificationHistory();
+  const unread = history.data ? history.data.unread_count : local.unread;
   const balance = useBalance();
   return (
     <header className="topbar">

@@ -2,7 +2,7 @@
 // forward, so "Back" pops a stack of the cursors already visited.
 //
 //   const pager = useCursorPager();
-//   const q = useApi((s) => api.get('/api/v1/billing/usage', { query: { cursor: pager.cursor }, signal: s }), [pager.cursor]);
+//   const q = useGet('/api/v1/billing/usage', { query: { cursor: pager.cursor } });
 //   <Pagination pager={pager} nextCursor={q.data?.next_cursor} />
 //   // when filters change: pager.reset()
 import { useCallback, useMemo, useState } from 'react';

@@ -76,3 +76,46 @@ describe('NotificationsPage', () => {
     expect(await screen.findByText('No notifications yet')).toBeTruthy();
   });
 });
+
+describe('NotificationsPage with the server history', () => {
+  it('lists the stored history and marks it all read', async () => {
+    let unread = 2;
+    const { calls } = renderPage(
+      <>
+        <NotificationsPage />
+      </>,
+      {
+        path: '/notifications',
+        handlers: {
+          'GET /api/v1/notifications': () =>
+            json(200, {
+              items: [
+                {
+                  id: 'n2',
+                  kind: 'allocation.released',
+                  title: 'llama-finetune was released because your balance ran out',
+                  body: 'Add credit to start again.',
+                  allocation_id: '3f2b9c1e-0000-4000-8000-000000000001',
+                  created_at: '2025-01-01T00:02:00Z',
+                  read_at: unread ? null : '2025-01-01T00:03:00Z',
+                },
+              ],
+              next_cursor: '',
+              unread_count: unread,
+            }),
+          'POST /api/v1/notifications/read': () => {
+            unread = 0;
+            return json(204, undefined);
+          },
+        },
+      },
+    );
+    expect(await screen.findByText('llama-finetune was released because your balance ran out')).toBeTruthy();
+    expect(screen.getByTestId('server-notifications')).toBeTruthy();
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url === '/api/v1/notifications/read')).toBe(true));
+    const post = calls.find((c) => c.method === 'POST' && c.url === '/api/v1/notifications/read')!;
+    expect(post.body).toEqual({ all: true });
+    // Still marked new while the page is open.
+    expect(screen.getByText('New')).toBeTruthy();
+  });
+});

@@ -1,0 +1,93 @@
+// Notifications kept on the server (issue 11, item 4):
+//
+//   GET  /api/v1/notifications?cursor=&unread=  → {items: [{id, kind, title, body, allocation_id, created_at, read_at}], next_cursor, unread_count}
+//   POST /api/v1/notifications/read {ids} | {all: true}
+//
+// Every browser then shows the same history and the same unread count. A
+// server without these routes (404) answers null here, and the console keeps
+// to the notifications this browser received (lib/retained.ts).
+// TODO(issue 11): once api/openapi.yaml has these routes, switch to useGet/api.post.
+import { send } from '../../api/client';
+import { toApiError } from '../../api/errors';
+import { useApiQuery, useMutate, type ApiState } from '../../api/query';
+
+export interface StoredNotification {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  allocation_id?: string | null;
+  created_at: string;
+  read_at?: string | null;
+}
+
+export interface NotificationHistory {
+  items: StoredNotification[];
+  next_cursor: string;
+  unread_count: number;
+}
+
+export const NOTIFICATIONS_PATH = '/api/v1/notifications';
+
+/** The history page at cursor; null when the server has no history route. */
+export async function fetchHistory(
+  query: { cursor?: string; unread?: boolean },
+  signal?: AbortSignal,
+): Promise<NotificationHistory | null> {
+  try {
+    const res = await send('get', NOTIFICATIONS_PATH, {
+      query: { cursor: query.cursor, unread: query.unread ? 'true' : undefined },
+      signal,
+    });
+    const body = (await res.json()) as Partial<NotificationHistory>;
+    return {
+      items: Array.isArray(body.items) ? body.items : [],
+      next_cursor: typeof body.next_cursor === 'string' ? body.next_cursor : '',
+      unread_count: typeof body.unread_count === 'number' ? body.unread_count : 0,
+    };
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.status === 404 || e.status === 405) return null;
+    throw e;
+  }
+}
+
+export function historyKey(cursor?: string) {
+  return [NOTIFICATIONS_PATH, null, { cursor: cursor ?? null }] as const;
+}
+
+/** The server's history (first page unless cursor); data null when the server keeps none. */
+export function useNotificationHistory(cursor?: string, enabled = true): ApiState<NotificationHistory | null> {
+  return useApiQuery(historyKey(cursor), (signal) => fetchHistory({ cursor }, signal), {
+    refetchInterval: 60_000,
+    enabled,
+  });
+}
+
+/** Marks some or all notifications read, at once in the cache (undone if the server refuses). */
+export function useMarkRead() {
+  return useMutate(
+    async (what: { ids: string[] } | { all: true }) => {
+      await send('post', `${NOTIFICATIONS_PATH}/read`, { body: what });
+      return true;
+    },
+    {
+      invalidates: [NOTIFICATIONS_PATH],
+      optimistic: (qc, what) => {
+        const snapshot = qc.getQueriesData<NotificationHistory | null>({ queryKey: [NOTIFICATIONS_PATH] });
+        const now = new Date().toISOString();
+        for (const [key, page] of snapshot) {
+          if (!page) continue;
+          const hit = (n: StoredNotification) => 'all' in what || what.ids.includes(n.id);
+          const marked = page.items.filter((n) => !n.read_at && hit(n)).length;
+          qc.setQueryData(key, {
+            ...page,
+            items: page.items.map((n) => (!n.read_at && hit(n) ? { ...n, read_at: now } : n)),
+            unread_count: 'all' in what ? 0 : Math.max(0, page.unread_count - marked),
+          });
+        }
+        return () => snapshot.forEach(([key, page]) => qc.setQueryData(key, page));
+      },
+    },
+  );
+}
