@@ -102,6 +102,22 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shot(page, 'admin-user-detail');
   });
 
+  await step('user detail: a password reset link for demo (or the plain "not offered" on a server without the route)', async () => {
+    await page.getByTestId('user-actions').getByRole('button', { name: 'Password reset link…' }).click();
+    const dialog = page.getByRole('dialog', { name: /Password reset link for demo/ });
+    await dialog.waitFor();
+    await waitUntil(
+      async () =>
+        (await dialog.getByTestId('reset-link').count()) > 0 ||
+        (await dialog.getByText('This server does not offer this action yet').count()) > 0,
+      { message: 'the reset link, or the note that the server does not offer it', timeout: 10_000 },
+    );
+    await axeScan(page, 'admin-user-reset-link');
+    await shot(page, 'admin-user-reset-link');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   await step('nodes: disable an idle node', async () => {
     const nodes = await admin('GET', '/api/v1/admin/nodes?page_size=200');
     node = nodes.items.find(

@@ -304,7 +304,7 @@ function ConnectionIndicator() {
       data-state={state}
     >
       <span className="conn-dot" aria-hidden="true" />
-      {text}
+      <span className="conn-text">{text}</span>
       <span className="sr-only">. {hint}</span>
     </span>
   );

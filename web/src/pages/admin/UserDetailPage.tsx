@@ -24,6 +24,7 @@ import { parseAmount } from '../../features/admin/amount';
 import { describeAudit } from '../../features/admin/audit';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { currencyDigits, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
+import { UserActions } from '../../features/admin/UserActions';
 import '../../features/admin/admin.css';
 
 const REASON_MAX = 500;
@@ -86,6 +87,7 @@ export function UserDetailPage() {
               </StateView>
             </Card>
             <RecentAllocations u={u} />
+            <UserActions u={u} />
           </div>
         )}
       </StateView>

@@ -1,0 +1,287 @@
+// An administrator's controls on one account (issue 11, item 6): suspend or
+// unsuspend, change role or email, issue a one-time password reset link, and
+// delete. Written against the issue's contract:
+//
+//   POST   /api/v1/admin/users/{id}/suspend {reason, release_allocations}
+//   POST   /api/v1/admin/users/{id}/unsuspend
+//   PATCH  /api/v1/admin/users/{id} {role?, email?}
+//   POST   /api/v1/admin/users/{id}/password-reset → {url, expires_at}
+//   DELETE /api/v1/admin/users/{id}  (409 user_has_allocations / user_has_balance)
+//
+// A server without a route answers 404 or 405; the action then says it is
+// not available on this server instead of failing obscurely.
+// TODO(issue 11): once api/openapi.yaml has these routes, call them through api.* (typed).
+import { useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
+import { send } from '../../api/client';
+import { describeError, type ApiError } from '../../api/errors';
+import { useMutate } from '../../api/query';
+import type { Role, User } from '../../api/types';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { CopyButton } from '../../components/CopyButton';
+import { ErrorBox } from '../../components/ErrorBox';
+import { Field } from '../../components/Field';
+import { Modal } from '../../components/Modal';
+import { Card } from '../../components/Page';
+import { useToast } from '../../components/Toast';
+import { formatDateTime } from '../../lib/format';
+
+const REASON_MAX = 500;
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body === undefined ? {} : { body });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Whether the server has no such route (an older server). */
+export function notAvailable(err: ApiError | undefined): boolean {
+  return !!err && (err.status === 405 || (err.status === 404 && err.message.toLowerCase().includes('route')));
+}
+
+/** The user's suspension as the API shows it, when it does (suspended_at or status). */
+export function suspendedState(u: User): boolean | undefined {
+  const x = u as User & { suspended_at?: string | null; status?: string; suspended?: boolean };
+  if (typeof x.suspended === 'boolean') return x.suspended;
+  if ('suspended_at' in x) return !!x.suspended_at;
+  if (typeof x.status === 'string') return x.status === 'suspended';
+  return undefined;
+}
+
+function ActionError({ error }: { error: ApiError | undefined }) {
+  if (!error) return null;
+  if (error.status === 405 || error.status === 404) {
+    return (
+      <p className="field-error" role="alert">
+        This server does not offer this action yet ({describeError(error)}).
+      </p>
+    );
+  }
+  return <ErrorBox error={error} compact />;
+}
+
+export function UserActions({ u }: { u: User }) {
+  const toast = useToast();
+  const navigate = useNavigate();
+  const base = `/api/v1/admin/users/${encodeURIComponent(u.id)}`;
+  const stale = ['/api/v1/admin'];
+  const [dialog, setDialog] = useState<'suspend' | 'unsuspend' | 'edit' | 'reset' | 'delete' | null>(null);
+  const suspended = suspendedState(u);
+
+  const [reason, setReason] = useState('');
+  const [release, setRelease] = useState(false);
+  const suspend = useMutate(
+    () => call('post', `${base}/suspend`, { reason: reason.trim(), release_allocations: release }).then(() => true),
+    { invalidates: stale },
+  );
+  const unsuspend = useMutate(() => call('post', `${base}/unsuspend`).then(() => true), { invalidates: stale });
+
+  const [email, setEmail] = useState(u.email);
+  const [role, setRole] = useState<Role>(u.role);
+  const edit = useMutate(
+    () => {
+      const body: { email?: string; role?: Role } = {};
+      if (email.trim() !== u.email) body.email = email.trim();
+      if (role !== u.role) body.role = role;
+      return call<User>('patch', base, body).then(() => true);
+    },
+    { invalidates: stale },
+  );
+
+  const reset = useMutate(() => call<{ url: string; expires_at: string }>('post', `${base}/password-reset`), {
+    invalidates: ['/api/v1/admin/audit-logs'],
+  });
+  const del = useMutate(() => call('delete', base).then(() => true), { invalidates: stale });
+  const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
+
+  const close = () => {
+    setDialog(null);
+    suspend.reset();
+    unsuspend.reset();
+    edit.reset();
+    reset.reset();
+    del.reset();
+  };
+  const open = (d: NonNullable<typeof dialog>) => {
+    close();
+    if (d === 'suspend') {
+      setReason('');
+      setRelease(false);
+    }
+    if (d === 'edit') {
+      setEmail(u.email);
+      setRole(u.role);
+    }
+    setDialog(d);
+    if (d === 'reset') {
+      setLink(null);
+      void reset.run().then((r) => r && setLink(r));
+    }
+  };
+
+  const resetLink = link ? new URL(link.url, window.location.origin).toString() : null;
+  const changed = email.trim() !== u.email || role !== u.role;
+
+  return (
+    <Card title="Account" className="span-2">
+      <div className="user-actions" data-testid="user-actions">
+        {suspended !== true && (
+          <button type="button" className="button" onClick={() => open('suspend')}>
+            Suspend…
+          </button>
+        )}
+        {suspended !== false && (
+          <button type="button" className="button" onClick={() => open('unsuspend')}>
+            Unsuspend…
+          </button>
+        )}
+        <button type="button" className="button" onClick={() => open('edit')}>
+          Change role or email…
+        </button>
+        <button type="button" className="button" onClick={() => open('reset')}>
+          Password reset link…
+        </button>
+        <button type="button" className="button danger" onClick={() => open('delete')}>
+          Delete user…
+        </button>
+      </div>
+      {suspended === true && <p className="muted fine-print">This account is suspended: it cannot sign in or create.</p>}
+
+      <ConfirmDialog
+        open={dialog === 'suspend'}
+        title={`Suspend ${u.username}?`}
+        message="They cannot sign in or create allocations, and every token they hold stops working within seconds."
+        confirmLabel="Suspend"
+        danger
+        pending={suspend.pending}
+        confirmDisabled={reason.trim() === '' || reason.length > REASON_MAX}
+        onCancel={close}
+        onConfirm={async () => {
+          if (await suspend.run()) {
+            toast({ tone: 'success', title: `${u.username} is suspended`, message: reason.trim() });
+            close();
+          }
+        }}
+      >
+        <Field label="Reason" hint="Kept in the audit log.">
+          {(p) => <textarea {...p} rows={2} value={reason} maxLength={REASON_MAX} onChange={(e) => setReason(e.target.value)} />}
+        </Field>
+        <label className="admin-checkbox">
+          <input type="checkbox" checked={release} onChange={(e) => setRelease(e.target.checked)} /> Also release their
+          running allocations (otherwise they keep running, and billing)
+        </label>
+        <ActionError error={suspend.error} />
+      </ConfirmDialog>
+
+      <ConfirmDialog
+        open={dialog === 'unsuspend'}
+        title={`Unsuspend ${u.username}?`}
+        message="They can sign in and create allocations again."
+        confirmLabel="Unsuspend"
+        pending={unsuspend.pending}
+        onCancel={close}
+        onConfirm={async () => {
+          if (await unsuspend.run()) {
+            toast({ tone: 'success', title: `${u.username} can sign in again` });
+            close();
+          }
+        }}
+      >
+        <ActionError error={unsuspend.error} />
+      </ConfirmDialog>
+
+      {dialog === 'edit' && (
+        <Modal
+          open
+          title={`Change ${u.username}`}
+          onClose={close}
+          size="small"
+          footer={
+            <>
+              <button type="button" className="button" onClick={close}>
+                Cancel
+              </button>
+              <button type="submit" form="user-edit-form" className="button primary" disabled={!changed || edit.pending}>
+                {edit.pending ? 'Saving…' : 'Save'}
+              </button>
+            </>
+          }
+        >
+          <form
+            id="user-edit-form"
+            noValidate
+            onSubmit={async (e: FormEvent) => {
+              e.preventDefault();
+              if (!changed) return;
+              if (await edit.run()) {
+                toast({ tone: 'success', title: 'Account changed', message: u.username });
+                close();
+              }
+            }}
+          >
+            <Field label="Email">
+              {(p) => <input {...p} type="email" autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} />}
+            </Field>
+            <Field label="Role" hint="Admins can see and change every account and node.">
+              {(p) => (
+                <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                  <option value="user">user</option>
+                  <option value="admin">admin</option>
+                </select>
+              )}
+            </Field>
+            <ActionError error={edit.error} />
+          </form>
+        </Modal>
+      )}
+
+      {dialog === 'reset' && (
+        <Modal
+          open
+          title={`Password reset link for ${u.username}`}
+          onClose={close}
+          size="medium"
+          footer={
+            <button type="button" className="button" onClick={close}>
+              Done
+            </button>
+          }
+        >
+          {reset.pending && <p className="muted">Issuing a link…</p>}
+          <ActionError error={reset.error} />
+          {resetLink && link && (
+            <div className="reset-link" data-testid="reset-link">
+              <p>
+                Give this link to {u.username}. It works once, until {formatDateTime(link.expires_at)}.
+              </p>
+              <div className="secret-line">
+                <code>{resetLink}</code>
+                <CopyButton text={resetLink} label="Copy the reset link" small />
+              </div>
+            </div>
+          )}
+        </Modal>
+      )}
+
+      <ConfirmDialog
+        open={dialog === 'delete'}
+        title={`Delete ${u.username}?`}
+        message="Their personal data is removed; the ledger is kept. Refused while they hold allocations or a balance."
+        confirmLabel="Delete user"
+        danger
+        pending={del.pending}
+        onCancel={close}
+        onConfirm={async () => {
+          if (await del.run()) {
+            toast({ tone: 'success', title: 'User deleted', message: u.username });
+            close();
+            navigate('/admin/users');
+          }
+        }}
+      >
+        <ActionError error={del.error} />
+      </ConfirmDialog>
+    </Card>
+  );
+}
