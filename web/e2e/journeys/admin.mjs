@@ -185,6 +185,19 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     );
   });
 
+  await step("the allocation's admin page: its owner, or the plain note on a server without the route", async () => {
+    await page.locator('tr', { hasText: allocation.name }).getByRole('link', { name: allocation.name }).click();
+    await page.waitForURL(new RegExp(`/admin/allocations/${allocation.id}$`));
+    await waitUntil(
+      async () =>
+        (await page.getByRole('link', { name: 'demo', exact: true }).count()) > 0 ||
+        (await page.getByText('does not offer an allocation’s admin page').count()) > 0,
+      { message: "the allocation's owner, or the not-available note", timeout: 15_000 },
+    );
+    await axeScan(page, 'admin-allocation');
+    await shot(page, 'admin-allocation');
+  });
+
   await step('audit logs: the credit, the force-release and the node disable are there', async () => {
     await page.goto('/admin/audit-logs');
     await page.getByRole('table').waitFor();

@@ -2,6 +2,7 @@
 // add a route below (under /admin for admin screens) and, if it needs one, a
 // nav entry in nav.ts. See docs/web.md.
 import { Navigate, type RouteObject } from 'react-router';
+import { AdminAllocationPage } from '../pages/admin/AdminAllocationPage';
 import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
 import { NodesPage } from '../pages/admin/NodesPage';
@@ -11,6 +12,7 @@ import { UsersPage } from '../pages/admin/UsersPage';
 import { AllocationDetailPage } from '../pages/allocations/AllocationDetailPage';
 import { AllocationsPage } from '../pages/allocations/AllocationsPage';
 import { LoginPage } from '../pages/auth/LoginPage';
+import { ResetPasswordPage } from '../pages/auth/ResetPasswordPage';
 import { BillingPage } from '../pages/billing/BillingPage';
 import { KeysPage } from '../pages/keys/KeysPage';
 import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
@@ -22,6 +24,7 @@ import { Shell } from './Shell';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
+  { path: '/reset-password', element: <ResetPasswordPage /> },
   {
     element: (
       <RequireAuth>
@@ -47,6 +50,7 @@ export const routes: RouteObject[] = [
           { path: 'users/:id', element: <UserDetailPage /> },
           { path: 'nodes', element: <NodesPage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
+          { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
         ],
       },

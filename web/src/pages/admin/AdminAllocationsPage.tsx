@@ -82,7 +82,11 @@ export function AdminAllocationsPage() {
       header: 'Allocation',
       render: (a) => (
         <div className="cell-stack">
-          <strong>{a.name || shortId(a.id)}</strong>
+          <strong>
+            <Link to={`/admin/allocations/${a.id}`} onClick={(e) => e.stopPropagation()}>
+              {a.name || shortId(a.id)}
+            </Link>
+          </strong>
           <span className="muted">
             {shortId(a.id)} · {a.sku_id}
           </span>
