@@ -215,6 +215,18 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await expectText(page, RELEASE_REASON);
     await shot(page, 'admin-audit-logs-filtered');
 
+    // A force release is found by its name, within its category; the filters stay in the URL.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Category').selectOption('allocation');
+    await page.getByLabel('Find').fill('force release');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/category=allocation/);
+    await expectText(page.getByRole('table'), 'Force release');
+    await expectText(page, RELEASE_REASON);
+    await page.reload();
+    await expectText(page.getByRole('table'), 'Force release');
+    await shot(page, 'admin-audit-logs-force-release');
+
     await page.getByLabel('Action').fill('node.disable');
     await page.getByLabel('Target type').selectOption('node');
     await page.getByLabel('Target id').fill(node.id);

@@ -27,7 +27,60 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'terminal.session_start', label: 'Terminal opened' },
   { value: 'terminal.session_end', label: 'Terminal closed' },
   { value: 'signing_key.rotate', label: 'Signing key rotated' },
+  { value: 'node.cordon', label: 'Node cordoned' },
+  { value: 'user.suspend', label: 'User suspended' },
+  { value: 'user.unsuspend', label: 'User unsuspended' },
+  { value: 'user.update', label: 'User changed' },
+  { value: 'user.email_change', label: 'Email changed' },
+  { value: 'user.delete', label: 'User deleted' },
+  { value: 'user.password_reset_issue', label: 'Password reset link issued' },
+  { value: 'user.password_reset', label: 'Password reset' },
 ];
+
+/** Categories: the part of an action before its dot ("allocation", "billing", "auth" …). */
+export const AUDIT_CATEGORIES: { value: string; label: string }[] = [
+  { value: 'allocation', label: 'Allocations' },
+  { value: 'billing', label: 'Billing' },
+  { value: 'auth', label: 'Sign-ins' },
+  { value: 'user', label: 'Users' },
+  { value: 'node', label: 'Nodes' },
+  { value: 'ssh_key', label: 'SSH keys' },
+  { value: 'terminal', label: 'Terminal' },
+  { value: 'signing_key', label: 'Signing keys' },
+];
+
+export function categoryOf(action: string): string {
+  const i = action.indexOf('.');
+  return i < 0 ? action : action.slice(0, i);
+}
+
+/**
+ * The readable name of one entry: the action's, refined by what the metadata
+ * says for allocation transitions, so a force release reads (and is found) as
+ * "Force release", not "Allocation status change".
+ */
+export function entryLabel(e: Pick<AuditLog, 'action' | 'metadata'>): string {
+  if (e.action === 'allocation.transition') {
+    const m = (e.metadata ?? {}) as Record<string, unknown>;
+    const reason = typeof m.reason === 'string' ? m.reason : '';
+    const to = typeof m.status_to === 'string' ? m.status_to : '';
+    if (reason.startsWith('admin')) return 'Force release';
+    if (reason === 'balance_depleted') return 'Released: balance ran out';
+    if (to === 'releasing' && reason === 'user') return 'Release by the user';
+    if (to === 'active') return 'Allocation became active';
+    if (to === 'failed') return 'Allocation failed';
+    if (to === 'released') return 'Allocation released';
+  }
+  return actionLabel(e.action);
+}
+
+/** A free-text search over one entry: every word must appear in its name, action or description. */
+export function matchesAudit(e: Pick<AuditLog, 'action' | 'metadata'>, query: string): boolean {
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const hay = `${entryLabel(e)} ${e.action} ${describeAudit(e)}`.toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
 
 /** What an action can be done to (audit_logs.target_type), for the target type filter. */
 export const AUDIT_TARGET_TYPES: { value: string; label: string }[] = [

@@ -51,11 +51,33 @@ describe('AuditLogsPage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Next →' }));
     await screen.findByText('Page 2');
     expect(s.calls().at(-1)).toContain('cursor=next');
+    // The page is in the URL, so a reload shows it again.
+    expect(s.router.state.location.search).toContain('cursor=next');
+  });
+
+  it('sends the category and finds a force release by its name on the page', async () => {
+    const s = renderAdmin('/admin/audit-logs', '/admin/audit-logs?category=allocation&q=force', AuditLogsPage, (r) =>
+      r.url.pathname === '/api/v1/admin/audit-logs'
+        ? json(200, {
+            items: [
+              { id: 1, occurred_at: '2026-01-01T00:00:00Z', actor_user_id: null, action: 'allocation.transition', target_type: 'allocation', target_id: 'a1', metadata: { status_from: 'active', status_to: 'releasing', reason: 'admin: abuse' }, correlation_id: '', client_ip: '' },
+              { id: 2, occurred_at: '2026-01-01T00:00:00Z', actor_user_id: null, action: 'allocation.transition', target_type: 'allocation', target_id: 'a2', metadata: { status_from: 'requested', status_to: 'active' }, correlation_id: '', client_ip: '' },
+            ],
+            next_cursor: '',
+          })
+        : undefined,
+    );
+    await screen.findByText('Force release');
+    expect(screen.queryByText('Allocation became active')).toBeNull();
+    expect(screen.getByTestId('audit-count').textContent).toBe('1 of 2 on this page match');
+    expect(s.calls().some((c) => c.startsWith('GET /api/v1/admin/audit-logs?category=allocation'))).toBe(true);
   });
 
   it('builds the API query from the filters', () => {
     expect(
       auditQuery({
+        category: '',
+        q: '',
         action: ' node.create ',
         actor_user_id: '',
         target_type: 'node',

@@ -1,6 +1,9 @@
-// The audit log, newest first. Filters (action, actor, target type, target id,
-// time range) are what the API takes; they live in the URL, so the user detail's links
-// land here filtered. They apply on submit, not per keystroke. The CSV export
+// The audit log, newest first. Filters (category, action, actor, target type,
+// target id, time range) are what the API takes; they and the page (cursor)
+// live in the URL, so the user detail's links land here filtered and a reload
+// keeps the page. They apply on submit, not per keystroke. Each entry has a
+// readable name (a force release reads "Force release"), and a search finds
+// entries on the page shown by name or description. The CSV export
 // sends the same filters and downloads with the session's token.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
@@ -11,13 +14,16 @@ import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
 import { SelectFilter } from '../../components/Filters';
 import { Page } from '../../components/Page';
-import { Pagination, useCursorPager } from '../../components/Pagination';
+import { Pagination, useUrlCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import {
   AUDIT_ACTIONS,
   AUDIT_TARGET_TYPES,
-  actionLabel,
+  AUDIT_CATEGORIES,
+  categoryOf,
   describeAudit,
+  entryLabel,
+  matchesAudit,
   localInputToRFC3339,
   metadataPairs,
   rfc3339ToLocalInput,
@@ -27,7 +33,7 @@ import { useUserLookup } from '../../features/admin/lookups';
 import { formatDateTime, shortId } from '../../lib/format';
 import '../../features/admin/admin.css';
 
-const FILTERS = ['action', 'actor_user_id', 'target_type', 'target_id', 'since', 'until'] as const;
+const FILTERS = ['category', 'action', 'actor_user_id', 'target_type', 'target_id', 'since', 'until', 'q'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -35,6 +41,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The API query of the filters (empty ones left out by the client). */
 export function auditQuery(f: Filters) {
   return {
+    // The category as an action prefix ("allocation" → allocation.*): a server
+    // that does not take it yet ignores it, and the page is narrowed here too.
+    ...(f.category ? ({ category: f.category } as object) : {}),
     action: f.action.trim() || undefined,
     actor_user_id: f.actor_user_id || undefined,
     target_type: f.target_type || undefined,
@@ -46,15 +55,14 @@ export function auditQuery(f: Filters) {
 
 export function AuditLogsPage() {
   const [f, setF] = useUrlFilters(FILTERS);
-  const pager = useCursorPager();
+  const pager = useUrlCursorPager();
   const users = useUserLookup();
   const [draft, setDraft] = useState<Filters>(f);
   const key = filterKey(f);
-  const { reset } = pager;
+  // New filters start at the first page (useUrlFilters drops the cursor); the form shows them.
   useEffect(() => {
-    reset();
     setDraft(f);
-  }, [key, reset]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const q = useGet('/api/v1/admin/audit-logs', { query: { ...auditQuery(f), cursor: pager.cursor } });
   const exporting = useMutate(() => download('/api/v1/admin/audit-logs/export', { query: auditQuery(f) }));
@@ -65,7 +73,8 @@ export function AuditLogsPage() {
     if (actorError) return;
     setF(draft);
   };
-  const clear = () => setF({ action: '', actor_user_id: '', target_type: '', target_id: '', since: '', until: '' });
+  const clear = () =>
+    setF({ category: '', action: '', actor_user_id: '', target_type: '', target_id: '', since: '', until: '', q: '' });
   const filtered = FILTERS.some((k) => f[k]);
 
   const who = (id: string | null | undefined) => {
@@ -89,7 +98,7 @@ export function AuditLogsPage() {
       header: 'Action',
       render: (e) => (
         <div className="cell-stack">
-          <strong>{actionLabel(e.action)}</strong>
+          <strong>{entryLabel(e)}</strong>
           <code className="muted">{e.action}</code>
         </div>
       ),
@@ -173,6 +182,30 @@ export function AuditLogsPage() {
     >
       {exporting.error && <ErrorBox error={exporting.error} title="The export failed" compact />}
       <form className="filters filters-audit" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+        <SelectFilter
+          id="audit-category"
+          label="Category"
+          value={draft.category}
+          onChange={(v) => setDraft({ ...draft, category: v })}
+        >
+          <option value="">All</option>
+          {AUDIT_CATEGORIES.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
+          ))}
+        </SelectFilter>
+        <div className="filter">
+          <label htmlFor="audit-q">Find</label>
+          <input
+            id="audit-q"
+            className="input"
+            type="search"
+            placeholder="e.g. force release"
+            value={draft.q}
+            onChange={(e) => setDraft({ ...draft, q: e.target.value })}
+          />
+        </div>
         <div className="filter">
           <label htmlFor="audit-action">Action</label>
           <input
@@ -272,12 +305,26 @@ export function AuditLogsPage() {
           />
         }
       >
-        {(d) => (
+        {(d) => {
+          const rows = d.items.filter(
+            (e) => (!f.category || categoryOf(e.action) === f.category) && matchesAudit(e, f.q),
+          );
+          const total = (d as { total?: number }).total;
+          return (
           <div className="list-block">
-            <DataTable caption="Audit log entries" columns={columns} rows={d.items} rowKey={(e) => String(e.id)} />
+            <p className="muted" data-testid="audit-count">
+              {typeof total === 'number' ? `${total} ${total === 1 ? 'entry' : 'entries'} in all` : null}
+              {typeof total === 'number' ? ' · ' : null}
+              {rows.length === d.items.length
+                ? `${rows.length} on this page`
+                : `${rows.length} of ${d.items.length} on this page match`}
+              {pager.page > 1 ? ` (page ${pager.page})` : ''}
+            </p>
+            <DataTable caption="Audit log entries" columns={columns} rows={rows} rowKey={(e) => String(e.id)} />
             <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={q.loading} />
           </div>
-        )}
+          );
+        }}
       </StateView>
     </Page>
   );
