@@ -243,6 +243,23 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
   });
 
+  await step('dead letters, and the revoke-credentials dialog of a node (cancelled)', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.waitForURL(/\/admin\/dead-letters$/);
+    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    await page.locator('table, .state-empty').first().waitFor();
+    await axeScan(page, 'admin-dead-letters');
+    await shot(page, 'admin-dead-letters');
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: `Revoke the credentials of ${node.hostname}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Revoke the credentials of ${node.hostname}?` });
+    await dialog.waitFor();
+    await axeScan(page, 'admin-nodes-revoke-dialog');
+    await shot(page, 'admin-nodes-revoke-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   await step('overview and nodes on a phone (360 px)', async () => {
     const narrow = await newPage(viewports.phone);
     await narrow.goto('/admin/overview');

@@ -5,6 +5,7 @@ import { Navigate, type RouteObject } from 'react-router';
 import { AdminAllocationPage } from '../pages/admin/AdminAllocationPage';
 import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
+import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
 import { UserDetailPage } from '../pages/admin/UserDetailPage';
@@ -52,6 +53,7 @@ export const routes: RouteObject[] = [
           { path: 'allocations', element: <AdminAllocationsPage /> },
           { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
+          { path: 'dead-letters', element: <DeadLettersPage /> },
         ],
       },
       { path: '*', element: <NotFoundPage /> },

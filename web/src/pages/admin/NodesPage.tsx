@@ -84,6 +84,11 @@ export function NodesPage() {
     invalidates: ['/api/v1/admin', '/api/v1/skus'],
   });
   const [enabling, setEnabling] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<Node | null>(null);
+  const revoke = useMutate(
+    (id: string) => api.post('/api/v1/admin/nodes/{node_id}/revoke-credentials', { path: { node_id: id } }),
+    { invalidates: ['/api/v1/admin'] },
+  );
 
   const failed = (title: string, err: unknown) => {
     const e = toApiError(err);
@@ -242,6 +247,17 @@ export function NodesPage() {
             >
               Join token
             </button>
+            <button
+              type="button"
+              className="button small ghost"
+              onClick={() => {
+                revoke.reset();
+                setRevoking(n);
+              }}
+              aria-label={`Revoke the credentials of ${n.hostname}`}
+            >
+              Revoke
+            </button>
             {n.admin_state === 'disabled' ? (
               <button
                 type="button"
@@ -353,6 +369,28 @@ export function NodesPage() {
         onCreated={() => void q.reload()}
       />
       <JoinTokenDialog node={tokenFor} onClose={() => setTokenFor(null)} />
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke the credentials of ${revoking?.hostname ?? 'node'}?`}
+        message="Its agent is disconnected and cannot reconnect until it joins again with a new join token. Running allocations stay; the node goes offline until it rejoins."
+        confirmLabel="Revoke credentials"
+        danger
+        pending={revoke.pending}
+        error={revoke.error}
+        onCancel={() => setRevoking(null)}
+        onConfirm={async () => {
+          if (!revoking) return;
+          const r = await revoke.run(revoking.id);
+          if (r) {
+            toast({
+              tone: 'success',
+              title: `${revoking.hostname}: credentials revoked`,
+              message: `${r.revoked} credential${r.revoked === 1 ? '' : 's'} revoked. Issue a join token to let it back in.`,
+            });
+            setRevoking(null);
+          }
+        }}
+      />
       <ConfirmDialog
         open={disabling !== null}
         title={`Disable ${disabling?.hostname ?? 'node'}?`}
