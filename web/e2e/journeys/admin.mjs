@@ -227,6 +227,8 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await expectText(page.getByRole('table'), 'Force release');
     await shot(page, 'admin-audit-logs-force-release');
 
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForURL((u) => !u.search.includes('category='));
     await page.getByLabel('Action').fill('node.disable');
     await page.getByLabel('Target type').selectOption('node');
     await page.getByLabel('Target id').fill(node.id);

@@ -312,7 +312,7 @@ export function AuditLogsPage() {
           const total = (d as { total?: number }).total;
           return (
           <div className="list-block">
-            <p className="muted" data-testid="audit-count">
+            <p className="list-count" data-testid="audit-count">
               {typeof total === 'number' ? `${total} ${total === 1 ? 'entry' : 'entries'} in all` : null}
               {typeof total === 'number' ? ' · ' : null}
               {rows.length === d.items.length
