@@ -245,6 +245,24 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
   });
 
+  await step('the admin screens in dark mode (axe)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const [path, name] of [
+      ['/admin/overview', 'admin-overview-dark'],
+      ['/admin/users', 'admin-users-dark'],
+      ['/admin/nodes', 'admin-nodes-dark'],
+      ['/admin/allocations', 'admin-allocations-dark'],
+      ['/admin/audit-logs', 'admin-audit-logs-dark'],
+    ]) {
+      await page.goto(path);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await axeScan(page, name);
+    }
+    await shot(page, 'admin-audit-logs-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   await step('dead letters, and the revoke-credentials dialog of a node (cancelled)', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
     await page.waitForURL(/\/admin\/dead-letters$/);

@@ -218,6 +218,24 @@ export async function run({ page, accounts, step, newPage }) {
     });
     await axeScan(page, 'marketplace-dark');
     await shot(page, 'marketplace-dark');
+    // The other screens in dark too: contrast is what changes.
+    for (const [label, name] of [
+      ['Allocations', 'allocations-dark'],
+      ['Billing', 'billing-dark'],
+      ['SSH keys', 'keys-dark'],
+      ['Notifications', 'notifications-dark'],
+    ]) {
+      await nav(page, label);
+      await page.getByRole('heading', { level: 1, name: label === 'SSH keys' ? /SSH keys/ : label }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await axeScan(page, name);
+    }
+    await page.goto(`/allocations/${allocationId}`);
+    await page.getByTestId('status-banner').waitFor();
+    await axeScan(page, 'allocation-detail-dark');
+    await shot(page, 'allocation-detail-dark');
+    await nav(page, 'Marketplace');
+    await page.locator('.sku-card').first().waitFor();
     await page.getByTestId('user-menu').click();
     await page.getByTestId('theme-choice').getByRole('button', { name: 'Light' }).click();
     assert((await page.evaluate(() => document.documentElement.dataset.theme)) === 'light', 'the Light choice did not apply');

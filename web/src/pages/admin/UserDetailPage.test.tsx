@@ -106,3 +106,43 @@ describe('UserDetailPage', () => {
     await waitFor(() => expect(s.requests.find((r) => r.method === 'POST')?.body).toEqual({ amount_minor: -500, reason: 'refund reversal' }));
   });
 });
+
+describe('UserDetailPage account actions', () => {
+  it('issues a password reset link and shows it once, absolute', async () => {
+    renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}`) return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}/password-reset` && r.method === 'POST') {
+        return json(200, { url: '/reset-password?token=abc', expires_at: '2026-01-01T01:00:00Z' });
+      }
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Password reset link…' }));
+    const link = await screen.findByTestId('reset-link');
+    expect(link.textContent).toContain(`${window.location.origin}/reset-password?token=abc`);
+  });
+
+  it('says plainly when the server does not offer an action, and the 409 reasons in words', async () => {
+    renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}` && r.method === 'GET') return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}` && r.method === 'DELETE') {
+        return json(409, { code: 'user_has_allocations', message: 'user holds 1 allocation', correlation_id: 'd-1' });
+      }
+      if (p.endsWith('/suspend')) return json(404, { code: 'not_found', message: 'no route', correlation_id: 's-1' });
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Suspend…' }));
+    const dialog = screen.getByRole('dialog', { name: `Suspend ${demo.username}?` });
+    fireEvent.change(within(dialog).getByLabelText('Reason'), { target: { value: 'abuse' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Suspend' }));
+    expect(await within(dialog).findByText(/This server does not offer this action yet/)).toBeTruthy();
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete user…' }));
+    const del = screen.getByRole('dialog', { name: `Delete ${demo.username}?` });
+    fireEvent.click(within(del).getByRole('button', { name: 'Delete user' }));
+    expect(await within(del).findByText('This user still holds allocations. Release them first.')).toBeTruthy();
+  });
+});

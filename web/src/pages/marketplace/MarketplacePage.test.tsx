@@ -37,6 +37,34 @@ describe('MarketplacePage', () => {
     expect(within(h200).getByRole('button', { name: 'H200 ×1 is sold out' })).toHaveProperty('disabled', true);
   });
 
+  it('counts what already runs in the runway, and disables Create with the reason when credit is short', async () => {
+    renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      handlers: {
+        'GET /api/v1/skus': () =>
+          json(200, { items: [sku('h100', 'H100 ×1', 249, 3), sku('cheap', 'T4 ×1', 1, 3)], next_cursor: '' }),
+        // $0.25 left while $1.50/h already runs: the H100 needs (249 + 150) × 600 / 3600 = 67 → $0.67.
+        'GET /api/v1/billing/balance': () =>
+          json(200, {
+            user_id: 'u',
+            balance_minor: 25,
+            currency: 'USD',
+            unbilled_minor: 0,
+            burn_rate_per_hour_minor: 150,
+            runway_seconds: 600,
+          }),
+      },
+    });
+    const h100 = await screen.findByRole('listitem', { name: 'H100 ×1' });
+    const create = await within(h100).findByRole('button', { name: 'Create H100 ×1' });
+    await waitFor(() => expect(create).toHaveProperty('disabled', true));
+    expect(within(h100).getByTestId('sku-short').textContent).toContain('needs $0.67');
+    expect(within(h100).getByTestId('sku-short').textContent).toContain('you have $0.25');
+    // T4 at $0.01/h: (1 + 150) × 600 / 3600 = 25.17 → 26 needed, 25 held: still short.
+    const t4 = screen.getByRole('listitem', { name: 'T4 ×1' });
+    expect(within(t4).getByRole('button', { name: 'Create T4 ×1' })).toHaveProperty('disabled', true);
+  });
+
   it('estimates cost and runway, creates with an Idempotency-Key and opens the allocation', async () => {
     const { calls } = renderPage(<MarketplacePage />, {
       path: '/marketplace',
