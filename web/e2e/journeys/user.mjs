@@ -208,6 +208,64 @@ export async function run({ page, accounts, step, newPage }) {
     await shot(page, 'profile');
   });
 
+  await step('when the server says no: a 402 in words with money, short credit disables Create, a failed list (360 px)', async () => {
+    const envelope = (code, message, details) =>
+      JSON.stringify({ code, message, correlation_id: `e2e-${code}`, ...(details ? { details } : {}) });
+    // A 402 with the figures: the dialog says it in money from minor units, once.
+    await page.route('**/api/v1/allocations', (route) =>
+      route.request().method() === 'POST'
+        ? route.fulfill({
+            status: 402,
+            contentType: 'application/json',
+            body: envelope('insufficient_funds', '25 USD of credit is needed', {
+              required_minor: 25,
+              balance_minor: 0,
+              currency: 'USD',
+              burn_rate_per_hour_minor: 150,
+              min_runway_seconds: 600,
+            }),
+          })
+        : route.fallback(),
+    );
+    await nav(page, 'Marketplace');
+    await page.locator('.sku-card').getByRole('button', { name: /^Create / }).first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: /^Create for / }).click();
+    const box = dialog.getByTestId('error-box');
+    await box.waitFor();
+    const said = await box.innerText();
+    assert(said.includes('Not enough credit: this needs $0.25'), `the 402 says "${said}"`);
+    assert(!/HTTP \d|25 USD/.test(said), `the 402 shows raw text: "${said}"`);
+    await axeScan(page, 'marketplace-create-402');
+    await shot(page, 'marketplace-create-402');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.unroute('**/api/v1/allocations');
+
+    // No credit left: every card says why and Create is off.
+    await page.route('**/api/v1/billing/balance', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ user_id: 'x', balance_minor: 0, currency: 'USD', unbilled_minor: 0, burn_rate_per_hour_minor: 0, runway_seconds: null }),
+      }),
+    );
+    await page.reload();
+    const card = page.locator('.sku-card:not(.sold-out)').first();
+    await card.getByTestId('sku-short').waitFor();
+    assert(await card.getByRole('button', { name: /^Create / }).isDisabled(), 'Create is on with no credit');
+    await shot(page, 'marketplace-no-credit');
+    await page.unroute('**/api/v1/billing/balance');
+
+    // A list that fails to load says so in words, and fits a phone.
+    await page.route('**/api/v1/billing/usage**', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: envelope('unavailable', 'database is down') }),
+    );
+    await nav(page, 'Billing');
+    await expectText(page, 'The service is briefly unavailable.');
+    await shot(page, 'billing-error');
+    await page.unroute('**/api/v1/billing/usage**');
+  });
+
   await step('dark mode follows the system, and the user menu overrides it (axe, screenshot)', async () => {
     await nav(page, 'Marketplace');
     await page.locator('.sku-card').first().waitFor();

@@ -112,6 +112,18 @@ export function AuditLogsPage() {
           {e.target_id &&
             (e.target_type === 'user' ? (
               <Link to={`/admin/users/${e.target_id}`}>{users.name(e.target_id) ?? shortId(e.target_id)}</Link>
+            ) : e.target_type === 'allocation' ? (
+              <span>
+                <Link to={`/admin/allocations/${e.target_id}`}>{shortId(e.target_id)}</Link>{' '}
+                <button
+                  type="button"
+                  className="link-button"
+                  title={`Show entries about ${e.target_id}`}
+                  onClick={() => setF({ target_id: e.target_id })}
+                >
+                  (entries)
+                </button>
+              </span>
             ) : (
               <button
                 type="button"

@@ -303,7 +303,9 @@ function RecentAllocations({ u }: { u: User }) {
                 header: 'Name',
                 render: (a) => (
                   <div className="cell-stack">
-                    <strong>{a.name || shortId(a.id)}</strong>
+                    <strong>
+                      <Link to={`/admin/allocations/${a.id}`}>{a.name || shortId(a.id)}</Link>
+                    </strong>
                     <span className="muted">{a.sku_id}</span>
                   </div>
                 ),
