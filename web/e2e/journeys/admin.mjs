@@ -245,6 +245,32 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
   });
 
+  await step('dialogs at 360 px: new user, add node, and a join token with its agent command', async () => {
+    await page.goto('/admin/users');
+    await page.getByRole('button', { name: 'New user' }).first().click();
+    let dialog = page.getByRole('dialog', { name: 'New user' });
+    await dialog.waitFor();
+    await shot(page, 'admin-new-user-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: 'Add node' }).first().click();
+    dialog = page.getByRole('dialog', { name: 'Add a node' });
+    await dialog.waitFor();
+    await shot(page, 'admin-add-node-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: `Issue a join token for ${node.hostname}` }).click();
+    dialog = page.getByRole('dialog', { name: `Join token for ${node.hostname}` });
+    await dialog.getByRole('button', { name: 'Issue token' }).click();
+    await page.getByTestId('join-command').waitFor();
+    await axeScan(page, 'admin-join-token');
+    await shot(page, 'admin-join-token');
+    await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+  });
+
   await step('the admin screens in dark mode (axe)', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     for (const [path, name] of [
