@@ -2,9 +2,9 @@
 // (GET /api/v1/notifications), its history, paged, the same in every browser;
 // otherwise what the server pushed to this browser (newest first, the last
 // 50 kept across reloads), in words, with a link to what each one concerns;
-// each can be dismissed, or all cleared. Opening it
-// marks everything read, so the bell's count and this list agree; the ones
-// that were unread on arrival stay marked "New" while you are here.
+// each can be dismissed, or all cleared. Opening it marks everything read, so
+// the bell's count and this list agree; the ones that were unread on arrival
+// stay marked "New" while you are here.
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import { useNotifications } from '../../app/notifications';
@@ -18,13 +18,12 @@ import { viewNotification } from '../../app/notificationText';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Pagination, useCursorPager, type CursorPager } from '../../components/Pagination';
 import { StateView } from '../../components/StateView';
-import { AllocationName } from '../../features/user/AllocationName';
+import { AllocationName, useAllocationNames } from '../../features/user/AllocationName';
 import {
   useMarkRead,
   useNotificationHistory,
   type NotificationHistory,
 } from '../../features/user/notificationHistory';
-import { useAllocationNames } from '../../features/user/AllocationName';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import '../../features/user/user.css';
 
