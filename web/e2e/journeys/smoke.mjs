@@ -27,6 +27,16 @@ export async function run({ page, accounts, step }) {
     await box.getByTestId('correlation-id').waitFor();
     await shot(page, 'login-error');
   });
+  await step('a spent or unknown reset link is said in words (or that the server does not offer it)', async () => {
+    await page.goto('/reset-password?token=e2e-not-a-token');
+    await page.getByLabel('New password').fill('a long enough password');
+    await page.getByLabel('Repeat it').fill('a long enough password');
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await expectText(page, /has been used or has expired|does not offer password reset links/);
+    await axeScan(page, 'reset-password');
+    await shot(page, 'reset-password');
+    await page.goto('/login');
+  });
   await step('sign in as demo', () => login(page, accounts.demo.username, accounts.demo.password));
   await step('land on /marketplace', async () => {
     await page.waitForURL(/\/marketplace$/);

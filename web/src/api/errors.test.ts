@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, describeError, parseRetryAfter, serverDetail, toApiError } from './errors';
+import { ApiError, describeError, parseRetryAfter, routeMissing, serverDetail, toApiError } from './errors';
 
 function res(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers });
@@ -91,5 +91,13 @@ describe('describeError with details', () => {
     expect(serverDetail(bad)).toBe('name: at most 63 characters');
     const auth = new ApiError({ status: 401, code: 'invalid_credentials', message: 'invalid credentials' });
     expect(serverDetail(auth)).toBeNull();
+  });
+});
+
+describe('routeMissing', () => {
+  it('tells an older server without the route from a missing thing', () => {
+    expect(routeMissing(new ApiError({ status: 404, code: 'not_found', message: 'route /api/v1/notifications not found' }))).toBe(true);
+    expect(routeMissing(new ApiError({ status: 405, code: 'method_not_allowed', message: 'method POST is not allowed here' }))).toBe(true);
+    expect(routeMissing(new ApiError({ status: 404, code: 'not_found', message: 'user not found' }))).toBe(false);
   });
 });

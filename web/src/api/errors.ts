@@ -199,6 +199,16 @@ export function describeError(err: ApiError): string {
   return messages[err.code] ?? (err.message || 'Something went wrong.');
 }
 
+/**
+ * The server has no such route (an older server than the console): its
+ * router answers 405, or 404 "route <path> not found"; a 404 about a missing
+ * thing (a user, a token) is not this.
+ */
+export function routeMissing(err: ApiError | undefined): boolean {
+  if (!err) return false;
+  return err.status === 405 || (err.status === 404 && /^route\s/.test(err.message));
+}
+
 /** The server's own words, when they add something to describeError's (a field name, a limit). */
 export function serverDetail(err: ApiError): string | null {
   if (!SERVER_MESSAGE_HELPS.has(err.code)) return null;

@@ -2,6 +2,7 @@
 // from the error's code and details, the server's own words only where they
 // name the field at fault, and behind a "Details" toggle the code and the
 // correlation id to quote in a report.
+import { useEffect, useRef } from 'react';
 import { describeError, serverDetail, toApiError, type ApiError } from '../api/errors';
 import { CopyButton } from './CopyButton';
 
@@ -45,8 +46,20 @@ export function ErrorBox({
   const err = toApiError(error);
   const described = describeError(err);
   const detail = serverDetail(err);
+  // In a dialog the error may appear below the fold (a phone): bring it into view.
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el?.closest('.modal-body')) el.scrollIntoView?.({ block: 'nearest' });
+  }, [err.code, err.correlationId]);
   return (
-    <div className={`error-box${compact ? ' compact' : ''}`} role="alert" data-testid="error-box" data-code={err.code}>
+    <div
+      ref={ref}
+      className={`error-box${compact ? ' compact' : ''}`}
+      role="alert"
+      data-testid="error-box"
+      data-code={err.code}
+    >
       <div className="error-box-main">
         <strong className="error-box-title">{title ?? described}</strong>
         {title && <p>{described}</p>}

@@ -14,7 +14,7 @@
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { send } from '../../api/client';
-import { describeError, type ApiError } from '../../api/errors';
+import { routeMissing, type ApiError } from '../../api/errors';
 import { useMutate } from '../../api/query';
 import type { Role, User } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -35,11 +35,6 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-/** Whether the server has no such route (an older server). */
-export function notAvailable(err: ApiError | undefined): boolean {
-  return !!err && (err.status === 405 || (err.status === 404 && err.message.toLowerCase().includes('route')));
-}
-
 /** The user's suspension as the API shows it, when it does (suspended_at or status). */
 export function suspendedState(u: User): boolean | undefined {
   const x = u as User & { suspended_at?: string | null; status?: string; suspended?: boolean };
@@ -51,10 +46,10 @@ export function suspendedState(u: User): boolean | undefined {
 
 function ActionError({ error }: { error: ApiError | undefined }) {
   if (!error) return null;
-  if (error.status === 405 || error.status === 404) {
+  if (routeMissing(error)) {
     return (
       <p className="field-error" role="alert">
-        This server does not offer this action yet ({describeError(error)}).
+        This server does not offer this action yet.
       </p>
     );
   }

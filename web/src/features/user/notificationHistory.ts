@@ -8,7 +8,7 @@
 // to the notifications this browser received (lib/retained.ts).
 // TODO(issue 11): once api/openapi.yaml has these routes, switch to useGet/api.post.
 import { send } from '../../api/client';
-import { toApiError } from '../../api/errors';
+import { routeMissing, toApiError } from '../../api/errors';
 import { useApiQuery, useMutate, type ApiState } from '../../api/query';
 
 export interface StoredNotification {
@@ -47,7 +47,7 @@ export async function fetchHistory(
     };
   } catch (err) {
     const e = toApiError(err);
-    if (e.status === 404 || e.status === 405) return null;
+    if (routeMissing(e)) return null;
     throw e;
   }
 }

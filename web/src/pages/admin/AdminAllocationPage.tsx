@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, send } from '../../api/client';
-import { toApiError } from '../../api/errors';
+import { routeMissing, toApiError } from '../../api/errors';
 import { useApiQuery, useMutate } from '../../api/query';
 import type { Allocation } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -65,7 +65,7 @@ export function AdminAllocationPage() {
   );
   const a = q.data;
   const title = a ? allocationTitle(a) : `Allocation ${shortId(id)}`;
-  const missingRoute = q.error?.status === 404 && q.error.code === 'not_found' && !a;
+  const missingRoute = routeMissing(q.error) && !a;
 
   return (
     <Page
@@ -92,7 +92,7 @@ export function AdminAllocationPage() {
       {missingRoute ? (
         <Card title="Not available">
           <p>
-            This allocation was not found, or this server does not offer an allocation’s admin page yet. Find it in{' '}
+            This server does not offer an allocation’s admin page yet. Find it in{' '}
             <Link to="/admin/allocations">all allocations</Link>.
           </p>
         </Card>

@@ -130,7 +130,9 @@ describe('UserDetailPage account actions', () => {
       if (p === `/api/v1/admin/users/${demo.id}` && r.method === 'DELETE') {
         return json(409, { code: 'user_has_allocations', message: 'user holds 1 allocation', correlation_id: 'd-1' });
       }
-      if (p.endsWith('/suspend')) return json(404, { code: 'not_found', message: 'no route', correlation_id: 's-1' });
+      if (p.endsWith('/suspend')) {
+        return json(404, { code: 'not_found', message: `route ${p} not found`, correlation_id: 's-1' });
+      }
       if (p.endsWith('/balance')) return json(200, balance(0));
       return json(200, { items: [], next_cursor: '' });
     });

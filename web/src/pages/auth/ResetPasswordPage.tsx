@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { send } from '../../api/client';
-import { toApiError, type ApiError } from '../../api/errors';
+import { routeMissing, toApiError, type ApiError } from '../../api/errors';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
 import { Icon } from '../../components/Icon';
@@ -77,7 +77,14 @@ export function ResetPasswordPage() {
                 <input {...p} type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} />
               )}
             </Field>
-            {error && <ErrorBox error={error} compact />}
+            {routeMissing(error) ? (
+              <p className="notice" role="alert">
+                This server does not offer password reset links yet. Ask an administrator to set a new password for
+                you.
+              </p>
+            ) : (
+              error && <ErrorBox error={error} compact />
+            )}
             <button type="submit" className="button primary block" disabled={pending}>
               {pending ? 'Saving…' : 'Set the new password'}
             </button>
