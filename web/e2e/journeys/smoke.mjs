@@ -29,8 +29,8 @@ export async function run({ page, accounts, step }) {
   });
   await step('a spent or unknown reset link is said in words (or that the server does not offer it)', async () => {
     await page.goto('/reset-password?token=e2e-not-a-token');
-    await page.getByLabel('New password').fill('a long enough password');
-    await page.getByLabel('Repeat it').fill('a long enough password');
+    await page.getByLabel('New password', { exact: true }).fill('a long enough password');
+    await page.getByLabel('Repeat it', { exact: true }).fill('a long enough password');
     await page.getByRole('button', { name: 'Set the new password' }).click();
     await expectText(page, /has been used or has expired|does not offer password reset links/);
     await axeScan(page, 'reset-password');
