@@ -35,13 +35,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-/** The user's suspension as the API shows it, when it does (suspended_at or status). */
-export function suspendedState(u: User): boolean | undefined {
-  const x = u as User & { suspended_at?: string | null; status?: string; suspended?: boolean };
-  if (typeof x.suspended === 'boolean') return x.suspended;
-  if ('suspended_at' in x) return !!x.suspended_at;
-  if (typeof x.status === 'string') return x.status === 'suspended';
-  return undefined;
+/** The user's suspension (suspended_at, suspension_reason), as a server that has it sends it. */
+export function suspension(u: User): { since: string; reason: string } | null {
+  const x = u as User & { suspended_at?: string | null; suspension_reason?: string };
+  return x.suspended_at ? { since: x.suspended_at, reason: x.suspension_reason ?? '' } : null;
 }
 
 function ActionError({ error }: { error: ApiError | undefined }) {
@@ -62,7 +59,7 @@ export function UserActions({ u }: { u: User }) {
   const base = `/api/v1/admin/users/${encodeURIComponent(u.id)}`;
   const stale = ['/api/v1/admin'];
   const [dialog, setDialog] = useState<'suspend' | 'unsuspend' | 'edit' | 'reset' | 'delete' | null>(null);
-  const suspended = suspendedState(u);
+  const suspended = suspension(u);
 
   const [reason, setReason] = useState('');
   const [release, setRelease] = useState(false);
@@ -121,12 +118,12 @@ export function UserActions({ u }: { u: User }) {
   return (
     <Card title="Account" className="span-2">
       <div className="user-actions" data-testid="user-actions">
-        {suspended !== true && (
+        {!suspended && (
           <button type="button" className="button" onClick={() => open('suspend')}>
             Suspend…
           </button>
         )}
-        {suspended !== false && (
+        {suspended && (
           <button type="button" className="button" onClick={() => open('unsuspend')}>
             Unsuspend…
           </button>
@@ -141,7 +138,13 @@ export function UserActions({ u }: { u: User }) {
           Delete user…
         </button>
       </div>
-      {suspended === true && <p className="muted fine-print">This account is suspended: it cannot sign in or create.</p>}
+      {suspended && (
+        <p className="notice notice-warning" data-testid="suspended-note">
+          Suspended since {formatDateTime(suspended.since)}
+          {suspended.reason ? `: ${suspended.reason}` : ''}. The account cannot sign in or create, and its tokens are
+          refused.
+        </p>
+      )}
 
       <ConfirmDialog
         open={dialog === 'suspend'}

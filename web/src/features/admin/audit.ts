@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'terminal.session_end', label: 'Terminal closed' },
   { value: 'signing_key.rotate', label: 'Signing key rotated' },
   { value: 'node.cordon', label: 'Node cordoned' },
+  { value: 'allocation.force_release', label: 'Force release' },
   { value: 'user.suspend', label: 'User suspended' },
   { value: 'user.unsuspend', label: 'User unsuspended' },
   { value: 'user.update', label: 'User changed' },
@@ -60,6 +61,9 @@ export function categoryOf(action: string): string {
  * "Force release", not "Allocation status change".
  */
 export function entryLabel(e: Pick<AuditLog, 'action' | 'metadata'>): string {
+  // A server that names its actions (action_label) knows best.
+  const named = (e as { action_label?: unknown }).action_label;
+  if (typeof named === 'string' && named.trim()) return named;
   if (e.action === 'allocation.transition') {
     const m = (e.metadata ?? {}) as Record<string, unknown>;
     const reason = typeof m.reason === 'string' ? m.reason : '';

@@ -1,4 +1,4 @@
-import { fireEvent, screen } from '@testing-library/react';
+import { fireEvent, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { json, renderAdmin, users } from '../../features/admin/testing';
 import { AuditLogsPage, auditQuery } from './AuditLogsPage';
@@ -67,10 +67,18 @@ describe('AuditLogsPage', () => {
           })
         : undefined,
     );
-    await screen.findByText('Force release');
-    expect(screen.queryByText('Allocation became active')).toBeNull();
+    const table = await screen.findByRole('table', { name: 'Audit log entries' });
+    expect(within(table).getByText('Force release')).toBeTruthy();
+    expect(within(table).queryByText('Allocation became active')).toBeNull();
     expect(screen.getByTestId('audit-count').textContent).toBe('1 of 2 on this page match');
     expect(s.calls().some((c) => c.startsWith('GET /api/v1/admin/audit-logs?category=allocation'))).toBe(true);
+  });
+
+  it('sends an action ending in a dot or a star as a prefix', () => {
+    const base = { category: '', q: '', actor_user_id: '', target_type: '', target_id: '', since: '', until: '' };
+    expect(auditQuery({ ...base, action: 'allocation.' })).toMatchObject({ action_prefix: 'allocation.', action: undefined });
+    expect(auditQuery({ ...base, action: 'allocation.force*' })).toMatchObject({ action_prefix: 'allocation.force' });
+    expect(auditQuery({ ...base, action: 'billing.adjustment' })).toMatchObject({ action: 'billing.adjustment' });
   });
 
   it('builds the API query from the filters', () => {

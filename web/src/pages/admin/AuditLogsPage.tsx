@@ -38,13 +38,20 @@ type Filters = Record<(typeof FILTERS)[number], string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** An action filter that ends with "." or "*" is a prefix. */
+export function isPrefix(action: string): boolean {
+  return /[.*]$/.test(action.trim());
+}
+
 /** The API query of the filters (empty ones left out by the client). */
 export function auditQuery(f: Filters) {
   return {
     // The category as an action prefix ("allocation" → allocation.*): a server
     // that does not take it yet ignores it, and the page is narrowed here too.
     ...(f.category ? ({ category: f.category } as object) : {}),
-    action: f.action.trim() || undefined,
+    // "allocation." or "allocation.force*" asks for every action that starts so (action_prefix).
+    ...(isPrefix(f.action) ? ({ action_prefix: f.action.trim().replace(/\*$/, '') } as object) : {}),
+    action: isPrefix(f.action) ? undefined : f.action.trim() || undefined,
     actor_user_id: f.actor_user_id || undefined,
     target_type: f.target_type || undefined,
     target_id: f.target_id.trim() || undefined,
@@ -224,7 +231,7 @@ export function AuditLogsPage() {
             id="audit-action"
             className="input"
             list="audit-actions"
-            placeholder="Any action"
+            placeholder="Any action, or a prefix: allocation."
             value={draft.action}
             onChange={(e) => setDraft({ ...draft, action: e.target.value })}
           />
@@ -318,8 +325,13 @@ export function AuditLogsPage() {
         }
       >
         {(d) => {
+          const prefix = isPrefix(f.action) ? f.action.trim().replace(/\*$/, '') : '';
+          // What a server that does not take category or action_prefix yet sends back is narrowed here.
           const rows = d.items.filter(
-            (e) => (!f.category || categoryOf(e.action) === f.category) && matchesAudit(e, f.q),
+            (e) =>
+              (!f.category || categoryOf(e.action) === f.category) &&
+              (!prefix || e.action.startsWith(prefix)) &&
+              matchesAudit(e, f.q),
           );
           const total = (d as { total?: number }).total;
           return (

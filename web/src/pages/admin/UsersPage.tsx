@@ -27,6 +27,7 @@ import {
   useUrlFilters,
 } from '../../features/admin/filters';
 import { formatDateTime, formatRelative } from '../../lib/format';
+import { suspension } from '../../features/admin/UserActions';
 import '../../features/admin/admin.css';
 
 const columns: Column<User>[] = [
@@ -35,7 +36,15 @@ const columns: Column<User>[] = [
     header: 'User',
     render: (u) => (
       <div className="cell-stack">
-        <strong>{u.username}</strong>
+        <strong>
+          {u.username}
+          {suspension(u) && (
+            <>
+              {' '}
+              <StatusPill status="suspended" label="suspended" tone="warning" />
+            </>
+          )}
+        </strong>
         <span className="muted">{u.email}</span>
       </div>
     ),
