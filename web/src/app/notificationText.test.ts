@@ -40,6 +40,19 @@ describe('viewNotification', () => {
     const admin = viewNotification({ type: 'allocation.status', id: 'e11', allocation_id: id, status: 'released', reason: 'admin: abuse' });
     expect(admin.detail).toContain('Reason: abuse.');
   });
+  it("uses the server's title and body where the message carries them", () => {
+    const v = viewNotification({
+      type: 'allocation.status',
+      id: 'e12',
+      allocation_id: id,
+      status: 'released',
+      title: 'llama was released because your balance ran out',
+      body: 'Add credit to start again.',
+    });
+    expect(v.title).toBe('llama was released because your balance ran out');
+    expect(v.detail).toBe('Add credit to start again.');
+    expect(v.href).toBe(`/allocations/${id}`);
+  });
   it('shows an unknown type as it is', () => {
     expect(viewNotification({ type: 'something.new', id: 'e7' }).title).toBe('something.new');
   });

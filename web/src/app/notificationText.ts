@@ -18,6 +18,14 @@ export interface NotificationView {
  * knows it (useAllocationNames); otherwise "Allocation 1a2b3c4d".
  */
 export function viewNotification(n: Notification, name?: string): NotificationView {
+  const v = viewFromType(n, name);
+  // The server's own words, where it sends them, know the name and the reason best.
+  const title = n.title?.trim();
+  const body = n.body?.trim();
+  return title ? { ...v, title, detail: body || v.detail } : v;
+}
+
+function viewFromType(n: Notification, name?: string): NotificationView {
   const short = n.allocation_id ? n.allocation_id.slice(0, 8) : '';
   const label = name?.trim() ? name.trim() : `Allocation ${short}`;
   const href = n.allocation_id ? `/allocations/${n.allocation_id}` : undefined;
