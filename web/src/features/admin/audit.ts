@@ -1,6 +1,9 @@
 // Reading the audit log: a sentence for each known action, the metadata as
 // label/value pairs, and the time-range filter (datetime-local inputs in the
 // browser's zone ↔ the API's RFC 3339).
+import { send } from '../../api/client';
+import { routeMissing, toApiError } from '../../api/errors';
+import { useApiQuery } from '../../api/query';
 import type { AuditLog } from '../../api/types';
 import { formatDateTime, formatMoney } from '../../lib/format';
 
@@ -174,4 +177,26 @@ export function rfc3339ToLocalInput(value: string): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return '';
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * The server's catalogue of actions (GET /api/v1/admin/audit-actions: action,
+ * label, category, category_label), for the action filter's suggestions; the
+ * list above where the server has none yet.
+ * TODO(issue 11): typed useGet once api/openapi.yaml has the route.
+ */
+export function useAuditActions(): { value: string; label: string }[] {
+  const q = useApiQuery(['/api/v1/admin/audit-actions', null, null], async (signal) => {
+    try {
+      const res = await send('get', '/api/v1/admin/audit-actions', { signal });
+      const body = (await res.json()) as { items?: { action?: unknown; label?: unknown }[] };
+      return (body.items ?? [])
+        .filter((i): i is { action: string; label: string } => typeof i.action === 'string' && typeof i.label === 'string')
+        .map((i) => ({ value: i.action, label: i.label }));
+    } catch (err) {
+      if (routeMissing(toApiError(err))) return null;
+      throw err;
+    }
+  });
+  return q.data && q.data.length > 0 ? q.data : AUDIT_ACTIONS;
 }

@@ -17,7 +17,6 @@ import { Page } from '../../components/Page';
 import { Pagination, useUrlCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import {
-  AUDIT_ACTIONS,
   AUDIT_TARGET_TYPES,
   AUDIT_CATEGORIES,
   categoryOf,
@@ -27,6 +26,7 @@ import {
   localInputToRFC3339,
   metadataPairs,
   rfc3339ToLocalInput,
+  useAuditActions,
 } from '../../features/admin/audit';
 import { filterKey, useUrlFilters } from '../../features/admin/filters';
 import { useUserLookup } from '../../features/admin/lookups';
@@ -64,6 +64,7 @@ export function AuditLogsPage() {
   const [f, setF] = useUrlFilters(FILTERS);
   const pager = useUrlCursorPager();
   const users = useUserLookup();
+  const actions = useAuditActions();
   const [draft, setDraft] = useState<Filters>(f);
   const key = filterKey(f);
   // New filters start at the first page (useUrlFilters drops the cursor); the form shows them.
@@ -236,7 +237,7 @@ export function AuditLogsPage() {
             onChange={(e) => setDraft({ ...draft, action: e.target.value })}
           />
           <datalist id="audit-actions">
-            {AUDIT_ACTIONS.map((a) => (
+            {actions.map((a) => (
               <option key={a.value} value={a.value}>
                 {a.label}
               </option>
