@@ -84,6 +84,8 @@ export function AuditLogsPage() {
   const clear = () =>
     setF({ category: '', action: '', actor_user_id: '', target_type: '', target_id: '', since: '', until: '', q: '' });
   const filtered = FILTERS.some((k) => f[k]);
+  const activeCount = FILTERS.filter((k) => f[k]).length;
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   const who = (id: string | null | undefined) => {
     if (!id) return <span className="muted">system</span>;
@@ -201,7 +203,23 @@ export function AuditLogsPage() {
       }
     >
       {exporting.error && <ErrorBox error={exporting.error} title="The export failed" compact />}
-      <form className="filters filters-audit" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+      {/* On a phone the eight filters fold behind one button; wider screens always show them. */}
+      <button
+        type="button"
+        className="button filters-toggle"
+        aria-expanded={filtersOpen}
+        aria-controls="audit-filters"
+        onClick={() => setFiltersOpen((o) => !o)}
+      >
+        {filtersOpen ? 'Hide filters' : `Filters${activeCount ? ` (${activeCount})` : ''}`}
+      </button>
+      <form
+        id="audit-filters"
+        className={`filters filters-audit${filtersOpen ? '' : ' filters-folded'}`}
+        role="search"
+        aria-label="Filter the audit log"
+        onSubmit={apply}
+      >
         <SelectFilter
           id="audit-category"
           label="Category"
