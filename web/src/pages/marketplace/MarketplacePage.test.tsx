@@ -1,6 +1,6 @@
-import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { json, renderPage } from '../../features/user/testing';
+import { FakeWebSocket, json, renderPage } from '../../features/user/testing';
 import { MarketplacePage } from './MarketplacePage';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -35,6 +35,30 @@ describe('MarketplacePage', () => {
     expect(within(h100).getByText('3 available')).toBeTruthy();
     const h200 = screen.getByRole('listitem', { name: 'H200 ×1' });
     expect(within(h200).getByRole('button', { name: 'H200 ×1 is sold out' })).toHaveProperty('disabled', true);
+  });
+
+  it('refetches what a notification makes stale (the shared cache)', async () => {
+    let available = 3;
+    const { calls } = renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      handlers: {
+        'GET /api/v1/skus': () => json(200, { items: [sku('h100', 'H100 ×1', 249, available)], next_cursor: '' }),
+      },
+    });
+    const card = await screen.findByRole('listitem', { name: 'H100 ×1' });
+    expect(within(card).getByText('3 available')).toBeTruthy();
+    const ws = await waitFor(() => {
+      const s = FakeWebSocket.last('/ws/notifications');
+      if (!s) throw new Error('no socket yet');
+      return s;
+    });
+    available = 2;
+    act(() => {
+      ws.open();
+      ws.push({ type: 'allocation.status', id: 'e1', allocation_id: 'a', status: 'active' });
+    });
+    expect(await within(card).findByText('2 available')).toBeTruthy();
+    expect(calls.filter((c) => c.url.startsWith('/api/v1/skus')).length).toBeGreaterThanOrEqual(2);
   });
 
   it('counts what already runs in the runway, and disables Create with the reason when credit is short', async () => {
