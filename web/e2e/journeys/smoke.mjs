@@ -14,6 +14,12 @@ export async function run({ page, accounts, step }) {
     await axeScan(page, 'login');
     await shot(page, 'login');
   });
+  await step('/login in dark mode (axe)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await axeScan(page, 'login-dark');
+    await shot(page, 'login-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
   await step('a wrong password is said in words, with the reference behind "Details"', async () => {
     await page.getByLabel(/user ?name/i).fill(accounts.demo.username);
     await page.getByLabel(/^password/i).fill('not-the-password');
