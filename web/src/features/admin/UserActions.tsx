@@ -106,10 +106,7 @@ export function UserActions({ u }: { u: User }) {
       setRole(u.role);
     }
     setDialog(d);
-    if (d === 'reset') {
-      setLink(null);
-      void reset.run().then((r) => r && setLink(r));
-    }
+    if (d === 'reset') setLink(null);
   };
 
   const resetLink = link ? new URL(link.url, window.location.origin).toString() : null;
@@ -241,12 +238,36 @@ export function UserActions({ u }: { u: User }) {
           onClose={close}
           size="medium"
           footer={
-            <button type="button" className="button" onClick={close}>
-              Done
-            </button>
+            link ? (
+              <button type="button" className="button" onClick={close}>
+                Done
+              </button>
+            ) : (
+              <>
+                <button type="button" className="button" onClick={close} disabled={reset.pending}>
+                  Cancel
+                </button>
+                <button
+                  type="button"
+                  className="button primary"
+                  disabled={reset.pending}
+                  onClick={async () => {
+                    const r = await reset.run();
+                    if (r) setLink(r);
+                  }}
+                >
+                  {reset.pending ? 'Issuing…' : 'Issue link'}
+                </button>
+              </>
+            )
           }
         >
-          {reset.pending && <p className="muted">Issuing a link…</p>}
+          {!link && (
+            <p>
+              A one-time link lets {u.username} choose a new password, within an hour. Issuing one makes any earlier
+              link stop working.
+            </p>
+          )}
           <ActionError error={reset.error} />
           {resetLink && link && (
             <div className="reset-link" data-testid="reset-link">

@@ -119,6 +119,7 @@ describe('UserDetailPage account actions', () => {
       return json(200, { items: [], next_cursor: '' });
     });
     fireEvent.click(await screen.findByRole('button', { name: 'Password reset link…' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Issue link' }));
     const link = await screen.findByTestId('reset-link');
     expect(link.textContent).toContain(`${window.location.origin}/reset-password?token=abc`);
   });
