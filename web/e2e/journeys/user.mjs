@@ -323,6 +323,17 @@ export async function run({ page, accounts, step, newPage }) {
     await narrow.goto(`/allocations/${allocationId}`);
     await narrow.getByTestId('status-banner').waitFor();
     await shot(narrow, 'allocation-detail-narrow');
+    // The menu button opens the navigation; the user menu (theme choice included) fits too.
+    await narrow.getByRole('button', { name: 'Menu' }).click();
+    await narrow.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Billing', exact: true }).click();
+    await narrow.waitForURL(/\/billing$/);
+    await narrow.getByTestId('balance').waitFor();
+    await shot(narrow, 'billing-narrow');
+    await narrow.getByTestId('user-menu').click();
+    await narrow.getByTestId('theme-choice').waitFor();
+    await axeScan(narrow, 'user-menu-narrow');
+    await shot(narrow, 'user-menu-narrow');
+    await narrow.keyboard.press('Escape');
     await narrow.close();
   });
 }

@@ -255,11 +255,13 @@ function ThemeChoice() {
   return (
     <fieldset className="theme-choice" data-testid="theme-choice">
       <legend>Theme</legend>
-      {options.map((o) => (
-        <button key={o.value} type="button" aria-pressed={pref === o.value} onClick={() => setPref(o.value)}>
-          {o.label}
-        </button>
-      ))}
+      <div className="theme-choice-buttons">
+        {options.map((o) => (
+          <button key={o.value} type="button" aria-pressed={pref === o.value} onClick={() => setPref(o.value)}>
+            {o.label}
+          </button>
+        ))}
+      </div>
     </fieldset>
   );
 }
