@@ -78,7 +78,7 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
   await step("user detail: demo's balance as demo sees it, then credit it by 12.34", async () => {
     const panel = page.getByTestId('user-balance');
     const money = (b) =>
-      new Intl.NumberFormat('en-US', { style: 'currency', currency: b.currency }).format(b.balance_minor / 100);
+      `${b.currency} ${new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(b.balance_minor / 100)}`;
     const shows = async (b) => {
       const expected = money(b);
       await waitUntil(async () => (await panel.locator('.money').first().innerText()) === expected, {
@@ -89,15 +89,15 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shows(before);
     await page.getByLabel(/^Amount/).fill('12.34');
     await page.getByLabel(/^Reason/).fill(CREDIT_REASON);
-    await page.getByRole('button', { name: 'Credit $12.34' }).click();
-    await expectText(page, /Credited \$12\.34/);
+    await page.getByRole('button', { name: 'Credit USD 12.34' }).click();
+    await expectText(page, /Credited USD 12\.34/);
     const after = await demo('GET', '/api/v1/billing/balance');
     assert(
       after.balance_minor >= before.balance_minor + 1234 - 100,
       `demo's balance went from ${before.balance_minor} to ${after.balance_minor} after a credit of 1234`,
     );
     await shows(after);
-    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+    await expectText(page, `Credit USD +12.34 — ${CREDIT_REASON}`);
     await axeScan(page, 'admin-user-detail');
     await shot(page, 'admin-user-detail');
   });
@@ -207,7 +207,7 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await page.getByLabel('Action').fill('billing.adjustment');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/action=billing.adjustment/);
-    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+    await expectText(page, `Credit USD +12.34 — ${CREDIT_REASON}`);
 
     await page.getByLabel('Action').fill('allocation.transition');
     await page.getByLabel('Target id').fill(allocation.id);

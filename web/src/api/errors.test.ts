@@ -78,7 +78,7 @@ describe('describeError with details', () => {
       details: { required_minor: 25, balance_minor: 0, currency: 'USD', burn_rate_per_hour_minor: 150, min_runway_seconds: 600 },
     });
     expect(describeError(e)).toBe(
-      'Not enough credit: this needs $0.25 (10m at $1.50 an hour, counting what you already run) and you have $0.00. Add credit and try again.',
+      'Not enough credit: this needs USD 0.25 (10m at USD 1.50 an hour, counting what you already run) and you have USD 0.00. Add credit and try again.',
     );
     expect(serverDetail(e)).toBeNull();
   });

@@ -17,10 +17,10 @@ describe('viewNotification', () => {
   it('covers node and billing notifications, with money in words', () => {
     expect(viewNotification({ type: 'node.offline', id: 'e4', allocation_id: id, node_id: 'n' }).tone).toBe('warning');
     const low = viewNotification({ type: 'billing.low_balance', id: 'e5', balance_minor: 123, currency: 'USD' });
-    expect(low.detail).toContain('$1.23');
+    expect(low.detail).toContain('USD 1.23');
     expect(low.href).toBe('/billing');
     const credited = viewNotification({ type: 'billing.balance_credited', id: 'e6', balance_minor: 5000, currency: 'USD' });
-    expect(credited.detail).toBe('Your balance is now $50.00.');
+    expect(credited.detail).toBe('Your balance is now USD 50.00.');
   });
   it('says a lost node and a failed GPU in words', () => {
     const lost = viewNotification({ type: 'allocation.status', id: 'e8', allocation_id: id, status: 'failed', reason: 'node_lost' });

@@ -22,14 +22,14 @@ describe('formatMoney', () => {
     expect(formatMoney(1234, 'BHD')).toMatch(/1\.234/);
   });
   it('keeps the sign and can force it', () => {
-    expect(formatMoney(-250, 'USD')).toMatch(/-.*2\.50/);
+    expect(formatMoney(-250, 'USD')).toBe('USD -2.50');
     expect(formatMoney(250, 'USD', { signed: true })).toMatch(/\+.*2\.50/);
   });
   it('is exact for large integer amounts', () => {
     expect(formatMoney(123456789012, 'USD')).toMatch(/1,234,567,890\.12/);
   });
   it('survives an unknown currency code', () => {
-    expect(formatMoney(100, 'X')).toBe('1.00 X');
+    expect(formatMoney(100, 'X')).toBe('X 1.00');
   });
   it('knows currency digits', () => {
     expect(currencyDigits('USD')).toBe(2);

@@ -14,22 +14,22 @@ export function currencyDigits(currency: string): number {
   }
 }
 
-/** formatMoney(1992, 'USD') → "$19.92". Minor units are integers; the float is display-only. */
+/**
+ * formatMoney(1992, 'USD') → "USD 19.92": the currency code, then the amount
+ * from integer minor units (the float is display-only), as the server writes
+ * money in its own texts (internal/money.Format), so a notification's body
+ * and the console's figures read the same. Thousands are grouped; signed
+ * puts "+" on credits ("USD +12.34"), a debit is always "USD -5.00".
+ */
 export function formatMoney(minor: number, currency: string, opts: { signed?: boolean } = {}): string {
   const digits = currencyDigits(currency);
-  const major = minor / 10 ** digits;
-  try {
-    return new Intl.NumberFormat(LOCALE, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: digits,
-      maximumFractionDigits: digits,
-      signDisplay: opts.signed ? 'exceptZero' : 'auto',
-    }).format(major);
-  } catch {
-    // An unknown currency code: show the number and the code.
-    return `${major.toFixed(digits)} ${currency}`;
-  }
+  const major = Math.abs(minor) / 10 ** digits;
+  const number = new Intl.NumberFormat(LOCALE, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(major);
+  const sign = minor < 0 ? '-' : opts.signed && minor > 0 ? '+' : '';
+  return `${currency} ${sign}${number}`;
 }
 
 /** How many whole seconds a balance lasts at a burn rate per hour (both minor units); null when nothing burns. */

@@ -5,9 +5,9 @@ describe('describeAudit', () => {
   it('reads a balance adjustment as money', () => {
     expect(
       describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: 1234, currency: 'USD', reason: 'goodwill' } }),
-    ).toBe('Credit +$12.34 — goodwill');
+    ).toBe('Credit USD +12.34 — goodwill');
     expect(describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: -500, currency: 'USD' } })).toBe(
-      'Debit -$5.00',
+      'Debit USD -5.00',
     );
   });
 

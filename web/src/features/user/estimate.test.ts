@@ -22,7 +22,7 @@ describe('estimateCreate', () => {
   });
 
   it('computes how long the balance lasts with integer math, rounded down', () => {
-    // $100 at $2.49/h: 10000 * 3600 / 249 = 144578.31… s
+    // USD 100 at USD 2.49/h: 10000 * 3600 / 249 = 144578.31… s
     const e = estimateCreate(sku, balance({}));
     expect(e.runwayAlone).toBe(144578);
     expect(e.runwayWithRunning).toBeNull();

@@ -28,7 +28,7 @@ function server() {
 describe('AuditLogsPage', () => {
   it('reads filters from the URL, shows metadata readably and names people', async () => {
     const s = server();
-    expect(await screen.findByText('Credit +$12.34 — goodwill')).toBeTruthy();
+    expect(await screen.findByText('Credit USD +12.34 — goodwill')).toBeTruthy();
     expect(s.calls()).toContain(`GET /api/v1/admin/audit-logs?actor_user_id=${users[1]!.id}`);
     expect(await screen.findByRole('link', { name: 'demo' })).toBeTruthy();
     expect(screen.getByRole('table').textContent).toContain('Balance adjustment');
@@ -37,13 +37,13 @@ describe('AuditLogsPage', () => {
 
   it('applies the form on submit and pages with the cursor', async () => {
     const s = server();
-    await screen.findByText('Credit +$12.34 — goodwill');
+    await screen.findByText('Credit USD +12.34 — goodwill');
     fireEvent.change(screen.getByLabelText('Action'), { target: { value: 'node.disable' } });
     fireEvent.change(screen.getByLabelText('Target type'), { target: { value: 'node' } });
     fireEvent.change(screen.getByLabelText('Target id'), { target: { value: 'n-1' } });
     expect(s.calls().some((c) => c.includes('action=node.disable'))).toBe(false);
     fireEvent.click(screen.getByRole('button', { name: 'Apply' }));
-    await screen.findByText('Credit +$12.34 — goodwill');
+    await screen.findByText('Credit USD +12.34 — goodwill');
     await new Promise((r) => setTimeout(r, 0));
     expect(s.calls()).toContain(
       `GET /api/v1/admin/audit-logs?action=node.disable&actor_user_id=${users[1]!.id}&target_type=node&target_id=n-1`,

@@ -56,8 +56,8 @@ describe('UserDetailPage', () => {
   it('shows the user’s balance, burn rate and runway as the user sees them', async () => {
     server(() => json(500, {}), json(200, balance(4200, { burn_rate_per_hour_minor: 249, runway_seconds: 7200 })));
     const panel = await screen.findByTestId('user-balance');
-    expect(await within(panel).findByText('$42.00')).toBeTruthy();
-    expect(within(panel).getByText(/Spending \$2\.49 an hour/)).toBeTruthy();
+    expect(await within(panel).findByText('USD 42.00')).toBeTruthy();
+    expect(within(panel).getByText(/Spending USD 2\.49 an hour/)).toBeTruthy();
     expect(within(panel).getByText(/lasts about/)).toBeTruthy();
   });
 
@@ -70,11 +70,11 @@ describe('UserDetailPage', () => {
   it('posts the typed amount as integer minor units with a reason and an Idempotency-Key', async () => {
     const s = server(() => json(200, balance(11234)));
     await screen.findByRole('heading', { level: 1, name: 'demo' });
-    await within(screen.getByTestId('user-balance')).findByText('$100.00');
+    await within(screen.getByTestId('user-balance')).findByText('USD 100.00');
     fireEvent.change(screen.getByLabelText('Amount (USD)'), { target: { value: '12.34' } });
     fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'goodwill' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Credit $12.34' }));
-    await within(screen.getByTestId('user-balance')).findByText('$112.34');
+    fireEvent.click(screen.getByRole('button', { name: 'Credit USD 12.34' }));
+    await within(screen.getByTestId('user-balance')).findByText('USD 112.34');
     const post = s.requests.find((r) => r.method === 'POST')!;
     expect(post.body).toEqual({ amount_minor: 1234, reason: 'goodwill' });
     expect(post.headers['Idempotency-Key']).toMatch(/^web-[0-9a-f]{32}$/);
@@ -83,7 +83,7 @@ describe('UserDetailPage', () => {
     // The panel reads the balance again after the adjustment.
     const reads = () => s.calls().filter((c) => c === `GET /api/v1/admin/users/${demo.id}/balance`).length;
     await waitFor(() => expect(reads()).toBe(2));
-    expect(within(screen.getByTestId('user-balance')).getByText('$112.34')).toBeTruthy();
+    expect(within(screen.getByTestId('user-balance')).getByText('USD 112.34')).toBeTruthy();
   });
 
   it('refuses a bad amount or a missing reason before calling the API', async () => {
@@ -101,7 +101,7 @@ describe('UserDetailPage', () => {
     await screen.findByRole('heading', { level: 1, name: 'demo' });
     fireEvent.change(screen.getByLabelText('Amount (USD)'), { target: { value: '-5' } });
     fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'refund reversal' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Debit $5.00' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Debit USD 5.00' }));
     expect(await screen.findByText('cid-adj')).toBeTruthy();
     await waitFor(() => expect(s.requests.find((r) => r.method === 'POST')?.body).toEqual({ amount_minor: -500, reason: 'refund reversal' }));
   });

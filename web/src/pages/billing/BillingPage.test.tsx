@@ -33,8 +33,8 @@ describe('BillingPage', () => {
       },
     });
     const balance = await screen.findByTestId('balance');
-    await waitFor(() => expect(balance.textContent).toContain('$97.00'));
-    expect(balance.textContent).toContain('$2.49');
+    await waitFor(() => expect(balance.textContent).toContain('USD 97.00'));
+    expect(balance.textContent).toContain('USD 2.49');
     const table = await screen.findByRole('table', { name: 'Usage windows' });
     expect(await within(table).findByText('llama-finetune')).toBeTruthy();
     expect(within(table).getByText('running')).toBeTruthy();

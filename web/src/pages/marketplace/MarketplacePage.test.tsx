@@ -31,7 +31,7 @@ describe('MarketplacePage', () => {
       },
     });
     const h100 = await screen.findByRole('listitem', { name: 'H100 ×1' });
-    expect(within(h100).getByText('$2.49')).toBeTruthy();
+    expect(within(h100).getByText('USD 2.49')).toBeTruthy();
     expect(within(h100).getByText('3 available')).toBeTruthy();
     const h200 = screen.getByRole('listitem', { name: 'H200 ×1' });
     expect(within(h200).getByRole('button', { name: 'H200 ×1 is sold out' })).toHaveProperty('disabled', true);
@@ -67,7 +67,7 @@ describe('MarketplacePage', () => {
       handlers: {
         'GET /api/v1/skus': () =>
           json(200, { items: [sku('h100', 'H100 ×1', 249, 3), sku('cheap', 'T4 ×1', 1, 3)], next_cursor: '' }),
-        // $0.25 left while $1.50/h already runs: the H100 needs (249 + 150) × 600 / 3600 = 67 → $0.67.
+        // USD 0.25 left while USD 1.50/h already runs: the H100 needs (249 + 150) × 600 / 3600 = 67 → USD 0.67.
         'GET /api/v1/billing/balance': () =>
           json(200, {
             user_id: 'u',
@@ -82,9 +82,9 @@ describe('MarketplacePage', () => {
     const h100 = await screen.findByRole('listitem', { name: 'H100 ×1' });
     const create = await within(h100).findByRole('button', { name: 'Create H100 ×1' });
     await waitFor(() => expect(create).toHaveProperty('disabled', true));
-    expect(within(h100).getByTestId('sku-short').textContent).toContain('needs $0.67');
-    expect(within(h100).getByTestId('sku-short').textContent).toContain('you have $0.25');
-    // T4 at $0.01/h: (1 + 150) × 600 / 3600 = 25.17 → 26 needed, 25 held: still short.
+    expect(within(h100).getByTestId('sku-short').textContent).toContain('needs USD 0.67');
+    expect(within(h100).getByTestId('sku-short').textContent).toContain('you have USD 0.25');
+    // T4 at USD 0.01/h: (1 + 150) × 600 / 3600 = 25.17 → 26 needed, 25 held: still short.
     const t4 = screen.getByRole('listitem', { name: 'T4 ×1' });
     expect(within(t4).getByRole('button', { name: 'Create T4 ×1' })).toHaveProperty('disabled', true);
   });
@@ -101,12 +101,12 @@ describe('MarketplacePage', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Create H100 ×1' }));
     const dialog = await screen.findByRole('dialog', { name: 'Create H100 ×1' });
     const estimate = within(dialog).getByTestId('estimate');
-    expect(estimate.textContent).toContain('$2.49');
-    expect(estimate.textContent).toContain('$59.76'); // a day
-    // $100.00 at $2.49/h: 144578 s → "1d 16h"
+    expect(estimate.textContent).toContain('USD 2.49');
+    expect(estimate.textContent).toContain('USD 59.76'); // a day
+    // USD 100.00 at USD 2.49/h: 144578 s → "1d 16h"
     await waitFor(() => expect(within(dialog).getByTestId('estimate-runway').textContent).toBe('1d 16h'));
     fireEvent.change(within(dialog).getByLabelText('Name (optional)'), { target: { value: 'train-1' } });
-    fireEvent.click(within(dialog).getByRole('button', { name: /Create for \$2\.49\/h/ }));
+    fireEvent.click(within(dialog).getByRole('button', { name: /Create for USD 2\.49\/h/ }));
     expect(await screen.findByText('allocation page')).toBeTruthy();
     const post = calls.find((c) => c.method === 'POST' && c.url === '/api/v1/allocations')!;
     expect(post.body).toEqual({ sku_id: 'h100', name: 'train-1' });
