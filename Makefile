@@ -7,6 +7,8 @@
 # make gen   - regenerate api/types.gen.go, the sqlc queries and the console's web/src/api/schema.d.ts
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
+# make bench-profile - where one allocation create spends its CPU: per process, per SQL statement
+#              (with pg_stat_statements loaded), and the Go profile's top functions (SMALL=500 BIG=3000)
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s)
 # make soak  - a real `gpuaas server` under a steady mixed load for DURATION (default 10m, RATE=20 ops/s):
 #              heap, goroutines, open fds and Postgres connections over time, and a verdict
@@ -24,7 +26,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test test-faults gen lint bench bench-agents bench-terminal soak services web web-test web-e2e
+.PHONY: run build test test-faults gen lint bench bench-profile bench-agents bench-terminal soak services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
@@ -73,6 +75,9 @@ lint:
 
 bench: services
 	scripts/bench.sh
+
+bench-profile: services
+	scripts/bench-profile.sh
 
 bench-agents: services
 	scripts/bench-agents.sh

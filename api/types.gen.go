@@ -228,6 +228,114 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
+// Defines values for AuditCategory.
+const (
+	AuditCategoryAllocation AuditCategory = "allocation"
+	AuditCategoryAuth       AuditCategory = "auth"
+	AuditCategoryBilling    AuditCategory = "billing"
+	AuditCategoryNode       AuditCategory = "node"
+	AuditCategorySigningKey AuditCategory = "signing_key"
+	AuditCategorySshKey     AuditCategory = "ssh_key"
+	AuditCategoryTerminal   AuditCategory = "terminal"
+	AuditCategoryUser       AuditCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AuditCategory enum.
+func (e AuditCategory) Valid() bool {
+	switch e {
+	case AuditCategoryAllocation:
+		return true
+	case AuditCategoryAuth:
+		return true
+	case AuditCategoryBilling:
+		return true
+	case AuditCategoryNode:
+		return true
+	case AuditCategorySigningKey:
+		return true
+	case AuditCategorySshKey:
+		return true
+	case AuditCategoryTerminal:
+		return true
+	case AuditCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminListAuditLogsParamsCategory.
+const (
+	AdminListAuditLogsParamsCategoryAllocation AdminListAuditLogsParamsCategory = "allocation"
+	AdminListAuditLogsParamsCategoryAuth       AdminListAuditLogsParamsCategory = "auth"
+	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
+	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
+	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
+	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
+	AdminListAuditLogsParamsCategoryTerminal   AdminListAuditLogsParamsCategory = "terminal"
+	AdminListAuditLogsParamsCategoryUser       AdminListAuditLogsParamsCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AdminListAuditLogsParamsCategory enum.
+func (e AdminListAuditLogsParamsCategory) Valid() bool {
+	switch e {
+	case AdminListAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminListAuditLogsParamsCategoryAuth:
+		return true
+	case AdminListAuditLogsParamsCategoryBilling:
+		return true
+	case AdminListAuditLogsParamsCategoryNode:
+		return true
+	case AdminListAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminListAuditLogsParamsCategorySshKey:
+		return true
+	case AdminListAuditLogsParamsCategoryTerminal:
+		return true
+	case AdminListAuditLogsParamsCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminExportAuditLogsParamsCategory.
+const (
+	AdminExportAuditLogsParamsCategoryAllocation AdminExportAuditLogsParamsCategory = "allocation"
+	AdminExportAuditLogsParamsCategoryAuth       AdminExportAuditLogsParamsCategory = "auth"
+	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
+	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
+	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
+	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
+	AdminExportAuditLogsParamsCategoryTerminal   AdminExportAuditLogsParamsCategory = "terminal"
+	AdminExportAuditLogsParamsCategoryUser       AdminExportAuditLogsParamsCategory = "user"
+)
+
+// Valid indicates whether the value is a known member of the AdminExportAuditLogsParamsCategory enum.
+func (e AdminExportAuditLogsParamsCategory) Valid() bool {
+	switch e {
+	case AdminExportAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminExportAuditLogsParamsCategoryAuth:
+		return true
+	case AdminExportAuditLogsParamsCategoryBilling:
+		return true
+	case AdminExportAuditLogsParamsCategoryNode:
+		return true
+	case AdminExportAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminExportAuditLogsParamsCategorySshKey:
+		return true
+	case AdminExportAuditLogsParamsCategoryTerminal:
+		return true
+	case AdminExportAuditLogsParamsCategoryUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TerminalSessionParamsXGpuaasTerminalPty.
 const (
 	TerminalSessionParamsXGpuaasTerminalPtyN0 TerminalSessionParamsXGpuaasTerminalPty = "0"
@@ -289,6 +397,9 @@ type Allocation struct {
 	// NodeStatus The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node.
 	NodeStatus *NodeStatus `json:"node_status,omitempty"`
 
+	// Owner Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only.
+	Owner *UserSummary `json:"owner,omitempty"`
+
 	// PricePerHourMinor The SKU's price when the allocation was created.
 	PricePerHourMinor int64 `json:"price_per_hour_minor"`
 
@@ -296,12 +407,15 @@ type Allocation struct {
 	ReleaseReason string `json:"release_reason"`
 
 	// ReleaseRequestedAt When release was first asked; usage is charged up to here, whatever the node does afterwards.
-	ReleaseRequestedAt *time.Time         `json:"release_requested_at,omitempty"`
-	ReleasedAt         *time.Time         `json:"released_at,omitempty"`
-	SkuId              string             `json:"sku_id"`
-	Status             AllocationStatus   `json:"status"`
-	UpdatedAt          time.Time          `json:"updated_at"`
-	UserId             openapi_types.UUID `json:"user_id"`
+	ReleaseRequestedAt *time.Time `json:"release_requested_at,omitempty"`
+	ReleasedAt         *time.Time `json:"released_at,omitempty"`
+	SkuId              string     `json:"sku_id"`
+
+	// SshKeyIds The SSH keys the allocation was created with (those still held are installed); null: all of the owner's keys, now and later. Keys added or deleted reach it while it is active.
+	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
+	Status    AllocationStatus      `json:"status"`
+	UpdatedAt time.Time             `json:"updated_at"`
+	UserId    openapi_types.UUID    `json:"user_id"`
 }
 
 // AllocationDesiredState defines model for Allocation.DesiredState.
@@ -322,11 +436,42 @@ type AllocationList struct {
 // AllocationStatus defines model for AllocationStatus.
 type AllocationStatus string
 
+// AuditActionInfo defines model for AuditActionInfo.
+type AuditActionInfo struct {
+	// Action Example: allocation.force_release
+	Action string `json:"action"`
+
+	// Category Example: allocation
+	Category string `json:"category"`
+
+	// CategoryLabel Example: Allocations
+	CategoryLabel string `json:"category_label"`
+
+	// Label Example: Force release
+	Label string `json:"label"`
+}
+
+// AuditActionList defines model for AuditActionList.
+type AuditActionList struct {
+	Items []AuditActionInfo `json:"items"`
+
+	// NextCursor Always empty; the catalogue is one page.
+	NextCursor string `json:"next_cursor"`
+}
+
 // AuditLog defines model for AuditLog.
 type AuditLog struct {
 	// Action Example: node.create
-	Action        string                 `json:"action"`
-	ActorUserId   *openapi_types.UUID    `json:"actor_user_id,omitempty"`
+	Action string `json:"action"`
+
+	// ActionLabel The action's readable name, e.g. Force release.
+	//
+	// Example: Node registered
+	ActionLabel string              `json:"action_label"`
+	ActorUserId *openapi_types.UUID `json:"actor_user_id,omitempty"`
+
+	// Category The action's part before its first dot, e.g. allocation.
+	Category      string                 `json:"category"`
 	ClientIp      *string                `json:"client_ip,omitempty"`
 	CorrelationId string                 `json:"correlation_id"`
 	Id            int64                  `json:"id"`
@@ -340,6 +485,9 @@ type AuditLog struct {
 type AuditLogList struct {
 	Items      []AuditLog `json:"items"`
 	NextCursor string     `json:"next_cursor"`
+
+	// Total How many rows match the filters, on every page.
+	Total int64 `json:"total"`
 }
 
 // BalanceResponse defines model for BalanceResponse.
@@ -388,6 +536,9 @@ type CreateAllocationRequest struct {
 	// Name At most 63 characters.
 	Name  *string `json:"name,omitempty"`
 	SkuId string  `json:"sku_id"`
+
+	// SshKeyIds Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key.
+	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
 }
 
 // CreateNodeRequest defines model for CreateNodeRequest.
@@ -567,6 +718,19 @@ type LogoutRequest struct {
 	RefreshToken *string `json:"refresh_token,omitempty"`
 }
 
+// MarkNotificationsReadRequest Either ids or all.
+type MarkNotificationsReadRequest struct {
+	All *bool                 `json:"all,omitempty"`
+	Ids *[]openapi_types.UUID `json:"ids,omitempty"`
+}
+
+// MarkNotificationsReadResponse defines model for MarkNotificationsReadResponse.
+type MarkNotificationsReadResponse struct {
+	// Marked How many were unread and are now read.
+	Marked      int64 `json:"marked"`
+	UnreadCount int64 `json:"unread_count"`
+}
+
 // Money defines model for Money.
 type Money struct {
 	AmountMinor int64  `json:"amount_minor"`
@@ -613,6 +777,30 @@ type NodeList struct {
 // NodeStatus defines model for NodeStatus.
 type NodeStatus string
 
+// Notification defines model for Notification.
+type Notification struct {
+	AllocationId *openapi_types.UUID `json:"allocation_id"`
+
+	// Body What happened and why, for people.
+	Body      string             `json:"body"`
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Kind The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, gpu.unhealthy, billing.low_balance, billing.balance_credited.
+	Kind   string     `json:"kind"`
+	ReadAt *time.Time `json:"read_at"`
+
+	// Title What happened, naming the allocation by its name.
+	Title string `json:"title"`
+}
+
+// NotificationList defines model for NotificationList.
+type NotificationList struct {
+	Items       []Notification `json:"items"`
+	NextCursor  string         `json:"next_cursor"`
+	UnreadCount int64          `json:"unread_count"`
+}
+
 // Overview defines model for Overview.
 type Overview struct {
 	// Allocations Counts by status.
@@ -627,6 +815,23 @@ type Overview struct {
 	Nodes      map[string]int64 `json:"nodes"`
 	Revenue24h []Money          `json:"revenue_24h"`
 	Users      int64            `json:"users"`
+}
+
+// PasswordResetLink defines model for PasswordResetLink.
+type PasswordResetLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Url /reset-password?token=<token>: a one-time link for the user; hand it over privately.
+	Url string `json:"url"`
+}
+
+// RedeemPasswordResetRequest defines model for RedeemPasswordResetRequest.
+type RedeemPasswordResetRequest struct {
+	// NewPassword At least 12 characters, not a common password.
+	NewPassword string `json:"new_password"`
+
+	// Token The token of the reset link.
+	Token string `json:"token"`
 }
 
 // RefreshRequest defines model for RefreshRequest.
@@ -699,6 +904,15 @@ type SSHKeyList struct {
 	NextCursor string   `json:"next_cursor"`
 }
 
+// SuspendUserRequest defines model for SuspendUserRequest.
+type SuspendUserRequest struct {
+	// Reason Why; required, 1 to 500 characters. The audit log keeps it.
+	Reason string `json:"reason"`
+
+	// ReleaseAllocations true force-releases the user's requested, provisioning and active allocations in the same transaction; false (the default) keeps them running.
+	ReleaseAllocations *bool `json:"release_allocations,omitempty"`
+}
+
 // TerminalToken defines model for TerminalToken.
 type TerminalToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -720,9 +934,11 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
-// UpdateUserRequest defines model for UpdateUserRequest.
+// UpdateUserRequest Either field alone, or both; at least one.
 type UpdateUserRequest struct {
-	Role Role `json:"role"`
+	// Email A plain address such as ada@example.com; 409 email_taken when another user has it.
+	Email *string `json:"email,omitempty"`
+	Role  *Role   `json:"role,omitempty"`
 }
 
 // UsageList defines model for UsageList.
@@ -750,11 +966,20 @@ type UsageRecord struct {
 
 // User defines model for User.
 type User struct {
-	CreatedAt time.Time          `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DeletedAt Set once the account is deleted: username and email are anonymised, keys and sessions gone, the ledger kept.
+	DeletedAt *time.Time         `json:"deleted_at,omitempty"`
 	Email     string             `json:"email"`
 	Id        openapi_types.UUID `json:"id"`
 	Role      Role               `json:"role"`
-	Username  string             `json:"username"`
+
+	// SuspendedAt Set while the account is suspended: it cannot sign in, and its tokens get 403 account_suspended.
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
+
+	// SuspensionReason Why, as the admin wrote it; present while suspended.
+	SuspensionReason *string `json:"suspension_reason,omitempty"`
+	Username         string  `json:"username"`
 }
 
 // UserList defines model for UserList.
@@ -763,6 +988,13 @@ type UserList struct {
 
 	// NextCursor Empty on the last page.
 	NextCursor string `json:"next_cursor"`
+}
+
+// UserSummary defines model for UserSummary.
+type UserSummary struct {
+	Email    string             `json:"email"`
+	Id       openapi_types.UUID `json:"id"`
+	Username string             `json:"username"`
 }
 
 // AllocationID defines model for AllocationID.
@@ -774,8 +1006,14 @@ type AllocationStatusFilter = AllocationStatus
 // AuditAction defines model for AuditAction.
 type AuditAction = string
 
+// AuditActionPrefix defines model for AuditActionPrefix.
+type AuditActionPrefix = string
+
 // AuditActor defines model for AuditActor.
 type AuditActor = openapi_types.UUID
+
+// AuditCategory defines model for AuditCategory.
+type AuditCategory string
 
 // AuditTarget defines model for AuditTarget.
 type AuditTarget = string
@@ -854,9 +1092,17 @@ type AdminListAuditLogsParams struct {
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
 	// Cursor The next_cursor of the previous page.
-	Cursor      *Cursor      `form:"cursor,omitempty" json:"cursor,omitempty"`
-	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
-	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+	Cursor      *Cursor     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ActorUserId *AuditActor `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// Action An exact action code, e.g. allocation.force_release.
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
+	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
+
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
@@ -868,11 +1114,22 @@ type AdminListAuditLogsParams struct {
 	// Until RFC 3339 time, exclusive.
 	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
+
+// AdminListAuditLogsParamsCategory defines parameters for AdminListAuditLogs.
+type AdminListAuditLogsParamsCategory string
 
 // AdminExportAuditLogsParams defines parameters for AdminExportAuditLogs.
 type AdminExportAuditLogsParams struct {
-	ActorUserId *AuditActor  `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
-	Action      *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+	ActorUserId *AuditActor `form:"actor_user_id,omitempty" json:"actor_user_id,omitempty"`
+
+	// Action An exact action code, e.g. allocation.force_release.
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
+	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
+
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
@@ -884,6 +1141,9 @@ type AdminExportAuditLogsParams struct {
 	// Until RFC 3339 time, exclusive.
 	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
+
+// AdminExportAuditLogsParamsCategory defines parameters for AdminExportAuditLogs.
+type AdminExportAuditLogsParamsCategory string
 
 // AdminListDeadLettersParams defines parameters for AdminListDeadLetters.
 type AdminListDeadLettersParams struct {
@@ -998,6 +1258,18 @@ type ListNodesParams struct {
 	Region *Region     `form:"region,omitempty" json:"region,omitempty"`
 }
 
+// ListNotificationsParams defines parameters for ListNotifications.
+type ListNotificationsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Unread `true` lists only unread notifications.
+	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
 // ListSkusParams defines parameters for ListSkus.
 type ListSkusParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -1061,6 +1333,9 @@ type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
 
+// AdminSuspendUserJSONRequestBody defines body for AdminSuspendUser for application/json ContentType.
+type AdminSuspendUserJSONRequestBody = SuspendUserRequest
+
 // AgentJoinJSONRequestBody defines body for AgentJoin for application/json ContentType.
 type AgentJoinJSONRequestBody = JoinRequest
 
@@ -1070,11 +1345,17 @@ type CreateAllocationJSONRequestBody = CreateAllocationRequest
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = LogoutRequest
 
+// RedeemPasswordResetJSONRequestBody defines body for RedeemPasswordReset for application/json ContentType.
+type RedeemPasswordResetJSONRequestBody = RedeemPasswordResetRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = RefreshRequest
+
+// MarkNotificationsReadJSONRequestBody defines body for MarkNotificationsRead for application/json ContentType.
+type MarkNotificationsReadJSONRequestBody = MarkNotificationsReadRequest
 
 // AddSSHKeyJSONRequestBody defines body for AddSSHKey for application/json ContentType.
 type AddSSHKeyJSONRequestBody = AddSSHKeyRequest

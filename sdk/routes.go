@@ -214,7 +214,7 @@ func (c *Client) AdminGetUser(ctx context.Context, id uuid.UUID) (api.User, erro
 	return u, err
 }
 
-// AdminUpdateUser changes a user's role; a changed role ends every
+// AdminUpdateUser changes a user's role, email or both; a changed role ends every
 // session of the user.
 func (c *Client) AdminUpdateUser(ctx context.Context, id uuid.UUID, req api.UpdateUserRequest) (api.User, error) {
 	var u api.User
@@ -223,13 +223,18 @@ func (c *Client) AdminUpdateUser(ctx context.Context, id uuid.UUID, req api.Upda
 	return u, err
 }
 
-// AdminListAuditLogs returns a page of the audit log, newest first.
+// AdminListAuditLogs returns a page of the audit log, newest first, with
+// each action's readable name and the total under the filters.
 func (c *Client) AdminListAuditLogs(ctx context.Context, p api.AdminListAuditLogsParams) (api.AuditLogList, error) {
 	var l api.AuditLogList
 	q := query{}
 	q.page(p.PageSize, p.Cursor)
 	q.audit(p.ActorUserId, p.Action, p.TargetId, p.Since, p.Until)
 	q.str("target_type", p.TargetType)
+	q.str("action_prefix", p.ActionPrefix)
+	if p.Category != nil {
+		q.set("category", string(*p.Category))
+	}
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/audit-logs", query: q.values(), out: &l, auth: true})
 	return l, err
 }
@@ -240,6 +245,10 @@ func (c *Client) AdminExportAuditLogs(ctx context.Context, p api.AdminExportAudi
 	q := query{}
 	q.audit(p.ActorUserId, p.Action, p.TargetId, p.Since, p.Until)
 	q.str("target_type", p.TargetType)
+	q.str("action_prefix", p.ActionPrefix)
+	if p.Category != nil {
+		q.set("category", string(*p.Category))
+	}
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/admin/audit-logs/export", query: q.values(), auth: true})
 	if err != nil {
 		return 0, err

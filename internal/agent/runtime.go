@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -19,6 +21,12 @@ type NodeRuntime interface {
 	Release(ctx context.Context, t agentproto.Task) error
 }
 
+// KeySetter is a NodeRuntime that can replace a running allocation's
+// authorized keys (agentproto.TaskSetKeys). Idempotent like the others.
+type KeySetter interface {
+	SetKeys(ctx context.Context, t agentproto.Task) error
+}
+
 // tracked remembers which allocations this agent runs, for heartbeats.
 type tracked struct {
 	rt      NodeRuntime
@@ -33,8 +41,14 @@ func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
 		err = t.rt.Provision(ctx, task)
 	case agentproto.TaskRelease:
 		err = t.rt.Release(ctx, task)
+	case agentproto.TaskSetKeys:
+		ks, ok := t.rt.(KeySetter)
+		if !ok {
+			return fmt.Errorf("runtime %T cannot update keys", t.rt)
+		}
+		return ks.SetKeys(ctx, task)
 	default:
-		return fmt.Errorf("unknown task kind %q", task.Kind)
+		return fmt.Errorf("%s %q", agentproto.UnknownTaskKind, task.Kind)
 	}
 	if err != nil {
 		return err
@@ -85,6 +99,9 @@ func (s SimRuntime) Provision(ctx context.Context, _ agentproto.Task) error { re
 // Release implements NodeRuntime.
 func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
+// SetKeys implements KeySetter: there is no user to give them to.
+func (s SimRuntime) SetKeys(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
+
 // ProcessRuntime runs each allocation as a Linux user session (package
 // process) with the reserved GPUs pinned in its environment.
 type ProcessRuntime struct{ RT *process.Runtime }
@@ -104,6 +121,24 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 		return err
 	}
 	return p.RT.Provision(ctx, w)
+}
+
+// SetKeys implements KeySetter. An allocation with no user on this host
+// yet (its provision is still on the way) or any more (the host lost it and
+// the control plane will provision it again) is left alone: the provision
+// that creates the user carries the keys of its moment, and the server
+// sends them again once the allocation is active.
+func (p ProcessRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
+	w, err := processWorkload(t)
+	if err != nil {
+		return err
+	}
+	err = p.RT.SetKeys(ctx, w)
+	if errors.Is(err, process.ErrNotProvisioned) {
+		slog.Info("agent: keys for an allocation not provisioned here; left to its provision", "allocation_id", t.AllocationID)
+		return nil
+	}
+	return err
 }
 
 // Release implements NodeRuntime.

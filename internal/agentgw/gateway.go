@@ -52,6 +52,10 @@ type Config struct {
 	// node comes back (billing resumes there). It runs on the heartbeat
 	// path, never behind a slow OnReport.
 	OnAlive func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID, at time.Time) error
+	// OnConnect, if set, runs in its own goroutine once an agent's session
+	// is in place and can take tasks (SSH keys that changed while it was
+	// away are sent again).
+	OnConnect func(ctx context.Context, nodeID uuid.UUID)
 	// OnOffline, if set, runs in the transaction that marks a node offline,
 	// with the last heartbeat that saw it (billing pauses there).
 	OnOffline func(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error
@@ -217,6 +221,12 @@ func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Ses
 	g.attach(nodeID, sess)
 	defer g.detach(nodeID, sess)
 	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime)
+	g.mu.Lock()
+	onConnect := g.cfg.OnConnect
+	g.mu.Unlock()
+	if onConnect != nil {
+		go onConnect(context.WithoutCancel(ctx), nodeID)
+	}
 	for {
 		typ, raw, err := dec.Next()
 		if err != nil {
@@ -492,6 +502,14 @@ func (g *Gateway) RunSweeper(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// SetOnConnect sets Config.OnConnect after construction (it needs the
+// runtime, which needs the gateway).
+func (g *Gateway) SetOnConnect(fn func(ctx context.Context, nodeID uuid.UUID)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.OnConnect = fn
 }
 
 // SetOnReport sets Config.OnReport after construction (the runtime that

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -15,20 +17,38 @@ import (
 // allocation.Runtime for --runtime agent.
 type Runtime struct {
 	g *Gateway
-	// Keys returns the owner's SSH public keys, installed on the node.
-	Keys func(ctx context.Context, userID uuid.UUID) ([]string, error)
+	// Keys returns the SSH public keys an allocation installs on its node.
+	Keys func(ctx context.Context, allocationID uuid.UUID) ([]string, error)
 }
 
 // NewRuntime returns a Runtime over g.
-func NewRuntime(g *Gateway, keys func(ctx context.Context, userID uuid.UUID) ([]string, error)) *Runtime {
+func NewRuntime(g *Gateway, keys func(ctx context.Context, allocationID uuid.UUID) ([]string, error)) *Runtime {
 	return &Runtime{g: g, Keys: keys}
+}
+
+// SetKeys implements allocation.KeySetter: a set_keys task replaces the
+// allocation's authorized keys on its node. An agent that predates the task
+// says it does not know it; that is not retried (the keys reach such a
+// node at the allocation's next provision), only logged.
+func (r *Runtime) SetKeys(ctx context.Context, w allocation.Workload, keys []string) error {
+	if keys == nil {
+		keys = []string{}
+	}
+	err := r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskSetKeys, AllocationID: w.AllocationID.String(),
+		GPUUUIDs: w.GPUUUIDs, AuthorizedKeys: keys})
+	if err != nil && strings.Contains(err.Error(), agentproto.UnknownTaskKind) {
+		slog.WarnContext(ctx, "agent too old to update ssh keys; they apply at its next provision",
+			"node_id", w.NodeID, "allocation_id", w.AllocationID)
+		return nil
+	}
+	return err
 }
 
 // Provision implements allocation.Runtime.
 func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
 	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs}
 	if r.Keys != nil {
-		keys, err := r.Keys(ctx, w.UserID)
+		keys, err := r.Keys(ctx, w.AllocationID)
 		if err != nil {
 			return fmt.Errorf("read the owner's ssh keys: %w", err)
 		}

@@ -134,20 +134,30 @@ const (
 	TaskRelease   = "release"
 	// TaskProbe asks for a fresh heartbeat and health check at once.
 	TaskProbe = "probe"
+	// TaskSetKeys replaces a running allocation's authorized keys with
+	// the task's AuthorizedKeys (the owner added or deleted one). An agent
+	// that predates it answers ErrUnknownTaskKind's text.
+	TaskSetKeys = "set_keys"
 	// StreamTerminal is the type of a TerminalHeader: the stream carries
 	// a PTY session (terminal frames) instead of a task.
 	StreamTerminal = "terminal"
 )
 
+// UnknownTaskKind starts the error an agent answers for a task kind it
+// does not know, so the server can tell an old agent from a failure.
+const UnknownTaskKind = "unknown task kind"
+
 // Task is what the server sends on a stream it opens to the agent; the
 // agent answers with one TaskResult on the same stream. Both steps are
 // idempotent on the agent, so a retried task is harmless.
 type Task struct {
-	Type           string   `json:"type"` // "task"
-	ID             string   `json:"id"`
-	Kind           string   `json:"kind"`
-	AllocationID   string   `json:"allocation_id"`
-	GPUUUIDs       []string `json:"gpu_uuids"`
+	Type         string   `json:"type"` // "task"
+	ID           string   `json:"id"`
+	Kind         string   `json:"kind"`
+	AllocationID string   `json:"allocation_id"`
+	GPUUUIDs     []string `json:"gpu_uuids"`
+	// AuthorizedKeys are the keys a provision installs and a set_keys
+	// puts in place of the old ones (none: an empty list).
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
 }
 

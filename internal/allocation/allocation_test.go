@@ -61,9 +61,15 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 		Naming: events.Naming{Namespace: "test"}, MinRunway: 10 * time.Minute,
 		// The real account lock, so racing creates serialise as in
 		// production, with the balance the test sets.
-		LockBalance: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (int64, error) {
-			_, err := ledger.LockBalance(ctx, tx, u, currency)
-			return f.balance, err
+		LockFunds: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (allocation.Funds, error) {
+			if _, err := ledger.LockBalance(ctx, tx, u, currency); err != nil {
+				return allocation.Funds{}, err
+			}
+			fig, err := tx.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: u, Currency: currency, Now: time.Now()})
+			return allocation.Funds{
+				RunningBurn: fig.RunningBurn, AtLeast: f.balance,
+				Exact: func(context.Context) (int64, error) { return f.balance, nil },
+			}, err
 		},
 	}, nil)
 	f.sim = allocation.NewSim(0, 0)
@@ -650,6 +656,32 @@ func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
 	must(t, err)
 	if f.status(t, a.Id) != allocation.StatusActive {
 		t.Fatalf("agent back: %s", f.status(t, a.Id))
+	}
+}
+
+// TestWaitingProvisionGoesWhenTheAgentReportsIn: a provision that met an
+// agent still connecting (a create right after a restart) goes as soon as
+// that agent reports in, not at the reconciler's deadline.
+func TestWaitingProvisionGoesWhenTheAgentReportsIn(t *testing.T) {
+	f := newFixture(t, 1)
+	u := f.user(t)
+	rt := &awayRuntime{Sim: allocation.NewSim(0, 0)}
+	rt.away.Store(true)
+	wk := allocation.NewWorker(f.svc, rt)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, a.Id))
+	if st := f.status(t, a.Id); st != allocation.StatusProvisioning {
+		t.Fatalf("agent away: %s", st)
+	}
+	rt.away.Store(false)
+	must(t, wk.ReconcileNode(ctx, *a.NodeId, nil))
+	deadline := time.Now().Add(5 * time.Second)
+	for f.status(t, a.Id) != allocation.StatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent reported in: still %s", f.status(t, a.Id))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

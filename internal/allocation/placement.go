@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -16,53 +19,122 @@ import (
 // are spread over.
 const placementSpread = 4
 
-// placedGPU is a device reserved for an allocation; it renders as
-// {index, uuid}.
+// placedGPU is a device reserved for an allocation, as the allocation's
+// gpus column holds it: {index, uuid} (PlaceAllocation writes it).
 type placedGPU struct {
-	id    uuid.UUID
 	Index int    `json:"index"`
 	UUID  string `json:"uuid"`
 }
 
-// place picks sku.GpuCount healthy free GPUs of the SKU's model on one
-// online, active node of its region, and locks them for tx.
+// candidateTTL bounds how long a cached candidate list is used: capacity
+// that appears without a create seeing it (GPUs freed, a node back online
+// or enabled, a new node) is tried in best-fit order within this time.
+const candidateTTL = 2 * time.Second
+
+// place records a new allocation of sku for p's user on one online, active
+// node of the SKU's region with sku.GpuCount healthy free GPUs of its
+// model, and reserves those GPUs, inside tx.
 //
-// Candidates come fullest-first (best fit), starting at a random one of the
-// first few: each reservation updates its node's capacity row, so creates
-// that all chose the same node would queue on that row. On each, the node
-// is held FOR SHARE (so it cannot be disabled underneath us) and its free GPUs are
-// taken FOR UPDATE SKIP LOCKED with a LIMIT: concurrent creates take
-// disjoint devices instead of queueing on the same rows, and a device a
-// concurrent transaction reserved fails the re-check. A node that turns out
-// to be short (raced away) is skipped for the next.
-func place(ctx context.Context, tx *store.Store, sku db.Sku) (uuid.UUID, []placedGPU, error) {
-	candidates, err := tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
-		Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount,
-	})
-	if err != nil {
-		return uuid.Nil, nil, fmt.Errorf("find placement candidates: %w", err)
+// Candidates come fullest-first (best fit) from the candidate cache,
+// starting at a random one of the first few: each reservation updates its
+// node's capacity row, so creates that all chose the same node would queue
+// on that row. Each candidate is tried with one statement
+// (PlaceAllocation) that holds the node FOR SHARE, takes its free GPUs FOR
+// UPDATE SKIP LOCKED, inserts the allocation and reserves them: the
+// database decides, so a stale list can cost a wasted try but never a
+// double booking. A node that turns out to be short is dropped from the
+// cache; when every cached node is short, the fleet is read again before
+// the create is refused, so the cache never turns a free GPU into
+// insufficient_capacity.
+func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.PlaceAllocationParams) (db.Allocation, error) {
+	key := candidateKey{region: sku.Region, model: sku.GpuModel, count: sku.GpuCount}
+	p.Model, p.GpuCount = sku.GpuModel, sku.GpuCount
+	nodes, cached := s.candidates.get(key)
+	for {
+		if !cached {
+			rows, err := tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
+				Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount,
+			})
+			if err != nil {
+				return db.Allocation{}, fmt.Errorf("find placement candidates: %w", err)
+			}
+			nodes = make([]uuid.UUID, len(rows))
+			for i, r := range rows {
+				nodes[i] = r.ID
+			}
+			s.candidates.put(key, nodes)
+			s.placementScans.Inc()
+		}
+		spread := rand.IntN(min(len(nodes), placementSpread) + 1)
+		for _, node := range append(nodes[spread:], nodes[:spread]...) {
+			p.NodeID = node
+			row, err := tx.PlaceAllocation(ctx, p)
+			if store.IsNoRows(err) {
+				s.candidates.drop(key, node) // full, raced away, or out of service
+				continue
+			}
+			if err != nil {
+				return db.Allocation{}, fmt.Errorf("place allocation on node %s: %w", node, err)
+			}
+			return db.Allocation(row), nil
+		}
+		if !cached {
+			return db.Allocation{}, apperr.Conflict(CodeInsufficientCapacity,
+				"no node has %d free %s GPUs in %s right now", sku.GpuCount, sku.GpuModel, sku.Region)
+		}
+		cached = false // every cached node was short: read the fleet before refusing
 	}
-	spread := rand.IntN(min(len(candidates), placementSpread) + 1)
-	candidates = append(candidates[spread:], candidates[:spread]...)
-	for _, c := range candidates {
-		if _, err := tx.LockPlacementNode(ctx, c.ID); store.IsNoRows(err) {
-			continue // went offline or out of service since the scan
-		} else if err != nil {
-			return uuid.Nil, nil, fmt.Errorf("lock node: %w", err)
-		}
-		rows, err := tx.LockFreeGPUs(ctx, db.LockFreeGPUsParams{NodeID: c.ID, Model: sku.GpuModel, GpuCount: sku.GpuCount})
-		if err != nil {
-			return uuid.Nil, nil, fmt.Errorf("lock free gpus: %w", err)
-		}
-		if len(rows) < int(sku.GpuCount) {
-			continue
-		}
-		gpus := make([]placedGPU, len(rows))
-		for i, r := range rows {
-			gpus[i] = placedGPU{id: r.ID, Index: int(r.Idx), UUID: r.Uuid}
-		}
-		return c.ID, gpus, nil
+}
+
+// candidateKey is what a candidate list answers for.
+type candidateKey struct {
+	region, model string
+	count         int32
+}
+
+// candidateCache holds, per region, GPU model and count, the nodes a
+// create tries, best fit first, for candidateTTL. It is a hint: placement
+// checks every node in the database (see place), drops nodes found short,
+// and reads the fleet again when the hint runs out. Each replica keeps its
+// own.
+type candidateCache struct {
+	mu    sync.Mutex
+	lists map[candidateKey]candidateList
+	now   func() time.Time
+}
+
+type candidateList struct {
+	nodes  []uuid.UUID
+	loaded time.Time
+}
+
+func newCandidateCache() *candidateCache {
+	return &candidateCache{lists: map[candidateKey]candidateList{}, now: time.Now}
+}
+
+// get returns a copy of key's list while it is fresh and not empty.
+func (c *candidateCache) get(key candidateKey) ([]uuid.UUID, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.lists[key]
+	if !ok || len(l.nodes) == 0 || c.now().Sub(l.loaded) >= candidateTTL {
+		return nil, false
 	}
-	return uuid.Nil, nil, apperr.Conflict(CodeInsufficientCapacity,
-		"no node has %d free %s GPUs in %s right now", sku.GpuCount, sku.GpuModel, sku.Region)
+	return slices.Clone(l.nodes), true
+}
+
+func (c *candidateCache) put(key candidateKey, nodes []uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lists[key] = candidateList{nodes: slices.Clone(nodes), loaded: c.now()}
+}
+
+// drop removes node from key's list.
+func (c *candidateCache) drop(key candidateKey, node uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.lists[key]; ok {
+		l.nodes = slices.DeleteFunc(l.nodes, func(n uuid.UUID) bool { return n == node })
+		c.lists[key] = l
+	}
 }

@@ -31,6 +31,13 @@ type Runtime interface {
 	Release(ctx context.Context, w Workload) error
 }
 
+// KeySetter is a Runtime that can replace a running allocation's SSH keys
+// (its owner added or deleted one). Idempotent: the same keys again change
+// nothing.
+type KeySetter interface {
+	SetKeys(ctx context.Context, w Workload, keys []string) error
+}
+
 // Sim is an in-process runtime for `gpuaas dev` and tests: each step takes
 // Delay and fails with probability FailureRate.
 type Sim struct {
@@ -39,11 +46,12 @@ type Sim struct {
 
 	mu      sync.Mutex
 	running map[uuid.UUID]Workload
+	keys    map[uuid.UUID][]string
 }
 
 // NewSim returns a simulated runtime.
 func NewSim(delay time.Duration, failureRate float64) *Sim {
-	return &Sim{Delay: delay, FailureRate: failureRate, running: map[uuid.UUID]Workload{}}
+	return &Sim{Delay: delay, FailureRate: failureRate, running: map[uuid.UUID]Workload{}, keys: map[uuid.UUID][]string{}}
 }
 
 func (s *Sim) step(ctx context.Context, what string) error {
@@ -80,8 +88,31 @@ func (s *Sim) Release(ctx context.Context, w Workload) error {
 	}
 	s.mu.Lock()
 	delete(s.running, w.AllocationID)
+	delete(s.keys, w.AllocationID)
 	s.mu.Unlock()
 	return nil
+}
+
+// SetKeys implements KeySetter: it records the keys (Keys reads them
+// back). Like an agent, it does not refuse an allocation it does not run
+// now: after a restart the sim has forgotten what it ran.
+func (s *Sim) SetKeys(ctx context.Context, w Workload, keys []string) error {
+	if err := s.step(ctx, "set keys"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[w.AllocationID] = append([]string(nil), keys...)
+	return nil
+}
+
+// Keys returns the keys SetKeys last gave a running allocation, and
+// whether it gave any.
+func (s *Sim) Keys(id uuid.UUID) ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	return append([]string(nil), k...), ok
 }
 
 // Running reports whether the sim runs the allocation now.

@@ -27,12 +27,26 @@ const (
 	CodeInvalidState         = "invalid_state"
 	CodeInsufficientCapacity = "insufficient_capacity"
 	CodeInsufficientFunds    = "insufficient_funds"
+	// CodeAccountSuspended is auth's code for the same refusal.
+	CodeAccountSuspended = "account_suspended"
 )
 
-// BalanceLocker returns what a user can spend in currency (their balance
-// less usage accrued and not yet debited) with their account locked for the
-// rest of tx, so one user's creates are judged one at a time.
-type BalanceLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (int64, error)
+// Funds is a user's position in one currency for a create's runway check.
+type Funds struct {
+	// RunningBurn is the hourly price of what the user runs or soon will
+	// (allocations requested, provisioning or active).
+	RunningBurn int64
+	// AtLeast is a lower bound of what the user can spend now.
+	AtLeast int64
+	// Exact is what the user can spend now: their balance less usage
+	// accrued and not yet debited. It is called only when AtLeast does not
+	// settle the check, and runs in the same transaction.
+	Exact func(ctx context.Context) (int64, error)
+}
+
+// FundsLocker locks the user's account in currency for the rest of tx, so
+// one user's creates are judged one at a time, and returns their Funds.
+type FundsLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (Funds, error)
 
 // UsageCloser opens or ends an allocation's usage window at `at` inside tx
 // (billing owns the window); an allocation that never ran has none to end.
@@ -47,8 +61,8 @@ type Config struct {
 	Naming events.Naming
 	// MinRunway is how long the caller's credit must last, at their total
 	// burn rate with the new allocation, for a create to be accepted.
-	MinRunway   time.Duration
-	LockBalance BalanceLocker
+	MinRunway time.Duration
+	LockFunds FundsLocker
 	// OpenUsage and CloseUsage, when set, open the usage window in the
 	// transaction that makes an allocation active, and close it in the one
 	// that asks for its release (or ends it): a window ends at the request
@@ -66,6 +80,9 @@ type Service struct {
 	transitions *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	retries     *prometheus.CounterVec
+
+	candidates     *candidateCache
+	placementScans prometheus.Counter
 }
 
 // Retry backoff of a failed step: 1 s doubling to at most 30 s, so a
@@ -103,8 +120,13 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Name: "gpuaas_allocation_step_retries_total",
 		Help: "Failed allocation steps scheduled for another attempt, by the status they stay in.",
 	}, []string{"status"})
+	s.candidates = newCandidateCache()
+	s.placementScans = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gpuaas_allocation_placement_scans_total",
+		Help: "Reads of the fleet for placement candidates (a cached list expired or ran out).",
+	})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused, s.retries)
+		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans)
 	}
 	return s
 }
@@ -113,6 +135,45 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 type CreateRequest struct {
 	SKUID string
 	Name  string
+	// SSHKeyIDs are the owner's keys to install; nil means all of them,
+	// including keys added later, and an empty list none.
+	SSHKeyIDs *[]uuid.UUID
+}
+
+// CodeUnknownSSHKey: a create named an SSH key that is not the caller's.
+const CodeUnknownSSHKey = "unknown_ssh_key"
+
+// maxSSHKeyIDs bounds ssh_key_ids; a user holds at most this many keys.
+const maxSSHKeyIDs = 32
+
+// checkKeys returns the distinct keys of ids, nil for nil, refusing any that
+// is not userID's with 400 unknown_ssh_key.
+func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uuid.UUID) ([]uuid.UUID, error) {
+	if ids == nil {
+		return nil, nil
+	}
+	if len(*ids) > maxSSHKeyIDs {
+		return nil, apperr.Invalid("ssh_key_ids may name at most %d keys", maxSSHKeyIDs)
+	}
+	seen := map[uuid.UUID]bool{}
+	out := []uuid.UUID{}
+	for _, id := range *ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	n, err := tx.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: out})
+	if err != nil {
+		return nil, fmt.Errorf("check ssh keys: %w", err)
+	}
+	if int(n) != len(out) {
+		return nil, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(out)-int(n))
+	}
+	return out, nil
 }
 
 // CreateIn places and records a new allocation inside tx, which the caller
@@ -126,6 +187,19 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if len(req.Name) > 63 {
 		return api.Allocation{}, apperr.Invalid("name must be at most 63 characters")
 	}
+	// FOR SHARE: a suspension or deletion of the user (FOR UPDATE) and
+	// this create happen one after the other, never across each other.
+	standing, err := tx.LockUserStanding(ctx, userID)
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("read user standing: %w", err)
+	}
+	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
+		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
+	}
+	keyIDs, err := checkKeys(ctx, tx, userID, req.SSHKeyIDs)
+	if err != nil {
+		return api.Allocation{}, err
+	}
 	sku, err := tx.GetSKU(ctx, req.SKUID)
 	if store.IsNoRows(err) || (err == nil && !sku.Active) {
 		return api.Allocation{}, apperr.NotFound("sku")
@@ -133,42 +207,33 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("get sku: %w", err)
 	}
-	if s.cfg.LockBalance != nil {
-		balance, err := s.cfg.LockBalance(ctx, tx, userID, sku.Currency)
+	if s.cfg.LockFunds != nil {
+		f, err := s.cfg.LockFunds(ctx, tx, userID, sku.Currency)
 		if err != nil {
 			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
 		}
 		// What already runs burns the same credit: the runway is checked
 		// at the total rate, under the account lock taken above, so racing
-		// creates are judged one after another.
-		burn, err := tx.SumRunningBurn(ctx, db.SumRunningBurnParams{UserID: userID, Currency: sku.Currency})
-		if err != nil {
-			return api.Allocation{}, fmt.Errorf("sum running burn: %w", err)
-		}
-		if err := checkRunway(balance, burn+sku.PricePerHourMinor, s.cfg.MinRunway, sku.Currency); err != nil {
-			return api.Allocation{}, err
+		// creates are judged one after another. The cheap lower bound
+		// admits almost every create; the exact figure settles the rest and
+		// is what a refusal reports.
+		burn := f.RunningBurn + sku.PricePerHourMinor
+		if f.AtLeast < minRunwayCharge(burn, s.cfg.MinRunway) {
+			available, err := f.Exact(ctx)
+			if err != nil {
+				return api.Allocation{}, fmt.Errorf("read balance: %w", err)
+			}
+			if err := checkRunway(available, burn, s.cfg.MinRunway, sku.Currency); err != nil {
+				return api.Allocation{}, err
+			}
 		}
 	}
-	nodeID, gpus, err := place(ctx, tx, sku)
-	if err != nil {
-		return api.Allocation{}, err
-	}
-	rawGPUs, _ := json.Marshal(gpus)
-	row, err := tx.InsertAllocation(ctx, db.InsertAllocationParams{
-		UserID: userID, SkuID: sku.ID, NodeID: uuid.NullUUID{UUID: nodeID, Valid: true}, Name: req.Name,
-		Gpus: rawGPUs, GpuCount: sku.GpuCount, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+	row, err := s.place(ctx, tx, sku, db.PlaceAllocationParams{
+		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+		SshKeyIds: keyIDs,
 	})
 	if err != nil {
-		return api.Allocation{}, fmt.Errorf("insert allocation: %w", err)
-	}
-	ids := make([]uuid.UUID, len(gpus))
-	for i, g := range gpus {
-		ids[i] = g.id
-	}
-	if n, err := tx.ReserveGPUs(ctx, db.ReserveGPUsParams{AllocationID: uuid.NullUUID{UUID: row.ID, Valid: true}, Ids: ids}); err != nil {
-		return api.Allocation{}, fmt.Errorf("reserve gpus: %w", err)
-	} else if int(n) != len(ids) {
-		return api.Allocation{}, fmt.Errorf("reserve gpus: %d of %d still free", n, len(ids))
+		return api.Allocation{}, err
 	}
 	if err := s.record(ctx, tx, row, "", ""); err != nil {
 		return api.Allocation{}, err
@@ -216,6 +281,20 @@ func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation
 		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
 	}
 	return ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort)), nil
+}
+
+// AdminGet returns any allocation with its owner; 404 when there is none.
+func (s *Service) AdminGet(ctx context.Context, id uuid.UUID) (api.Allocation, error) {
+	row, err := s.store.GetAllocationAdminView(ctx, id)
+	if store.IsNoRows(err) {
+		return api.Allocation{}, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
+	}
+	a := ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort))
+	a.Owner = &api.UserSummary{Id: row.Allocation.UserID, Username: row.OwnerUsername, Email: row.OwnerEmail}
+	return a, nil
 }
 
 // Filter narrows List.
@@ -286,33 +365,54 @@ func (s *Service) ForceRelease(ctx context.Context, actor, id uuid.UUID, reason 
 	return s.release(ctx, uuid.Nil, id, actor, reason, true)
 }
 
+// ForceReleaseIn is ForceRelease inside the caller's transaction tx, for
+// a change that releases allocations together with its own (suspending a
+// user). reason must be set.
+func (s *Service) ForceReleaseIn(ctx context.Context, tx *store.Store, actor, id uuid.UUID, reason string) error {
+	_, err := s.releaseIn(ctx, tx, uuid.Nil, id, actor, reason, true)
+	return err
+}
+
 func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reason string, force bool) (api.Allocation, error) {
 	var out db.Allocation
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
-		if store.IsNoRows(err) {
-			return apperr.NotFound("allocation")
-		}
-		if err != nil {
-			return err
-		}
-		from := Status(row.Status)
-		if force && from == StatusReleasing {
-			out = row // already on its way out: accepted, nothing to do
-			return nil
-		}
-		if from.Terminal() || from == StatusReleasing || (!force && !from.userReleasable()) {
-			return apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
-		}
-		out, err = s.transition(ctx, tx, row, StatusReleasing, change{
-			actor: actor, desired: "released", releaseReason: reason,
-		})
+		var err error
+		out, err = s.releaseIn(ctx, tx, owner, id, actor, reason, force)
 		return err
 	})
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("release allocation: %w", err)
 	}
 	return ToAPI(out), nil
+}
+
+func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool) (db.Allocation, error) {
+	row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
+	if store.IsNoRows(err) {
+		return db.Allocation{}, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return db.Allocation{}, err
+	}
+	from := Status(row.Status)
+	if force && from == StatusReleasing {
+		return row, nil // already on its way out: accepted, nothing to do
+	}
+	if from.Terminal() || from == StatusReleasing || (!force && !from.userReleasable()) {
+		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
+	}
+	out, err := s.transition(ctx, tx, row, StatusReleasing, change{
+		actor: actor, desired: "released", releaseReason: reason,
+	})
+	if err != nil || !force {
+		return out, err
+	}
+	// A force release is its own audit action besides the transition, so
+	// the log can be searched for one by name.
+	return out, audit.Record(ctx, tx.Queries, audit.Entry{
+		Actor: actor, Action: audit.ActionAllocationForceRelease, TargetType: "allocation", TargetID: id.String(),
+		Metadata: map[string]any{"reason": reason, "status_from": string(from), "user_id": row.UserID.String()},
+	})
 }
 
 // change is what a transition sets besides the status.
@@ -345,10 +445,12 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	if err != nil {
 		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)
 	}
+	settled := false
 	if s.cfg.OpenUsage != nil && to == StatusActive && next.ActiveAt != nil {
 		if err := s.cfg.OpenUsage(ctx, tx, next.ID, *next.ActiveAt); err != nil {
 			return db.Allocation{}, fmt.Errorf("open usage: %w", err)
 		}
+		settled = true
 	}
 	if s.cfg.CloseUsage != nil && (to == StatusReleasing || to.Terminal()) {
 		// Charging ends at the release request (or, for a lost node, where
@@ -360,6 +462,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 		if err := s.cfg.CloseUsage(ctx, tx, next.ID, at); err != nil {
 			return db.Allocation{}, fmt.Errorf("close usage: %w", err)
 		}
+		settled = true
 	}
 	if !to.holdsGPUs() {
 		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {
@@ -370,7 +473,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	if reason == "" {
 		reason = c.releaseReason
 	}
-	if err := s.recordActor(ctx, tx, next, string(from), reason, c.actor); err != nil {
+	if err := s.recordActor(ctx, tx, next, string(from), reason, c.actor, settled); err != nil {
 		return db.Allocation{}, err
 	}
 	s.transitions.WithLabelValues(string(to)).Inc()
@@ -378,18 +481,19 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 }
 
 func (s *Service) record(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string) error {
-	return s.recordActor(ctx, tx, row, from, reason, row.UserID)
+	return s.recordActor(ctx, tx, row, from, reason, row.UserID, false)
 }
 
-// recordActor writes the audit row and the outbox event of row's status.
-func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string, actor uuid.UUID) error {
+// recordActor writes the audit row and the outbox event of row's status;
+// settled says the transition opened or closed the usage window itself.
+func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Allocation, from, reason string, actor uuid.UUID, settled bool) error {
 	meta := map[string]any{"status_from": from, "status_to": row.Status}
 	if reason != "" {
 		meta["reason"] = reason
 	}
 	ev := events.Allocation{
 		AllocationID: row.ID, UserID: row.UserID, SKUID: row.SkuID, Status: row.Status, From: from,
-		Reason: reason, At: row.StatusChangedAt.UTC(),
+		Reason: reason, At: row.StatusChangedAt.UTC(), UsageSettled: settled,
 	}
 	if row.NodeID.Valid {
 		ev.NodeID = &row.NodeID.UUID
@@ -398,7 +502,7 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 	if err != nil {
 		return err
 	}
-	return audit.RecordWithEvent(ctx, tx.Queries, audit.Entry{
+	return audit.RecordWithEvent(ctx, tx, audit.Entry{
 		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
 		Metadata: meta,
 	}, out)
@@ -479,6 +583,10 @@ func ToAPI(r db.Allocation) api.Allocation {
 	if r.NodeID.Valid {
 		id := r.NodeID.UUID
 		a.NodeId = &id
+	}
+	if r.SshKeyIds != nil {
+		ids := append([]uuid.UUID{}, r.SshKeyIds...)
+		a.SshKeyIds = &ids
 	}
 	return a
 }

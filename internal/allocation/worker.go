@@ -46,6 +46,18 @@ func (w *Worker) HandleEvent(ctx context.Context, env events.Envelope) error {
 	if err := json.Unmarshal(env.Data, &ev); err != nil {
 		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
 	}
+	if env.Type == events.AllocationRequested {
+		// The common case needs no read first: the conditional transition
+		// is the check. One that lost (a release came first, another
+		// replica took it, a redelivery) does what the status now needs.
+		row, err := w.step(ctx, db.Allocation{ID: ev.AllocationID, Status: string(StatusRequested)}, StatusProvisioning, change{})
+		if err == nil {
+			return w.provision(ctx, row)
+		}
+		if !apperr.HasCode(err, CodeInvalidState) {
+			return err
+		}
+	}
 	return w.Drive(ctx, ev.AllocationID)
 }
 
@@ -163,6 +175,9 @@ func ignoreLost(err error) error {
 	return err
 }
 
+// WorkloadOf is what a runtime needs to know of an allocation row.
+func WorkloadOf(row db.Allocation) Workload { return workload(row) }
+
 func workload(row db.Allocation) Workload {
 	var gpus []placedGPU
 	_ = json.Unmarshal(row.Gpus, &gpus) // written by CreateIn
@@ -213,6 +228,19 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 		go func() {
 			if err := w.release(context.WithoutCancel(ctx), row); err != nil {
 				slog.Warn("release on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
+			}
+		}()
+	}
+	// So do provisions that found the agent away (created while it was
+	// reconnecting), instead of at the reconciler's deadline.
+	waiting, err := w.svc.store.ListNodeWaitingProvisions(ctx, uuid.NullUUID{UUID: nodeID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read the node's waiting provisions: %w", err)
+	}
+	for _, row := range waiting {
+		go func() {
+			if err := w.provision(context.WithoutCancel(ctx), row); err != nil {
+				slog.Warn("provision on reconnect", "node_id", nodeID, "allocation_id", row.ID, "err", err)
 			}
 		}()
 	}

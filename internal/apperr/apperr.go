@@ -23,6 +23,7 @@ const (
 	KindUnprocessable
 	KindMethodNotAllowed
 	KindUpgradeRequired
+	KindGone
 )
 
 // Stable codes shared by several packages. Packages may use their own more
@@ -110,6 +111,18 @@ func Unauthorized(code, format string, args ...any) *Error {
 // Forbidden means the caller is authenticated but may not do this (403).
 func Forbidden(format string, args ...any) *Error {
 	return newf(KindForbidden, CodeForbidden, format, args...)
+}
+
+// ForbiddenCode is Forbidden with a more specific code, for a caller who
+// may not act at all (account_suspended), not only lacks a role.
+func ForbiddenCode(code, format string, args ...any) *Error {
+	return newf(KindForbidden, code, format, args...)
+}
+
+// Gone means the thing named existed but can no longer be used: a spent or
+// expired one-time link (410).
+func Gone(code, format string, args ...any) *Error {
+	return newf(KindGone, code, format, args...)
 }
 
 // NotFound means the resource does not exist or is not the caller's (404).

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/reqctx"
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
@@ -30,6 +31,16 @@ const (
 	ActionSigningKeyRotate = "signing_key.rotate"
 
 	ActionAllocationTransition = "allocation.transition"
+	// ActionAllocationForceRelease: an admin, a suspension or an empty
+	// balance released an allocation its owner did not give back.
+	ActionAllocationForceRelease = "allocation.force_release"
+
+	ActionUserEmailChanged      = "user.email_change"
+	ActionUserSuspended         = "user.suspend"
+	ActionUserUnsuspended       = "user.unsuspend"
+	ActionUserDeleted           = "user.delete"
+	ActionPasswordResetIssued   = "user.password_reset_issue"
+	ActionPasswordResetRedeemed = "user.password_reset"
 
 	ActionNodeJoinTokenIssued    = "node.join_token_issue"
 	ActionNodeJoined             = "node.join"
@@ -59,7 +70,15 @@ var allowedKeys = map[string][]string{
 	ActionNodeCordoned:     {"admin_state_from", "admin_state_to", "reason"},
 	ActionSigningKeyRotate: {"kid"},
 
-	ActionAllocationTransition: {"status_from", "status_to", "reason"},
+	ActionAllocationTransition:   {"status_from", "status_to", "reason"},
+	ActionAllocationForceRelease: {"reason", "status_from", "user_id"},
+
+	ActionUserEmailChanged:      {"from", "to"},
+	ActionUserSuspended:         {"reason", "release_allocations", "released", "sessions_revoked"},
+	ActionUserUnsuspended:       {"suspended_at"},
+	ActionUserDeleted:           {"ssh_keys_deleted", "sessions_revoked"},
+	ActionPasswordResetIssued:   {"expires_at", "replaced"},
+	ActionPasswordResetRedeemed: {"sessions_revoked"},
 
 	ActionNodeJoinTokenIssued:    {"expires_at", "revoked_older"},
 	ActionNodeJoined:             {"credential_id", "revoked_credentials"},
@@ -131,17 +150,18 @@ func Row(ctx context.Context, e Entry) (db.InsertAuditLogParams, error) {
 
 // RecordWithEvent writes e and the outbox row ev (from events.Row) in one
 // statement: a state change's audit row and its event, one round trip.
-func RecordWithEvent(ctx context.Context, q *db.Queries, e Entry, ev db.InsertOutboxParams) error {
+func RecordWithEvent(ctx context.Context, tx *store.Store, e Entry, ev db.InsertOutboxParams) error {
 	row, err := Row(ctx, e)
 	if err != nil {
 		return err
 	}
-	if err := q.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
+	if err := tx.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
 		EventID: ev.ID, EventType: ev.Type, EventSubject: ev.Subject, EventPayload: ev.Payload,
 		ActorUserID: row.ActorUserID, Action: row.Action, TargetType: row.TargetType, TargetID: row.TargetID,
 		Metadata: row.Metadata, CorrelationID: row.CorrelationID, ClientIp: row.ClientIp,
 	}); err != nil {
 		return fmt.Errorf("write audit row %s and event %s: %w", e.Action, ev.Type, err)
 	}
+	tx.EventsWritten()
 	return nil
 }

@@ -24,6 +24,7 @@ const (
 	reasonUnknownUser = "unknown_user"
 	reasonBadPassword = "bad_password"
 	reasonRateLimited = "rate_limited"
+	reasonSuspended   = "suspended"
 )
 
 // maxAuditUsername bounds what an anonymous caller can write into the
@@ -62,7 +63,8 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 	if err != nil && !store.IsNoRows(err) {
 		return api.TokenPair{}, fmt.Errorf("get user: %w", err)
 	}
-	if err != nil {
+	// A deleted user's anonymised name signs nobody in.
+	if err != nil || u.DeletedAt != nil {
 		password.DummyVerify()
 		return api.TokenPair{}, s.loginFailed(ctx, uuid.Nil, name, ip, reasonUnknownUser)
 	}
@@ -72,6 +74,13 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 	}
 	if !ok {
 		return api.TokenPair{}, s.loginFailed(ctx, u.ID, name, ip, reasonBadPassword)
+	}
+	// Said only to whoever knows the password, so it reveals nothing to a
+	// guesser.
+	if u.SuspendedAt != nil {
+		s.auditLoginFailed(ctx, u.ID, name, reasonSuspended)
+		s.logins.WithLabelValues("suspended").Inc()
+		return api.TokenPair{}, errSuspended()
 	}
 
 	if err := s.hot.Delete(ctx, pairKey(name, ip)); err != nil {

@@ -108,6 +108,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 		now := s.now()
 		switch {
 		case rt.RevokedAt != nil:
+			// A suspension revoked it: say so to whoever holds it.
+			if u, err := tx.GetUser(ctx, rt.UserID); err == nil && u.SuspendedAt != nil && u.DeletedAt == nil {
+				return errSuspended()
+			}
 			return invalid
 		case rt.UsedAt != nil:
 			if pair, graced, err = s.graceReplay(ctx, tx, sk, rt, now); err != nil || graced {
@@ -132,6 +136,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 		if err != nil {
 			return fmt.Errorf("get user of refresh token: %w", err)
 		}
+		if u.SuspendedAt != nil {
+			return errSuspended()
+		}
 		// The new access token carries the user's current role and name.
 		var next uuid.UUID
 		if pair, next, err = s.issuePair(ctx, tx, sk, u, rt.FamilyID); err != nil {
@@ -149,6 +156,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (api.TokenPa
 		return nil
 	})
 	switch {
+	case err != nil && apperr.HasCode(err, CodeAccountSuspended):
+		s.refreshes.WithLabelValues("suspended").Inc()
+		return api.TokenPair{}, err
 	case err != nil && apperr.IsKind(err, apperr.KindUnauthorized):
 		s.refreshes.WithLabelValues("invalid_token").Inc()
 		return api.TokenPair{}, err

@@ -25,6 +25,7 @@ const (
 	CodeTokenRevoked       = "token_revoked"
 	CodeInvalidCredentials = "invalid_credentials"
 	CodeRefreshReused      = "refresh_token_reused"
+	CodeAccountSuspended   = "account_suspended"
 )
 
 // accessClaims are the claims of an access token. aud is a single string
@@ -103,9 +104,10 @@ func (s *Service) issueAccess(sk signingKey, u db.User, sid uuid.UUID) (string, 
 	return signed, nil
 }
 
-// Authenticate verifies an access token and returns its caller. Every
-// failure is a 401: token_expired, token_revoked or invalid_token (the
-// cause is kept for logs, not shown).
+// Authenticate verifies an access token and returns its caller. A
+// suspended user's token is 403 account_suspended; every other failure is a
+// 401: token_expired, token_revoked or invalid_token (the cause is kept for
+// logs, not shown).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Principal, error) {
 	e, ok := s.verified.get(bearer, s.now())
 	if !ok || !s.keys.known(ctx, e.kid) {
@@ -117,14 +119,19 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 	}
 	p := e.p
 	// The token itself, or its whole session (logout, password change,
-	// role change, refresh reuse), may be on the deny-list.
-	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID), denySessionKey(p.SessionID))
+	// role change, refresh reuse), may be on the deny-list, or its user
+	// suspended: one round trip for all three.
+	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID), denySessionKey(p.SessionID), suspendedKey(p.UserID))
 	if err != nil {
 		// Fail open: a kv outage must not log everyone out. A revoked token
 		// then lives until its exp, at most AccessTTL.
 		slog.WarnContext(ctx, "deny-list check failed; accepting token", "err", err)
 		s.lim.FailOpen("denylist")
 	} else if revoked {
+		// Only a refused token pays for telling the two apart.
+		if suspended, err := s.hot.HasFlag(ctx, suspendedKey(p.UserID)); err == nil && suspended {
+			return reqctx.Principal{}, errSuspended()
+		}
 		return reqctx.Principal{}, apperr.Unauthorized(CodeTokenRevoked, "access token has been revoked")
 	}
 	return p, nil
@@ -194,3 +201,11 @@ func (c accessClaims) principal() (reqctx.Principal, error) {
 func denyKey(jti string) string { return "deny:jti:" + jti }
 
 func denySessionKey(sid uuid.UUID) string { return "deny:sid:" + sid.String() }
+
+// suspendedKey flags a suspended user: every token of theirs is refused
+// with account_suspended.
+func suspendedKey(uid uuid.UUID) string { return "deny:user:" + uid.String() }
+
+func errSuspended() *apperr.Error {
+	return apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
+}

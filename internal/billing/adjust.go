@@ -86,7 +86,7 @@ func (b *Billing) AdjustIn(ctx context.Context, tx *store.Store, actor, userID u
 			return err
 		}
 		if amountMinor > 0 {
-			_, err := events.Enqueue(ctx, tx.Queries, b.naming, events.BillingBalanceCredited, events.Balance{
+			_, err := events.Enqueue(ctx, tx, b.naming, events.BillingBalanceCredited, events.Balance{
 				UserID: userID, BalanceMinor: out.BalanceMinor, Currency: b.currency, RunwaySeconds: out.RunwaySeconds, At: b.now().UTC(),
 			})
 			return err

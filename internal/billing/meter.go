@@ -175,7 +175,7 @@ func (b *Billing) alerts(ctx context.Context, tx *store.Store, userID uuid.UUID,
 		}
 		r := rw
 		payload := events.Balance{UserID: userID, BalanceMinor: projected, Currency: currency, RunwaySeconds: &r, At: now}
-		if _, err := events.Enqueue(ctx, tx.Queries, b.naming, a.typ, payload); err != nil {
+		if _, err := events.Enqueue(ctx, tx, b.naming, a.typ, payload); err != nil {
 			return err
 		}
 	}

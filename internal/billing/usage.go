@@ -26,6 +26,11 @@ import (
 //   - allocation.release_failed, and everything else, changes nothing: the
 //     workload may still run, so the window stays open and metered.
 //
+// Events whose transition settled the window itself (usage_settled: the
+// lifecycle calls OpenUsageIn and CloseUsageIn in its transactions) need
+// nothing and cost no transaction; the rest, from versions before that,
+// are applied as above.
+//
 // Safe under redelivery, duplicates and reordering, also concurrently.
 func (b *Billing) HandleEvent(ctx context.Context, env events.Envelope) error {
 	switch env.Type {
@@ -36,6 +41,9 @@ func (b *Billing) HandleEvent(ctx context.Context, env events.Envelope) error {
 	var p events.Allocation
 	if err := json.Unmarshal(env.Data, &p); err != nil {
 		return fmt.Errorf("decode %s event %s: %w", env.Type, env.ID, err)
+	}
+	if p.UsageSettled {
+		return nil // the transition opened or closed the window in its own transaction
 	}
 	var ds []debit
 	_, err := consumer.ApplyOnce(ctx, b.st, ConsumerName, env.ID, func(tx *store.Store) error {

@@ -277,7 +277,7 @@ func (p *pipeline) enqueue(typ string) uuid.UUID {
 	var id uuid.UUID
 	err := p.st.InTx(context.Background(), func(tx *store.Store) error {
 		var err error
-		id, err = events.Enqueue(context.Background(), tx.Queries, p.n, typ, events.Balance{Currency: "USD"})
+		id, err = events.Enqueue(context.Background(), tx, p.n, typ, events.Balance{Currency: "USD"})
 		return err
 	})
 	if err != nil {
@@ -294,7 +294,7 @@ func (p *pipeline) apply(ctx context.Context, name string, id uuid.UUID) (bool, 
 // the transaction after the effect is written.
 func (p *pipeline) applyWith(ctx context.Context, name string, id uuid.UUID, during func() error) (bool, error) {
 	return consumer.ApplyOnce(ctx, p.st, name, id, func(tx *store.Store) error {
-		if _, err := events.Enqueue(ctx, tx.Queries, p.n, effectType, events.Balance{UserID: id}); err != nil {
+		if _, err := events.Enqueue(ctx, tx, p.n, effectType, events.Balance{UserID: id}); err != nil {
 			return err
 		}
 		return during()

@@ -70,7 +70,7 @@ func TestAsyncAPIChannelsAreEventTypes(t *testing.T) {
 // fields, types and optionality with its schema.
 func TestAsyncAPISchemasMatchStructs(t *testing.T) {
 	d := loadDoc(t)
-	for name, v := range map[string]any{"Envelope": events.Envelope{}, "Allocation": events.Allocation{}, "Balance": events.Balance{}, "Node": events.Node{}, "GPU": events.GPU{}} {
+	for name, v := range map[string]any{"Envelope": events.Envelope{}, "Allocation": events.Allocation{}, "Balance": events.Balance{}, "Node": events.Node{}, "GPU": events.GPU{}, "SSHKeys": events.SSHKeys{}} {
 		s, ok := d.Components.Schemas[name]
 		if !ok {
 			t.Errorf("asyncapi.yaml has no schema %s", name)
@@ -127,6 +127,8 @@ func jsonType(t *testing.T, rt reflect.Type) (typ, format string) {
 		return "integer", "int64"
 	case reflect.Int:
 		return "integer", ""
+	case reflect.Bool:
+		return "boolean", ""
 	}
 	t.Fatalf("jsonType: teach the contract test about %s", rt)
 	return "", ""
@@ -146,12 +148,14 @@ func TestAsyncAPIValidatesGoPayloads(t *testing.T) {
 		"node":    events.Node{NodeID: uuid.New(), Hostname: "gpu-1", Reason: "missed heartbeat deadline", At: now},
 		"gpu": events.GPU{NodeID: uuid.New(), GPUUUID: "GPU-1", Index: 3, Reason: "Xid 79", AllocationID: uuid.New(),
 			UserID: uuid.New(), At: now},
+		"ssh_keys": events.SSHKeys{UserID: uuid.New(), At: now},
 	}
 	bare := map[string]any{
 		"allocation": events.Allocation{AllocationID: uuid.New(), UserID: uuid.New(), SKUID: "h100-1x", Status: "requested", At: now},
 		"billing":    events.Balance{UserID: uuid.New(), Currency: "USD", At: now},
 		"node":       events.Node{NodeID: uuid.New(), At: now},
 		"gpu":        events.GPU{NodeID: uuid.New(), AllocationID: uuid.New(), UserID: uuid.New(), At: now},
+		"ssh_keys":   events.SSHKeys{UserID: uuid.New(), At: now},
 	}
 	for _, typ := range events.Types {
 		ref := d.Channels[events.DefaultNaming.Subject(typ)].Subscribe.Message.Ref

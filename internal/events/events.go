@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
@@ -30,6 +31,10 @@ const (
 	NodeOffline = "node.offline"
 
 	GPUUnhealthy = "gpu.unhealthy"
+
+	// SSHKeysChanged: a user added or deleted an SSH key; their running
+	// allocations get the new set.
+	SSHKeysChanged = "ssh_keys.changed"
 )
 
 // Types lists every event type; the contract test holds it against
@@ -38,7 +43,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
-	NodeOffline, GPUUnhealthy,
+	NodeOffline, GPUUnhealthy, SSHKeysChanged,
 }
 
 // Allocation is the payload of every allocation.* event: ids and status,
@@ -54,6 +59,9 @@ type Allocation struct {
 	// At is when the transition happened (the allocation's
 	// status_changed_at): usage windows start and end exactly here.
 	At time.Time `json:"at"`
+	// UsageSettled is true when the transition's transaction opened or
+	// closed the usage window itself: billing skips the event.
+	UsageSettled bool `json:"usage_settled,omitempty"`
 }
 
 // Balance is the payload of every billing.* event.
@@ -83,6 +91,13 @@ type GPU struct {
 	AllocationID uuid.UUID `json:"allocation_id"`
 	UserID       uuid.UUID `json:"user_id"`
 	At           time.Time `json:"at"`
+}
+
+// SSHKeys is the payload of ssh_keys.* events: whose keys changed. The
+// keys themselves are read from the database by whoever acts on it.
+type SSHKeys struct {
+	UserID uuid.UUID `json:"user_id"`
+	At     time.Time `json:"at"`
 }
 
 // Envelope is what goes on the wire: the payload plus its identity.
@@ -118,16 +133,18 @@ func (n Naming) TypeOf(subject string) string {
 	return strings.TrimPrefix(subject, n.Namespace+".events.")
 }
 
-// Enqueue writes an event into the outbox through q, which must be the
-// transaction making the change the event announces. It returns the event id.
-func Enqueue(ctx context.Context, q *db.Queries, n Naming, typ string, data any) (uuid.UUID, error) {
+// Enqueue writes an event into the outbox through tx, which must be the
+// transaction making the change the event announces, and notes it so that
+// the process's relay is kicked at commit. It returns the event id.
+func Enqueue(ctx context.Context, tx *store.Store, n Naming, typ string, data any) (uuid.UUID, error) {
 	row, err := Row(n, typ, data)
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := q.InsertOutbox(ctx, row); err != nil {
+	if err := tx.InsertOutbox(ctx, row); err != nil {
 		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
 	}
+	tx.EventsWritten()
 	return row.ID, nil
 }
 

@@ -255,6 +255,7 @@ func (c *cluster) quiesce(ctx context.Context, t *testing.T) string {
 		var pending, unbilled int
 		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),
 			(SELECT count(*) FROM outbox o WHERE o.type IN ('allocation.active', 'allocation.released', 'allocation.failed')
+			 AND (o.payload->'data'->>'usage_settled') IS DISTINCT FROM 'true'
 			 AND NOT EXISTS (SELECT 1 FROM consumer_applied a WHERE a.consumer = 'billing' AND a.event_id = o.id))`).
 			Scan(&pending, &unbilled); err != nil {
 			return false, err

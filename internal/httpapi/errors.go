@@ -40,6 +40,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindUnprocessable:    http.StatusUnprocessableEntity,
 	apperr.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 	apperr.KindUpgradeRequired:  http.StatusUpgradeRequired,
+	apperr.KindGone:             http.StatusGone,
 }
 
 // StatusOf is the HTTP status for err.

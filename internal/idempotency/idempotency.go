@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -83,40 +84,38 @@ type Response struct {
 }
 
 // Run executes fn in a transaction and returns its response. With a key,
-// requests with the same key are serialised, a stored response is replayed
-// without calling fn, and a new response is stored (redacted) in fn's
-// transaction. An error from fn rolls everything back and stores nothing,
-// so the caller may retry with the same key.
+// a stored response is replayed without calling fn, and a new response is
+// stored (redacted) in fn's transaction. An error from fn rolls everything
+// back and stores nothing, so the caller may retry with the same key.
 //
-// fn must do all its database work through tx: a call through another
-// store, or a nested InTx on one, takes a second pool connection while the
-// key is locked, and enough concurrent requests then deadlock the pool.
+// Requests with the same key are settled by the key's row, not a lock
+// taken up front: each reads the key, and one that finds none runs fn and
+// inserts its response, which waits for any concurrent request with the
+// key to end. When that one committed first, this transaction is rolled
+// back, fn's work with it, and the stored response is replayed. So a
+// retried request never applies twice, and the common case costs a read
+// and an insert.
+//
+// fn must do all its work through tx and nothing outside it (a racing
+// duplicate may run fn and be rolled back). A call through another store,
+// or a nested InTx on one, takes a second pool connection inside this
+// transaction, and enough concurrent requests then deadlock the pool.
 func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.Store) (status int, body []byte, err error)) (Response, error) {
 	if err := req.Validate(); err != nil {
 		return Response{}, err
 	}
 	var resp Response
+	hash := req.hash()
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		if req.Key == "" {
 			status, body, err := fn(tx)
 			resp = Response{Status: status, Body: body}
 			return err
 		}
-		if err := tx.LockIdempotencyKey(ctx, db.LockIdempotencyKeyParams{UserID: req.UserID.String(), Key: req.Key}); err != nil {
-			return fmt.Errorf("lock idempotency key: %w", err)
-		}
-		hash := req.hash()
-		prev, err := tx.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key})
-		switch {
-		case err == nil:
-			if prev.Route != req.Route || !bytes.Equal(prev.RequestHash, hash) {
-				return &apperr.Error{Kind: apperr.KindUnprocessable, Code: CodeMismatch,
-					Message: "this Idempotency-Key was used with a different request"}
-			}
-			resp = Response{Status: int(prev.Status), Body: prev.ResponseBody, Replayed: true}
-			Replays.Inc()
-			return nil
-		case !store.IsNoRows(err):
+		if prev, err := tx.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key}); err == nil {
+			resp, err = replay(req, hash, prev)
+			return err
+		} else if !store.IsNoRows(err) {
 			return fmt.Errorf("read idempotency key: %w", err)
 		}
 		status, body, err := fn(tx)
@@ -124,12 +123,40 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 			return err
 		}
 		resp = Response{Status: status, Body: body}
-		return tx.InsertIdempotencyKey(ctx, db.InsertIdempotencyKeyParams{
+		n, err := tx.InsertIdempotencyKey(ctx, db.InsertIdempotencyKeyParams{
 			UserID: req.UserID, Key: req.Key, Route: req.Route, RequestHash: hash,
 			Status: int32(status), ResponseBody: Redact(body),
 		})
+		if err != nil {
+			return fmt.Errorf("store idempotency key: %w", err)
+		}
+		if n == 0 {
+			return errLostRace
+		}
+		return nil
 	})
+	if errors.Is(err, errLostRace) {
+		prev, err := st.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key})
+		if err != nil {
+			return Response{}, fmt.Errorf("read idempotency key after a concurrent request: %w", err)
+		}
+		return replay(req, hash, prev)
+	}
 	return resp, err
+}
+
+// errLostRace rolls back a request whose key another request stored first.
+var errLostRace = errors.New("idempotency: a concurrent request with the same key committed first")
+
+// replay answers req from the stored prev, or refuses a different request
+// under the same key.
+func replay(req Request, hash []byte, prev db.IdempotencyKey) (Response, error) {
+	if prev.Route != req.Route || !bytes.Equal(prev.RequestHash, hash) {
+		return Response{}, &apperr.Error{Kind: apperr.KindUnprocessable, Code: CodeMismatch,
+			Message: "this Idempotency-Key was used with a different request"}
+	}
+	Replays.Inc()
+	return Response{Status: int(prev.Status), Body: prev.ResponseBody, Replayed: true}, nil
 }
 
 // Cleanup deletes keys older than keep (at least 24 h is promised).

@@ -227,7 +227,7 @@ func (l *Liveness) wentOffline(ctx context.Context, tx *store.Store, id uuid.UUI
 			return err
 		}
 	}
-	_, err := events.Enqueue(ctx, tx.Queries, l.naming, events.NodeOffline,
+	_, err := events.Enqueue(ctx, tx, l.naming, events.NodeOffline,
 		events.Node{NodeID: id, Hostname: hostname, Reason: reason, At: at.UTC()})
 	return err
 }
@@ -286,7 +286,7 @@ func (l *Liveness) gpusFailed(ctx context.Context, tx *store.Store, nodeID uuid.
 		}
 		reasons = append(reasons, fmt.Sprintf("GPU %d (%s): %s", h.Idx, h.Uuid, why))
 		slog.Error("gpu turned unhealthy under an allocation", "node_id", nodeID, "gpu", h.Uuid, "allocation_id", h.AllocationID, "reason", why)
-		if _, err := events.Enqueue(ctx, tx.Queries, l.naming, events.GPUUnhealthy, events.GPU{
+		if _, err := events.Enqueue(ctx, tx, l.naming, events.GPUUnhealthy, events.GPU{
 			NodeID: nodeID, GPUUUID: h.Uuid, Index: int(h.Idx), Reason: why, AllocationID: h.AllocationID, UserID: h.UserID, At: at.UTC(),
 		}); err != nil {
 			return err

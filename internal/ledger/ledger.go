@@ -134,11 +134,18 @@ func lockUser(ctx context.Context, tx *store.Store, userID uuid.UUID, currency s
 	return row.ID, err
 }
 
+// lockUserRow locks the user's account row, creating it first when it is
+// missing: the common case (it exists) is one statement, not an insert
+// attempt and a lock.
 func lockUserRow(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (db.LockUserAccountRow, error) {
-	if err := tx.EnsureUserAccount(ctx, db.EnsureUserAccountParams{UserID: nullUUID(userID), Currency: currency}); err != nil {
-		return db.LockUserAccountRow{}, fmt.Errorf("create user account: %w", err)
+	p := db.LockUserAccountParams{UserID: nullUUID(userID), Currency: currency}
+	row, err := tx.LockUserAccount(ctx, p)
+	if store.IsNoRows(err) {
+		if err := tx.EnsureUserAccount(ctx, db.EnsureUserAccountParams{UserID: nullUUID(userID), Currency: currency}); err != nil {
+			return db.LockUserAccountRow{}, fmt.Errorf("create user account: %w", err)
+		}
+		row, err = tx.LockUserAccount(ctx, p)
 	}
-	row, err := tx.LockUserAccount(ctx, db.LockUserAccountParams{UserID: nullUUID(userID), Currency: currency})
 	if err != nil {
 		return row, fmt.Errorf("lock user account: %w", err)
 	}
@@ -146,10 +153,14 @@ func lockUserRow(ctx context.Context, tx *store.Store, userID uuid.UUID, currenc
 }
 
 func lockPlatform(ctx context.Context, tx *store.Store, kind, currency string) (uuid.UUID, error) {
-	if err := tx.EnsurePlatformAccount(ctx, db.EnsurePlatformAccountParams{Kind: kind, Currency: currency}); err != nil {
-		return uuid.Nil, fmt.Errorf("create %s account: %w", kind, err)
+	p := db.LockPlatformAccountParams{Kind: kind, Currency: currency}
+	row, err := tx.LockPlatformAccount(ctx, p)
+	if store.IsNoRows(err) {
+		if err := tx.EnsurePlatformAccount(ctx, db.EnsurePlatformAccountParams{Kind: kind, Currency: currency}); err != nil {
+			return uuid.Nil, fmt.Errorf("create %s account: %w", kind, err)
+		}
+		row, err = tx.LockPlatformAccount(ctx, p)
 	}
-	row, err := tx.LockPlatformAccount(ctx, db.LockPlatformAccountParams{Kind: kind, Currency: currency})
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("lock %s account: %w", kind, err)
 	}

@@ -2,9 +2,12 @@
 // and their money.
 //
 // A Relay is a durable JetStream consumer (worker role) of the allocation,
-// node and billing events a user cares about. For each it publishes a
-// minimal JSON message (type, the event id, the ids and status concerned;
-// never a secret) on the core NATS subject
+// node and billing events a user cares about. For each it first stores a
+// notification (title and body for people, naming the allocation and why;
+// one row per event, user and allocation, so a redelivery adds nothing),
+// which Inbox lists and marks read, then publishes a minimal JSON message
+// (type, the event id, the ids and status concerned, the stored
+// notification; never a secret) on the core NATS subject
 // "<namespace>.notify.user.<user_id>". A Hub serves one websocket per
 // signed-in client (api role): it subscribes to that user's subject, so a
 // message published by any replica's relay reaches a client connected to

@@ -86,6 +86,19 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user uuid.UUID, expi
 		return fmt.Errorf("subscribe to notifications: %w", err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	// An account suspended or deleted on any replica closes its sockets
+	// everywhere.
+	ended := make(chan string, 1)
+	endSub, err := h.nc.Subscribe(EndSubject(h.naming, user), func(m *nats.Msg) {
+		select {
+		case ended <- string(m.Data):
+		default:
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe to notifications: %w", err)
+	}
+	defer func() { _ = endSub.Unsubscribe() }()
 	// The subscription is in place at the server before the client learns
 	// it is connected, so nothing published after that is missed.
 	if err := h.nc.FlushTimeout(5 * time.Second); err != nil {
@@ -114,6 +127,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user uuid.UUID, expi
 		case <-expiry:
 			_ = c.Close(websocket.StatusPolicyViolation, "access token expired")
 			return nil
+		case why := <-ended:
+			_ = c.Close(websocket.StatusPolicyViolation, why)
+			return nil
 		case <-overflow:
 			h.m.dropped.Inc()
 			_ = sub.Unsubscribe()
@@ -132,6 +148,25 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, user uuid.UUID, expi
 			h.m.forwarded.Inc()
 		}
 	}
+}
+
+// EndSubject is the core NATS subject on which every replica hears that
+// userID's sockets must close.
+func EndSubject(n events.Naming, userID uuid.UUID) string {
+	return n.Namespace + ".notify.end.user." + userID.String()
+}
+
+// EndUser closes userID's notification sockets on every replica with a
+// policy-violation close carrying why (at most 123 bytes, a close
+// reason's limit): the account was suspended or deleted.
+func (h *Hub) EndUser(userID uuid.UUID, why string) error {
+	if len(why) > 123 {
+		why = why[:123]
+	}
+	if err := h.nc.Publish(EndSubject(h.naming, userID), []byte(why)); err != nil {
+		return fmt.Errorf("end notification sockets: %w", err)
+	}
+	return nil
 }
 
 // closeSlow closes a client that fell behind with a policy violation,

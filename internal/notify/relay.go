@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
@@ -28,7 +29,8 @@ const (
 	TypeGPUUnhealthy     = "gpu.unhealthy"
 )
 
-// Message is one notification. Only ids, statuses and amounts: no secrets.
+// Message is one notification. Only ids, statuses, amounts and the stored
+// notification's words: no secrets.
 type Message struct {
 	Type         string     `json:"type"`
 	ID           uuid.UUID  `json:"id"` // the event's id
@@ -40,6 +42,12 @@ type Message struct {
 	Reason       string `json:"reason,omitempty"`
 	BalanceMinor *int64 `json:"balance_minor,omitempty"`
 	Currency     string `json:"currency,omitempty"`
+	// NotificationID, Kind, Title and Body are the stored notification
+	// (GET /api/v1/notifications) this message was kept as.
+	NotificationID *uuid.UUID `json:"notification_id,omitempty"`
+	Kind           string     `json:"kind,omitempty"`
+	Title          string     `json:"title,omitempty"`
+	Body           string     `json:"body,omitempty"`
 }
 
 // Subject is the core NATS subject of userID's notifications.
@@ -47,24 +55,23 @@ func Subject(n events.Naming, userID uuid.UUID) string {
 	return n.Namespace + ".notify.user." + userID.String()
 }
 
-// Querier is what the relay reads: who holds a node that went offline.
-type Querier interface {
-	ListNodeHoldingAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]db.ListNodeHoldingAllocationsRow, error)
-}
-
-// Relay turns events into per-user notifications.
+// Relay turns events into per-user notifications: it keeps each one in
+// the notifications table, then publishes it to the user's websockets.
 type Relay struct {
 	nc     *nats.Conn
-	q      Querier
+	st     *store.Store
 	naming events.Naming
 }
 
-// NewRelay publishes on nc under n's namespace.
-func NewRelay(nc *nats.Conn, q Querier, n events.Naming) *Relay {
-	return &Relay{nc: nc, q: q, naming: n}
+// NewRelay stores through st and publishes on nc under n's namespace.
+func NewRelay(nc *nats.Conn, st *store.Store, n events.Naming) *Relay {
+	return &Relay{nc: nc, st: st, naming: n}
 }
 
 // HandleEvent is the consumer.Handler. Events of other types are ignored.
+// A redelivered event stores nothing new; its message is published again
+// (delivery to websockets is at most once per connection anyway, and
+// clients de-duplicate by id).
 func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 	switch env.Type {
 	case events.AllocationActive, events.AllocationFailed, events.AllocationReleased:
@@ -76,24 +83,41 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if env.Type == events.AllocationFailed {
 			m.Reason = a.Reason
 		}
-		return r.publish(a.UserID, m)
+		info, err := r.allocation(ctx, a.AllocationID)
+		if err != nil {
+			return err
+		}
+		title, body := allocationText(env.Type, info, a.Reason)
+		return r.deliver(ctx, a.UserID, env.Type, title, body, m)
 	case events.GPUUnhealthy:
 		var g events.GPU
 		if err := json.Unmarshal(env.Data, &g); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		return r.publish(g.UserID, Message{Type: TypeGPUUnhealthy, ID: env.ID, AllocationID: &g.AllocationID, NodeID: &g.NodeID, Reason: g.Reason})
+		info, err := r.allocation(ctx, g.AllocationID)
+		if err != nil {
+			return err
+		}
+		title, body := gpuText(info, g)
+		return r.deliver(ctx, g.UserID, env.Type, title, body,
+			Message{Type: TypeGPUUnhealthy, ID: env.ID, AllocationID: &g.AllocationID, NodeID: &g.NodeID, Reason: g.Reason})
 	case events.NodeOffline:
 		var n events.Node
 		if err := json.Unmarshal(env.Data, &n); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		rows, err := r.q.ListNodeHoldingAllocations(ctx, uuid.NullUUID{UUID: n.NodeID, Valid: true})
+		rows, err := r.st.ListNodeHoldingAllocations(ctx, uuid.NullUUID{UUID: n.NodeID, Valid: true})
 		if err != nil {
 			return fmt.Errorf("allocations on node %s: %w", n.NodeID, err)
 		}
 		for _, a := range rows {
-			if err := r.publish(a.UserID, Message{Type: TypeNodeOffline, ID: env.ID, NodeID: &n.NodeID, AllocationID: &a.ID, Status: a.Status}); err != nil {
+			info, err := r.allocation(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			title, body := nodeOfflineText(info, n)
+			m := Message{Type: TypeNodeOffline, ID: env.ID, NodeID: &n.NodeID, AllocationID: &a.ID, Status: a.Status}
+			if err := r.deliver(ctx, a.UserID, env.Type, title, body, m); err != nil {
 				return err
 			}
 		}
@@ -103,9 +127,46 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if err := json.Unmarshal(env.Data, &b); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		return r.publish(b.UserID, Message{Type: env.Type, ID: env.ID, BalanceMinor: &b.BalanceMinor, Currency: b.Currency})
+		title, body := balanceText(env.Type, b)
+		return r.deliver(ctx, b.UserID, env.Type, title, body,
+			Message{Type: env.Type, ID: env.ID, BalanceMinor: &b.BalanceMinor, Currency: b.Currency})
 	}
 	return nil
+}
+
+func (r *Relay) allocation(ctx context.Context, id uuid.UUID) (db.GetNotifyAllocationRow, error) {
+	row, err := r.st.GetNotifyAllocation(ctx, id)
+	if store.IsNoRows(err) {
+		// Events only name allocations that exist; a stray one still gets
+		// a notification, by id.
+		return db.GetNotifyAllocationRow{ID: id}, nil
+	}
+	if err != nil {
+		return row, fmt.Errorf("read allocation %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// deliver stores the notification (once per event, user and allocation)
+// and publishes it.
+func (r *Relay) deliver(ctx context.Context, user uuid.UUID, kind, title, body string, m Message) error {
+	p := db.InsertNotificationParams{
+		ID: uuid.Must(uuid.NewV7()), UserID: user, EventID: m.ID, Kind: kind, Title: title, Body: body,
+	}
+	if m.AllocationID != nil {
+		p.AllocationID = uuid.NullUUID{UUID: *m.AllocationID, Valid: true}
+	}
+	row, err := r.st.InsertNotification(ctx, p)
+	if store.IsNoRows(err) {
+		row, err = r.st.GetNotificationByEvent(ctx, db.GetNotificationByEventParams{
+			EventID: m.ID, UserID: user, AllocationID: p.AllocationID,
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("store notification: %w", err)
+	}
+	m.NotificationID, m.Kind, m.Title, m.Body = &row.ID, row.Kind, row.Title, row.Body
+	return r.publish(user, m)
 }
 
 func (r *Relay) publish(user uuid.UUID, m Message) error {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,7 +43,8 @@ type Option func(*Relay)
 func WithBatch(n int) Option { return func(r *Relay) { r.batch = int32(n) } }
 
 // WithPollInterval sets how often the relay looks for rows without a
-// wake-up (default 1s): the worst-case delay when a notify is missed.
+// wake-up (default 1s): the delay of rows committed by a process that did
+// not kick this relay.
 func WithPollInterval(d time.Duration) Option { return func(r *Relay) { r.poll = d } }
 
 // WithRetention sets how long published rows are kept before deletion
@@ -71,8 +71,10 @@ func NewRelay(st *store.Store, js jetstream.JetStream, n events.Naming, reg prom
 	return r
 }
 
-// Kick makes the relay look for rows now, for a caller that has just
-// committed an event and does not want to wait for the notify.
+// Kick makes the relay look for rows now. The server sets it as its
+// store's events-committed hook (store.Store.OnEventsCommitted), so a
+// committed event is published in milliseconds; other replicas' relays
+// find rows they were not kicked for at their next poll.
 func (r *Relay) Kick() {
 	select {
 	case r.wake <- struct{}{}:
@@ -83,7 +85,6 @@ func (r *Relay) Kick() {
 // Run publishes until ctx ends, then returns nil. Errors (database or NATS
 // down) are logged and retried at the poll interval; they never lose rows.
 func (r *Relay) Run(ctx context.Context) error {
-	go r.listen(ctx)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var lastSweep, lastGauge time.Time
@@ -109,7 +110,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		wake := r.wake
 		if err != nil {
-			wake = nil // back off a full interval: notifies must not spin a failing loop
+			wake = nil // back off a full interval: kicks must not spin a failing loop
 		}
 		poll.Reset(r.poll)
 		select {
@@ -225,43 +226,5 @@ func (r *Relay) sweep(ctx context.Context) {
 	}
 	if n > 0 {
 		r.log.Debug("outbox relay: deleted published rows", "rows", n)
-	}
-}
-
-// listen holds its own connection (outside the pool, so it never starves
-// queries) LISTENing for inserts, and kicks the relay on each notify. On
-// any error it reconnects after the poll interval; polling covers the gap.
-func (r *Relay) listen(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		r.log.Warn("outbox relay: listen for notifies", "err", err)
-		t := time.NewTimer(r.poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (r *Relay) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, r.st.Pool().Config().ConnConfig.Copy())
-	if err != nil {
-		return fmt.Errorf("connect listener: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, `LISTEN outbox`); err != nil {
-		return fmt.Errorf("listen on outbox: %w", err)
-	}
-	r.Kick() // rows committed before LISTEN took effect
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("wait for notification: %w", err)
-		}
-		r.Kick()
 	}
 }

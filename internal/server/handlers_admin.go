@@ -55,7 +55,12 @@ func (a *App) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	u, err := a.Users.SetRole(r.Context(), principal(r).UserID, id, string(req.Role), a.Auth)
+	p := users.UpdateParams{Email: req.Email}
+	if req.Role != nil {
+		role := string(*req.Role)
+		p.Role = &role
+	}
+	u, err := a.Users.Update(r.Context(), principal(r).UserID, id, p, a.Auth)
 	if err != nil {
 		return err
 	}
@@ -90,7 +95,20 @@ func (a *App) adminListAuditLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, api.AuditLogList{Items: items, NextCursor: cursorOf(next)})
+	total, err := a.Audit.Count(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.AuditLogList{Items: items, NextCursor: cursorOf(next), Total: total})
+	return nil
+}
+
+func (a *App) adminListAuditActions(w http.ResponseWriter, _ *http.Request) error {
+	out := api.AuditActionList{Items: []api.AuditActionInfo{}}
+	for _, e := range audit.Catalog() {
+		out.Items = append(out.Items, api.AuditActionInfo{Action: e.Action, Label: e.Label, Category: e.Category, CategoryLabel: e.CategoryLabel})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -107,7 +125,11 @@ func (a *App) adminExportAuditLogs(w http.ResponseWriter, r *http.Request) error
 
 func auditFilter(r *http.Request) (audit.Filter, error) {
 	q := r.URL.Query()
-	f := audit.Filter{Action: q.Get("action"), TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
+	f := audit.Filter{Action: q.Get("action"), ActionPrefix: q.Get("action_prefix"), Category: q.Get("category"),
+		TargetType: q.Get("target_type"), TargetID: q.Get("target_id")}
+	if err := f.Validate(); err != nil {
+		return f, err
+	}
 	if s := q.Get("actor_user_id"); s != "" {
 		id, err := uuid.Parse(s)
 		if err != nil {

@@ -27,7 +27,7 @@ func (a *App) createAllocation(w http.ResponseWriter, r *http.Request) error {
 		name = *req.Name
 	}
 	return a.idempotent(w, r, "POST /api/v1/allocations", raw, http.StatusAccepted, func(tx *store.Store) (any, error) {
-		return a.Allocations.CreateIn(r.Context(), tx, principal(r).UserID, allocation.CreateRequest{SKUID: req.SkuId, Name: name})
+		return a.Allocations.CreateIn(r.Context(), tx, principal(r).UserID, allocation.CreateRequest{SKUID: req.SkuId, Name: name, SSHKeyIDs: req.SshKeyIds})
 	})
 }
 

@@ -61,9 +61,10 @@ func (a *App) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	pair, err := a.Auth.Refresh(r.Context(), token)
 	if err != nil {
-		// A token that is no good stays no good: drop the cookie so the
-		// console goes to its login page. A 503 keeps it for a retry.
-		if apperr.IsKind(err, apperr.KindUnauthorized) {
+		// A token that is no good stays no good (a suspended account's
+		// neither): drop the cookie so the console goes to its login page.
+		// A 503 keeps it for a retry.
+		if apperr.IsKind(err, apperr.KindUnauthorized) || apperr.IsKind(err, apperr.KindForbidden) {
 			a.clearRefreshCookie(w, r)
 		}
 		return err

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/notify"
@@ -57,4 +60,47 @@ func protocolBearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return protos[1], true
+}
+
+// listNotifications serves GET /api/v1/notifications: the caller's stored
+// notifications, newest first.
+func (a *App) listNotifications(w http.ResponseWriter, r *http.Request) error {
+	var after uuid.UUID
+	page, err := httpapi.ParsePageAfter(r, &after)
+	if err != nil {
+		return err
+	}
+	var unread bool
+	switch v := r.URL.Query().Get("unread"); v {
+	case "", "false":
+	case "true":
+		unread = true
+	default:
+		return apperr.Invalid("unread must be true or false")
+	}
+	out, next, err := a.Inbox.List(r.Context(), principal(r).UserID, unread, after, page.Size)
+	if err != nil {
+		return err
+	}
+	out.NextCursor = cursorOf(next)
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// markNotificationsRead serves POST /api/v1/notifications/read.
+func (a *App) markNotificationsRead(w http.ResponseWriter, r *http.Request) error {
+	var req api.MarkNotificationsReadRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var ids []uuid.UUID
+	if req.Ids != nil {
+		ids = *req.Ids
+	}
+	out, err := a.Inbox.MarkRead(r.Context(), principal(r).UserID, ids, req.All != nil && *req.All)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

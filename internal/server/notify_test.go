@@ -14,6 +14,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/sdk"
 )
 
 // dialNotify opens /ws/notifications on env with token, the browser way
@@ -138,4 +139,107 @@ func TestNotificationsAcrossReplicas(t *testing.T) {
 	ws := dialNotify(t, a, pair.AccessToken, true)
 	id := createAlloc(t, b, pair.AccessToken)
 	readUntil(t, ws, id, "active")
+}
+
+// waitNotification polls the caller's history until a notification of
+// kind about alloc is there.
+func waitNotification(t *testing.T, c *sdk.Client, alloc uuid.UUID, kind string) api.Notification {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		l, err := c.ListNotifications(ctx, api.ListNotificationsParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range l.Items {
+			if n.Kind == kind && n.AllocationId != nil && *n.AllocationId == alloc {
+				return n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s notification about %s in %+v", kind, alloc, l.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Notification history is kept per user: each sees their own, by the
+// allocation's name, never another user's, and marking read is theirs
+// alone.
+func TestNotificationHistoryIsPerUser(t *testing.T) {
+	env := servertest.Start(t)
+	seedInventory(t, env)
+	env.Fund(t, 100_000)
+	me, _ := env.As("user")
+	other, _ := env.As("user")
+	mine, err := me.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1", Name: ptr("train-7b")}, uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := createAllocWith(t, other)
+	ready := waitNotification(t, me, mine.Id, "allocation.active")
+	if !strings.Contains(ready.Title, `"train-7b"`) || ready.ReadAt != nil {
+		t.Fatalf("active notification %+v does not name the allocation or is read", ready)
+	}
+	waitNotification(t, other, theirs, "allocation.active")
+	if _, err := me.ReleaseAllocation(ctx, mine.Id); err != nil {
+		t.Fatal(err)
+	}
+	gone := waitNotification(t, me, mine.Id, "allocation.released")
+	if !strings.Contains(gone.Body, "as you asked") {
+		t.Fatalf("released notification %+v does not say why", gone)
+	}
+
+	l, err := me.ListNotifications(ctx, api.ListNotificationsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Items {
+		if n.AllocationId != nil && *n.AllocationId == theirs {
+			t.Fatalf("another user's notification listed: %+v", n)
+		}
+	}
+	if l.UnreadCount != int64(len(l.Items)) || l.UnreadCount < 2 {
+		t.Fatalf("unread count %d of %d items", l.UnreadCount, len(l.Items))
+	}
+	// Another user's ids mark nothing; mine do.
+	theirList, err := other.ListNotifications(ctx, api.ListNotificationsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := me.MarkNotificationsRead(ctx, []uuid.UUID{theirList.Items[0].Id}, false)
+	if err != nil || res.Marked != 0 {
+		t.Fatalf("marking another user's notification: %+v %v", res, err)
+	}
+	res, err = me.MarkNotificationsRead(ctx, []uuid.UUID{ready.Id}, false)
+	if err != nil || res.Marked != 1 || res.UnreadCount != l.UnreadCount-1 {
+		t.Fatalf("mark one: %+v %v", res, err)
+	}
+	page, err := me.ListNotifications(ctx, api.ListNotificationsParams{PageSize: ptr(1), Unread: ptr(true)})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Id == ready.Id || page.Items[0].ReadAt != nil || page.UnreadCount != res.UnreadCount {
+		t.Fatalf("unread page: %+v %v", page, err)
+	}
+	if res, err = me.MarkNotificationsRead(ctx, nil, true); err != nil || res.UnreadCount != 0 {
+		t.Fatalf("mark all: %+v %v", res, err)
+	}
+	if after, _ := other.ListNotifications(ctx, api.ListNotificationsParams{Unread: ptr(true)}); after.UnreadCount == 0 {
+		t.Fatal("marking all read touched another user's notifications")
+	}
+	status, body, _ := raw(t, me, "POST", "/api/v1/notifications/read", `{}`, nil)
+	if status != 400 || body["code"] != "invalid_request" {
+		t.Fatalf("empty mark: %d %v", status, body)
+	}
+	status, body, _ = raw(t, me, "GET", "/api/v1/notifications?unread=maybe", "", nil)
+	if status != 400 || body["code"] != "invalid_request" {
+		t.Fatalf("bad unread: %d %v", status, body)
+	}
+}
+
+func createAllocWith(t *testing.T, c *sdk.Client) uuid.UUID {
+	t.Helper()
+	a, err := c.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1"}, uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Id
 }

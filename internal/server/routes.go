@@ -31,6 +31,7 @@ func (a *App) Router() *httpapi.Router {
 	// Public: sign-in has its own per-username and per-IP limits.
 	rt.Handle("POST", "/api/v1/auth/personal/login", serve(a.login))
 	rt.Handle("POST", "/api/v1/auth/token/refresh", serve(a.refresh))
+	rt.Handle("POST", "/api/v1/auth/password-reset", serve(a.redeemPasswordReset))
 	rt.Handle("POST", "/api/v1/agent/join", serve(a.agentJoin))
 	rt.Handle("GET", "/api/v1/agent/connect", a.agentSessions.track(a.Agents))
 	rt.Handle("GET", "/api/v1/agent/binary", serve(a.agentBinary))
@@ -56,6 +57,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/billing/balance", a.user(a.billingBalance))
 	rt.Handle("GET", "/api/v1/billing/usage", a.user(a.billingUsage))
 	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(a.billingUsageCSV))
+	rt.Handle("GET", "/api/v1/notifications", a.user(a.listNotifications))
+	rt.Handle("POST", "/api/v1/notifications/read", a.user(a.markNotificationsRead))
 
 	// Admins.
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
@@ -70,9 +73,15 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/admin/users", a.admin(a.adminCreateUser))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}", a.admin(a.adminGetUser))
 	rt.Handle("PATCH", "/api/v1/admin/users/{user_id}", a.admin(a.adminUpdateUser))
+	rt.Handle("DELETE", "/api/v1/admin/users/{user_id}", a.admin(a.adminDeleteUser))
+	rt.Handle("POST", "/api/v1/admin/users/{user_id}/suspend", a.admin(a.adminSuspendUser))
+	rt.Handle("POST", "/api/v1/admin/users/{user_id}/unsuspend", a.admin(a.adminUnsuspendUser))
+	rt.Handle("POST", "/api/v1/admin/users/{user_id}/password-reset", a.admin(a.adminIssuePasswordReset))
 	rt.Handle("GET", "/api/v1/admin/audit-logs", a.admin(a.adminListAuditLogs))
 	rt.Handle("GET", "/api/v1/admin/audit-logs/export", a.admin(a.adminExportAuditLogs))
+	rt.Handle("GET", "/api/v1/admin/audit-actions", a.admin(a.adminListAuditActions))
 	rt.Handle("GET", "/api/v1/admin/allocations", a.admin(a.adminListAllocations))
+	rt.Handle("GET", "/api/v1/admin/allocations/{allocation_id}", a.admin(a.adminGetAllocation))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/force-release", a.admin(a.adminForceRelease))
 	rt.Handle("POST", "/api/v1/admin/allocations/{allocation_id}/usage/close", a.admin(a.adminCloseUsage))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}/balance", a.admin(a.adminUserBalance))

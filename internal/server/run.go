@@ -57,7 +57,8 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
-	Notify      *notify.Hub // live notification websockets
+	Notify      *notify.Hub   // live notification websockets
+	Inbox       *notify.Inbox // stored notifications
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
 	Sockets  *connlimit.Limiter
@@ -254,7 +255,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
-	app.SSHKeys = sshkeys.New(st)
+	app.SSHKeys = sshkeys.New(st, app.Naming)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
 	// Billing and the lifecycle call each other (a create checks funds, a
@@ -263,11 +264,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	releaser := &depletionReleaser{}
 	app.Billing = billing.New(st, app.Naming, releaser, app.Registry)
 	app.Allocations = allocation.New(st, allocation.Config{
-		Naming:      app.Naming,
-		MinRunway:   cfg.MinRunway,
-		LockBalance: app.Billing.LockAvailable,
-		OpenUsage:   app.Billing.OpenUsageIn,
-		CloseUsage:  app.Billing.CloseUsageIn,
+		Naming:     app.Naming,
+		MinRunway:  cfg.MinRunway,
+		LockFunds:  app.Billing.LockFunds,
+		OpenUsage:  app.Billing.OpenUsageIn,
+		CloseUsage: app.Billing.CloseUsageIn,
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
@@ -278,12 +279,17 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode, OnAlive: app.Billing.ResumeNode,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
-		app.Runtime = agentgw.NewRuntime(app.Agents, app.SSHKeys.AuthorizedKeys)
+		agentRuntime := agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
+		app.Runtime = agentRuntime
 		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+		// Keys that changed while a node was unreachable follow when its
+		// agent connects.
+		app.Agents.SetOnConnect(sshkeys.NewPusher(st, app.SSHKeys, agentRuntime).PushNode)
 	} else {
 		app.Runtime = allocation.NewSim(cfg.SimDelay, cfg.SimFailureRate)
 	}
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
+	app.Inbox = notify.NewInbox(st)
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
 		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
@@ -313,6 +319,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 	reconciler.ReleaseDeadline = a.Config.ReleaseDeadline
 	reconciler.NodeLostGrace = a.Config.NodeLostGrace
 	relay := outbox.NewRelay(a.Store, a.JetStream, a.Naming, a.Registry)
+	a.Store.OnEventsCommitted(relay.Kick)
 	loops := map[string]func(context.Context) error{
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {
@@ -342,9 +349,22 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 				if _, err := a.Store.DeleteOldApplied(ctx, keep); err != nil {
 					slog.Warn("clean up applied-event records", "err", err)
 				}
+				if _, err := a.Inbox.Cleanup(ctx); err != nil {
+					slog.Warn("clean up read notifications", "err", err)
+				}
+				if _, err := a.Store.DeleteStalePasswordResets(ctx); err != nil {
+					slog.Warn("clean up password reset links", "err", err)
+				}
 			})
 			return nil
 		},
+	}
+	if ks, ok := a.Runtime.(allocation.KeySetter); ok {
+		pusher := sshkeys.NewPusher(a.Store, a.SSHKeys, ks)
+		loops["ssh keys"] = func(ctx context.Context) error {
+			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
+				consumer.Config{Name: sshkeys.ConsumerName, Types: sshkeys.EventTypes}, pusher.HandleEvent, a.Registry)
+		}
 	}
 	for name, loop := range loops {
 		wg.Go(func() {

@@ -112,7 +112,7 @@ func TestRoleChangeEndsEverySessionOfTheUserOnEveryReplica(t *testing.T) {
 	u := a.NewUser("user")
 	_, one := a.Login(u)
 	_, two := a.Login(u)
-	got, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: api.RoleAdmin})
+	got, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: ptr(api.RoleAdmin)})
 	if err != nil || got.Role != api.RoleAdmin {
 		t.Fatalf("update role: %+v %v", got, err)
 	}
@@ -132,12 +132,12 @@ func TestRoleChangeEndsEverySessionOfTheUserOnEveryReplica(t *testing.T) {
 		t.Fatalf("audit %+v %v", rows.Items, err)
 	}
 	// The same role again changes nothing and ends nothing.
-	if _, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: api.RoleAdmin}); err != nil {
+	if _, err := admin.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: ptr(api.RoleAdmin)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Me(ctx); err != nil {
 		t.Fatalf("a no-op role change ended the session: %v", err)
 	}
-	_, err = c.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: "root"})
+	_, err = c.AdminUpdateUser(ctx, u.Id, api.UpdateUserRequest{Role: ptr(api.Role("root"))})
 	wantErr(t, err, http.StatusBadRequest, "")
 }

@@ -221,12 +221,12 @@ func verdict(samples []sample) []check {
 	heap.rule = fmt.Sprintf("growth ≤ %.0f%%", heapGrowthMax*100)
 	heap.ok = heap.end <= heap.limit
 	pg := check{figure: "postgres connections", start: med(first, pgOf), end: med(last, pgOf),
-		limit: poolMaxConns + listenerConns}
+		limit: poolMaxConns}
 	peak := 0.0
 	for _, s := range samples {
 		peak = math.Max(peak, s.pgConns)
 	}
-	pg.rule = fmt.Sprintf("every sample ≤ pool %d + listener %d (peak %.0f)", poolMaxConns, listenerConns, peak)
+	pg.rule = fmt.Sprintf("every sample ≤ pool %d (peak %.0f)", poolMaxConns, peak)
 	pg.ok = peak <= pg.limit
 	return []check{
 		heap,

@@ -30,10 +30,6 @@ const (
 	// poolMaxConns is the server's pgx pool size, set in its database URL
 	// so that the bound on PostgreSQL connections is a stated number.
 	poolMaxConns = 8
-	// listenerConns are the server's connections outside the pool: the
-	// outbox relay's LISTEN connection.
-	listenerConns = 1
-
 	skuID         = "soak-x1"
 	soakUsers     = 6
 	nodes         = 4

@@ -189,7 +189,7 @@ func TestVerdictBounds(t *testing.T) {
 		return sample{heapInuse: heap * (1 << 20), goroutines: g, openFDs: fds, pgConns: pg}
 	}
 	steady := []sample{flat(10, 100, 40, 5), flat(12, 105, 41, 6), flat(11, 98, 40, 5),
-		flat(14, 110, 42, 6), flat(13, 119, 59, 7), flat(14, 120, 60, 9)}
+		flat(14, 110, 42, 6), flat(13, 119, 59, 7), flat(14, 120, 60, 8)}
 	for _, c := range verdict(steady) {
 		if !c.ok {
 			t.Errorf("steady run: %s failed (%.1f → %.1f, limit %.1f)", c.figure, c.start, c.end, c.limit)

@@ -1,7 +1,10 @@
 // Package sshkeys owns users' SSH public keys: parsing and vetting what a
 // user pastes, storing it under the per-user cap, listing and deleting.
-// It does not install keys on nodes; the agent asks AuthorizedKeys for the
-// lines to write.
+// It does not write keys on nodes itself: AllocationKeys says which lines an
+// allocation installs (the provision task carries them), and a key change
+// writes an ssh_keys.changed event that the Pusher, a worker-role consumer,
+// turns into a set_keys task for each of the user's active allocations
+// (allocation.KeySetter).
 //
 // Decisions:
 //   - The stored public_key is "type base64" only. The comment is dropped:

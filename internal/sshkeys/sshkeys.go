@@ -10,6 +10,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -25,11 +26,23 @@ const (
 
 // Service manages SSH keys.
 type Service struct {
-	store *store.Store
+	store  *store.Store
+	naming events.Naming
 }
 
-// New returns a Service over st.
-func New(st *store.Store) *Service { return &Service{store: st} }
+// New returns a Service over st; its ssh_keys.changed events go out under
+// n's namespace.
+func New(st *store.Store, n events.Naming) *Service { return &Service{store: st, naming: n} }
+
+// recordChange writes a key change's audit row and the ssh_keys.changed
+// event that carries it to the user's running allocations, in tx.
+func (s *Service) recordChange(ctx context.Context, tx *store.Store, user uuid.UUID, e audit.Entry) error {
+	ev, err := events.Row(s.naming, events.SSHKeysChanged, events.SSHKeys{UserID: user, At: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	return audit.RecordWithEvent(ctx, tx, e, ev)
+}
 
 // AddParams is what a user sends.
 type AddParams struct {
@@ -67,7 +80,7 @@ func (s *Service) Add(ctx context.Context, user uuid.UUID, p AddParams) (api.SSH
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.Queries, audit.Entry{
+		return s.recordChange(ctx, tx, user, audit.Entry{
 			Actor: user, Action: audit.ActionSSHKeyAdded, TargetType: "ssh_key", TargetID: row.ID.String(),
 			Metadata: map[string]any{"fingerprint": row.Fingerprint, "name": row.Name},
 		})
@@ -92,7 +105,7 @@ func (s *Service) Delete(ctx context.Context, user, id uuid.UUID) error {
 		if err != nil {
 			return fmt.Errorf("delete ssh key: %w", err)
 		}
-		return audit.Record(ctx, tx.Queries, audit.Entry{
+		return s.recordChange(ctx, tx, user, audit.Entry{
 			Actor: user, Action: audit.ActionSSHKeyDeleted, TargetType: "ssh_key", TargetID: row.ID.String(),
 			Metadata: map[string]any{"fingerprint": row.Fingerprint, "name": row.Name},
 		})
@@ -138,18 +151,15 @@ func (s *Service) List(ctx context.Context, user uuid.UUID, after *Cursor, limit
 	return out, next, nil
 }
 
-// AuthorizedKeys returns user's keys as authorized_keys lines ("type
-// base64", no options or comment), oldest first: what a node installs.
-func (s *Service) AuthorizedKeys(ctx context.Context, user uuid.UUID) ([]string, error) {
-	rows, err := s.store.ListAllSSHKeysOfUser(ctx, user)
+// AllocationKeys returns the keys allocation installs as authorized_keys
+// lines, oldest first: those it was created with (ssh_key_ids) that its
+// owner still holds, or all of the owner's keys when it named none.
+func (s *Service) AllocationKeys(ctx context.Context, allocation uuid.UUID) ([]string, error) {
+	keys, err := s.store.AllocationAuthorizedKeys(ctx, allocation)
 	if err != nil {
-		return nil, fmt.Errorf("list authorized keys: %w", err)
+		return nil, fmt.Errorf("list keys of allocation %s: %w", allocation, err)
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.PublicKey
-	}
-	return out, nil
+	return keys, nil
 }
 
 // ToAPI renders a key row.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,6 +18,44 @@ type Store struct {
 	*db.Queries
 	pool *pgxpool.Pool
 	tx   pgx.Tx
+
+	hook   *commitHook // shared by a store and its transactions
+	events *bool       // inside InTx: whether the transaction wrote events
+}
+
+// commitHook is what runs after events commit; see OnEventsCommitted.
+type commitHook struct {
+	mu sync.RWMutex
+	fn func()
+}
+
+func (h *commitHook) run() {
+	h.mu.RLock()
+	fn := h.fn
+	h.mu.RUnlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+// OnEventsCommitted sets fn to run after each commit that wrote outbox
+// rows (see EventsWritten): the process's relay publishes them at once
+// instead of at its next poll. fn must not block.
+func (s *Store) OnEventsCommitted(fn func()) {
+	s.hook.mu.Lock()
+	s.hook.fn = fn
+	s.hook.mu.Unlock()
+}
+
+// EventsWritten notes that the caller wrote outbox rows: inside InTx the
+// events-committed hook runs once the transaction commits, outside it at
+// once (the statement has committed already).
+func (s *Store) EventsWritten() {
+	if s.events != nil {
+		*s.events = true
+		return
+	}
+	s.hook.run()
 }
 
 // Open connects to databaseURL and checks the connection. maxConns caps
@@ -45,7 +84,7 @@ func Open(ctx context.Context, databaseURL string, maxConns int) (*Store, error)
 
 // New wraps an existing pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{Queries: db.New(pool), pool: pool}
+	return &Store{Queries: db.New(pool), pool: pool, hook: &commitHook{}}
 }
 
 // Pool is the underlying pool, for health checks and hand-written queries.
@@ -63,9 +102,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{Queries: s.Queries.WithTx(tx), pool: s.pool, tx: tx})
+	var wrote bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return fn(&Store{Queries: s.Queries.WithTx(tx), pool: s.pool, tx: tx, hook: s.hook, events: &wrote})
 	})
+	if err == nil && wrote {
+		s.hook.run()
+	}
+	return err
 }
 
 // IsNoRows reports whether err means the query matched no row.

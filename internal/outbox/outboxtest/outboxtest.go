@@ -85,7 +85,7 @@ func Enqueue(t testing.TB, st *store.Store, n events.Naming, typ string, data an
 	var id uuid.UUID
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		id, err = events.Enqueue(ctx, tx.Queries, n, typ, data)
+		id, err = events.Enqueue(ctx, tx, n, typ, data)
 		return err
 	})
 	if err != nil {

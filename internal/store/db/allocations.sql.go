@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -51,6 +51,7 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }
@@ -64,7 +65,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type ClaimDueReleasesParams struct {
@@ -110,6 +111,7 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -213,7 +215,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -250,6 +252,65 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
+	)
+	return i, err
+}
+
+const getAllocationAdminView = `-- name: GetAllocationAdminView :one
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = $1
+`
+
+type GetAllocationAdminViewRow struct {
+	Allocation    Allocation
+	NodeHostname  *string
+	NodeStatus    *string
+	NodeSshHost   *string
+	NodeSshPort   pgtype.Int4
+	OwnerUsername string
+	OwnerEmail    string
+}
+
+// Any allocation with its node's status and SSH address and its owner, for
+// admins.
+func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (GetAllocationAdminViewRow, error) {
+	row := q.db.QueryRow(ctx, getAllocationAdminView, id)
+	var i GetAllocationAdminViewRow
+	err := row.Scan(
+		&i.Allocation.ID,
+		&i.Allocation.UserID,
+		&i.Allocation.SkuID,
+		&i.Allocation.NodeID,
+		&i.Allocation.Name,
+		&i.Allocation.Status,
+		&i.Allocation.DesiredState,
+		&i.Allocation.ObservedState,
+		&i.Allocation.Gpus,
+		&i.Allocation.GpuCount,
+		&i.Allocation.PricePerHourMinor,
+		&i.Allocation.Currency,
+		&i.Allocation.FailureReason,
+		&i.Allocation.ReleaseReason,
+		&i.Allocation.Attempts,
+		&i.Allocation.CreatedAt,
+		&i.Allocation.UpdatedAt,
+		&i.Allocation.StatusChangedAt,
+		&i.Allocation.ActiveAt,
+		&i.Allocation.ReleasedAt,
+		&i.Allocation.ReleaseRequestedAt,
+		&i.Allocation.LastError,
+		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
+		&i.NodeHostname,
+		&i.NodeStatus,
+		&i.NodeSshHost,
+		&i.NodeSshPort,
+		&i.OwnerUsername,
+		&i.OwnerEmail,
 	)
 	return i, err
 }
@@ -280,7 +341,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -327,6 +388,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.ReleaseRequestedAt,
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
+		&i.Allocation.SshKeyIds,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -335,65 +397,8 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 	return i, err
 }
 
-const insertAllocation = `-- name: InsertAllocation :one
-INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
-`
-
-type InsertAllocationParams struct {
-	UserID            uuid.UUID
-	SkuID             string
-	NodeID            uuid.NullUUID
-	Name              string
-	Gpus              []byte
-	GpuCount          int32
-	PricePerHourMinor int64
-	Currency          string
-}
-
-func (q *Queries) InsertAllocation(ctx context.Context, arg InsertAllocationParams) (Allocation, error) {
-	row := q.db.QueryRow(ctx, insertAllocation,
-		arg.UserID,
-		arg.SkuID,
-		arg.NodeID,
-		arg.Name,
-		arg.Gpus,
-		arg.GpuCount,
-		arg.PricePerHourMinor,
-		arg.Currency,
-	)
-	var i Allocation
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.SkuID,
-		&i.NodeID,
-		&i.Name,
-		&i.Status,
-		&i.DesiredState,
-		&i.ObservedState,
-		&i.Gpus,
-		&i.GpuCount,
-		&i.PricePerHourMinor,
-		&i.Currency,
-		&i.FailureReason,
-		&i.ReleaseReason,
-		&i.Attempts,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-		&i.StatusChangedAt,
-		&i.ActiveAt,
-		&i.ReleasedAt,
-		&i.ReleaseRequestedAt,
-		&i.LastError,
-		&i.NextAttemptAt,
-	)
-	return i, err
-}
-
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -465,6 +470,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.ReleaseRequestedAt,
 			&i.Allocation.LastError,
 			&i.Allocation.NextAttemptAt,
+			&i.Allocation.SshKeyIds,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -481,7 +487,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -517,6 +523,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -529,7 +536,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -577,6 +584,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -589,7 +597,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -625,6 +633,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -637,7 +646,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -674,6 +683,59 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
+`
+
+// A node's provisions that found its agent away and wait for it (a failed
+// attempt set next_attempt_at), driven again when its agent reports.
+func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listNodeWaitingProvisions, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -686,7 +748,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -733,6 +795,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -745,7 +808,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -793,6 +856,7 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.ReleaseRequestedAt,
 			&i.LastError,
 			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}
@@ -804,59 +868,120 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 	return items, nil
 }
 
-const lockFreeGPUs = `-- name: LockFreeGPUs :many
-SELECT id, idx, uuid FROM gpus
-WHERE node_id = $1 AND model = $2 AND health = 'healthy' AND allocation_id IS NULL
-ORDER BY idx
-LIMIT $3
-FOR UPDATE SKIP LOCKED
+const placeAllocation = `-- name: PlaceAllocation :one
+WITH node AS (
+    SELECT n.id FROM nodes n
+    WHERE n.id = $1 AND n.status = 'online' AND n.admin_state = 'active'
+    FOR SHARE
+), picked AS (
+    SELECT g.id, g.idx, g.uuid FROM gpus g
+    WHERE g.node_id = $1 AND g.model = $2 AND g.health = 'healthy' AND g.allocation_id IS NULL
+      AND EXISTS (SELECT FROM node)
+    ORDER BY g.idx
+    LIMIT $3::int
+    FOR UPDATE SKIP LOCKED
+), placed AS (
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
+    SELECT $4, $5, $1, $6,
+           jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
+           $3::int, $7, $8, $9::uuid[]
+    FROM picked p
+    HAVING count(*) = $3::int
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+), reserved AS (
+    UPDATE gpus SET allocation_id = placed.id, updated_at = now()
+    FROM placed WHERE gpus.id IN (SELECT id FROM picked)
+)
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM placed
 `
 
-type LockFreeGPUsParams struct {
-	NodeID   uuid.UUID
-	Model    string
-	GpuCount int32
+type PlaceAllocationParams struct {
+	NodeID            uuid.UUID
+	Model             string
+	GpuCount          int32
+	UserID            uuid.UUID
+	SkuID             string
+	Name              string
+	PricePerHourMinor int64
+	Currency          string
+	SshKeyIds         []uuid.UUID
 }
 
-type LockFreeGPUsRow struct {
-	ID   uuid.UUID
-	Idx  int32
-	Uuid string
+type PlaceAllocationRow struct {
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	SkuID              string
+	NodeID             uuid.NullUUID
+	Name               string
+	Status             string
+	DesiredState       string
+	ObservedState      string
+	Gpus               []byte
+	GpuCount           int32
+	PricePerHourMinor  int64
+	Currency           string
+	FailureReason      string
+	ReleaseReason      string
+	Attempts           int32
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	StatusChangedAt    time.Time
+	ActiveAt           *time.Time
+	ReleasedAt         *time.Time
+	ReleaseRequestedAt *time.Time
+	LastError          string
+	NextAttemptAt      *time.Time
+	SshKeyIds          []uuid.UUID
 }
 
-// Takes up to @gpu_count free GPUs of a node. Rows another transaction
-// holds are skipped, and rows it has since reserved fail the re-check, so
-// two creates never get the same device.
-func (q *Queries) LockFreeGPUs(ctx context.Context, arg LockFreeGPUsParams) ([]LockFreeGPUsRow, error) {
-	rows, err := q.db.Query(ctx, lockFreeGPUs, arg.NodeID, arg.Model, arg.GpuCount)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LockFreeGPUsRow{}
-	for rows.Next() {
-		var i LockFreeGPUsRow
-		if err := rows.Scan(&i.ID, &i.Idx, &i.Uuid); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const lockPlacementNode = `-- name: LockPlacementNode :one
-SELECT id FROM nodes WHERE id = $1 AND status = 'online' AND admin_state = 'active' FOR SHARE
-`
-
-// Blocks a concurrent disable of the node while GPUs are reserved on it.
-func (q *Queries) LockPlacementNode(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, lockPlacementNode, id)
-	var id_2 uuid.UUID
-	err := row.Scan(&id_2)
-	return id_2, err
+// Places an allocation on one node in one statement. The node is held FOR
+// SHARE (a concurrent disable waits for the commit) and must still be
+// online and active; gpu_count of its free healthy GPUs of the model are
+// taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
+// devices instead of queueing on the same rows; the allocation is inserted
+// with them, and they are reserved for it. No row when the node is out of
+// service or short of free GPUs (the ones it did take stay locked until
+// the transaction ends, as any row lock).
+func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams) (PlaceAllocationRow, error) {
+	row := q.db.QueryRow(ctx, placeAllocation,
+		arg.NodeID,
+		arg.Model,
+		arg.GpuCount,
+		arg.UserID,
+		arg.SkuID,
+		arg.Name,
+		arg.PricePerHourMinor,
+		arg.Currency,
+		arg.SshKeyIds,
+	)
+	var i PlaceAllocationRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SkuID,
+		&i.NodeID,
+		&i.Name,
+		&i.Status,
+		&i.DesiredState,
+		&i.ObservedState,
+		&i.Gpus,
+		&i.GpuCount,
+		&i.PricePerHourMinor,
+		&i.Currency,
+		&i.FailureReason,
+		&i.ReleaseReason,
+		&i.Attempts,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StatusChangedAt,
+		&i.ActiveAt,
+		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.SshKeyIds,
+	)
+	return i, err
 }
 
 const placementCandidates = `-- name: PlacementCandidates :many
@@ -865,7 +990,7 @@ FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = $1 AND c.free >= $2::int
   AND n.region = $3 AND n.status = 'online' AND n.admin_state = 'active'
 ORDER BY c.free, c.node_id
-LIMIT 16
+LIMIT 32
 `
 
 type PlacementCandidatesParams struct {
@@ -881,7 +1006,8 @@ type PlacementCandidatesRow struct {
 
 // Eligible nodes for a SKU with enough free healthy GPUs of its model,
 // fewest free first (best fit keeps big nodes whole for big SKUs), read
-// from the trigger-kept capacity table.
+// from the trigger-kept capacity table. Placement caches the list (package
+// allocation), so this runs when a list expires or runs out.
 func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]PlacementCandidatesRow, error) {
 	rows, err := q.db.Query(ctx, placementCandidates, arg.Model, arg.GpuCount, arg.Region)
 	if err != nil {
@@ -906,7 +1032,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type RecordAllocationFailureParams struct {
@@ -950,45 +1076,9 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
-}
-
-const reserveGPUs = `-- name: ReserveGPUs :execrows
-UPDATE gpus SET allocation_id = $1, updated_at = now()
-WHERE id = ANY($2::uuid[]) AND allocation_id IS NULL
-`
-
-type ReserveGPUsParams struct {
-	AllocationID uuid.NullUUID
-	Ids          []uuid.UUID
-}
-
-func (q *Queries) ReserveGPUs(ctx context.Context, arg ReserveGPUsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, reserveGPUs, arg.AllocationID, arg.Ids)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const sumRunningBurn = `-- name: SumRunningBurn :one
-SELECT COALESCE(SUM(price_per_hour_minor), 0)::bigint FROM allocations
-WHERE user_id = $1 AND currency = $2 AND status IN ('requested', 'provisioning', 'active')
-`
-
-type SumRunningBurnParams struct {
-	UserID   uuid.UUID
-	Currency string
-}
-
-// A user's hourly burn in one currency from what runs or soon will: the
-// allocations a create's runway check must count besides the new one.
-func (q *Queries) SumRunningBurn(ctx context.Context, arg SumRunningBurnParams) (int64, error) {
-	row := q.db.QueryRow(ctx, sumRunningBurn, arg.UserID, arg.Currency)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }
 
 const transitionAllocation = `-- name: TransitionAllocation :one
@@ -1010,7 +1100,7 @@ UPDATE allocations SET
     -- An escalation to release_failed keeps the retry schedule it had.
     next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
 `
 
 type TransitionAllocationParams struct {
@@ -1062,6 +1152,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.ReleaseRequestedAt,
 		&i.LastError,
 		&i.NextAttemptAt,
+		&i.SshKeyIds,
 	)
 	return i, err
 }

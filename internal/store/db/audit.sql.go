@@ -12,6 +12,43 @@ import (
 	"github.com/google/uuid"
 )
 
+const countAuditLogs = `-- name: CountAuditLogs :one
+SELECT count(*) FROM audit_logs
+WHERE ($1::uuid IS NULL OR actor_user_id = $1::uuid)
+  AND ($2::text IS NULL OR action = $2::text)
+  AND ($3::text IS NULL OR action LIKE $3::text || '%')
+  AND ($4::text IS NULL OR target_type = $4::text)
+  AND ($5::text IS NULL OR target_id = $5::text)
+  AND ($6::timestamptz IS NULL OR occurred_at >= $6::timestamptz)
+  AND ($7::timestamptz IS NULL OR occurred_at < $7::timestamptz)
+`
+
+type CountAuditLogsParams struct {
+	ActorUserID  uuid.NullUUID
+	Action       *string
+	ActionPrefix *string
+	TargetType   *string
+	TargetID     *string
+	Since        *time.Time
+	Until        *time.Time
+}
+
+// ListAuditLogs' filters without the page: the total a list shows.
+func (q *Queries) CountAuditLogs(ctx context.Context, arg CountAuditLogsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countAuditLogs,
+		arg.ActorUserID,
+		arg.Action,
+		arg.ActionPrefix,
+		arg.TargetType,
+		arg.TargetID,
+		arg.Since,
+		arg.Until,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const insertAuditLog = `-- name: InsertAuditLog :exec
 INSERT INTO audit_logs (actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -85,30 +122,35 @@ const listAuditLogs = `-- name: ListAuditLogs :many
 SELECT id, occurred_at, actor_user_id, action, target_type, target_id, metadata, correlation_id, client_ip FROM audit_logs
 WHERE ($1::uuid IS NULL OR actor_user_id = $1::uuid)
   AND ($2::text IS NULL OR action = $2::text)
-  AND ($3::text IS NULL OR target_type = $3::text)
-  AND ($4::text IS NULL OR target_id = $4::text)
-  AND ($5::timestamptz IS NULL OR occurred_at >= $5::timestamptz)
-  AND ($6::timestamptz IS NULL OR occurred_at < $6::timestamptz)
-  AND ($7::bigint IS NULL OR id < $7::bigint)
+  AND ($3::text IS NULL OR action LIKE $3::text || '%')
+  AND ($4::text IS NULL OR target_type = $4::text)
+  AND ($5::text IS NULL OR target_id = $5::text)
+  AND ($6::timestamptz IS NULL OR occurred_at >= $6::timestamptz)
+  AND ($7::timestamptz IS NULL OR occurred_at < $7::timestamptz)
+  AND ($8::bigint IS NULL OR id < $8::bigint)
 ORDER BY id DESC
-LIMIT $8
+LIMIT $9
 `
 
 type ListAuditLogsParams struct {
-	ActorUserID uuid.NullUUID
-	Action      *string
-	TargetType  *string
-	TargetID    *string
-	Since       *time.Time
-	Until       *time.Time
-	CursorID    *int64
-	PageLimit   int32
+	ActorUserID  uuid.NullUUID
+	Action       *string
+	ActionPrefix *string
+	TargetType   *string
+	TargetID     *string
+	Since        *time.Time
+	Until        *time.Time
+	CursorID     *int64
+	PageLimit    int32
 }
 
+// action_prefix is checked by the caller to hold only [a-z0-9_.], so it
+// carries no LIKE wildcard.
 func (q *Queries) ListAuditLogs(ctx context.Context, arg ListAuditLogsParams) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, listAuditLogs,
 		arg.ActorUserID,
 		arg.Action,
+		arg.ActionPrefix,
 		arg.TargetType,
 		arg.TargetID,
 		arg.Since,

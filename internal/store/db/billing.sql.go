@@ -506,6 +506,45 @@ func (q *Queries) ResumeUsage(ctx context.Context, arg ResumeUsageParams) error 
 	return err
 }
 
+const runwayFigures = `-- name: RunwayFigures :one
+SELECT
+    (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
+     WHERE a.user_id = $1 AND a.currency = $2
+       AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS running_burn,
+    (SELECT COALESCE(SUM(GREATEST(
+         (GREATEST(ceil(extract(epoch FROM $3::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
+         + 1 - u.charged_minor, 0)), 0)
+     FROM usage_records u
+     WHERE u.user_id = $1 AND u.currency = $2 AND u.ended_at IS NULL)::bigint AS unbilled_bound
+`
+
+type RunwayFiguresParams struct {
+	UserID   uuid.UUID
+	Currency string
+	Now      time.Time
+}
+
+type RunwayFiguresRow struct {
+	RunningBurn   int64
+	UnbilledBound int64
+}
+
+// A create's runway check, under the user's account lock, in one read:
+// running_burn is the hourly price of what the user runs or soon will in
+// the currency (allocations requested, provisioning or active), and
+// unbilled_bound is an upper bound of their usage accrued and not yet
+// debited: each open window priced for every started second since it
+// began (pauses only make that less), plus one minor unit, less what it
+// has been debited. It reads no row into the application, so it costs the
+// same however much the user runs; when the bound is not enough to admit
+// a create, billing computes the exact figure from ListOpenUsage.
+func (q *Queries) RunwayFigures(ctx context.Context, arg RunwayFiguresParams) (RunwayFiguresRow, error) {
+	row := q.db.QueryRow(ctx, runwayFigures, arg.UserID, arg.Currency, arg.Now)
+	var i RunwayFiguresRow
+	err := row.Scan(&i.RunningBurn, &i.UnbilledBound)
+	return i, err
+}
+
 const setUsageCharged = `-- name: SetUsageCharged :exec
 UPDATE usage_records
 SET charged_minor = $1, charged_seconds = $2, metered_at = $3,

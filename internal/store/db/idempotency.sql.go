@@ -48,9 +48,10 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 	return i, err
 }
 
-const insertIdempotencyKey = `-- name: InsertIdempotencyKey :exec
+const insertIdempotencyKey = `-- name: InsertIdempotencyKey :execrows
 INSERT INTO idempotency_keys (user_id, key, route, request_hash, status, response_body)
 VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (user_id, key) DO NOTHING
 `
 
 type InsertIdempotencyKeyParams struct {
@@ -62,8 +63,10 @@ type InsertIdempotencyKeyParams struct {
 	ResponseBody []byte
 }
 
-func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, insertIdempotencyKey,
+// 0 rows: another request with the same key committed first (a concurrent
+// one is waited for: the insert blocks on the key until it ends).
+func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotencyKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertIdempotencyKey,
 		arg.UserID,
 		arg.Key,
 		arg.Route,
@@ -71,20 +74,8 @@ func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotenc
 		arg.Status,
 		arg.ResponseBody,
 	)
-	return err
-}
-
-const lockIdempotencyKey = `-- name: LockIdempotencyKey :exec
-SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))
-`
-
-type LockIdempotencyKeyParams struct {
-	UserID string
-	Key    string
-}
-
-// Serialises requests that carry the same key, for the transaction.
-func (q *Queries) LockIdempotencyKey(ctx context.Context, arg LockIdempotencyKeyParams) error {
-	_, err := q.db.Exec(ctx, lockIdempotencyKey, arg.UserID, arg.Key)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

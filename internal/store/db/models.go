@@ -34,6 +34,7 @@ type Allocation struct {
 	ReleaseRequestedAt *time.Time
 	LastError          string
 	NextAttemptAt      *time.Time
+	SshKeyIds          []uuid.UUID
 }
 
 type AuditLog struct {
@@ -166,6 +167,18 @@ type NodeJoinToken struct {
 	RevokedAt *time.Time
 }
 
+type Notification struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	EventID      uuid.UUID
+	Kind         string
+	Title        string
+	Body         string
+	AllocationID uuid.NullUUID
+	CreatedAt    time.Time
+	ReadAt       *time.Time
+}
+
 type Outbox struct {
 	ID          uuid.UUID
 	Seq         *int64
@@ -174,6 +187,16 @@ type Outbox struct {
 	Payload     []byte
 	CreatedAt   time.Time
 	PublishedAt *time.Time
+}
+
+type PasswordReset struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	TokenHash []byte
+	CreatedBy uuid.NullUUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 type Policy struct {
@@ -253,11 +276,14 @@ type UsageRecord struct {
 }
 
 type User struct {
-	ID           uuid.UUID
-	Username     string
-	Email        string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID               uuid.UUID
+	Username         string
+	Email            string
+	Role             string
+	PasswordHash     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	SuspendedAt      *time.Time
+	SuspensionReason string
+	DeletedAt        *time.Time
 }

@@ -9,7 +9,136 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+const countUnreadNotifications = `-- name: CountUnreadNotifications :one
+SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL
+`
+
+func (q *Queries) CountUnreadNotifications(ctx context.Context, userID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countUnreadNotifications, userID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const deleteOldNotifications = `-- name: DeleteOldNotifications :execrows
+DELETE FROM notifications WHERE read_at IS NOT NULL AND created_at < now() - $1::interval
+`
+
+// Housekeeping: read notifications older than keep go; unread ones stay.
+func (q *Queries) DeleteOldNotifications(ctx context.Context, keep pgtype.Interval) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldNotifications, keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const getNotificationByEvent = `-- name: GetNotificationByEvent :one
+SELECT id, user_id, event_id, kind, title, body, allocation_id, created_at, read_at FROM notifications
+WHERE event_id = $1 AND user_id = $2 AND allocation_id IS NOT DISTINCT FROM $3
+`
+
+type GetNotificationByEventParams struct {
+	EventID      uuid.UUID
+	UserID       uuid.UUID
+	AllocationID uuid.NullUUID
+}
+
+func (q *Queries) GetNotificationByEvent(ctx context.Context, arg GetNotificationByEventParams) (Notification, error) {
+	row := q.db.QueryRow(ctx, getNotificationByEvent, arg.EventID, arg.UserID, arg.AllocationID)
+	var i Notification
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.EventID,
+		&i.Kind,
+		&i.Title,
+		&i.Body,
+		&i.AllocationID,
+		&i.CreatedAt,
+		&i.ReadAt,
+	)
+	return i, err
+}
+
+const getNotifyAllocation = `-- name: GetNotifyAllocation :one
+SELECT a.id, a.user_id, a.name, a.status, a.failure_reason, a.release_reason, s.name AS sku_name
+FROM allocations a JOIN skus s ON s.id = a.sku_id
+WHERE a.id = $1
+`
+
+type GetNotifyAllocationRow struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	Name          string
+	Status        string
+	FailureReason string
+	ReleaseReason string
+	SkuName       string
+}
+
+// What a notification says about an allocation: its name, SKU and why it
+// ended.
+func (q *Queries) GetNotifyAllocation(ctx context.Context, id uuid.UUID) (GetNotifyAllocationRow, error) {
+	row := q.db.QueryRow(ctx, getNotifyAllocation, id)
+	var i GetNotifyAllocationRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Name,
+		&i.Status,
+		&i.FailureReason,
+		&i.ReleaseReason,
+		&i.SkuName,
+	)
+	return i, err
+}
+
+const insertNotification = `-- name: InsertNotification :one
+INSERT INTO notifications (id, user_id, event_id, kind, title, body, allocation_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (event_id, user_id, allocation_id) DO NOTHING
+RETURNING id, user_id, event_id, kind, title, body, allocation_id, created_at, read_at
+`
+
+type InsertNotificationParams struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	EventID      uuid.UUID
+	Kind         string
+	Title        string
+	Body         string
+	AllocationID uuid.NullUUID
+}
+
+// A redelivered event inserts nothing (and returns no row).
+func (q *Queries) InsertNotification(ctx context.Context, arg InsertNotificationParams) (Notification, error) {
+	row := q.db.QueryRow(ctx, insertNotification,
+		arg.ID,
+		arg.UserID,
+		arg.EventID,
+		arg.Kind,
+		arg.Title,
+		arg.Body,
+		arg.AllocationID,
+	)
+	var i Notification
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.EventID,
+		&i.Kind,
+		&i.Title,
+		&i.Body,
+		&i.AllocationID,
+		&i.CreatedAt,
+		&i.ReadAt,
+	)
+	return i, err
+}
 
 const listNodeHoldingAllocations = `-- name: ListNodeHoldingAllocations :many
 SELECT id, user_id, status FROM allocations
@@ -43,4 +172,87 @@ func (q *Queries) ListNodeHoldingAllocations(ctx context.Context, nodeID uuid.Nu
 		return nil, err
 	}
 	return items, nil
+}
+
+const listNotifications = `-- name: ListNotifications :many
+SELECT id, user_id, event_id, kind, title, body, allocation_id, created_at, read_at FROM notifications
+WHERE user_id = $1
+  AND (NOT $2::boolean OR read_at IS NULL)
+  AND ($3::uuid IS NULL OR id < $3::uuid)
+ORDER BY id DESC
+LIMIT $4
+`
+
+type ListNotificationsParams struct {
+	UserID     uuid.UUID
+	UnreadOnly bool
+	CursorID   uuid.NullUUID
+	PageLimit  int32
+}
+
+// A user's notifications, newest first; unread_only keeps the unread ones.
+func (q *Queries) ListNotifications(ctx context.Context, arg ListNotificationsParams) ([]Notification, error) {
+	rows, err := q.db.Query(ctx, listNotifications,
+		arg.UserID,
+		arg.UnreadOnly,
+		arg.CursorID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Notification{}
+	for rows.Next() {
+		var i Notification
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.EventID,
+			&i.Kind,
+			&i.Title,
+			&i.Body,
+			&i.AllocationID,
+			&i.CreatedAt,
+			&i.ReadAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markAllNotificationsRead = `-- name: MarkAllNotificationsRead :execrows
+UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL
+`
+
+func (q *Queries) MarkAllNotificationsRead(ctx context.Context, userID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, markAllNotificationsRead, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const markNotificationsRead = `-- name: MarkNotificationsRead :execrows
+UPDATE notifications SET read_at = now()
+WHERE user_id = $1 AND read_at IS NULL AND id = ANY($2::uuid[])
+`
+
+type MarkNotificationsReadParams struct {
+	UserID uuid.UUID
+	Ids    []uuid.UUID
+}
+
+// ids of another user, or already read, change nothing.
+func (q *Queries) MarkNotificationsRead(ctx context.Context, arg MarkNotificationsReadParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markNotificationsRead, arg.UserID, arg.Ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

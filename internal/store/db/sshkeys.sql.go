@@ -12,12 +12,58 @@ import (
 	"github.com/google/uuid"
 )
 
+const allocationAuthorizedKeys = `-- name: AllocationAuthorizedKeys :many
+SELECT k.public_key FROM ssh_keys k JOIN allocations a ON a.user_id = k.user_id
+WHERE a.id = $1 AND (a.ssh_key_ids IS NULL OR k.id = ANY(a.ssh_key_ids))
+ORDER BY k.created_at, k.id
+`
+
+// The keys an allocation installs: those it named (ssh_key_ids), or all of
+// its owner's when it named none; oldest first.
+func (q *Queries) AllocationAuthorizedKeys(ctx context.Context, allocationID uuid.UUID) ([]string, error) {
+	rows, err := q.db.Query(ctx, allocationAuthorizedKeys, allocationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var public_key string
+		if err := rows.Scan(&public_key); err != nil {
+			return nil, err
+		}
+		items = append(items, public_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countSSHKeys = `-- name: CountSSHKeys :one
 SELECT count(*) FROM ssh_keys WHERE user_id = $1
 `
 
 func (q *Queries) CountSSHKeys(ctx context.Context, userID uuid.UUID) (int64, error) {
 	row := q.db.QueryRow(ctx, countSSHKeys, userID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const countUserSSHKeysByIDs = `-- name: CountUserSSHKeysByIDs :one
+SELECT count(*) FROM ssh_keys WHERE user_id = $1 AND id = ANY($2::uuid[])
+`
+
+type CountUserSSHKeysByIDsParams struct {
+	UserID uuid.UUID
+	Ids    []uuid.UUID
+}
+
+// How many of ids are the user's keys: a create naming ssh_key_ids checks
+// that all are.
+func (q *Queries) CountUserSSHKeysByIDs(ctx context.Context, arg CountUserSSHKeysByIDsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countUserSSHKeysByIDs, arg.UserID, arg.Ids)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -87,41 +133,6 @@ func (q *Queries) DeleteSSHKey(ctx context.Context, arg DeleteSSHKeyParams) (Ssh
 	return i, err
 }
 
-const listAllSSHKeysOfUser = `-- name: ListAllSSHKeysOfUser :many
-SELECT id, user_id, name, public_key, fingerprint, key_type, bits, created_at FROM ssh_keys WHERE user_id = $1 ORDER BY created_at, id
-`
-
-// Every key of one user (at most the cap), oldest first: what a node
-// writes into the allocation user's authorized_keys.
-func (q *Queries) ListAllSSHKeysOfUser(ctx context.Context, userID uuid.UUID) ([]SshKey, error) {
-	rows, err := q.db.Query(ctx, listAllSSHKeysOfUser, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []SshKey{}
-	for rows.Next() {
-		var i SshKey
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.Name,
-			&i.PublicKey,
-			&i.Fingerprint,
-			&i.KeyType,
-			&i.Bits,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listSSHKeys = `-- name: ListSSHKeys :many
 SELECT id, user_id, name, public_key, fingerprint, key_type, bits, created_at FROM ssh_keys
 WHERE user_id = $1
@@ -162,6 +173,57 @@ func (q *Queries) ListSSHKeys(ctx context.Context, arg ListSSHKeysParams) ([]Ssh
 			&i.KeyType,
 			&i.Bits,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserActiveAllocations = `-- name: ListUserActiveAllocations :many
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE user_id = $1 AND status = 'active' AND node_id IS NOT NULL
+ORDER BY created_at
+`
+
+// Where a change of the user's keys must go.
+func (q *Queries) ListUserActiveAllocations(ctx context.Context, userID uuid.UUID) ([]Allocation, error) {
+	rows, err := q.db.Query(ctx, listUserActiveAllocations, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Allocation{}
+	for rows.Next() {
+		var i Allocation
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.SkuID,
+			&i.NodeID,
+			&i.Name,
+			&i.Status,
+			&i.DesiredState,
+			&i.ObservedState,
+			&i.Gpus,
+			&i.GpuCount,
+			&i.PricePerHourMinor,
+			&i.Currency,
+			&i.FailureReason,
+			&i.ReleaseReason,
+			&i.Attempts,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.StatusChangedAt,
+			&i.ActiveAt,
+			&i.ReleasedAt,
+			&i.ReleaseRequestedAt,
+			&i.LastError,
+			&i.NextAttemptAt,
+			&i.SshKeyIds,
 		); err != nil {
 			return nil, err
 		}

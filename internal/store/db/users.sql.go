@@ -12,6 +12,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const anonymiseUser = `-- name: AnonymiseUser :one
+UPDATE users SET username = $1, email = $2, password_hash = '!deleted',
+    suspended_at = COALESCE(suspended_at, now()), deleted_at = now(), updated_at = now()
+WHERE id = $3 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+`
+
+type AnonymiseUserParams struct {
+	Username string
+	Email    string
+	ID       uuid.UUID
+}
+
+// Personal data out, the row (and the ledger and audit rows that name it)
+// kept. The password hash is one no password matches.
+func (q *Queries) AnonymiseUser(ctx context.Context, arg AnonymiseUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, anonymiseUser, arg.Username, arg.Email, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const countUserHeldAllocations = `-- name: CountUserHeldAllocations :one
+SELECT count(*) FROM allocations WHERE user_id = $1 AND status NOT IN ('released', 'failed')
+`
+
+// Allocations that are not over: everything but released and failed.
+func (q *Queries) CountUserHeldAllocations(ctx context.Context, userID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countUserHeldAllocations, userID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countUsers = `-- name: CountUsers :one
 SELECT count(*) FROM users
 `
@@ -26,7 +70,7 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, email, role, password_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, role, password_hash, created_at, updated_at
+RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
 `
 
 type CreateUserParams struct {
@@ -52,12 +96,108 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const deleteStalePasswordResets = `-- name: DeleteStalePasswordResets :execrows
+DELETE FROM password_resets WHERE COALESCE(used_at, expires_at) < now() - interval '1 day'
+`
+
+// Housekeeping: links spent or expired a day ago are of no further use.
+func (q *Queries) DeleteStalePasswordResets(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteStalePasswordResets)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteUserNotifications = `-- name: DeleteUserNotifications :execrows
+DELETE FROM notifications WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserNotifications(ctx context.Context, userID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUserNotifications, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteUserPasswordResets = `-- name: DeleteUserPasswordResets :execrows
+DELETE FROM password_resets WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserPasswordResets(ctx context.Context, userID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUserPasswordResets, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteUserRefreshTokens = `-- name: DeleteUserRefreshTokens :many
+DELETE FROM refresh_tokens WHERE user_id = $1 RETURNING family_id
+`
+
+// Returns the sessions (families) removed, for the deny-list.
+func (q *Queries) DeleteUserRefreshTokens(ctx context.Context, userID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, deleteUserRefreshTokens, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var family_id uuid.UUID
+		if err := rows.Scan(&family_id); err != nil {
+			return nil, err
+		}
+		items = append(items, family_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deleteUserSSHKeys = `-- name: DeleteUserSSHKeys :execrows
+DELETE FROM ssh_keys WHERE user_id = $1
+`
+
+func (q *Queries) DeleteUserSSHKeys(ctx context.Context, userID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUserSSHKeys, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const getPasswordResetForUpdate = `-- name: GetPasswordResetForUpdate :one
+SELECT id, user_id, token_hash, created_by, created_at, expires_at, used_at FROM password_resets WHERE token_hash = $1 FOR UPDATE
+`
+
+func (q *Queries) GetPasswordResetForUpdate(ctx context.Context, tokenHash []byte) (PasswordReset, error) {
+	row := q.db.QueryRow(ctx, getPasswordResetForUpdate, tokenHash)
+	var i PasswordReset
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TokenHash,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
 	)
 	return i, err
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, email, role, password_hash, created_at, updated_at FROM users WHERE id = $1
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
@@ -71,12 +211,15 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, email, role, password_hash, created_at, updated_at FROM users WHERE username = $1
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE username = $1
 `
 
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
@@ -90,12 +233,15 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
 	)
 	return i, err
 }
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
-SELECT id, username, email, role, password_hash, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE id = $1 FOR UPDATE
 `
 
 // Locks the user's row for a change of role.
@@ -110,12 +256,75 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, err
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
 	)
 	return i, err
 }
 
+const insertPasswordReset = `-- name: InsertPasswordReset :one
+INSERT INTO password_resets (user_id, token_hash, created_by, expires_at)
+VALUES ($1, $2, $3, $4)
+RETURNING id, user_id, token_hash, created_by, created_at, expires_at, used_at
+`
+
+type InsertPasswordResetParams struct {
+	UserID    uuid.UUID
+	TokenHash []byte
+	CreatedBy uuid.NullUUID
+	ExpiresAt time.Time
+}
+
+func (q *Queries) InsertPasswordReset(ctx context.Context, arg InsertPasswordResetParams) (PasswordReset, error) {
+	row := q.db.QueryRow(ctx, insertPasswordReset,
+		arg.UserID,
+		arg.TokenHash,
+		arg.CreatedBy,
+		arg.ExpiresAt,
+	)
+	var i PasswordReset
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TokenHash,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.UsedAt,
+	)
+	return i, err
+}
+
+const listUserLiveAllocationIDs = `-- name: ListUserLiveAllocationIDs :many
+SELECT id FROM allocations
+WHERE user_id = $1 AND status IN ('requested', 'provisioning', 'active')
+ORDER BY created_at
+`
+
+// What a suspension that releases allocations releases.
+func (q *Queries) ListUserLiveAllocationIDs(ctx context.Context, userID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, listUserLiveAllocationIDs, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, email, role, password_hash, created_at, updated_at FROM users
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users
 WHERE ($1::text IS NULL OR role = $1::text)
   AND ($2::text IS NULL
        OR strpos(username, lower($2::text)) > 0
@@ -160,6 +369,9 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 			&i.PasswordHash,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.SuspendedAt,
+			&i.SuspensionReason,
+			&i.DeletedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -169,6 +381,85 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockUserBalances = `-- name: LockUserBalances :many
+SELECT currency, balance_minor FROM ledger_accounts
+WHERE kind = 'user' AND user_id = $1
+ORDER BY currency
+FOR UPDATE
+`
+
+type LockUserBalancesRow struct {
+	Currency     string
+	BalanceMinor int64
+}
+
+// Every ledger account of the user, locked, so no posting lands while a
+// deletion decides.
+func (q *Queries) LockUserBalances(ctx context.Context, userID uuid.NullUUID) ([]LockUserBalancesRow, error) {
+	rows, err := q.db.Query(ctx, lockUserBalances, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LockUserBalancesRow{}
+	for rows.Next() {
+		var i LockUserBalancesRow
+		if err := rows.Scan(&i.Currency, &i.BalanceMinor); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockUserStanding = `-- name: LockUserStanding :one
+SELECT suspended_at, deleted_at FROM users WHERE id = $1 FOR SHARE
+`
+
+type LockUserStandingRow struct {
+	SuspendedAt *time.Time
+	DeletedAt   *time.Time
+}
+
+// Taken by a create (FOR SHARE) so it serialises with a suspension or a
+// deletion (which lock the row FOR UPDATE).
+func (q *Queries) LockUserStanding(ctx context.Context, id uuid.UUID) (LockUserStandingRow, error) {
+	row := q.db.QueryRow(ctx, lockUserStanding, id)
+	var i LockUserStandingRow
+	err := row.Scan(&i.SuspendedAt, &i.DeletedAt)
+	return i, err
+}
+
+const setUserEmail = `-- name: SetUserEmail :one
+UPDATE users SET email = $1, updated_at = now() WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+`
+
+type SetUserEmailParams struct {
+	Email string
+	ID    uuid.UUID
+}
+
+func (q *Queries) SetUserEmail(ctx context.Context, arg SetUserEmailParams) (User, error) {
+	row := q.db.QueryRow(ctx, setUserEmail, arg.Email, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
+	)
+	return i, err
 }
 
 const setUserPassword = `-- name: SetUserPassword :exec
@@ -186,7 +477,7 @@ func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams
 }
 
 const setUserRole = `-- name: SetUserRole :one
-UPDATE users SET role = $1 WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at
+UPDATE users SET role = $1 WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
 `
 
 type SetUserRoleParams struct {
@@ -205,6 +496,82 @@ func (q *Queries) SetUserRole(ctx context.Context, arg SetUserRoleParams) (User,
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const spendPasswordReset = `-- name: SpendPasswordReset :exec
+UPDATE password_resets SET used_at = now() WHERE id = $1
+`
+
+func (q *Queries) SpendPasswordReset(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, spendPasswordReset, id)
+	return err
+}
+
+const spendUnusedPasswordResets = `-- name: SpendUnusedPasswordResets :execrows
+UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL
+`
+
+// A new link replaces the older unused ones.
+func (q *Queries) SpendUnusedPasswordResets(ctx context.Context, userID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, spendUnusedPasswordResets, userID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const suspendUser = `-- name: SuspendUser :one
+UPDATE users SET suspended_at = COALESCE(suspended_at, now()), suspension_reason = $1, updated_at = now()
+WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+`
+
+type SuspendUserParams struct {
+	Reason string
+	ID     uuid.UUID
+}
+
+func (q *Queries) SuspendUser(ctx context.Context, arg SuspendUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, suspendUser, arg.Reason, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const unsuspendUser = `-- name: UnsuspendUser :one
+UPDATE users SET suspended_at = NULL, suspension_reason = '', updated_at = now()
+WHERE id = $1 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+`
+
+func (q *Queries) UnsuspendUser(ctx context.Context, id uuid.UUID) (User, error) {
+	row := q.db.QueryRow(ctx, unsuspendUser, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.Role,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.SuspendedAt,
+		&i.SuspensionReason,
+		&i.DeletedAt,
 	)
 	return i, err
 }

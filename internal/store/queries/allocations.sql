@@ -1,8 +1,3 @@
--- name: InsertAllocation :one
-INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency)
-VALUES (@user_id, @sku_id, @node_id, @name, @gpus, @gpu_count, @price_per_hour_minor, @currency)
-RETURNING *;
-
 -- name: GetAllocation :one
 -- user_id, when set, makes another user's allocation not found.
 SELECT * FROM allocations
@@ -78,6 +73,12 @@ ORDER BY release_requested_at
 LIMIT @batch
 FOR UPDATE SKIP LOCKED;
 
+-- name: ListNodeWaitingProvisions :many
+-- A node's provisions that found its agent away and wait for it (a failed
+-- attempt set next_attempt_at), driven again when its agent reports.
+SELECT * FROM allocations
+WHERE node_id = @node_id AND status = 'provisioning' AND next_attempt_at IS NOT NULL;
+
 -- name: ListNodePendingReleases :many
 -- A node's releases still to confirm, driven again when its agent reports.
 SELECT * FROM allocations WHERE node_id = @node_id AND status IN ('releasing', 'release_failed');
@@ -91,12 +92,6 @@ WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_m
 ORDER BY a.id
 LIMIT @batch
 FOR UPDATE OF a SKIP LOCKED;
-
--- name: SumRunningBurn :one
--- A user's hourly burn in one currency from what runs or soon will: the
--- allocations a create's runway check must count besides the new one.
-SELECT COALESCE(SUM(price_per_hour_minor), 0)::bigint FROM allocations
-WHERE user_id = @user_id AND currency = @currency AND status IN ('requested', 'provisioning', 'active');
 
 -- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -116,31 +111,48 @@ FOR UPDATE SKIP LOCKED;
 -- name: PlacementCandidates :many
 -- Eligible nodes for a SKU with enough free healthy GPUs of its model,
 -- fewest free first (best fit keeps big nodes whole for big SKUs), read
--- from the trigger-kept capacity table.
+-- from the trigger-kept capacity table. Placement caches the list (package
+-- allocation), so this runs when a list expires or runs out.
 SELECT c.node_id AS id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = @model AND c.free >= @gpu_count::int
   AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
 ORDER BY c.free, c.node_id
-LIMIT 16;
+LIMIT 32;
 
--- name: LockPlacementNode :one
--- Blocks a concurrent disable of the node while GPUs are reserved on it.
-SELECT id FROM nodes WHERE id = @id AND status = 'online' AND admin_state = 'active' FOR SHARE;
-
--- name: LockFreeGPUs :many
--- Takes up to @gpu_count free GPUs of a node. Rows another transaction
--- holds are skipped, and rows it has since reserved fail the re-check, so
--- two creates never get the same device.
-SELECT id, idx, uuid FROM gpus
-WHERE node_id = @node_id AND model = @model AND health = 'healthy' AND allocation_id IS NULL
-ORDER BY idx
-LIMIT @gpu_count
-FOR UPDATE SKIP LOCKED;
-
--- name: ReserveGPUs :execrows
-UPDATE gpus SET allocation_id = @allocation_id, updated_at = now()
-WHERE id = ANY(@ids::uuid[]) AND allocation_id IS NULL;
+-- name: PlaceAllocation :one
+-- Places an allocation on one node in one statement. The node is held FOR
+-- SHARE (a concurrent disable waits for the commit) and must still be
+-- online and active; gpu_count of its free healthy GPUs of the model are
+-- taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
+-- devices instead of queueing on the same rows; the allocation is inserted
+-- with them, and they are reserved for it. No row when the node is out of
+-- service or short of free GPUs (the ones it did take stay locked until
+-- the transaction ends, as any row lock).
+WITH node AS (
+    SELECT n.id FROM nodes n
+    WHERE n.id = @node_id AND n.status = 'online' AND n.admin_state = 'active'
+    FOR SHARE
+), picked AS (
+    SELECT g.id, g.idx, g.uuid FROM gpus g
+    WHERE g.node_id = @node_id AND g.model = @model AND g.health = 'healthy' AND g.allocation_id IS NULL
+      AND EXISTS (SELECT FROM node)
+    ORDER BY g.idx
+    LIMIT @gpu_count::int
+    FOR UPDATE SKIP LOCKED
+), placed AS (
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
+    SELECT @user_id, @sku_id, @node_id, @name,
+           jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
+           @gpu_count::int, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[]
+    FROM picked p
+    HAVING count(*) = @gpu_count::int
+    RETURNING *
+), reserved AS (
+    UPDATE gpus SET allocation_id = placed.id, updated_at = now()
+    FROM placed WHERE gpus.id IN (SELECT id FROM picked)
+)
+SELECT * FROM placed;
 
 -- name: FreeGPUs :execrows
 UPDATE gpus SET allocation_id = NULL, updated_at = now() WHERE allocation_id = @allocation_id;
@@ -181,3 +193,12 @@ SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = @id AND a.user_id = @user_id;
+
+-- name: GetAllocationAdminView :one
+-- Any allocation with its node's status and SSH address and its owner, for
+-- admins.
+SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       u.username AS owner_username, u.email AS owner_email
+FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
+WHERE a.id = @id;

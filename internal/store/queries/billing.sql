@@ -112,3 +112,23 @@ SELECT u.* FROM usage_records u JOIN allocations a ON a.id = u.allocation_id
 WHERE a.node_id = @node_id AND u.ended_at > @last_seen::timestamptz
 ORDER BY u.allocation_id
 FOR UPDATE OF u;
+
+-- name: RunwayFigures :one
+-- A create's runway check, under the user's account lock, in one read:
+-- running_burn is the hourly price of what the user runs or soon will in
+-- the currency (allocations requested, provisioning or active), and
+-- unbilled_bound is an upper bound of their usage accrued and not yet
+-- debited: each open window priced for every started second since it
+-- began (pauses only make that less), plus one minor unit, less what it
+-- has been debited. It reads no row into the application, so it costs the
+-- same however much the user runs; when the bound is not enough to admit
+-- a create, billing computes the exact figure from ListOpenUsage.
+SELECT
+    (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
+     WHERE a.user_id = @user_id AND a.currency = @currency
+       AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS running_burn,
+    (SELECT COALESCE(SUM(GREATEST(
+         (GREATEST(ceil(extract(epoch FROM sqlc.arg(now)::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
+         + 1 - u.charged_minor, 0)), 0)
+     FROM usage_records u
+     WHERE u.user_id = @user_id AND u.currency = @currency AND u.ended_at IS NULL)::bigint AS unbilled_bound;

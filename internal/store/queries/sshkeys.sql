@@ -19,11 +19,23 @@ WHERE user_id = @user_id
 ORDER BY created_at DESC, id DESC
 LIMIT @page_limit;
 
--- name: ListAllSSHKeysOfUser :many
--- Every key of one user (at most the cap), oldest first: what a node
--- writes into the allocation user's authorized_keys.
-SELECT * FROM ssh_keys WHERE user_id = @user_id ORDER BY created_at, id;
-
 -- name: DeleteSSHKey :one
 DELETE FROM ssh_keys WHERE id = @id AND user_id = @user_id
 RETURNING *;
+
+-- name: CountUserSSHKeysByIDs :one
+-- How many of ids are the user's keys: a create naming ssh_key_ids checks
+-- that all are.
+SELECT count(*) FROM ssh_keys WHERE user_id = @user_id AND id = ANY(@ids::uuid[]);
+
+-- name: AllocationAuthorizedKeys :many
+-- The keys an allocation installs: those it named (ssh_key_ids), or all of
+-- its owner's when it named none; oldest first.
+SELECT k.public_key FROM ssh_keys k JOIN allocations a ON a.user_id = k.user_id
+WHERE a.id = @allocation_id AND (a.ssh_key_ids IS NULL OR k.id = ANY(a.ssh_key_ids))
+ORDER BY k.created_at, k.id;
+
+-- name: ListUserActiveAllocations :many
+-- Where a change of the user's keys must go.
+SELECT * FROM allocations WHERE user_id = @user_id AND status = 'active' AND node_id IS NOT NULL
+ORDER BY created_at;

@@ -89,6 +89,12 @@ func writeHome(e passwdEntry, bashrcData, keys []byte) error {
 	if err := writeAt(home, ".bashrc", bashrcData, 0o644, 0, 0); err != nil {
 		return fmt.Errorf("write .bashrc: %w", err)
 	}
+	return writeKeys(home, e, keys)
+}
+
+// writeKeys replaces ~/.ssh/authorized_keys under home (the user's home,
+// opened as a root so no link leads out of it) with keys.
+func writeKeys(home *os.Root, e passwdEntry, keys []byte) error {
 	if info, err := home.Lstat(".ssh"); err == nil && !info.IsDir() {
 		if err := home.Remove(".ssh"); err != nil {
 			return fmt.Errorf("replace .ssh: %w", err)

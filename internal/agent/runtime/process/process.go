@@ -63,6 +63,9 @@ var (
 	// ErrNotManaged is an existing Linux user that this runtime did not
 	// create for this allocation. It is never modified or deleted.
 	ErrNotManaged = errors.New("user not managed by gpuaas for this allocation")
+	// ErrNotProvisioned is SetKeys for an allocation that has no user
+	// (yet, or any more) on this host.
+	ErrNotProvisioned = errors.New("allocation is not provisioned on this host")
 )
 
 // UsernameFor is the login for an allocation: "g" and the first 12 hex
@@ -284,6 +287,45 @@ func (r *Runtime) Provision(ctx context.Context, w Workload) error {
 	}
 	if err := writeHome(e, bashrc(r.ProfilePath(login), skel), keys); err != nil {
 		return fmt.Errorf("provision %s: %w", login, err)
+	}
+	return nil
+}
+
+// SetKeys replaces the authorized_keys of w's user with w.AuthorizedKeys,
+// for a key its owner added or deleted while the allocation runs. sshd
+// reads the file at every login, so the change holds from the next one;
+// sessions already open stay. The user must exist and be this
+// allocation's: SetKeys never creates one (Provision does, with the keys
+// of that moment).
+func (r *Runtime) SetKeys(ctx context.Context, w Workload) error {
+	login, err := w.check()
+	if err != nil {
+		return err
+	}
+	keys, err := w.authorizedKeys()
+	if err != nil {
+		return err
+	}
+	e, ok, err := r.lookup(ctx, login)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("set keys of %s: %w", login, ErrNotProvisioned)
+	}
+	if err := owned(e, w); err != nil {
+		return err
+	}
+	if filepath.Clean(e.home) != filepath.Clean(r.Home(login)) {
+		return fmt.Errorf("%w: %s's home is %s, not %s", ErrNotManaged, login, e.home, r.Home(login))
+	}
+	home, err := os.OpenRoot(e.home)
+	if err != nil {
+		return fmt.Errorf("set keys of %s: open home: %w", login, err)
+	}
+	defer home.Close()
+	if err := writeKeys(home, e, keys); err != nil {
+		return fmt.Errorf("set keys of %s: %w", login, err)
 	}
 	return nil
 }

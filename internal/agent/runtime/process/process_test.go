@@ -306,6 +306,55 @@ func TestProvisionTwiceRewritesKeysAndGPUs(t *testing.T) {
 	}
 }
 
+// TestSetKeysReplacesTheKeysOnly: a running allocation's keys change in
+// place (same user, same home, same env); an allocation with no user here
+// is refused, never created.
+func TestSetKeysReplacesTheKeysOnly(t *testing.T) {
+	requireRoot(t)
+	t.Parallel()
+	rt := &process.Runtime{}
+	w := newWorkload(t)
+	provision(t, rt, w)
+	name := login(w)
+	uid := lookupUID(t, name)
+	k1, _ := newKey(t)
+	w.AuthorizedKeys = []string{w.AuthorizedKeys[0], k1}
+	if err := rt.SetKeys(context.Background(), w); err != nil {
+		t.Fatalf("set keys: %v", err)
+	}
+	path := filepath.Join(rt.Home(name), ".ssh", "authorized_keys")
+	keys, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(keys), w.AuthorizedKeys[0]+"\n"+k1+"\n"; got != want {
+		t.Errorf("authorized_keys = %q, want %q", got, want)
+	}
+	checkOwnerMode(t, path, uid, 0o600)
+	w.AuthorizedKeys = nil
+	if err := rt.SetKeys(context.Background(), w); err != nil {
+		t.Fatalf("set no keys: %v", err)
+	}
+	if keys, err := os.ReadFile(path); err != nil || len(keys) != 0 {
+		t.Errorf("authorized_keys after removing every key: %q %v", keys, err)
+	}
+	if got := sshCommand(t, rt, name, printEnv); got != wantEnv(w) {
+		t.Errorf("env after set keys: got %q, want %q", got, wantEnv(w))
+	}
+	absent := newWorkload(t)
+	if err := rt.SetKeys(context.Background(), absent); !errors.Is(err, process.ErrNotProvisioned) {
+		t.Errorf("set keys of an absent allocation: %v, want ErrNotProvisioned", err)
+	}
+	if userExists(t, login(absent)) {
+		t.Errorf("set keys created user %s", login(absent))
+	}
+	bad := w
+	bad.AuthorizedKeys = []string{"ssh-ed25519 AAAA\nssh-rsa smuggled"}
+	if err := rt.SetKeys(context.Background(), bad); !errors.Is(err, process.ErrInvalid) {
+		t.Errorf("a key spanning lines: %v, want ErrInvalid", err)
+	}
+}
+
 // TestProvisionDoesNotFollowPlantedSymlinks: the user owns the home, and a
 // retried Provision runs as root in it.
 func TestProvisionDoesNotFollowPlantedSymlinks(t *testing.T) {
