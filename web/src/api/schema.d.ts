@@ -314,17 +314,127 @@ export interface paths {
         get: operations["adminGetUser"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a user's personal data; the ledger stays
+         * @description Refused with 409 `user_has_allocations` while the user holds any
+         *     allocation that is not released (or failed), else with 409
+         *     `user_has_balance` while any of their balances is not zero (refund
+         *     or adjust it first). Otherwise the username and email are
+         *     anonymised, SSH keys, sessions, notifications and reset links
+         *     deleted, every token refused, and the ledger and audit log kept.
+         *     Audited as user.delete. Deleting a deleted user is 404.
+         */
+        delete: operations["adminDeleteUser"];
         options?: never;
         head?: never;
         /**
-         * Change a user's role; ends every session of the user
-         * @description A changed role ends every session of the user on every replica
-         *     (refresh tokens revoked, access tokens refused with token_revoked),
-         *     so the new role applies from the next login. Setting the role the
-         *     user already has changes nothing. Audited as user.role_change.
+         * Change a user's role, email or both
+         * @description Either field alone, or both (an empty body is 400). A changed role
+         *     ends every session of the user on every replica (refresh tokens
+         *     revoked, access tokens refused with token_revoked), so the new role
+         *     applies from the next login. Setting what the user already has
+         *     changes nothing. Audited as user.role_change and user.email_change;
+         *     an email another user has is 409 email_taken.
          */
         patch: operations["adminUpdateUser"];
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend a user
+         * @description The user can no longer sign in (403 `account_suspended`, told only
+         *     after the right password), refresh or create; every session is
+         *     ended and every token the user holds is refused with 403
+         *     `account_suspended` on every replica within seconds. With
+         *     `release_allocations` their requested, provisioning and active
+         *     allocations are force-released (reason `admin: account suspended:
+         *     <reason>`); otherwise they keep running and billing. Suspending a
+         *     suspended user updates the reason. Audited as user.suspend. An admin
+         *     cannot suspend themselves (400).
+         */
+        post: operations["adminSuspendUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/unsuspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a suspension
+         * @description No body. The user may sign in again; tokens ended by the suspension
+         *     stay ended. Unsuspending a user who is not suspended changes
+         *     nothing. Audited as user.unsuspend.
+         */
+        post: operations["adminUnsuspendUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a one-time password reset link for a user
+         * @description No body. Answers `{url, expires_at}`: `url` is
+         *     `/reset-password?token=<token>`, valid for one hour and one use
+         *     (POST /api/v1/auth/password-reset redeems it). A new link spends the
+         *     user's earlier unused ones. Only a hash of the token is stored.
+         *     Audited as user.password_reset_issue.
+         */
+        post: operations["adminIssuePasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a reset link's token
+         * @description Public. Sets the password of the link's user and ends every session
+         *     of theirs. A token that was used, replaced by a newer link, expired
+         *     or never issued is 410 `reset_link_expired`; a weak password is 400
+         *     `weak_password` and leaves the link usable. Audited as
+         *     user.password_reset.
+         */
+        post: operations["redeemPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/audit-logs": {
@@ -334,8 +444,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log, newest first */
+        /**
+         * The audit log, newest first
+         * @description Filters combine. `category` (auth, user, node, allocation, billing …)
+         *     and `action_prefix` match by the start of the action; `action` is
+         *     exact. Every row carries `action_label`, its readable name (a force
+         *     release is `allocation.force_release`, "Force release"), and the
+         *     list its `total` under the filters.
+         */
         get: operations["adminListAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every audit action with its readable name and category
+         * @description The catalogue an audit filter offers; one page.
+         */
+        get: operations["adminListAuditActions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -456,6 +593,26 @@ export interface paths {
         };
         /** Every allocation, newest first */
         get: operations["adminListAllocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/allocations/{allocation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Any allocation, with its owner
+         * @description The same view its owner gets from GET /api/v1/allocations/{allocation_id}, plus `owner`.
+         */
+        get: operations["adminGetAllocation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -840,6 +997,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notification history, newest first
+         * @description Every message sent on /ws/notifications is also kept here, so every
+         *     browser shows the same history. Each names the allocation it is
+         *     about and says what happened and why. `unread=true` lists only the
+         *     unread ones; `unread_count` is the caller's unread total whatever the
+         *     filter. Only the caller's own notifications are ever listed.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark notifications read
+         * @description `{"ids": [...]}` (1 to 200 ids) marks those, `{"all": true}` marks
+         *     every notification of the caller. Ids that are not the caller's, or
+         *     already read, change nothing. Answers the new unread count.
+         */
+        post: operations["markNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ws/notifications": {
         parameters: {
             query?: never;
@@ -860,9 +1063,12 @@ export interface paths {
          *     and status it concerns: `allocation.status` {allocation_id, status},
          *     `node.offline` {node_id, allocation_id, status},
          *     `billing.low_balance` and `billing.balance_credited`
-         *     {balance_minor, currency}. Delivery is at most once; a client that
+         *     {balance_minor, currency}; every message also carries the stored
+         *     notification's `notification_id`, `kind`, `title` and `body` (see
+         *     GET /api/v1/notifications). Delivery is at most once; a client that
          *     falls more than 64 messages behind is closed with status 1008. The
-         *     connection closes when the access token expires. See docs/api.md.
+         *     connection closes when the access token expires, and at once (1008)
+         *     when the account is suspended or deleted. See docs/api.md.
          */
         get: operations["notifications"];
         put?: never;
@@ -974,6 +1180,18 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description Set while the account is suspended: it cannot sign in, and its tokens get 403 account_suspended.
+             */
+            suspended_at?: string | null;
+            /** @description Why, as the admin wrote it; present while suspended. */
+            suspension_reason?: string;
+            /**
+             * Format: date-time
+             * @description Set once the account is deleted: username and email are anonymised, keys and sessions gone, the ledger kept.
+             */
+            deleted_at?: string | null;
         };
         UserList: {
             items: components["schemas"]["User"][];
@@ -988,8 +1206,35 @@ export interface components {
             password: string;
             role: components["schemas"]["Role"];
         };
+        /** @description Either field alone, or both; at least one. */
         UpdateUserRequest: {
-            role: components["schemas"]["Role"];
+            role?: components["schemas"]["Role"];
+            /** @description A plain address such as ada@example.com; 409 email_taken when another user has it. */
+            email?: string;
+        };
+        SuspendUserRequest: {
+            /** @description Why; required, 1 to 500 characters. The audit log keeps it. */
+            reason: string;
+            /** @description true force-releases the user's requested, provisioning and active allocations in the same transaction; false (the default) keeps them running. */
+            release_allocations?: boolean;
+        };
+        PasswordResetLink: {
+            /** @description /reset-password?token=<token>: a one-time link for the user; hand it over privately. */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        RedeemPasswordResetRequest: {
+            /** @description The token of the reset link. */
+            token: string;
+            /** @description At least 12 characters, not a common password. */
+            new_password: string;
+        };
+        UserSummary: {
+            /** Format: uuid */
+            id: string;
+            username: string;
+            email: string;
         };
         ChangePasswordRequest: {
             current_password: string;
@@ -1089,6 +1334,13 @@ export interface components {
             actor_user_id?: string | null;
             /** @example node.create */
             action: string;
+            /**
+             * @description The action's readable name, e.g. Force release.
+             * @example Node registered
+             */
+            action_label: string;
+            /** @description The action's part before its first dot, e.g. allocation. */
+            category: string;
             target_type: string;
             target_id: string;
             metadata: {
@@ -1099,6 +1351,26 @@ export interface components {
         };
         AuditLogList: {
             items: components["schemas"]["AuditLog"][];
+            next_cursor: string;
+            /**
+             * Format: int64
+             * @description How many rows match the filters, on every page.
+             */
+            total: number;
+        };
+        AuditActionInfo: {
+            /** @example allocation.force_release */
+            action: string;
+            /** @example Force release */
+            label: string;
+            /** @example allocation */
+            category: string;
+            /** @example Allocations */
+            category_label: string;
+        };
+        AuditActionList: {
+            items: components["schemas"]["AuditActionInfo"][];
+            /** @description Always empty; the catalogue is one page. */
             next_cursor: string;
         };
         /** @enum {string} */
@@ -1151,6 +1423,10 @@ export interface components {
             connection?: components["schemas"]["Connection"] | null;
             /** @description The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node. */
             node_status?: components["schemas"]["NodeStatus"] | null;
+            /** @description The SSH keys the allocation was created with (those still held are installed); null: all of the owner's keys, now and later. Keys added or deleted reach it while it is active. */
+            ssh_key_ids?: string[] | null;
+            /** @description Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only. */
+            owner?: components["schemas"]["UserSummary"] | null;
         };
         Connection: {
             /** @description The node's advertised SSH host (its agent's --ssh-host), or its hostname. */
@@ -1169,6 +1445,8 @@ export interface components {
             sku_id: string;
             /** @description At most 63 characters. */
             name?: string;
+            /** @description Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key. */
+            ssh_key_ids?: string[];
         };
         ForceReleaseRequest: {
             /** @description Why; required, at most 500 characters. */
@@ -1384,6 +1662,42 @@ export interface components {
             /** @description One line of an OpenSSH .pub file, at most 16 KiB. */
             public_key: string;
         };
+        Notification: {
+            /** Format: uuid */
+            id: string;
+            /** @description The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, gpu.unhealthy, billing.low_balance, billing.balance_credited. */
+            kind: string;
+            /** @description What happened, naming the allocation by its name. */
+            title: string;
+            /** @description What happened and why, for people. */
+            body: string;
+            /** Format: uuid */
+            allocation_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            read_at: string | null;
+        };
+        NotificationList: {
+            items: components["schemas"]["Notification"][];
+            next_cursor: string;
+            /** Format: int64 */
+            unread_count: number;
+        };
+        /** @description Either ids or all. */
+        MarkNotificationsReadRequest: {
+            ids?: string[];
+            all?: boolean;
+        };
+        MarkNotificationsReadResponse: {
+            /**
+             * Format: int64
+             * @description How many were unread and are now read.
+             */
+            marked: number;
+            /** Format: int64 */
+            unread_count: number;
+        };
         TerminalToken: {
             /** @description "gpt_" and 43 base64url characters. Single use; never put it in a URL. */
             token: string;
@@ -1410,7 +1724,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Authenticated, but not allowed. */
+        /** @description Authenticated, but not allowed: `forbidden` (not an admin), or `account_suspended` (the account is suspended; every token of it is refused). */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1485,7 +1799,12 @@ export interface components {
         NodeID: string;
         UserID: string;
         AuditActor: string;
+        /** @description An exact action code, e.g. allocation.force_release. */
         AuditAction: string;
+        /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
+        AuditActionPrefix: string;
+        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions. */
+        AuditCategory: "allocation" | "auth" | "billing" | "node" | "signing_key" | "ssh_key" | "terminal" | "user";
         /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
         AuditTargetType: string;
         AuditTarget: string;
@@ -1621,6 +1940,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
@@ -1664,6 +1984,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The account is suspended (`account_suspended`); the `gpuaas_refresh` cookie is cleared. */
+            403: {
+                headers: {
+                    /** @description `gpuaas_refresh=; Max-Age=0` */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
@@ -1692,6 +2023,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
@@ -1715,6 +2047,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -1740,6 +2073,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
@@ -1769,6 +2103,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -1799,6 +2134,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2037,6 +2373,32 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    adminDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     adminUpdateUser: {
         parameters: {
             query?: never;
@@ -2065,6 +2427,127 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminSuspendUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuspendUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The user, suspended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUnsuspendUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminIssuePasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    redeemPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedeemPasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is set; sign in with it. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The link was used, replaced, expired or never issued; code `reset_link_expired`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
@@ -2077,7 +2560,12 @@ export interface operations {
                 /** @description The next_cursor of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 actor_user_id?: components["parameters"]["AuditActor"];
+                /** @description An exact action code, e.g. allocation.force_release. */
                 action?: components["parameters"]["AuditAction"];
+                /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
+                action_prefix?: components["parameters"]["AuditActionPrefix"];
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions. */
+                category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
@@ -2107,11 +2595,39 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    adminListAuditActions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The actions, by category then code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditActionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     adminExportAuditLogs: {
         parameters: {
             query?: {
                 actor_user_id?: components["parameters"]["AuditActor"];
+                /** @description An exact action code, e.g. allocation.force_release. */
                 action?: components["parameters"]["AuditAction"];
+                /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
+                action_prefix?: components["parameters"]["AuditActionPrefix"];
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions. */
+                category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
@@ -2167,6 +2683,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2198,6 +2715,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
@@ -2227,6 +2745,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
@@ -2253,6 +2772,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
@@ -2280,6 +2800,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
@@ -2315,6 +2836,33 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminGetAllocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                allocation_id: components["parameters"]["AllocationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allocation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Allocation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2463,6 +3011,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2496,6 +3045,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2525,6 +3075,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2731,6 +3282,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -2758,6 +3310,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
@@ -2783,6 +3336,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
@@ -2880,6 +3434,66 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description `true` lists only unread notifications. */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    markNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkNotificationsReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Marked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkNotificationsReadResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     notifications: {
         parameters: {
             query?: never;
@@ -2901,6 +3515,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             /** @description The caller holds `--websocket-max-per-user` websockets on this replica (notifications and terminals together); code `too_many_websockets`. Close one first. */
             429: {
                 headers: {
@@ -2955,6 +3570,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             /** @description The caller holds `--websocket-max-per-user` websockets on this replica (notifications and terminals together); code `too_many_websockets`. Close one first. */
