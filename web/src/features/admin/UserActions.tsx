@@ -8,12 +8,11 @@
 //   POST   /api/v1/admin/users/{id}/password-reset → {url, expires_at}
 //   DELETE /api/v1/admin/users/{id}  (409 user_has_allocations / user_has_balance)
 //
-// A server without a route answers 404 or 405; the action then says it is
-// not available on this server instead of failing obscurely.
-// TODO(issue 11): once api/openapi.yaml has these routes, call them through api.* (typed).
+// An older server without a route (routeMissing) gets "this server does not
+// offer this action yet" instead of an obscure failure.
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
-import { send } from '../../api/client';
+import { api } from '../../api/client';
 import { routeMissing, type ApiError } from '../../api/errors';
 import { useMutate } from '../../api/query';
 import type { Role, User } from '../../api/types';
@@ -28,17 +27,9 @@ import { formatDateTime } from '../../lib/format';
 
 const REASON_MAX = 500;
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await send(method, path, body === undefined ? {} : { body });
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-/** The user's suspension (suspended_at, suspension_reason), as a server that has it sends it. */
+/** The user's suspension (suspended_at, suspension_reason), or null. */
 export function suspension(u: User): { since: string; reason: string } | null {
-  const x = u as User & { suspended_at?: string | null; suspension_reason?: string };
-  return x.suspended_at ? { since: x.suspended_at, reason: x.suspension_reason ?? '' } : null;
+  return u.suspended_at ? { since: u.suspended_at, reason: u.suspension_reason ?? '' } : null;
 }
 
 function ActionError({ error }: { error: ApiError | undefined }) {
@@ -56,7 +47,7 @@ function ActionError({ error }: { error: ApiError | undefined }) {
 export function UserActions({ u }: { u: User }) {
   const toast = useToast();
   const navigate = useNavigate();
-  const base = `/api/v1/admin/users/${encodeURIComponent(u.id)}`;
+  const path = { user_id: u.id };
   const stale = ['/api/v1/admin'];
   const [dialog, setDialog] = useState<'suspend' | 'unsuspend' | 'edit' | 'reset' | 'delete' | null>(null);
   const suspended = suspension(u);
@@ -64,10 +55,15 @@ export function UserActions({ u }: { u: User }) {
   const [reason, setReason] = useState('');
   const [release, setRelease] = useState(false);
   const suspend = useMutate(
-    () => call('post', `${base}/suspend`, { reason: reason.trim(), release_allocations: release }).then(() => true),
+    () =>
+      api
+        .post('/api/v1/admin/users/{user_id}/suspend', { path, body: { reason: reason.trim(), release_allocations: release } })
+        .then(() => true),
     { invalidates: stale },
   );
-  const unsuspend = useMutate(() => call('post', `${base}/unsuspend`).then(() => true), { invalidates: stale });
+  const unsuspend = useMutate(() => api.post('/api/v1/admin/users/{user_id}/unsuspend', { path }).then(() => true), {
+    invalidates: stale,
+  });
 
   const [email, setEmail] = useState(u.email);
   const [role, setRole] = useState<Role>(u.role);
@@ -76,15 +72,15 @@ export function UserActions({ u }: { u: User }) {
       const body: { email?: string; role?: Role } = {};
       if (email.trim() !== u.email) body.email = email.trim();
       if (role !== u.role) body.role = role;
-      return call<User>('patch', base, body).then(() => true);
+      return api.patch('/api/v1/admin/users/{user_id}', { path, body }).then(() => true);
     },
     { invalidates: stale },
   );
 
-  const reset = useMutate(() => call<{ url: string; expires_at: string }>('post', `${base}/password-reset`), {
+  const reset = useMutate(() => api.post('/api/v1/admin/users/{user_id}/password-reset', { path }), {
     invalidates: ['/api/v1/admin/audit-logs'],
   });
-  const del = useMutate(() => call('delete', base).then(() => true), { invalidates: stale });
+  const del = useMutate(() => api.delete('/api/v1/admin/users/{user_id}', { path }).then(() => true), { invalidates: stale });
   const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
 
   const close = () => {

@@ -1,7 +1,7 @@
 // Reading the audit log: a sentence for each known action, the metadata as
 // label/value pairs, and the time-range filter (datetime-local inputs in the
 // browser's zone ↔ the API's RFC 3339).
-import { send } from '../../api/client';
+import { api } from '../../api/client';
 import { routeMissing, toApiError } from '../../api/errors';
 import { useApiQuery } from '../../api/query';
 import type { AuditLog } from '../../api/types';
@@ -182,17 +182,13 @@ export function rfc3339ToLocalInput(value: string): string {
 /**
  * The server's catalogue of actions (GET /api/v1/admin/audit-actions: action,
  * label, category, category_label), for the action filter's suggestions; the
- * list above where the server has none yet.
- * TODO(issue 11): typed useGet once api/openapi.yaml has the route.
+ * list above where an older server has none.
  */
 export function useAuditActions(): { value: string; label: string }[] {
   const q = useApiQuery(['/api/v1/admin/audit-actions', null, null], async (signal) => {
     try {
-      const res = await send('get', '/api/v1/admin/audit-actions', { signal });
-      const body = (await res.json()) as { items?: { action?: unknown; label?: unknown }[] };
-      return (body.items ?? [])
-        .filter((i): i is { action: string; label: string } => typeof i.action === 'string' && typeof i.label === 'string')
-        .map((i) => ({ value: i.action, label: i.label }));
+      const body = await api.get('/api/v1/admin/audit-actions', { signal });
+      return body.items.map((i) => ({ value: i.action, label: i.label }));
     } catch (err) {
       if (routeMissing(toApiError(err))) return null;
       throw err;

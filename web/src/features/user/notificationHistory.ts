@@ -3,29 +3,16 @@
 //   GET  /api/v1/notifications?cursor=&unread=  → {items: [{id, kind, title, body, allocation_id, created_at, read_at}], next_cursor, unread_count}
 //   POST /api/v1/notifications/read {ids} | {all: true}
 //
-// Every browser then shows the same history and the same unread count. A
-// server without these routes (404) answers null here, and the console keeps
-// to the notifications this browser received (lib/retained.ts).
-// TODO(issue 11): once api/openapi.yaml has these routes, switch to useGet/api.post.
-import { send } from '../../api/client';
+// Every browser then shows the same history and the same unread count. An
+// older server without these routes (routeMissing) answers null here, and
+// the console keeps to the notifications this browser received (lib/retained.ts).
+import { api } from '../../api/client';
 import { routeMissing, toApiError } from '../../api/errors';
-import { useApiQuery, useMutate, type ApiState } from '../../api/query';
+import { getKey, useApiQuery, useMutate, type ApiState } from '../../api/query';
+import type { NotificationList, StoredNotification } from '../../api/types';
 
-export interface StoredNotification {
-  id: string;
-  kind: string;
-  title: string;
-  body: string;
-  allocation_id?: string | null;
-  created_at: string;
-  read_at?: string | null;
-}
-
-export interface NotificationHistory {
-  items: StoredNotification[];
-  next_cursor: string;
-  unread_count: number;
-}
+export type { StoredNotification };
+export type NotificationHistory = NotificationList;
 
 export const NOTIFICATIONS_PATH = '/api/v1/notifications';
 
@@ -35,16 +22,7 @@ export async function fetchHistory(
   signal?: AbortSignal,
 ): Promise<NotificationHistory | null> {
   try {
-    const res = await send('get', NOTIFICATIONS_PATH, {
-      query: { cursor: query.cursor, unread: query.unread ? 'true' : undefined },
-      signal,
-    });
-    const body = (await res.json()) as Partial<NotificationHistory>;
-    return {
-      items: Array.isArray(body.items) ? body.items : [],
-      next_cursor: typeof body.next_cursor === 'string' ? body.next_cursor : '',
-      unread_count: typeof body.unread_count === 'number' ? body.unread_count : 0,
-    };
+    return await api.get('/api/v1/notifications', { query: { cursor: query.cursor, unread: query.unread || undefined }, signal });
   } catch (err) {
     const e = toApiError(err);
     if (routeMissing(e)) return null;
@@ -52,13 +30,9 @@ export async function fetchHistory(
   }
 }
 
-export function historyKey(cursor?: string) {
-  return [NOTIFICATIONS_PATH, null, { cursor: cursor ?? null }] as const;
-}
-
-/** The server's history (first page unless cursor); data null when the server keeps none. */
+/** The history (first page unless cursor), in the cache under the GET's own key; data null when the server keeps none. */
 export function useNotificationHistory(cursor?: string, enabled = true): ApiState<NotificationHistory | null> {
-  return useApiQuery(historyKey(cursor), (signal) => fetchHistory({ cursor }, signal), {
+  return useApiQuery(getKey(NOTIFICATIONS_PATH, { query: { cursor } }), (signal) => fetchHistory({ cursor }, signal), {
     refetchInterval: 60_000,
     enabled,
   });
@@ -68,7 +42,7 @@ export function useNotificationHistory(cursor?: string, enabled = true): ApiStat
 export function useMarkRead() {
   return useMutate(
     async (what: { ids: string[] } | { all: true }) => {
-      await send('post', `${NOTIFICATIONS_PATH}/read`, { body: what });
+      await api.post('/api/v1/notifications/read', { body: what });
       return true;
     },
     {

@@ -1,13 +1,12 @@
 // One allocation of any user, for administrators (issue 11, item 6):
 // GET /api/v1/admin/allocations/{id} answers the allocation with its owner.
-// Its status, owner, node, GPUs, timeline and reasons, and force-release. A
-// server without the route (404) is said plainly, with the way back to the list.
-// TODO(issue 11): once api/openapi.yaml has the route, read it through useGet (typed).
+// Its status, owner, node, GPUs, timeline and reasons, and force-release. An
+// older server without the route is said plainly, with the way back to the list.
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { api, send } from '../../api/client';
-import { routeMissing, toApiError } from '../../api/errors';
-import { useApiQuery, useMutate } from '../../api/query';
+import { api } from '../../api/client';
+import { routeMissing } from '../../api/errors';
+import { useGet, useMutate } from '../../api/query';
 import type { Allocation } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
@@ -24,32 +23,14 @@ import '../../features/admin/admin.css';
 
 const REASON_MAX = 500;
 
-/** The allocation and, when the server sends it, its owner. */
-export type AdminAllocation = Allocation & {
-  owner?: { id?: string; username?: string; email?: string } | null;
-  username?: string;
-};
-
 /** The owner's name from the answer, else from the users list. */
-export function ownerName(a: AdminAllocation, lookup: (id: string) => string | undefined): string {
-  return a.owner?.username ?? a.username ?? lookup(a.user_id) ?? shortId(a.user_id);
+export function ownerName(a: Allocation, lookup: (id: string) => string | undefined): string {
+  return a.owner?.username ?? lookup(a.user_id) ?? shortId(a.user_id);
 }
 
 export function AdminAllocationPage() {
   const { id = '' } = useParams();
-  const path = '/api/v1/admin/allocations/{allocation_id}';
-  const q = useApiQuery(
-    [path, { allocation_id: id }, null],
-    async (signal) => {
-      try {
-        const res = await send('get', `/api/v1/admin/allocations/${encodeURIComponent(id)}`, { signal });
-        return (await res.json()) as AdminAllocation;
-      } catch (err) {
-        throw toApiError(err);
-      }
-    },
-    { refetchInterval: 15_000 },
-  );
+  const q = useGet('/api/v1/admin/allocations/{allocation_id}', { path: { allocation_id: id } }, { refetchInterval: 15_000 });
   const users = useUserLookup();
   const nodes = useNodeLookup();
   const toast = useToast();

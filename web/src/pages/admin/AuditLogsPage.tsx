@@ -9,6 +9,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { download } from '../../api/client';
 import { useGet, useMutate } from '../../api/query';
+import type { components } from '../../api/schema';
 import type { AuditLog } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -38,6 +39,12 @@ type Filters = Record<(typeof FILTERS)[number], string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+type Category = components['parameters']['AuditCategory'];
+
+function isCategory(c: string): c is Category {
+  return AUDIT_CATEGORIES.some((x) => x.value === c);
+}
+
 /** An action filter that ends with "." or "*" is a prefix. */
 export function isPrefix(action: string): boolean {
   return /[.*]$/.test(action.trim());
@@ -46,11 +53,10 @@ export function isPrefix(action: string): boolean {
 /** The API query of the filters (empty ones left out by the client). */
 export function auditQuery(f: Filters) {
   return {
-    // The category as an action prefix ("allocation" → allocation.*): a server
-    // that does not take it yet ignores it, and the page is narrowed here too.
-    ...(f.category ? ({ category: f.category } as object) : {}),
+    // The category ("allocation" → allocation.*); an older server ignores it, and the page is narrowed here too.
+    category: isCategory(f.category) ? f.category : undefined,
     // "allocation." or "allocation.force*" asks for every action that starts so (action_prefix).
-    ...(isPrefix(f.action) ? ({ action_prefix: f.action.trim().replace(/\*$/, '') } as object) : {}),
+    action_prefix: isPrefix(f.action) ? f.action.trim().replace(/\*$/, '') : undefined,
     action: isPrefix(f.action) ? undefined : f.action.trim() || undefined,
     actor_user_id: f.actor_user_id || undefined,
     target_type: f.target_type || undefined,
@@ -352,6 +358,7 @@ export function AuditLogsPage() {
               (!prefix || e.action.startsWith(prefix)) &&
               matchesAudit(e, f.q),
           );
+          // An older server sends no total.
           const total = (d as { total?: number }).total;
           return (
           <div className="list-block">

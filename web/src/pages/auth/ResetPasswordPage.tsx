@@ -4,7 +4,7 @@
 // link is a 410 reset_link_expired, said in words. No session is needed.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { send } from '../../api/client';
+import { api } from '../../api/client';
 import { routeMissing, toApiError, type ApiError } from '../../api/errors';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -35,7 +35,7 @@ export function ResetPasswordPage() {
     setPending(true);
     setError(undefined);
     try {
-      await send('post', '/api/v1/auth/password-reset', { anonymous: true, body: { token, new_password: next } });
+      await api.post('/api/v1/auth/password-reset', { anonymous: true, body: { token, new_password: next } });
       setDone(true);
     } catch (err) {
       setError(toApiError(err));
