@@ -349,7 +349,8 @@ function ConnectionInfo({ a }: { a: Allocation }) {
         </div>
       </dl>
       <p className="muted fine-print">
-        ssh uses the public keys from <Link to="/keys">SSH keys</Link>; add one before connecting.
+        ssh uses the public keys from <Link to="/keys">SSH keys</Link>; one you add now reaches this allocation within
+        seconds, unless it was started with a chosen set of keys.
       </p>
     </div>
   );

@@ -117,7 +117,8 @@ export function KeysPage() {
             <DataTable caption="Your SSH keys" columns={columns} rows={d.items} rowKey={(k) => k.id} />
             <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={keys.loading} />
             <p className="muted fine-print">
-              {d.items.length} of at most 32 keys. Keys apply to allocations created after you add them.
+              {d.items.length} of at most 32 keys. A key you add or delete reaches your running allocations within
+              seconds.
             </p>
           </>
         )}
@@ -137,8 +138,8 @@ export function KeysPage() {
         message={
           deleting && (
             <>
-              <strong>{deleting.name}</strong> (<code>{deleting.fingerprint}</code>) can no longer be used to log in to
-              new allocations.
+              <strong>{deleting.name}</strong> (<code>{deleting.fingerprint}</code>) is removed from your running
+              allocations within seconds; logins already open stay.
             </>
           )
         }
