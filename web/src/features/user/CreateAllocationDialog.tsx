@@ -6,7 +6,7 @@
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../api/client';
-import { useMutate } from '../../api/query';
+import { useGet, useMutate } from '../../api/query';
 import type { Allocation, SKU } from '../../api/types';
 import { useBalance } from '../../app/balance';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -32,14 +32,24 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   const toast = useToast();
   const [name, setName] = useState('');
   const trimmed = name.trim();
+  // SSH keys to install: all by default (ssh_key_ids left out, so keys added
+  // later reach it too); unticking some sends the chosen ids.
+  const keys = useGet('/api/v1/ssh-keys', { query: { page_size: 50 } });
+  const [unticked, setUnticked] = useState<ReadonlySet<string>>(new Set());
+  const allKeys = keys.data?.items ?? [];
+  const chosen = unticked.size === 0 ? undefined : allKeys.filter((k) => !unticked.has(k.id)).map((k) => k.id);
   // One key per request body: a retry of the same request replays, an edited
-  // name is a new request (the same key with another body would be a 422).
-  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed]); // eslint-disable-line react-hooks/exhaustive-deps
+  // name or key choice is a new request (the same key with another body would be a 422).
+  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
   const est = estimateCreate(sku, balance.data);
   const create = useMutate(
     () =>
       api.post('/api/v1/allocations', {
-        body: trimmed ? { sku_id: sku.id, name: trimmed } : { sku_id: sku.id },
+        body: {
+          sku_id: sku.id,
+          ...(trimmed ? { name: trimmed } : {}),
+          ...(chosen ? { ssh_key_ids: chosen } : {}),
+        },
         headers: { 'Idempotency-Key': key },
       }),
     // Sold out or short of credit: the marketplace and the balance on screen are stale either way.
@@ -164,9 +174,42 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             />
           )}
         </Field>
-        <p className="muted fine-print">
-          Your <Link to="/keys">SSH keys</Link> are installed on the node, and the browser terminal works without one.
-        </p>
+        {allKeys.length > 0 ? (
+          <fieldset className="key-choice" data-testid="key-choice">
+            <legend>SSH keys to install</legend>
+            {allKeys.map((k) => (
+              <label key={k.id} className="key-choice-item">
+                <input
+                  type="checkbox"
+                  checked={!unticked.has(k.id)}
+                  onChange={(e) =>
+                    setUnticked((prev) => {
+                      const next = new Set(prev);
+                      if (e.target.checked) next.delete(k.id);
+                      else next.add(k.id);
+                      return next;
+                    })
+                  }
+                />
+                <span>
+                  {k.name} <code className="muted">{k.fingerprint}</code>
+                </span>
+              </label>
+            ))}
+            <p className="muted fine-print">
+              {chosen === undefined
+                ? 'All your keys, and any you add later.'
+                : chosen.length === 0
+                  ? 'No key: log in with the browser terminal.'
+                  : `Only these ${chosen.length}; keys you add later are not installed.`}
+            </p>
+          </fieldset>
+        ) : (
+          <p className="muted fine-print">
+            Add <Link to="/keys">SSH keys</Link> to log in with ssh (they reach running allocations too); the browser
+            terminal works without one.
+          </p>
+        )}
         {create.error && <ErrorBox error={create.error} compact />}
       </form>
     </Modal>

@@ -113,6 +113,29 @@ describe('MarketplacePage', () => {
     expect(post.headers['Idempotency-Key']).toMatch(/^web-[0-9a-f]{32}$/);
   });
 
+  it('installs every SSH key by default, or only the ones left ticked (ssh_key_ids)', async () => {
+    const key = (id: string, name: string) => ({ id, name, fingerprint: `SHA256:${id}`, key_type: 'ssh-ed25519', bits: 256, public_key: 'x', created_at: '2025-01-01T00:00:00Z' });
+    const { calls } = renderPage(<MarketplacePage />, {
+      path: '/marketplace',
+      extraRoutes: [{ path: '/allocations/:id', element: <p>allocation page</p> }],
+      handlers: {
+        'GET /api/v1/skus': () => json(200, { items: [sku('h100', 'H100 ×1', 249, 3)], next_cursor: '' }),
+        'GET /api/v1/ssh-keys': () => json(200, { items: [key('k1', 'laptop'), key('k2', 'desktop')], next_cursor: '' }),
+        'POST /api/v1/allocations': () => json(202, { id: 'a-new', status: 'requested' }),
+      },
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Create H100 ×1' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Create H100 ×1' });
+    const choice = await within(dialog).findByTestId('key-choice');
+    expect(choice.textContent).toContain('All your keys, and any you add later.');
+    fireEvent.click(within(choice).getByRole('checkbox', { name: /laptop/ }));
+    expect(choice.textContent).toContain('Only these 1');
+    fireEvent.click(within(dialog).getByRole('button', { name: /Create for/ }));
+    expect(await screen.findByText('allocation page')).toBeTruthy();
+    const post = calls.find((c) => c.method === 'POST' && c.url === '/api/v1/allocations')!;
+    expect(post.body).toEqual({ sku_id: 'h100', ssh_key_ids: ['k2'] });
+  });
+
   it('shows a refused create with its message and correlation id', async () => {
     renderPage(<MarketplacePage />, {
       path: '/marketplace',
