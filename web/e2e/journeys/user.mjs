@@ -231,6 +231,8 @@ export async function run({ page, accounts, step, newPage }) {
     await nav(page, 'Marketplace');
     await page.locator('.sku-card').getByRole('button', { name: /^Create / }).first().click();
     const dialog = page.getByRole('dialog');
+    // demo has a key by now: the dialog offers it, ticked (all keys by default).
+    await dialog.getByTestId('key-choice').getByRole('checkbox', { name: /e2e@console/ }).waitFor();
     await dialog.getByRole('button', { name: /^Create for / }).click();
     const box = dialog.getByTestId('error-box');
     await box.waitFor();
