@@ -1,7 +1,8 @@
 # make run   - build the web console (when Node.js is here), then start `gpuaas dev`
 #              (starts or installs PostgreSQL first)
-# make test  - go vet and every test against real PostgreSQL, Redis and NATS, then the
-#              web console's checks, unit tests and browser journeys (scripts/web-test.sh)
+# make test  - go vet and every test against real PostgreSQL, Redis, NATS and a private Docker
+#              Engine (the docker runtime's), then the web console's checks, unit tests and
+#              browser journeys (scripts/web-test.sh)
 # make build - bin/gpuaas, with the web console embedded when Node.js is here
 # make web-e2e - only the browser journeys against a fresh `gpuaas dev` (E2E_ONLY=name)
 # make gen   - regenerate api/types.gen.go, the sqlc queries and the console's web/src/api/schema.d.ts
@@ -44,9 +45,15 @@ web:
 services:
 	scripts/ensure-services.sh postgres redis nats
 
+# The private Docker Engine that scripts/ensure-services.sh starts; the
+# docker runtime's tests find it through GPUAAS_TEST_DOCKER_HOST.
+GPUAAS_DOCKER_DIR ?= /var/lib/gpuaas-ci-docker
+export GPUAAS_DOCKER_DIR
+
 test: services
+	scripts/ensure-services.sh docker
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} $(GO) test -count=1 ./...
 	scripts/web-test.sh
 
 # The fault-injection suite starts its own Postgres, NATS and Redis (so it

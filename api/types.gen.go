@@ -60,6 +60,24 @@ func (e AllocationStatus) Valid() bool {
 	}
 }
 
+// Defines values for AllocationWorkloadRuntime.
+const (
+	AllocationWorkloadRuntimeDocker  AllocationWorkloadRuntime = "docker"
+	AllocationWorkloadRuntimeProcess AllocationWorkloadRuntime = "process"
+)
+
+// Valid indicates whether the value is a known member of the AllocationWorkloadRuntime enum.
+func (e AllocationWorkloadRuntime) Valid() bool {
+	switch e {
+	case AllocationWorkloadRuntimeDocker:
+		return true
+	case AllocationWorkloadRuntimeProcess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GPUHealth.
 const (
 	GPUHealthHealthy   GPUHealth = "healthy"
@@ -156,6 +174,42 @@ func (e JWKUse) Valid() bool {
 	}
 }
 
+// Defines values for LaunchableRuntime.
+const (
+	LaunchableRuntimeDocker  LaunchableRuntime = "docker"
+	LaunchableRuntimeProcess LaunchableRuntime = "process"
+)
+
+// Valid indicates whether the value is a known member of the LaunchableRuntime enum.
+func (e LaunchableRuntime) Valid() bool {
+	switch e {
+	case LaunchableRuntimeDocker:
+		return true
+	case LaunchableRuntimeProcess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LaunchablePortProtocol.
+const (
+	LaunchablePortProtocolHttp LaunchablePortProtocol = "http"
+	LaunchablePortProtocolTcp  LaunchablePortProtocol = "tcp"
+)
+
+// Valid indicates whether the value is a known member of the LaunchablePortProtocol enum.
+func (e LaunchablePortProtocol) Valid() bool {
+	switch e {
+	case LaunchablePortProtocolHttp:
+		return true
+	case LaunchablePortProtocolTcp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NodeAdminState.
 const (
 	NodeAdminStateActive      NodeAdminState = "active"
@@ -222,6 +276,24 @@ const (
 func (e TokenPairTokenType) Valid() bool {
 	switch e {
 	case TokenPairTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WorkloadPortProtocol.
+const (
+	WorkloadPortProtocolHttp WorkloadPortProtocol = "http"
+	WorkloadPortProtocolTcp  WorkloadPortProtocol = "tcp"
+)
+
+// Valid indicates whether the value is a known member of the WorkloadPortProtocol enum.
+func (e WorkloadPortProtocol) Valid() bool {
+	switch e {
+	case WorkloadPortProtocolHttp:
+		return true
+	case WorkloadPortProtocolTcp:
 		return true
 	default:
 		return false
@@ -416,6 +488,9 @@ type Allocation struct {
 	Status    AllocationStatus      `json:"status"`
 	UpdatedAt time.Time             `json:"updated_at"`
 	UserId    openapi_types.UUID    `json:"user_id"`
+
+	// Workload What the allocation runs, as asked; secret params and env are never shown.
+	Workload *AllocationWorkload `json:"workload,omitempty"`
 }
 
 // AllocationDesiredState defines model for Allocation.DesiredState.
@@ -435,6 +510,24 @@ type AllocationList struct {
 
 // AllocationStatus defines model for AllocationStatus.
 type AllocationStatus string
+
+// AllocationWorkload What the allocation runs, as asked; secret params and env are never shown.
+type AllocationWorkload struct {
+	Command *[]string `json:"command,omitempty"`
+
+	// Env The variables that are not secret.
+	Env        *map[string]string `json:"env,omitempty"`
+	Image      *string            `json:"image,omitempty"`
+	Launchable string             `json:"launchable"`
+
+	// Params The params that are not secret.
+	Params  *map[string]string        `json:"params,omitempty"`
+	Ports   *[]WorkloadPort           `json:"ports,omitempty"`
+	Runtime AllocationWorkloadRuntime `json:"runtime"`
+}
+
+// AllocationWorkloadRuntime defines model for AllocationWorkload.Runtime.
+type AllocationWorkloadRuntime string
 
 // AuditActionInfo defines model for AuditActionInfo.
 type AuditActionInfo struct {
@@ -539,6 +632,9 @@ type CreateAllocationRequest struct {
 
 	// SshKeyIds Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key.
 	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
+
+	// Workload What the allocation runs. Absent means the shell launchable (a Linux account on the node). image, command, env and ports are for the container launchable; params for launchables that declare them.
+	Workload *WorkloadRequest `json:"workload,omitempty"`
 }
 
 // CreateNodeRequest defines model for CreateNodeRequest.
@@ -706,6 +802,52 @@ type JoinToken struct {
 	// Token Shown once.
 	Token string `json:"token"`
 }
+
+// Launchable defines model for Launchable.
+type Launchable struct {
+	Description string            `json:"description"`
+	Health      *LaunchableHealth `json:"health,omitempty"`
+	Id          string            `json:"id"`
+
+	// Image The default image; empty where the user names one (container) or there is none (shell).
+	Image   string            `json:"image"`
+	Name    string            `json:"name"`
+	Params  []LaunchableParam `json:"params"`
+	Ports   []LaunchablePort  `json:"ports"`
+	Runtime LaunchableRuntime `json:"runtime"`
+}
+
+// LaunchableRuntime defines model for Launchable.Runtime.
+type LaunchableRuntime string
+
+// LaunchableHealth defines model for LaunchableHealth.
+type LaunchableHealth struct {
+	Path string `json:"path"`
+	Port int    `json:"port"`
+}
+
+// LaunchableList defines model for LaunchableList.
+type LaunchableList struct {
+	Items []Launchable `json:"items"`
+}
+
+// LaunchableParam defines model for LaunchableParam.
+type LaunchableParam struct {
+	Description string `json:"description"`
+	Name        string `json:"name"`
+	Required    bool   `json:"required"`
+	Secret      bool   `json:"secret"`
+}
+
+// LaunchablePort defines model for LaunchablePort.
+type LaunchablePort struct {
+	Name     string                 `json:"name"`
+	Port     int                    `json:"port"`
+	Protocol LaunchablePortProtocol `json:"protocol"`
+}
+
+// LaunchablePortProtocol defines model for LaunchablePort.Protocol.
+type LaunchablePortProtocol string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -995,6 +1137,40 @@ type UserSummary struct {
 	Email    string             `json:"email"`
 	Id       openapi_types.UUID `json:"id"`
 	Username string             `json:"username"`
+}
+
+// WorkloadPort defines model for WorkloadPort.
+type WorkloadPort struct {
+	// Name 1 to 32 of a-z 0-9 -, starting with a letter; unique in the workload.
+	Name string `json:"name"`
+	Port int    `json:"port"`
+
+	// Protocol http (default) or tcp.
+	Protocol *WorkloadPortProtocol `json:"protocol,omitempty"`
+}
+
+// WorkloadPortProtocol http (default) or tcp.
+type WorkloadPortProtocol string
+
+// WorkloadRequest What the allocation runs. Absent means the shell launchable (a Linux account on the node). image, command, env and ports are for the container launchable; params for launchables that declare them.
+type WorkloadRequest struct {
+	// Command container: replaces the image's command; at most 64 arguments of at most 4096 bytes.
+	Command *[]string `json:"command,omitempty"`
+
+	// Env container: at most 64 variables, 32 KiB in all; names [A-Za-z_][A-Za-z0-9_]*, none of the platform's (NVIDIA_*, CUDA_VISIBLE_DEVICES, GPUAAS_*).
+	Env *map[string]string `json:"env,omitempty"`
+
+	// Image container: the image reference; it must match an --image-allow pattern as written.
+	Image *string `json:"image,omitempty"`
+
+	// Launchable A launchable's id (GET /api/v1/launchables).
+	Launchable string `json:"launchable"`
+
+	// Params Values of the launchable's params; secret ones are sealed at rest and never shown again.
+	Params *map[string]string `json:"params,omitempty"`
+
+	// Ports container: at most 16 ports the app serves, published on the node's loopback only.
+	Ports *[]WorkloadPort `json:"ports,omitempty"`
 }
 
 // AllocationID defines model for AllocationID.

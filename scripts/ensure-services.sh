@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats] [sshd] [promtool] [chromium]
+# ensure-services.sh [postgres] [redis] [nats] [docker] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
@@ -11,6 +11,13 @@
 #   postgres  127.0.0.1:5432, user postgres without a password (trust on loopback)
 #   redis     127.0.0.1:6379, nothing kept on disk
 #   nats      127.0.0.1:4222, JetStream on, store in /var/lib/nats-server
+#   docker    a private Docker Engine for the docker runtime's tests (Debian's
+#             docker.io and busybox-static, installed when missing), on its own
+#             unix socket $GPUAAS_DOCKER_DIR/docker.sock (default dir
+#             /var/lib/gpuaas-ci-docker), never the host's /var/run/docker.sock;
+#             with a stand-in NVIDIA hook so that device requests by GPU UUID
+#             are accepted, and the offline test image ci/busybox:latest. It
+#             prints GPUAAS_TEST_DOCKER_HOST=unix://…, which `make test` exports.
 #   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
 #             a failed install only warns)
 #   promtool  Debian's prometheus package, for scripts/check-deploy.sh
@@ -133,6 +140,76 @@ ensure_nats() {
 	wait_for nats nats_up
 }
 
+# The private Docker Engine, as ../shared/recipes/ci-docker.sh starts it
+# (FAKE_NVIDIA_HOOK=1): data and exec roots under its own folder, its own
+# socket, no iptables/NAT/forwarding (published ports stay on 127.0.0.1),
+# and a bridge on a subnet of its own. One engine serves every checkout on
+# the machine; a lock keeps two runs from starting two.
+DOCKER_DIR=${GPUAAS_DOCKER_DIR:-/var/lib/gpuaas-ci-docker}
+DOCKER_SOCK=$DOCKER_DIR/docker.sock
+DOCKER_CLI=/usr/bin/docker # Debian's client, the daemon's own version
+
+docker_up() { curl -fsS --max-time 2 --unix-socket "$DOCKER_SOCK" http://localhost/_ping >/dev/null 2>&1; }
+dk() { as_root env DOCKER_HOST="unix://$DOCKER_SOCK" "$DOCKER_CLI" "$@"; }
+
+busybox_static() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
+
+ensure_docker() {
+	if [ ! -x /usr/sbin/dockerd ] || [ ! -x "$DOCKER_CLI" ] || ! busybox_static || ! command -v curl >/dev/null 2>&1; then
+		# Debian's policy-rc.d keeps the package from starting the system's
+		# own dockerd; ours is started below.
+		apt_install docker.io busybox-static curl
+	fi
+	as_root mkdir -p "$DOCKER_DIR/data" "$DOCKER_DIR/exec" "$DOCKER_DIR/bin"
+	(
+		flock -w 120 9 || die "docker: could not take $DOCKER_DIR/lock"
+		if docker_up; then log "docker is up"; else start_docker; fi
+		ensure_busybox_image
+	) 9>"$DOCKER_DIR/lock"
+	echo "GPUAAS_TEST_DOCKER_HOST=unix://$DOCKER_SOCK"
+}
+
+start_docker() {
+	# A stand-in for the NVIDIA container toolkit's hook, first on dockerd's
+	# PATH: dockerd then registers its nvidia device driver and accepts
+	# device requests by GPU UUID, minus the devices themselves.
+	printf '#!/bin/sh\n# stand-in for the NVIDIA container toolkit hook: accept and do nothing\ncat >/dev/null\nexit 0\n' |
+		as_root tee "$DOCKER_DIR/bin/nvidia-container-runtime-hook" >/dev/null
+	as_root chmod 0755 "$DOCKER_DIR/bin/nvidia-container-runtime-hook"
+	# A stale pid file or bridge from a killed engine blocks a new one.
+	as_root rm -f "$DOCKER_DIR/dockerd.pid" "$DOCKER_SOCK"
+	log "starting dockerd on $DOCKER_SOCK (log $DOCKER_DIR/dockerd.log)"
+	as_root env PATH="$DOCKER_DIR/bin:$PATH" setsid /usr/sbin/dockerd \
+		--data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" --pidfile "$DOCKER_DIR/dockerd.pid" \
+		-H "unix://$DOCKER_SOCK" --storage-driver=overlay2 \
+		--iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+		--ip=127.0.0.1 --bip=10.213.0.1/24 </dev/null >"$DOCKER_DIR/dockerd.log" 2>&1 9>&- &
+	for _ in $(seq 1 600); do
+		if docker_up; then log "docker is up"; return 0; fi
+		sleep 0.1
+	done
+	tail -n 20 "$DOCKER_DIR/dockerd.log" >&2 || true
+	die "dockerd did not come up within 60s"
+}
+
+# ensure_busybox_image imports ci/busybox:latest from the static busybox:
+# a real image built with no registry in reach.
+ensure_busybox_image() {
+	if dk image inspect ci/busybox:latest >/dev/null 2>&1; then log "image ci/busybox:latest is there"; return 0; fi
+	local r
+	r=$(mktemp -d)
+	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/www"
+	cp /bin/busybox "$r/bin/"
+	for a in $("$r/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"; done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n' >"$r/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+	echo ok >"$r/www/index.html"
+	chmod 1777 "$r/tmp"
+	log "building image ci/busybox:latest"
+	tar -C "$r" -c . | dk import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - ci/busybox:latest >/dev/null
+	rm -rf "$r"
+}
+
 # ensure_tool NAME CHECK PACKAGE...: install PACKAGE... unless CHECK succeeds.
 ensure_tool() {
 	local name=$1 check=$2; shift 2
@@ -148,12 +225,13 @@ for s in "${services[@]}"; do
 		postgres) ensure_postgres ;;
 		redis) ensure_redis ;;
 		nats) ensure_nats ;;
+		docker) ensure_docker ;;
 		# In a subshell so that a failed install only warns; it inherits
 		# the apt-get update of any tool before it.
 		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
 			log "could not install openssh-server; the sshd test will skip" ;;
 		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
 		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
-		*) die "unknown service $s (want postgres, redis, nats, sshd, promtool or chromium)" ;;
+		*) die "unknown service $s (want postgres, redis, nats, docker, sshd, promtool or chromium)" ;;
 	esac
 done

@@ -91,3 +91,10 @@ func (c *Client) AdminListDeadLetters(ctx context.Context, p api.AdminListDeadLe
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/dead-letters", query: q.values(), out: &l, auth: true})
 	return l, err
 }
+
+// ListLaunchables returns the catalogue of workloads an allocation can run.
+func (c *Client) ListLaunchables(ctx context.Context) (api.LaunchableList, error) {
+	var l api.LaunchableList
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/launchables", out: &l, auth: true})
+	return l, err
+}

@@ -6,9 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/agent"
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/config"
@@ -33,7 +38,14 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Server, "server", "", "control plane URL, e.g. https://gpu.example.com")
 	fs.StringVar(&cfg.JoinToken, "join-token", "", "one-time join token from an admin; used only when --data-dir holds no credential yet")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "where the agent keeps its node credential (mode 0600)")
-	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node: process (a Linux user per allocation; needs root) or sim")
+	fs.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "how allocations run on this node, a comma list: process (a Linux user per allocation; needs root), docker (a container per allocation on --docker-host), or sim instead of process")
+	dockerHost := os.Getenv("DOCKER_HOST")
+	if dockerHost == "" {
+		dockerHost = "unix:///var/run/docker.sock"
+	}
+	var dockerConfig string
+	fs.StringVar(&dockerConfig, "docker-config", "", "a Docker CLI config.json whose \"auths\" (docker login) the docker runtime sends when it pulls from those registries; empty pulls anonymously")
+	fs.StringVar(&dockerHost, "docker-host", dockerHost, "the Docker Engine the docker runtime drives, as DOCKER_HOST writes it (default: $DOCKER_HOST, else the system socket)")
 	fs.StringVar(&cfg.SSHHost, "ssh-host", cfg.SSHHost, "host name or IP address users reach this node's sshd at, shown in their allocations' ssh command")
 	fs.IntVar(&cfg.SSHPort, "ssh-port", cfg.SSHPort, "port of this node's sshd, shown in their allocations' ssh command")
 	fs.BoolVar(&cfg.SelfUpdate, "self-update", cfg.SelfUpdate, "when the control plane runs another version, replace this binary with its (signed) one and re-exec; rolled back if it does not reconnect")
@@ -42,7 +54,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime sim]\n"+
+			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime process,docker|sim]\n"+
+				"                    [--docker-host unix:///var/run/docker.sock]\n"+
 				"                    [--ssh-host H] [--ssh-port P] [--self-update=false]\n"+
 				"       gpuaas agent discover [--nvidia-smi PATH]\n\n"+
 				"Run the node agent: it joins with the token once, then dials the control plane\n"+
@@ -60,31 +73,83 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	case cfg.Server == "":
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("server", "required"))
 		return exitUsage
-	case cfg.Runtime != "sim" && cfg.Runtime != "process":
-		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "want process or sim, got %q", cfg.Runtime))
-		return exitUsage
 	case cfg.SSHPort < 1 || cfg.SSHPort > 65535:
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("ssh-port", "want 1 to 65535, got %d", cfg.SSHPort))
 		return exitUsage
 	case agentproto.CheckSSHAddress(cfg.SSHHost, cfg.SSHPort) != nil:
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("ssh-host", "want a DNS name or an IP address, got %q", cfg.SSHHost))
 		return exitUsage
-	case cfg.Runtime == "process" && os.Geteuid() != 0:
-		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "process creates a Linux user per allocation and must run as root"))
+	}
+	kinds, err := parseRuntimes(cfg.Runtime)
+	if err != nil {
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", err)
 		return exitUsage
 	}
-	if cfg.Runtime == "process" {
-		cfg.NodeRuntime = agent.ProcessRuntime{RT: &process.Runtime{}}
+	if kinds["process"] && os.Geteuid() != 0 {
+		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("runtime", "process creates a Linux user per allocation and must run as root"))
+		return exitUsage
 	}
 	cfg.Discoverer = smi
 	setupLogging("info", "text", stderr)
 	ctx, stop := signalContext()
 	defer stop()
+	multi := agent.MultiRuntime{}
+	switch {
+	case kinds["process"]:
+		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{}}
+		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
+	case kinds["sim"]:
+		multi.Process = agent.SimRuntime{}
+		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
+	}
+	if kinds["docker"] {
+		drt, err := docker.New(ctx, dockerHost)
+		if err != nil {
+			fmt.Fprintf(stderr, "gpuaas agent: --runtime docker: %v\n", err)
+			return exitFailed
+		}
+		defer drt.Close()
+		if dockerConfig != "" {
+			if drt.Credentials, err = docker.LoadCredentials(dockerConfig); err != nil {
+				fmt.Fprintf(stderr, "gpuaas agent: --docker-config: %v\n", err)
+				return exitFailed
+			}
+		}
+		drt.OnPull = func(id uuid.UUID, p docker.PullProgress) {
+			slog.Info("pulling image", "allocation_id", id, "image", p.Image, "status", p.Status, "bytes", p.Current, "total", p.Total)
+		}
+		multi.Docker = agent.DockerRuntime{RT: drt}
+		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeDocker)
+	}
+	if kinds["sim"] && !kinds["docker"] {
+		cfg.NodeRuntime = agent.SimRuntime{} // the agent warns loudly about it
+	} else {
+		cfg.NodeRuntime = multi
+	}
 	if err := agent.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", err)
 		return exitFailed
 	}
 	return exitOK
+}
+
+// parseRuntimes reads --runtime: a comma list of process, docker and sim
+// (sim stands in for process, so not both).
+func parseRuntimes(v string) (map[string]bool, error) {
+	kinds := map[string]bool{}
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		switch k {
+		case "process", "docker", "sim":
+			kinds[k] = true
+		default:
+			return nil, config.Invalid("runtime", "want a comma list of process, docker and sim, got %q", v)
+		}
+	}
+	if kinds["process"] && kinds["sim"] {
+		return nil, config.Invalid("runtime", "sim stands in for process: name one of them, got %q", v)
+	}
+	return kinds, nil
 }
 
 // runAgentDiscover prints this host's GPU inventory as JSON. A host without

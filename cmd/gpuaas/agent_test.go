@@ -87,7 +87,7 @@ func TestAgentDiscoverWithoutDriver(t *testing.T) {
 func TestAgentFlagsFailFast(t *testing.T) {
 	for args, want := range map[string][]string{
 		"--server":   {"agent"},
-		"--runtime":  {"agent", "--server", "http://x", "--runtime", "docker"},
+		"--runtime":  {"agent", "--server", "http://x", "--runtime", "kubernetes"},
 		"frobnicate": {"agent", "frobnicate"},
 		"--ssh-port": {"agent", "--server", "http://x", "--ssh-port", "70000"},
 		"--ssh-host": {"agent", "--server", "http://x", "--ssh-host", "h; rm -rf ~"},
@@ -96,6 +96,12 @@ func TestAgentFlagsFailFast(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, args) {
 			t.Errorf("%q: %d %s", want, code, errOut)
 		}
+	}
+	if code, _, errOut := runArgs("agent", "--server", "http://x", "--runtime", "process,sim"); code != exitUsage || !strings.Contains(errOut, "sim stands in for process") {
+		t.Errorf("process and sim: %d %s", code, errOut)
+	}
+	if code, _, errOut := runArgs("agent", "--server", "http://x", "--runtime", "docker", "--docker-host", "unix:///nonexistent.sock"); code != exitFailed || !strings.Contains(errOut, "--runtime docker: reach the docker engine") {
+		t.Errorf("docker without an engine: %d %s", code, errOut)
 	}
 	dir := t.TempDir()
 	code, _, errOut := runArgs("agent", "--server", "http://127.0.0.1:1", "--data-dir", dir)

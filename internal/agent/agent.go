@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/hashicorp/yamux"
 
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -32,9 +33,13 @@ type Config struct {
 	Server    string // control plane base URL
 	JoinToken string // used once, when DataDir holds no credential
 	DataDir   string
-	Runtime   string
-	Version   string
-	Hostname  string
+	// Runtime is what the node reports as its runtime (the first of
+	// Runtimes when those are set).
+	Runtime string
+	// Runtimes are the runtimes announced on hello; empty means [Runtime].
+	Runtimes []string
+	Version  string
+	Hostname string
 	// SSHHost and SSHPort are what the node advertises to users for SSH;
 	// empty and zero mean the node's hostname and 22.
 	SSHHost    string
@@ -75,8 +80,26 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if _, ok := cfg.NodeRuntime.(SimRuntime); ok {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
+	} else if m, ok := cfg.NodeRuntime.(MultiRuntime); ok {
+		if _, sim := m.Process.(SimRuntime); sim {
+			slog.Warn("RUNTIME IS SIM for process allocations: they are simulated, nothing runs on the GPUs (containers are real)")
+		}
 	}
 	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
+	if a, ok := cfg.NodeRuntime.(adopter); ok {
+		// Containers outlive the agent: report them again at once, and a
+		// repeated provision adopts them.
+		ids, err := a.Adopt(ctx)
+		if err != nil {
+			return fmt.Errorf("find the allocations this node runs: %w", err)
+		}
+		for _, id := range ids {
+			rt.running[id] = true
+		}
+		if len(ids) > 0 {
+			slog.Info("adopted running allocations", "count", len(ids))
+		}
+	}
 	terms := newTerminals(cfg)
 	var up *Updater
 	if cfg.SelfUpdate {
@@ -200,7 +223,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	defer ctrl.Close()
 	enc, dec := agentproto.NewEncoder(ctrl), agentproto.NewDecoder(ctrl)
 	if err := enc.Send(agentproto.Hello{Type: "hello", Version: agentproto.Version, AgentVersion: cfg.Version,
-		Hostname: cfg.Hostname, Runtime: cfg.Runtime, SSHHost: cfg.SSHHost, SSHPort: cfg.SSHPort}); err != nil {
+		Hostname: cfg.Hostname, Runtime: cfg.Runtime, Runtimes: cfg.Runtimes, SSHHost: cfg.SSHHost, SSHPort: cfg.SSHPort}); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
 	typ, raw, err := dec.Next()
@@ -272,6 +295,13 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentproto.Heartbeat {
 	hb := agentproto.Heartbeat{Type: "heartbeat", Seq: seq, AgentVersion: cfg.Version, GPUs: []agentproto.GPU{},
 		Allocations: rt.list(), SentAt: time.Now().UTC()}
+	if e, ok := rt.rt.(exitReporter); ok {
+		exited, err := e.Exited(ctx)
+		if err != nil {
+			slog.Warn("agent: list stopped workloads", "err", err)
+		}
+		hb.Exited = exited
+	}
 	if cfg.Discoverer == nil {
 		hb.GPUNote = "no GPU discovery configured"
 		return hb
@@ -321,7 +351,10 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 		_ = agentproto.NewEncoder(stream).Send(res)
 		return
 	}
-	if err := rt.run(ctx, task); err != nil {
+	if err := rt.run(ctx, task); errors.Is(err, docker.ErrPulling) {
+		res.OK, res.Pending, res.Error = false, true, err.Error()
+		slog.Info("agent: task goes on", "kind", task.Kind, "allocation_id", task.AllocationID, "state", err)
+	} else if err != nil {
 		res.OK, res.Error = false, err.Error()
 		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)
 	} else {

@@ -103,7 +103,7 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 	}
 	w := process.Workload{AllocationID: id, GPUUUIDs: h.GPUUUIDs}
 	env := append(process.Env(w), "TERM=xterm-256color")
-	if p, ok := t.rt.(ProcessRuntime); ok && p.RT != nil {
+	if p, ok := processRuntime(t.rt); ok {
 		login := process.UsernameFor(id)
 		args := []string{"-l", login}
 		if h.Command != "" {

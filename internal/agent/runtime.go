@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 )
@@ -148,4 +149,184 @@ func (p ProcessRuntime) Release(ctx context.Context, t agentproto.Task) error {
 		return err
 	}
 	return p.RT.Release(ctx, w)
+}
+
+// DockerRuntime runs each allocation as a container (package docker).
+type DockerRuntime struct{ RT *docker.Runtime }
+
+func dockerWorkload(t agentproto.Task) (docker.Workload, error) {
+	id, err := uuid.Parse(t.AllocationID)
+	if err != nil {
+		return docker.Workload{}, fmt.Errorf("task allocation id: %w", err)
+	}
+	if t.Container == nil {
+		return docker.Workload{}, fmt.Errorf("%w: a docker task without a container", docker.ErrInvalid)
+	}
+	c := t.Container
+	w := docker.Workload{AllocationID: id, GPUUUIDs: t.GPUUUIDs, Image: c.Image, Command: c.Command, Env: c.Env,
+		VCPU: c.VCPU, MemoryMiB: c.MemoryMiB}
+	for _, p := range c.Ports {
+		// http and tcp (the app's protocol, which the proxy reads) are both
+		// published as tcp.
+		proto := ""
+		if p.Protocol == "udp" {
+			proto = "udp"
+		}
+		w.Ports = append(w.Ports, docker.Port{Name: p.Name, Port: p.Port, Protocol: proto})
+	}
+	return w, nil
+}
+
+// Provision implements NodeRuntime.
+func (d DockerRuntime) Provision(ctx context.Context, t agentproto.Task) error {
+	w, err := dockerWorkload(t)
+	if err != nil {
+		return err
+	}
+	return d.RT.Provision(ctx, w)
+}
+
+// Release implements NodeRuntime.
+func (d DockerRuntime) Release(ctx context.Context, t agentproto.Task) error {
+	id, err := uuid.Parse(t.AllocationID)
+	if err != nil {
+		return fmt.Errorf("task allocation id: %w", err)
+	}
+	return d.RT.Release(ctx, id)
+}
+
+// Adopt lists the allocations whose containers are on the engine: after a
+// restart the agent reports them again instead of losing them. A stopped
+// one is reported too (and as exited), so that the server learns how it
+// ended before it releases it, rather than provisioning it afresh.
+func (d DockerRuntime) Adopt(ctx context.Context) ([]string, error) {
+	list, err := d.RT.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range list {
+		out = append(out, s.AllocationID.String())
+	}
+	return out, nil
+}
+
+// Exited implements exitReporter.
+func (d DockerRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, error) {
+	list, err := d.RT.Exited(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]agentproto.WorkloadExit, 0, len(list))
+	for _, s := range list {
+		out = append(out, agentproto.WorkloadExit{AllocationID: s.AllocationID.String(), ExitCode: s.ExitCode, OOMKilled: s.OOMKilled})
+	}
+	return out, nil
+}
+
+// exitReporter is a runtime whose workloads can stop on their own.
+type exitReporter interface {
+	Exited(ctx context.Context) ([]agentproto.WorkloadExit, error)
+}
+
+// adopter is a runtime that can find the allocations it already runs.
+type adopter interface {
+	Adopt(ctx context.Context) ([]string, error)
+}
+
+// MultiRuntime hands each task to the runtime it names. A node offers
+// the runtimes that are not nil.
+type MultiRuntime struct {
+	Process NodeRuntime // ProcessRuntime or SimRuntime
+	Docker  NodeRuntime // DockerRuntime
+}
+
+func (m MultiRuntime) pick(name string) (NodeRuntime, error) {
+	var rt NodeRuntime
+	switch name {
+	case "", agentproto.RuntimeProcess:
+		rt = m.Process
+	case agentproto.RuntimeDocker:
+		rt = m.Docker
+	default:
+		return nil, fmt.Errorf("unknown runtime %q", name)
+	}
+	if rt == nil {
+		if name == "" {
+			name = agentproto.RuntimeProcess
+		}
+		return nil, fmt.Errorf("this node has no %s runtime (see the agent's --runtime)", name)
+	}
+	return rt, nil
+}
+
+// Provision implements NodeRuntime.
+func (m MultiRuntime) Provision(ctx context.Context, t agentproto.Task) error {
+	rt, err := m.pick(t.Runtime)
+	if err != nil {
+		return err
+	}
+	return rt.Provision(ctx, t)
+}
+
+// Release implements NodeRuntime. A release that names no runtime (the
+// server's cleanup of a workload it does not know) goes to every runtime:
+// each releases what it holds, and what is not there is not an error.
+func (m MultiRuntime) Release(ctx context.Context, t agentproto.Task) error {
+	if t.Runtime != "" {
+		rt, err := m.pick(t.Runtime)
+		if err != nil {
+			return err
+		}
+		return rt.Release(ctx, t)
+	}
+	var errs []error
+	for _, rt := range []NodeRuntime{m.Process, m.Docker} {
+		if rt != nil {
+			errs = append(errs, rt.Release(ctx, t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetKeys implements KeySetter: keys are the process runtime's (a
+// container has no login yet), so they go there, and are a no-op on a
+// node without it.
+func (m MultiRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
+	if ks, ok := m.Process.(KeySetter); ok {
+		return ks.SetKeys(ctx, t)
+	}
+	return nil
+}
+
+// Adopt implements adopter over the runtimes that can.
+func (m MultiRuntime) Adopt(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, rt := range []NodeRuntime{m.Process, m.Docker} {
+		if a, ok := rt.(adopter); ok {
+			ids, err := a.Adopt(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ids...)
+		}
+	}
+	return out, nil
+}
+
+// Exited implements exitReporter over the runtimes that can.
+func (m MultiRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, error) {
+	if e, ok := m.Docker.(exitReporter); ok {
+		return e.Exited(ctx)
+	}
+	return nil, nil
+}
+
+// processRuntime finds the process runtime in rt, for terminals.
+func processRuntime(rt NodeRuntime) (ProcessRuntime, bool) {
+	if m, ok := rt.(MultiRuntime); ok {
+		rt = m.Process
+	}
+	p, ok := rt.(ProcessRuntime)
+	return p, ok && p.RT != nil
 }

@@ -44,9 +44,12 @@ type Config struct {
 	// OnReport, if set, squares the allocations an agent reports running
 	// with the database; it runs off the heartbeat path, once per change.
 	OnReport func(ctx context.Context, nodeID uuid.UUID, running []uuid.UUID) error
-	// OnHello, if set, records an agent's version and advertised SSH
-	// address when it connects.
-	OnHello func(ctx context.Context, nodeID uuid.UUID, agentVersion, sshHost string, sshPort int, at time.Time) error
+	// OnHello, if set, records an agent's version, advertised SSH address
+	// and runtimes when it connects.
+	OnHello func(ctx context.Context, nodeID uuid.UUID, hello agentproto.Hello, at time.Time) error
+	// OnExit, if set, hears the workloads a node reports stopped on their
+	// own (exit code, OOM), off the heartbeat path, once per change.
+	OnExit func(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error
 	// OnAlive, if set, hears which allocations a node reports running, at
 	// the heartbeat that reports them, whenever the report changes or the
 	// node comes back (billing resumes there). It runs on the heartbeat
@@ -102,6 +105,10 @@ type nodeState struct {
 	// report the allocations that heartbeat reported running.
 	heard  time.Time
 	report []string
+	// exitDigest is the last report of stopped workloads OnExit heard;
+	// exiting is true while it runs.
+	exitDigest string
+	exiting    bool
 }
 
 // New returns a Gateway. reg may be nil.
@@ -214,13 +221,13 @@ func (g *Gateway) session(ctx context.Context, nodeID uuid.UUID, sess *yamux.Ses
 		return
 	}
 	if g.cfg.OnHello != nil {
-		if err := g.cfg.OnHello(ctx, nodeID, hello.AgentVersion, hello.SSHHost, hello.SSHPort, time.Now()); err != nil {
+		if err := g.cfg.OnHello(ctx, nodeID, hello, time.Now()); err != nil {
 			log.Warn("record agent hello", "err", err)
 		}
 	}
 	g.attach(nodeID, sess)
 	defer g.detach(nodeID, sess)
-	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime)
+	log.Info("agent connected", "agent_version", hello.AgentVersion, "protocol", hello.Version, "runtime", hello.Runtime, "runtimes", hello.Runtimes)
 	g.mu.Lock()
 	onConnect := g.cfg.OnConnect
 	g.mu.Unlock()
@@ -311,7 +318,15 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	}
 	coalesce := !due && !changed
 	st.heard, st.report = now, hb.Allocations
+	exits := exitDigest(hb.Exited)
+	reportExits := g.cfg.OnExit != nil && len(hb.Exited) > 0 && exits != st.exitDigest && !st.exiting
+	if reportExits {
+		st.exiting = true
+	}
 	g.mu.Unlock()
+	if reportExits {
+		go g.exited(context.WithoutCancel(ctx), nodeID, hb.Exited, exits)
+	}
 	if coalesce {
 		g.live.Stamp(nodeID, now)
 	}
@@ -394,6 +409,31 @@ func (g *Gateway) reconcile(ctx context.Context, nodeID uuid.UUID, reported []st
 			st.allocDigest = digest
 		}
 	}
+}
+
+// exited hands a report of stopped workloads to OnExit, off the heartbeat
+// path; a report that failed is tried again at the next heartbeat.
+func (g *Gateway) exited(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit, digest string) {
+	err := g.cfg.OnExit(ctx, nodeID, exits)
+	if err != nil {
+		slog.Warn("record stopped workloads", "node_id", nodeID, "err", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st := g.nodes[nodeID]; st != nil {
+		st.exiting = false
+		if err == nil {
+			st.exitDigest = digest
+		}
+	}
+}
+
+func exitDigest(exits []agentproto.WorkloadExit) string {
+	var b strings.Builder
+	for _, e := range exits {
+		fmt.Fprintf(&b, "%s:%d:%t,", e.AllocationID, e.ExitCode, e.OOMKilled)
+	}
+	return b.String()
 }
 
 // gpuReports is the agent's GPU report as inventory takes it.
@@ -518,6 +558,14 @@ func (g *Gateway) SetOnReport(fn func(ctx context.Context, nodeID uuid.UUID, run
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cfg.OnReport = fn
+}
+
+// SetOnExit sets Config.OnExit after New (it needs the worker, which
+// needs the gateway's runtime).
+func (g *Gateway) SetOnExit(fn func(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.OnExit = fn
 }
 
 // flushEvery is how often liveness stamps are written: well inside the

@@ -46,8 +46,9 @@ func (r *Runtime) SetKeys(ctx context.Context, w allocation.Workload, keys []str
 
 // Provision implements allocation.Runtime.
 func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
-	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs}
-	if r.Keys != nil {
+	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
+		Runtime: w.Runtime, Container: w.Container}
+	if r.Keys != nil && w.Runtime != allocation.RuntimeDocker {
 		keys, err := r.Keys(ctx, w.AllocationID)
 		if err != nil {
 			return fmt.Errorf("read the owner's ssh keys: %w", err)
@@ -59,7 +60,8 @@ func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
 
 // Release implements allocation.Runtime.
 func (r *Runtime) Release(ctx context.Context, w allocation.Workload) error {
-	return r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs})
+	return r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
+		Runtime: w.Runtime})
 }
 
 func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) error {
@@ -68,6 +70,9 @@ func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task
 	res, err := r.g.Do(ctx, nodeID, task)
 	if err != nil {
 		return err
+	}
+	if !res.OK && res.Pending {
+		return fmt.Errorf("%w: %s", allocation.ErrPending, res.Error)
 	}
 	if !res.OK {
 		return errors.New("agent: " + res.Error)

@@ -28,7 +28,13 @@ type Hello struct {
 	Version      int    `json:"version"`
 	AgentVersion string `json:"agent_version"`
 	Hostname     string `json:"hostname"`
-	Runtime      string `json:"runtime"`
+	// Runtime is the first of Runtimes, for servers that read only it.
+	Runtime string `json:"runtime"`
+	// Runtimes are the runtimes this agent runs allocations with
+	// ("process", "docker"; a sim agent names what it simulates).
+	// Placement only picks the node for requests that need one of them.
+	// Empty, as an older agent sends it, means [Runtime].
+	Runtimes []string `json:"runtimes,omitempty"`
 	// SSHHost and SSHPort are where users reach this node over SSH (the
 	// agent's --ssh-host and --ssh-port). Empty and zero, as an older
 	// agent sends them, mean the hostname and 22.
@@ -58,13 +64,24 @@ type GPU struct {
 
 // Heartbeat is sent every HeartbeatInterval.
 type Heartbeat struct {
-	Type         string    `json:"type"` // "heartbeat"
-	Seq          uint64    `json:"seq"`
-	AgentVersion string    `json:"agent_version"`
-	GPUs         []GPU     `json:"gpus"`
-	GPUNote      string    `json:"gpu_note,omitempty"`
-	Allocations  []string  `json:"allocations"`
-	SentAt       time.Time `json:"sent_at"`
+	Type         string   `json:"type"` // "heartbeat"
+	Seq          uint64   `json:"seq"`
+	AgentVersion string   `json:"agent_version"`
+	GPUs         []GPU    `json:"gpus"`
+	GPUNote      string   `json:"gpu_note,omitempty"`
+	Allocations  []string `json:"allocations"`
+	// Exited are allocations among Allocations whose workload stopped on
+	// its own (a container that exited or was OOM-killed). The agent keeps
+	// reporting them, and their containers, until the server releases them.
+	Exited []WorkloadExit `json:"exited,omitempty"`
+	SentAt time.Time      `json:"sent_at"`
+}
+
+// WorkloadExit is a workload that stopped on its own.
+type WorkloadExit struct {
+	AllocationID string `json:"allocation_id"`
+	ExitCode     int    `json:"exit_code"`
+	OOMKilled    bool   `json:"oom_killed"`
 }
 
 // Duration is a time.Duration that travels as a Go duration string.
@@ -159,6 +176,37 @@ type Task struct {
 	// AuthorizedKeys are the keys a provision installs and a set_keys
 	// puts in place of the old ones (none: an empty list).
 	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+	// Runtime names the runtime that runs the allocation ("process" or
+	// "docker"); empty means process for a provision, and for a release
+	// every runtime the agent has (each releases what it holds).
+	Runtime string `json:"runtime,omitempty"`
+	// Container is the docker runtime's workload; nil for process.
+	Container *Container `json:"container,omitempty"`
+}
+
+// Runtimes an agent can offer.
+const (
+	RuntimeProcess = "process"
+	RuntimeDocker  = "docker"
+)
+
+// Container is what a docker allocation runs: its image, command, env
+// and ports, with the SKU's limits. Env never holds the platform's own
+// variables (the server refuses them).
+type Container struct {
+	Image     string            `json:"image"`
+	Command   []string          `json:"command,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+	Ports     []ContainerPort   `json:"ports,omitempty"`
+	VCPU      int               `json:"vcpu,omitempty"`
+	MemoryMiB int64             `json:"memory_mib,omitempty"`
+}
+
+// ContainerPort is a port a container serves (published on 127.0.0.1).
+type ContainerPort struct {
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // TaskResult is the agent's answer to a Task.
@@ -167,6 +215,10 @@ type TaskResult struct {
 	ID    string `json:"id"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Pending (with OK false) says the step goes on on the node (an image
+	// still pulling) and Error how far it is: ask again later; it is not a
+	// failure.
+	Pending bool `json:"pending,omitempty"`
 	// Heartbeat answers a probe.
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }

@@ -706,3 +706,106 @@ func TestStatusesAreTheContracts(t *testing.T) {
 		t.Fatalf("%d statuses; api/openapi.yaml's AllocationStatus has 7: update allocation.Statuses", len(seen))
 	}
 }
+
+// TestPlacementNeedsTheRuntime: a container allocation goes only to a node
+// whose agent offers docker, even when another node has free GPUs; a
+// process allocation still goes anywhere with process; the workload is
+// kept with the SKU's limits.
+func TestPlacementNeedsTheRuntime(t *testing.T) {
+	f := newFixture(t, 1, 1)
+	_, err := f.st.Pool().Exec(ctx, `UPDATE nodes SET runtimes = '{process}' WHERE hostname = 'node-0'`)
+	must(t, err)
+	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET vcpu = 8, memory_mib = 65536 WHERE id = 'h100-x1'`)
+	must(t, err)
+	u := f.user(t)
+	createContainer := func() (api.Allocation, error) {
+		var a api.Allocation
+		err := f.st.InTx(ctx, func(tx *store.Store) error {
+			var err error
+			a, err = f.svc.CreateIn(ctx, tx, u, allocation.CreateRequest{SKUID: "h100-x1",
+				Container: &allocation.Spec{Launchable: "container", Image: "ci/busybox:latest"}})
+			return err
+		})
+		return a, err
+	}
+	a, err := createContainer()
+	must(t, err)
+	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
+	must(t, err)
+	var host string
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
+	if host != "node-1" || row.Runtime != allocation.RuntimeDocker {
+		t.Fatalf("container allocation on %s with runtime %q, want node-1 and docker", host, row.Runtime)
+	}
+	if got := string(row.Workload); !strings.Contains(got, `"vcpu": 8`) || !strings.Contains(got, `"memory_mib": 65536`) ||
+		!strings.Contains(got, `"image": "ci/busybox:latest"`) {
+		t.Errorf("workload: %s", got)
+	}
+	// node-0 has a free GPU but no docker runtime.
+	if _, err := createContainer(); !apperr.HasCode(err, allocation.CodeInsufficientCapacity) || !strings.Contains(err.Error(), "docker runtime") {
+		t.Fatalf("second container allocation: %v, want insufficient_capacity naming the runtime", err)
+	}
+	p, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	row, err = f.st.GetAllocation(ctx, db.GetAllocationParams{ID: p.Id})
+	must(t, err)
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
+	if host != "node-0" || row.Runtime != allocation.RuntimeProcess || row.Workload != nil {
+		t.Errorf("shell allocation on %s, runtime %q, workload %s", host, row.Runtime, row.Workload)
+	}
+}
+
+// pendingRuntime answers ErrPending to the first provisions, as an agent
+// whose image is still pulling does, and checks each time that the
+// allocation is still provisioning, unbilled, with the progress shown.
+type pendingRuntime struct {
+	t       *testing.T
+	f       *fixture
+	pending int
+	calls   int
+}
+
+func (p *pendingRuntime) Provision(ctx context.Context, w allocation.Workload) error {
+	p.calls++
+	if p.calls > 1 {
+		row, err := p.f.st.GetAllocation(ctx, db.GetAllocationParams{ID: w.AllocationID})
+		must(p.t, err)
+		if row.Status != string(allocation.StatusProvisioning) || row.ActiveAt != nil || !strings.Contains(row.LastError, "pulling image x: 1 of 2 MB") || row.Attempts != 0 {
+			p.t.Errorf("while pending: status %s active_at %v last_error %q attempts %d", row.Status, row.ActiveAt, row.LastError, row.Attempts)
+		}
+	}
+	if p.calls <= p.pending {
+		return fmt.Errorf("%w: pulling image x: 1 of 2 MB", allocation.ErrPending)
+	}
+	return nil
+}
+
+func (p *pendingRuntime) Release(context.Context, allocation.Workload) error { return nil }
+
+// TestProvisionPendingIsNotAFailure: a provision the node answers "still
+// pulling" stays provisioning (unbilled, progress in last_error, attempts
+// not spent) and is asked again until the node is done; past PendingWait
+// the call returns and the allocation waits for the reconciler.
+func TestProvisionPendingIsNotAFailure(t *testing.T) {
+	f := newFixture(t, 1, 1)
+	u := f.user(t)
+	rt := &pendingRuntime{t: t, f: f, pending: 3}
+	wk := allocation.NewWorker(f.svc, rt)
+	wk.PendingPoll = 10 * time.Millisecond
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, a.Id))
+	if rt.calls != 4 || f.status(t, a.Id) != allocation.StatusActive {
+		t.Fatalf("after %d calls the allocation is %s, want active after 4", rt.calls, f.status(t, a.Id))
+	}
+
+	slow := &pendingRuntime{t: t, f: f, pending: 1 << 30}
+	wk = allocation.NewWorker(f.svc, slow)
+	wk.PendingPoll, wk.PendingWait = 10*time.Millisecond, 50*time.Millisecond
+	b, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	must(t, wk.Drive(ctx, b.Id))
+	if f.status(t, b.Id) != allocation.StatusProvisioning || slow.calls < 2 {
+		t.Fatalf("past PendingWait: %s after %d calls, want provisioning", f.status(t, b.Id), slow.calls)
+	}
+}

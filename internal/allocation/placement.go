@@ -47,13 +47,16 @@ const candidateTTL = 2 * time.Second
 // the create is refused, so the cache never turns a free GPU into
 // insufficient_capacity.
 func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.PlaceAllocationParams) (db.Allocation, error) {
-	key := candidateKey{region: sku.Region, model: sku.GpuModel, count: sku.GpuCount}
+	if p.Runtime == "" {
+		p.Runtime = RuntimeProcess
+	}
+	key := candidateKey{region: sku.Region, model: sku.GpuModel, count: sku.GpuCount, runtime: p.Runtime}
 	p.Model, p.GpuCount = sku.GpuModel, sku.GpuCount
 	nodes, cached := s.candidates.get(key)
 	for {
 		if !cached {
 			rows, err := tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
-				Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount,
+				Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount, Runtime: p.Runtime,
 			})
 			if err != nil {
 				return db.Allocation{}, fmt.Errorf("find placement candidates: %w", err)
@@ -79,6 +82,10 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 			return db.Allocation(row), nil
 		}
 		if !cached {
+			if p.Runtime != RuntimeProcess {
+				return db.Allocation{}, apperr.Conflict(CodeInsufficientCapacity,
+					"no node with the %s runtime has %d free %s GPUs in %s right now", p.Runtime, sku.GpuCount, sku.GpuModel, sku.Region)
+			}
 			return db.Allocation{}, apperr.Conflict(CodeInsufficientCapacity,
 				"no node has %d free %s GPUs in %s right now", sku.GpuCount, sku.GpuModel, sku.Region)
 		}
@@ -86,13 +93,14 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 	}
 }
 
-// candidateKey is what a candidate list answers for.
+// candidateKey is what a candidate list answers for: nodes of a region
+// with count free GPUs of a model whose agent offers a runtime.
 type candidateKey struct {
-	region, model string
-	count         int32
+	region, model, runtime string
+	count                  int32
 }
 
-// candidateCache holds, per region, GPU model and count, the nodes a
+// candidateCache holds, per region, GPU model, count and runtime, the nodes a
 // create tries, best fit first, for candidateTTL. It is a hint: placement
 // checks every node in the database (see place), drops nodes found short,
 // and reads the fleet again when the hint runs out. Each replica keeps its

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 )
 
 // ErrNodeUnreachable is a runtime's answer when the node cannot be reached
@@ -16,13 +18,56 @@ import (
 // tried again, a provision up to the reconciler's attempts.
 var ErrNodeUnreachable = errors.New("node agent is not connected")
 
+// ErrPending is a runtime's answer when the step goes on on the node (a
+// container's image still pulling): the allocation stays provisioning,
+// unbilled, and the step is asked again shortly; it is not a failure.
+var ErrPending = errors.New("in progress on the node")
+
+// Runtimes an allocation can need (agentproto's names).
+const (
+	RuntimeProcess = agentproto.RuntimeProcess
+	RuntimeDocker  = agentproto.RuntimeDocker
+)
+
 // Workload is what a runtime needs to know to run or stop an allocation.
 type Workload struct {
 	AllocationID uuid.UUID
 	UserID       uuid.UUID
 	NodeID       uuid.UUID
 	GPUUUIDs     []string
+	// Runtime is the node runtime that runs it; empty on a release of a
+	// workload the database does not know (every runtime looks).
+	Runtime string
+	// Container is a docker allocation's container; nil for process.
+	Container *agentproto.Container
 }
+
+// Spec is what a container allocation runs, as allocations.workload keeps
+// it: the launchable and what it resolved to, with the SKU's limits.
+// Secret variables are kept only sealed (SealedEnv, with the master key);
+// SecretEnv carries them in memory from the request to the seal.
+type Spec struct {
+	Launchable string                     `json:"launchable"`
+	Image      string                     `json:"image,omitempty"`
+	Command    []string                   `json:"command,omitempty"`
+	Env        map[string]string          `json:"env,omitempty"`
+	Ports      []agentproto.ContainerPort `json:"ports,omitempty"`
+	Params     map[string]string          `json:"params,omitempty"`
+	SealedEnv  map[string][]byte          `json:"sealed_env,omitempty"`
+	SecretEnv  map[string]string          `json:"-"`
+	VCPU       int                        `json:"vcpu,omitempty"`
+	MemoryMiB  int64                      `json:"memory_mib,omitempty"`
+}
+
+// Sealer seals and opens small secrets at rest (the master key's
+// AES-GCM, package secrets); aad binds a value to its use.
+type Sealer interface {
+	Seal(plaintext []byte, aad string) ([]byte, error)
+	Open(sealed []byte, aad string) ([]byte, error)
+}
+
+// envAAD binds a sealed workload variable to its name.
+func envAAD(name string) string { return "gpuaas allocation workload env " + name }
 
 // Runtime makes allocations real. Both steps must be idempotent: the worker
 // and the reconciler may call them again after a crash or a timeout.

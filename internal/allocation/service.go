@@ -3,6 +3,7 @@ package allocation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -70,6 +71,9 @@ type Config struct {
 	// moment a node going offline must pause it.
 	OpenUsage  UsageCloser
 	CloseUsage UsageCloser
+	// Secrets seals a workload's secret variables; a workload with some
+	// is refused without it (they are never stored in plain text).
+	Secrets Sealer
 }
 
 // Service runs the lifecycle.
@@ -135,6 +139,10 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 type CreateRequest struct {
 	SKUID string
 	Name  string
+	// Container, when set, runs the allocation on the docker runtime (the
+	// launchables layer has checked it); nil is a process (shell)
+	// allocation. CreateIn adds the SKU's limits and seals its SecretEnv.
+	Container *Spec
 	// SSHKeyIDs are the owner's keys to install; nil means all of them,
 	// including keys added later, and an empty list none.
 	SSHKeyIDs *[]uuid.UUID
@@ -228,10 +236,32 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 			}
 		}
 	}
-	row, err := s.place(ctx, tx, sku, db.PlaceAllocationParams{
+	p := db.PlaceAllocationParams{
 		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
 		SshKeyIds: keyIDs,
-	})
+		Runtime:   RuntimeProcess,
+	}
+	if req.Container != nil {
+		spec := *req.Container
+		spec.VCPU, spec.MemoryMiB = int(sku.Vcpu), sku.MemoryMib
+		if len(spec.SecretEnv) > 0 {
+			if s.cfg.Secrets == nil {
+				return api.Allocation{}, errors.New("a workload with secrets needs a sealer")
+			}
+			spec.SealedEnv = map[string][]byte{}
+			for k, v := range spec.SecretEnv {
+				if spec.SealedEnv[k], err = s.cfg.Secrets.Seal([]byte(v), envAAD(k)); err != nil {
+					return api.Allocation{}, fmt.Errorf("seal workload env: %w", err)
+				}
+			}
+			spec.SecretEnv = nil
+		}
+		if p.Workload, err = json.Marshal(spec); err != nil {
+			return api.Allocation{}, fmt.Errorf("encode workload: %w", err)
+		}
+		p.Runtime = RuntimeDocker
+	}
+	row, err := s.place(ctx, tx, sku, p)
 	if err != nil {
 		return api.Allocation{}, err
 	}
@@ -541,7 +571,7 @@ func ToAPIOnNode(r db.Allocation, n *Node) api.Allocation {
 	}
 	st := api.NodeStatus(n.Status)
 	a.NodeStatus = &st
-	if Status(r.Status) == StatusActive {
+	if Status(r.Status) == StatusActive && r.Runtime != RuntimeDocker {
 		a.Connection = connection(r.ID, *n)
 	}
 	return a
@@ -561,6 +591,45 @@ func connection(id uuid.UUID, n Node) *api.Connection {
 		cmd = fmt.Sprintf("ssh -p %d %s@%s", port, user, host)
 	}
 	return &api.Connection{Host: host, Port: port, Username: user, SshCommand: cmd}
+}
+
+// workloadView is what the allocation runs, as its owner asked, without
+// secrets: sealed variables and secret params are never shown.
+func workloadView(r db.Allocation) *api.AllocationWorkload {
+	w := &api.AllocationWorkload{Launchable: "shell", Runtime: api.AllocationWorkloadRuntime(r.Runtime)}
+	if len(r.Workload) == 0 {
+		return w
+	}
+	var spec Spec
+	if err := json.Unmarshal(r.Workload, &spec); err != nil {
+		slog.Warn("allocation workload unreadable", "allocation_id", r.ID, "err", err)
+		return w
+	}
+	w.Launchable = spec.Launchable
+	if spec.Image != "" {
+		w.Image = &spec.Image
+	}
+	if len(spec.Command) > 0 {
+		w.Command = &spec.Command
+	}
+	if len(spec.Env) > 0 {
+		w.Env = &spec.Env
+	}
+	if len(spec.Params) > 0 {
+		w.Params = &spec.Params
+	}
+	if len(spec.Ports) > 0 {
+		ports := make([]api.WorkloadPort, len(spec.Ports))
+		for i, p := range spec.Ports {
+			proto := api.WorkloadPortProtocolHttp
+			if p.Protocol == string(api.WorkloadPortProtocolTcp) {
+				proto = api.WorkloadPortProtocolTcp
+			}
+			ports[i] = api.WorkloadPort{Name: p.Name, Port: p.Port, Protocol: &proto}
+		}
+		w.Ports = &ports
+	}
+	return w
 }
 
 // ToAPI renders an allocation row without its node (see ToAPIOnNode).
@@ -588,6 +657,7 @@ func ToAPI(r db.Allocation) api.Allocation {
 		ids := append([]uuid.UUID{}, r.SshKeyIds...)
 		a.SshKeyIds = &ids
 	}
+	a.Workload = workloadView(r)
 	return a
 }
 

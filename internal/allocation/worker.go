@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -29,11 +30,17 @@ type Worker struct {
 	// MaxProvisionAttempts is how many times a provision that cannot reach
 	// its node is left to the reconciler before it fails.
 	MaxProvisionAttempts int
+	// PendingPoll is how often a provision that goes on on the node (an
+	// image pulling) is asked again, for up to PendingWait in one call;
+	// after that the reconciler drives it again.
+	PendingPoll time.Duration
+	PendingWait time.Duration
 }
 
 // NewWorker returns a worker for svc's allocations.
 func NewWorker(svc *Service, rt Runtime) *Worker {
-	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute, MaxProvisionAttempts: 3}
+	return &Worker{svc: svc, runtime: rt, StepTimeout: time.Minute, MaxProvisionAttempts: 3,
+		PendingPoll: 2 * time.Second, PendingWait: time.Minute}
 }
 
 // EventTypes are the events the worker listens to.
@@ -87,9 +94,30 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 }
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
-	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	err := w.runtime.Provision(stepCtx, workload(row))
-	cancel()
+	wl, err := w.provisionWorkload(row)
+	began := time.Now()
+	for err == nil {
+		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+		err = w.runtime.Provision(stepCtx, wl)
+		cancel()
+		if !errors.Is(err, ErrPending) || ctx.Err() != nil {
+			break
+		}
+		// Not a failure: the node is at it (an image pulling). Billing has
+		// not started; the progress shows as last_error.
+		n, nerr := w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(err.Error(), 1000)})
+		if nerr != nil || n == 0 || time.Since(began) >= w.PendingWait {
+			return nerr // moved on meanwhile, or the reconciler asks again
+		}
+		t := time.NewTimer(w.PendingPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		err = nil // ask again
+	}
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
 	}
@@ -175,7 +203,38 @@ func ignoreLost(err error) error {
 	return err
 }
 
-// WorkloadOf is what a runtime needs to know of an allocation row.
+// provisionWorkload is what the runtime needs to provision row: for a container,
+// its spec with the sealed variables opened (in memory only, on their
+// way to the node).
+func (w *Worker) provisionWorkload(row db.Allocation) (Workload, error) {
+	wl := workload(row)
+	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
+		var spec Spec
+		if err := json.Unmarshal(row.Workload, &spec); err != nil { // written by CreateIn
+			return wl, fmt.Errorf("read the allocation's workload: %w", err)
+		}
+		env := map[string]string{}
+		for k, v := range spec.Env {
+			env[k] = v
+		}
+		for k, sealed := range spec.SealedEnv {
+			if w.svc.cfg.Secrets == nil {
+				return wl, errors.New("the workload has sealed variables and this control plane no sealer")
+			}
+			v, err := w.svc.cfg.Secrets.Open(sealed, envAAD(k))
+			if err != nil {
+				return wl, fmt.Errorf("open the workload's sealed %s: %w", k, err)
+			}
+			env[k] = string(v)
+		}
+		wl.Container = &agentproto.Container{Image: spec.Image, Command: spec.Command, Env: env, Ports: spec.Ports,
+			VCPU: spec.VCPU, MemoryMiB: spec.MemoryMiB}
+	}
+	return wl, nil
+}
+
+// WorkloadOf is what a runtime needs to know of an allocation row to
+// release it or set its keys: no container, whose secrets stay sealed.
 func WorkloadOf(row db.Allocation) Workload { return workload(row) }
 
 func workload(row db.Allocation) Workload {
@@ -185,7 +244,52 @@ func workload(row db.Allocation) Workload {
 	for i, g := range gpus {
 		uuids[i] = g.UUID
 	}
-	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids}
+	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime}
+}
+
+// ReportExits records workloads that a node reports stopped on their own
+// (a container that exited or was OOM-killed): an allocation still active
+// there fails with the exit code and OOM flag as its reason, which ends
+// its billing and frees its GPUs, and its workload is then released on
+// the node (the agent kept the stopped container until now, so the
+// reason could be read). A report for anything else changes nothing.
+func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error {
+	var errs []error
+	for _, e := range exits {
+		id, err := uuid.Parse(e.AllocationID)
+		if err != nil {
+			continue
+		}
+		row, err := w.svc.store.GetAllocation(ctx, db.GetAllocationParams{ID: id})
+		if store.IsNoRows(err) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("get allocation: %w", err))
+			continue
+		}
+		if row.NodeID.UUID != nodeID || Status(row.Status) != StatusActive {
+			continue
+		}
+		observed, reason := "exited", fmt.Sprintf("container exited with code %d", e.ExitCode)
+		if e.OOMKilled {
+			observed, reason = "oom_killed", fmt.Sprintf("container was killed for exceeding its memory limit (OOM), exit code %d", e.ExitCode)
+		}
+		row, err = w.step(ctx, row, StatusFailed, change{failureReason: reason, observed: observed})
+		if err != nil {
+			if err = ignoreLost(err); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		slog.InfoContext(ctx, "workload stopped on its own; allocation failed", "allocation_id", id, "node_id", nodeID, "reason", reason)
+		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+		if err := w.runtime.Release(stepCtx, workload(row)); err != nil {
+			slog.WarnContext(ctx, "release stopped workload", "allocation_id", id, "err", err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
 }
 
 // ReconcileNode squares what a node's agent reports running with what the
@@ -253,7 +357,11 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			continue
 		}
 		slog.Warn("node lost an active workload; provisioning it again", "node_id", nodeID, "allocation_id", row.ID)
-		if err := w.runtime.Provision(ctx, workload(row)); err != nil {
+		wl, err := w.provisionWorkload(row)
+		if err == nil {
+			err = w.runtime.Provision(ctx, wl)
+		}
+		if err != nil {
 			slog.Warn("re-provision lost workload", "node_id", nodeID, "allocation_id", row.ID, "err", err)
 		}
 	}

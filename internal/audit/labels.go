@@ -9,17 +9,17 @@ import (
 // labels are the readable names of the actions, as an admin would search
 // for them ("Force release", not allocation.force_release).
 var labels = map[string]string{
-	ActionLoginSucceeded:  "Sign-in",
-	ActionLoginFailed:     "Failed sign-in",
-	ActionLogout:          "Sign-out",
-	ActionRefreshReuse:    "Stolen session detected (refresh token reused)",
-	ActionPasswordChanged: "Password change",
-	ActionUserCreated:     "User created",
-	ActionUserRoleChanged: "Role change",
-	ActionNodeCreated:     "Node registered",
-	ActionNodeDisabled:    "Node disabled",
-	ActionNodeEnabled:     "Node enabled",
-	ActionNodeCordoned:    "Node cordoned (GPU failure)",
+	ActionLoginSucceeded:   "Sign-in",
+	ActionLoginFailed:      "Failed sign-in",
+	ActionLogout:           "Sign-out",
+	ActionRefreshReuse:     "Stolen session detected (refresh token reused)",
+	ActionPasswordChanged:  "Password change",
+	ActionUserCreated:      "User created",
+	ActionUserRoleChanged:  "Role change",
+	ActionNodeCreated:      "Node registered",
+	ActionNodeDisabled:     "Node disabled",
+	ActionNodeEnabled:      "Node enabled",
+	ActionNodeCordoned:     "Node cordoned (GPU failure)",
 	ActionSigningKeyRotate: "Signing key rotated",
 
 	ActionAllocationTransition:   "Allocation status change",

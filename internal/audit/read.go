@@ -28,9 +28,9 @@ type Filter struct {
 	ActionPrefix string
 	Category     string
 	TargetType   string
-	TargetID   string
-	Since      *time.Time // inclusive
-	Until      *time.Time // exclusive
+	TargetID     string
+	Since        *time.Time // inclusive
+	Until        *time.Time // exclusive
 }
 
 // Validate refuses a category or prefix that cannot match as meant.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -87,6 +88,31 @@ type Server struct {
 	// MetricsListen, when set, serves /metrics on its own address and not
 	// on --listen.
 	MetricsListen string
+
+	// ImageAllow are the glob patterns (path.Match, against the image
+	// reference as the user wrote it) an image of the container launchable
+	// must match; none allows no image.
+	ImageAllow StringList
+	// LaunchablesDir, when set, holds manifests (*.yaml) that override the
+	// embedded launchables of the same id and add others.
+	LaunchablesDir string
+}
+
+// StringList is a flag that may be repeated, each value a comma-separated
+// list; empty items are dropped.
+type StringList []string
+
+// String implements flag.Value.
+func (l *StringList) String() string { return strings.Join(*l, ",") }
+
+// Set implements flag.Value.
+func (l *StringList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
 }
 
 // Defaults for `gpuaas server`.
@@ -167,6 +193,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested or provisioning before the reconciler retries or fails it, and a release attempt may go unreported before it is retried")
 	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
+	fs.Var(&c.ImageAllow, "image-allow", "glob patterns (repeatable or comma-separated, e.g. ci/*,nvcr.io/nvidia/*) an image of the container launchable must match as written; none allows no image (400 image_not_allowed)")
+	fs.StringVar(&c.LaunchablesDir, "launchables-dir", c.LaunchablesDir, "directory of launchable manifests (*.yaml) that override the embedded ones by id and add others; empty uses the embedded catalogue")
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
@@ -290,6 +318,11 @@ func (c *Server) Validate() error {
 	}
 	if c.TerminalMaxSession < time.Second || c.TerminalMaxSession > 168*time.Hour {
 		add(Invalid("terminal-max-session", "must be between 1s and 168h, got %s", c.TerminalMaxSession))
+	}
+	for _, pat := range c.ImageAllow {
+		if _, err := path.Match(pat, ""); err != nil {
+			add(Invalid("image-allow", "bad glob pattern %q: %v", pat, err))
+		}
 	}
 	if c.WebsocketMaxPerUser < 1 {
 		add(Invalid("websocket-max-per-user", "must be at least 1, got %d", c.WebsocketMaxPerUser))

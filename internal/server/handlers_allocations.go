@@ -26,9 +26,23 @@ func (a *App) createAllocation(w http.ResponseWriter, r *http.Request) error {
 	if req.Name != nil {
 		name = *req.Name
 	}
+	wl, err := a.Launchables.Resolve(req.Workload)
+	if err != nil {
+		return err
+	}
+	create := allocation.CreateRequest{SKUID: req.SkuId, Name: name, SSHKeyIDs: req.SshKeyIds}
+	if wl.Runtime == allocation.RuntimeDocker {
+		create.Container = &allocation.Spec{Launchable: wl.Launchable, Image: wl.Image, Command: wl.Command, Env: wl.Env,
+			SecretEnv: wl.SecretEnv, Ports: wl.Ports, Params: wl.Params}
+	}
 	return a.idempotent(w, r, "POST /api/v1/allocations", raw, http.StatusAccepted, func(tx *store.Store) (any, error) {
-		return a.Allocations.CreateIn(r.Context(), tx, principal(r).UserID, allocation.CreateRequest{SKUID: req.SkuId, Name: name, SSHKeyIDs: req.SshKeyIds})
+		return a.Allocations.CreateIn(r.Context(), tx, principal(r).UserID, create)
 	})
+}
+
+func (a *App) listLaunchables(w http.ResponseWriter, r *http.Request) error {
+	httpapi.WriteJSON(w, http.StatusOK, a.Launchables.List())
+	return nil
 }
 
 // idempotent runs fn under the request's Idempotency-Key (idempotency.Run)

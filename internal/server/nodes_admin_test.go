@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/server"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
@@ -75,7 +76,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 
 	// The agent runs the control plane's own version: online, no drift.
-	must(t, inv.RecordAgentHello(ctx, id, server.Version, "", 0, at))
+	must(t, inv.RecordAgentHello(ctx, id, agentproto.Hello{AgentVersion: server.Version}, at))
 	n, err := admin.AdminGetNode(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 
 	// An agent on another version reconnects: drift, in the list too.
 	later := at.Add(time.Minute)
-	must(t, inv.RecordAgentHello(ctx, id, server.Version+"-old", "", 0, later))
+	must(t, inv.RecordAgentHello(ctx, id, agentproto.Hello{AgentVersion: server.Version + "-old"}, later))
 	n, err = admin.AdminGetNode(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
 	}
 
 	// A hello for a node that does not exist is not found.
-	if err := inv.RecordAgentHello(ctx, uuid.New(), "x", "", 0, at); err == nil {
+	if err := inv.RecordAgentHello(ctx, uuid.New(), agentproto.Hello{AgentVersion: "x"}, at); err == nil {
 		t.Fatal("hello for an unknown node was recorded")
 	}
 }

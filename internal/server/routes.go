@@ -45,6 +45,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/users/me", a.user(a.me))
 	rt.Handle("POST", "/api/v1/users/me/password", a.user(a.changePassword))
 	rt.Handle("GET", "/api/v1/skus", a.user(a.listSKUs))
+	rt.Handle("GET", "/api/v1/launchables", a.user(a.listLaunchables))
 	rt.Handle("GET", "/api/v1/nodes", a.user(a.listNodes))
 	rt.Handle("POST", "/api/v1/allocations", a.user(a.createAllocation))
 	rt.Handle("GET", "/api/v1/allocations", a.user(a.listAllocations))

@@ -31,6 +31,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/idempotency"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
+	"github.com/gpuaas/gpuaas/internal/launchable"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/outbox"
@@ -66,9 +67,12 @@ type App struct {
 	NodeAuth *nodeauth.Service
 	Agents   *agentgw.Gateway
 	Runtime  allocation.Runtime
-	Naming   events.Naming
-	Limiter  *ratelimit.Limiter
-	Hot      kv.Store
+	// Launchables is the catalogue of workloads (embedded manifests and
+	// --launchables-dir), with the --image-allow policy.
+	Launchables *launchable.Catalogue
+	Naming      events.Naming
+	Limiter     *ratelimit.Limiter
+	Hot         kv.Store
 	// Terminal mints and consumes single-use terminal tokens.
 	Terminal *terminal.Tokens
 	// TerminalSessions proxies /ws/terminal sessions and counts them.
@@ -250,6 +254,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		return fail(fmt.Errorf("--nats-url: %w", err))
 	}
 
+	if app.Launchables, err = launchable.Load(cfg.LaunchablesDir, cfg.ImageAllow); err != nil {
+		return fail(fmt.Errorf("--launchables-dir: %w", err))
+	}
 	app.Limiter = ratelimit.New(app.Hot, app.Registry)
 	idempotency.RegisterMetrics(app.Registry)
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
@@ -269,6 +276,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		LockFunds:  app.Billing.LockFunds,
 		OpenUsage:  app.Billing.OpenUsageIn,
 		CloseUsage: app.Billing.CloseUsageIn,
+		Secrets:    masterSealer(masterKey),
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
@@ -281,7 +289,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	if cfg.Runtime == "agent" {
 		agentRuntime := agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
 		app.Runtime = agentRuntime
-		app.Agents.SetOnReport(allocation.NewWorker(app.Allocations, app.Runtime).ReconcileNode)
+		reporter := allocation.NewWorker(app.Allocations, app.Runtime)
+		app.Agents.SetOnReport(reporter.ReconcileNode)
+		app.Agents.SetOnExit(reporter.ReportExits)
 		// Keys that changed while a node was unreachable follow when its
 		// agent connects.
 		app.Agents.SetOnConnect(sshkeys.NewPusher(st, app.SSHKeys, agentRuntime).PushNode)
@@ -324,7 +334,10 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				consumer.Config{Name: "provisioner", Types: allocation.EventTypes}, worker.HandleEvent, a.Registry)
+				// A provision may wait on the node for up to a minute while
+				// an image pulls: enough handlers that pulls never hold up
+				// the creates behind them.
+				consumer.Config{Name: "provisioner", Types: allocation.EventTypes, Concurrency: 16}, worker.HandleEvent, a.Registry)
 		},
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
@@ -423,4 +436,15 @@ func advertiseURL(configured string, addr net.Addr) string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// masterSealer seals workload secrets with the master key.
+type masterSealer []byte
+
+func (k masterSealer) Seal(plaintext []byte, aad string) ([]byte, error) {
+	return secrets.Seal(k, plaintext, []byte(aad))
+}
+
+func (k masterSealer) Open(sealed []byte, aad string) ([]byte, error) {
+	return secrets.Open(k, sealed, []byte(aad))
 }

@@ -29,7 +29,7 @@ const (
 	natsURL = "nats://127.0.0.1:4222"
 	// poolMaxConns is the server's pgx pool size, set in its database URL
 	// so that the bound on PostgreSQL connections is a stated number.
-	poolMaxConns = 8
+	poolMaxConns  = 8
 	skuID         = "soak-x1"
 	soakUsers     = 6
 	nodes         = 4

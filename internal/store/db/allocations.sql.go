@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -52,6 +52,8 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
 	)
 	return i, err
 }
@@ -65,7 +67,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type ClaimDueReleasesParams struct {
@@ -112,6 +114,8 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -215,7 +219,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -253,12 +257,14 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
 	)
 	return i, err
 }
 
 const getAllocationAdminView = `-- name: GetAllocationAdminView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
@@ -305,6 +311,8 @@ func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (Get
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
 		&i.Allocation.SshKeyIds,
+		&i.Allocation.Runtime,
+		&i.Allocation.Workload,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -341,7 +349,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -389,6 +397,8 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.LastError,
 		&i.Allocation.NextAttemptAt,
 		&i.Allocation.SshKeyIds,
+		&i.Allocation.Runtime,
+		&i.Allocation.Workload,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -398,7 +408,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -471,6 +481,8 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.LastError,
 			&i.Allocation.NextAttemptAt,
 			&i.Allocation.SshKeyIds,
+			&i.Allocation.Runtime,
+			&i.Allocation.Workload,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -487,7 +499,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -524,6 +536,8 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -536,7 +550,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -585,6 +599,8 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -597,7 +613,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -634,6 +650,8 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -646,7 +664,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -684,6 +702,8 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -696,7 +716,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
 `
 
@@ -736,6 +756,8 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -748,7 +770,7 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -796,6 +818,8 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -808,7 +832,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -857,6 +881,8 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SshKeyIds,
+			&i.Runtime,
+			&i.Workload,
 		); err != nil {
 			return nil, err
 		}
@@ -868,35 +894,61 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 	return items, nil
 }
 
+const noteProvisionProgress = `-- name: NoteProvisionProgress :execrows
+UPDATE allocations SET last_error = $1, attempts = 0, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE id = $2 AND status = 'provisioning'
+`
+
+type NoteProvisionProgressParams struct {
+	Note string
+	ID   uuid.UUID
+}
+
+// A provision that goes on on the node (an image pulling): its progress as
+// last_error, status_changed_at moved on and attempts reset, so the
+// reconciler neither counts it as stuck nor gives up on it while the node
+// reports progress (the node bounds a pull itself).
+func (q *Queries) NoteProvisionProgress(ctx context.Context, arg NoteProvisionProgressParams) (int64, error) {
+	result, err := q.db.Exec(ctx, noteProvisionProgress, arg.Note, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const placeAllocation = `-- name: PlaceAllocation :one
 WITH node AS (
     SELECT n.id FROM nodes n
     WHERE n.id = $1 AND n.status = 'online' AND n.admin_state = 'active'
+      AND $2::text = ANY(n.runtimes)
     FOR SHARE
 ), picked AS (
     SELECT g.id, g.idx, g.uuid FROM gpus g
-    WHERE g.node_id = $1 AND g.model = $2 AND g.health = 'healthy' AND g.allocation_id IS NULL
+    WHERE g.node_id = $1 AND g.model = $3 AND g.health = 'healthy' AND g.allocation_id IS NULL
       AND EXISTS (SELECT FROM node)
     ORDER BY g.idx
-    LIMIT $3::int
+    LIMIT $4::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
-    SELECT $4, $5, $1, $6,
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+                             runtime, workload)
+    SELECT $5, $6, $1, $7,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           $3::int, $7, $8, $9::uuid[]
+           $4::int, $8, $9, $10::uuid[],
+           $2::text, $11::jsonb
     FROM picked p
-    HAVING count(*) = $3::int
-    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+    HAVING count(*) = $4::int
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 ), reserved AS (
     UPDATE gpus SET allocation_id = placed.id, updated_at = now()
     FROM placed WHERE gpus.id IN (SELECT id FROM picked)
 )
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids FROM placed
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM placed
 `
 
 type PlaceAllocationParams struct {
 	NodeID            uuid.UUID
+	Runtime           string
 	Model             string
 	GpuCount          int32
 	UserID            uuid.UUID
@@ -905,6 +957,7 @@ type PlaceAllocationParams struct {
 	PricePerHourMinor int64
 	Currency          string
 	SshKeyIds         []uuid.UUID
+	Workload          []byte
 }
 
 type PlaceAllocationRow struct {
@@ -932,11 +985,13 @@ type PlaceAllocationRow struct {
 	LastError          string
 	NextAttemptAt      *time.Time
 	SshKeyIds          []uuid.UUID
+	Runtime            string
+	Workload           []byte
 }
 
 // Places an allocation on one node in one statement. The node is held FOR
 // SHARE (a concurrent disable waits for the commit) and must still be
-// online and active; gpu_count of its free healthy GPUs of the model are
+// online and active and offer the runtime; gpu_count of its free healthy GPUs of the model are
 // taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
 // devices instead of queueing on the same rows; the allocation is inserted
 // with them, and they are reserved for it. No row when the node is out of
@@ -945,6 +1000,7 @@ type PlaceAllocationRow struct {
 func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams) (PlaceAllocationRow, error) {
 	row := q.db.QueryRow(ctx, placeAllocation,
 		arg.NodeID,
+		arg.Runtime,
 		arg.Model,
 		arg.GpuCount,
 		arg.UserID,
@@ -953,6 +1009,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		arg.PricePerHourMinor,
 		arg.Currency,
 		arg.SshKeyIds,
+		arg.Workload,
 	)
 	var i PlaceAllocationRow
 	err := row.Scan(
@@ -980,6 +1037,8 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
 	)
 	return i, err
 }
@@ -989,6 +1048,7 @@ SELECT c.node_id AS id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = $1 AND c.free >= $2::int
   AND n.region = $3 AND n.status = 'online' AND n.admin_state = 'active'
+  AND $4::text = ANY(n.runtimes)
 ORDER BY c.free, c.node_id
 LIMIT 32
 `
@@ -997,6 +1057,7 @@ type PlacementCandidatesParams struct {
 	Model    string
 	GpuCount int32
 	Region   string
+	Runtime  string
 }
 
 type PlacementCandidatesRow struct {
@@ -1006,10 +1067,16 @@ type PlacementCandidatesRow struct {
 
 // Eligible nodes for a SKU with enough free healthy GPUs of its model,
 // fewest free first (best fit keeps big nodes whole for big SKUs), read
-// from the trigger-kept capacity table. Placement caches the list (package
-// allocation), so this runs when a list expires or runs out.
+// from the trigger-kept capacity table, among nodes whose agent offers the
+// runtime. Placement caches the list (package allocation), so this runs
+// when a list expires or runs out.
 func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]PlacementCandidatesRow, error) {
-	rows, err := q.db.Query(ctx, placementCandidates, arg.Model, arg.GpuCount, arg.Region)
+	rows, err := q.db.Query(ctx, placementCandidates,
+		arg.Model,
+		arg.GpuCount,
+		arg.Region,
+		arg.Runtime,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -1032,7 +1099,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type RecordAllocationFailureParams struct {
@@ -1077,6 +1144,8 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
 	)
 	return i, err
 }
@@ -1100,7 +1169,7 @@ UPDATE allocations SET
     -- An escalation to release_failed keeps the retry schedule it had.
     next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
 `
 
 type TransitionAllocationParams struct {
@@ -1153,6 +1222,8 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
 	)
 	return i, err
 }

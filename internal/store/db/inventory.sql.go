@@ -57,7 +57,7 @@ func (q *Queries) CountOfflineGrace(ctx context.Context, capMicros int64) error 
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
 `
 
 type CreateNodeParams struct {
@@ -92,6 +92,7 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }
@@ -116,7 +117,7 @@ func (q *Queries) DeleteUnreportedGPUs(ctx context.Context, arg DeleteUnreported
 }
 
 const getNode = `-- name: GetNode :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE id = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE id = $1
 `
 
 func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -139,12 +140,13 @@ func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }
 
 const getNodeByHostname = `-- name: GetNodeByHostname :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE hostname = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE hostname = $1
 `
 
 func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node, error) {
@@ -167,12 +169,13 @@ func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node,
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }
 
 const getNodeForUpdate = `-- name: GetNodeForUpdate :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes WHERE id = $1 FOR UPDATE
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -195,6 +198,7 @@ func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, err
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }
@@ -390,7 +394,7 @@ func (q *Queries) ListHeldGPUHealth(ctx context.Context, nodeID uuid.UUID) ([]Li
 }
 
 const listNodes = `-- name: ListNodes :many
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at FROM nodes
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
@@ -447,6 +451,7 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 			&i.OfflineSince,
 			&i.OfflineGraceMicros,
 			&i.OfflineCheckedAt,
+			&i.Runtimes,
 		); err != nil {
 			return nil, err
 		}
@@ -567,9 +572,9 @@ func (q *Queries) MarkUnreportedGPUs(ctx context.Context, arg MarkUnreportedGPUs
 const recordAgentHello = `-- name: RecordAgentHello :execrows
 UPDATE nodes
 SET agent_version = $1, agent_connected_at = $2,
-    ssh_host = $3, ssh_port = $4,
+    ssh_host = $3, ssh_port = $4, runtimes = $5::text[],
     status = 'online', last_heartbeat_at = $2, updated_at = now()
-WHERE id = $5
+WHERE id = $6
 `
 
 type RecordAgentHelloParams struct {
@@ -577,6 +582,7 @@ type RecordAgentHelloParams struct {
 	At           *time.Time
 	SshHost      string
 	SshPort      int32
+	Runtimes     []string
 	ID           uuid.UUID
 }
 
@@ -587,6 +593,7 @@ func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloPara
 		arg.At,
 		arg.SshHost,
 		arg.SshPort,
+		arg.Runtimes,
 		arg.ID,
 	)
 	if err != nil {
@@ -596,7 +603,7 @@ func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloPara
 }
 
 const setNodeAdminState = `-- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
+UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
 `
 
 type SetNodeAdminStateParams struct {
@@ -624,6 +631,7 @@ func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStatePa
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }
@@ -730,10 +738,10 @@ func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlinePara
 }
 
 const upsertNodeOnline = `-- name: UpsertNodeOnline :one
-INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
-VALUES ($1, $2, 'online', now())
+INSERT INTO nodes (hostname, region, status, last_heartbeat_at, runtimes)
+VALUES ($1, $2, 'online', now(), '{process,docker}')
 ON CONFLICT (hostname) DO NOTHING
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
 `
 
 type UpsertNodeOnlineParams struct {
@@ -741,7 +749,8 @@ type UpsertNodeOnlineParams struct {
 	Region   string
 }
 
-// For the dev seed: a node that exists keeps its states.
+// For the dev seed: a node that exists keeps its states. The in-process
+// sim runtime that runs seeded nodes stands in for every node runtime.
 func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlineParams) (Node, error) {
 	row := q.db.QueryRow(ctx, upsertNodeOnline, arg.Hostname, arg.Region)
 	var i Node
@@ -762,6 +771,7 @@ func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlinePara
 		&i.OfflineSince,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
+		&i.Runtimes,
 	)
 	return i, err
 }

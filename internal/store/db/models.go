@@ -35,6 +35,8 @@ type Allocation struct {
 	LastError          string
 	NextAttemptAt      *time.Time
 	SshKeyIds          []uuid.UUID
+	Runtime            string
+	Workload           []byte
 }
 
 type AuditLog struct {
@@ -140,6 +142,7 @@ type Node struct {
 	OfflineSince       *time.Time
 	OfflineGraceMicros int64
 	OfflineCheckedAt   *time.Time
+	Runtimes           []string
 }
 
 type NodeCredential struct {

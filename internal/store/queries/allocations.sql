@@ -93,6 +93,14 @@ ORDER BY a.id
 LIMIT @batch
 FOR UPDATE OF a SKIP LOCKED;
 
+-- name: NoteProvisionProgress :execrows
+-- A provision that goes on on the node (an image pulling): its progress as
+-- last_error, status_changed_at moved on and attempts reset, so the
+-- reconciler neither counts it as stuck nor gives up on it while the node
+-- reports progress (the node bounds a pull itself).
+UPDATE allocations SET last_error = @note, attempts = 0, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
+WHERE id = @id AND status = 'provisioning';
+
 -- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = @id AND status = @status
@@ -111,19 +119,21 @@ FOR UPDATE SKIP LOCKED;
 -- name: PlacementCandidates :many
 -- Eligible nodes for a SKU with enough free healthy GPUs of its model,
 -- fewest free first (best fit keeps big nodes whole for big SKUs), read
--- from the trigger-kept capacity table. Placement caches the list (package
--- allocation), so this runs when a list expires or runs out.
+-- from the trigger-kept capacity table, among nodes whose agent offers the
+-- runtime. Placement caches the list (package allocation), so this runs
+-- when a list expires or runs out.
 SELECT c.node_id AS id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = @model AND c.free >= @gpu_count::int
   AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
+  AND @runtime::text = ANY(n.runtimes)
 ORDER BY c.free, c.node_id
 LIMIT 32;
 
 -- name: PlaceAllocation :one
 -- Places an allocation on one node in one statement. The node is held FOR
 -- SHARE (a concurrent disable waits for the commit) and must still be
--- online and active; gpu_count of its free healthy GPUs of the model are
+-- online and active and offer the runtime; gpu_count of its free healthy GPUs of the model are
 -- taken FOR UPDATE SKIP LOCKED, so concurrent creates take disjoint
 -- devices instead of queueing on the same rows; the allocation is inserted
 -- with them, and they are reserved for it. No row when the node is out of
@@ -132,6 +142,7 @@ LIMIT 32;
 WITH node AS (
     SELECT n.id FROM nodes n
     WHERE n.id = @node_id AND n.status = 'online' AND n.admin_state = 'active'
+      AND @runtime::text = ANY(n.runtimes)
     FOR SHARE
 ), picked AS (
     SELECT g.id, g.idx, g.uuid FROM gpus g
@@ -141,10 +152,12 @@ WITH node AS (
     LIMIT @gpu_count::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids)
+    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+                             runtime, workload)
     SELECT @user_id, @sku_id, @node_id, @name,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           @gpu_count::int, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[]
+           @gpu_count::int, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[],
+           @runtime::text, sqlc.narg(workload)::jsonb
     FROM picked p
     HAVING count(*) = @gpu_count::int
     RETURNING *

@@ -56,9 +56,10 @@ LIMIT @page_limit;
 UPDATE nodes SET admin_state = @admin_state, updated_at = now() WHERE id = @id RETURNING *;
 
 -- name: UpsertNodeOnline :one
--- For the dev seed: a node that exists keeps its states.
-INSERT INTO nodes (hostname, region, status, last_heartbeat_at)
-VALUES (@hostname, @region, 'online', now())
+-- For the dev seed: a node that exists keeps its states. The in-process
+-- sim runtime that runs seeded nodes stands in for every node runtime.
+INSERT INTO nodes (hostname, region, status, last_heartbeat_at, runtimes)
+VALUES (@hostname, @region, 'online', now(), '{process,docker}')
 ON CONFLICT (hostname) DO NOTHING
 RETURNING *;
 
@@ -79,7 +80,7 @@ SELECT count(*) FROM gpus WHERE node_id = @node_id AND allocation_id IS NOT NULL
 -- Once per agent connection, not per heartbeat: one indexed row update.
 UPDATE nodes
 SET agent_version = @agent_version, agent_connected_at = @at,
-    ssh_host = @ssh_host, ssh_port = @ssh_port,
+    ssh_host = @ssh_host, ssh_port = @ssh_port, runtimes = @runtimes::text[],
     status = 'online', last_heartbeat_at = @at, updated_at = now()
 WHERE id = @id;
 

@@ -208,6 +208,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/launchables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalogue of workloads an allocation can run
+         * @description Launchables are data: manifests embedded in the binary, which an
+         *     operator may override or extend with --launchables-dir. `shell` is a
+         *     Linux account on the node (the process runtime, no image);
+         *     `container` runs an image the operator allows (--image-allow);
+         *     others (`jupyter`) are ready-made apps. Pass one's id as
+         *     `workload.launchable` when creating an allocation.
+         */
+        get: operations["listLaunchables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/nodes": {
         parameters: {
             query?: never;
@@ -515,8 +540,14 @@ export interface paths {
         /**
          * Take GPUs of a SKU
          * @description Reserves specific healthy GPUs on one online node of the SKU's model
-         *     and region, and answers at once with the allocation in `requested`;
-         *     it becomes `active` when the runtime has provisioned it. The caller
+         *     and region (and, for a container workload, whose agent runs the
+         *     docker runtime), and answers at once with the allocation in
+         *     `requested`; it becomes `active` when the runtime has provisioned it
+         *     (for a container: once it runs; billing starts there). An unknown
+         *     launchable, an image --image-allow does not match (code
+         *     image_not_allowed), a missing required param, a bad port or name, or
+         *     env that names a platform variable is 400 with the field in
+         *     `details.field`. The caller
          *     must hold credit for --min-runway at the SKU's price. With an
          *     Idempotency-Key, a retry returns the stored response byte for byte.
          */
@@ -1427,6 +1458,7 @@ export interface components {
             ssh_key_ids?: string[] | null;
             /** @description Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only. */
             owner?: components["schemas"]["UserSummary"] | null;
+            workload?: components["schemas"]["AllocationWorkload"];
         };
         Connection: {
             /** @description The node's advertised SSH host (its agent's --ssh-host), or its hostname. */
@@ -1447,6 +1479,84 @@ export interface components {
             name?: string;
             /** @description Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key. */
             ssh_key_ids?: string[];
+            workload?: components["schemas"]["WorkloadRequest"];
+        };
+        /** @description What the allocation runs. Absent means the shell launchable (a Linux account on the node). image, command, env and ports are for the container launchable; params for launchables that declare them. */
+        WorkloadRequest: {
+            /** @description A launchable's id (GET /api/v1/launchables). */
+            launchable: string;
+            /** @description container: the image reference; it must match an --image-allow pattern as written. */
+            image?: string;
+            /** @description container: replaces the image's command; at most 64 arguments of at most 4096 bytes. */
+            command?: string[];
+            /** @description container: at most 64 variables, 32 KiB in all; names [A-Za-z_][A-Za-z0-9_]*, none of the platform's (NVIDIA_*, CUDA_VISIBLE_DEVICES, GPUAAS_*). */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description container: at most 16 ports the app serves, published on the node's loopback only. */
+            ports?: components["schemas"]["WorkloadPort"][];
+            /** @description Values of the launchable's params; secret ones are sealed at rest and never shown again. */
+            params?: {
+                [key: string]: string;
+            };
+        };
+        WorkloadPort: {
+            /** @description 1 to 32 of a-z 0-9 -, starting with a letter; unique in the workload. */
+            name: string;
+            port: number;
+            /**
+             * @description http (default) or tcp.
+             * @enum {string}
+             */
+            protocol?: "http" | "tcp";
+        };
+        /** @description What the allocation runs, as asked; secret params and env are never shown. */
+        AllocationWorkload: {
+            launchable: string;
+            /** @enum {string} */
+            runtime: "process" | "docker";
+            image?: string;
+            command?: string[];
+            /** @description The variables that are not secret. */
+            env?: {
+                [key: string]: string;
+            };
+            ports?: components["schemas"]["WorkloadPort"][];
+            /** @description The params that are not secret. */
+            params?: {
+                [key: string]: string;
+            };
+        };
+        Launchable: {
+            id: string;
+            name: string;
+            description: string;
+            /** @enum {string} */
+            runtime: "process" | "docker";
+            /** @description The default image; empty where the user names one (container) or there is none (shell). */
+            image: string;
+            ports: components["schemas"]["LaunchablePort"][];
+            health?: components["schemas"]["LaunchableHealth"] | null;
+            params: components["schemas"]["LaunchableParam"][];
+        };
+        LaunchablePort: {
+            name: string;
+            port: number;
+            /** @enum {string} */
+            protocol: "http" | "tcp";
+        };
+        LaunchableHealth: {
+            port: number;
+            path: string;
+        };
+        LaunchableParam: {
+            name: string;
+            description: string;
+            required: boolean;
+            secret: boolean;
+        };
+        LaunchableList: {
+            items: components["schemas"]["Launchable"][];
         };
         ForceReleaseRequest: {
             /** @description Why; required, at most 500 characters. */
@@ -2104,6 +2214,28 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listLaunchables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every launchable, in catalogue order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LaunchableList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["RateLimited"];
         };
     };

@@ -1,0 +1,746 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"github.com/google/uuid"
+)
+
+// MinAPIVersion is the oldest Engine API this runtime drives (Docker
+// 20.10): device requests and the cgroup options it sets are all there.
+const MinAPIVersion = "1.41"
+
+// LabelAllocation marks what this runtime created, with the allocation id.
+const LabelAllocation = "gpuaas.allocation"
+
+// DefaultCapAdd is the short list of capabilities a container keeps after
+// CapDrop ALL: what an ordinary image's entrypoint needs to own its files,
+// signal its children and drop to an unprivileged user. Nothing that
+// reaches the host (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, MKNOD, …).
+var DefaultCapAdd = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"}
+
+// DefaultPidsLimit bounds a container's processes when Runtime.PidsLimit
+// is zero.
+const DefaultPidsLimit = 4096
+
+// cpuPeriod is the CFS period, in microseconds, of a container's quota.
+const cpuPeriod = 100_000
+
+// Errors a caller may test for with errors.Is.
+var (
+	// ErrInvalid is a workload this runtime refuses.
+	ErrInvalid = errors.New("invalid workload")
+	// ErrNotManaged is a container or network of an allocation's name that
+	// this runtime did not create for it. It is never modified or removed.
+	ErrNotManaged = errors.New("not managed by gpuaas for this allocation")
+	// ErrExited is a container that stopped before Provision saw it run.
+	ErrExited = errors.New("container exited")
+	// ErrPulling is a provision waiting for its image: the pull goes on in
+	// the background, and a repeat of the provision carries on from where
+	// it is (or fails with the pull's error).
+	ErrPulling = errors.New("pulling image")
+)
+
+// Port is a port the workload serves, published on 127.0.0.1.
+type Port struct {
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol,omitempty"` // tcp (default) or udp
+}
+
+// Workload is one allocation as this runtime sees it.
+type Workload struct {
+	AllocationID uuid.UUID
+	// GPUUUIDs are the reserved GPUs, exactly the ones the container may
+	// use.
+	GPUUUIDs []string
+	Image    string
+	// Command replaces the image's CMD when not empty.
+	Command []string
+	Env     map[string]string
+	Ports   []Port
+	// VCPU and MemoryMiB come from the SKU; zero means no limit.
+	VCPU      int
+	MemoryMiB int64
+}
+
+// Runtime runs workloads as containers. Create it with New.
+type Runtime struct {
+	cli *client.Client
+	// PidsLimit bounds each container's processes; zero means
+	// DefaultPidsLimit.
+	PidsLimit int64
+	// Credentials are the registry logins sent with pulls (the agent's
+	// --docker-config); nil pulls anonymously.
+	Credentials Credentials
+	// OnPull, if set, is told the progress of an image pull.
+	OnPull func(allocationID uuid.UUID, p PullProgress)
+	// StopTimeout is the grace a container gets on Release; default 10 s.
+	StopTimeout time.Duration
+	// PullWait is how long Provision waits for a missing image before it
+	// answers ErrPulling (the pull goes on); default 20 s. PullTimeout
+	// bounds a whole pull; default 1 h.
+	PullWait    time.Duration
+	PullTimeout time.Duration
+
+	mu    sync.Mutex
+	pulls map[string]*pull
+}
+
+// pull is one image pull running in the background, shared by every
+// provision that needs the image.
+type pull struct {
+	done     chan struct{}
+	err      error // set before done closes
+	progress PullProgress
+}
+
+// PullProgress is the state of one image pull, summed over its layers.
+type PullProgress struct {
+	Image   string
+	Current int64
+	Total   int64
+	Status  string
+}
+
+// New connects to the engine at host (a DOCKER_HOST value such as
+// unix:///var/run/docker.sock), negotiates the API version and refuses an
+// engine older than MinAPIVersion.
+func New(ctx context.Context, host string) (*Runtime, error) {
+	opts := []client.Opt{client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", host, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("reach the docker engine at %s: %w", host, err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	if v := cli.ClientVersion(); versionLess(v, MinAPIVersion) {
+		cli.Close()
+		return nil, fmt.Errorf("docker engine at %s speaks API %s; need %s (Docker 20.10) or newer", host, v, MinAPIVersion)
+	}
+	return &Runtime{cli: cli, pulls: map[string]*pull{}}, nil
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// APIVersion is the negotiated Engine API version.
+func (r *Runtime) APIVersion() string { return r.cli.ClientVersion() }
+
+func versionLess(a, b string) bool {
+	pa, pb := strings.SplitN(a, ".", 2), strings.SplitN(b, ".", 2)
+	if len(pa) != 2 || len(pb) != 2 {
+		return a < b
+	}
+	ma, _ := strconv.Atoi(pa[0])
+	mb, _ := strconv.Atoi(pb[0])
+	if ma != mb {
+		return ma < mb
+	}
+	na, _ := strconv.Atoi(pa[1])
+	nb, _ := strconv.Atoi(pb[1])
+	return na < nb
+}
+
+// Name is the container's and the network's name for an allocation.
+func Name(id uuid.UUID) string { return "gpuaas-" + id.String() }
+
+var (
+	gpuUUIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+	envKeyRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	portNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+)
+
+// PlatformEnv are variables the runtime sets itself; a workload's Env may
+// not name them.
+var PlatformEnv = []string{"NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "GPUAAS_ALLOCATION_ID"}
+
+// IsPlatformEnv says whether key is one of PlatformEnv or under the
+// GPUAAS_ prefix.
+func IsPlatformEnv(key string) bool {
+	for _, k := range PlatformEnv {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return strings.HasPrefix(strings.ToUpper(key), "GPUAAS_")
+}
+
+func (w Workload) check() error {
+	if w.AllocationID == uuid.Nil {
+		return fmt.Errorf("%w: allocation id is missing", ErrInvalid)
+	}
+	if strings.TrimSpace(w.Image) == "" {
+		return fmt.Errorf("%w: image is missing", ErrInvalid)
+	}
+	for _, g := range w.GPUUUIDs {
+		if !gpuUUIDRE.MatchString(g) {
+			return fmt.Errorf("%w: GPU uuid %q", ErrInvalid, g)
+		}
+	}
+	for k := range w.Env {
+		if !envKeyRE.MatchString(k) {
+			return fmt.Errorf("%w: env name %q", ErrInvalid, k)
+		}
+		if IsPlatformEnv(k) {
+			return fmt.Errorf("%w: env %s is set by the platform", ErrInvalid, k)
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range w.Ports {
+		if !portNameRE.MatchString(p.Name) || seen[p.Name] {
+			return fmt.Errorf("%w: port name %q", ErrInvalid, p.Name)
+		}
+		seen[p.Name] = true
+		if p.Port < 1 || p.Port > 65535 {
+			return fmt.Errorf("%w: port %d", ErrInvalid, p.Port)
+		}
+		if p.Protocol != "" && p.Protocol != "tcp" && p.Protocol != "udp" {
+			return fmt.Errorf("%w: port protocol %q", ErrInvalid, p.Protocol)
+		}
+	}
+	if w.VCPU < 0 || w.MemoryMiB < 0 {
+		return fmt.Errorf("%w: negative limits", ErrInvalid)
+	}
+	return nil
+}
+
+// visibleDevices is NVIDIA_VISIBLE_DEVICES for w: its GPUs, or "void"
+// (the toolkit exposes none) without any.
+func visibleDevices(w Workload) string {
+	if len(w.GPUUUIDs) == 0 {
+		return "void"
+	}
+	return strings.Join(w.GPUUUIDs, ",")
+}
+
+func (p Port) natPort() nat.Port {
+	proto := p.Protocol
+	if proto == "" {
+		proto = "tcp"
+	}
+	return nat.Port(strconv.Itoa(p.Port) + "/" + proto)
+}
+
+// Spec is the container configuration Provision creates for w, exported so
+// that the isolation it promises can be read (and tested) in one place.
+func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
+	name := Name(w.AllocationID)
+	env := []string{
+		"NVIDIA_VISIBLE_DEVICES=" + visibleDevices(w),
+		"GPUAAS_ALLOCATION_ID=" + w.AllocationID.String(),
+	}
+	keys := make([]string, 0, len(w.Env))
+	for k := range w.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+w.Env[k])
+	}
+	exposed := nat.PortSet{}
+	bindings := nat.PortMap{}
+	for _, p := range w.Ports {
+		exposed[p.natPort()] = struct{}{}
+		bindings[p.natPort()] = []nat.PortBinding{{HostIP: "127.0.0.1"}}
+	}
+	cfg := &container.Config{
+		Image:        w.Image,
+		Env:          env,
+		Labels:       map[string]string{LabelAllocation: w.AllocationID.String()},
+		ExposedPorts: exposed,
+		Hostname:     "g" + strings.ReplaceAll(w.AllocationID.String(), "-", "")[:12],
+	}
+	if len(w.Command) > 0 {
+		cfg.Cmd = w.Command
+	}
+	pids := r.PidsLimit
+	if pids <= 0 {
+		pids = DefaultPidsLimit
+	}
+	res := container.Resources{PidsLimit: &pids}
+	if w.VCPU > 0 {
+		res.CPUPeriod = cpuPeriod
+		res.CPUQuota = int64(w.VCPU) * cpuPeriod
+	}
+	if w.MemoryMiB > 0 {
+		res.Memory = w.MemoryMiB << 20
+		res.MemorySwap = res.Memory // no swap beyond the memory limit
+	}
+	if len(w.GPUUUIDs) > 0 {
+		res.DeviceRequests = []container.DeviceRequest{{
+			Driver: "nvidia", DeviceIDs: append([]string(nil), w.GPUUUIDs...), Capabilities: [][]string{{"gpu"}},
+		}}
+	}
+	host := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(name),
+		PortBindings:  bindings,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		CapDrop:       []string{"ALL"},
+		CapAdd:        append([]string(nil), DefaultCapAdd...),
+		SecurityOpt:   []string{"no-new-privileges"},
+		Privileged:    false,
+		IpcMode:       container.IPCModePrivate,
+		Init:          boolPtr(true),
+		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
+		Resources:     res,
+	}
+	return cfg, host
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func managed(labels map[string]string, id uuid.UUID) bool {
+	return labels[LabelAllocation] == id.String()
+}
+
+// Provision makes w real: its network, its image, and its container
+// running. A repeat finds what is there and adopts it: a running container
+// is left as it is, a created one is started.
+//
+// A provision that fails (a pull, a create, a start, a container that
+// exits at once) removes what it made before it returns, so a failed
+// allocation leaves nothing on the node; the error says why in words a
+// user can act on.
+func (r *Runtime) Provision(ctx context.Context, w Workload) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	err := r.provision(ctx, w)
+	if err != nil && !errors.Is(err, ErrNotManaged) && !errors.Is(err, ErrPulling) && ctx.Err() == nil {
+		if rerr := r.Release(context.WithoutCancel(ctx), w.AllocationID); rerr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %v)", err, rerr)
+		}
+	}
+	return err
+}
+
+func (r *Runtime) provision(ctx context.Context, w Workload) error {
+	name := Name(w.AllocationID)
+	c, err := r.cli.ContainerInspect(ctx, name)
+	switch {
+	case errdefs.IsNotFound(err):
+		if err := r.ensureNetwork(ctx, w.AllocationID); err != nil {
+			return err
+		}
+		if err := r.ensureImage(ctx, w); err != nil {
+			return err
+		}
+		cfg, host := r.Spec(w)
+		if _, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, name); err != nil && !errdefs.IsConflict(err) {
+			return fmt.Errorf("create container %s: %w", name, err)
+		}
+		if c, err = r.cli.ContainerInspect(ctx, name); err != nil {
+			return fmt.Errorf("inspect container %s: %w", name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if c.Config == nil || !managed(c.Config.Labels, w.AllocationID) {
+		return fmt.Errorf("%w: container %s", ErrNotManaged, name)
+	}
+	if c.State != nil && c.State.Running {
+		return nil
+	}
+	if c.State != nil && c.State.Status != "created" {
+		return exitedError(stateOf(c))
+	}
+	if err := r.cli.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", name, err)
+	}
+	c, err = r.cli.ContainerInspect(ctx, name)
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	if c.State == nil || !c.State.Running {
+		return exitedError(stateOf(c))
+	}
+	return nil
+}
+
+func exitedError(s State) error {
+	switch {
+	case s.OOMKilled:
+		return fmt.Errorf("%w: killed for exceeding its memory limit (OOM), exit code %d", ErrExited, s.ExitCode)
+	case s.Error != "":
+		return fmt.Errorf("%w with code %d: %s", ErrExited, s.ExitCode, s.Error)
+	}
+	return fmt.Errorf("%w with code %d", ErrExited, s.ExitCode)
+}
+
+func (r *Runtime) ensureNetwork(ctx context.Context, id uuid.UUID) error {
+	name := Name(id)
+	n, err := r.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	if err == nil {
+		if !managed(n.Labels, id) {
+			return fmt.Errorf("%w: network %s", ErrNotManaged, name)
+		}
+		return nil
+	}
+	if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect network %s: %w", name, err)
+	}
+	_, err = r.cli.NetworkCreate(ctx, name, network.CreateOptions{
+		Driver: "bridge",
+		Labels: map[string]string{LabelAllocation: id.String()},
+		Options: map[string]string{
+			"com.docker.network.bridge.enable_icc":        "false",
+			"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+		},
+	})
+	if err != nil && !errdefs.IsConflict(err) {
+		return fmt.Errorf("create network %s: %w", name, err)
+	}
+	return nil
+}
+
+// ensureImage makes sure the engine has w's image. A missing one is
+// pulled in the background (one pull per image, whoever asks): ensureImage
+// waits up to PullWait for it, then answers ErrPulling with the progress,
+// and the caller asks again later. A pull that failed is reported once, to
+// the next ask, and then forgotten so that a later provision tries again.
+func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
+	if _, err := r.cli.ImageInspect(ctx, w.Image); err == nil {
+		return nil
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("inspect image %s: %w", w.Image, err)
+	}
+	auth, err := r.Credentials.For(w.Image)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.pulls == nil {
+		r.pulls = map[string]*pull{}
+	}
+	p, ok := r.pulls[w.Image]
+	if !ok {
+		p = &pull{done: make(chan struct{}), progress: PullProgress{Image: w.Image, Status: "starting"}}
+		r.pulls[w.Image] = p
+		go r.runPull(p, w, auth)
+	}
+	r.mu.Unlock()
+	wait := r.PullWait
+	if wait <= 0 {
+		wait = 20 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		r.mu.Lock()
+		if r.pulls[w.Image] == p {
+			delete(r.pulls, w.Image)
+		}
+		r.mu.Unlock()
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		r.mu.Lock()
+		pr := p.progress
+		r.mu.Unlock()
+		if pr.Total > 0 {
+			return fmt.Errorf("%w %s: %d of %d MB", ErrPulling, w.Image, pr.Current>>20, pr.Total>>20)
+		}
+		return fmt.Errorf("%w %s: %s", ErrPulling, w.Image, pr.Status)
+	}
+}
+
+// runPull pulls w's image to its end, under PullTimeout and not under any
+// one provision's context.
+func (r *Runtime) runPull(p *pull, w Workload, auth string) {
+	timeout := r.PullTimeout
+	if timeout <= 0 {
+		timeout = time.Hour
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	defer close(p.done)
+	rc, err := r.cli.ImagePull(ctx, w.Image, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		p.err = fmt.Errorf("pull image %s: %w", w.Image, err)
+		return
+	}
+	defer rc.Close()
+	p.err = r.readPull(rc, w, func(pr PullProgress) {
+		r.mu.Lock()
+		p.progress = pr
+		r.mu.Unlock()
+	})
+}
+
+// pullMessage is one line of the engine's pull progress stream.
+type pullMessage struct {
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	ProgressDetail struct {
+		Current int64 `json:"current"`
+		Total   int64 `json:"total"`
+	} `json:"progressDetail"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+// readPull follows a pull to its end; a pull that fails does so inside the
+// stream, after a 200.
+func (r *Runtime) readPull(rc io.Reader, w Workload, note func(PullProgress)) error {
+	dec := json.NewDecoder(rc)
+	layers := map[string][2]int64{}
+	last := time.Time{}
+	for {
+		var m pullMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("pull image %s: read progress: %w", w.Image, err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return fmt.Errorf("pull image %s: %s", w.Image, m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return fmt.Errorf("pull image %s: %s", w.Image, m.Error)
+		}
+		if m.ID != "" && m.ProgressDetail.Total > 0 {
+			layers[m.ID] = [2]int64{m.ProgressDetail.Current, m.ProgressDetail.Total}
+		}
+		if time.Since(last) > 500*time.Millisecond {
+			last = time.Now()
+			pr := sumPull(w.Image, m.Status, layers)
+			note(pr)
+			if r.OnPull != nil {
+				r.OnPull(w.AllocationID, pr)
+			}
+		}
+	}
+	done := sumPull(w.Image, "pulled", layers)
+	done.Current = done.Total
+	note(done)
+	if r.OnPull != nil {
+		r.OnPull(w.AllocationID, done)
+	}
+	return nil
+}
+
+func sumPull(img, status string, layers map[string][2]int64) PullProgress {
+	p := PullProgress{Image: img, Status: status}
+	for _, l := range layers {
+		p.Current += l[0]
+		p.Total += l[1]
+	}
+	return p
+}
+
+// Release stops and removes w's container and network. What is not there
+// is not an error; what is there but not ours is ErrNotManaged.
+func (r *Runtime) Release(ctx context.Context, id uuid.UUID) error {
+	if id == uuid.Nil {
+		return fmt.Errorf("%w: allocation id is missing", ErrInvalid)
+	}
+	name := Name(id)
+	c, err := r.cli.ContainerInspect(ctx, name)
+	switch {
+	case errdefs.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	case c.Config == nil || !managed(c.Config.Labels, id):
+		return fmt.Errorf("%w: container %s", ErrNotManaged, name)
+	default:
+		grace := r.StopTimeout
+		if grace <= 0 {
+			grace = 10 * time.Second
+		}
+		secs := int(grace.Seconds())
+		if err := r.cli.ContainerStop(ctx, name, container.StopOptions{Timeout: &secs}); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("stop container %s: %w", name, err)
+		}
+		err := r.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !errdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+			return fmt.Errorf("remove container %s: %w", name, err)
+		}
+	}
+	n, err := r.cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	switch {
+	case errdefs.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("inspect network %s: %w", name, err)
+	case !managed(n.Labels, id):
+		return fmt.Errorf("%w: network %s", ErrNotManaged, name)
+	}
+	if err := r.cli.NetworkRemove(ctx, name); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	return nil
+}
+
+func isRemovalInProgress(err error) bool {
+	return strings.Contains(err.Error(), "removal of container") && strings.Contains(err.Error(), "already in progress")
+}
+
+// State is what the engine says of an allocation's container.
+type State struct {
+	AllocationID uuid.UUID
+	Status       string // created, running, exited, …
+	Running      bool
+	ExitCode     int
+	OOMKilled    bool
+	Error        string
+}
+
+func stateOf(c container.InspectResponse) State {
+	s := State{}
+	if c.Config != nil {
+		s.AllocationID, _ = uuid.Parse(c.Config.Labels[LabelAllocation])
+	}
+	if c.State != nil {
+		s.Status, s.Running, s.ExitCode, s.OOMKilled, s.Error = string(c.State.Status), c.State.Running, c.State.ExitCode, c.State.OOMKilled, c.State.Error
+	}
+	return s
+}
+
+// Inspect reports the state of id's container; found is false when there
+// is none.
+func (r *Runtime) Inspect(ctx context.Context, id uuid.UUID) (s State, found bool, err error) {
+	c, err := r.cli.ContainerInspect(ctx, Name(id))
+	if errdefs.IsNotFound(err) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("inspect container %s: %w", Name(id), err)
+	}
+	if c.Config == nil || !managed(c.Config.Labels, id) {
+		return State{}, false, nil
+	}
+	s = stateOf(c)
+	if !s.Running && !s.OOMKilled && s.ExitCode == 137 && c.State != nil {
+		// The engine sets OOMKilled only when the kernel's OOM event
+		// reaches it before the exit; its "oom" event is logged either way.
+		if s.OOMKilled, err = r.oomEvent(ctx, c.ID, c.State.StartedAt); err != nil {
+			return State{}, false, err
+		}
+	}
+	return s, true, nil
+}
+
+// oomEvent says whether the engine logged an "oom" event for container id
+// since it started.
+func (r *Runtime) oomEvent(ctx context.Context, id, startedAt string) (bool, error) {
+	since := "0"
+	if t, err := time.Parse(time.RFC3339Nano, startedAt); err == nil {
+		since = strconv.FormatInt(t.Add(-time.Second).Unix(), 10)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{Since: since, Until: strconv.FormatInt(time.Now().Unix()+1, 10),
+		Filters: filters.NewArgs(filters.Arg("container", id), filters.Arg("event", "oom"))})
+	for {
+		select {
+		case <-msgs:
+			return true, nil
+		case err := <-errs:
+			if err == nil || errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, fmt.Errorf("read events of container %s: %w", id, err)
+		}
+	}
+}
+
+// List reports every container this runtime created on the engine, found
+// by label: after an agent restart these are the allocations it runs.
+func (r *Runtime) List(ctx context.Context) ([]State, error) {
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelAllocation))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := make([]State, 0, len(cs))
+	for _, c := range cs {
+		id, err := uuid.Parse(c.Labels[LabelAllocation])
+		if err != nil {
+			continue
+		}
+		s, found, err := r.Inspect(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Exited reports the containers of this runtime that stopped on their own
+// (exited or OOM-killed), with their exit codes: one list call, and an
+// inspect only for the stopped ones.
+func (r *Runtime) Exited(ctx context.Context) ([]State, error) {
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelAllocation), filters.Arg("status", "exited"), filters.Arg("status", "dead"))})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []State
+	for _, c := range cs {
+		id, err := uuid.Parse(c.Labels[LabelAllocation])
+		if err != nil {
+			continue
+		}
+		s, found, err := r.Inspect(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found && !s.Running {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// PublishedPort is the 127.0.0.1 host port the engine gave a container
+// port of id; zero when there is none (not running, not published).
+func (r *Runtime) PublishedPort(ctx context.Context, id uuid.UUID, p Port) (int, error) {
+	c, err := r.cli.ContainerInspect(ctx, Name(id))
+	if err != nil {
+		return 0, fmt.Errorf("inspect container %s: %w", Name(id), err)
+	}
+	if c.NetworkSettings == nil {
+		return 0, nil
+	}
+	for _, b := range c.NetworkSettings.Ports[p.natPort()] {
+		if b.HostIP == "127.0.0.1" {
+			n, _ := strconv.Atoi(b.HostPort)
+			return n, nil
+		}
+	}
+	return 0, nil
+}
