@@ -21,23 +21,100 @@ export const accounts = {
   demo: { username: process.env.DEMO_USERNAME || 'demo', password: process.env.DEMO_PASSWORD || '' },
 };
 
-/** Viewports the issue asks the console to work at. */
+/** Viewports the console must work at: a laptop and the narrowest common phone. */
 export const viewports = {
-  desktop: { width: 1280, height: 800 },
-  narrow: { width: 390, height: 844 },
+  desktop: { width: 1440, height: 900 },
+  phone: { width: 360, height: 740 },
 };
+/** Kept for journeys written before the phone size was 360 px. */
+viewports.narrow = viewports.phone;
 
 function slug(name) {
   return String(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'shot';
 }
 
 /**
- * Saves a full-page PNG of page as ARTIFACTS_DIR/<name>.png and returns its path.
+ * Fails when anything on the page reaches past the right edge of the
+ * viewport: the document scrolls sideways (scrollWidth > clientWidth), or a
+ * visible element that no scrolling or clipping box contains ends beyond the
+ * edge (which also catches fixed dialogs, whose overflow never scrolls). A
+ * wide command or table inside its own overflow box is fine; the box itself
+ * is checked. The message names the first offenders with their right edge.
  */
-export async function shot(page, name) {
+export async function assertNoOverflow(page, name) {
+  const r = await page.evaluate(() => {
+    const de = document.documentElement;
+    const vw = de.clientWidth;
+    const scroll = Math.max(de.scrollWidth, document.body.scrollWidth);
+    const describe = (el) => {
+      let d = el.tagName.toLowerCase();
+      if (el.id) d += `#${el.id}`;
+      const cls = typeof el.className === 'string' ? el.className.trim().split(/\s+/).filter(Boolean).slice(0, 3) : [];
+      if (cls.length) d += `.${cls.join('.')}`;
+      const t = (el.getAttribute('data-testid') || el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 40);
+      return t ? `${d} "${t}"` : d;
+    };
+    const contained = (el) => {
+      for (let p = el.parentElement; p && p !== document.body && p !== de; p = p.parentElement) {
+        if (getComputedStyle(p).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const offenders = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0 || rect.right <= vw + 1) continue;
+      const cs = getComputedStyle(el);
+      if (cs.visibility === 'hidden' || cs.display === 'none' || cs.position === 'absolute' && rect.width <= 1) continue;
+      if (contained(el)) continue;
+      offenders.push(`${describe(el)} right=${Math.round(rect.right)}`);
+    }
+    if (scroll <= vw && offenders.length === 0) return null;
+    return { vw, scroll, offenders: offenders.slice(-8) };
+  });
+  if (r) {
+    throw new Error(
+      `horizontal overflow on "${name}" at ${r.vw} px (${page.url()}): the page is ${r.scroll} px wide` +
+        (r.offenders.length ? `; past the right edge:\n      ${r.offenders.join('\n      ')}` : ''),
+    );
+  }
+}
+
+async function settle(page) {
+  await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(() => res()))));
+  await page.waitForTimeout(150);
+}
+
+/**
+ * Saves a full-page PNG of page as ARTIFACTS_DIR/<name>.png and returns its
+ * path, after checking the page has no horizontal overflow. A page wider than
+ * a phone is then also checked (and shot, as <name>-360.png) at 360 px wide,
+ * in the state it is in (an open dialog included), and put back: so every
+ * screen a journey photographs is checked at 1440 and at 360 px. { check:
+ * false } only saves the picture (the failure screenshots).
+ */
+export async function shot(page, name, { check = true } = {}) {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
+  if (!check) {
+    const file = path.join(ARTIFACTS_DIR, `${slug(name)}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  }
+  await assertNoOverflow(page, name);
   const file = path.join(ARTIFACTS_DIR, `${slug(name)}.png`);
   await page.screenshot({ path: file, fullPage: true });
+  const size = page.viewportSize();
+  if (size && size.width > viewports.phone.width) {
+    await page.setViewportSize(viewports.phone);
+    try {
+      await settle(page);
+      await assertNoOverflow(page, `${name} at 360 px`);
+      await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${slug(name)}-360.png`), fullPage: true });
+    } finally {
+      await page.setViewportSize(size);
+      await settle(page);
+    }
+  }
   return file;
 }
 

@@ -78,7 +78,7 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
   await step("user detail: demo's balance as demo sees it, then credit it by 12.34", async () => {
     const panel = page.getByTestId('user-balance');
     const money = (b) =>
-      new Intl.NumberFormat('en-US', { style: 'currency', currency: b.currency }).format(b.balance_minor / 100);
+      `${b.currency} ${new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(b.balance_minor / 100)}`;
     const shows = async (b) => {
       const expected = money(b);
       await waitUntil(async () => (await panel.locator('.money').first().innerText()) === expected, {
@@ -89,17 +89,33 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shows(before);
     await page.getByLabel(/^Amount/).fill('12.34');
     await page.getByLabel(/^Reason/).fill(CREDIT_REASON);
-    await page.getByRole('button', { name: 'Credit $12.34' }).click();
-    await expectText(page, /Credited \$12\.34/);
+    await page.getByRole('button', { name: 'Credit USD 12.34' }).click();
+    await expectText(page, /Credited USD 12\.34/);
     const after = await demo('GET', '/api/v1/billing/balance');
     assert(
       after.balance_minor >= before.balance_minor + 1234 - 100,
       `demo's balance went from ${before.balance_minor} to ${after.balance_minor} after a credit of 1234`,
     );
     await shows(after);
-    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+    await expectText(page, `Credit USD +12.34 — ${CREDIT_REASON}`);
     await axeScan(page, 'admin-user-detail');
     await shot(page, 'admin-user-detail');
+  });
+
+  await step('user detail: a password reset link for demo (or the plain "not offered" on a server without the route)', async () => {
+    await page.getByTestId('user-actions').getByRole('button', { name: 'Password reset link…' }).click();
+    const dialog = page.getByRole('dialog', { name: /Password reset link for demo/ });
+    await dialog.getByRole('button', { name: 'Issue link' }).click();
+    await waitUntil(
+      async () =>
+        (await dialog.getByTestId('reset-link').count()) > 0 ||
+        (await dialog.getByText('This server does not offer this action yet').count()) > 0,
+      { message: 'the reset link, or the note that the server does not offer it', timeout: 10_000 },
+    );
+    await axeScan(page, 'admin-user-reset-link');
+    await shot(page, 'admin-user-reset-link');
+    await dialog.getByRole('button', { name: /^(Done|Cancel)$/ }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   await step('nodes: disable an idle node', async () => {
@@ -169,6 +185,19 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     );
   });
 
+  await step("the allocation's admin page: its owner, or the plain note on a server without the route", async () => {
+    await page.locator('tr', { hasText: allocation.name }).getByRole('link', { name: allocation.name }).click();
+    await page.waitForURL(new RegExp(`/admin/allocations/${allocation.id}$`));
+    await waitUntil(
+      async () =>
+        (await page.getByRole('link', { name: 'demo', exact: true }).count()) > 0 ||
+        (await page.getByText('does not offer an allocation’s admin page').count()) > 0,
+      { message: "the allocation's owner, or the not-available note", timeout: 15_000 },
+    );
+    await axeScan(page, 'admin-allocation');
+    await shot(page, 'admin-allocation');
+  });
+
   await step('audit logs: the credit, the force-release and the node disable are there', async () => {
     await page.goto('/admin/audit-logs');
     await page.getByRole('table').waitFor();
@@ -178,7 +207,7 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await page.getByLabel('Action').fill('billing.adjustment');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/action=billing.adjustment/);
-    await expectText(page, `Credit +$12.34 — ${CREDIT_REASON}`);
+    await expectText(page, `Credit USD +12.34 — ${CREDIT_REASON}`);
 
     await page.getByLabel('Action').fill('allocation.transition');
     await page.getByLabel('Target id').fill(allocation.id);
@@ -186,6 +215,20 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await expectText(page, RELEASE_REASON);
     await shot(page, 'admin-audit-logs-filtered');
 
+    // A force release is found by its name, within its category; the filters stay in the URL.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Category').selectOption('allocation');
+    await page.getByLabel('Find').fill('force release');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/category=allocation/);
+    await expectText(page.getByRole('table'), 'Force release');
+    await expectText(page, RELEASE_REASON);
+    await page.reload();
+    await expectText(page.getByRole('table'), 'Force release');
+    await shot(page, 'admin-audit-logs-force-release');
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForURL((u) => !u.search.includes('category='));
     await page.getByLabel('Action').fill('node.disable');
     await page.getByLabel('Target type').selectOption('node');
     await page.getByLabel('Target id').fill(node.id);
@@ -202,8 +245,69 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     assert(csv.includes(node.id), 'the filtered CSV export does not name the disabled node');
   });
 
-  await step('overview and nodes at 390 px', async () => {
-    const narrow = await newPage(viewports.narrow);
+  await step('dialogs at 360 px: new user, add node, and a join token with its agent command', async () => {
+    await page.goto('/admin/users');
+    await page.getByRole('button', { name: 'New user' }).first().click();
+    let dialog = page.getByRole('dialog', { name: 'New user' });
+    await dialog.waitFor();
+    await shot(page, 'admin-new-user-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: 'Add node' }).first().click();
+    dialog = page.getByRole('dialog', { name: 'Add a node' });
+    await dialog.waitFor();
+    await shot(page, 'admin-add-node-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: `Issue a join token for ${node.hostname}` }).click();
+    dialog = page.getByRole('dialog', { name: `Join token for ${node.hostname}` });
+    await dialog.getByRole('button', { name: 'Issue token' }).click();
+    await page.getByTestId('join-command').waitFor();
+    await axeScan(page, 'admin-join-token');
+    await shot(page, 'admin-join-token');
+    await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+  });
+
+  await step('the admin screens in dark mode (axe)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const [path, name] of [
+      ['/admin/overview', 'admin-overview-dark'],
+      ['/admin/users', 'admin-users-dark'],
+      ['/admin/nodes', 'admin-nodes-dark'],
+      ['/admin/allocations', 'admin-allocations-dark'],
+      ['/admin/audit-logs', 'admin-audit-logs-dark'],
+    ]) {
+      await page.goto(path);
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await axeScan(page, name);
+    }
+    await shot(page, 'admin-audit-logs-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  await step('dead letters, and the revoke-credentials dialog of a node (cancelled)', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead letters' }).click();
+    await page.waitForURL(/\/admin\/dead-letters$/);
+    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    await page.locator('table, .state-empty').first().waitFor();
+    await axeScan(page, 'admin-dead-letters');
+    await shot(page, 'admin-dead-letters');
+    await page.goto('/admin/nodes');
+    await page.getByRole('button', { name: `Revoke the credentials of ${node.hostname}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Revoke the credentials of ${node.hostname}?` });
+    await dialog.waitFor();
+    await axeScan(page, 'admin-nodes-revoke-dialog');
+    await shot(page, 'admin-nodes-revoke-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  await step('overview and nodes on a phone (360 px)', async () => {
+    const narrow = await newPage(viewports.phone);
     await narrow.goto('/admin/overview');
     await expectText(narrow, /Updated \d/);
     await axeScan(narrow, 'admin-overview-narrow');

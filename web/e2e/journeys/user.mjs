@@ -3,8 +3,11 @@
 // go active, opens the browser terminal and sees its GPUs in
 // $CUDA_VISIBLE_DEVICES, releases it, and finds its usage row in billing;
 // then the allocations list, SSH keys (adds one), notifications and profile,
-// and the marketplace on a narrow screen. Every screen gets an axe scan and
-// a screenshot. Navigation after sign-in goes through the app's own links,
+// the marketplace on a 360 px phone, dark mode and the offline indicator.
+// Every screen gets an axe scan and a screenshot, and every screenshot checks
+// the page for horizontal overflow at 1440 and at 360 px (lib.mjs, shot).
+// The allocation is named on creation, and every screen after that must
+// show that name rather than its id. Navigation after sign-in goes through the app's own links,
 // so the notifications received on the way stay in the page.
 import { assert, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
 
@@ -111,6 +114,8 @@ export async function run({ page, accounts, step, newPage }) {
     await page.getByRole('button', { name: 'Release', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Release this allocation?' });
     await dialog.waitFor();
+    // The dialog, its confirm button included, fits a phone (shot checks 360 px).
+    await shot(page, 'allocation-release-dialog');
     await dialog.getByRole('button', { name: 'Release', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
     await waitUntil(
@@ -121,6 +126,11 @@ export async function run({ page, accounts, step, newPage }) {
       timeout: 10_000,
       message: 'the terminal to close on release',
     });
+    // Once released, the cost is final, not "so far".
+    await waitUntil(async () => (await page.locator('dt', { hasText: 'Final cost' }).count()) > 0, {
+      timeout: 20_000,
+      message: 'the released allocation to show its final cost',
+    });
     await shotTop(page, 'allocation-released');
   });
 
@@ -128,7 +138,8 @@ export async function run({ page, accounts, step, newPage }) {
     await nav(page, 'Billing');
     const table = page.getByRole('table', { name: 'Usage windows' });
     await table.waitFor();
-    const link = table.getByRole('link', { name: allocationId.slice(0, 8) });
+    // The usage row names the allocation by its name.
+    const link = table.getByRole('link', { name: 'e2e-user-journey' });
     await link.waitFor({ timeout: 15_000 });
     await page.getByTestId('balance').waitFor();
     await axeScan(page, 'billing');
@@ -166,12 +177,23 @@ export async function run({ page, accounts, step, newPage }) {
     await expectText(table, /SHA256:/);
     await axeScan(page, 'keys');
     await shot(page, 'keys');
+    // The same key again: the server's refusal fits the dialog on a phone too.
+    await page.getByRole('button', { name: /^Add (your first )?key$/ }).first().click();
+    const again = page.getByRole('dialog', { name: 'Add an SSH key' });
+    await again.getByLabel('Public key').fill(PUBLIC_KEY);
+    await again.getByLabel('Name').fill('e2e again');
+    await again.getByRole('button', { name: 'Add key' }).click();
+    await expectText(again, 'You have already added this SSH key.');
+    await axeScan(page, 'keys-add-dialog-error');
+    await shot(page, 'keys-add-dialog-error');
+    await again.getByRole('button', { name: 'Cancel' }).click();
+    await again.waitFor({ state: 'detached' });
   });
 
   await step('notifications centre lists what happened to the allocation (axe, screenshot)', async () => {
     await nav(page, 'Notifications');
-    const short = allocationId.slice(0, 8);
-    await expectText(page, new RegExp(`Allocation ${short} (is active|was released)`), { timeout: 15_000 });
+    // The console's words, or the server's stored ones ("e2e-user-journey" is ready / was released).
+    await expectText(page, /"?e2e-user-journey"? (is active|is ready|was released)/, { timeout: 15_000 });
     const bell = await page.getByTestId('bell').getAttribute('aria-label');
     assert(bell === 'Notifications', `the bell still says "${bell}" on the notifications centre`);
     await axeScan(page, 'notifications');
@@ -187,18 +209,134 @@ export async function run({ page, accounts, step, newPage }) {
     await shot(page, 'profile');
   });
 
-  await step('marketplace and the allocation on a narrow screen (390 px)', async () => {
-    const narrow = await newPage(viewports.narrow);
+  await step('when the server says no: a 402 in words with money, short credit disables Create, a failed list (360 px)', async () => {
+    const envelope = (code, message, details) =>
+      JSON.stringify({ code, message, correlation_id: `e2e-${code}`, ...(details ? { details } : {}) });
+    // A 402 with the figures: the dialog says it in money from minor units, once.
+    await page.route('**/api/v1/allocations', (route) =>
+      route.request().method() === 'POST'
+        ? route.fulfill({
+            status: 402,
+            contentType: 'application/json',
+            body: envelope('insufficient_funds', '25 USD of credit is needed', {
+              required_minor: 25,
+              balance_minor: 0,
+              currency: 'USD',
+              burn_rate_per_hour_minor: 150,
+              min_runway_seconds: 600,
+            }),
+          })
+        : route.fallback(),
+    );
+    await nav(page, 'Marketplace');
+    await page.locator('.sku-card').getByRole('button', { name: /^Create / }).first().click();
+    const dialog = page.getByRole('dialog');
+    // demo has a key by now: the dialog offers it, ticked (all keys by default).
+    await dialog.getByTestId('key-choice').getByRole('checkbox', { name: /e2e@console/ }).waitFor();
+    await dialog.getByRole('button', { name: /^Create for / }).click();
+    const box = dialog.getByTestId('error-box');
+    await box.waitFor();
+    const said = await box.innerText();
+    assert(said.includes('Not enough credit: this needs USD 0.25'), `the 402 says "${said}"`);
+    assert(!/HTTP \d|25 USD/.test(said), `the 402 shows raw text: "${said}"`);
+    await axeScan(page, 'marketplace-create-402');
+    await shot(page, 'marketplace-create-402');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.unroute('**/api/v1/allocations');
+
+    // No credit left: every card says why and Create is off.
+    await page.route('**/api/v1/billing/balance', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ user_id: 'x', balance_minor: 0, currency: 'USD', unbilled_minor: 0, burn_rate_per_hour_minor: 0, runway_seconds: null }),
+      }),
+    );
+    await page.reload();
+    const card = page.locator('.sku-card:not(.sold-out)').first();
+    await card.getByTestId('sku-short').waitFor();
+    assert(await card.getByRole('button', { name: /^Create / }).isDisabled(), 'Create is on with no credit');
+    await shot(page, 'marketplace-no-credit');
+    await page.unroute('**/api/v1/billing/balance');
+
+    // A list that fails to load says so in words, and fits a phone.
+    await page.route('**/api/v1/billing/usage**', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: envelope('unavailable', 'database is down') }),
+    );
+    await nav(page, 'Billing');
+    await expectText(page, 'The service is briefly unavailable.');
+    await shot(page, 'billing-error');
+    await page.unroute('**/api/v1/billing/usage**');
+  });
+
+  await step('dark mode follows the system, and the user menu overrides it (axe, screenshot)', async () => {
+    await nav(page, 'Marketplace');
+    await page.locator('.sku-card').first().waitFor();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await waitUntil(async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', {
+      message: 'the console to turn dark with the system setting',
+      timeout: 5_000,
+    });
+    await axeScan(page, 'marketplace-dark');
+    await shot(page, 'marketplace-dark');
+    // The other screens in dark too: contrast is what changes.
+    for (const [label, name] of [
+      ['Allocations', 'allocations-dark'],
+      ['Billing', 'billing-dark'],
+      ['SSH keys', 'keys-dark'],
+      ['Notifications', 'notifications-dark'],
+    ]) {
+      await nav(page, label);
+      await page.getByRole('heading', { level: 1, name: label === 'SSH keys' ? /SSH keys/ : label }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await axeScan(page, name);
+    }
+    await page.goto(`/allocations/${allocationId}`);
+    await page.getByTestId('status-banner').waitFor();
+    await axeScan(page, 'allocation-detail-dark');
+    await shot(page, 'allocation-detail-dark');
+    await nav(page, 'Marketplace');
+    await page.locator('.sku-card').first().waitFor();
+    await page.getByTestId('user-menu').click();
+    await page.getByTestId('theme-choice').getByRole('button', { name: 'Light' }).click();
+    assert((await page.evaluate(() => document.documentElement.dataset.theme)) === 'light', 'the Light choice did not apply');
+    await page.getByTestId('theme-choice').getByRole('button', { name: 'System' }).click();
+    assert((await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'System did not follow the dark setting');
+    await page.keyboard.press('Escape');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  await step('offline: the top bar says so, and says nothing once back', async () => {
+    await page.context().setOffline(true);
+    const indicator = page.getByTestId('connection-indicator');
+    await indicator.waitFor({ timeout: 10_000 });
+    assert((await indicator.innerText()).includes('Offline'), `the indicator says "${await indicator.innerText()}"`);
+    await shot(page, 'offline-indicator');
+    await page.context().setOffline(false);
+    await indicator.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  await step('marketplace and the allocation on a phone (360 px)', async () => {
+    const narrow = await newPage(viewports.phone);
     await narrow.goto('/marketplace');
     await narrow.locator('.sku-card').first().waitFor();
     await narrow.locator('.page-balance').waitFor();
-    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 0, `the marketplace is ${overflow}px wider than a 390 px screen`);
     await axeScan(narrow, 'marketplace-narrow');
     await shot(narrow, 'marketplace-narrow');
     await narrow.goto(`/allocations/${allocationId}`);
     await narrow.getByTestId('status-banner').waitFor();
     await shot(narrow, 'allocation-detail-narrow');
+    // The menu button opens the navigation; the user menu (theme choice included) fits too.
+    await narrow.getByRole('button', { name: 'Menu' }).click();
+    await narrow.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Billing', exact: true }).click();
+    await narrow.waitForURL(/\/billing$/);
+    await narrow.getByTestId('balance').waitFor();
+    await shot(narrow, 'billing-narrow');
+    await narrow.getByTestId('user-menu').click();
+    await narrow.getByTestId('theme-choice').waitFor();
+    await axeScan(narrow, 'user-menu-narrow');
+    await shot(narrow, 'user-menu-narrow');
+    await narrow.keyboard.press('Escape');
     await narrow.close();
   });
 }

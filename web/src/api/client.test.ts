@@ -71,6 +71,18 @@ describe('refresh once on 401', () => {
     expect(getAccessToken()).toBeNull();
   });
 
+  it('ends the session when the account is suspended (403 account_suspended), without a refresh', async () => {
+    setTokens({ access_token: 'tok', expires_in: 900 });
+    const expired = vi.fn();
+    const off = onSessionExpired(expired);
+    const calls = install(() => json(403, { code: 'account_suspended', message: 'suspended' }));
+    const err = await api.get('/api/v1/users/me').catch((e: unknown) => e);
+    off();
+    expect((err as ApiError).code).toBe('account_suspended');
+    expect(calls.filter((c) => c.url.endsWith('/refresh'))).toHaveLength(0);
+    expect(expired).toHaveBeenCalledTimes(1);
+  });
+
   it('ends the session when the refresh itself is refused', async () => {
     setTokens({ access_token: 'old', expires_in: 900 });
     const expired = vi.fn();

@@ -7,7 +7,8 @@
 //
 // Paths, parameters, bodies and results are checked against api/openapi.yaml.
 // Every failure is thrown as an ApiError. A 401 triggers one silent refresh
-// and one retry; a second 401 ends the session (the app goes to /login).
+// and one retry; a second 401 ends the session (the app goes to /login), and
+// so does a 403 account_suspended.
 import { ApiError } from './errors';
 import type { paths } from './schema';
 import { freshAccessToken, getAccessToken, notifySessionExpired, refreshSession, tokenIsFresh } from './session';
@@ -19,7 +20,7 @@ export type PathsFor<M extends Method> = {
   [P in keyof paths]: paths[P] extends Record<M, unknown> ? P : never;
 }[keyof paths];
 
-type Op<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
+export type Op<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never;
 
 type PathParams<O> = O extends { parameters: { path: infer X } } ? X : never;
 type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? Q : never;
@@ -129,7 +130,13 @@ export async function send(method: string, template: string, options: LooseOptio
     notifySessionExpired();
     throw err;
   }
-  if (!res.ok) throw await ApiError.fromResponse(res);
+  if (!res.ok) {
+    const err = await ApiError.fromResponse(res);
+    // A suspended account's tokens stop working (403 account_suspended): the
+    // session is over; signing in again says why.
+    if (err.code === 'account_suspended') notifySessionExpired();
+    throw err;
+  }
   return res;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, describeError, parseRetryAfter, toApiError } from './errors';
+import { ApiError, describeError, parseRetryAfter, routeMissing, serverDetail, toApiError } from './errors';
 
 function res(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers });
@@ -66,5 +66,38 @@ describe('describeError', () => {
   it('turns anything thrown into an ApiError', () => {
     expect(toApiError(new Error('boom')).code).toBe('client_error');
     expect(toApiError(ApiError.network(new TypeError('Failed to fetch'))).code).toBe('network_error');
+  });
+});
+
+describe('describeError with details', () => {
+  it('writes the 402 figures as money from minor units, with the currency', () => {
+    const e = new ApiError({
+      status: 402,
+      code: 'insufficient_funds',
+      message: '25 USD of credit is needed',
+      details: { required_minor: 25, balance_minor: 0, currency: 'USD', burn_rate_per_hour_minor: 150, min_runway_seconds: 600 },
+    });
+    expect(describeError(e)).toBe(
+      'Not enough credit: this needs USD 0.25 (10m at USD 1.50 an hour, counting what you already run) and you have USD 0.00. Add credit and try again.',
+    );
+    expect(serverDetail(e)).toBeNull();
+  });
+  it('says when to retry a rate limit, once', () => {
+    const e = new ApiError({ status: 429, code: 'rate_limited', message: 'too many login attempts', retryAfter: 895 });
+    expect(describeError(e)).toBe('Too many requests. Try again in 14m 55s.');
+  });
+  it('keeps the server words only where they name the field at fault', () => {
+    const bad = new ApiError({ status: 400, code: 'invalid_request', message: 'name: at most 63 characters' });
+    expect(serverDetail(bad)).toBe('name: at most 63 characters');
+    const auth = new ApiError({ status: 401, code: 'invalid_credentials', message: 'invalid credentials' });
+    expect(serverDetail(auth)).toBeNull();
+  });
+});
+
+describe('routeMissing', () => {
+  it('tells an older server without the route from a missing thing', () => {
+    expect(routeMissing(new ApiError({ status: 404, code: 'not_found', message: 'route /api/v1/notifications not found' }))).toBe(true);
+    expect(routeMissing(new ApiError({ status: 405, code: 'method_not_allowed', message: 'method POST is not allowed here' }))).toBe(true);
+    expect(routeMissing(new ApiError({ status: 404, code: 'not_found', message: 'user not found' }))).toBe(false);
   });
 });

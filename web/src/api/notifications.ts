@@ -17,6 +17,11 @@ export interface Notification {
   reason?: string;
   balance_minor?: number;
   currency?: string;
+  /** Where the server keeps notifications: the stored one's id, kind and its words (naming the allocation, saying why). */
+  notification_id?: string;
+  kind?: string;
+  title?: string;
+  body?: string;
 }
 
 export type NotificationType =

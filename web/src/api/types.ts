@@ -24,6 +24,12 @@ export type JoinToken = S['JoinToken'];
 export type TerminalToken = S['TerminalToken'];
 export type TokenPair = S['TokenPair'];
 export type ErrorEnvelope = S['Error'];
+/** A notification as the server keeps it (GET /api/v1/notifications); the live message is api/notifications.ts. */
+export type StoredNotification = S['Notification'];
+export type NotificationList = S['NotificationList'];
+export type UserSummary = S['UserSummary'];
+export type PasswordResetLink = S['PasswordResetLink'];
+export type AuditActionInfo = S['AuditActionInfo'];
 
 /** Every list endpoint answers this shape (docs/api.md, "Lists"). */
 export interface Page<T> {

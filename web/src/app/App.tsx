@@ -2,6 +2,7 @@ import { RouterProvider, createBrowserRouter } from 'react-router';
 import { AnnouncerProvider } from '../components/Announcer';
 import { ToastProvider } from '../components/Toast';
 import { AuthProvider } from './auth';
+import { CacheKeeper, QueryProvider } from './cache';
 import { NotificationsProvider } from './notifications';
 import { routes } from './routes';
 
@@ -9,14 +10,17 @@ const router = createBrowserRouter(routes);
 
 export function App() {
   return (
-    <AnnouncerProvider>
-      <ToastProvider>
-        <AuthProvider>
-          <NotificationsProvider>
-            <RouterProvider router={router} />
-          </NotificationsProvider>
-        </AuthProvider>
-      </ToastProvider>
-    </AnnouncerProvider>
+    <QueryProvider>
+      <AnnouncerProvider>
+        <ToastProvider>
+          <AuthProvider>
+            <NotificationsProvider>
+              <CacheKeeper />
+              <RouterProvider router={router} />
+            </NotificationsProvider>
+          </AuthProvider>
+        </ToastProvider>
+      </AnnouncerProvider>
+    </QueryProvider>
   );
 }

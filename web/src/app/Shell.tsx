@@ -7,10 +7,14 @@ import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { Money } from '../components/Money';
 import { Icon } from '../components/Icon';
 import { useAnnounce } from '../components/Announcer';
+import { useOnline, useServerReachable } from '../api/query';
 import { formatDuration } from '../lib/format';
+import { useThemePref, type ThemePref } from '../lib/theme';
 import { useAuth, useUser } from './auth';
 import { isLow, useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
+import { useAllocationNames } from '../features/user/AllocationName';
+import { useNotificationHistory } from '../features/user/notificationHistory';
 import { viewNotification } from './notificationText';
 import { useNotificationListener, useNotifications } from './notifications';
 
@@ -89,7 +93,10 @@ function Sidebar() {
 }
 
 function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () => void }) {
-  const { unread } = useNotifications();
+  const local = useNotifications();
+  // The server's count where it keeps the history (the same in every browser), else this browser's.
+  const history = useNotificationHistory();
+  const unread = history.data ? history.data.unread_count : local.unread;
   const balance = useBalance();
   return (
     <header className="topbar">
@@ -107,6 +114,7 @@ function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () =>
         GPUaaS
       </Link>
       <div className="topbar-spacer" />
+      <ConnectionIndicator />
       {balance.data && (
         <Link to="/billing" className="topbar-balance">
           <span className="muted">Balance</span>{' '}
@@ -183,6 +191,7 @@ function UserMenu() {
             <span className="muted">{user.email}</span>
             <span className="muted">Role: {user.role}</span>
           </div>
+          <ThemeChoice />
           <Link to="/settings/profile" className="menu-item" onClick={() => setOpen(false)}>
             <Icon name="user" /> Profile
           </Link>
@@ -236,9 +245,77 @@ function LowBalanceBanner() {
   );
 }
 
+function ThemeChoice() {
+  const [pref, setPref] = useThemePref();
+  const options: { value: ThemePref; label: string }[] = [
+    { value: 'system', label: 'System' },
+    { value: 'light', label: 'Light' },
+    { value: 'dark', label: 'Dark' },
+  ];
+  return (
+    <fieldset className="theme-choice" data-testid="theme-choice">
+      <legend>Theme</legend>
+      <div className="theme-choice-buttons">
+        {options.map((o) => (
+          <button key={o.value} type="button" aria-pressed={pref === o.value} onClick={() => setPref(o.value)}>
+            {o.label}
+          </button>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+/**
+ * Says when what is on screen may be out of date: the browser is offline, the
+ * server does not answer, or the live feed dropped. Nothing while all is well.
+ * Every query refetches when the connection is back (app/cache.tsx, api/query.ts).
+ */
+function ConnectionIndicator() {
+  const online = useOnline();
+  const reachable = useServerReachable();
+  const { connection } = useNotifications();
+  const announce = useAnnounce();
+  const state = !online ? 'offline' : !reachable ? 'unreachable' : connection === 'closed' ? 'reconnecting' : 'ok';
+  const last = useRef(state);
+  useEffect(() => {
+    if (last.current === state) return;
+    last.current = state;
+    announce(
+      state === 'ok'
+        ? 'Back online. The page is up to date again.'
+        : state === 'offline'
+          ? 'You are offline. What you see may be out of date.'
+          : state === 'unreachable'
+            ? 'The server does not answer. What you see may be out of date.'
+            : 'Live updates dropped; reconnecting.',
+    );
+  }, [state, announce]);
+  if (state === 'ok') return null;
+  const text = { offline: 'Offline', unreachable: 'Server unreachable', reconnecting: 'Reconnecting…' }[state];
+  const hint = {
+    offline: 'Your browser is offline. What you see may be out of date; it refreshes when you are back.',
+    unreachable: 'The server does not answer. What you see may be out of date; it refreshes when it is back.',
+    reconnecting: 'Live updates dropped. Pages still refresh on their own; the feed reconnects by itself.',
+  }[state];
+  return (
+    <span
+      className={`conn-indicator conn-${state}`}
+      title={hint}
+      data-testid="connection-indicator"
+      data-state={state}
+    >
+      <span className="conn-dot" aria-hidden="true" />
+      <span className="conn-text">{text}</span>
+      <span className="sr-only">. {hint}</span>
+    </span>
+  );
+}
+
 /** Announces every notification through the live region. */
 function StatusAnnouncer() {
   const announce = useAnnounce();
-  useNotificationListener((n) => announce(viewNotification(n).title));
+  const names = useAllocationNames();
+  useNotificationListener((n) => announce(viewNotification(n, n.allocation_id ? names?.get(n.allocation_id) : undefined).title));
   return null;
 }

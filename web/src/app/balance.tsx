@@ -1,31 +1,15 @@
-// The signed-in user's balance, shared by the low-balance banner, the
-// marketplace (how long the balance lasts) and billing. Reloaded every
-// minute, and at once when a billing notification arrives.
-import { createContext, useContext, type ReactNode } from 'react';
-import { api } from '../api/client';
-import { useApi, usePolling, type ApiState } from '../api/hooks';
+// The signed-in user's balance, shared through the query cache by the
+// low-balance banner, the top bar, the marketplace (how long the balance
+// lasts) and billing. Refetched every minute, and at once after a billing or
+// allocation notification (app/cache.tsx) or a mutation that moves money.
+import { useGet, type ApiState } from '../api/query';
 import type { Balance } from '../api/types';
-import { useNotificationListener } from './notifications';
 
 /** The server's own alert threshold (billing.low_balance_runway_seconds, docs/billing.md). */
 export const LOW_RUNWAY_SECONDS = 1800;
 
-const Ctx = createContext<ApiState<Balance> | null>(null);
-
-export function BalanceProvider({ children }: { children: ReactNode }) {
-  const balance = useApi((signal) => api.get('/api/v1/billing/balance', { signal }), []);
-  usePolling(balance.reload, 60_000);
-  useNotificationListener((n) => {
-    if (n.type === 'billing.low_balance' || n.type === 'billing.balance_credited') void balance.reload();
-    if (n.type === 'allocation.status') void balance.reload();
-  });
-  return <Ctx.Provider value={balance}>{children}</Ctx.Provider>;
-}
-
 export function useBalance(): ApiState<Balance> {
-  const b = useContext(Ctx);
-  if (!b) throw new Error('useBalance outside <BalanceProvider>');
-  return b;
+  return useGet('/api/v1/billing/balance', {}, { refetchInterval: 60_000 });
 }
 
 /**

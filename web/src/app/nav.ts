@@ -21,4 +21,5 @@ export const adminNav: NavItem[] = [
   { to: '/admin/nodes', label: 'Nodes', icon: 'node' },
   { to: '/admin/allocations', label: 'Allocations', icon: 'alloc' },
   { to: '/admin/audit-logs', label: 'Audit logs', icon: 'audit' },
+  { to: '/admin/dead-letters', label: 'Dead letters', icon: 'warning' },
 ];

@@ -13,10 +13,23 @@ export interface NotificationView {
   linkLabel?: string;
 }
 
-export function viewNotification(n: Notification): NotificationView {
+/**
+ * The notification in words. `name` is the allocation's name when the console
+ * knows it (useAllocationNames); otherwise "Allocation 1a2b3c4d".
+ */
+export function viewNotification(n: Notification, name?: string): NotificationView {
+  const v = viewFromType(n, name);
+  // The server's own words, where it sends them, know the name and the reason best.
+  const title = n.title?.trim();
+  const body = n.body?.trim();
+  return title ? { ...v, title, detail: body || v.detail } : v;
+}
+
+function viewFromType(n: Notification, name?: string): NotificationView {
   const short = n.allocation_id ? n.allocation_id.slice(0, 8) : '';
+  const label = name?.trim() ? name.trim() : `Allocation ${short}`;
   const href = n.allocation_id ? `/allocations/${n.allocation_id}` : undefined;
-  const linkLabel = n.allocation_id ? `Open allocation ${short}` : undefined;
+  const linkLabel = n.allocation_id ? `Open ${label}` : undefined;
   const money =
     typeof n.balance_minor === 'number' && n.currency ? formatMoney(n.balance_minor, n.currency) : null;
   switch (n.type) {
@@ -24,7 +37,7 @@ export function viewNotification(n: Notification): NotificationView {
       switch (n.status) {
         case 'active':
           return {
-            title: `Allocation ${short} is active`,
+            title: `${label} is active`,
             detail: 'Its GPUs are ready. Connect with ssh or open the terminal.',
             tone: 'success',
             href,
@@ -33,7 +46,7 @@ export function viewNotification(n: Notification): NotificationView {
         case 'failed':
           if (n.reason === 'node_lost') {
             return {
-              title: `Allocation ${short} was lost with its node`,
+              title: `${label} was lost with its node`,
               detail:
                 'Its node stopped reporting and did not come back in time. You are charged only up to the last moment the node was seen running it.',
               tone: 'danger',
@@ -42,7 +55,7 @@ export function viewNotification(n: Notification): NotificationView {
             };
           }
           return {
-            title: `Allocation ${short} failed`,
+            title: `${label} failed`,
             detail: 'It could not be started. Open it to see why.',
             tone: 'danger',
             href,
@@ -50,15 +63,25 @@ export function viewNotification(n: Notification): NotificationView {
           };
         case 'released':
           return {
-            title: `Allocation ${short} was released`,
-            detail: 'Its GPUs were given back and billing stopped.',
+            title:
+              n.reason === 'balance_depleted'
+                ? `${label} was released because your balance ran out`
+                : n.reason?.startsWith('admin')
+                  ? `${label} was released by an administrator`
+                  : `${label} was released`,
+            detail:
+              n.reason === 'balance_depleted'
+                ? 'Your balance reached zero, so its GPUs were given back and billing stopped. Add credit to start again.'
+                : n.reason?.startsWith('admin:')
+                  ? `Reason: ${n.reason.slice(6).trim()}. Its GPUs were given back and billing stopped.`
+                  : 'Its GPUs were given back and billing stopped.',
             tone: 'info',
             href,
             linkLabel,
           };
         default:
           return {
-            title: `Allocation ${short} is ${(n.status ?? 'updated').replace(/_/g, ' ')}`,
+            title: `${label} is ${(n.status ?? 'updated').replace(/_/g, ' ')}`,
             detail: 'Its status changed.',
             tone: 'info',
             href,
@@ -67,7 +90,7 @@ export function viewNotification(n: Notification): NotificationView {
       }
     case 'node.offline':
       return {
-        title: `The node of allocation ${short} went offline`,
+        title: `The node of ${label} went offline`,
         detail:
           'It stopped reporting. Billing is paused until it comes back; if it does not return in time the allocation ends and you are charged only up to when the node was last seen.',
         tone: 'warning',
@@ -76,7 +99,7 @@ export function viewNotification(n: Notification): NotificationView {
       };
     case 'gpu.unhealthy':
       return {
-        title: `A GPU of allocation ${short} failed`,
+        title: `A GPU of ${label} failed`,
         detail: n.reason
           ? `The node reported: ${n.reason}. Save your work; the node takes no new allocations until an admin checks it.`
           : 'Save your work; the node takes no new allocations until an admin checks it.',

@@ -2,8 +2,10 @@
 // add a route below (under /admin for admin screens) and, if it needs one, a
 // nav entry in nav.ts. See docs/web.md.
 import { Navigate, type RouteObject } from 'react-router';
+import { AdminAllocationPage } from '../pages/admin/AdminAllocationPage';
 import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
+import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
 import { UserDetailPage } from '../pages/admin/UserDetailPage';
@@ -11,24 +13,23 @@ import { UsersPage } from '../pages/admin/UsersPage';
 import { AllocationDetailPage } from '../pages/allocations/AllocationDetailPage';
 import { AllocationsPage } from '../pages/allocations/AllocationsPage';
 import { LoginPage } from '../pages/auth/LoginPage';
+import { ResetPasswordPage } from '../pages/auth/ResetPasswordPage';
 import { BillingPage } from '../pages/billing/BillingPage';
 import { KeysPage } from '../pages/keys/KeysPage';
 import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
-import { BalanceProvider } from './balance';
 import { RequireAdmin, RequireAuth } from './guards';
 import { Shell } from './Shell';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
+  { path: '/reset-password', element: <ResetPasswordPage /> },
   {
     element: (
       <RequireAuth>
-        <BalanceProvider>
-          <Shell />
-        </BalanceProvider>
+        <Shell />
       </RequireAuth>
     ),
     children: [
@@ -50,7 +51,9 @@ export const routes: RouteObject[] = [
           { path: 'users/:id', element: <UserDetailPage /> },
           { path: 'nodes', element: <NodesPage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
+          { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
+          { path: 'dead-letters', element: <DeadLettersPage /> },
         ],
       },
       { path: '*', element: <NotFoundPage /> },

@@ -1,5 +1,7 @@
 // A plain, accessible table. Columns say how to render a cell; rows can be
-// made clickable (and then reachable with Tab and opened with Enter).
+// made clickable (and then reachable with Tab and opened with Enter). Below
+// 640 px every row becomes a card: one line per cell, labelled with its
+// column's header (data-label, drawn by styles.css), so nothing scrolls sideways.
 //
 //   <DataTable caption="Allocations" rows={items} rowKey={(a) => a.id}
 //     onRowClick={(a) => navigate(`/allocations/${a.id}`)}
@@ -12,8 +14,10 @@ export interface Column<T> {
   header: ReactNode;
   render: (row: T) => ReactNode;
   align?: 'left' | 'right' | 'center';
-  /** Hidden below 640 px to keep narrow screens readable. */
+  /** Left out of the cards below 640 px, where only what identifies a row and its state fits. */
   hideOnMobile?: boolean;
+  /** The cell's label in the phone card layout; defaults to the header when that is text. */
+  label?: string;
   width?: string;
 }
 
@@ -38,7 +42,7 @@ export function DataTable<T>({
 }) {
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table table-cards">
         {caption && <caption className="sr-only">{caption}</caption>}
         <thead>
           <tr>
@@ -79,6 +83,7 @@ export function DataTable<T>({
                   key={c.key}
                   style={{ textAlign: c.align ?? 'left' }}
                   className={c.hideOnMobile ? 'hide-mobile' : undefined}
+                  data-label={c.label ?? (typeof c.header === 'string' ? c.header : undefined)}
                 >
                   {c.render(row)}
                 </td>

@@ -1,7 +1,36 @@
-// How every API error is shown: what it means for the person (by code), the
-// server's own message, the code, and the correlation id to quote in a report.
-import { describeError, toApiError, type ApiError } from '../api/errors';
+// How every API error is shown: what it means for the person, in words made
+// from the error's code and details, the server's own words only where they
+// name the field at fault, and behind a "Details" toggle the code and the
+// correlation id to quote in a report.
+import { useEffect, useRef } from 'react';
+import { describeError, serverDetail, toApiError, type ApiError } from '../api/errors';
 import { CopyButton } from './CopyButton';
+
+function ErrorDetails({ err }: { err: ApiError }) {
+  if (!err.correlationId && err.status === 0) return null;
+  return (
+    <details className="error-box-details">
+      <summary>Details</summary>
+      <dl className="error-box-meta">
+        <div>
+          <dt>Error</dt>
+          <dd>
+            <code>{err.code}</code>
+          </dd>
+        </div>
+        {err.correlationId && (
+          <div>
+            <dt>Reference</dt>
+            <dd>
+              <code data-testid="correlation-id">{err.correlationId}</code>
+              <CopyButton text={err.correlationId} label="Copy reference" small />
+            </dd>
+          </div>
+        )}
+      </dl>
+    </details>
+  );
+}
 
 export function ErrorBox({
   error,
@@ -16,31 +45,26 @@ export function ErrorBox({
 }) {
   const err = toApiError(error);
   const described = describeError(err);
-  const showServerMessage = err.message && err.message !== described;
+  const detail = serverDetail(err);
+  // In a dialog the error may appear below the fold (a phone): bring it into view.
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el?.closest('.modal-body')) el.scrollIntoView?.({ block: 'nearest' });
+  }, [err.code, err.correlationId]);
   return (
-    <div className={`error-box${compact ? ' compact' : ''}`} role="alert" data-testid="error-box" data-code={err.code}>
+    <div
+      ref={ref}
+      className={`error-box${compact ? ' compact' : ''}`}
+      role="alert"
+      data-testid="error-box"
+      data-code={err.code}
+    >
       <div className="error-box-main">
         <strong className="error-box-title">{title ?? described}</strong>
         {title && <p>{described}</p>}
-        {showServerMessage && <p className="error-box-detail">{err.message}</p>}
-        <dl className="error-box-meta">
-          <div>
-            <dt>Code</dt>
-            <dd>
-              <code>{err.code}</code>
-              {err.status > 0 && <span className="muted"> · HTTP {err.status}</span>}
-            </dd>
-          </div>
-          {err.correlationId && (
-            <div>
-              <dt>Correlation id</dt>
-              <dd>
-                <code data-testid="correlation-id">{err.correlationId}</code>
-                <CopyButton text={err.correlationId} label="Copy correlation id" small />
-              </dd>
-            </div>
-          )}
-        </dl>
+        {detail && <p className="error-box-detail">{detail}</p>}
+        <ErrorDetails err={err} />
       </div>
       {onRetry && (
         <button type="button" className="button" onClick={onRetry}>
@@ -53,16 +77,17 @@ export function ErrorBox({
 
 /**
  * An API error shown under the form field it is about (as a Field's error):
- * the mapped message, the server's own when it says more, and the correlation
- * id. `message` replaces both texts where the screen knows better.
+ * the mapped message, the server's own when it names the field's problem.
+ * `message` replaces both texts where the screen knows better. The reference
+ * is left to the page's logs: a field error is about what was typed.
  */
 export function ApiFieldError({ error, message }: { error: ApiError; message?: string }) {
   const described = describeError(error);
+  const detail = serverDetail(error);
   return (
     <>
       {message ?? described}
-      {message === undefined && error.message && error.message !== described && <> ({error.message})</>}
-      {error.correlationId && <span className="field-error-ref"> Correlation id {error.correlationId}</span>}
+      {message === undefined && detail && <> ({detail})</>}
     </>
   );
 }

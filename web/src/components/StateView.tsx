@@ -1,12 +1,12 @@
 // The four states of any loaded screen, inside the page (the shell and the
 // page header stay): loading, error, empty, and restricted (403).
 //
-//   const q = useApi((s) => api.get('/api/v1/ssh-keys', { signal: s }), []);
+//   const q = useGet('/api/v1/ssh-keys', {});
 //   <StateView state={q} isEmpty={(d) => d.items.length === 0} empty={<Empty title="No keys yet" />}>
 //     {(d) => <DataTable rows={d.items} … />}
 //   </StateView>
 import type { ReactNode } from 'react';
-import type { ApiState } from '../api/hooks';
+import type { ApiState } from '../api/query';
 import { ErrorBox } from './ErrorBox';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
@@ -59,7 +59,7 @@ export function StateView<T>({
   loadingLabel?: string;
 }) {
   const { data, error, loading, reload } = state;
-  if (error?.status === 403) return <Restricted />;
+  if (error?.status === 403 && error.code === 'forbidden') return <Restricted />;
   if (data === undefined) {
     if (error) return <ErrorBox error={error} onRetry={() => void reload()} />;
     if (loading) return <Loading label={loadingLabel} />;

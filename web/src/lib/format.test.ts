@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   currencyDigits,
-  formatBytes,
   formatDuration,
   formatElapsed,
-  formatMiB,
+  formatGiB,
+  formatGpuMemory,
+  formatSize,
   formatMoney,
   formatRelative,
   runwaySeconds,
@@ -21,14 +22,14 @@ describe('formatMoney', () => {
     expect(formatMoney(1234, 'BHD')).toMatch(/1\.234/);
   });
   it('keeps the sign and can force it', () => {
-    expect(formatMoney(-250, 'USD')).toMatch(/-.*2\.50/);
+    expect(formatMoney(-250, 'USD')).toBe('USD -2.50');
     expect(formatMoney(250, 'USD', { signed: true })).toMatch(/\+.*2\.50/);
   });
   it('is exact for large integer amounts', () => {
     expect(formatMoney(123456789012, 'USD')).toMatch(/1,234,567,890\.12/);
   });
   it('survives an unknown currency code', () => {
-    expect(formatMoney(100, 'X')).toBe('1.00 X');
+    expect(formatMoney(100, 'X')).toBe('X 1.00');
   });
   it('knows currency digits', () => {
     expect(currencyDigits('USD')).toBe(2);
@@ -73,15 +74,23 @@ describe('formatRelative', () => {
   });
 });
 
-describe('formatBytes', () => {
-  it('uses binary units', () => {
-    expect(formatBytes(0)).toBe('0 B');
-    expect(formatBytes(1023)).toBe('1023 B');
-    expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(10 * 1024 ** 3)).toBe('10 GiB');
-    expect(formatBytes(-1)).toBe('—');
-    expect(formatMiB(81920)).toBe('80 GiB');
-    expect(formatMiB(81559)).toBe('79.6 GiB');
+describe('sizes', () => {
+  it('uses one unit system (GB = 1024 MiB) for memory and disk', () => {
+    expect(formatSize(512)).toBe('512 MB');
+    expect(formatSize(81920)).toBe('80 GB');
+    expect(formatSize(262144)).toBe('256 GB');
+    expect(formatSize(2 * 1024 * 1024)).toBe('2 TB');
+    expect(formatGiB(500)).toBe('500 GB');
+    expect(formatGiB(1536)).toBe('1.5 TB');
+    expect(formatSize(-1)).toBe('—');
+  });
+  it('names GPU memory as the card is sold', () => {
+    expect(formatGpuMemory(81559)).toBe('80 GB'); // H100 80GB, as nvidia-smi reports it
+    expect(formatGpuMemory(81920)).toBe('80 GB');
+    expect(formatGpuMemory(143771)).toBe('141 GB'); // H200
+    expect(formatGpuMemory(24564)).toBe('24 GB'); // RTX 4090
+    expect(formatGpuMemory(40960)).toBe('40 GB');
+    expect(formatGpuMemory(30000)).toBe('29.3 GB'); // no card of that size: as it is
   });
 });
 

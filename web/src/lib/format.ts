@@ -14,22 +14,22 @@ export function currencyDigits(currency: string): number {
   }
 }
 
-/** formatMoney(1992, 'USD') → "$19.92". Minor units are integers; the float is display-only. */
+/**
+ * formatMoney(1992, 'USD') → "USD 19.92": the currency code, then the amount
+ * from integer minor units (the float is display-only), as the server writes
+ * money in its own texts (internal/money.Format), so a notification's body
+ * and the console's figures read the same. Thousands are grouped; signed
+ * puts "+" on credits ("USD +12.34"), a debit is always "USD -5.00".
+ */
 export function formatMoney(minor: number, currency: string, opts: { signed?: boolean } = {}): string {
   const digits = currencyDigits(currency);
-  const major = minor / 10 ** digits;
-  try {
-    return new Intl.NumberFormat(LOCALE, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: digits,
-      maximumFractionDigits: digits,
-      signDisplay: opts.signed ? 'exceptZero' : 'auto',
-    }).format(major);
-  } catch {
-    // An unknown currency code: show the number and the code.
-    return `${major.toFixed(digits)} ${currency}`;
-  }
+  const major = Math.abs(minor) / 10 ** digits;
+  const number = new Intl.NumberFormat(LOCALE, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(major);
+  const sign = minor < 0 ? '-' : opts.signed && minor > 0 ? '+' : '';
+  return `${currency} ${sign}${number}`;
 }
 
 /** How many whole seconds a balance lasts at a burn rate per hour (both minor units); null when nothing burns. */
@@ -79,24 +79,40 @@ export function formatRelative(value: string | Date, now: Date = new Date()): st
   return rtf.format(Math.round(diff / 86400), 'day');
 }
 
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+// Sizes: one unit system for GPU memory, RAM and disk, the one GPU vendors
+// and nvidia-smi use: 1 GB = 1024 MiB, 1 TB = 1024 GB (so an "H100 80GB"
+// is 80 GB here, not 85.9). GPU memory snaps to the marketing size the card
+// is sold as when the reported figure is within 2.5% of it (a card reports
+// a little less than its nominal size: 81559 MiB for an H100 80GB).
 
-/** formatBytes(1536) → "1.5 KiB" (binary units, as nvidia-smi and the API's *_mib fields use). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '—';
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < BYTE_UNITS.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${Number(v.toFixed(digits))} ${BYTE_UNITS[i]}`;
+/** Marketing GPU memory sizes, in GB. */
+const GPU_MEMORY_SIZES = [4, 6, 8, 10, 11, 12, 16, 20, 24, 32, 40, 48, 64, 80, 94, 96, 128, 141, 144, 180, 192, 256, 288];
+
+function trimNumber(v: number): string {
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return String(Number(v.toFixed(digits)));
 }
 
-/** For the API's *_mib fields: formatMiB(81920) → "80 GiB". */
-export function formatMiB(mib: number): string {
-  return formatBytes(mib * 1024 * 1024);
+/** formatSize(81920) → "80 GB", formatSize(2 * 1024 * 1024) → "2 TB"; for the API's *_mib fields. */
+export function formatSize(mib: number): string {
+  if (!Number.isFinite(mib) || mib < 0) return '—';
+  if (mib < 1024) return `${trimNumber(mib)} MB`;
+  const gb = mib / 1024;
+  if (gb < 1024) return `${trimNumber(gb)} GB`;
+  return `${trimNumber(gb / 1024)} TB`;
+}
+
+/** For the API's *_gib fields (disk): formatGiB(500) → "500 GB". */
+export function formatGiB(gib: number): string {
+  return formatSize(gib * 1024);
+}
+
+/** GPU memory as the card is sold: formatGpuMemory(81559) → "80 GB"; otherwise as formatSize. */
+export function formatGpuMemory(mib: number): string {
+  if (!Number.isFinite(mib) || mib <= 0) return formatSize(mib);
+  const gb = mib / 1024;
+  const size = GPU_MEMORY_SIZES.find((m) => Math.abs(gb - m) / m <= 0.025);
+  return size !== undefined ? `${size} GB` : formatSize(mib);
 }
 
 /** The first 8 characters of a UUID, for tables. */

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { describeAudit, localInputToRFC3339, metadataPairs, rfc3339ToLocalInput } from './audit';
+import { categoryOf, describeAudit, entryLabel, localInputToRFC3339, matchesAudit, metadataPairs, rfc3339ToLocalInput } from './audit';
 
 describe('describeAudit', () => {
   it('reads a balance adjustment as money', () => {
     expect(
       describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: 1234, currency: 'USD', reason: 'goodwill' } }),
-    ).toBe('Credit +$12.34 — goodwill');
+    ).toBe('Credit USD +12.34 — goodwill');
     expect(describeAudit({ action: 'billing.adjustment', metadata: { amount_minor: -500, currency: 'USD' } })).toBe(
-      'Debit -$5.00',
+      'Debit USD -5.00',
     );
   });
 
@@ -41,5 +41,19 @@ describe('time range', () => {
     expect(localInputToRFC3339('')).toBe('');
     expect(localInputToRFC3339('nonsense')).toBe('');
     expect(rfc3339ToLocalInput('nope')).toBe('');
+  });
+});
+
+describe('audit entries people can find', () => {
+  const force = { action: 'allocation.transition', metadata: { status_from: 'active', status_to: 'releasing', reason: 'admin: abuse' } };
+  it('names a force release as such, and finds it by that name', () => {
+    expect(entryLabel(force)).toBe('Force release');
+    expect(matchesAudit(force, 'force release')).toBe(true);
+    expect(matchesAudit(force, 'abuse')).toBe(true);
+    expect(matchesAudit({ action: 'auth.login', metadata: { username: 'demo' } }, 'force')).toBe(false);
+  });
+  it('groups actions by category', () => {
+    expect(categoryOf('billing.adjustment')).toBe('billing');
+    expect(categoryOf('ssh_key.add')).toBe('ssh_key');
   });
 });

@@ -1,6 +1,9 @@
 // Reading the audit log: a sentence for each known action, the metadata as
 // label/value pairs, and the time-range filter (datetime-local inputs in the
 // browser's zone ↔ the API's RFC 3339).
+import { api } from '../../api/client';
+import { routeMissing, toApiError } from '../../api/errors';
+import { useApiQuery } from '../../api/query';
 import type { AuditLog } from '../../api/types';
 import { formatDateTime, formatMoney } from '../../lib/format';
 
@@ -27,7 +30,64 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'terminal.session_start', label: 'Terminal opened' },
   { value: 'terminal.session_end', label: 'Terminal closed' },
   { value: 'signing_key.rotate', label: 'Signing key rotated' },
+  { value: 'node.cordon', label: 'Node cordoned' },
+  { value: 'allocation.force_release', label: 'Force release' },
+  { value: 'user.suspend', label: 'User suspended' },
+  { value: 'user.unsuspend', label: 'User unsuspended' },
+  { value: 'user.update', label: 'User changed' },
+  { value: 'user.email_change', label: 'Email changed' },
+  { value: 'user.delete', label: 'User deleted' },
+  { value: 'user.password_reset_issue', label: 'Password reset link issued' },
+  { value: 'user.password_reset', label: 'Password reset' },
 ];
+
+/** Categories: the part of an action before its dot ("allocation", "billing", "auth" …). */
+export const AUDIT_CATEGORIES: { value: string; label: string }[] = [
+  { value: 'allocation', label: 'Allocations' },
+  { value: 'billing', label: 'Billing' },
+  { value: 'auth', label: 'Sign-ins' },
+  { value: 'user', label: 'Users' },
+  { value: 'node', label: 'Nodes' },
+  { value: 'ssh_key', label: 'SSH keys' },
+  { value: 'terminal', label: 'Terminal' },
+  { value: 'signing_key', label: 'Signing keys' },
+];
+
+export function categoryOf(action: string): string {
+  const i = action.indexOf('.');
+  return i < 0 ? action : action.slice(0, i);
+}
+
+/**
+ * The readable name of one entry: the action's, refined by what the metadata
+ * says for allocation transitions, so a force release reads (and is found) as
+ * "Force release", not "Allocation status change".
+ */
+export function entryLabel(e: Pick<AuditLog, 'action' | 'metadata'>): string {
+  // A server that names its actions (action_label) knows best.
+  const named = (e as { action_label?: unknown }).action_label;
+  if (typeof named === 'string' && named.trim()) return named;
+  if (e.action === 'allocation.transition') {
+    const m = (e.metadata ?? {}) as Record<string, unknown>;
+    const reason = typeof m.reason === 'string' ? m.reason : '';
+    const to = typeof m.status_to === 'string' ? m.status_to : '';
+    if (reason.startsWith('admin')) return 'Force release';
+    if (reason === 'balance_depleted') return 'Released: balance ran out';
+    if (to === 'releasing' && reason === 'user') return 'Release by the user';
+    if (to === 'active') return 'Allocation became active';
+    if (to === 'failed') return 'Allocation failed';
+    if (to === 'released') return 'Allocation released';
+  }
+  return actionLabel(e.action);
+}
+
+/** A free-text search over one entry: every word must appear in its name, action or description. */
+export function matchesAudit(e: Pick<AuditLog, 'action' | 'metadata'>, query: string): boolean {
+  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const hay = `${entryLabel(e)} ${e.action} ${describeAudit(e)}`.toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
 
 /** What an action can be done to (audit_logs.target_type), for the target type filter. */
 export const AUDIT_TARGET_TYPES: { value: string; label: string }[] = [
@@ -117,4 +177,22 @@ export function rfc3339ToLocalInput(value: string): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return '';
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/**
+ * The server's catalogue of actions (GET /api/v1/admin/audit-actions: action,
+ * label, category, category_label), for the action filter's suggestions; the
+ * list above where an older server has none.
+ */
+export function useAuditActions(): { value: string; label: string }[] {
+  const q = useApiQuery(['/api/v1/admin/audit-actions', null, null], async (signal) => {
+    try {
+      const body = await api.get('/api/v1/admin/audit-actions', { signal });
+      return body.items.map((i) => ({ value: i.action, label: i.label }));
+    } catch (err) {
+      if (routeMissing(toApiError(err))) return null;
+      throw err;
+    }
+  });
+  return q.data && q.data.length > 0 ? q.data : AUDIT_ACTIONS;
 }

@@ -31,9 +31,16 @@ export function useUrlFilters<K extends string>(keys: readonly K[]): [Record<K, 
       setParams(
         (prev) => {
           const next = new URLSearchParams(prev);
+          let changed = false;
           for (const [k, v] of Object.entries(patch) as [string, string | undefined][]) {
+            if ((prev.get(k) ?? '') !== (v ?? '')) changed = true;
             if (v) next.set(k, v);
             else next.delete(k);
+          }
+          // Other filters, other pages: a URL pager (useUrlCursorPager) starts again at the first.
+          if (changed) {
+            next.delete('cursor');
+            next.delete('back');
           }
           return next;
         },

@@ -1,8 +1,7 @@
 // Names for ids in admin tables: usernames for user ids, hostnames for node
 // ids. One request each (the API's largest page); an id that is not on it is
 // shown shortened instead.
-import { api } from '../../api/client';
-import { useApi } from '../../api/hooks';
+import { useGet } from '../../api/query';
 import type { Node, User } from '../../api/types';
 
 export interface Lookup<T> {
@@ -17,11 +16,11 @@ function lookup<T extends { id: string }>(items: T[] | undefined, label: (t: T) 
 }
 
 export function useUserLookup(): Lookup<User> {
-  const q = useApi((signal) => api.get('/api/v1/admin/users', { query: { page_size: 200 }, signal }), []);
+  const q = useGet('/api/v1/admin/users', { query: { page_size: 200 } });
   return lookup(q.data?.items, (u) => u.username);
 }
 
 export function useNodeLookup(): Lookup<Node> {
-  const q = useApi((signal) => api.get('/api/v1/admin/nodes', { query: { page_size: 200 }, signal }), []);
+  const q = useGet('/api/v1/admin/nodes', { query: { page_size: 200 } });
   return lookup(q.data?.items, (n) => n.hostname);
 }

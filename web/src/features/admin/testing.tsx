@@ -9,7 +9,8 @@ import { RouterProvider, createMemoryRouter } from 'react-router';
 import { vi } from 'vitest';
 import { setFetch } from '../../api/client';
 import { setTokens } from '../../api/session';
-import { BalanceProvider } from '../../app/balance';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { createQueryClient } from '../../api/query';
 import { AnnouncerProvider } from '../../components/Announcer';
 import { ToastProvider } from '../../components/Toast';
 
@@ -62,13 +63,13 @@ export function renderAdmin(
     { initialEntries: [url] },
   );
   render(
-    <AnnouncerProvider>
-      <ToastProvider>
-        <BalanceProvider>
+    <QueryClientProvider client={createQueryClient({ retries: 0 })}>
+      <AnnouncerProvider>
+        <ToastProvider>
           <RouterProvider router={router} />
-        </BalanceProvider>
-      </ToastProvider>
-    </AnnouncerProvider>,
+        </ToastProvider>
+      </AnnouncerProvider>
+    </QueryClientProvider>,
   );
   return {
     requests,

@@ -6,7 +6,7 @@
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../api/client';
-import { useAction } from '../../api/hooks';
+import { useGet, useMutate } from '../../api/query';
 import type { Allocation, SKU } from '../../api/types';
 import { useBalance } from '../../app/balance';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -14,7 +14,7 @@ import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
 import { Money } from '../../components/Money';
 import { useToast } from '../../components/Toast';
-import { formatDuration, formatMiB, formatMoney } from '../../lib/format';
+import { formatDuration, formatGiB, formatGpuMemory, formatMoney, formatSize } from '../../lib/format';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { MIN_RUNWAY_SECONDS, estimateCreate } from './estimate';
 import './user.css';
@@ -32,15 +32,28 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   const toast = useToast();
   const [name, setName] = useState('');
   const trimmed = name.trim();
+  // SSH keys to install: all by default (ssh_key_ids left out, so keys added
+  // later reach it too); unticking some sends the chosen ids.
+  const keys = useGet('/api/v1/ssh-keys', { query: { page_size: 50 } });
+  const [unticked, setUnticked] = useState<ReadonlySet<string>>(new Set());
+  const allKeys = keys.data?.items ?? [];
+  const chosen = unticked.size === 0 ? undefined : allKeys.filter((k) => !unticked.has(k.id)).map((k) => k.id);
   // One key per request body: a retry of the same request replays, an edited
-  // name is a new request (the same key with another body would be a 422).
-  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed]); // eslint-disable-line react-hooks/exhaustive-deps
+  // name or key choice is a new request (the same key with another body would be a 422).
+  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
   const est = estimateCreate(sku, balance.data);
-  const create = useAction(() =>
-    api.post('/api/v1/allocations', {
-      body: trimmed ? { sku_id: sku.id, name: trimmed } : { sku_id: sku.id },
-      headers: { 'Idempotency-Key': key },
-    }),
+  const create = useMutate(
+    () =>
+      api.post('/api/v1/allocations', {
+        body: {
+          sku_id: sku.id,
+          ...(trimmed ? { name: trimmed } : {}),
+          ...(chosen ? { ssh_key_ids: chosen } : {}),
+        },
+        headers: { 'Idempotency-Key': key },
+      }),
+    // Sold out or short of credit: the marketplace and the balance on screen are stale either way.
+    { invalidates: ['/api/v1/allocations', '/api/v1/skus', '/api/v1/billing'] },
   );
   const nameError = trimmed.length > NAME_MAX ? `At most ${NAME_MAX} characters.` : undefined;
 
@@ -49,8 +62,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
     if (create.pending || nameError) return;
     const a = (await create.run()) as Allocation | undefined;
     if (!a) return;
-    toast({ tone: 'success', title: 'Allocation requested', message: `${sku.name} is being prepared.` });
-    void balance.reload();
+    toast({ tone: 'success', title: 'Allocation requested', message: `${a.name || sku.name} is being prepared.` });
     onClose();
     navigate(`/allocations/${a.id}`);
   };
@@ -67,7 +79,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           <button type="button" className="button" onClick={onClose} disabled={create.pending}>
             Cancel
           </button>
-          <button type="submit" form={formId} className="button primary" disabled={create.pending || !!nameError}>
+          <button type="submit" form={formId} className="button primary" disabled={create.pending || !!nameError || est.likelyRefused}>
             {create.pending ? 'Creating…' : `Create for ${formatMoney(est.perHourMinor, est.currency)}/h`}
           </button>
         </>
@@ -83,12 +95,12 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           </div>
           <div>
             <dt>GPU memory</dt>
-            <dd>{formatMiB(sku.gpu_memory_mib)} each</dd>
+            <dd>{formatGpuMemory(sku.gpu_memory_mib)} each</dd>
           </div>
           <div>
             <dt>CPU / memory / disk</dt>
             <dd>
-              {sku.vcpu} vCPU · {formatMiB(sku.memory_mib)} · {sku.disk_gib} GiB
+              {sku.vcpu} vCPU · {formatSize(sku.memory_mib)} · {formatGiB(sku.disk_gib)}
             </dd>
           </div>
           <div>
@@ -113,16 +125,18 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             {balance.data && !est.currencyMismatch ? (
               <>
                 <strong data-testid="estimate-runway">
-                  {est.runwayAlone === null ? 'indefinitely' : formatDuration(est.runwayAlone)}
+                  {est.runway === null ? 'indefinitely' : formatDuration(est.runway)}
                 </strong>
                 <span className="muted">
-                  <Money minor={est.availableMinor} currency={est.currency} /> available at this price
-                  {est.runwayWithRunning !== null && (
+                  <Money minor={est.availableMinor} currency={est.currency} /> available
+                  {est.runwayWithRunning !== null ? (
                     <>
-                      ; {formatDuration(est.runwayWithRunning)} with what you already run (
+                      , with what you already run (
                       <Money minor={est.totalPerHourMinor} currency={est.currency} />
                       /h in total)
                     </>
+                  ) : (
+                    ' at this price'
                   )}
                 </span>
               </>
@@ -136,9 +150,11 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           </div>
         </div>
         {est.likelyRefused && (
-          <div className="notice notice-caution" role="note">
-            Your balance covers less than {formatDuration(MIN_RUNWAY_SECONDS)} at this price; the server will likely
-            refuse to start it. <Link to="/billing">See billing</Link>.
+          <div className="notice notice-caution" role="note" data-testid="short-of-credit">
+            Not enough credit: starting this needs <Money minor={est.requiredMinor} currency={est.currency} /> (
+            {formatDuration(MIN_RUNWAY_SECONDS)} at <Money minor={est.totalPerHourMinor} currency={est.currency} />
+            /h) and you have <Money minor={Math.max(0, est.availableMinor)} currency={est.currency} />.{' '}
+            <Link to="/billing">See billing</Link>.
           </div>
         )}
 
@@ -158,9 +174,42 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             />
           )}
         </Field>
-        <p className="muted fine-print">
-          Your <Link to="/keys">SSH keys</Link> are installed on the node, and the browser terminal works without one.
-        </p>
+        {allKeys.length > 0 ? (
+          <fieldset className="key-choice" data-testid="key-choice">
+            <legend>SSH keys to install</legend>
+            {allKeys.map((k) => (
+              <label key={k.id} className="key-choice-item">
+                <input
+                  type="checkbox"
+                  checked={!unticked.has(k.id)}
+                  onChange={(e) =>
+                    setUnticked((prev) => {
+                      const next = new Set(prev);
+                      if (e.target.checked) next.delete(k.id);
+                      else next.add(k.id);
+                      return next;
+                    })
+                  }
+                />
+                <span>
+                  {k.name} <code className="muted">{k.fingerprint}</code>
+                </span>
+              </label>
+            ))}
+            <p className="muted fine-print">
+              {chosen === undefined
+                ? 'All your keys, and any you add later.'
+                : chosen.length === 0
+                  ? 'No key: log in with the browser terminal.'
+                  : `Only these ${chosen.length}; keys you add later are not installed.`}
+            </p>
+          </fieldset>
+        ) : (
+          <p className="muted fine-print">
+            Add <Link to="/keys">SSH keys</Link> to log in with ssh (they reach running allocations too); the browser
+            terminal works without one.
+          </p>
+        )}
         {create.error && <ErrorBox error={create.error} compact />}
       </form>
     </Modal>

@@ -166,11 +166,18 @@ function TerminalStatusLine({ status }: { status: TerminalStatus }) {
         <span className="terminal-status" role="alert">
           <StatusPill status="error" label="Error" tone="danger" />
           <span>
-            {status.message} <code className="muted">{status.code}</code>
-            {status.detail && status.detail !== status.message && (
-              <span className="muted"> — {status.detail}</span>
-            )}
-            {status.correlationId && <span className="muted"> · correlation id <code>{status.correlationId}</code></span>}
+            {status.message}
+            <details className="error-box-details">
+              <summary>Details</summary>
+              <code>{status.code}</code>
+              {status.detail && status.detail !== status.message && <> — {status.detail}</>}
+              {status.correlationId && (
+                <>
+                  {' '}
+                  · reference <code>{status.correlationId}</code>
+                </>
+              )}
+            </details>
           </span>
         </span>
       );

@@ -27,6 +27,11 @@ export function isTransient(status: AllocationStatus): boolean {
   return status === 'requested' || status === 'provisioning' || status === 'releasing';
 }
 
+/** Over: no more usage will be charged. */
+export function isEnded(status: AllocationStatus): boolean {
+  return status === 'released' || status === 'failed' || status === 'release_failed';
+}
+
 export function statusExplanation(status: AllocationStatus): string {
   switch (status) {
     case 'requested':

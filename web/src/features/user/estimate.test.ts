@@ -22,7 +22,7 @@ describe('estimateCreate', () => {
   });
 
   it('computes how long the balance lasts with integer math, rounded down', () => {
-    // $100 at $2.49/h: 10000 * 3600 / 249 = 144578.31… s
+    // USD 100 at USD 2.49/h: 10000 * 3600 / 249 = 144578.31… s
     const e = estimateCreate(sku, balance({}));
     expect(e.runwayAlone).toBe(144578);
     expect(e.runwayWithRunning).toBeNull();
@@ -35,6 +35,15 @@ describe('estimateCreate', () => {
     expect(e.runwayAlone).toBe(Math.floor((9000 * 3600) / 249));
     expect(e.runwayWithRunning).toBe(Math.floor((9000 * 3600) / (249 + 1992)));
     expect(e.totalPerHourMinor).toBe(2241);
+  });
+
+  it('counts what already runs in the runway and in the credit the server asks for', () => {
+    const e = estimateCreate(sku, balance({ balance_minor: 500, burn_rate_per_hour_minor: 2751 }));
+    expect(e.runway).toBe(Math.floor((500 * 3600) / 3000));
+    expect(e.requiredMinor).toBe(500); // 3000/h for 600 s
+    expect(e.likelyRefused).toBe(false);
+    expect(estimateCreate(sku, balance({ balance_minor: 499, burn_rate_per_hour_minor: 2751 })).likelyRefused).toBe(true);
+    expect(estimateCreate(sku, balance({ balance_minor: 0 })).likelyRefused).toBe(true);
   });
 
   it('warns when the balance covers less than the minimum runway', () => {

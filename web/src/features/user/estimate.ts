@@ -19,9 +19,13 @@ export interface CreateEstimate {
   runwayWithRunning: number | null;
   /** The runs-now burn rate plus this SKU's price. */
   totalPerHourMinor: number;
+  /** How long what is left lasts with what already runs plus this SKU: the runway to show; null when nothing burns. */
+  runway: number | null;
+  /** Credit the server asks for to create: MIN_RUNWAY_SECONDS at the total burn rate (rounded up, as the server does). */
+  requiredMinor: number;
   /** The currencies differ: no runway can be computed. */
   currencyMismatch: boolean;
-  /** Below the server's default minimum runway: creating will likely be refused (402). */
+  /** Less credit than requiredMinor: creating will be refused (402 insufficient_funds). */
   likelyRefused: boolean;
 }
 
@@ -39,6 +43,8 @@ export function estimateCreate(sku: Pick<SKU, 'price_per_hour_minor' | 'currency
       availableMinor: 0,
       runwayAlone: null,
       runwayWithRunning: null,
+      runway: null,
+      requiredMinor: minRunwayCharge(perHour, MIN_RUNWAY_SECONDS),
       currencyMismatch: !!balance,
       likelyRefused: false,
     };
@@ -46,13 +52,22 @@ export function estimateCreate(sku: Pick<SKU, 'price_per_hour_minor' | 'currency
   const available = balance.balance_minor - balance.unbilled_minor;
   const running = balance.burn_rate_per_hour_minor;
   const alone = runwaySeconds(available, perHour);
+  const total = perHour + running;
+  const required = minRunwayCharge(total, MIN_RUNWAY_SECONDS);
   return {
     ...base,
     availableMinor: available,
-    totalPerHourMinor: perHour + running,
+    totalPerHourMinor: total,
     runwayAlone: alone,
-    runwayWithRunning: running > 0 ? runwaySeconds(available, perHour + running) : null,
+    runwayWithRunning: running > 0 ? runwaySeconds(available, total) : null,
+    runway: runwaySeconds(available, total),
+    requiredMinor: required,
     currencyMismatch: false,
-    likelyRefused: alone !== null && alone < MIN_RUNWAY_SECONDS,
+    likelyRefused: total > 0 && available < required,
   };
+}
+
+/** ceil(price per hour × seconds / 3600): the server's minRunwayCharge (internal/allocation). */
+export function minRunwayCharge(perHourMinor: number, seconds: number): number {
+  return Math.ceil((perHourMinor * seconds) / 3600);
 }

@@ -9,7 +9,9 @@ import { vi } from 'vitest';
 import { setFetch } from '../../api/client';
 import { clearSession } from '../../api/session';
 import { AuthProvider, useAuth } from '../../app/auth';
-import { BalanceProvider } from '../../app/balance';
+import { CacheKeeper } from '../../app/cache';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { createQueryClient } from '../../api/query';
 import { NotificationsProvider } from '../../app/notifications';
 import { AnnouncerProvider } from '../../components/Announcer';
 import { ToastProvider } from '../../components/Toast';
@@ -120,25 +122,29 @@ export function renderPage(
   vi.stubGlobal('fetch', f);
   const router = createMemoryRouter(
     [
-      { path, element: <BalanceProvider>{element}</BalanceProvider> },
+      { path, element },
       ...extraRoutes,
     ],
     { initialEntries: [url] },
   );
+  const queryClient = createQueryClient({ retries: 0 });
   const utils = render(
-    <AnnouncerProvider>
-      <ToastProvider>
-        <AuthProvider>
-          <NotificationsProvider>
-            <Gate>
-              <RouterProvider router={router} />
-            </Gate>
-          </NotificationsProvider>
-        </AuthProvider>
-      </ToastProvider>
-    </AnnouncerProvider>,
+    <QueryClientProvider client={queryClient}>
+      <AnnouncerProvider>
+        <ToastProvider>
+          <AuthProvider>
+            <NotificationsProvider>
+              <CacheKeeper />
+              <Gate>
+                <RouterProvider router={router} />
+              </Gate>
+            </NotificationsProvider>
+          </AuthProvider>
+        </ToastProvider>
+      </AnnouncerProvider>
+    </QueryClientProvider>,
   );
-  return { ...utils, calls, router, fetch: f };
+  return { ...utils, calls, router, fetch: f, queryClient };
 }
 
 /** Renders the page only once the fake session has started, as RequireAuth does. */

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
-import { useAction, useApi, usePolling } from '../../api/hooks';
+import { useGet, useMutate } from '../../api/query';
 import { ALLOCATION_STATUSES } from '../../api/enums.gen';
 import type { Allocation, AllocationStatus } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -44,30 +44,30 @@ export function AdminAllocationsPage() {
   const [target, setTarget] = useState<Allocation | null>(null);
   const [reason, setReason] = useState('');
 
-  const q = useApi(
-    (signal) =>
-      api.get('/api/v1/admin/allocations', {
-        query: {
-          cursor: pager.cursor,
-          status: (f.status || undefined) as AllocationStatus | undefined,
-          user_id: f.user_id || undefined,
-          node_id: f.node_id || undefined,
-        },
-        signal,
-      }),
-    [pager.cursor, f.status, f.user_id, f.node_id],
+  const q = useGet(
+    '/api/v1/admin/allocations',
+    {
+      query: {
+        cursor: pager.cursor,
+        status: (f.status || undefined) as AllocationStatus | undefined,
+        user_id: f.user_id || undefined,
+        node_id: f.node_id || undefined,
+      },
+    },
+    { refetchInterval: 10_000 },
   );
-  usePolling(q.reload, 10_000);
   const key = filterKey({ status: f.status, user_id: f.user_id, node_id: f.node_id });
   const serverFiltered = Boolean(f.status || f.user_id || f.node_id);
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
 
-  const release = useAction((id: string, why: string) =>
-    api.post('/api/v1/admin/allocations/{allocation_id}/force-release', {
-      path: { allocation_id: id },
-      body: { reason: why },
-    }),
+  const release = useMutate(
+    (id: string, why: string) =>
+      api.post('/api/v1/admin/allocations/{allocation_id}/force-release', {
+        path: { allocation_id: id },
+        body: { reason: why },
+      }),
+    { invalidates: ['/api/v1/admin', '/api/v1/allocations', '/api/v1/billing', '/api/v1/skus'] },
   );
 
   const open = (a: Allocation) => {
@@ -82,7 +82,11 @@ export function AdminAllocationsPage() {
       header: 'Allocation',
       render: (a) => (
         <div className="cell-stack">
-          <strong>{a.name || shortId(a.id)}</strong>
+          <strong>
+            <Link to={`/admin/allocations/${a.id}`} onClick={(e) => e.stopPropagation()}>
+              {a.name || shortId(a.id)}
+            </Link>
+          </strong>
           <span className="muted">
             {shortId(a.id)} · {a.sku_id}
           </span>

@@ -48,9 +48,13 @@ describe('NodesPage', () => {
   });
 
   it('disables an idle node after confirmation', async () => {
+    let current = idle;
     const s = renderAdmin('/admin/nodes', '/admin/nodes', NodesPage, (r) => {
-      if (r.method === 'DELETE') return json(200, { ...idle, admin_state: 'disabled' });
-      return json(200, { items: [idle], next_cursor: '' });
+      if (r.method === 'DELETE') {
+        current = { ...idle, admin_state: 'disabled' };
+        return json(200, current);
+      }
+      return json(200, { items: [current], next_cursor: '' });
     });
     fireEvent.click(await screen.findByRole('button', { name: 'Disable gpu-idle' }));
     const dialog = screen.getByRole('dialog', { name: 'Disable gpu-idle?' });

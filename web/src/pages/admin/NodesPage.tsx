@@ -7,7 +7,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { describeError, toApiError } from '../../api/errors';
-import { useAction, useApi, usePolling } from '../../api/hooks';
+import { useGet, useMutate } from '../../api/query';
 import type { JoinToken, Node, NodeAdminState, NodeStatus } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
@@ -57,20 +57,18 @@ export function NodesPage() {
   const [probing, setProbing] = useState<string | null>(null);
 
   const key = filterKey({ q: searchParam(f.q) ?? '', status: f.status, state: f.state });
-  const q = useApi(
-    (signal) =>
-      api.get('/api/v1/admin/nodes', {
-        query: {
-          cursor: pager.cursor,
-          q: searchParam(f.q),
-          status: (f.status || undefined) as NodeStatus | undefined,
-          admin_state: (f.state || undefined) as NodeAdminState | undefined,
-        },
-        signal,
-      }),
-    [pager.cursor, key],
+  const q = useGet(
+    '/api/v1/admin/nodes',
+    {
+      query: {
+        cursor: pager.cursor,
+        q: searchParam(f.q),
+        status: (f.status || undefined) as NodeStatus | undefined,
+        admin_state: (f.state || undefined) as NodeAdminState | undefined,
+      },
+    },
+    { refetchInterval: 15_000 },
   );
-  usePolling(q.reload, 15_000);
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
   const filtered = Boolean(searchParam(f.q) || f.status || f.state);
@@ -82,8 +80,15 @@ export function NodesPage() {
   const replace = (n: Node) =>
     q.setData((prev) => (prev ? { ...prev, items: prev.items.map((x) => (x.id === n.id ? n : x)) } : prev!));
 
-  const disable = useAction((id: string) => api.delete('/api/v1/admin/nodes/{node_id}', { path: { node_id: id } }));
+  const disable = useMutate((id: string) => api.delete('/api/v1/admin/nodes/{node_id}', { path: { node_id: id } }), {
+    invalidates: ['/api/v1/admin', '/api/v1/skus'],
+  });
   const [enabling, setEnabling] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<Node | null>(null);
+  const revoke = useMutate(
+    (id: string) => api.post('/api/v1/admin/nodes/{node_id}/revoke-credentials', { path: { node_id: id } }),
+    { invalidates: ['/api/v1/admin'] },
+  );
 
   const failed = (title: string, err: unknown) => {
     const e = toApiError(err);
@@ -242,6 +247,17 @@ export function NodesPage() {
             >
               Join token
             </button>
+            <button
+              type="button"
+              className="button small ghost"
+              onClick={() => {
+                revoke.reset();
+                setRevoking(n);
+              }}
+              aria-label={`Revoke the credentials of ${n.hostname}`}
+            >
+              Revoke
+            </button>
             {n.admin_state === 'disabled' ? (
               <button
                 type="button"
@@ -354,6 +370,28 @@ export function NodesPage() {
       />
       <JoinTokenDialog node={tokenFor} onClose={() => setTokenFor(null)} />
       <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke the credentials of ${revoking?.hostname ?? 'node'}?`}
+        message="Its agent is disconnected and cannot reconnect until it joins again with a new join token. Running allocations stay; the node goes offline until it rejoins."
+        confirmLabel="Revoke credentials"
+        danger
+        pending={revoke.pending}
+        error={revoke.error}
+        onCancel={() => setRevoking(null)}
+        onConfirm={async () => {
+          if (!revoking) return;
+          const r = await revoke.run(revoking.id);
+          if (r) {
+            toast({
+              tone: 'success',
+              title: `${revoking.hostname}: credentials revoked`,
+              message: `${r.revoked} credential${r.revoked === 1 ? '' : 's'} revoked. Issue a join token to let it back in.`,
+            });
+            setRevoking(null);
+          }
+        }}
+      />
+      <ConfirmDialog
         open={disabling !== null}
         title={`Disable ${disabling?.hostname ?? 'node'}?`}
         message="A disabled node takes no new allocations. Its agent stays connected; you can enable it again at any time."
@@ -391,13 +429,13 @@ function CreateNodeDialog({
   const [region, setRegion] = useState('');
   const [node, setNode] = useState<Node | null>(null);
   const [token, setToken] = useState<JoinToken | null>(null);
-  const create = useAction(async () => {
+  const create = useMutate(async () => {
     const n = await api.post('/api/v1/admin/nodes', { body: { hostname: hostname.trim(), region: region.trim() } });
     setNode(n);
     onCreated();
     return n;
-  });
-  const issue = useAction((id: string) => api.post('/api/v1/admin/nodes/{node_id}/join-token', { path: { node_id: id } }));
+  }, { invalidates: ['/api/v1/admin'] });
+  const issue = useMutate((id: string) => api.post('/api/v1/admin/nodes/{node_id}/join-token', { path: { node_id: id } }));
   const resetCreate = create.reset;
   const resetIssue = issue.reset;
   const defaultRegion = regions[0] ?? '';
@@ -487,7 +525,7 @@ function CreateNodeDialog({
 
 function JoinTokenDialog({ node, onClose }: { node: Node | null; onClose: () => void }) {
   const [token, setToken] = useState<JoinToken | null>(null);
-  const issue = useAction((id: string) => api.post('/api/v1/admin/nodes/{node_id}/join-token', { path: { node_id: id } }));
+  const issue = useMutate((id: string) => api.post('/api/v1/admin/nodes/{node_id}/join-token', { path: { node_id: id } }));
   const resetIssue = issue.reset;
   useEffect(() => {
     setToken(null);

@@ -19,7 +19,7 @@ describe('OverviewPage', () => {
     const s = renderAdmin('/admin/overview', '/admin/overview', OverviewPage, (r) =>
       r.url.pathname === '/api/v1/admin/overview' ? json(200, overview) : undefined,
     );
-    await screen.findByText('$1,234.56');
+    await screen.findByText('USD 1,234.56');
     expect(screen.getByText('7')).toBeTruthy();
     expect(screen.getByText('25% in use · 12 free')).toBeTruthy();
     expect(screen.getByText('1 offline · 1 disabled')).toBeTruthy();

@@ -4,8 +4,7 @@
 // screen reader hears only pause/resume and errors, not every tick.
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { api } from '../../api/client';
-import { usePolling, useApi } from '../../api/hooks';
+import { useGet } from '../../api/query';
 import type { Overview } from '../../api/types';
 import { useAnnounce } from '../../components/Announcer';
 import { Money } from '../../components/Money';
@@ -26,8 +25,7 @@ function timeOfDay(d: Date): string {
 export function OverviewPage() {
   const [paused, setPaused] = useState(false);
   const announce = useAnnounce();
-  const q = useApi((signal) => api.get('/api/v1/admin/overview', { signal }), []);
-  usePolling(q.reload, OVERVIEW_REFRESH_MS, !paused);
+  const q = useGet('/api/v1/admin/overview', {}, { refetchInterval: paused ? false : OVERVIEW_REFRESH_MS });
 
   const toggle = () => {
     const next = !paused;

@@ -56,8 +56,8 @@ describe('UserDetailPage', () => {
   it('shows the user’s balance, burn rate and runway as the user sees them', async () => {
     server(() => json(500, {}), json(200, balance(4200, { burn_rate_per_hour_minor: 249, runway_seconds: 7200 })));
     const panel = await screen.findByTestId('user-balance');
-    expect(await within(panel).findByText('$42.00')).toBeTruthy();
-    expect(within(panel).getByText(/Spending \$2\.49 an hour/)).toBeTruthy();
+    expect(await within(panel).findByText('USD 42.00')).toBeTruthy();
+    expect(within(panel).getByText(/Spending USD 2\.49 an hour/)).toBeTruthy();
     expect(within(panel).getByText(/lasts about/)).toBeTruthy();
   });
 
@@ -70,11 +70,11 @@ describe('UserDetailPage', () => {
   it('posts the typed amount as integer minor units with a reason and an Idempotency-Key', async () => {
     const s = server(() => json(200, balance(11234)));
     await screen.findByRole('heading', { level: 1, name: 'demo' });
-    await within(screen.getByTestId('user-balance')).findByText('$100.00');
+    await within(screen.getByTestId('user-balance')).findByText('USD 100.00');
     fireEvent.change(screen.getByLabelText('Amount (USD)'), { target: { value: '12.34' } });
     fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'goodwill' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Credit $12.34' }));
-    await within(screen.getByTestId('user-balance')).findByText('$112.34');
+    fireEvent.click(screen.getByRole('button', { name: 'Credit USD 12.34' }));
+    await within(screen.getByTestId('user-balance')).findByText('USD 112.34');
     const post = s.requests.find((r) => r.method === 'POST')!;
     expect(post.body).toEqual({ amount_minor: 1234, reason: 'goodwill' });
     expect(post.headers['Idempotency-Key']).toMatch(/^web-[0-9a-f]{32}$/);
@@ -83,7 +83,7 @@ describe('UserDetailPage', () => {
     // The panel reads the balance again after the adjustment.
     const reads = () => s.calls().filter((c) => c === `GET /api/v1/admin/users/${demo.id}/balance`).length;
     await waitFor(() => expect(reads()).toBe(2));
-    expect(within(screen.getByTestId('user-balance')).getByText('$112.34')).toBeTruthy();
+    expect(within(screen.getByTestId('user-balance')).getByText('USD 112.34')).toBeTruthy();
   });
 
   it('refuses a bad amount or a missing reason before calling the API', async () => {
@@ -101,8 +101,51 @@ describe('UserDetailPage', () => {
     await screen.findByRole('heading', { level: 1, name: 'demo' });
     fireEvent.change(screen.getByLabelText('Amount (USD)'), { target: { value: '-5' } });
     fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'refund reversal' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Debit $5.00' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Debit USD 5.00' }));
     expect(await screen.findByText('cid-adj')).toBeTruthy();
     await waitFor(() => expect(s.requests.find((r) => r.method === 'POST')?.body).toEqual({ amount_minor: -500, reason: 'refund reversal' }));
+  });
+});
+
+describe('UserDetailPage account actions', () => {
+  it('issues a password reset link and shows it once, absolute', async () => {
+    renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}`) return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}/password-reset` && r.method === 'POST') {
+        return json(200, { url: '/reset-password?token=abc', expires_at: '2026-01-01T01:00:00Z' });
+      }
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Password reset link…' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Issue link' }));
+    const link = await screen.findByTestId('reset-link');
+    expect(link.textContent).toContain(`${window.location.origin}/reset-password?token=abc`);
+  });
+
+  it('says plainly when the server does not offer an action, and the 409 reasons in words', async () => {
+    renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}` && r.method === 'GET') return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}` && r.method === 'DELETE') {
+        return json(409, { code: 'user_has_allocations', message: 'user holds 1 allocation', correlation_id: 'd-1' });
+      }
+      if (p.endsWith('/suspend')) {
+        return json(404, { code: 'not_found', message: `route ${p} not found`, correlation_id: 's-1' });
+      }
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Suspend…' }));
+    const dialog = screen.getByRole('dialog', { name: `Suspend ${demo.username}?` });
+    fireEvent.change(within(dialog).getByLabelText('Reason'), { target: { value: 'abuse' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Suspend' }));
+    expect(await within(dialog).findByText(/This server does not offer this action yet/)).toBeTruthy();
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete user…' }));
+    const del = screen.getByRole('dialog', { name: `Delete ${demo.username}?` });
+    fireEvent.click(within(del).getByRole('button', { name: 'Delete user' }));
+    expect(await within(del).findByText('This user still holds allocations. Release them first.')).toBeTruthy();
   });
 });

@@ -8,7 +8,7 @@
 import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../../api/client';
-import { useAction, useApi, type ApiState } from '../../api/hooks';
+import { useGet, useMutate, type ApiState } from '../../api/query';
 import type { Balance, User } from '../../api/types';
 import { useBalance } from '../../app/balance';
 import { CopyButton } from '../../components/CopyButton';
@@ -24,25 +24,18 @@ import { parseAmount } from '../../features/admin/amount';
 import { describeAudit } from '../../features/admin/audit';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { currencyDigits, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
+import { UserActions } from '../../features/admin/UserActions';
 import '../../features/admin/admin.css';
 
 const REASON_MAX = 500;
 
 export function UserDetailPage() {
   const { id = '' } = useParams();
-  const user = useApi((signal) => api.get('/api/v1/admin/users/{user_id}', { path: { user_id: id }, signal }), [id]);
-  const adjustments = useApi(
-    (signal) =>
-      api.get('/api/v1/admin/audit-logs', {
-        query: { action: 'billing.adjustment', target_id: id, page_size: 10 },
-        signal,
-      }),
-    [id],
-  );
-  const balance = useApi(
-    (signal) => api.get('/api/v1/admin/users/{user_id}/balance', { path: { user_id: id }, signal }),
-    [id],
-  );
+  const user = useGet('/api/v1/admin/users/{user_id}', { path: { user_id: id } });
+  const adjustments = useGet('/api/v1/admin/audit-logs', {
+    query: { action: 'billing.adjustment', target_id: id, page_size: 10 },
+  });
+  const balance = useGet('/api/v1/admin/users/{user_id}/balance', { path: { user_id: id } });
   const name = user.data?.username;
 
   return (
@@ -60,9 +53,8 @@ export function UserDetailPage() {
               balance={balance}
               currencyHint={adjustmentCurrency(adjustments.data?.items)}
               onAdjusted={(b) => {
+                // The cache refetches the balance and the adjustments (useMutate's invalidation).
                 balance.setData(b);
-                void balance.reload();
-                void adjustments.reload();
               }}
             />
             <Card
@@ -95,6 +87,7 @@ export function UserDetailPage() {
               </StateView>
             </Card>
             <RecentAllocations u={u} />
+            <UserActions u={u} />
           </div>
         )}
       </StateView>
@@ -179,12 +172,14 @@ function BalanceCard({
   const intent = `${parsed.ok ? parsed.minor : ''}|${trimmedReason}`;
   if (keyRef.current?.for !== intent) keyRef.current = { for: intent, key: newIdempotencyKey() };
 
-  const adjust = useAction((minor: number, why: string, key: string) =>
-    api.post('/api/v1/admin/users/{user_id}/balance', {
-      path: { user_id: u.id },
-      body: { amount_minor: minor, reason: why },
-      headers: { 'Idempotency-Key': key },
-    }),
+  const adjust = useMutate(
+    (minor: number, why: string, key: string) =>
+      api.post('/api/v1/admin/users/{user_id}/balance', {
+        path: { user_id: u.id },
+        body: { amount_minor: minor, reason: why },
+        headers: { 'Idempotency-Key': key },
+      }),
+    { invalidates: ['/api/v1/admin/users', '/api/v1/admin/audit-logs', '/api/v1/admin/overview', '/api/v1/billing'] },
   );
 
   const amountError = touched && !parsed.ok ? parsed.error : undefined;
@@ -285,10 +280,7 @@ export function balanceNote(b: Pick<Balance, 'burn_rate_per_hour_minor' | 'curre
 }
 
 function RecentAllocations({ u }: { u: User }) {
-  const q = useApi(
-    (signal) => api.get('/api/v1/admin/allocations', { query: { user_id: u.id, page_size: 5 }, signal }),
-    [u.id],
-  );
+  const q = useGet('/api/v1/admin/allocations', { query: { user_id: u.id, page_size: 5 } });
   return (
     <Card
       title="Latest allocations"
@@ -311,7 +303,9 @@ function RecentAllocations({ u }: { u: User }) {
                 header: 'Name',
                 render: (a) => (
                   <div className="cell-stack">
-                    <strong>{a.name || shortId(a.id)}</strong>
+                    <strong>
+                      <Link to={`/admin/allocations/${a.id}`}>{a.name || shortId(a.id)}</Link>
+                    </strong>
                     <span className="muted">{a.sku_id}</span>
                   </div>
                 ),

@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
 import { describeError, type ApiError } from '../../api/errors';
-import { useAction, useApi } from '../../api/hooks';
+import { useGet, useMutate } from '../../api/query';
 import type { Role, User } from '../../api/types';
 import { DataTable, type Column } from '../../components/DataTable';
 import { FilterBar, SearchFilter, SelectFilter } from '../../components/Filters';
@@ -27,6 +27,7 @@ import {
   useUrlFilters,
 } from '../../features/admin/filters';
 import { formatDateTime, formatRelative } from '../../lib/format';
+import { suspension } from '../../features/admin/UserActions';
 import '../../features/admin/admin.css';
 
 const columns: Column<User>[] = [
@@ -35,7 +36,15 @@ const columns: Column<User>[] = [
     header: 'User',
     render: (u) => (
       <div className="cell-stack">
-        <strong>{u.username}</strong>
+        <strong>
+          {u.username}
+          {suspension(u) && (
+            <>
+              {' '}
+              <StatusPill status="suspended" label="suspended" tone="warning" />
+            </>
+          )}
+        </strong>
         <span className="muted">{u.email}</span>
       </div>
     ),
@@ -62,10 +71,7 @@ export function UsersPage() {
   const key = filterKey({ q: query.q ?? '', role: f.role });
   const { reset } = pager;
   useEffect(() => reset(), [key, reset]);
-  const q = useApi(
-    (signal) => api.get('/api/v1/admin/users', { query: { ...query, cursor: pager.cursor }, signal }),
-    [key, pager.cursor],
-  );
+  const q = useGet('/api/v1/admin/users', { query: { ...query, cursor: pager.cursor } });
   const filtered = Boolean(query.q || query.role);
   const clear = () => {
     setSearch('');
@@ -167,7 +173,9 @@ function CreateUserDialog({
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('user');
-  const create = useAction(() => api.post('/api/v1/admin/users', { body: { username, email, password, role } }));
+  const create = useMutate(() => api.post('/api/v1/admin/users', { body: { username, email, password, role } }), {
+    invalidates: ['/api/v1/admin/users', '/api/v1/admin/overview'],
+  });
   const field = fieldOfError(create.error);
   const { reset } = create;
 

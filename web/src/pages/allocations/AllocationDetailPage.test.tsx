@@ -37,7 +37,7 @@ describe('AllocationDetailPage', () => {
     expect(await screen.findByText('ssh gaaaa00000000@sim-h100-01')).toBeTruthy();
     expect(screen.getByText(`gpuaas ssh ${ID}`)).toBeTruthy();
     expect(screen.getByTestId('gpu-uuids').textContent).toContain('GPU-1111');
-    await waitFor(() => expect(screen.getByTestId('cost-so-far').textContent).toContain('$0.05'));
+    await waitFor(() => expect(screen.getByTestId('cost-so-far').textContent).toContain('USD 0.05'));
 
     fireEvent.click(screen.getByRole('button', { name: 'Open terminal' }));
     expect((await screen.findByTestId('terminal-panel')).textContent).toBe('terminal true');

@@ -4,8 +4,9 @@
 // terminal while it is active, and release with a confirmation.
 import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api/client';
-import { useAction, useApi, usePolling } from '../../api/hooks';
+import { getKey, useGet, useMutate } from '../../api/query';
 import type { Allocation } from '../../api/types';
 import { useNotificationListener, useNotifications } from '../../app/notifications';
 import { useAnnounce } from '../../components/Announcer';
@@ -20,6 +21,7 @@ import {
   allocationTitle,
   canRelease,
   describeReleaseReason,
+  isEnded,
   isTransient,
   statusExplanation,
 } from '../../features/user/allocations';
@@ -31,34 +33,27 @@ const TerminalPanel = lazy(() => import('../../features/user/TerminalPanel').the
 
 export function AllocationDetailPage() {
   const { id = '' } = useParams();
-  const q = useApi((signal) => api.get('/api/v1/allocations/{allocation_id}', { path: { allocation_id: id }, signal }), [id]);
-  const usage = useApi(
-    (signal) => api.get('/api/v1/billing/usage', { query: { allocation_id: id, page_size: 1 }, signal }),
-    [id],
-  );
   const { connection } = useNotifications();
-  const announce = useAnnounce();
-  const a = q.data;
-
-  // Live status: pushes first; polling when the socket is down, and (slower)
-  // while the status is still moving, since delivery is at most once.
-  const transient = a ? isTransient(a.status) : true;
   const socketUp = connection === 'open';
-  usePolling(q.reload, socketUp ? 10_000 : 3_000, !socketUp || transient);
-  usePolling(usage.reload, 30_000, a?.status === 'active');
+  // Live status: pushes refetch it (app/cache.tsx, which also refetches after
+  // a reconnect); polling when the socket is down, and (slower) while the
+  // status is still moving, since delivery is at most once.
+  const q = useGet(
+    '/api/v1/allocations/{allocation_id}',
+    { path: { allocation_id: id } },
+    { refetchInterval: (d) => (!socketUp ? 3_000 : !d || isTransient(d.status) ? 10_000 : false) },
+  );
+  const a = q.data;
+  const usage = useGet(
+    '/api/v1/billing/usage',
+    { query: { allocation_id: id, page_size: 1 } },
+    { refetchInterval: a?.status === 'active' ? 30_000 : false },
+  );
+  const announce = useAnnounce();
   const pushed = useRef<string | null>(null);
   useNotificationListener((n) => {
-    if (n.allocation_id !== id) return;
-    if (n.type === 'allocation.status' && n.status) pushed.current = n.status;
-    void q.reload();
-    void usage.reload();
+    if (n.allocation_id === id && n.type === 'allocation.status' && n.status) pushed.current = n.status;
   });
-  // After a reconnect nothing is replayed: read the REST API again.
-  const prevConnection = useRef(connection);
-  useEffect(() => {
-    if (prevConnection.current !== 'open' && connection === 'open' && prevConnection.current !== 'idle') void q.reload();
-    prevConnection.current = connection;
-  }, [connection, q.reload]);
 
   // Announce status changes found by polling (pushed ones the shell already announces).
   const lastStatus = useRef<string | null>(null);
@@ -74,8 +69,20 @@ export function AllocationDetailPage() {
 
   const [confirming, setConfirming] = useState(false);
   const toast = useToast();
-  const release = useAction(() =>
-    api.post('/api/v1/allocations/{allocation_id}/release', { path: { allocation_id: id } }),
+  const qc = useQueryClient();
+  const release = useMutate(
+    () => api.post('/api/v1/allocations/{allocation_id}/release', { path: { allocation_id: id } }),
+    {
+      invalidates: ['/api/v1/allocations', '/api/v1/billing', '/api/v1/skus'],
+      // Safe to show at once: a release is refused only when it is already
+      // ending, and a refusal puts the old status back.
+      optimistic: () => {
+        const key = getKey('/api/v1/allocations/{allocation_id}', { path: { allocation_id: id } });
+        const before = qc.getQueryData<Allocation>(key);
+        if (before) qc.setQueryData<Allocation>(key, { ...before, status: 'releasing', connection: null });
+        return () => qc.setQueryData(key, before);
+      },
+    },
   );
   const onRelease = async () => {
     const r = await release.run();
@@ -83,8 +90,6 @@ export function AllocationDetailPage() {
     setConfirming(false);
     q.setData((prev) => ({ ...(prev ?? r), ...r, connection: null }) as Allocation);
     toast({ tone: 'success', title: 'Release requested', message: 'The GPUs are being given back; billing has stopped.' });
-    void q.reload();
-    void usage.reload();
   };
 
   const title = a ? allocationTitle(a) : `Allocation ${id.slice(0, 8)}`;
@@ -139,7 +144,7 @@ export function AllocationDetailPage() {
                     </dd>
                   </div>
                   <div>
-                    <dt>Cost so far</dt>
+                    <dt>{cost?.ended_at || isEnded(a.status) ? 'Final cost' : 'Cost so far'}</dt>
                     <dd data-testid="cost-so-far">
                       {cost ? (
                         <>
@@ -148,6 +153,8 @@ export function AllocationDetailPage() {
                         </>
                       ) : a.active_at ? (
                         <span className="muted">—</span>
+                      ) : isEnded(a.status) ? (
+                        <span className="muted">Nothing: it never ran.</span>
                       ) : (
                         <span className="muted">Nothing yet: billing starts when it is active.</span>
                       )}
@@ -342,7 +349,8 @@ function ConnectionInfo({ a }: { a: Allocation }) {
         </div>
       </dl>
       <p className="muted fine-print">
-        ssh uses the public keys from <Link to="/keys">SSH keys</Link>; add one before connecting.
+        ssh uses the public keys from <Link to="/keys">SSH keys</Link>; one you add now reaches this allocation within
+        seconds, unless it was started with a chosen set of keys.
       </p>
     </div>
   );

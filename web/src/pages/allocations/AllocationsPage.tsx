@@ -5,10 +5,9 @@
 // allocation notification, and polls as the fallback.
 import { useEffect } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api } from '../../api/client';
-import { useApi, usePolling } from '../../api/hooks';
+import { useGet } from '../../api/query';
 import type { Allocation, AllocationStatus } from '../../api/types';
-import { useNotificationListener, useNotifications } from '../../app/notifications';
+import { useNotifications } from '../../app/notifications';
 import { DataTable, type Column } from '../../components/DataTable';
 import { Field } from '../../components/Field';
 import { Money } from '../../components/Money';
@@ -106,16 +105,12 @@ export function AllocationsPage() {
   const navigate = useNavigate();
   const { connection } = useNotifications();
 
-  const q = useApi(
-    (signal) =>
-      api.get('/api/v1/allocations', { query: { status, cursor: pager.cursor, page_size: PAGE_SIZE }, signal }),
-    [status, pager.cursor],
+  // Pushes refetch it when the socket is up (app/cache.tsx); a poll as the fallback (faster while it is down).
+  const q = useGet(
+    '/api/v1/allocations',
+    { query: { status, cursor: pager.cursor, page_size: PAGE_SIZE } },
+    { refetchInterval: connection === 'open' ? 30_000 : 8_000 },
   );
-  // Pushes when the socket is up; a poll as the fallback (faster while it is down).
-  usePolling(q.reload, connection === 'open' ? 30_000 : 8_000);
-  useNotificationListener((n) => {
-    if (n.type === 'allocation.status' || n.type === 'node.offline') void q.reload();
-  });
 
   const { reset } = pager;
   useEffect(() => reset(), [status, reset]);

@@ -7,6 +7,7 @@ import { useAnnounce } from '../../components/Announcer';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Icon } from '../../components/Icon';
 import { safeNext } from '../../lib/safeNext';
+import { formatDuration } from '../../lib/format';
 import { useCountdown } from '../../lib/useCountdown';
 
 export function LoginPage() {
@@ -43,7 +44,12 @@ export function LoginPage() {
     } catch (err) {
       const apiErr = toApiError(err);
       setError(apiErr);
-      if (apiErr.status === 429) wait.start(apiErr.retryAfter ?? 60);
+      if (apiErr.status === 429) {
+        const secs = apiErr.retryAfter ?? 60;
+        wait.start(secs);
+        // Announced once; the ticking text itself is not a live region.
+        announce(`Too many sign-in attempts. You can try again in ${formatDuration(secs)}.`);
+      }
       setPassword('');
       setPending(false);
     }
@@ -95,10 +101,11 @@ export function LoginPage() {
               onChange={(e) => setPassword(e.target.value)}
             />
           </div>
-          {error && <ErrorBox error={error} compact />}
+          {/* A lock-out is said once, in one place: how long, nothing else. */}
+          {error && error.status !== 429 && <ErrorBox error={error} compact />}
           {limited && (
-            <p className="countdown" role="timer" aria-live="off" data-testid="retry-countdown">
-              Too many attempts. Try again in <strong>{wait.remaining}</strong> s.
+            <p className="countdown" data-testid="retry-countdown">
+              Too many sign-in attempts. You can try again in {formatDuration(wait.remaining)}.
             </p>
           )}
           <button
@@ -106,7 +113,7 @@ export function LoginPage() {
             className="button primary block"
             disabled={pending || limited || !username || !password}
           >
-            {pending ? 'Signing in…' : limited ? `Wait ${wait.remaining} s` : 'Sign in'}
+            {pending ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
       </main>

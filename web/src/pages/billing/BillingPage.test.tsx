@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { json, renderPage, usdBalance } from '../../features/user/testing';
+import { allocation, json, renderPage, usdBalance } from '../../features/user/testing';
 import { BillingPage } from './BillingPage';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -27,19 +27,22 @@ describe('BillingPage', () => {
           c.url.includes('cursor=p2')
             ? json(200, { items: [row(2)], next_cursor: '' })
             : json(200, { items: [row(1, { ended_at: null, seconds: 61, amount_minor: 5 })], next_cursor: 'p2' }),
+        // Usage rows name their allocation, from the list of the user's allocations.
+        'GET /api/v1/allocations?': () =>
+          json(200, { items: [allocation(row(1).allocation_id, { name: 'llama-finetune' })], next_cursor: '' }),
       },
     });
     const balance = await screen.findByTestId('balance');
-    await waitFor(() => expect(balance.textContent).toContain('$97.00'));
-    expect(balance.textContent).toContain('$2.49');
+    await waitFor(() => expect(balance.textContent).toContain('USD 97.00'));
+    expect(balance.textContent).toContain('USD 2.49');
     const table = await screen.findByRole('table', { name: 'Usage windows' });
-    expect(within(table).getByText('00000001')).toBeTruthy();
+    expect(await within(table).findByText('llama-finetune')).toBeTruthy();
     expect(within(table).getByText('running')).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Next →' }));
-    await waitFor(() => expect(within(screen.getByRole('table', { name: 'Usage windows' })).getByText('00000002')).toBeTruthy());
+    await waitFor(() => expect(within(screen.getByRole('table', { name: 'Usage windows' })).getByText('Allocation 00000002')).toBeTruthy());
     expect(calls.some((c) => c.url.includes('cursor=p2'))).toBe(true);
     fireEvent.click(screen.getByRole('button', { name: '← Previous' }));
-    await waitFor(() => expect(screen.getByText('00000001')).toBeTruthy());
+    await waitFor(() => expect(screen.getByText('llama-finetune')).toBeTruthy());
   });
 
   it('exports the CSV with the session token and reports a failure with its correlation id', async () => {

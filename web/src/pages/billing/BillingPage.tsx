@@ -4,11 +4,11 @@
 // the CSV export of the same range, fetched with the session's token.
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
-import { api, download } from '../../api/client';
-import { useAction, useApi, usePolling } from '../../api/hooks';
+import { download } from '../../api/client';
+import { useGet, useMutate } from '../../api/query';
 import type { UsageRecord } from '../../api/types';
 import { isLow, useBalance } from '../../app/balance';
-import { useNotificationListener } from '../../app/notifications';
+import { AllocationName } from '../../features/user/AllocationName';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -19,7 +19,7 @@ import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { csvFilename, usageRange } from '../../features/user/billing';
-import { formatDateTime, formatDuration, shortId } from '../../lib/format';
+import { formatDateTime, formatDuration } from '../../lib/format';
 import '../../features/user/user.css';
 
 const PAGE_SIZE = 20;
@@ -29,8 +29,8 @@ const columns: Column<UsageRecord>[] = [
     key: 'allocation',
     header: 'Allocation',
     render: (u) => (
-      <Link to={`/allocations/${u.allocation_id}`} className="mono" title={u.allocation_id}>
-        {shortId(u.allocation_id)}
+      <Link to={`/allocations/${u.allocation_id}`} title={u.allocation_id}>
+        <AllocationName id={u.allocation_id} />
       </Link>
     ),
   },
@@ -57,30 +57,18 @@ export function BillingPage() {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const range = usageRange(from, to);
-  const usage = useApi(
-    (signal) =>
-      api.get('/api/v1/billing/usage', {
-        query: { cursor: pager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until },
-        signal,
-      }),
-    [pager.cursor, range.since, range.until],
+  // Open windows grow by the second: the usage is refetched every 30 s, and
+  // with the balance on any allocation change (app/cache.tsx).
+  const usage = useGet(
+    '/api/v1/billing/usage',
+    { query: { cursor: pager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until } },
+    { refetchInterval: 30_000 },
   );
-  // Open windows grow by the second: refresh the balance and the usage now
-  // and then, on opening the page, and on any allocation change.
-  const reloadBalance = balance.reload;
-  const reloadUsage = usage.reload;
-  useEffect(() => {
-    void reloadBalance();
-  }, [reloadBalance]);
-  usePolling(() => Promise.all([reloadBalance(), reloadUsage()]), 30_000);
-  useNotificationListener((n) => {
-    if (n.type === 'allocation.status') void Promise.all([reloadBalance(), reloadUsage()]);
-  });
   const { reset } = pager;
   useEffect(() => reset(), [range.since, range.until, reset]);
 
   const toast = useToast();
-  const exportCsv = useAction(async () => {
+  const exportCsv = useMutate(async () => {
     await download('/api/v1/billing/usage/csv', {
       query: { since: range.since, until: range.until },
       filename: csvFilename(from, to),

@@ -35,7 +35,9 @@ describe('KeysPage', () => {
     await waitFor(() => expect(keyField.getAttribute('aria-invalid')).toBe('true'));
     const described = document.getElementById(keyField.getAttribute('aria-describedby')!.split(' ').at(-1)!)!;
     expect(described.textContent).toContain('not one OpenSSH public key line');
-    expect(described.textContent).toContain('k-400');
+    // The server's words name the problem; the reference id stays out of the field's text.
+    expect(described.textContent).toContain('not a public key');
+    expect(described.textContent).not.toContain('k-400');
 
     fireEvent.click(within(dialog).getByRole('button', { name: 'Add key' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
@@ -60,5 +62,26 @@ describe('KeysPage', () => {
     const dialog = await screen.findByRole('dialog', { name: 'Delete this SSH key?' });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Delete key' }));
     expect(await screen.findByText('No SSH keys yet')).toBeTruthy();
+  });
+
+  it('takes a deleted key off at once, and puts it back when the server refuses', async () => {
+    const keys = [{ id: 'k1', name: 'laptop', fingerprint: 'SHA256:abc', key_type: 'ssh-ed25519', bits: 256, public_key: KEY, created_at: '2025-01-01T00:00:00Z' }];
+    let answer: (r: Response) => void = () => {};
+    renderPage(<KeysPage />, {
+      path: '/keys',
+      handlers: {
+        'GET /api/v1/ssh-keys': () => json(200, { items: keys, next_cursor: '' }),
+        'DELETE /api/v1/ssh-keys/k1': () => new Promise<Response>((r) => (answer = r)),
+      },
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete laptop' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Delete this SSH key?' });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Delete key' }));
+    // Optimistic: the row is gone while the server thinks.
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Delete laptop' })).toBeNull());
+    answer(json(500, { code: 'internal', message: 'boom', correlation_id: 'd-500' }));
+    // Refused: the row is back, and the dialog says what happened.
+    expect(await screen.findByRole('button', { name: 'Delete laptop' })).toBeTruthy();
+    expect(await within(dialog).findByText(/Something went wrong on the server/)).toBeTruthy();
   });
 });

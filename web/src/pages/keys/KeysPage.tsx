@@ -3,8 +3,8 @@
 // they concern) and delete with a confirmation.
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { useAction, useApi } from '../../api/hooks';
-import type { SSHKey } from '../../api/types';
+import { useGet, useMutate } from '../../api/query';
+import type { Page as ListPage, SSHKey } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { DataTable, type Column } from '../../components/DataTable';
@@ -21,14 +21,24 @@ import '../../features/user/user.css';
 
 export function KeysPage() {
   const pager = useCursorPager();
-  const keys = useApi(
-    (signal) => api.get('/api/v1/ssh-keys', { query: { cursor: pager.cursor, page_size: 50 }, signal }),
-    [pager.cursor],
-  );
+  const keys = useGet('/api/v1/ssh-keys', { query: { cursor: pager.cursor, page_size: 50 } });
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<SSHKey | null>(null);
   const toast = useToast();
-  const del = useAction((k: SSHKey) => api.delete('/api/v1/ssh-keys/{key_id}', { path: { key_id: k.id } }).then(() => true));
+  const del = useMutate(
+    (k: SSHKey) => api.delete('/api/v1/ssh-keys/{key_id}', { path: { key_id: k.id } }).then(() => true),
+    {
+      invalidates: ['/api/v1/ssh-keys'],
+      // The row goes at once; a refused delete puts it back.
+      optimistic: (qc, k) => {
+        const snapshot = qc.getQueriesData<ListPage<SSHKey>>({ queryKey: ['/api/v1/ssh-keys'] });
+        for (const [key, page] of snapshot) {
+          if (page) qc.setQueryData(key, { ...page, items: page.items.filter((x) => x.id !== k.id) });
+        }
+        return () => snapshot.forEach(([key, page]) => qc.setQueryData(key, page));
+      },
+    },
+  );
 
   const columns: Column<SSHKey>[] = [
     {
@@ -107,7 +117,8 @@ export function KeysPage() {
             <DataTable caption="Your SSH keys" columns={columns} rows={d.items} rowKey={(k) => k.id} />
             <Pagination pager={pager} nextCursor={d.next_cursor || undefined} disabled={keys.loading} />
             <p className="muted fine-print">
-              {d.items.length} of at most 32 keys. Keys apply to allocations created after you add them.
+              {d.items.length} of at most 32 keys. A key you add or delete reaches your running allocations within
+              seconds.
             </p>
           </>
         )}
@@ -118,7 +129,6 @@ export function KeysPage() {
           onAdded={(k) => {
             setAdding(false);
             toast({ tone: 'success', title: 'Key added', message: k.name });
-            void keys.reload();
           }}
         />
       )}
@@ -128,8 +138,8 @@ export function KeysPage() {
         message={
           deleting && (
             <>
-              <strong>{deleting.name}</strong> (<code>{deleting.fingerprint}</code>) can no longer be used to log in to
-              new allocations.
+              <strong>{deleting.name}</strong> (<code>{deleting.fingerprint}</code>) is removed from your running
+              allocations within seconds; logins already open stay.
             </>
           )
         }
@@ -143,7 +153,6 @@ export function KeysPage() {
           if (await del.run(deleting)) {
             toast({ tone: 'success', title: 'Key deleted', message: deleting.name });
             setDeleting(null);
-            void keys.reload();
           }
         }}
       />
@@ -155,7 +164,9 @@ function AddKeyDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (k: 
   const [name, setName] = useState('');
   const [publicKey, setPublicKey] = useState('');
   const [touched, setTouched] = useState(false);
-  const add = useAction(() => api.post('/api/v1/ssh-keys', { body: { name: name.trim(), public_key: publicKey.trim() } }));
+  const add = useMutate(() => api.post('/api/v1/ssh-keys', { body: { name: name.trim(), public_key: publicKey.trim() } }), {
+    invalidates: ['/api/v1/ssh-keys'],
+  });
   const formId = 'add-ssh-key-form';
 
   const nameHint = touched ? precheckName(name) : undefined;

@@ -1,29 +1,23 @@
 // The marketplace: every SKU on offer as a card with its shape, price per
 // hour and how many more allocations fit now (sold out when none), and the
 // create dialog. Capacity changes as others allocate, so the list refreshes
-// every 30 s and when one of your allocations changes.
+// every 30 s and when one of your allocations changes (app/cache.tsx).
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { api } from '../../api/client';
-import { useApi, usePolling } from '../../api/hooks';
+import { useGet } from '../../api/query';
 import type { SKU } from '../../api/types';
 import { useBalance } from '../../app/balance';
-import { useNotificationListener } from '../../app/notifications';
 import { Money } from '../../components/Money';
 import { Page } from '../../components/Page';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { CreateAllocationDialog } from '../../features/user/CreateAllocationDialog';
-import { estimateCreate } from '../../features/user/estimate';
-import { formatDuration, formatMiB } from '../../lib/format';
+import { MIN_RUNWAY_SECONDS, estimateCreate } from '../../features/user/estimate';
+import { formatDuration, formatGiB, formatGpuMemory, formatSize } from '../../lib/format';
 import '../../features/user/user.css';
 
 export function MarketplacePage() {
-  const skus = useApi((signal) => api.get('/api/v1/skus', { query: { page_size: 200 }, signal }), []);
-  usePolling(skus.reload, 30_000);
-  useNotificationListener((n) => {
-    if (n.type === 'allocation.status') void skus.reload();
-  });
+  const skus = useGet('/api/v1/skus', { query: { page_size: 200 } }, { refetchInterval: 30_000 });
   const [creating, setCreating] = useState<SKU | null>(null);
   const balance = useBalance();
 
@@ -71,7 +65,9 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
   const balance = useBalance();
   const soldOut = sku.available <= 0;
   const est = estimateCreate(sku, balance.data);
+  const short = !soldOut && !!balance.data && est.likelyRefused;
   const titleId = `sku-${sku.id}`;
+  const reasonId = `sku-${sku.id}-reason`;
   return (
     <li className={`sku-card${soldOut ? ' sold-out' : ''}`} aria-labelledby={titleId} data-sku={sku.id}>
       <div className="sku-card-head">
@@ -94,7 +90,7 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
         </div>
         <div>
           <dt>GPU memory</dt>
-          <dd>{formatMiB(sku.gpu_memory_mib)}</dd>
+          <dd>{formatGpuMemory(sku.gpu_memory_mib)}</dd>
         </div>
         <div>
           <dt>vCPU</dt>
@@ -102,11 +98,11 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
         </div>
         <div>
           <dt>Memory</dt>
-          <dd>{formatMiB(sku.memory_mib)}</dd>
+          <dd>{formatSize(sku.memory_mib)}</dd>
         </div>
         <div>
           <dt>Disk</dt>
-          <dd>{sku.disk_gib} GiB</dd>
+          <dd>{formatGiB(sku.disk_gib)}</dd>
         </div>
         <div>
           <dt>Region</dt>
@@ -117,20 +113,32 @@ function SkuCard({ sku, onCreate }: { sku: SKU; onCreate: () => void }) {
         <div className="sku-price">
           <Money minor={sku.price_per_hour_minor} currency={sku.currency} />
           <span className="muted"> / hour</span>
-          {est.runwayAlone !== null && balance.data && !soldOut && (
-            <span className="sku-runway muted">Your balance lasts {formatDuration(est.runwayAlone)}</span>
+          {est.runway !== null && balance.data && !soldOut && !short && (
+            <span className="sku-runway muted" data-testid="sku-runway">
+              Your balance lasts {formatDuration(est.runway)}
+              {est.runwayWithRunning !== null && ' with what you already run'}
+            </span>
           )}
         </div>
         <button
           type="button"
           className="button primary"
           onClick={onCreate}
-          disabled={soldOut}
+          disabled={soldOut || short}
           aria-label={soldOut ? `${sku.name} is sold out` : `Create ${sku.name}`}
+          aria-describedby={short ? reasonId : undefined}
         >
           {soldOut ? 'Sold out' : 'Create'}
         </button>
       </div>
+      {short && (
+        <p className="sku-short" id={reasonId} data-testid="sku-short">
+          Not enough credit: starting this needs <Money minor={est.requiredMinor} currency={est.currency} /> (
+          {formatDuration(MIN_RUNWAY_SECONDS)} at <Money minor={est.totalPerHourMinor} currency={est.currency} />
+          /h{est.runwayWithRunning !== null ? ' with what you already run' : ''}); you have{' '}
+          <Money minor={Math.max(0, est.availableMinor)} currency={est.currency} />. <Link to="/billing">Billing</Link>
+        </p>
+      )}
     </li>
   );
 }

@@ -2,7 +2,7 @@
 // on the field they concern; other sessions are signed out), and sign out.
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
-import { useAction } from '../../api/hooks';
+import { useMutate } from '../../api/query';
 import { useAuth, useUser } from '../../app/auth';
 import { ApiFieldError, ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -80,7 +80,7 @@ function PasswordCard() {
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
   const [submitted, setSubmitted] = useState(false);
-  const change = useAction(async () => {
+  const change = useMutate(async () => {
     await changePassword(current, next);
     return true;
   });
