@@ -761,20 +761,20 @@ func TestPlacementNeedsTheRuntime(t *testing.T) {
 type pendingRuntime struct {
 	t       *testing.T
 	f       *fixture
-	pending int
-	calls   int
+	pending int64
+	calls   atomic.Int64
 }
 
 func (p *pendingRuntime) Provision(ctx context.Context, w allocation.Workload) error {
-	p.calls++
-	if p.calls > 1 {
+	calls := p.calls.Add(1)
+	if calls > 1 {
 		row, err := p.f.st.GetAllocation(ctx, db.GetAllocationParams{ID: w.AllocationID})
 		must(p.t, err)
 		if row.Status != string(allocation.StatusProvisioning) || row.ActiveAt != nil || !strings.Contains(row.LastError, "pulling image x: 1 of 2 MB") || row.Attempts != 0 {
 			p.t.Errorf("while pending: status %s active_at %v last_error %q attempts %d", row.Status, row.ActiveAt, row.LastError, row.Attempts)
 		}
 	}
-	if p.calls <= p.pending {
+	if calls <= p.pending {
 		return fmt.Errorf("%w: pulling image x: 1 of 2 MB", allocation.ErrPending)
 	}
 	return nil
@@ -784,8 +784,9 @@ func (p *pendingRuntime) Release(context.Context, allocation.Workload) error { r
 
 // TestProvisionPendingIsNotAFailure: a provision the node answers "still
 // pulling" stays provisioning (unbilled, progress in last_error, attempts
-// not spent) and is asked again until the node is done; past PendingWait
-// the call returns and the allocation waits for the reconciler.
+// not spent) and is asked again in the background, without holding the
+// caller, until the node is done; past PendingWait the allocation waits
+// for the reconciler.
 func TestProvisionPendingIsNotAFailure(t *testing.T) {
 	f := newFixture(t, 1, 1)
 	u := f.user(t)
@@ -795,8 +796,18 @@ func TestProvisionPendingIsNotAFailure(t *testing.T) {
 	a, err := f.create(t, u, "h100-x1")
 	must(t, err)
 	must(t, wk.Drive(ctx, a.Id))
-	if rt.calls != 4 || f.status(t, a.Id) != allocation.StatusActive {
-		t.Fatalf("after %d calls the allocation is %s, want active after 4", rt.calls, f.status(t, a.Id))
+	if n := rt.calls.Load(); n != 1 {
+		t.Fatalf("Drive waited for the pull: %d calls before it returned", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.status(t, a.Id) != allocation.StatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d calls the allocation is %s, want active", rt.calls.Load(), f.status(t, a.Id))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := rt.calls.Load(); n != 4 {
+		t.Fatalf("active after %d calls, want 4", n)
 	}
 
 	slow := &pendingRuntime{t: t, f: f, pending: 1 << 30}
@@ -805,7 +816,10 @@ func TestProvisionPendingIsNotAFailure(t *testing.T) {
 	b, err := f.create(t, u, "h100-x1")
 	must(t, err)
 	must(t, wk.Drive(ctx, b.Id))
-	if f.status(t, b.Id) != allocation.StatusProvisioning || slow.calls < 2 {
-		t.Fatalf("past PendingWait: %s after %d calls, want provisioning", f.status(t, b.Id), slow.calls)
+	time.Sleep(200 * time.Millisecond) // past PendingWait: the asking stops
+	calls := slow.calls.Load()
+	time.Sleep(100 * time.Millisecond)
+	if f.status(t, b.Id) != allocation.StatusProvisioning || calls < 2 || slow.calls.Load() != calls {
+		t.Fatalf("past PendingWait: %s after %d calls (then %d), want provisioning and no more asking", f.status(t, b.Id), calls, slow.calls.Load())
 	}
 }

@@ -31,8 +31,8 @@ type Worker struct {
 	// its node is left to the reconciler before it fails.
 	MaxProvisionAttempts int
 	// PendingPoll is how often a provision that goes on on the node (an
-	// image pulling) is asked again, for up to PendingWait in one call;
-	// after that the reconciler drives it again.
+	// image pulling) is asked again, in the background, for up to
+	// PendingWait; after that the reconciler drives it again.
 	PendingPoll time.Duration
 	PendingWait time.Duration
 }
@@ -95,36 +95,75 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 	wl, err := w.provisionWorkload(row)
+	if err == nil {
+		err = w.provisionOnce(ctx, wl)
+	}
+	if errors.Is(err, ErrPending) && ctx.Err() == nil {
+		// Not a failure: the node is at it (an image pulling), and nothing
+		// here needs to wait for it. It is asked again in the background,
+		// so a long pull holds no handler that other creates need.
+		if n, nerr := w.noteProgress(ctx, row, err); nerr != nil || n == 0 {
+			return nerr // moved on meanwhile
+		}
+		go w.awaitPending(ctx, row, wl)
+		return nil
+	}
+	return w.finishProvision(ctx, row, err)
+}
+
+// provisionOnce is one runtime call, bounded by StepTimeout.
+func (w *Worker) provisionOnce(ctx context.Context, wl Workload) error {
+	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+	defer cancel()
+	return w.runtime.Provision(stepCtx, wl)
+}
+
+// noteProgress shows a pending provision's progress as last_error, with
+// billing not started and no attempt spent; 0 rows when it moved on.
+func (w *Worker) noteProgress(ctx context.Context, row db.Allocation, pending error) (int64, error) {
+	return w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(pending.Error(), 1000)})
+}
+
+// awaitPending asks the node again every PendingPoll until the provision
+// is done or failed, for up to PendingWait; after that (or a shutdown) the
+// allocation waits, provisioning, for the reconciler.
+func (w *Worker) awaitPending(ctx context.Context, row db.Allocation, wl Workload) {
 	began := time.Now()
-	for err == nil {
-		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-		err = w.runtime.Provision(stepCtx, wl)
-		cancel()
-		if !errors.Is(err, ErrPending) || ctx.Err() != nil {
-			break
-		}
-		// Not a failure: the node is at it (an image pulling). Billing has
-		// not started; the progress shows as last_error.
-		n, nerr := w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(err.Error(), 1000)})
-		if nerr != nil || n == 0 || time.Since(began) >= w.PendingWait {
-			return nerr // moved on meanwhile, or the reconciler asks again
-		}
+	for {
 		t := time.NewTimer(w.PendingPoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return
 		case <-t.C:
 		}
-		err = nil // ask again
+		err := w.provisionOnce(ctx, wl)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrPending) {
+			if n, nerr := w.noteProgress(ctx, row, err); nerr != nil || n == 0 || time.Since(began) >= w.PendingWait {
+				return
+			}
+			continue
+		}
+		if err := w.finishProvision(ctx, row, err); err != nil {
+			slog.Warn("finish a provision that was pending", "allocation_id", row.ID, "err", err)
+		}
+		return
 	}
+}
+
+// finishProvision records what a provision came to: active, failed, or
+// (its agent away) an attempt to retry.
+func (w *Worker) finishProvision(ctx context.Context, row db.Allocation, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
 	}
 	if errors.Is(err, ErrNodeUnreachable) && int(row.Attempts) < w.MaxProvisionAttempts {
 		// The agent is reconnecting (a restart on either side): wait for
-		// it; the reconciler drives this again, and fails it after its
-		// attempts.
+		// it; it is driven again when it reports in, or by the reconciler,
+		// which fails it after its attempts.
 		return w.retryLater(ctx, row, "provision: "+err.Error())
 	}
 	if err != nil {

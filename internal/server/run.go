@@ -334,10 +334,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				// A provision may wait on the node for up to a minute while
-				// an image pulls: enough handlers that pulls never hold up
-				// the creates behind them.
-				consumer.Config{Name: "provisioner", Types: allocation.EventTypes, Concurrency: 16}, worker.HandleEvent, a.Registry)
+				consumer.Config{Name: "provisioner", Types: allocation.EventTypes}, worker.HandleEvent, a.Registry)
 		},
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
