@@ -158,13 +158,22 @@ func TestSlowClientDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	big := []byte(`"` + strings.Repeat("x", 64<<10) + `"`)
-	for i := 0; i < 2000 && dropped(t, reg) == 0; i++ {
-		if err := nc.Publish(notify.Subject(n, user), big); err != nil {
+	// Published on a connection of its own, and never more than NATS lets
+	// one subscriber have pending (64 MB): on a busy machine the server
+	// would otherwise cut the hub's connection as a slow consumer before
+	// the hub's own queue filled, and the test would prove nothing.
+	pub, err := nats.Connect("nats://127.0.0.1:4222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	big := []byte(`"` + strings.Repeat("x", 16<<10) + `"`)
+	for i := 0; i < 3000 && dropped(t, reg) == 0; i++ {
+		if err := pub.Publish(notify.Subject(n, user), big); err != nil {
 			t.Fatal(err)
 		}
 		if i%50 == 0 {
-			_ = nc.Flush()
+			_ = pub.Flush()
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
