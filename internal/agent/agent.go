@@ -81,7 +81,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if _, ok := cfg.NodeRuntime.(SimRuntime); ok {
 		slog.Warn("RUNTIME IS SIM: allocations on this node are simulated, nothing runs on its GPUs")
 	} else if m, ok := cfg.NodeRuntime.(MultiRuntime); ok {
-		if _, sim := m.Process.(SimRuntime); sim {
+		_, simProcess := m.Process.(SimRuntime)
+		_, simDocker := m.Docker.(SimRuntime)
+		switch {
+		case simProcess && simDocker:
+			slog.Warn("RUNTIME IS SIM: process and container allocations on this node are simulated, nothing runs on its GPUs and no image is pulled")
+		case simProcess:
 			slog.Warn("RUNTIME IS SIM for process allocations: they are simulated, nothing runs on the GPUs (containers are real)")
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/agent"
+	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/gpu"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/server"
@@ -65,7 +66,12 @@ func runAgents(ctx context.Context, agents []simAgent, baseURL string, delay tim
 			err := agent.Run(ctx, agent.Config{
 				Server: baseURL, JoinToken: a.token, DataDir: a.dataDir, Runtime: "sim",
 				Version: server.Version, Hostname: a.node.Hostname, Discoverer: gpu.Static{Inventory: inv},
-				NodeRuntime: agent.SimRuntime{Delay: delay}, MaxBackoff: 5 * time.Second,
+				// Simulated containers too, so the launchables (Jupyter, a
+				// custom image) can be tried in a first look; the agent says
+				// loudly that both are simulated.
+				NodeRuntime: agent.MultiRuntime{Process: agent.SimRuntime{Delay: delay}, Docker: agent.SimRuntime{Delay: delay}},
+				Runtimes:    []string{agentproto.RuntimeProcess, agentproto.RuntimeDocker},
+				MaxBackoff:  5 * time.Second,
 			})
 			if err != nil {
 				slog.Error("sim agent stopped", "node", a.node.Hostname, "err", err)

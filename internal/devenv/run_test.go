@@ -77,6 +77,25 @@ func TestDevRunsTheFleetThroughAgents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The simulated nodes offer containers too: a Jupyter allocation
+	// becomes active in a first look.
+	j, err := c.CreateAllocation(bg, api.CreateAllocationRequest{SkuId: "h200-141gb-x1",
+		Workload: &api.WorkloadRequest{Launchable: "jupyter"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j.Status != api.AllocationStatusActive {
+		if time.Now().After(deadline) {
+			t.Fatalf("jupyter allocation still %s", j.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if j, err = c.GetAllocation(bg, j.Id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.Workload == nil || j.Workload.Runtime != api.AllocationWorkloadRuntimeDocker {
+		t.Fatalf("jupyter allocation's workload: %+v", j.Workload)
+	}
 	nodes, err := c.ListNodes(bg, api.ListNodesParams{})
 	if err != nil {
 		t.Fatal(err)
