@@ -120,6 +120,11 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 	if _, err := EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return fmt.Errorf("--database-url: %w", err)
 	}
+	if cfg.DatabaseURL == DefaultDatabaseURL {
+		if err := BindDatabase(ctx, cfg.DatabaseURL, cfg.SecretKeyFile, created, log); err != nil {
+			return fmt.Errorf("--database-url: %w", err)
+		}
+	}
 
 	natsNote := cfg.NATSURL + " (external)"
 	if cfg.NATSURL == "" {
