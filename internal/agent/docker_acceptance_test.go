@@ -42,7 +42,7 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 	t.Cleanup(func() { drt.Close() })
 	drt.StopTimeout = time.Second
 	drt.Scope = "test-" + uuid.NewString() // other packages' tests share the engine
-	drt.PullWait = 200 * time.Millisecond // answer "still pulling" soon
+	drt.PullWait = 200 * time.Millisecond  // answer "still pulling" soon
 	reg := dockertest.StartRegistry(t, "u", "p")
 	reg.BlobDelay = time.Second
 	drt.Credentials = docker.Credentials{reg.Addr: {Username: "u", Password: "p", ServerAddress: reg.Addr}}
