@@ -55,15 +55,12 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 	nodes, cached := s.candidates.get(key)
 	for {
 		if !cached {
-			rows, err := tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
+			var err error
+			nodes, err = tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
 				Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount, Runtime: p.Runtime,
 			})
 			if err != nil {
 				return db.Allocation{}, fmt.Errorf("find placement candidates: %w", err)
-			}
-			nodes = make([]uuid.UUID, len(rows))
-			for i, r := range rows {
-				nodes[i] = r.ID
 			}
 			s.candidates.put(key, nodes)
 			s.placementScans.Inc()
@@ -108,7 +105,6 @@ type candidateKey struct {
 type candidateCache struct {
 	mu    sync.Mutex
 	lists map[candidateKey]candidateList
-	now   func() time.Time
 }
 
 type candidateList struct {
@@ -117,7 +113,7 @@ type candidateList struct {
 }
 
 func newCandidateCache() *candidateCache {
-	return &candidateCache{lists: map[candidateKey]candidateList{}, now: time.Now}
+	return &candidateCache{lists: map[candidateKey]candidateList{}}
 }
 
 // get returns a copy of key's list while it is fresh and not empty.
@@ -125,7 +121,7 @@ func (c *candidateCache) get(key candidateKey) ([]uuid.UUID, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.lists[key]
-	if !ok || len(l.nodes) == 0 || c.now().Sub(l.loaded) >= candidateTTL {
+	if !ok || len(l.nodes) == 0 || time.Since(l.loaded) >= candidateTTL {
 		return nil, false
 	}
 	return slices.Clone(l.nodes), true
@@ -134,7 +130,7 @@ func (c *candidateCache) get(key candidateKey) ([]uuid.UUID, bool) {
 func (c *candidateCache) put(key candidateKey, nodes []uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lists[key] = candidateList{nodes: slices.Clone(nodes), loaded: c.now()}
+	c.lists[key] = candidateList{nodes: slices.Clone(nodes), loaded: time.Now()}
 }
 
 // drop removes node from key's list.

@@ -122,7 +122,7 @@ FOR UPDATE SKIP LOCKED;
 -- from the trigger-kept capacity table, among nodes whose agent offers the
 -- runtime. Placement caches the list (package allocation), so this runs
 -- when a list expires or runs out.
-SELECT c.node_id AS id, c.free
+SELECT c.node_id
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = @model AND c.free >= @gpu_count::int
   AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'

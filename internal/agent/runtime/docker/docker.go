@@ -705,7 +705,21 @@ func (r *Runtime) oomEvent(ctx context.Context, id, startedAt string) (bool, err
 // List reports every container this runtime created on the engine, found
 // by label: after an agent restart these are the allocations it runs.
 func (r *Runtime) List(ctx context.Context) ([]State, error) {
-	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.listFilters()})
+	return r.states(ctx, nil)
+}
+
+// Exited reports the containers of this runtime that stopped on their own
+// (exited or OOM-killed), with their exit codes: one list call, and an
+// inspect only for the stopped ones.
+func (r *Runtime) Exited(ctx context.Context) ([]State, error) {
+	return r.states(ctx, []filters.KeyValuePair{filters.Arg("status", "exited"), filters.Arg("status", "dead")})
+}
+
+// states lists this runtime's containers matching more and inspects each;
+// a container that went away or started again in between is left out when
+// more asked for stopped ones.
+func (r *Runtime) states(ctx context.Context, more []filters.KeyValuePair) ([]State, error) {
+	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.listFilters(more...)})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -719,33 +733,7 @@ func (r *Runtime) List(ctx context.Context) ([]State, error) {
 		if err != nil {
 			return nil, err
 		}
-		if found {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// Exited reports the containers of this runtime that stopped on their own
-// (exited or OOM-killed), with their exit codes: one list call, and an
-// inspect only for the stopped ones.
-func (r *Runtime) Exited(ctx context.Context) ([]State, error) {
-	cs, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.listFilters(
-		filters.Arg("status", "exited"), filters.Arg("status", "dead"))})
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
-	}
-	var out []State
-	for _, c := range cs {
-		id, err := uuid.Parse(c.Labels[LabelAllocation])
-		if err != nil {
-			continue
-		}
-		s, found, err := r.Inspect(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if found && !s.Running {
+		if found && (more == nil || !s.Running) {
 			out = append(out, s)
 		}
 	}
