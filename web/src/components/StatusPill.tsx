@@ -40,3 +40,19 @@ export function StatusPill({ status, label, tone }: { status: string; label?: st
     </span>
   );
 }
+
+// An allocation's status, with a second pill when its node is offline
+// (the status alone would say "active" for a workload nobody can reach).
+export function AllocationStatusPills({ status, nodeStatus }: { status: string; nodeStatus?: string | null }) {
+  return (
+    <>
+      <StatusPill status={status} />
+      {nodeStatus === 'offline' && (
+        <>
+          {' '}
+          <StatusPill status="offline" label="node offline" />
+        </>
+      )}
+    </>
+  );
+}

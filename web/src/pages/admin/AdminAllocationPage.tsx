@@ -13,7 +13,7 @@ import { Field } from '../../components/Field';
 import { Money } from '../../components/Money';
 import { Card, Page } from '../../components/Page';
 import { StateView } from '../../components/StateView';
-import { StatusPill } from '../../components/StatusPill';
+import { AllocationStatusPills } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { canForceRelease } from '../../features/admin/filters';
 import { useNodeLookup, useUserLookup } from '../../features/admin/lookups';
@@ -86,13 +86,7 @@ export function AdminAllocationPage() {
                   <div>
                     <dt>Status</dt>
                     <dd>
-                      <StatusPill status={a.status} />
-                      {a.node_status === 'offline' && (
-                        <>
-                          {' '}
-                          <StatusPill status="offline" label="node offline" />
-                        </>
-                      )}
+                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} />
                     </dd>
                   </div>
                   <div>

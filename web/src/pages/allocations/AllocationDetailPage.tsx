@@ -15,7 +15,7 @@ import { CopyButton } from '../../components/CopyButton';
 import { Money } from '../../components/Money';
 import { Card, Page } from '../../components/Page';
 import { Loading, StateView } from '../../components/StateView';
-import { StatusPill } from '../../components/StatusPill';
+import { AllocationStatusPills, StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import {
   allocationTitle,
@@ -124,13 +124,7 @@ export function AllocationDetailPage() {
                   <div>
                     <dt>Status</dt>
                     <dd>
-                      <StatusPill status={a.status} />
-                      {a.node_status === 'offline' && (
-                        <>
-                          {' '}
-                          <StatusPill status="offline" label="node offline" />
-                        </>
-                      )}
+                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} />
                     </dd>
                   </div>
                   <div>
