@@ -23,7 +23,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/secrets"
 )
 
-// A terminal stream can only be opened by the replica holding the node's
+// A stream (a terminal, an app connection, logs, SSH) can only be opened by the replica holding the node's
 // agent session. Another replica asks that one over NATS (the node's task
 // subject, with the relayHeader set); the holder opens the stream, parks
 // it under a random single-use ticket and answers with its own URL and
@@ -36,8 +36,9 @@ import (
 // another replica.
 const RelayPath = "/api/v1/internal/terminal-relay"
 
-// relayHeader marks a routed request that is not a task: a terminal open
-// ("terminal") or a sweeper asking when the node was last heard ("liveness").
+// relayHeader marks a routed request that is not a task: a stream open
+// ("stream"; "terminal" from older replicas) or a sweeper asking when the
+// node was last heard ("liveness").
 const relayHeader = "Gpuaas-Route"
 
 const relayTicketTTL = 10 * time.Second
@@ -104,18 +105,28 @@ func (r *relays) take(ticket string) net.Conn {
 }
 
 // OpenTerminal opens a terminal stream to the node's agent and sends h;
-// the caller then speaks terminal frames on it and closes it. The stream
-// goes over this replica's session with the agent or, when another
-// replica holds the session, is relayed from that one. It returns
-// ErrNodeUnreachable when no replica holds one.
+// the caller then speaks terminal frames on it and closes it.
 func (g *Gateway) OpenTerminal(ctx context.Context, nodeID uuid.UUID, h agentproto.TerminalHeader) (net.Conn, error) {
 	h.Type = agentproto.StreamTerminal
-	if g.sessionOf(nodeID) != nil {
-		return g.openLocalTerminal(nodeID, h)
+	return g.OpenStream(ctx, nodeID, h)
+}
+
+// OpenStream opens a stream to the node's agent and sends header, a JSON
+// object whose "type" names the stream (agentproto's Stream* kinds); what
+// follows on it is that kind's protocol, and the caller closes it. The
+// stream goes over this replica's session with the agent or, when another
+// replica holds the session, is relayed from that one. It returns
+// ErrNodeUnreachable when no replica holds one.
+func (g *Gateway) OpenStream(ctx context.Context, nodeID uuid.UUID, header any) (net.Conn, error) {
+	body, err := json.Marshal(header)
+	if err != nil {
+		return nil, fmt.Errorf("stream header: %w", err)
 	}
-	body, _ := json.Marshal(h)
+	if g.sessionOf(nodeID) != nil {
+		return g.openLocalStream(nodeID, body)
+	}
 	msg := nats.NewMsg(g.taskSubject(nodeID))
-	msg.Header.Set(relayHeader, "terminal")
+	msg.Header.Set(relayHeader, "stream")
 	msg.Data = body
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -124,7 +135,7 @@ func (g *Gateway) OpenTerminal(ctx context.Context, nodeID uuid.UUID, h agentpro
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: ask the node's replica for a terminal: %v", ErrNodeUnreachable, err)
+		return nil, fmt.Errorf("%w: ask the node's replica for a stream: %v", ErrNodeUnreachable, err)
 	}
 	var offer relayOffer
 	if err := json.Unmarshal(reply.Data, &offer); err != nil || (offer.Error == "" && (offer.URL == "" || offer.Ticket == "")) {
@@ -140,30 +151,34 @@ func (g *Gateway) OpenTerminal(ctx context.Context, nodeID uuid.UUID, h agentpro
 	if err != nil {
 		return nil, fmt.Errorf("%w: dial the node's replica: %v", ErrNodeUnreachable, err)
 	}
-	c.SetReadLimit(agentproto.MaxFrame + 16)
+	c.SetReadLimit(relayReadLimit)
 	g.relayed.WithLabelValues("dialed").Inc()
 	// The conn outlives this call: its context must not be rctx.
 	return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 }
 
-func (g *Gateway) openLocalTerminal(nodeID uuid.UUID, h agentproto.TerminalHeader) (net.Conn, error) {
+// relayReadLimit bounds one relayed websocket message: each side writes
+// what one Read of its stream returned, which is far less.
+const relayReadLimit = 4 << 20
+
+func (g *Gateway) openLocalStream(nodeID uuid.UUID, header []byte) (net.Conn, error) {
 	sess := g.sessionOf(nodeID)
 	if sess == nil {
 		return nil, ErrNodeUnreachable
 	}
 	stream, err := sess.OpenStream()
 	if err != nil {
-		return nil, fmt.Errorf("%w: open terminal stream: %v", ErrNodeUnreachable, err)
+		return nil, fmt.Errorf("%w: open stream: %v", ErrNodeUnreachable, err)
 	}
-	if err := agentproto.NewEncoder(stream).Send(h); err != nil {
+	if _, err := stream.Write(append(header, '\n')); err != nil {
 		stream.Close()
-		return nil, fmt.Errorf("%w: send terminal header: %v", ErrNodeUnreachable, err)
+		return nil, fmt.Errorf("%w: send stream header: %v", ErrNodeUnreachable, err)
 	}
 	return stream, nil
 }
 
-// offerTerminal answers another replica's routed terminal open.
-func (g *Gateway) offerTerminal(nodeID uuid.UUID, m *nats.Msg) {
+// offerStream answers another replica's routed stream open.
+func (g *Gateway) offerStream(nodeID uuid.UUID, m *nats.Msg) {
 	reply := func(o relayOffer) { respond(m, o) }
 	g.relay.mu.Lock()
 	base := g.relay.base
@@ -172,13 +187,14 @@ func (g *Gateway) offerTerminal(nodeID uuid.UUID, m *nats.Msg) {
 		reply(relayOffer{Error: "the replica holding the node's session has no advertised URL"})
 		return
 	}
-	var h agentproto.TerminalHeader
-	if err := json.Unmarshal(m.Data, &h); err != nil {
-		reply(relayOffer{Error: "malformed terminal header"})
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(m.Data, &head); err != nil || head.Type == "" || head.Type == "task" {
+		reply(relayOffer{Error: "malformed stream header"})
 		return
 	}
-	h.Type = agentproto.StreamTerminal
-	stream, err := g.openLocalTerminal(nodeID, h)
+	stream, err := g.openLocalStream(nodeID, m.Data)
 	if err != nil {
 		reply(relayOffer{Error: err.Error()})
 		return
@@ -204,7 +220,7 @@ func (g *Gateway) ServeRelay(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c.SetReadLimit(agentproto.MaxFrame + 16)
+	c.SetReadLimit(relayReadLimit)
 	g.relayed.WithLabelValues("served").Inc()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()

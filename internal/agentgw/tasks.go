@@ -161,8 +161,8 @@ func (g *Gateway) Probe(ctx context.Context, nodeID uuid.UUID) error {
 // session this replica holds: a terminal open or a task.
 func (g *Gateway) answerRouted(nodeID uuid.UUID, m *nats.Msg) {
 	switch m.Header.Get(relayHeader) {
-	case "terminal":
-		g.offerTerminal(nodeID, m)
+	case "stream", "terminal": // "terminal": a replica of an older version
+		g.offerStream(nodeID, m)
 		return
 	case "liveness":
 		g.answerLiveness(nodeID, m)
