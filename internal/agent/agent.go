@@ -336,9 +336,15 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 	if err == nil {
 		err = json.Unmarshal(raw, &head)
 	}
-	if err == nil && head.Type == agentproto.StreamTerminal {
-		terms.serveTerminal(stream, raw)
-		return
+	if err == nil {
+		switch head.Type {
+		case agentproto.StreamTerminal:
+			terms.serveTerminal(stream, raw)
+			return
+		case agentproto.StreamApp:
+			serveApp(ctx, stream, raw, rt.rt)
+			return
+		}
 	}
 	if err != nil || head.Type != "task" {
 		slog.Warn("agent: bad task stream", "type", head.Type, "err", err)

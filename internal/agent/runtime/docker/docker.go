@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -111,6 +112,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	pulls map[string]*pull
+	addrs map[appKey]string // AppAddr's answers
 }
 
 // pull is one image pull running in the background, shared by every
@@ -592,6 +594,7 @@ func (r *Runtime) Release(ctx context.Context, id uuid.UUID) error {
 	if id == uuid.Nil {
 		return fmt.Errorf("%w: allocation id is missing", ErrInvalid)
 	}
+	r.Forget(id)
 	name := Name(id)
 	c, err := r.cli.ContainerInspect(ctx, name)
 	switch {
@@ -757,4 +760,61 @@ func (r *Runtime) PublishedPort(ctx context.Context, id uuid.UUID, p Port) (int,
 		}
 	}
 	return 0, nil
+}
+
+// ErrNoApp is AppAddr's answer when id has no running container of ours
+// that publishes the port.
+var ErrNoApp = errors.New("no such app port on this node")
+
+// AppAddr is the loopback address (127.0.0.1:port) where the engine
+// published container port port of id's running container: the only
+// address the app proxy dials for it. It is remembered until Forget or a
+// Release of id, so a busy app does not cost an inspect per connection.
+func (r *Runtime) AppAddr(ctx context.Context, id uuid.UUID, port int) (string, error) {
+	key := appKey{id, port}
+	r.mu.Lock()
+	addr, ok := r.addrs[key]
+	r.mu.Unlock()
+	if ok {
+		return addr, nil
+	}
+	c, err := r.cli.ContainerInspect(ctx, Name(id))
+	switch {
+	case errdefs.IsNotFound(err):
+		return "", ErrNoApp
+	case err != nil:
+		return "", fmt.Errorf("inspect container %s: %w", Name(id), err)
+	case c.Config == nil || !managed(c.Config.Labels, id) || c.State == nil || !c.State.Running || c.NetworkSettings == nil:
+		return "", ErrNoApp
+	}
+	for _, b := range c.NetworkSettings.Ports[Port{Port: port}.natPort()] {
+		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
+			addr = net.JoinHostPort(b.HostIP, b.HostPort)
+			r.mu.Lock()
+			if r.addrs == nil {
+				r.addrs = map[appKey]string{}
+			}
+			r.addrs[key] = addr
+			r.mu.Unlock()
+			return addr, nil
+		}
+	}
+	return "", ErrNoApp
+}
+
+// Forget drops what AppAddr remembers of id (its container went away or
+// stopped answering).
+func (r *Runtime) Forget(id uuid.UUID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.addrs {
+		if k.id == id {
+			delete(r.addrs, k)
+		}
+	}
+}
+
+type appKey struct {
+	id   uuid.UUID
+	port int
 }
