@@ -96,7 +96,9 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	multi := agent.MultiRuntime{}
 	switch {
 	case kinds["process"]:
-		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{}}
+		// The GPUs' device nodes are opened to the allocation holding
+		// them only: nvidia-smi says which node is which GPU's.
+		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{GPUMinors: agent.GPUMinors(smi)}}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
 	case kinds["sim"]:
 		multi.Process = agent.SimRuntime{}

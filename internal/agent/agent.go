@@ -105,6 +105,12 @@ func Run(ctx context.Context, cfg Config) error {
 			slog.Info("adopted running allocations", "count", len(ids))
 		}
 	}
+	if g, ok := cfg.NodeRuntime.(gpuGuard); ok {
+		// Before any task: a GPU no allocation holds is open to no one.
+		if err := g.LockIdleGPUs(ctx); err != nil {
+			return fmt.Errorf("lock the GPUs no allocation holds: %w", err)
+		}
+	}
 	terms := newTerminals(cfg)
 	var up *Updater
 	if cfg.SelfUpdate {

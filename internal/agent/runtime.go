@@ -14,6 +14,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
+	"github.com/gpuaas/gpuaas/internal/gpu"
 )
 
 // NodeRuntime runs allocations on this host. Both steps are idempotent.
@@ -151,6 +152,34 @@ func (p ProcessRuntime) Release(ctx context.Context, t agentproto.Task) error {
 	return p.RT.Release(ctx, w)
 }
 
+// LockIdleGPUs implements gpuGuard: at start, every GPU device node that
+// no allocation holds is made root-only (process.Runtime.LockIdleGPUs).
+func (p ProcessRuntime) LockIdleGPUs(ctx context.Context) error {
+	p.RT.WarnDriverRecreatesNodes()
+	return p.RT.LockIdleGPUs(ctx)
+}
+
+// GPUMinors is process.Runtime.GPUMinors from a discovery: each GPU's
+// uuid to the minor of its device node. A discovery that found no GPUs
+// and says why is an error, so that a provision fails with the reason
+// rather than with "not one of this host's GPUs".
+func GPUMinors(d gpu.Discoverer) func(ctx context.Context) (map[string]int, error) {
+	return func(ctx context.Context) (map[string]int, error) {
+		inv, err := d.Discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(inv.GPUs) == 0 && inv.Note != "" {
+			return nil, fmt.Errorf("no GPUs found: %s", inv.Note)
+		}
+		out := make(map[string]int, len(inv.GPUs))
+		for _, g := range inv.GPUs {
+			out[g.UUID] = g.MinorNumber
+		}
+		return out, nil
+	}
+}
+
 // DockerRuntime runs each allocation as a container (package docker).
 type DockerRuntime struct{ RT *docker.Runtime }
 
@@ -227,6 +256,12 @@ func (d DockerRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, e
 // exitReporter is a runtime whose workloads can stop on their own.
 type exitReporter interface {
 	Exited(ctx context.Context) ([]agentproto.WorkloadExit, error)
+}
+
+// gpuGuard is a runtime that keeps users off GPUs they do not hold and
+// must lock the idle ones before it runs any task.
+type gpuGuard interface {
+	LockIdleGPUs(ctx context.Context) error
 }
 
 // adopter is a runtime that can find the allocations it already runs.
@@ -312,6 +347,14 @@ func (m MultiRuntime) Adopt(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// LockIdleGPUs implements gpuGuard over the process runtime.
+func (m MultiRuntime) LockIdleGPUs(ctx context.Context) error {
+	if g, ok := m.Process.(gpuGuard); ok {
+		return g.LockIdleGPUs(ctx)
+	}
+	return nil
 }
 
 // Exited implements exitReporter over the runtimes that can.

@@ -35,8 +35,11 @@ type Inventory struct {
 type Device struct {
 	// Index is the GPU's position in nvidia-smi's output, which is the order
 	// nvidia-smi and CUDA (with CUDA_DEVICE_ORDER=PCI_BUS_ID) number GPUs in.
-	Index                 int          `json:"index"`
-	UUID                  string       `json:"uuid"`
+	Index int    `json:"index"`
+	UUID  string `json:"uuid"`
+	// MinorNumber is the minor of the GPU's device node: /dev/nvidiaN is
+	// N = MinorNumber, which need not equal Index. -1 when unknown.
+	MinorNumber           int          `json:"minor_number"`
 	Name                  string       `json:"name"`
 	PCIBusID              string       `json:"pci_bus_id"`
 	Serial                string       `json:"serial"`

@@ -26,6 +26,7 @@ type smiGPU struct {
 	ProductName string `xml:"product_name"`
 	Serial      string `xml:"serial"`
 	UUID        string `xml:"uuid"`
+	MinorNumber string `xml:"minor_number"`
 	MIGMode     struct {
 		Current string `xml:"current_mig"`
 	} `xml:"mig_mode"`
@@ -140,6 +141,7 @@ func device(index int, g smiGPU) Device {
 	return Device{
 		Index:                 index,
 		UUID:                  text(g.UUID),
+		MinorNumber:           minorNumber(g.MinorNumber),
 		Name:                  text(g.ProductName),
 		PCIBusID:              bus,
 		Serial:                text(g.Serial),
@@ -214,6 +216,16 @@ func num64(s string) int64 {
 		return int64(f)
 	}
 	return 0
+}
+
+// minorNumber reads <minor_number>, -1 when it is missing or "N/A" (which
+// nvidia-smi prints where there is no /dev/nvidiaN, as under WSL).
+func minorNumber(s string) int {
+	n, err := strconv.Atoi(text(s))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 func num(s string) int { return int(num64(s)) }

@@ -154,7 +154,7 @@ func TestParseDerivedMultiGPU(t *testing.T) {
 			}
 			uuids := map[string]bool{}
 			for i, d := range inv.GPUs {
-				if d.Index != i || d.PCIBusID != derivedBus(i) || d.Name != "NVIDIA H200" ||
+				if d.Index != i || d.MinorNumber != i || d.PCIBusID != derivedBus(i) || d.Name != "NVIDIA H200" ||
 					d.MemoryUsedMiB != 21619 || d.UtilizationGPUPercent != 100 || d.Health != gpu.Healthy {
 					t.Errorf("gpu %d: %+v", i, d)
 				}
@@ -164,6 +164,15 @@ func TestParseDerivedMultiGPU(t *testing.T) {
 				t.Errorf("uuids not distinct: %v", uuids)
 			}
 		})
+	}
+}
+
+// A GPU with no device node (nvidia-smi prints N/A, as under WSL) has minor
+// number -1, so nothing mistakes it for /dev/nvidia0.
+func TestMinorNumberUnknown(t *testing.T) {
+	doc := replace(t, fixture(t, "h200-idle.xml"), "<minor_number>0</minor_number>", "<minor_number>N/A</minor_number>")
+	if got := parse(t, doc).GPUs[0].MinorNumber; got != -1 {
+		t.Errorf("minor number %d, want -1", got)
 	}
 }
 

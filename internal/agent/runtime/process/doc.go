@@ -64,10 +64,55 @@
 // /etc/bash.bashrc above its guard would touch every user on the host.
 //
 // The env is a convenience, not isolation: the user owns HOME and can
-// replace ~/.bashrc, and can unset the variables in any shell. Keeping the
-// user off other GPUs needs device cgroups, which this package does not
-// set up. A shell other than bash loses the `ssh host CMD` path. A
-// terminal started for the workload without a login shell should add Env.
+// replace ~/.bashrc, and can unset the variables in any shell. What keeps
+// the user off other GPUs is the device nodes' ownership (next section). A
+// shell other than bash loses the `ssh host CMD` path. A terminal started
+// for the workload without a login shell should add Env.
+//
+// # GPU device nodes
+//
+// With Runtime.GPUMinors set (the agent sets it from nvidia-smi's
+// minor_number per GPU uuid), a GPU's node DeviceDir/nvidiaN is
+// root:NAME mode 0660 while allocation NAME holds it, and root:root 0600
+// while no one does; a user is in no group but its own, so it can open its
+// own GPUs' nodes and no others. The shared nodes every CUDA program needs
+// (nvidiactl, nvidia-uvm, nvidia-uvm-tools, nvidia-modeset) are not
+// touched: they name no GPU.
+//
+//   - Provision first locks every node no allocation holds (the sweep),
+//     then gives w's nodes to NAME's group, taking one from another
+//     allocation with a warning (the control plane decides who holds a
+//     GPU). A uuid not among the host's GPUs is ErrInvalid.
+//   - Release locks w's nodes before it deletes the user, so that a
+//     Release stopped half way never leaves a node open to a group whose
+//     gid the next useradd may reuse, and skips a node that another
+//     allocation holds by then (a late retry must not take it back). It
+//     sweeps again at the end.
+//   - LockIdleGPUs is the sweep; the agent runs it at start. Who holds a
+//     node is read from the node itself: its group is an allocation's
+//     when it is the primary group of a user with this runtime's mark.
+//     Allocations that outlive an agent restart therefore keep their
+//     GPUs, with no state kept elsewhere.
+//
+// Only a character device 195:N named nvidiaN is ever changed: the node
+// is opened with O_PATH|O_NOFOLLOW (no symlink is followed and the
+// driver's open does not run), checked through that descriptor, and
+// changed through it. Anything else by that name is left alone with a
+// warning (Provision of its GPU fails). A node that does not exist (a
+// test host, fixtures with no driver) has nothing to guard and is
+// skipped.
+//
+// MIG devices are not supported: their access goes through the parent
+// GPU's node plus /dev/nvidia-caps, and one group per node cannot share
+// a GPU between allocations. The control plane places whole GPUs only.
+//
+// Changing a node's mode does not revoke descriptors already open; Release
+// kills the user's processes, which closes them. The driver can undo the
+// isolation: with NVreg_ModifyDeviceFiles=1 (its default) its setuid
+// helper nvidia-modprobe may recreate a node with NVreg_DeviceFileMode
+// (default 0666), and udev recreates nodes on a driver reload.
+// WarnDriverRecreatesNodes says so in the log; docs/workloads.md says how
+// to load the driver.
 //
 // # Safety as root in a home the user controls
 //

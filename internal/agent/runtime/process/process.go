@@ -53,6 +53,13 @@ type Runtime struct {
 	KillTimeout time.Duration
 	// Exec runs commands; default DefaultExec.
 	Exec ExecFunc
+	// GPUMinors lists this host's GPUs: uuid to the minor number of the
+	// GPU's device node, DeviceDir/nvidia<minor> (-1: it has none). When
+	// set, a GPU's node is open only to the group of the allocation that
+	// holds it (see the package doc); nil leaves device nodes alone.
+	GPUMinors func(ctx context.Context) (map[string]int, error)
+	// DeviceDir holds the NVIDIA device nodes; default /dev.
+	DeviceDir string
 }
 
 // Errors a caller may test for with errors.Is.
@@ -151,7 +158,10 @@ func (w Workload) authorizedKeys() ([]byte, error) {
 
 // marker is the GECOS field of a user this runtime created; Provision and
 // Release touch no user without it.
-func marker(id uuid.UUID) string { return "gpuaas allocation " + id.String() }
+func marker(id uuid.UUID) string { return markerPrefix + id.String() }
+
+// markerPrefix starts the GECOS field of every user this runtime created.
+const markerPrefix = "gpuaas allocation "
 
 func (r *Runtime) exec() ExecFunc {
 	if r.Exec != nil {
@@ -274,6 +284,9 @@ func (r *Runtime) Provision(ctx context.Context, w Workload) error {
 			return err
 		}
 	} else if err := owned(e, w); err != nil {
+		return err
+	}
+	if err := r.guardGPUs(ctx, w, e); err != nil {
 		return err
 	}
 	// The env file comes before the keys: by the time a key lets anyone in,
@@ -404,6 +417,14 @@ func (r *Runtime) Release(ctx context.Context, w Workload) error {
 		if err := owned(e, w); err != nil {
 			return err
 		}
+	}
+	// The GPUs are locked before the user goes, so that a Release that
+	// stops half way never leaves a node open to a group that no longer
+	// has a name (and whose gid the next useradd may hand out again).
+	if err := r.unguardGPUs(ctx, w, login); err != nil {
+		return err
+	}
+	if ok {
 		if err := r.deleteUser(ctx, e); err != nil {
 			return err
 		}
@@ -413,7 +434,9 @@ func (r *Runtime) Release(ctx context.Context, w Workload) error {
 	if err := os.Remove(r.ProfilePath(login)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove env file: %w", err)
 	}
-	return nil
+	// Whatever the user held that w did not name (a GPU since gone from
+	// the inventory) is now held by no one: lock it.
+	return r.LockIdleGPUs(ctx)
 }
 
 func (r *Runtime) deleteUser(ctx context.Context, e passwdEntry) error {

@@ -62,3 +62,20 @@ func TestLiveOf(t *testing.T) {
 		}
 	}
 }
+
+func TestDriverParamsProblem(t *testing.T) {
+	cases := []struct {
+		params string
+		warn   bool
+	}{
+		{"ModifyDeviceFiles: 1\nDeviceFileUID: 0\nDeviceFileGID: 0\nDeviceFileMode: 438\n", true}, // the default, 0666
+		{"ModifyDeviceFiles: 1\nDeviceFileMode: 384\n", false},                                    // 0600
+		{"ModifyDeviceFiles: 0\nDeviceFileMode: 438\n", false},
+		{"", false},
+	}
+	for _, c := range cases {
+		if got := driverParamsProblem([]byte(c.params)) != ""; got != c.warn {
+			t.Errorf("%q: warns %v, want %v", c.params, got, c.warn)
+		}
+	}
+}
