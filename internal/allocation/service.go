@@ -595,14 +595,9 @@ func connection(id uuid.UUID, n Node) *api.Connection {
 
 // workloadView is what the allocation runs, as its owner asked, without
 // secrets: sealed variables and secret params are never shown.
-func workloadView(r db.Allocation) *api.AllocationWorkload {
+func workloadView(r db.Allocation, spec *Spec) *api.AllocationWorkload {
 	w := &api.AllocationWorkload{Launchable: "shell", Runtime: api.AllocationWorkloadRuntime(r.Runtime)}
-	if len(r.Workload) == 0 {
-		return w
-	}
-	var spec Spec
-	if err := json.Unmarshal(r.Workload, &spec); err != nil {
-		slog.Warn("allocation workload unreadable", "allocation_id", r.ID, "err", err)
+	if spec == nil {
 		return w
 	}
 	w.Launchable = spec.Launchable
@@ -657,7 +652,17 @@ func ToAPI(r db.Allocation) api.Allocation {
 		ids := append([]uuid.UUID{}, r.SshKeyIds...)
 		a.SshKeyIds = &ids
 	}
-	a.Workload = workloadView(r)
+	var spec *Spec
+	if len(r.Workload) > 0 {
+		spec = new(Spec)
+		if err := json.Unmarshal(r.Workload, spec); err != nil {
+			slog.Warn("allocation workload unreadable", "allocation_id", r.ID, "err", err)
+			spec = nil
+		}
+	}
+	a.Workload = workloadView(r, spec)
+	apps := appsView(r, spec)
+	a.Apps = &apps
 	return a
 }
 

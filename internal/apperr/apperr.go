@@ -24,6 +24,7 @@ const (
 	KindMethodNotAllowed
 	KindUpgradeRequired
 	KindGone
+	KindBadGateway
 )
 
 // Stable codes shared by several packages. Packages may use their own more
@@ -153,6 +154,12 @@ func RateLimited(retryAfter time.Duration, format string, args ...any) *Error {
 // Unavailable means a dependency is down (503).
 func Unavailable(format string, args ...any) *Error {
 	return newf(KindUnavailable, CodeUnavailable, format, args...)
+}
+
+// BadGateway means something behind the platform (a workload's app) did
+// not answer (502).
+func BadGateway(code, format string, args ...any) *Error {
+	return newf(KindBadGateway, code, format, args...)
 }
 
 // Wrap attaches a cause to e and returns it.

@@ -41,6 +41,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 	apperr.KindUpgradeRequired:  http.StatusUpgradeRequired,
 	apperr.KindGone:             http.StatusGone,
+	apperr.KindBadGateway:       http.StatusBadGateway,
 }
 
 // StatusOf is the HTTP status for err.

@@ -3,7 +3,6 @@ package server
 import (
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gpuaas/gpuaas/api"
@@ -143,7 +142,7 @@ func (a *App) writeRefreshCookie(w http.ResponseWriter, r *http.Request, value s
 	http.SetCookie(w, &http.Cookie{
 		Name: refreshCookie, Value: value, Path: refreshCookiePath, MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || strings.HasPrefix(a.Config.PublicURL, "https://"),
+		Secure: r.TLS != nil || secureURL(a.Config.PublicURL),
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/apps"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/webui"
@@ -38,6 +39,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/ws/notifications", a.sessions.track(http.HandlerFunc(a.notifications)))
 	rt.Handle("GET", "/ws/terminal/{allocation_id}", a.sessions.track(http.HandlerFunc(a.terminalSession)))
 	rt.Handle("GET", "/api/v1/internal/stats", serve(a.internalStats))
+	rt.Handle("GET", "/api/v1/apps/ticket", serve(a.redeemAppTicket))
 	rt.Handle("GET", agentgw.RelayPath, a.sessions.track(http.HandlerFunc(a.Agents.ServeRelay)))
 
 	// Signed in.
@@ -52,6 +54,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/terminal-token", a.user(a.mintTerminalToken))
+	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket", a.user(a.mintAppTicket))
 	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
 	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
 	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))
@@ -106,6 +109,11 @@ func (a *App) Handler() http.Handler {
 	}
 	h = httpapi.LimitBody(a.Config.MaxBodyBytes)(h)
 	h = httpapi.CheckInput(h)
+	if a.Roles["api"] {
+		// Apps take any path, query and body size the app does; they are
+		// not routes of ours, so the contract test does not see them.
+		h = apps.Mount(h, a.AppProxy)
+	}
 	h = httpapi.Observe(httpapi.NewMetrics(a.Registry), h)
 	h = httpapi.Recover(h)
 	// Validated at start; the client address behind them feeds the

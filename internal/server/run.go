@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gpuaas/gpuaas/internal/agentgw"
+	"github.com/gpuaas/gpuaas/internal/apps"
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
@@ -79,6 +80,9 @@ type App struct {
 	TerminalSessions *terminal.Sessions
 	// TerminalOpener is the /ws/terminal use case over the above.
 	TerminalOpener *terminal.Opener
+	// AppTickets and AppProxy serve the workloads' apps at /apps/….
+	AppTickets *apps.Tickets
+	AppProxy   *apps.Proxy
 	Registry       *prometheus.Registry
 	NATS           *nats.Conn
 	JetStream      jetstream.JetStream
@@ -303,6 +307,16 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
 		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
+	app.AppTickets = apps.NewTickets(app.Hot, masterKey)
+	app.AppProxy = apps.NewProxy(app.Allocations, app.Agents, app.AppTickets,
+		func(ctx context.Context, bearer string) (uuid.UUID, error) {
+			p, err := app.Auth.Authenticate(ctx, bearer)
+			return p.UserID, err
+		},
+		func(id string) apps.Launchable {
+			m, _ := app.Launchables.Get(id)
+			return apps.Launchable{KeepPrefix: m.KeepPrefix, TokenEnv: m.TokenEnv}
+		})
 	app.Auth = auth.New(auth.Config{
 		Issuer:                cfg.Issuer,
 		Audience:              cfg.Audience,
