@@ -14,6 +14,8 @@
 # make soak  - a real `gpuaas server` under a steady mixed load for DURATION (default 10m, RATE=20 ops/s):
 #              heap, goroutines, open fds and Postgres connections over time, and a verdict
 # make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy to the same PTYs (S=100 RATE=40960 DUR=15s ROUNDS=5)
+# make bench-apps - requests/s, p50/p99 and a 1 GiB download through /apps/... against the same app server
+#              reached directly, in one run (C=50 DUR=5s ROUNDS=3 BYTES=1073741824)
 # make test-faults - the fault-injection suite's long form: 200+ kills and restarts of replicas, agents,
 #              NATS, Redis and Postgres under a seeded workload, then the invariants (root; SEED=N replays)
 
@@ -27,7 +29,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test test-faults gen lint bench bench-profile bench-agents bench-terminal soak services web web-test web-e2e
+.PHONY: run build test test-faults gen lint bench bench-profile bench-agents bench-terminal bench-apps soak services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
@@ -91,6 +93,9 @@ bench-agents: services
 
 bench-terminal: services
 	scripts/bench-terminal.sh
+
+bench-apps: services
+	scripts/bench-apps.sh
 
 soak: services
 	scripts/soak.sh

@@ -341,6 +341,7 @@ func appUnavailable(msg string) *apperr.Error {
 func Mount(next http.Handler, proxy http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/apps/") {
+			r.Pattern = httpapi.AppsRoute // for the metrics and the access log
 			proxy.ServeHTTP(w, r)
 			return
 		}

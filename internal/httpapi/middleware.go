@@ -188,6 +188,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// AppsRoute is the route label of requests to workloads' apps (package
+// apps sets it as the request's pattern).
+const AppsRoute = "/apps/{allocation_id}/{port_name}/"
+
 // Observe logs each request and records it in m. Routes are labelled by
 // their pattern, never the raw path, so ids do not explode the series.
 func Observe(m *Metrics, next http.Handler) http.Handler {
@@ -206,7 +210,15 @@ func Observe(m *Metrics, next http.Handler) http.Handler {
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 		m.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
-		if sw.status >= 500 {
+		switch {
+		case strings.HasPrefix(route, AppsRoute):
+			// A workload's own traffic: a page makes dozens of requests,
+			// and a 502 is the tenant's app not answering, not ours.
+			level = slog.LevelDebug
+			if sw.status >= 500 {
+				level = slog.LevelWarn
+			}
+		case sw.status >= 500:
 			level = slog.LevelError
 		}
 		slog.Log(r.Context(), level, "http request",
