@@ -20,8 +20,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gpuaas/gpuaas/internal/agentgw"
-	"github.com/gpuaas/gpuaas/internal/apps"
 	"github.com/gpuaas/gpuaas/internal/allocation"
+	"github.com/gpuaas/gpuaas/internal/apps"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/billing"
@@ -83,11 +83,11 @@ type App struct {
 	// AppTickets and AppProxy serve the workloads' apps at /apps/….
 	AppTickets *apps.Tickets
 	AppProxy   *apps.Proxy
-	Registry       *prometheus.Registry
-	NATS           *nats.Conn
-	JetStream      jetstream.JetStream
-	Redis          *redis.Client // nil when --redis-url is empty
-	Roles          config.Roles
+	Registry   *prometheus.Registry
+	NATS       *nats.Conn
+	JetStream  jetstream.JetStream
+	Redis      *redis.Client // nil when --redis-url is empty
+	Roles      config.Roles
 
 	// sessions (client websockets) and agentSessions (node agents'
 	// connections) are ended at shutdown, in that order, before the pool
