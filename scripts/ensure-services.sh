@@ -165,6 +165,7 @@ ensure_docker() {
 		flock -w 120 9 || die "docker: could not take $DOCKER_DIR/lock"
 		if docker_up; then log "docker is up"; else start_docker; fi
 		ensure_busybox_image
+		ensure_jupyter_image
 	) 9>"$DOCKER_DIR/lock"
 	echo "GPUAAS_TEST_DOCKER_HOST=unix://$DOCKER_SOCK"
 }
@@ -208,6 +209,30 @@ ensure_busybox_image() {
 	log "building image ci/busybox:latest"
 	tar -C "$r" -c . | dk import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - ci/busybox:latest >/dev/null
 	rm -rf "$r"
+}
+
+# ensure_jupyter_image imports ci/jupyter:latest: a Debian rootfs with the
+# classic Notebook (python3-notebook 6.4, not JupyterLab), made with
+# debootstrap from the Debian mirror apt already uses (about 2 minutes and
+# 570 MB, once; the rootfs is kept for the next import). The Jupyter
+# end-to-end test runs it through the app proxy. A failure here only
+# warns: that test then skips, except in CI, where it fails.
+ensure_jupyter_image() {
+	if dk image inspect ci/jupyter:latest >/dev/null 2>&1; then log "image ci/jupyter:latest is there"; return 0; fi
+	local root="$DOCKER_DIR/jupyter-rootfs" mirror
+	if [ ! -x "$root/usr/bin/python3" ] || [ ! -d "$root/usr/lib/python3/dist-packages/notebook" ]; then
+		command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap || { log "WARNING: no debootstrap; no ci/jupyter image"; return 0; }
+		mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+		log "building the Jupyter rootfs with debootstrap (once; a few minutes)"
+		as_root rm -rf "$root"
+		if ! as_root debootstrap --variant=minbase --include=python3-notebook,python3-cffi-backend,libboost-regex1.74.0 \
+			bookworm "$root" "${mirror:-http://deb.debian.org/debian}" >"$DOCKER_DIR/debootstrap.log" 2>&1; then
+			log "WARNING: debootstrap failed (see $DOCKER_DIR/debootstrap.log); no ci/jupyter image"
+			return 0
+		fi
+	fi
+	log "importing image ci/jupyter:latest"
+	as_root tar -C "$root" -c . | dk import -c 'ENV LANG=C.UTF-8' -c 'ENV HOME=/root' -c 'CMD ["/bin/sh"]' - ci/jupyter:latest >/dev/null
 }
 
 # ensure_tool NAME CHECK PACKAGE...: install PACKAGE... unless CHECK succeeds.
