@@ -38,15 +38,19 @@ type terminals struct {
 	// closers end sessions that are not host processes (a shell inside a
 	// container, an SSH connection) when their allocation is released.
 	closers map[string]map[*closer]bool
+	// ssh serves the SSH streams of the same allocations.
+	ssh *sshd
 }
 
 // closer ends one session.
 type closer struct{ f func() }
 
 func newTerminals(cfg Config) *terminals {
-	return &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime,
+	t := &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime,
 		live: map[string]map[*exec.Cmd]chan struct{}{}, released: map[string]bool{},
 		closers: map[string]map[*closer]bool{}}
+	t.ssh = newSSHD(cfg, t)
+	return t
 }
 
 // closeAllocation hangs up every shell of the allocation (after release).

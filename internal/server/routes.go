@@ -52,6 +52,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}", a.user(a.getAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/terminal-token", a.user(a.mintTerminalToken))
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/ssh", a.sessions.track(a.user(a.sshSession)))
 	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
 	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
 	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))

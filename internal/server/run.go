@@ -79,11 +79,13 @@ type App struct {
 	TerminalSessions *terminal.Sessions
 	// TerminalOpener is the /ws/terminal use case over the above.
 	TerminalOpener *terminal.Opener
-	Registry       *prometheus.Registry
-	NATS           *nats.Conn
-	JetStream      jetstream.JetStream
-	Redis          *redis.Client // nil when --redis-url is empty
-	Roles          config.Roles
+	// SSHOpener is the GET /api/v1/allocations/{id}/ssh use case.
+	SSHOpener *terminal.SSHOpener
+	Registry  *prometheus.Registry
+	NATS      *nats.Conn
+	JetStream jetstream.JetStream
+	Redis     *redis.Client // nil when --redis-url is empty
+	Roles     config.Roles
 
 	// sessions (client websockets) and agentSessions (node agents'
 	// connections) are ended at shutdown, in that order, before the pool
@@ -303,6 +305,8 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
 		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
+	app.SSHOpener = &terminal.SSHOpener{Allocations: app.Allocations, Streams: app.Agents, Keys: app.SSHKeys.AllocationKeys,
+		Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
 	app.Auth = auth.New(auth.Config{
 		Issuer:                cfg.Issuer,
 		Audience:              cfg.Audience,

@@ -119,10 +119,18 @@ func (s *ExecSession) Stdin() io.Writer { return s.attach.Conn }
 // CloseStdin ends the process's input (EOF), keeping its output open.
 func (s *ExecSession) CloseStdin() error { return s.attach.CloseWrite() }
 
+// drainGrace is how long output may go on after the process exited
+// before Output stops waiting for its end: a background job that holds
+// the process's stdout must not hold the session.
+const drainGrace = time.Second
+
 // Output copies the process's output until it ends: with a TTY all of it
 // goes to stdout; without, the engine's multiplexed stream is split into
-// stdout and stderr.
+// stdout and stderr. It also ends drainGrace after the process exited.
 func (s *ExecSession) Output(stdout, stderr io.Writer) error {
+	done := make(chan struct{})
+	defer close(done)
+	go s.watch(done)
 	var err error
 	if s.tty {
 		_, err = io.Copy(stdout, s.attach.Reader)
@@ -133,6 +141,29 @@ func (s *ExecSession) Output(stdout, stderr io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// watch closes the attached connection drainGrace after the process
+// exited, unless done closes first. It asks the engine once a second.
+func (s *ExecSession) watch(done chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		if running, err := s.Running(context.Background()); err != nil || running {
+			continue
+		}
+		select {
+		case <-done:
+		case <-time.After(drainGrace):
+			s.attach.Close()
+		}
+		return
+	}
 }
 
 // Resize sets the terminal's size (a TTY session only).
