@@ -202,6 +202,9 @@ func (s *sshd) session(h agentproto.SSHHeader, ch ssh.Channel, reqs <-chan *ssh.
 		case "window-change":
 			var w windowChange
 			if ssh.Unmarshal(req.Payload, &w) == nil {
+				if pty != nil && proc == nil { // before the shell: its first size
+					pty.Cols, pty.Rows = w.Cols, w.Rows
+				}
 				resize(int(w.Cols), int(w.Rows))
 			}
 			_ = req.Reply(false, nil) // want-reply is false for it

@@ -77,7 +77,13 @@ func (r *Runtime) Exec(ctx context.Context, allocationID uuid.UUID, opts ExecOpt
 	if err != nil {
 		return nil, fmt.Errorf("attach to exec in container %s: %w", Name(allocationID), err)
 	}
-	return &ExecSession{r: r, id: created.ID, tty: opts.TTY, attach: attach}, nil
+	s := &ExecSession{r: r, id: created.ID, tty: opts.TTY, attach: attach}
+	if size != nil {
+		// Engines that do not apply ConsoleSize (or apply it late) start
+		// the TTY at 0x0: set it once more now the process runs.
+		_ = s.Resize(ctx, int(size[1]), int(size[0]))
+	}
+	return s, nil
 }
 
 // runningContainer is the id of allocationID's container when this runtime
