@@ -103,6 +103,9 @@ func readReply(stream net.Conn) error {
 	_ = stream.SetReadDeadline(time.Now().Add(15 * time.Second))
 	defer stream.SetReadDeadline(time.Time{})
 	line, err := agentproto.ReadLine(stream)
+	if errors.Is(err, io.EOF) { // an agent that predates SSH streams closes them unanswered
+		return apperr.Conflict("ssh_"+agentproto.StreamUnsupported, "the node's agent does not serve SSH; update it")
+	}
 	if err != nil {
 		return apperr.Unavailable("the node's agent did not answer the ssh stream")
 	}
