@@ -15,27 +15,28 @@ import (
 )
 
 // containerOf is the docker runtime when allocationID is a container it
-// runs: that allocation's terminals and SSH sessions land inside it. A
-// failed look-up is logged and answers no (the process path then refuses
-// or serves as before).
-func (t *terminals) containerOf(ctx context.Context, allocationID string) *docker.Runtime {
+// runs: that allocation's terminals and SSH sessions land inside it. It is
+// nil, with no error, for an allocation the docker runtime does not hold
+// (a process one); an error when it holds one that does not run, or the
+// engine cannot say: such a session must not open on the host instead.
+func (t *terminals) containerOf(ctx context.Context, allocationID string) (*docker.Runtime, error) {
 	d, ok := dockerRuntime(t.rt)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	id, err := uuid.Parse(allocationID)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	holds, err := d.Holds(ctx, id)
 	if err != nil {
 		slog.Warn("agent: look for the allocation's container", "allocation_id", allocationID, "err", err)
-		return nil
+		return nil, err
 	}
 	if !holds {
-		return nil
+		return nil, nil
 	}
-	return d
+	return d, nil
 }
 
 // frameSink writes what it is given as terminal frames of one kind.

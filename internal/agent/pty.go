@@ -196,7 +196,12 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 		fail("bad_request", "malformed terminal header")
 		return
 	}
-	if d := t.containerOf(context.Background(), h.AllocationID); d != nil {
+	d, err := t.containerOf(context.Background(), h.AllocationID)
+	if err != nil {
+		fail("start_failed", err.Error())
+		return
+	}
+	if d != nil {
 		t.serveContainerTerminal(stream, fw, d, h)
 		return
 	}

@@ -58,7 +58,11 @@ type sessionProc interface {
 // holds it, else on the host as a terminal would (the process runtime's
 // user, or the agent's own in sim).
 func (t *terminals) start(ctx context.Context, spec procSpec) (sessionProc, error) {
-	if d := t.containerOf(ctx, spec.AllocationID); d != nil {
+	d, err := t.containerOf(ctx, spec.AllocationID)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
 		return t.startContainer(ctx, d, spec)
 	}
 	if spec.SFTP {

@@ -19,6 +19,11 @@ import (
 // runtime: nothing to exec into.
 var ErrNoContainer = errors.New("no running container for the allocation")
 
+// ErrNotRunning is an allocation whose container this runtime holds but
+// which does not run (it exited, or is still being created): a session
+// must not fall back to the host.
+var ErrNotRunning = errors.New("the allocation's container is not running")
+
 // loginShell starts bash as a login shell where the image has it, else sh
 // (busybox, alpine). Login shells read /etc/profile, as an SSH login does.
 const loginShell = `if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi`
@@ -101,13 +106,14 @@ func (r *Runtime) runningContainer(ctx context.Context, allocationID uuid.UUID) 
 		return "", ErrNoContainer
 	}
 	if c.State == nil || !c.State.Running {
-		return "", fmt.Errorf("%w (container %s is %s)", ErrNoContainer, Name(allocationID), stateOf(c).Status)
+		return "", fmt.Errorf("%w (container %s is %s)", ErrNotRunning, Name(allocationID), stateOf(c).Status)
 	}
 	return c.ID, nil
 }
 
 // Holds says whether allocationID has a running container of this
-// runtime: the terminals and SSH sessions of such an allocation land in it.
+// runtime: the terminals and SSH sessions of such an allocation land in
+// it. A container of its that does not run is ErrNotRunning.
 func (r *Runtime) Holds(ctx context.Context, allocationID uuid.UUID) (bool, error) {
 	_, err := r.runningContainer(ctx, allocationID)
 	if errors.Is(err, ErrNoContainer) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/agent/runtime/docker"
@@ -131,5 +132,23 @@ func TestExecNoContainer(t *testing.T) {
 	}
 	if ok, err := rt.Holds(context.Background(), id); ok || err != nil {
 		t.Errorf("holds: %v %v", ok, err)
+	}
+}
+
+// TestExecStoppedContainer: a container of the allocation that does not
+// run is ErrNotRunning, so that no session falls back to the host.
+func TestExecStoppedContainer(t *testing.T) {
+	rt, cli := newRuntime(t)
+	ctx := context.Background()
+	id := running(t, rt)
+	timeout := 0
+	if err := cli.ContainerStop(ctx, docker.Name(id), container.StopOptions{Timeout: &timeout}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := rt.Holds(ctx, id); ok || !errors.Is(err, docker.ErrNotRunning) {
+		t.Errorf("holds a stopped container: %v %v, want ErrNotRunning", ok, err)
+	}
+	if _, err := rt.Exec(ctx, id, docker.ExecOptions{}); !errors.Is(err, docker.ErrNotRunning) {
+		t.Errorf("exec in a stopped container: %v", err)
 	}
 }
