@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/agent/runtime/process"
 	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
@@ -146,7 +147,8 @@ func run(t *testing.T, c *ssh.Client, stdin, cmd string) (string, string, int) {
 // checkSSH is what every runtime must do over the SSH stream: commands
 // with stdout, stderr, stdin and exit codes apart, a PTY on request, a
 // key that is not the owner's refused, another user's allocation 404.
-func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a api.Allocation, wantOut string) {
+// probe runs in the first command; its output must contain want.
+func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a api.Allocation, probe, want string) {
 	t.Helper()
 	signer, authorized := newKey(t)
 	if _, err := c.AddSSHKey(ctx, "go", authorized); err != nil {
@@ -158,10 +160,10 @@ func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a ap
 	if err != nil {
 		t.Fatalf("ssh with the owner's key: %v", err)
 	}
-	if out, errs, code := run(t, client, "", "echo hi; "+wantOut+"; echo oops >&2; exit 3"); !strings.HasPrefix(out, "hi\n") || errs != "oops\n" || code != 3 {
+	if out, errs, code := run(t, client, "", "echo hi; "+probe+"; echo oops >&2; exit 3"); !strings.HasPrefix(out, "hi\n") || errs != "oops\n" || code != 3 {
 		t.Errorf("exec: stdout %q stderr %q exit %d, want hi, oops apart and 3", out, errs, code)
-	} else if !strings.Contains(out, a.Gpus[0].Uuid) {
-		t.Errorf("exec: %q lacks the allocation's GPU %s", out, a.Gpus[0].Uuid)
+	} else if !strings.Contains(out, a.Gpus[0].Uuid) || !strings.Contains(out, want) {
+		t.Errorf("exec: %q lacks the allocation's GPU %s or %q", out, a.Gpus[0].Uuid, want)
 	}
 	if out, _, code := run(t, client, "a\nb\nc\n", "wc -l"); strings.TrimSpace(out) != "3" || code != 0 {
 		t.Errorf("stdin through exec: %q %d", out, code)
@@ -242,7 +244,7 @@ func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a ap
 // image has no sftp-server.
 func TestSSHStreamContainer(t *testing.T) {
 	env, c, u, a := containerAllocation(t)
-	checkSSH(t, env, c, u, a, "echo $NVIDIA_VISIBLE_DEVICES; cat /proc/1/cmdline")
+	checkSSH(t, env, c, u, a, "echo $NVIDIA_VISIBLE_DEVICES; cat /proc/1/cmdline", "sleep")
 }
 
 // TestSSHStreamSim: the same with the sim runtime, as the agent's user
@@ -254,5 +256,12 @@ func TestSSHStreamSim(t *testing.T) {
 	})
 	h200Fleet(t, env)
 	c, u, a := activeAllocation(t, env)
-	checkSSH(t, env, c, u, a, "echo $CUDA_VISIBLE_DEVICES")
+	checkSSH(t, env, c, u, a, "echo $CUDA_VISIBLE_DEVICES", "")
+}
+
+// TestSSHStreamProcessRuntime: the same with the process runtime (root
+// only), landing as the allocation's Linux user.
+func TestSSHStreamProcessRuntime(t *testing.T) {
+	env, c, u, a, _ := processAllocation(t)
+	checkSSH(t, env, c, u, a, "echo $CUDA_VISIBLE_DEVICES; whoami", "\n"+process.UsernameFor(a.Id)+"\n")
 }
