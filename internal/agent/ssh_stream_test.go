@@ -188,6 +188,14 @@ func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a ap
 		t.Error("port forwarding was accepted")
 	}
 
+	client.Close()
+	eventually(t, 10*time.Second, "ssh session audited", func() bool {
+		var n int
+		err := env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_logs WHERE target_id = $1
+			AND action IN ('ssh.session_start', 'ssh.session_end') AND actor_user_id = $2`, id, u.Id).Scan(&n)
+		return err == nil && n == 2
+	})
+
 	// Not the owner's key: refused.
 	other, _ := newKey(t)
 	if _, err := dialSSH(t, vars, id, other); err == nil {
