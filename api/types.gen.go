@@ -307,6 +307,7 @@ const (
 	AuditCategoryBilling    AuditCategory = "billing"
 	AuditCategoryNode       AuditCategory = "node"
 	AuditCategorySigningKey AuditCategory = "signing_key"
+	AuditCategorySsh        AuditCategory = "ssh"
 	AuditCategorySshKey     AuditCategory = "ssh_key"
 	AuditCategoryTerminal   AuditCategory = "terminal"
 	AuditCategoryUser       AuditCategory = "user"
@@ -324,6 +325,8 @@ func (e AuditCategory) Valid() bool {
 	case AuditCategoryNode:
 		return true
 	case AuditCategorySigningKey:
+		return true
+	case AuditCategorySsh:
 		return true
 	case AuditCategorySshKey:
 		return true
@@ -343,6 +346,7 @@ const (
 	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
 	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
 	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
+	AdminListAuditLogsParamsCategorySsh        AdminListAuditLogsParamsCategory = "ssh"
 	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
 	AdminListAuditLogsParamsCategoryTerminal   AdminListAuditLogsParamsCategory = "terminal"
 	AdminListAuditLogsParamsCategoryUser       AdminListAuditLogsParamsCategory = "user"
@@ -360,6 +364,8 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 	case AdminListAuditLogsParamsCategoryNode:
 		return true
 	case AdminListAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminListAuditLogsParamsCategorySsh:
 		return true
 	case AdminListAuditLogsParamsCategorySshKey:
 		return true
@@ -379,6 +385,7 @@ const (
 	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
 	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
 	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
+	AdminExportAuditLogsParamsCategorySsh        AdminExportAuditLogsParamsCategory = "ssh"
 	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
 	AdminExportAuditLogsParamsCategoryTerminal   AdminExportAuditLogsParamsCategory = "terminal"
 	AdminExportAuditLogsParamsCategoryUser       AdminExportAuditLogsParamsCategory = "user"
@@ -396,6 +403,8 @@ func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 	case AdminExportAuditLogsParamsCategoryNode:
 		return true
 	case AdminExportAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminExportAuditLogsParamsCategorySsh:
 		return true
 	case AdminExportAuditLogsParamsCategorySshKey:
 		return true
@@ -1326,7 +1335,7 @@ type AdminListAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
@@ -1353,7 +1362,7 @@ type AdminExportAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.

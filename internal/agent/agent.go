@@ -352,6 +352,10 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 			return
 		}
 	}
+	if err == nil && head.Type == agentproto.StreamSSH {
+		terms.ssh.serve(stream, raw)
+		return
+	}
 	if err != nil || head.Type != "task" {
 		slog.Warn("agent: bad task stream", "type", head.Type, "err", err)
 		return

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,11 +35,22 @@ type terminals struct {
 	// that starts for one after that (its stream crossed the release) is
 	// hung up as soon as it is tracked.
 	released map[string]bool
+	// closers end sessions that are not host processes (a shell inside a
+	// container, an SSH connection) when their allocation is released.
+	closers map[string]map[*closer]bool
+	// ssh serves the SSH streams of the same allocations.
+	ssh *sshd
 }
 
+// closer ends one session.
+type closer struct{ f func() }
+
 func newTerminals(cfg Config) *terminals {
-	return &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime,
-		live: map[string]map[*exec.Cmd]chan struct{}{}, released: map[string]bool{}}
+	t := &terminals{dataDir: cfg.DataDir, rt: cfg.NodeRuntime,
+		live: map[string]map[*exec.Cmd]chan struct{}{}, released: map[string]bool{},
+		closers: map[string]map[*closer]bool{}}
+	t.ssh = newSSHD(cfg, t)
+	return t
 }
 
 // closeAllocation hangs up every shell of the allocation (after release).
@@ -48,6 +60,33 @@ func (t *terminals) closeAllocation(id string) {
 	t.released[id] = true
 	for cmd, exited := range t.live[id] {
 		hangup(cmd, exited)
+	}
+	for c := range t.closers[id] {
+		go c.f()
+	}
+}
+
+// trackFunc has f called when allocation id is released (at once, when it
+// already was) until the returned untrack is called.
+func (t *terminals) trackFunc(id string, f func()) (untrack func()) {
+	c := &closer{f: f}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.released[id] {
+		go f()
+		return func() {}
+	}
+	if t.closers[id] == nil {
+		t.closers[id] = map[*closer]bool{}
+	}
+	t.closers[id][c] = true
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.closers[id], c)
+		if len(t.closers[id]) == 0 {
+			delete(t.closers, id)
+		}
 	}
 }
 
@@ -155,6 +194,15 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	var h agentproto.TerminalHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
 		fail("bad_request", "malformed terminal header")
+		return
+	}
+	d, err := t.containerOf(context.Background(), h.AllocationID)
+	if err != nil {
+		fail("start_failed", err.Error())
+		return
+	}
+	if d != nil {
+		t.serveContainerTerminal(stream, fw, d, h)
 		return
 	}
 	cmd, err := t.command(h)

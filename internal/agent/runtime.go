@@ -373,3 +373,12 @@ func processRuntime(rt NodeRuntime) (ProcessRuntime, bool) {
 	p, ok := rt.(ProcessRuntime)
 	return p, ok && p.RT != nil
 }
+
+// dockerRuntime finds the docker runtime in rt, for terminals and SSH.
+func dockerRuntime(rt NodeRuntime) (*docker.Runtime, bool) {
+	if m, ok := rt.(MultiRuntime); ok {
+		rt = m.Docker
+	}
+	d, ok := rt.(DockerRuntime)
+	return d.RT, ok && d.RT != nil
+}

@@ -54,6 +54,11 @@ const (
 
 	ActionTerminalSessionStart = "terminal.session_start"
 	ActionTerminalSessionEnd   = "terminal.session_end"
+
+	// ActionSSHSessionStart and End bracket one SSH connection carried to
+	// an allocation over the API's websocket.
+	ActionSSHSessionStart = "ssh.session_start"
+	ActionSSHSessionEnd   = "ssh.session_end"
 )
 
 var allowedKeys = map[string][]string{
@@ -92,6 +97,9 @@ var allowedKeys = map[string][]string{
 
 	ActionTerminalSessionStart: {"node_id"},
 	ActionTerminalSessionEnd:   {"bytes_in", "bytes_out", "exit_code", "reason"},
+
+	ActionSSHSessionStart: {"node_id"},
+	ActionSSHSessionEnd:   {"bytes_in", "bytes_out", "reason"},
 }
 
 // Entry is one audited event. The correlation id and client address come

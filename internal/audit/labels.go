@@ -44,6 +44,9 @@ var labels = map[string]string{
 
 	ActionTerminalSessionStart: "Terminal opened",
 	ActionTerminalSessionEnd:   "Terminal closed",
+
+	ActionSSHSessionStart: "SSH connection opened",
+	ActionSSHSessionEnd:   "SSH connection closed",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -56,6 +59,7 @@ var categoryLabels = map[string]string{
 	"billing":     "Billing",
 	"ssh_key":     "SSH keys",
 	"terminal":    "Terminals",
+	"ssh":         "SSH connections",
 	"signing_key": "Signing keys",
 }
 

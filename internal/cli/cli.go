@@ -93,15 +93,16 @@ var verbs map[string]verb
 // verbs' usage text reads the table.
 func init() {
 	verbs = map[string]verb{
-		"login":   {"sign in and keep the session in the credentials file", runLogin},
-		"logout":  {"revoke the session and forget it", runLogout},
-		"whoami":  {"show the signed-in user", runWhoami},
-		"skus":    {"list GPU SKUs, their prices and what is available now", runSKUs},
-		"nodes":   {"list GPU nodes and their free GPUs", runNodes},
-		"billing": {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
-		"alloc":   {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
-		"keys":    {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
-		"ssh":     {"open a terminal on an allocation, or run one command: ssh [-t | -T] ALLOC [-- CMD...]", runSSH},
+		"login":      {"sign in and keep the session in the credentials file", runLogin},
+		"logout":     {"revoke the session and forget it", runLogout},
+		"whoami":     {"show the signed-in user", runWhoami},
+		"skus":       {"list GPU SKUs, their prices and what is available now", runSKUs},
+		"nodes":      {"list GPU nodes and their free GPUs", runNodes},
+		"billing":    {"show your balance (billing balance) or usage windows (billing usage)", runBilling},
+		"alloc":      {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
+		"keys":       {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
+		"ssh":        {"open a terminal on an allocation, or run one command: ssh [-t | -T] ALLOC [-- CMD...]; ssh --stdio ALLOC is an ssh ProxyCommand", runSSH},
+		"config-ssh": {"write Host entries for your active allocations into ~/.ssh/config (ssh, scp, rsync, editors): config-ssh [--dry-run]", runConfigSSH},
 	}
 }
 

@@ -30,9 +30,10 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("remote exit code %d"
 // remote stdout and stderr arrive apart, each binary message prefixed with
 // its channel byte, and stdin's EOF is passed on as stdin_eof.
 func runSSH(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "ssh", "[-t | -T] ALLOC [-- CMD...]")
+	fs := flagSet(env, "ssh", "[-t | -T] ALLOC [-- CMD...] | --stdio ALLOC")
 	forcePTY := fs.Bool("t", false, "ask for a PTY even for a command or when stdin is not a terminal")
 	noPTY := fs.Bool("T", false, "ask for no PTY even for an interactive shell")
+	stdio := fs.Bool("stdio", false, "connect stdin and stdout to the allocation's SSH server (for ssh's ProxyCommand; see config-ssh)")
 	var command []string
 	for i, a := range args {
 		if a == "--" {
@@ -46,6 +47,12 @@ func runSSH(ctx context.Context, env Env, args []string) error {
 	}
 	if *forcePTY && *noPTY {
 		return errUsage{errors.New("-t and -T exclude each other")}
+	}
+	if *stdio {
+		if *forcePTY || *noPTY || command != nil {
+			return errUsage{errors.New("--stdio takes no -t, -T or command")}
+		}
+		return runSSHStdio(ctx, env, id)
 	}
 	s, err := openSession(env)
 	if err != nil {

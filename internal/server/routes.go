@@ -55,6 +55,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/release", a.user(a.releaseAllocation))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/terminal-token", a.user(a.mintTerminalToken))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket", a.user(a.mintAppTicket))
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/ssh", a.sessions.track(a.user(a.sshSession)))
 	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
 	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
 	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))

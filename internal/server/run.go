@@ -88,6 +88,8 @@ type App struct {
 	JetStream  jetstream.JetStream
 	Redis      *redis.Client // nil when --redis-url is empty
 	Roles      config.Roles
+	// SSHOpener is the GET /api/v1/allocations/{id}/ssh use case.
+	SSHOpener *terminal.SSHOpener
 
 	// sessions (client websockets) and agentSessions (node agents'
 	// connections) are ended at shutdown, in that order, before the pool
@@ -317,6 +319,8 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 			m, _ := app.Launchables.Get(id)
 			return apps.Launchable{KeepPrefix: m.KeepPrefix, TokenEnv: m.TokenEnv}
 		})
+	app.SSHOpener = &terminal.SSHOpener{Allocations: app.Allocations, Streams: app.Agents, Keys: app.SSHKeys.AllocationKeys,
+		Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
 	app.Auth = auth.New(auth.Config{
 		Issuer:                cfg.Issuer,
 		Audience:              cfg.Audience,

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'ssh_key.delete', label: 'SSH key deleted' },
   { value: 'terminal.session_start', label: 'Terminal opened' },
   { value: 'terminal.session_end', label: 'Terminal closed' },
+  { value: 'ssh.session_start', label: 'SSH connection opened' },
+  { value: 'ssh.session_end', label: 'SSH connection closed' },
   { value: 'signing_key.rotate', label: 'Signing key rotated' },
   { value: 'node.cordon', label: 'Node cordoned' },
   { value: 'allocation.force_release', label: 'Force release' },
