@@ -138,7 +138,7 @@ func TestJupyterThroughProxy(t *testing.T) {
 	}
 
 	// Code runs over the kernel's websocket, with the browser's cookie.
-	u2, _ := http.NewRequest("GET", base, nil)
+	u2, _ := http.NewRequest("GET", base+"/", nil)
 	hdr := http.Header{"Origin": {env.URL}}
 	for _, c := range jar.Cookies(u2.URL) {
 		hdr.Add("Cookie", c.Name+"="+c.Value)
