@@ -218,9 +218,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	}
 	c.SetReadLimit(agentproto.MaxMessage + 64<<10)
 	nc := agentproto.Coalesce(websocket.NetConn(ctx, c, websocket.MessageBinary))
-	ycfg := yamux.DefaultConfig()
-	ycfg.LogOutput = nil
-	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)
+	ycfg := agentproto.YamuxConfig(slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug))
 	sess, err := yamux.Client(nc, ycfg)
 	if err != nil {
 		nc.Close()

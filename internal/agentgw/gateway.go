@@ -177,9 +177,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) error {
 	// the connection does.
 	ctx := context.WithoutCancel(r.Context())
 	nc := agentproto.Coalesce(websocket.NetConn(ctx, c, websocket.MessageBinary))
-	ycfg := yamux.DefaultConfig()
-	ycfg.LogOutput = nil
-	ycfg.Logger = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)
+	ycfg := agentproto.YamuxConfig(slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug))
 	sess, err := yamux.Server(nc, ycfg)
 	if err != nil {
 		c.Close(websocket.StatusInternalError, "session")

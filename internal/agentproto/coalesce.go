@@ -1,6 +1,10 @@
 package agentproto
 
 import (
+	"log"
+
+	"github.com/hashicorp/yamux"
+
 	"net"
 	"sync"
 	"time"
@@ -89,4 +93,20 @@ func (c *coalescingConn) Close() error {
 	case <-time.After(time.Second):
 	}
 	return c.Conn.Close()
+}
+
+// StreamWindow is the most a yamux stream of the agent connection buffers
+// unread at its receiver. Yamux's default (256 KiB) caps one stream at a
+// window per round trip, which starves a large download through the app
+// proxy; more only costs memory where a reader falls behind.
+const StreamWindow = 2 << 20
+
+// YamuxConfig is the session configuration both ends of the agent
+// connection use, logging through logger.
+func YamuxConfig(logger *log.Logger) *yamux.Config {
+	c := yamux.DefaultConfig()
+	c.MaxStreamWindowSize = StreamWindow
+	c.LogOutput = nil
+	c.Logger = logger
+	return c
 }

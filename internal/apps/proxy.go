@@ -94,7 +94,10 @@ func NewProxy(targets Targets, streams Streams, tickets *Tickets,
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     transport,
-		FlushInterval: -1, // server-sent events and streams go out as they come
+		// Zero: a response of known length goes out in as few writes as
+		// it can; ReverseProxy flushes every write of a stream (server-sent
+		// events, a body of unknown length) at once by itself.
+		FlushInterval: 0,
 		ErrorHandler:  p.failed,
 		ErrorLog:      slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
 	}

@@ -221,6 +221,11 @@ func TestBenchApps(t *testing.T) {
 	proxied := env.URL + "/apps/" + a.Id.String() + "/web"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2, DisableCompression: true}}
 
+	if os.Getenv("ONLY") == "proxy" { // for a profile of the proxy's path alone
+		p := load(t, client, proxied+"/", pair.AccessToken, clients, dur)
+		fmt.Printf("proxy %.0f req/s p50 %s p99 %s\n", p.rps, p.p50, p.p99)
+		return
+	}
 	var direct, proxy []figures
 	var ratioP99, ratioRPS []float64
 	for r := 0; r < rounds; r++ {
