@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -196,9 +197,26 @@ func TestAppProxyToContainer(t *testing.T) {
 		t.Errorf("app not listening: %d %s after %s", resp.StatusCode, body, time.Since(start))
 	}
 
-	// Released: the app is gone.
+	// Released: the app is gone, and so is its published port.
+	ct, err := cli.ContainerInspect(ctx, docker.Name(a.Id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var published string
+	for _, b := range ct.NetworkSettings.Ports["8080/tcp"] {
+		published = net.JoinHostPort(b.HostIP, b.HostPort)
+	}
+	if !strings.HasPrefix(published, "127.0.0.1:") {
+		t.Fatalf("published %q, want a loopback port", published)
+	}
 	if _, err := owner.ReleaseAllocation(ctx, a.Id); err != nil {
 		t.Fatal(err)
+	}
+	waitAllocation(t, owner, a, api.AllocationStatusReleased)
+	assertNoDocker(t, cli, a.Id)
+	if c, err := net.DialTimeout("tcp", published, time.Second); err == nil {
+		c.Close()
+		t.Errorf("the released container's port %s still answers", published)
 	}
 	eventually(t, 10*time.Second, "a released allocation's app is refused", func() bool {
 		resp, body := get("GET", prefix+"/index.html", pair.AccessToken, nil)

@@ -39,7 +39,8 @@ func (a appOnHost) DialApp(ctx context.Context, _ uuid.UUID, _ int) (net.Conn, e
 
 // TestAppProxyStreams: websockets and server-sent events pass through the
 // proxy unbuffered (each event arrives before the app sends the next), and
-// a launchable that keeps its prefix (Jupyter) sees its whole path, the
+// the same holds through another replica (which relays the agent's
+// stream), and a launchable that keeps its prefix (Jupyter) sees its whole path, the
 // browser's Host and its own token.
 func TestAppProxyStreams(t *testing.T) {
 	next := make(chan struct{})
@@ -126,8 +127,35 @@ func TestAppProxyStreams(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 
+	// Through another replica, which relays the stream from the one that
+	// holds the agent's session: a request and a websocket.
+	b := servertest.StartReplica(t, env)
+	bBase := b.URL + "/apps/" + a.Id.String() + "/web"
+	req, _ := http.NewRequestWithContext(ctx, "GET", bBase+"/hello", nil)
+	req.Header = auth.Clone()
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("through another replica: %v %v", resp, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(string(body), "path=/hello ") {
+			t.Errorf("through another replica: %q", body)
+		}
+	}
+	cb, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(bBase, "http")+"/ws", &websocket.DialOptions{HTTPHeader: auth})
+	if err != nil {
+		t.Fatalf("websocket through another replica: %v", err)
+	}
+	if err := cb.Write(ctx, websocket.MessageText, []byte("relayed")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := cb.Read(ctx); err != nil || string(got) != "echo relayed" {
+		t.Fatalf("relayed websocket echo %q, %v", got, err)
+	}
+	cb.Close(websocket.StatusNormalClosure, "")
+
 	// Server-sent events arrive one by one.
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/events", nil)
+	req, _ = http.NewRequestWithContext(ctx, "GET", base+"/events", nil)
 	req.Header = auth.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
