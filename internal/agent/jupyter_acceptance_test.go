@@ -152,7 +152,7 @@ func TestJupyterThroughProxy(t *testing.T) {
 	ws.SetReadLimit(16 << 20)
 	msgID := uuid.NewString()
 	exec := map[string]any{
-		"header": map[string]any{"msg_id": msgID, "username": "test", "session": uuid.NewString(), "msg_type": "execute_request", "version": "5.3"},
+		"header":        map[string]any{"msg_id": msgID, "username": "test", "session": uuid.NewString(), "msg_type": "execute_request", "version": "5.3"},
 		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell", "buffers": []any{},
 		"content": map[string]any{"code": "print(6 * 7)", "silent": false, "store_history": false,
 			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
