@@ -448,6 +448,9 @@ type AdjustBalanceRequest struct {
 type Allocation struct {
 	ActiveAt *time.Time `json:"active_at,omitempty"`
 
+	// Apps The workload's ports, each reachable through the app proxy while the allocation is active; empty for a shell.
+	Apps *[]AllocationApp `json:"apps,omitempty"`
+
 	// Attempts Failed attempts of the current step (a release waiting for its node is retried until it confirms).
 	Attempts int `json:"attempts"`
 
@@ -496,6 +499,38 @@ type Allocation struct {
 // AllocationDesiredState defines model for Allocation.DesiredState.
 type AllocationDesiredState string
 
+// AllocationApp defines model for AllocationApp.
+type AllocationApp struct {
+	// Name The port's name in the workload.
+	Name string `json:"name"`
+
+	// Port The port inside the container.
+	Port int `json:"port"`
+
+	// Ready The launchable's health probe (or, for a port without one, a connection) succeeds on the node.
+	Ready bool `json:"ready"`
+
+	// Url /apps/{allocation_id}/{name}/ on this control plane.
+	Url string `json:"url"`
+}
+
+// AllocationEvent defines model for AllocationEvent.
+type AllocationEvent struct {
+	BytesDone  *int64    `json:"bytes_done,omitempty"`
+	BytesTotal *int64    `json:"bytes_total,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
+	Id         int64     `json:"id"`
+	Kind       string    `json:"kind"`
+	Message    string    `json:"message"`
+}
+
+// AllocationEventList defines model for AllocationEventList.
+type AllocationEventList struct {
+	Items      []AllocationEvent `json:"items"`
+	NextCursor string            `json:"next_cursor"`
+}
+
 // AllocationGPU defines model for AllocationGPU.
 type AllocationGPU struct {
 	Index int    `json:"index"`
@@ -528,6 +563,14 @@ type AllocationWorkload struct {
 
 // AllocationWorkloadRuntime defines model for AllocationWorkload.Runtime.
 type AllocationWorkloadRuntime string
+
+// AppTicket defines model for AppTicket.
+type AppTicket struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Url A one-time URL (GET) on this control plane that signs the browser in to the app and redirects into it.
+	Url string `json:"url"`
+}
 
 // AuditActionInfo defines model for AuditActionInfo.
 type AuditActionInfo struct {
@@ -1221,6 +1264,9 @@ type Until = time.Time
 // UserID defines model for UserID.
 type UserID = openapi_types.UUID
 
+// BadGateway defines model for BadGateway.
+type BadGateway = Error
+
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
 
@@ -1244,6 +1290,9 @@ type TooLarge = Error
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
+
+// Unavailable defines model for Unavailable.
+type Unavailable = Error
 
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = Error
@@ -1389,6 +1438,26 @@ type ListAllocationsParams struct {
 type CreateAllocationParams struct {
 	// IdempotencyKey 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AllocationEventsParams defines parameters for AllocationEvents.
+type AllocationEventsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AllocationLogsParams defines parameters for AllocationLogs.
+type AllocationLogsParams struct {
+	Tail   *int  `form:"tail,omitempty" json:"tail,omitempty"`
+	Follow *bool `form:"follow,omitempty" json:"follow,omitempty"`
+}
+
+// RedeemAppTicketParams defines parameters for RedeemAppTicket.
+type RedeemAppTicketParams struct {
+	T string `form:"t" json:"t"`
 }
 
 // RefreshTokenParams defines parameters for RefreshToken.
