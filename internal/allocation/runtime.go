@@ -126,6 +126,17 @@ func (s *Sim) Provision(ctx context.Context, w Workload) error {
 	return nil
 }
 
+// ProvisionReport implements ReportingRuntime: nothing runs, and the
+// allocation's events say so.
+func (s *Sim) ProvisionReport(ctx context.Context, w Workload) (StepReport, error) {
+	return StepReport{Simulated: true}, s.Provision(ctx, w)
+}
+
+// ReleaseReport implements ReportingRuntime.
+func (s *Sim) ReleaseReport(ctx context.Context, w Workload) (StepReport, error) {
+	return StepReport{Simulated: true}, s.Release(ctx, w)
+}
+
 // Release implements Runtime.
 func (s *Sim) Release(ctx context.Context, w Workload) error {
 	if err := s.step(ctx, "release"); err != nil {
