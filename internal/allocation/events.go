@@ -303,3 +303,39 @@ func (w *Worker) ReportApps(ctx context.Context, nodeID uuid.UUID, apps []agentp
 	}
 	return errors.Join(errs...)
 }
+
+// CodeNodeUnreachable is the error code of a request that needs the
+// allocation's node (its logs) while no replica holds its agent's session.
+const CodeNodeUnreachable = "node_unreachable"
+
+// NodeUnreachable is the 503 of a request that needs the node's agent.
+func NodeUnreachable() *apperr.Error {
+	e := apperr.Unavailable("the allocation's node is not connected; try again when it is back")
+	e.Code = CodeNodeUnreachable
+	return e
+}
+
+// LogsNode is the node whose agent serves id's container logs. Only the
+// owner (or, admin true, an admin) sees them: another user's allocation is
+// 404; a shell allocation, or one never placed, has no logs (409
+// invalid_state).
+func (s *Service) LogsNode(ctx context.Context, userID, id uuid.UUID, admin bool) (uuid.UUID, error) {
+	p := db.GetAllocationParams{ID: id}
+	if !admin {
+		p.UserID = uuid.NullUUID{UUID: userID, Valid: true}
+	}
+	row, err := s.store.GetAllocation(ctx, p)
+	if store.IsNoRows(err) {
+		return uuid.Nil, apperr.NotFound("allocation")
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("get allocation: %w", err)
+	}
+	if row.Runtime != RuntimeDocker {
+		return uuid.Nil, apperr.Conflict(CodeInvalidState, "a shell allocation has no logs; only a container's are kept")
+	}
+	if !row.NodeID.Valid {
+		return uuid.Nil, apperr.Conflict(CodeInvalidState, "the allocation has no node yet")
+	}
+	return row.NodeID.UUID, nil
+}
