@@ -68,6 +68,14 @@ type ReportingRuntime interface {
 	ReleaseReport(ctx context.Context, w Workload) (StepReport, error)
 }
 
+// Simulating is a runtime that only pretends (the in-process Sim): the
+// events of every step it does say so. A separate method rather than a
+// ReportingRuntime so that a test runtime embedding Sim and overriding
+// Provision is still called.
+type Simulating interface {
+	Simulates() bool
+}
+
 // AppReady says whether the port (a workload port's name) of row's
 // workload passes its readiness probe now, as its node last reported; only
 // an active allocation's apps are ever ready.

@@ -126,16 +126,9 @@ func (s *Sim) Provision(ctx context.Context, w Workload) error {
 	return nil
 }
 
-// ProvisionReport implements ReportingRuntime: nothing runs, and the
-// allocation's events say so.
-func (s *Sim) ProvisionReport(ctx context.Context, w Workload) (StepReport, error) {
-	return StepReport{Simulated: true}, s.Provision(ctx, w)
-}
-
-// ReleaseReport implements ReportingRuntime.
-func (s *Sim) ReleaseReport(ctx context.Context, w Workload) (StepReport, error) {
-	return StepReport{Simulated: true}, s.Release(ctx, w)
-}
+// Simulates implements Simulating: nothing runs, and the allocation's
+// events say so.
+func (s *Sim) Simulates() bool { return true }
 
 // Release implements Runtime.
 func (s *Sim) Release(ctx context.Context, w Workload) error {

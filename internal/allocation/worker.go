@@ -119,7 +119,14 @@ func (w *Worker) provisionOnce(ctx context.Context, wl Workload) (StepReport, er
 	if r, ok := w.runtime.(ReportingRuntime); ok {
 		return r.ProvisionReport(stepCtx, wl)
 	}
-	return StepReport{}, w.runtime.Provision(stepCtx, wl)
+	return w.simReport(), w.runtime.Provision(stepCtx, wl)
+}
+
+// simReport is the report of a runtime that reports nothing but may
+// simulate.
+func (w *Worker) simReport() StepReport {
+	sim, ok := w.runtime.(Simulating)
+	return StepReport{Simulated: ok && sim.Simulates()}
 }
 
 // releaseOnce is one runtime call, bounded by StepTimeout.
@@ -129,7 +136,7 @@ func (w *Worker) releaseOnce(ctx context.Context, wl Workload) (StepReport, erro
 	if r, ok := w.runtime.(ReportingRuntime); ok {
 		return r.ReleaseReport(stepCtx, wl)
 	}
-	return StepReport{}, w.runtime.Release(stepCtx, wl)
+	return w.simReport(), w.runtime.Release(stepCtx, wl)
 }
 
 // noteProgress shows a pending provision's progress as last_error, with
