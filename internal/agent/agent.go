@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 			slog.Warn("RUNTIME IS SIM for process allocations: they are simulated, nothing runs on the GPUs (containers are real)")
 		}
 	}
-	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}}
+	rt := &tracked{rt: cfg.NodeRuntime, running: map[string]bool{}, poke: make(chan struct{}, 1)}
 	if a, ok := cfg.NodeRuntime.(adopter); ok {
 		// Containers outlive the agent: report them again at once, and a
 		// repeated provision adopts them.
@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	terms := newTerminals(cfg)
+	go rt.apps.probeApps(ctx, cfg.NodeRuntime, rt.poke)
 	var up *Updater
 	if cfg.SelfUpdate {
 		up = cfg.Updater
@@ -295,6 +296,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 		case err := <-closed:
 			return fmt.Errorf("control stream closed: %w", err)
 		case <-t.C:
+		case <-rt.poke: // an app's readiness changed: say so now
 		}
 	}
 }
@@ -303,7 +305,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 // rt runs.
 func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentproto.Heartbeat {
 	hb := agentproto.Heartbeat{Type: "heartbeat", Seq: seq, AgentVersion: cfg.Version, GPUs: []agentproto.GPU{},
-		Allocations: rt.list(), SentAt: time.Now().UTC()}
+		Allocations: rt.list(), Apps: rt.apps.get(), SentAt: time.Now().UTC()}
 	if e, ok := rt.rt.(exitReporter); ok {
 		exited, err := e.Exited(ctx)
 		if err != nil {
@@ -354,6 +356,10 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 		terms.ssh.serve(stream, raw)
 		return
 	}
+	if err == nil && head.Type == agentproto.StreamLogs {
+		serveLogs(ctx, stream, raw, rt.rt)
+		return
+	}
 	if err != nil || head.Type != "task" {
 		slog.Warn("agent: bad task stream", "type", head.Type, "err", err)
 		return
@@ -363,7 +369,7 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 		slog.Warn("agent: malformed task", "err", err)
 		return
 	}
-	res := agentproto.TaskResult{Type: "task_result", ID: task.ID, OK: true}
+	res := agentproto.TaskResult{Type: "task_result", ID: task.ID, OK: true, Simulated: simulates(rt.rt, task)}
 	if task.Kind == agentproto.TaskProbe {
 		hb := probe()
 		res.Heartbeat = &hb
@@ -372,6 +378,10 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 	}
 	if err := rt.run(ctx, task); errors.Is(err, docker.ErrPulling) {
 		res.OK, res.Pending, res.Error = false, true, err.Error()
+		var pe *docker.PullingError
+		if errors.As(err, &pe) {
+			res.Progress = &agentproto.PullProgress{Image: pe.Progress.Image, BytesDone: pe.Progress.Current, BytesTotal: pe.Progress.Total}
+		}
 		slog.Info("agent: task goes on", "kind", task.Kind, "allocation_id", task.AllocationID, "state", err)
 	} else if err != nil {
 		res.OK, res.Error = false, err.Error()

@@ -22,6 +22,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
 // TestDockerRuntimeThroughAgent: a real control plane, a real agent with
@@ -190,6 +191,26 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 	if !sawPulling {
 		t.Error("never saw the allocation provisioning with the pull's progress")
 	}
+	// The pull is in the events: its progress in bytes, then its end.
+	evs, err := env.App.Store.ListAllocationEvents(ctx, db.ListAllocationEventsParams{AllocationID: slow.Id, PageLimit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pulling, pulled int
+	for _, e := range evs {
+		switch e.Kind {
+		case "pulling":
+			pulling++
+			if !strings.HasPrefix(e.Message, "Pulling image "+slowRef) {
+				t.Errorf("pulling event %q", e.Message)
+			}
+		case "pulled":
+			pulled++
+		}
+	}
+	if pulling == 0 || pulled != 1 {
+		t.Errorf("pull events: %d pulling, %d pulled: %+v", pulling, pulled, evs)
+	}
 	if _, err := c.ReleaseAllocation(ctx, slow.Id); err != nil {
 		t.Fatal(err)
 	}
@@ -199,10 +220,11 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 	// A container that exits, and one killed for its memory (the SKU's
 	// 512 MiB), fail their allocations with the reason, and are removed.
 	for _, tc := range []struct {
-		script, reason string
+		script, reason, event string
 	}{
-		{"sleep 0.3; exit 3", "container exited with code 3"},
-		{"sleep 0.3; x=$(head -c 1000000000 /dev/zero | tr '\\0' a); echo ${#x}", "killed for exceeding its memory limit (OOM)"},
+		{"sleep 0.3; exit 3", "container exited with code 3", "Container exited with code 3"},
+		{"sleep 0.3; x=$(head -c 1000000000 /dev/zero | tr '\\0' a); echo ${#x}", "killed for exceeding its memory limit (OOM)",
+			"Killed: out of memory (limit 512 MiB)"},
 	} {
 		a := create(allocation.Spec{Launchable: "container", Image: dockertest.Image, Command: []string{"sh", "-c", tc.script}})
 		eventually(t, 30*time.Second, "stopped container fails the allocation", func() bool {
@@ -222,6 +244,13 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 			return errdefs.IsNotFound(cerr) && errdefs.IsNotFound(nerr)
 		})
 		assertNoDocker(t, cli, a.Id)
+		evs, err := env.App.Store.ListAllocationEvents(ctx, db.ListAllocationEventsParams{AllocationID: a.Id, PageLimit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(evs, func(e db.AllocationEvent) bool { return e.Message == tc.event && e.ExitCode.Valid }) {
+			t.Errorf("%q: no event %q with its exit code in %+v", tc.script, tc.event, evs)
+		}
 	}
 }
 

@@ -34,6 +34,10 @@ type tracked struct {
 	rt      NodeRuntime
 	mu      sync.Mutex
 	running map[string]bool
+	// apps is the last readiness probe; poke asks for an early heartbeat
+	// when it changed.
+	apps apps
+	poke chan struct{}
 }
 
 func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
@@ -194,6 +198,9 @@ func dockerWorkload(t agentproto.Task) (docker.Workload, error) {
 	c := t.Container
 	w := docker.Workload{AllocationID: id, GPUUUIDs: t.GPUUUIDs, Image: c.Image, Command: c.Command, Env: c.Env,
 		VCPU: c.VCPU, MemoryMiB: c.MemoryMiB}
+	if c.Health != nil {
+		w.Health = &docker.Health{Port: c.Health.Port, Path: c.Health.Path}
+	}
 	for _, p := range c.Ports {
 		// http and tcp (the app's protocol, which the proxy reads) are both
 		// published as tcp.

@@ -50,6 +50,10 @@ type Config struct {
 	// OnExit, if set, hears the workloads a node reports stopped on their
 	// own (exit code, OOM), off the heartbeat path, once per change.
 	OnExit func(ctx context.Context, nodeID uuid.UUID, exits []agentproto.WorkloadExit) error
+	// OnApps, if set, hears the readiness of a node's apps whenever it
+	// changes (and at a session's first heartbeat), on the heartbeat path
+	// like a changed GPU report, so a flip shows at once.
+	OnApps func(ctx context.Context, nodeID uuid.UUID, apps []agentproto.AppReadiness) error
 	// OnAlive, if set, hears which allocations a node reports running, at
 	// the heartbeat that reports them, whenever the report changes or the
 	// node comes back (billing resumes there). It runs on the heartbeat
@@ -109,6 +113,8 @@ type nodeState struct {
 	// exiting is true while it runs.
 	exitDigest string
 	exiting    bool
+	// appsDigest is the last app readiness OnApps recorded.
+	appsDigest string
 }
 
 // New returns a Gateway. reg may be nil.
@@ -276,6 +282,7 @@ func (g *Gateway) attach(nodeID uuid.UUID, sess *yamux.Session) {
 	st.written = time.Time{} // first heartbeat of a session is always written
 	st.allocDigest = "-"     // and reconciled
 	st.aliveDigest = "-"
+	st.appsDigest = "-"
 	if st.routed == nil {
 		st.routed = g.serveRouted(nodeID)
 	}
@@ -314,7 +321,11 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	if reconcile {
 		st.reconciling = true
 	}
-	coalesce := !due && !changed
+	apps := appsDigest(hb.Apps)
+	appsChanged := g.cfg.OnApps != nil && apps != st.appsDigest
+	// A readiness change is written at once, like a changed GPU report,
+	// not left to the batched stamps.
+	coalesce := !due && !changed && !appsChanged
 	st.heard, st.report = now, hb.Allocations
 	exits := exitDigest(hb.Exited)
 	reportExits := g.cfg.OnExit != nil && len(hb.Exited) > 0 && exits != st.exitDigest && !st.exiting
@@ -350,6 +361,14 @@ func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto
 	st.written, st.gpuDigest = now, digest
 	g.mu.Unlock()
 	g.hbWritten.Inc()
+	if appsChanged {
+		if err := g.cfg.OnApps(ctx, nodeID, hb.Apps); err != nil {
+			return fmt.Errorf("record app readiness: %w", err)
+		}
+		g.mu.Lock()
+		st.appsDigest = apps
+		g.mu.Unlock()
+	}
 	return g.alive(ctx, nodeID, st, hb.Allocations, allocs, now)
 }
 
@@ -424,6 +443,17 @@ func (g *Gateway) exited(ctx context.Context, nodeID uuid.UUID, exits []agentpro
 			st.exitDigest = digest
 		}
 	}
+}
+
+func appsDigest(apps []agentproto.AppReadiness) string {
+	parts := make([]string, len(apps))
+	for i, a := range apps {
+		ready := append([]string(nil), a.Ready...)
+		sort.Strings(ready)
+		parts[i] = a.AllocationID + ":" + strings.Join(ready, ",")
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
 }
 
 func exitDigest(exits []agentproto.WorkloadExit) string {
@@ -564,6 +594,13 @@ func (g *Gateway) SetOnExit(fn func(ctx context.Context, nodeID uuid.UUID, exits
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cfg.OnExit = fn
+}
+
+// SetOnApps sets Config.OnApps after New (it needs the worker).
+func (g *Gateway) SetOnApps(fn func(ctx context.Context, nodeID uuid.UUID, apps []agentproto.AppReadiness) error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cfg.OnApps = fn
 }
 
 // flushEvery is how often liveness stamps are written: well inside the

@@ -46,36 +46,55 @@ func (r *Runtime) SetKeys(ctx context.Context, w allocation.Workload, keys []str
 
 // Provision implements allocation.Runtime.
 func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
+	_, err := r.ProvisionReport(ctx, w)
+	return err
+}
+
+// ProvisionReport implements allocation.ReportingRuntime: a pending answer
+// carries the pull's progress, and the agent says whether it simulates.
+func (r *Runtime) ProvisionReport(ctx context.Context, w allocation.Workload) (allocation.StepReport, error) {
 	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
 		Runtime: w.Runtime, Container: w.Container}
 	if r.Keys != nil && w.Runtime != allocation.RuntimeDocker {
 		keys, err := r.Keys(ctx, w.AllocationID)
 		if err != nil {
-			return fmt.Errorf("read the owner's ssh keys: %w", err)
+			return allocation.StepReport{}, fmt.Errorf("read the owner's ssh keys: %w", err)
 		}
 		task.AuthorizedKeys = keys
 	}
-	return r.do(ctx, w.NodeID, task)
+	return r.report(ctx, w.NodeID, task)
 }
 
 // Release implements allocation.Runtime.
 func (r *Runtime) Release(ctx context.Context, w allocation.Workload) error {
-	return r.do(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
+	_, err := r.ReleaseReport(ctx, w)
+	return err
+}
+
+// ReleaseReport implements allocation.ReportingRuntime.
+func (r *Runtime) ReleaseReport(ctx context.Context, w allocation.Workload) (allocation.StepReport, error) {
+	return r.report(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
 		Runtime: w.Runtime})
 }
 
 func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) error {
+	_, err := r.report(ctx, nodeID, task)
+	return err
+}
+
+func (r *Runtime) report(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) (allocation.StepReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, taskTimeout)
 	defer cancel()
 	res, err := r.g.Do(ctx, nodeID, task)
 	if err != nil {
-		return err
+		return allocation.StepReport{}, err
 	}
+	rep := allocation.StepReport{Simulated: res.Simulated}
 	if !res.OK && res.Pending {
-		return fmt.Errorf("%w: %s", allocation.ErrPending, res.Error)
+		return rep, &allocation.PendingError{Note: res.Error, Progress: res.Progress}
 	}
 	if !res.OK {
-		return errors.New("agent: " + res.Error)
+		return rep, errors.New("agent: " + res.Error)
 	}
-	return nil
+	return rep, nil
 }

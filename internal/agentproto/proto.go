@@ -74,7 +74,20 @@ type Heartbeat struct {
 	// its own (a container that exited or was OOM-killed). The agent keeps
 	// reporting them, and their containers, until the server releases them.
 	Exited []WorkloadExit `json:"exited,omitempty"`
+	// Apps is the readiness of each running workload that serves ports:
+	// one entry per such allocation, Ready naming the ports whose probe
+	// passes now (empty: none yet). An allocation without ports, or an
+	// agent that predates it, sends none.
+	Apps   []AppReadiness `json:"apps,omitempty"`
 	SentAt time.Time      `json:"sent_at"`
+}
+
+// AppReadiness is which ports of one allocation's workload are ready: the
+// launchable's health probe (an HTTP GET answered below 500) passes on its
+// port, and a TCP connection succeeds on a port without a probe.
+type AppReadiness struct {
+	AllocationID string   `json:"allocation_id"`
+	Ready        []string `json:"ready"`
 }
 
 // WorkloadExit is a workload that stopped on its own.
@@ -82,6 +95,14 @@ type WorkloadExit struct {
 	AllocationID string `json:"allocation_id"`
 	ExitCode     int    `json:"exit_code"`
 	OOMKilled    bool   `json:"oom_killed"`
+}
+
+// PullProgress is an image pull's progress, summed over its layers
+// (BytesTotal 0: not known yet).
+type PullProgress struct {
+	Image      string `json:"image"`
+	BytesDone  int64  `json:"bytes_done"`
+	BytesTotal int64  `json:"bytes_total"`
 }
 
 // Duration is a time.Duration that travels as a Go duration string.
@@ -200,6 +221,15 @@ type Container struct {
 	Ports     []ContainerPort   `json:"ports,omitempty"`
 	VCPU      int               `json:"vcpu,omitempty"`
 	MemoryMiB int64             `json:"memory_mib,omitempty"`
+	// Health is where the workload's readiness is probed (the launchable's
+	// health); nil: each port is ready once it accepts a connection.
+	Health *Health `json:"health,omitempty"`
+}
+
+// Health is an HTTP readiness probe: GET Path on the container's Port.
+type Health struct {
+	Port int    `json:"port"`
+	Path string `json:"path"`
 }
 
 // ContainerPort is a port a container serves (published on 127.0.0.1).
@@ -219,6 +249,11 @@ type TaskResult struct {
 	// still pulling) and Error how far it is: ask again later; it is not a
 	// failure.
 	Pending bool `json:"pending,omitempty"`
+	// Progress, with Pending, is how far an image pull is.
+	Progress *PullProgress `json:"progress,omitempty"`
+	// Simulated says the runtime that did the task only pretends (the sim
+	// runtime of gpuaas dev): nothing runs on the node.
+	Simulated bool `json:"simulated,omitempty"`
 	// Heartbeat answers a probe.
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
 }

@@ -74,7 +74,7 @@ func appsView(r db.Allocation, spec *Spec) []api.AllocationApp {
 	}
 	for _, p := range spec.Ports {
 		apps = append(apps, api.AllocationApp{Name: p.Name, Port: p.Port, Url: AppPath(r.ID, p.Name) + "/",
-			Ready: Status(r.Status) == StatusActive && appReady(r, p.Name)})
+			Ready: AppReady(r, p.Name)})
 	}
 	return apps
 }
@@ -82,7 +82,3 @@ func appsView(r db.Allocation, spec *Spec) []api.AllocationApp {
 // AppPath is where the proxy serves port name of allocation id (without
 // the trailing slash).
 func AppPath(id uuid.UUID, name string) string { return "/apps/" + id.String() + "/" + name }
-
-// appReady says whether the node reports port name of r's workload as
-// answering its health probe.
-func appReady(r db.Allocation, name string) bool { return false }

@@ -126,6 +126,10 @@ func (s *Sim) Provision(ctx context.Context, w Workload) error {
 	return nil
 }
 
+// Simulates implements Simulating: nothing runs, and the allocation's
+// events say so.
+func (s *Sim) Simulates() bool { return true }
+
 // Release implements Runtime.
 func (s *Sim) Release(ctx context.Context, w Workload) error {
 	if err := s.step(ctx, "release"); err != nil {

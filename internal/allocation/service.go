@@ -74,6 +74,10 @@ type Config struct {
 	// Secrets seals a workload's secret variables; a workload with some
 	// is refused without it (they are never stored in plain text).
 	Secrets Sealer
+	// Health, when set, is where a launchable's readiness is probed (the
+	// catalogue's health); the provisioner puts it in the container's task
+	// so the agent can report the allocation's apps ready.
+	Health func(launchable string) *agentproto.Health
 }
 
 // Service runs the lifecycle.
@@ -268,6 +272,13 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if err := s.record(ctx, tx, row, "", ""); err != nil {
 		return api.Allocation{}, err
 	}
+	if req.Container != nil {
+		// Only a container's life is stored as events; a shell create
+		// stays one insert (see Events).
+		if _, err := tx.InsertAllocationEvent(ctx, requestedEvent(row, *req.Container)); err != nil {
+			return api.Allocation{}, fmt.Errorf("store requested event: %w", err)
+		}
+	}
 	s.transitions.WithLabelValues(string(StatusRequested)).Inc()
 	return ToAPI(row), nil
 }
@@ -453,6 +464,11 @@ type change struct {
 	failureReason string
 	releaseReason string
 	resetAttempts bool
+	// simulated: the runtime only pretended the step (events say so).
+	simulated bool
+	// events are stored before the transition's own (a docker
+	// allocation's exit, say).
+	events []eventRow
 }
 
 // transition moves row to `to` if the table allows it and nobody changed it
@@ -498,6 +514,9 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {
 			return db.Allocation{}, fmt.Errorf("free gpus: %w", err)
 		}
+	}
+	if err := storeEvents(ctx, tx, next, to, c); err != nil {
+		return db.Allocation{}, err
 	}
 	reason := c.failureReason
 	if reason == "" {

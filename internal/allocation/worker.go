@@ -95,8 +95,9 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 	wl, err := w.provisionWorkload(row)
+	var rep StepReport
 	if err == nil {
-		err = w.provisionOnce(ctx, wl)
+		rep, err = w.provisionOnce(ctx, wl)
 	}
 	if errors.Is(err, ErrPending) && ctx.Err() == nil {
 		// Not a failure: the node is at it (an image pulling), and nothing
@@ -108,20 +109,48 @@ func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
 		go w.awaitPending(ctx, row, wl)
 		return nil
 	}
-	return w.finishProvision(ctx, row, err)
+	return w.finishProvision(ctx, row, err, rep)
 }
 
 // provisionOnce is one runtime call, bounded by StepTimeout.
-func (w *Worker) provisionOnce(ctx context.Context, wl Workload) error {
+func (w *Worker) provisionOnce(ctx context.Context, wl Workload) (StepReport, error) {
 	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
 	defer cancel()
-	return w.runtime.Provision(stepCtx, wl)
+	if r, ok := w.runtime.(ReportingRuntime); ok {
+		return r.ProvisionReport(stepCtx, wl)
+	}
+	return w.simReport(), w.runtime.Provision(stepCtx, wl)
+}
+
+// simReport is the report of a runtime that reports nothing but may
+// simulate.
+func (w *Worker) simReport() StepReport {
+	sim, ok := w.runtime.(Simulating)
+	return StepReport{Simulated: ok && sim.Simulates()}
+}
+
+// releaseOnce is one runtime call, bounded by StepTimeout.
+func (w *Worker) releaseOnce(ctx context.Context, wl Workload) (StepReport, error) {
+	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
+	defer cancel()
+	if r, ok := w.runtime.(ReportingRuntime); ok {
+		return r.ReleaseReport(stepCtx, wl)
+	}
+	return w.simReport(), w.runtime.Release(stepCtx, wl)
 }
 
 // noteProgress shows a pending provision's progress as last_error, with
-// billing not started and no attempt spent; 0 rows when it moved on.
+// billing not started and no attempt spent, and an image pull's progress
+// as a pulling event; 0 rows when it moved on.
 func (w *Worker) noteProgress(ctx context.Context, row db.Allocation, pending error) (int64, error) {
-	return w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(pending.Error(), 1000)})
+	n, err := w.svc.store.NoteProvisionProgress(ctx, db.NoteProvisionProgressParams{ID: row.ID, Note: truncate(pending.Error(), 1000)})
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if err := w.svc.notePullEvent(ctx, row, pending); err != nil {
+		slog.WarnContext(ctx, "record pull progress", "allocation_id", row.ID, "err", err)
+	}
+	return n, nil
 }
 
 // awaitPending asks the node again every PendingPoll until the provision
@@ -137,7 +166,7 @@ func (w *Worker) awaitPending(ctx context.Context, row db.Allocation, wl Workloa
 			return
 		case <-t.C:
 		}
-		err := w.provisionOnce(ctx, wl)
+		rep, err := w.provisionOnce(ctx, wl)
 		if ctx.Err() != nil {
 			return
 		}
@@ -147,7 +176,7 @@ func (w *Worker) awaitPending(ctx context.Context, row db.Allocation, wl Workloa
 			}
 			continue
 		}
-		if err := w.finishProvision(ctx, row, err); err != nil {
+		if err := w.finishProvision(ctx, row, err, rep); err != nil {
 			slog.Warn("finish a provision that was pending", "allocation_id", row.ID, "err", err)
 		}
 		return
@@ -156,7 +185,7 @@ func (w *Worker) awaitPending(ctx context.Context, row db.Allocation, wl Workloa
 
 // finishProvision records what a provision came to: active, failed, or
 // (its agent away) an attempt to retry.
-func (w *Worker) finishProvision(ctx context.Context, row db.Allocation, err error) error {
+func (w *Worker) finishProvision(ctx context.Context, row db.Allocation, err error, rep StepReport) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // shutting down: the event is redelivered
 	}
@@ -170,14 +199,12 @@ func (w *Worker) finishProvision(ctx context.Context, row db.Allocation, err err
 		_, terr := w.step(ctx, row, StatusFailed, change{failureReason: "provision: " + err.Error(), observed: "failed"})
 		return ignoreLost(terr)
 	}
-	_, err = w.step(ctx, row, StatusActive, change{observed: "running", resetAttempts: true})
+	_, err = w.step(ctx, row, StatusActive, change{observed: "running", resetAttempts: true, simulated: rep.Simulated})
 	return ignoreLost(err)
 }
 
 func (w *Worker) release(ctx context.Context, row db.Allocation) error {
-	stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
-	err := w.runtime.Release(stepCtx, workload(row))
-	cancel()
+	rep, err := w.releaseOnce(ctx, workload(row))
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -188,7 +215,7 @@ func (w *Worker) release(ctx context.Context, row db.Allocation) error {
 		// release_failed, an alarm, and is still retried.
 		return w.retryLater(ctx, row, "release: "+err.Error())
 	}
-	_, err = w.step(ctx, row, StatusReleased, change{observed: "stopped"})
+	_, err = w.step(ctx, row, StatusReleased, change{observed: "stopped", simulated: rep.Simulated})
 	return ignoreLost(err)
 }
 
@@ -268,6 +295,9 @@ func (w *Worker) provisionWorkload(row db.Allocation) (Workload, error) {
 		}
 		wl.Container = &agentproto.Container{Image: spec.Image, Command: spec.Command, Env: env, Ports: spec.Ports,
 			VCPU: spec.VCPU, MemoryMiB: spec.MemoryMiB}
+		if w.svc.cfg.Health != nil {
+			wl.Container.Health = w.svc.cfg.Health(spec.Launchable)
+		}
 	}
 	return wl, nil
 }
@@ -314,7 +344,8 @@ func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agen
 		if e.OOMKilled {
 			observed, reason = "oom_killed", fmt.Sprintf("container was killed for exceeding its memory limit (OOM), exit code %d", e.ExitCode)
 		}
-		row, err = w.step(ctx, row, StatusFailed, change{failureReason: reason, observed: observed})
+		row, err = w.step(ctx, row, StatusFailed, change{failureReason: reason, observed: observed,
+			events: []eventRow{exitEvent(row, e)}})
 		if err != nil {
 			if err = ignoreLost(err); err != nil {
 				errs = append(errs, err)
@@ -325,6 +356,9 @@ func (w *Worker) ReportExits(ctx context.Context, nodeID uuid.UUID, exits []agen
 		stepCtx, cancel := context.WithTimeout(ctx, w.StepTimeout)
 		if err := w.runtime.Release(stepCtx, workload(row)); err != nil {
 			slog.WarnContext(ctx, "release stopped workload", "allocation_id", id, "err", err)
+		} else if _, err := w.svc.store.InsertAllocationEvent(ctx, eventRow{AllocationID: id, Kind: EventRemoved,
+			Message: "Container and its network removed"}); err != nil {
+			slog.WarnContext(ctx, "record removed event", "allocation_id", id, "err", err)
 		}
 		cancel()
 	}

@@ -224,6 +224,17 @@ func (c *Catalogue) Get(id string) (Manifest, bool) {
 	return m, ok
 }
 
+// Health is where launchable id's readiness is probed; nil when it names
+// none (each port is then ready once it accepts a connection) or there is
+// no such launchable.
+func (c *Catalogue) Health(id string) *agentproto.Health {
+	m, ok := c.byID[id]
+	if !ok || m.Health == nil {
+		return nil
+	}
+	return &agentproto.Health{Port: m.Health.Port, Path: m.Health.Path}
+}
+
 // List renders the catalogue for GET /api/v1/launchables.
 func (c *Catalogue) List() api.LaunchableList {
 	out := api.LaunchableList{Items: make([]api.Launchable, 0, len(c.order))}

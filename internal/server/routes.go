@@ -56,6 +56,10 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/terminal-token", a.user(a.mintTerminalToken))
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket", a.user(a.mintAppTicket))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/ssh", a.sessions.track(a.user(a.sshSession)))
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/events", a.user(a.allocationEvents))
+	// Logs may follow for as long as the client stays: a long-lived
+	// request, ended at shutdown like a terminal.
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/logs", a.sessions.track(a.user(a.allocationLogs)))
 	rt.Handle("GET", "/api/v1/ssh-keys", a.user(a.listSSHKeys))
 	rt.Handle("POST", "/api/v1/ssh-keys", a.user(a.addSSHKey))
 	rt.Handle("DELETE", "/api/v1/ssh-keys/{key_id}", a.user(a.deleteSSHKey))

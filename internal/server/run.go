@@ -283,6 +283,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		OpenUsage:  app.Billing.OpenUsageIn,
 		CloseUsage: app.Billing.CloseUsageIn,
 		Secrets:    masterSealer(masterKey),
+		Health:     app.Launchables.Health,
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
@@ -298,6 +299,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		reporter := allocation.NewWorker(app.Allocations, app.Runtime)
 		app.Agents.SetOnReport(reporter.ReconcileNode)
 		app.Agents.SetOnExit(reporter.ReportExits)
+		app.Agents.SetOnApps(reporter.ReportApps)
 		// Keys that changed while a node was unreachable follow when its
 		// agent connects.
 		app.Agents.SetOnConnect(sshkeys.NewPusher(st, app.SSHKeys, agentRuntime).PushNode)

@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -54,6 +54,7 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+		&i.AppsReady,
 	)
 	return i, err
 }
@@ -67,7 +68,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 `
 
 type ClaimDueReleasesParams struct {
@@ -116,6 +117,7 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -219,7 +221,7 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
 WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
 `
 
@@ -259,12 +261,13 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+		&i.AppsReady,
 	)
 	return i, err
 }
 
 const getAllocationAdminView = `-- name: GetAllocationAdminView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
@@ -313,6 +316,7 @@ func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (Get
 		&i.Allocation.SshKeyIds,
 		&i.Allocation.Runtime,
 		&i.Allocation.Workload,
+		&i.Allocation.AppsReady,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -349,7 +353,7 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
@@ -399,6 +403,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.SshKeyIds,
 		&i.Allocation.Runtime,
 		&i.Allocation.Workload,
+		&i.Allocation.AppsReady,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -408,7 +413,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
@@ -483,6 +488,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.SshKeyIds,
 			&i.Allocation.Runtime,
 			&i.Allocation.Workload,
+			&i.Allocation.AppsReady,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -499,7 +505,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -538,6 +544,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -550,7 +557,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -601,6 +608,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -613,7 +621,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -652,6 +660,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -664,7 +673,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -704,6 +713,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -716,7 +726,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
 WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
 `
 
@@ -758,6 +768,7 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -770,7 +781,7 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -820,6 +831,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -832,7 +844,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -883,6 +895,7 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}
@@ -938,12 +951,12 @@ WITH node AS (
            $2::text, $11::jsonb
     FROM picked p
     HAVING count(*) = $4::int
-    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 ), reserved AS (
     UPDATE gpus SET allocation_id = placed.id, updated_at = now()
     FROM placed WHERE gpus.id IN (SELECT id FROM picked)
 )
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM placed
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM placed
 `
 
 type PlaceAllocationParams struct {
@@ -987,6 +1000,7 @@ type PlaceAllocationRow struct {
 	SshKeyIds          []uuid.UUID
 	Runtime            string
 	Workload           []byte
+	AppsReady          []string
 }
 
 // Places an allocation on one node in one statement. The node is held FOR
@@ -1039,6 +1053,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+		&i.AppsReady,
 	)
 	return i, err
 }
@@ -1094,7 +1109,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 `
 
 type RecordAllocationFailureParams struct {
@@ -1141,6 +1156,7 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+		&i.AppsReady,
 	)
 	return i, err
 }
@@ -1162,9 +1178,11 @@ UPDATE allocations SET
                                 ELSE release_requested_at END,
     last_error        = CASE WHEN $1 IN ('released', 'active') THEN '' ELSE last_error END,
     -- An escalation to release_failed keeps the retry schedule it had.
-    next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END
+    next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END,
+    -- Only a running workload's apps can be ready.
+    apps_ready        = CASE WHEN $1 = 'active' THEN apps_ready ELSE '{}' END
 WHERE id = $7 AND status = $8
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 `
 
 type TransitionAllocationParams struct {
@@ -1219,6 +1237,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.SshKeyIds,
 		&i.Runtime,
 		&i.Workload,
+		&i.AppsReady,
 	)
 	return i, err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Allocation struct {
@@ -37,6 +38,18 @@ type Allocation struct {
 	SshKeyIds          []uuid.UUID
 	Runtime            string
 	Workload           []byte
+	AppsReady          []string
+}
+
+type AllocationEvent struct {
+	ID           int64
+	AllocationID uuid.UUID
+	Kind         string
+	Message      string
+	ExitCode     pgtype.Int4
+	BytesDone    *int64
+	BytesTotal   *int64
+	CreatedAt    time.Time
 }
 
 type AuditLog struct {

@@ -185,7 +185,7 @@ func (q *Queries) ListSSHKeys(ctx context.Context, arg ListSSHKeysParams) ([]Ssh
 }
 
 const listUserActiveAllocations = `-- name: ListUserActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload FROM allocations WHERE user_id = $1 AND status = 'active' AND node_id IS NOT NULL
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE user_id = $1 AND status = 'active' AND node_id IS NOT NULL
 ORDER BY created_at
 `
 
@@ -226,6 +226,7 @@ func (q *Queries) ListUserActiveAllocations(ctx context.Context, userID uuid.UUI
 			&i.SshKeyIds,
 			&i.Runtime,
 			&i.Workload,
+			&i.AppsReady,
 		); err != nil {
 			return nil, err
 		}

@@ -37,7 +37,9 @@ UPDATE allocations SET
                                 ELSE release_requested_at END,
     last_error        = CASE WHEN @to_status IN ('released', 'active') THEN '' ELSE last_error END,
     -- An escalation to release_failed keeps the retry schedule it had.
-    next_attempt_at   = CASE WHEN @to_status = 'release_failed' THEN next_attempt_at ELSE NULL END
+    next_attempt_at   = CASE WHEN @to_status = 'release_failed' THEN next_attempt_at ELSE NULL END,
+    -- Only a running workload's apps can be ready.
+    apps_ready        = CASE WHEN @to_status = 'active' THEN apps_ready ELSE '{}' END
 WHERE id = @id AND status = @from_status
 RETURNING *;
 

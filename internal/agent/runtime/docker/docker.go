@@ -32,6 +32,14 @@ const MinAPIVersion = "1.41"
 // LabelAllocation marks what this runtime created, with the allocation id.
 const LabelAllocation = "gpuaas.allocation"
 
+// LabelPorts and LabelHealth keep a container's ports (JSON of []Port)
+// and health probe (JSON of Health) on the container itself, so readiness
+// is probed after an agent restart too.
+const (
+	LabelPorts  = "gpuaas.ports"
+	LabelHealth = "gpuaas.health"
+)
+
 // LabelScope marks what a runtime with a Scope created, with the scope.
 const LabelScope = "gpuaas.scope"
 
@@ -84,6 +92,15 @@ type Workload struct {
 	// VCPU and MemoryMiB come from the SKU; zero means no limit.
 	VCPU      int
 	MemoryMiB int64
+	// Health is where readiness is probed (see Readiness); nil: every port
+	// is ready once it accepts a connection.
+	Health *Health
+}
+
+// Health is an HTTP readiness probe: GET Path on container port Port.
+type Health struct {
+	Port int    `json:"port"`
+	Path string `json:"path"`
 }
 
 // Runtime runs workloads as containers. Create it with New.
@@ -281,10 +298,19 @@ func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
 		exposed[p.natPort()] = struct{}{}
 		bindings[p.natPort()] = []nat.PortBinding{{HostIP: "127.0.0.1"}}
 	}
+	labels := r.labels(w.AllocationID)
+	if len(w.Ports) > 0 {
+		b, _ := json.Marshal(w.Ports)
+		labels[LabelPorts] = string(b)
+	}
+	if w.Health != nil {
+		b, _ := json.Marshal(w.Health)
+		labels[LabelHealth] = string(b)
+	}
 	cfg := &container.Config{
 		Image:        w.Image,
 		Env:          env,
-		Labels:       r.labels(w.AllocationID),
+		Labels:       labels,
 		ExposedPorts: exposed,
 		Hostname:     "g" + strings.ReplaceAll(w.AllocationID.String(), "-", "")[:12],
 	}
@@ -495,12 +521,23 @@ func (r *Runtime) ensureImage(ctx context.Context, w Workload) error {
 		r.mu.Lock()
 		pr := p.progress
 		r.mu.Unlock()
-		if pr.Total > 0 {
-			return fmt.Errorf("%w %s: %d of %d MB", ErrPulling, w.Image, pr.Current>>20, pr.Total>>20)
-		}
-		return fmt.Errorf("%w %s: %s", ErrPulling, w.Image, pr.Status)
+		return &PullingError{Progress: pr}
 	}
 }
+
+// PullingError is ErrPulling with how far the pull is.
+type PullingError struct{ Progress PullProgress }
+
+func (e *PullingError) Error() string {
+	pr := e.Progress
+	if pr.Total > 0 {
+		return fmt.Sprintf("%v %s: %d of %d MB", ErrPulling, pr.Image, pr.Current>>20, pr.Total>>20)
+	}
+	return fmt.Sprintf("%v %s: %s", ErrPulling, pr.Image, pr.Status)
+}
+
+// Unwrap makes errors.Is(err, ErrPulling) hold.
+func (e *PullingError) Unwrap() error { return ErrPulling }
 
 // runPull pulls w's image to its end, under PullTimeout and not under any
 // one provision's context.

@@ -15,9 +15,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// ErrNoContainer is an allocation without a running container of this
-// runtime: nothing to exec into.
-var ErrNoContainer = errors.New("no running container for the allocation")
+// ErrNoContainer is an allocation without a container of this runtime on
+// the engine (for an exec, without a running one): nothing to exec into
+// or read logs from.
+var ErrNoContainer = errors.New("no container of this allocation on the node")
 
 // ErrNotRunning is an allocation whose container this runtime holds but
 // which does not run (it exited, or is still being created): a session
