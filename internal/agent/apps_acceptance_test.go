@@ -30,7 +30,7 @@ import (
 const appScript = `mkdir -p /www/cgi-bin &&
 printf '#!/bin/sh\necho Content-Type: text/plain\necho\nenv\n' > /www/cgi-bin/env &&
 printf '#!/bin/sh\necho Content-Type: text/plain\necho\nwc -c | tr -d " "\n' > /www/cgi-bin/count &&
-chmod +x /www/cgi-bin/* && exec httpd -f -p 8080 -h /www`
+chmod +x /www/cgi-bin/* && { httpd -f -p 8080 -h /www & } && while :; do sleep 3600; done`
 
 // TestAppProxyToContainer: a real control plane, agent and engine. A
 // busybox container's HTTP port is reachable at /apps/{id}/web/ for its
@@ -189,15 +189,7 @@ func TestAppProxyToContainer(t *testing.T) {
 		t.Errorf("upload: %d %q, want %d bytes", resp.StatusCode, body, len(big))
 	}
 
-	// The app stops listening (the container goes on): 502 within seconds.
-	execKill(t, cli, docker.Name(a.Id), "killall", "httpd")
-	start := time.Now()
-	resp, body = get("GET", prefix+"/index.html", pair.AccessToken, nil)
-	if resp.StatusCode != http.StatusBadGateway || code(body) != "app_unavailable" || time.Since(start) > 8*time.Second {
-		t.Errorf("app not listening: %d %s after %s", resp.StatusCode, body, time.Since(start))
-	}
-
-	// Released: the app is gone, and so is its published port.
+	// The port the engine published, which must be gone after release.
 	ct, err := cli.ContainerInspect(ctx, docker.Name(a.Id))
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +201,15 @@ func TestAppProxyToContainer(t *testing.T) {
 	if !strings.HasPrefix(published, "127.0.0.1:") {
 		t.Fatalf("published %q, want a loopback port", published)
 	}
+	// The app stops listening (the container goes on): 502 within seconds.
+	execKill(t, cli, docker.Name(a.Id), "killall", "httpd")
+	start := time.Now()
+	resp, body = get("GET", prefix+"/index.html", pair.AccessToken, nil)
+	if resp.StatusCode != http.StatusBadGateway || code(body) != "app_unavailable" || time.Since(start) > 8*time.Second {
+		t.Errorf("app not listening: %d %s after %s", resp.StatusCode, body, time.Since(start))
+	}
+
+	// Released: the app is gone, and so is its published port.
 	if _, err := owner.ReleaseAllocation(ctx, a.Id); err != nil {
 		t.Fatal(err)
 	}

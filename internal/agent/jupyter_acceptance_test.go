@@ -113,6 +113,10 @@ func TestJupyterThroughProxy(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	eventually(t, 20*time.Second, "the lab app reported ready", func() bool {
+		got, err := owner.GetAllocation(ctx, a.Id)
+		return err == nil && got.Apps != nil && len(*got.Apps) == 1 && (*got.Apps)[0].Ready
+	})
 	resp, err = browser.Get(env.URL + tk.Url)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,9 @@ func TestAuditSearchByCategoryPrefixAndName(t *testing.T) {
 	if _, err := admin.AdminForceRelease(ctx, id, "maintenance"); err != nil {
 		t.Fatal(err)
 	}
+	// The release goes on in the background and audits its steps: let it
+	// finish, so the total cannot grow between the two pages.
+	waitStatus(t, c, id, api.AllocationStatusReleased)
 
 	cat := api.AdminListAuditLogsParamsCategory("allocation")
 	all, err := admin.AdminListAuditLogs(ctx, api.AdminListAuditLogsParams{Category: &cat, PageSize: ptr(1)})
