@@ -615,6 +615,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time URL that signs the browser in to one of the allocation's apps
+         * @description The owner only, while the allocation is `active` (409 invalid_state otherwise; another user's allocation, or a port the workload does not have, is 404). `url` is valid for 60 seconds and once: opening it sets an HttpOnly cookie scoped to `/apps/{allocation_id}/{port_name}/` and redirects into the app. Programs may instead send the user's access token as a bearer to `/apps/...` directly.
+         */
+        post: operations["mintAppTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/apps/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redeem an app ticket (the `url` of mintAppTicket)
+         * @description Spends the ticket, sets the app's cookie (HttpOnly, SameSite=Lax, Path `/apps/{allocation_id}/{port_name}/`) and answers 303 to the app. A spent, expired or forged ticket is 401.
+         */
+        get: operations["redeemAppTicket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/allocations/{allocation_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workload's stdout and stderr
+         * @description The owner (or an admin) only; a container allocation that has run. Answers `text/plain; charset=utf-8`, one line per log line, the last `tail` lines (default 200, at most 10000); with `follow=true` the response stays open and streams new lines as the container writes them, until it stops or the client goes away. A shell allocation has no logs (409 invalid_state).
+         */
+        get: operations["allocationLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/allocations/{allocation_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What happened to the allocation's workload, oldest first
+         * @description The owner only (another user's allocation is 404). Kinds: `requested`, `pulling` (with `bytes_done`/`bytes_total`), `pulled`, `created`, `started`, `healthy`, `unhealthy`, `exited` (with `exit_code`), `oom_killed`, `failed`, `releasing`, `removed`. The sim runtime of `gpuaas dev` says in each message that it simulates.
+         */
+        get: operations["allocationEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/allocations": {
         parameters: {
             query?: never;
@@ -1459,6 +1539,8 @@ export interface components {
             /** @description Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only. */
             owner?: components["schemas"]["UserSummary"] | null;
             workload?: components["schemas"]["AllocationWorkload"];
+            /** @description The workload's ports, each reachable through the app proxy while the allocation is active; empty for a shell. */
+            apps?: components["schemas"]["AllocationApp"][];
         };
         Connection: {
             /** @description The node's advertised SSH host (its agent's --ssh-host), or its hostname. */
@@ -1526,6 +1608,39 @@ export interface components {
             params?: {
                 [key: string]: string;
             };
+        };
+        AllocationApp: {
+            /** @description The port's name in the workload. */
+            name: string;
+            /** @description The port inside the container. */
+            port: number;
+            /** @description /apps/{allocation_id}/{name}/ on this control plane. */
+            url: string;
+            /** @description The launchable's health probe (or, for a port without one, a connection) succeeds on the node. */
+            ready: boolean;
+        };
+        AppTicket: {
+            /** @description A one-time URL (GET) on this control plane that signs the browser in to the app and redirects into it. */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        AllocationEvent: {
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            message: string;
+            exit_code?: number | null;
+            /** Format: int64 */
+            bytes_done?: number | null;
+            /** Format: int64 */
+            bytes_total?: number | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AllocationEventList: {
+            items: components["schemas"]["AllocationEvent"][];
+            next_cursor: string;
         };
         Launchable: {
             id: string;
@@ -1891,6 +2006,24 @@ export interface components {
         };
         /** @description The Idempotency-Key was used with another request (idempotency_key_mismatch). */
         Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The app behind the proxy is not answering (app_unavailable). */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The allocation's node cannot be reached now (node_unreachable). */
+        Unavailable: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2935,6 +3068,121 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    mintAppTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                allocation_id: components["parameters"]["AllocationID"];
+                port_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Minted. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    redeemAppTicket: {
+        parameters: {
+            query: {
+                t: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in; Location is the app. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    allocationLogs: {
+        parameters: {
+            query?: {
+                tail?: number;
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                allocation_id: components["parameters"]["AllocationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log lines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    allocationEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                allocation_id: components["parameters"]["AllocationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllocationEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
