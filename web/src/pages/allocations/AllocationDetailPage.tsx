@@ -1,7 +1,8 @@
 // One allocation: its status live (pushed over /ws/notifications, polled
 // when the socket is down or the status is still moving), its details and
-// timeline, the cost so far, how to connect (ssh, gpuaas ssh), the browser
-// terminal while it is active, and release with a confirmation.
+// timeline, the cost so far, what it runs (the image pull, its apps with an
+// Open button), how to connect (ssh, gpuaas ssh), the browser terminal while
+// it is active, its logs and events, and release with a confirmation.
 import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
@@ -25,6 +26,7 @@ import {
   isTransient,
   statusExplanation,
 } from '../../features/user/allocations';
+import { ActivityCard, WorkloadCard, runsContainer, useAllocationEvents } from '../../features/user/AllocationWorkload';
 import { formatDateTime, formatElapsed, formatMoney } from '../../lib/format';
 import '../../features/user/user.css';
 
@@ -182,10 +184,12 @@ export function AllocationDetailPage() {
                 <Timeline a={a} />
               </Card>
             </div>
+            <WorkloadSection a={a} />
             <Card title="Connect">
               <ConnectionInfo a={a} />
             </Card>
             <TerminalCard a={a} />
+            <ActivitySection a={a} />
           </>
         )}
       </StateView>
@@ -212,6 +216,17 @@ export function AllocationDetailPage() {
       />
     </Page>
   );
+}
+
+function WorkloadSection({ a }: { a: Allocation }) {
+  const events = useAllocationEvents(a);
+  return <WorkloadCard a={a} events={events.data} />;
+}
+
+function ActivitySection({ a }: { a: Allocation }) {
+  // The same cached query as WorkloadSection's: one request for both.
+  const events = useAllocationEvents(a);
+  return <ActivityCard a={a} events={events} />;
 }
 
 function StatusBanner({ a }: { a: Allocation }) {
@@ -314,6 +329,13 @@ function CommandLine({ label, command }: { label: string; command: string }) {
 
 function ConnectionInfo({ a }: { a: Allocation }) {
   const cli = `gpuaas ssh ${a.id}`;
+  if (a.status === 'active' && !a.connection && runsContainer(a)) {
+    return (
+      <p className="muted">
+        A container has no SSH login: open its apps above, or read its output under Logs below.
+      </p>
+    );
+  }
   if (a.status !== 'active' || !a.connection) {
     return (
       <p className="muted">
