@@ -65,7 +65,9 @@ export function WorkloadCard({ a, events }: { a: Allocation; events: AllocationE
   const name = catalogue.data?.items.find((l) => l.id === w.launchable)?.name ?? w.launchable;
   const provisioning = a.status === 'requested' || a.status === 'provisioning';
   const pull = provisioning && events ? pullProgress(events) : null;
-  const apps = a.apps ?? [];
+  // A server older than the apps field: the workload's ports, readiness unknown.
+  const apps: (AllocationApp & { unknown?: boolean })[] =
+    a.apps ?? (w.ports ?? []).map((p) => ({ name: p.name, port: p.port, url: '', ready: false, unknown: true }));
   return (
     <Card title="App">
       <dl className="facts workload-facts" data-testid="workload-summary">
@@ -161,12 +163,13 @@ export function PullProgressBar({ pull }: { pull: PullProgress }) {
   );
 }
 
-function appBadge(a: Allocation, app: AllocationApp): { status: string; label: string; tone: Tone } {
+function appBadge(a: Allocation, app: AllocationApp & { unknown?: boolean }): { status: string; label: string; tone: Tone } | null {
   if (a.status !== 'active') return { status: 'off', label: 'not running', tone: 'neutral' };
+  if (app.unknown) return null;
   return app.ready ? { status: 'ready', label: 'ready', tone: 'success' } : { status: 'starting', label: 'starting', tone: 'info' };
 }
 
-function AppsList({ a, apps }: { a: Allocation; apps: AllocationApp[] }) {
+function AppsList({ a, apps }: { a: Allocation; apps: (AllocationApp & { unknown?: boolean })[] }) {
   if (apps.length === 0) {
     return <p className="muted fine-print">This workload serves no app ports.</p>;
   }
@@ -185,7 +188,7 @@ function AppsList({ a, apps }: { a: Allocation; apps: AllocationApp[] }) {
 }
 
 /** Opening goes through a one-time ticket: the tab is opened at once (a popup blocker allows that only in the click), then sent to the ticket's URL. */
-export function AppRow({ a, app }: { a: Allocation; app: AllocationApp }) {
+export function AppRow({ a, app }: { a: Allocation; app: AllocationApp & { unknown?: boolean } }) {
   const ticket = useMutate(() =>
     api.post('/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket', {
       path: { allocation_id: a.id, port_name: app.name },
@@ -218,7 +221,7 @@ export function AppRow({ a, app }: { a: Allocation; app: AllocationApp }) {
       <div className="app-row-main">
         <strong>{app.name}</strong>
         <span className="muted mono">:{app.port}</span>
-        <StatusPill status={badge.status} label={badge.label} tone={badge.tone} />
+        {badge && <StatusPill status={badge.status} label={badge.label} tone={badge.tone} />}
       </div>
       <button
         type="button"
@@ -240,6 +243,7 @@ export function AppRow({ a, app }: { a: Allocation; app: AllocationApp }) {
 }
 
 function ticketErrorText(err: ApiError): string {
+  if (routeMissing(err)) return 'This server cannot open apps yet.';
   if (err.status === 409) return 'The app opens only while the allocation is active.';
   if (err.status === 404) return 'This app is not part of the allocation any more. Reload the page.';
   return `Could not open the app: ${describeError(err)}`;
@@ -472,6 +476,13 @@ function LogsError({ error, a }: { error: ApiError; a: Allocation }) {
     return (
       <p className="notice notice-caution" role="alert" data-testid="logs-error" data-code={error.code}>
         The node cannot be reached right now, so its logs cannot be read. Try again in a moment.
+      </p>
+    );
+  }
+  if (routeMissing(error)) {
+    return (
+      <p className="notice" role="status" data-testid="logs-error" data-code={error.code}>
+        This server does not serve logs yet.
       </p>
     );
   }

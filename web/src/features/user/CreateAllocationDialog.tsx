@@ -78,7 +78,8 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   // The server's 400 about a workload field goes under that field (while
   // the form is as it was sent); the client's own checks show after a try.
   const [sentJson, setSentJson] = useState<string | null>(null);
-  const routed = sentJson === workloadJson ? routeFieldError(create.error, workloadForm) : null;
+  const aboutWorkload = routeFieldError(create.error, workloadForm);
+  const routed = sentJson === workloadJson ? aboutWorkload : null;
   const fieldErrors = {
     ...(tried ? built.errors : {}),
     ...(routed ? { [routed.key]: routed.message } : {}),
@@ -262,7 +263,8 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             Not accepted: {routed.message} See the field marked above.
           </p>
         ) : (
-          create.error && <ErrorBox error={create.error} compact />
+          // Once the field it named has been edited, the refusal is stale: nothing to show.
+          create.error && !aboutWorkload && <ErrorBox error={create.error} compact />
         )}
       </form>
     </Modal>

@@ -71,9 +71,9 @@ describe('the create dialog’s app picker', () => {
   it('shows Jupyter’s params, the secret one as a password, and sends them', async () => {
     const { dialog, calls } = await openDialog();
     fireEvent.click(within(dialog).getByRole('radio', { name: /Jupyter/ }));
-    const pw = within(dialog).getByLabelText('password') as HTMLInputElement;
+    const pw = within(dialog).getByLabelText('Password') as HTMLInputElement;
     expect(pw.type).toBe('password');
-    expect((within(dialog).getByLabelText('image (optional)') as HTMLInputElement).type).toBe('text');
+    expect((within(dialog).getByLabelText('Image (optional)') as HTMLInputElement).type).toBe('text');
     // The required param is checked before anything is sent.
     fireEvent.click(within(dialog).getByRole('button', { name: /Create for/ }));
     expect(await within(dialog).findByText('Required.')).toBeTruthy();
@@ -172,11 +172,11 @@ describe('the create dialog’s app picker', () => {
         }),
     });
     fireEvent.click(within(dialog).getByRole('radio', { name: /Jupyter/ }));
-    fireEvent.change(within(dialog).getByLabelText('image (optional)'), { target: { value: 'evil/x' } });
-    fireEvent.change(within(dialog).getByLabelText('password'), { target: { value: 'pw' } });
+    fireEvent.change(within(dialog).getByLabelText('Image (optional)'), { target: { value: 'evil/x' } });
+    fireEvent.change(within(dialog).getByLabelText('Password'), { target: { value: 'pw' } });
     fireEvent.click(within(dialog).getByRole('button', { name: /Create for/ }));
     await within(dialog).findByTestId('workload-refused');
-    const input = within(dialog).getByLabelText('image (optional)');
+    const input = within(dialog).getByLabelText('Image (optional)');
     await waitFor(() => expect(input.getAttribute('aria-invalid')).toBe('true'));
     expect(document.getElementById(input.getAttribute('aria-describedby')!.split(' ').pop()!)!.textContent).toContain(
       'not allowed here',

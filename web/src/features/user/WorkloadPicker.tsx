@@ -24,6 +24,12 @@ export function pickerChoices(items: readonly Launchable[] | undefined): Launcha
   return list;
 }
 
+/** A param's name as a label: "image" → "Image", "hf_token" → "Hf token". */
+function paramLabel(name: string): string {
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return words ? words[0]!.toUpperCase() + words.slice(1) : name;
+}
+
 export function WorkloadPicker({
   choices,
   form,
@@ -80,7 +86,7 @@ export function WorkloadPicker({
         chosen.params.map((p) => (
           <Field
             key={p.name}
-            label={`${p.name}${p.required ? '' : ' (optional)'}`}
+            label={`${paramLabel(p.name)}${p.required ? '' : ' (optional)'}`}
             hint={p.description + (p.secret ? ' Kept secret: never shown again.' : '')}
             error={errors[`params.${p.name}`]}
           >
