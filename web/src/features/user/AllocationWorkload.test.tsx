@@ -128,6 +128,10 @@ describe('the allocation page’s app', () => {
     const logsCall = calls.find((c) => c.url.includes('/logs?'))!;
     expect(logsCall.url).toContain('follow=true');
     expect(logsCall.headers.Authorization).toBe('Bearer tok');
+    // Connected with nothing written yet: following, and it says so.
+    await waitFor(() => expect(screen.getByTestId('logs-status').textContent).toContain('Following live'));
+    expect(screen.getByText('No output yet.')).toBeTruthy();
+    expect(screen.getByTestId('status-banner').textContent).toContain('Open its apps or read its logs below.');
     const euro = new TextEncoder().encode('€'); // 3 bytes
     await act(async () => {
       s.push('[I 12:00] Jupyter Server st');

@@ -368,6 +368,9 @@ export function LogsPanel({ a }: { a: Allocation }) {
       tail: LOG_TAIL,
       follow: following,
       signal: ctrl.signal,
+      onOpen: () => {
+        if (!ctrl.signal.aborted) setPhase('following');
+      },
       onText: (text) => {
         if (ctrl.signal.aborted) return;
         received.current += buf.current.push(text).length;

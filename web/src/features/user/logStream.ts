@@ -7,7 +7,7 @@ import { send } from '../../api/client';
 
 export async function streamLogs(
   allocationId: string,
-  opts: { tail: number; follow?: boolean; signal: AbortSignal; onText: (text: string) => void },
+  opts: { tail: number; follow?: boolean; signal: AbortSignal; onOpen?: () => void; onText: (text: string) => void },
 ): Promise<void> {
   const res = await send('get', '/api/v1/allocations/{allocation_id}/logs', {
     path: { allocation_id: allocationId },
@@ -15,6 +15,7 @@ export async function streamLogs(
     headers: { Accept: 'text/plain' },
     signal: opts.signal,
   });
+  opts.onOpen?.();
   const reader = res.body?.getReader();
   if (!reader) {
     const text = await res.text();

@@ -242,7 +242,7 @@ function StatusBanner({ a }: { a: Allocation }) {
     <div className={`status-banner status-banner-${tone}`} data-testid="status-banner" data-status={a.status}>
       <StatusPill status={a.status} />
       <div>
-        <p>{statusExplanation(a.status)}</p>
+        <p>{statusExplanation(a.status, runsContainer(a))}</p>
         {a.failure_reason && (
           <p className="status-banner-detail">
             <strong>Why:</strong> {a.failure_reason}
