@@ -188,16 +188,40 @@ describe('the allocation page’s app', () => {
   it('lists the events oldest first with relative and absolute times', async () => {
     render(allocation(ID, { workload: { launchable: 'shell', runtime: 'process' }, apps: [] }), {
       [`GET /api/v1/allocations/${ID}/events`]: () =>
-        json(200, { items: [ev(1, 'requested'), ev(2, 'created'), ev(90, 'exited', { exit_code: 137 })], next_cursor: '' }),
+        json(200, {
+          items: [
+            ev(1, 'requested'),
+            ev(2, 'pulling', { bytes_done: 1, bytes_total: 10 }),
+            ev(3, 'pulling', { bytes_done: 5, bytes_total: 10 }),
+            ev(4, 'pulled'),
+            ev(5, 'created'),
+            ev(90, 'exited', { exit_code: 137 }),
+          ],
+          next_cursor: '',
+        }),
     });
     const list = await screen.findByTestId('events');
     const items = within(list).getAllByRole('listitem');
-    expect(items.map((i) => i.dataset.kind)).toEqual(['requested', 'created', 'exited']);
+    expect(items.map((i) => i.dataset.kind)).toEqual(['requested', 'pulling', 'pulled', 'created', 'exited']);
+    expect(items[1]!.textContent).toContain('5 B of 10 B · the latest of 2 progress updates');
+    items.splice(1, 2);
     expect(items[2]!.textContent).toContain('exit code 137');
     expect(items[2]!.textContent).toContain('10 min. ago');
     expect(items[2]!.querySelector('time')!.getAttribute('dateTime')).toBeTruthy();
     // A shell has no logs tab and no app card.
     expect(screen.queryByRole('tab', { name: 'Logs' })).toBeNull();
     expect(screen.queryByTestId('workload-summary')).toBeNull();
+  });
+
+  it('follows next_cursor so the latest events (and the pull in progress) are not on a page it never read', async () => {
+    const { calls } = render(allocation(ID, { status: 'provisioning', active_at: null, workload: jupyter }), {
+      [`GET /api/v1/allocations/${ID}/events`]: (c) =>
+        c.url.includes('cursor=p2')
+          ? json(200, { items: [ev(3, 'pulling', { bytes_done: 3, bytes_total: 4 })], next_cursor: '' })
+          : json(200, { items: [ev(1, 'requested'), ev(2, 'pulling', { bytes_done: 1, bytes_total: 4 })], next_cursor: 'p2' }),
+    });
+    const bar = await screen.findByRole('progressbar');
+    await waitFor(() => expect(bar.getAttribute('aria-valuenow')).toBe('75'));
+    expect(calls.filter((c) => c.url.includes('/events?')).map((c) => c.url.includes('cursor=p2'))).toContain(true);
   });
 });

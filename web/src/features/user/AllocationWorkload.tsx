@@ -519,6 +519,21 @@ const KIND_LABELS: Record<string, string> = {
   oom_killed: 'out of memory',
 };
 
+/**
+ * The events to list: a run of `pulling` progress updates shows as its
+ * latest one (a long pull writes one every few seconds), with how many it
+ * stands for.
+ */
+export function collapsePulls(events: readonly AllocationEvent[]): { e: AllocationEvent; updates: number }[] {
+  const out: { e: AllocationEvent; updates: number }[] = [];
+  for (const e of events) {
+    const last = out[out.length - 1];
+    if (e.kind === 'pulling' && last?.e.kind === 'pulling') out[out.length - 1] = { e, updates: last.updates + 1 };
+    else out.push({ e, updates: 1 });
+  }
+  return out;
+}
+
 /** Oldest first (newest last), as the logs read. */
 export function EventsPanel({
   events,
@@ -538,7 +553,7 @@ export function EventsPanel({
   if (events.data.length === 0) return <p className="muted">Nothing has happened yet.</p>;
   return (
     <ol className="event-list" data-testid="events" aria-label="Events, oldest first">
-      {events.data.map((e) => (
+      {collapsePulls(events.data).map(({ e, updates }) => (
         <li key={e.id} className="event" data-kind={e.kind}>
           <div className="event-head">
             <StatusPill status={e.kind} label={KIND_LABELS[e.kind] ?? e.kind.replace(/_/g, ' ')} tone={eventTone(e)} />
@@ -555,6 +570,7 @@ export function EventsPanel({
                 · {formatBytes(e.bytes_done)} of {formatBytes(e.bytes_total)}
               </span>
             )}
+            {updates > 1 && <span className="muted"> · the latest of {updates} progress updates</span>}
           </p>
         </li>
       ))}
