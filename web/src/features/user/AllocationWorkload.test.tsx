@@ -90,6 +90,8 @@ describe('the allocation page’s app', () => {
     const open = vi.spyOn(window, 'open').mockReturnValue(tab as unknown as Window);
     const row = await screen.findByTestId('app-lab');
     expect(row.textContent).toContain('ready');
+    // No ssh connection for a container: the CLI reaches it through the control plane.
+    expect(screen.getByTestId('connection-container').textContent).toContain(`gpuaas ssh ${ID}`);
     fireEvent.click(within(row).getByRole('button', { name: 'Open lab' }));
     await waitFor(() => expect(tab.location.href).toBe('/api/v1/apps/ticket?t=abc'));
     expect(open).toHaveBeenCalledTimes(1);

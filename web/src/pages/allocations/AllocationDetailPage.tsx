@@ -330,10 +330,16 @@ function CommandLine({ label, command }: { label: string; command: string }) {
 function ConnectionInfo({ a }: { a: Allocation }) {
   const cli = `gpuaas ssh ${a.id}`;
   if (a.status === 'active' && !a.connection && runsContainer(a)) {
+    // No port is open for a container: the CLI reaches it over the node agent's connection.
     return (
-      <p className="muted">
-        A container has no SSH login: open its apps above, or read its output under Logs below.
-      </p>
+      <div className="connect" data-testid="connection-container">
+        <CommandLine label="A shell in the container (GPUaaS CLI)" command={cli} />
+        <CommandLine label="ssh, scp and rsync: add Host entries to ~/.ssh/config" command="gpuaas config-ssh" />
+        <p className="muted fine-print">
+          Nothing listens on the node for it: both go through the GPUaaS control plane with your{' '}
+          <Link to="/keys">SSH keys</Link>. Its apps open from the App card above.
+        </p>
+      </div>
     );
   }
   if (a.status !== 'active' || !a.connection) {
@@ -392,7 +398,11 @@ function TerminalCard({ a }: { a: Allocation }) {
           <TerminalPanel allocationId={a.id} active={active} />
         </Suspense>
       ) : active ? (
-        <p className="muted">A shell on the node in your browser, with this allocation's GPUs. No SSH key needed.</p>
+        <p className="muted">
+          {runsContainer(a)
+            ? 'A shell inside the container in your browser, with its GPUs. No SSH key needed.'
+            : "A shell on the node in your browser, with this allocation's GPUs. No SSH key needed."}
+        </p>
       ) : (
         <p className="muted">The terminal is available while the allocation is active.</p>
       )}
