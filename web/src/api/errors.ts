@@ -130,6 +130,8 @@ const messages: Record<string, string> = {
   weak_password: 'Choose a stronger password: at least 12 characters, not a common one, not the username.',
   unknown_region: 'That region does not exist.',
   invalid_ssh_key: 'That is not one OpenSSH public key line of an accepted type.',
+  image_not_allowed: 'That image is not allowed here: the operator allows only some images. Ask them which.',
+  unknown_ssh_key: 'One of the chosen SSH keys no longer exists. Reload and choose again.',
   unauthorized: 'Your session has ended. Sign in again.',
   invalid_token: 'Your session has ended. Sign in again.',
   token_expired: 'Your session has expired. Sign in again.',

@@ -30,6 +30,14 @@ export type NotificationList = S['NotificationList'];
 export type UserSummary = S['UserSummary'];
 export type PasswordResetLink = S['PasswordResetLink'];
 export type AuditActionInfo = S['AuditActionInfo'];
+export type Launchable = S['Launchable'];
+export type LaunchableParam = S['LaunchableParam'];
+export type WorkloadRequest = S['WorkloadRequest'];
+export type WorkloadPort = S['WorkloadPort'];
+export type AllocationWorkload = S['AllocationWorkload'];
+export type AllocationApp = S['AllocationApp'];
+export type AllocationEvent = S['AllocationEvent'];
+export type AppTicket = S['AppTicket'];
 
 /** Every list endpoint answers this shape (docs/api.md, "Lists"). */
 export interface Page<T> {

@@ -1,11 +1,12 @@
 // The marketplace's create dialog: the SKU's shape, what it costs per hour
 // and per day, how long the balance lasts at that price, an optional name,
-// then POST /api/v1/allocations with an Idempotency-Key (a double click or a
+// what it runs (the app picker: Shell, Jupyter, a custom container), then POST /api/v1/allocations with an Idempotency-Key (a double click or a
 // retry after a lost answer creates one allocation, not two) and on to the
 // allocation's page.
 import { useId, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api } from '../../api/client';
+import { routeMissing } from '../../api/errors';
 import { useGet, useMutate } from '../../api/query';
 import type { Allocation, SKU } from '../../api/types';
 import { useBalance } from '../../app/balance';
@@ -17,6 +18,8 @@ import { useToast } from '../../components/Toast';
 import { formatDuration, formatGiB, formatGpuMemory, formatMoney, formatSize } from '../../lib/format';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { MIN_RUNWAY_SECONDS, estimateCreate } from './estimate';
+import { WorkloadPicker, pickerChoices } from './WorkloadPicker';
+import { buildWorkload, emptyWorkloadForm, routeFieldError, type WorkloadForm } from './workload';
 import './user.css';
 
 const NAME_MAX = 63;
@@ -38,9 +41,24 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   const [unticked, setUnticked] = useState<ReadonlySet<string>>(new Set());
   const allKeys = keys.data?.items ?? [];
   const chosen = unticked.size === 0 ? undefined : allKeys.filter((k) => !unticked.has(k.id)).map((k) => k.id);
+  // What it runs: the catalogue (an older server without one, or one that
+  // failed to load, leaves the shell alone).
+  const launchables = useGet('/api/v1/launchables', {});
+  const choices = pickerChoices(launchables.data?.items);
+  const catalogueNote =
+    launchables.error && !routeMissing(launchables.error)
+      ? 'The list of apps could not be loaded, so only a shell is offered. Close and reopen to try again.'
+      : undefined;
+  const [workloadForm, setWorkloadForm] = useState<WorkloadForm>(emptyWorkloadForm);
+  const [tried, setTried] = useState(false);
+  const built = buildWorkload(
+    workloadForm,
+    choices.find((c) => c.id === workloadForm.launchable),
+  );
+  const workloadJson = JSON.stringify(built.workload ?? null);
   // One key per request body: a retry of the same request replays, an edited
-  // name or key choice is a new request (the same key with another body would be a 422).
-  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  // name, key choice or workload is a new request (the same key with another body would be a 422).
+  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(','), workloadJson]); // eslint-disable-line react-hooks/exhaustive-deps
   const est = estimateCreate(sku, balance.data);
   const create = useMutate(
     () =>
@@ -49,6 +67,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           sku_id: sku.id,
           ...(trimmed ? { name: trimmed } : {}),
           ...(chosen ? { ssh_key_ids: chosen } : {}),
+          ...(built.workload ? { workload: built.workload } : {}),
         },
         headers: { 'Idempotency-Key': key },
       }),
@@ -56,10 +75,26 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
     { invalidates: ['/api/v1/allocations', '/api/v1/skus', '/api/v1/billing'] },
   );
   const nameError = trimmed.length > NAME_MAX ? `At most ${NAME_MAX} characters.` : undefined;
+  // The server's 400 about a workload field goes under that field (while
+  // the form is as it was sent); the client's own checks show after a try.
+  const [sentJson, setSentJson] = useState<string | null>(null);
+  const aboutWorkload = routeFieldError(create.error, workloadForm);
+  const routed = sentJson === workloadJson ? aboutWorkload : null;
+  const fieldErrors = {
+    ...(tried ? built.errors : {}),
+    ...(routed ? { [routed.key]: routed.message } : {}),
+  };
+  const clientInvalid = Object.keys(built.errors).length > 0;
 
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
+    setTried(true);
     if (create.pending || nameError) return;
+    if (clientInvalid) {
+      create.reset();
+      return;
+    }
+    setSentJson(workloadJson);
     const a = (await create.run()) as Allocation | undefined;
     if (!a) return;
     toast({ tone: 'success', title: 'Allocation requested', message: `${a.name || sku.name} is being prepared.` });
@@ -174,6 +209,14 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             />
           )}
         </Field>
+        <WorkloadPicker
+          choices={choices}
+          form={workloadForm}
+          onChange={setWorkloadForm}
+          errors={fieldErrors}
+          catalogueNote={catalogueNote}
+          disabled={create.pending}
+        />
         {allKeys.length > 0 ? (
           <fieldset className="key-choice" data-testid="key-choice">
             <legend>SSH keys to install</legend>
@@ -210,7 +253,19 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             terminal works without one.
           </p>
         )}
-        {create.error && <ErrorBox error={create.error} compact />}
+        {tried && clientInvalid && (
+          <p className="field-error form-summary" role="alert" data-testid="workload-invalid">
+            Check the fields marked above.
+          </p>
+        )}
+        {routed ? (
+          <p className="field-error form-summary" role="alert" data-testid="workload-refused">
+            Not accepted: {routed.message} See the field marked above.
+          </p>
+        ) : (
+          // Once the field it named has been edited, the refusal is stale: nothing to show.
+          create.error && !aboutWorkload && <ErrorBox error={create.error} compact />
+        )}
       </form>
     </Modal>
   );

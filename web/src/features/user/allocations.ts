@@ -32,14 +32,18 @@ export function isEnded(status: AllocationStatus): boolean {
   return status === 'released' || status === 'failed' || status === 'release_failed';
 }
 
-export function statusExplanation(status: AllocationStatus): string {
+export function statusExplanation(status: AllocationStatus, container = false): string {
   switch (status) {
     case 'requested':
       return 'GPUs are reserved; the node is about to prepare them.';
     case 'provisioning':
-      return 'The node is preparing the GPUs and the login. This usually takes a few seconds.';
+      return container
+        ? 'The node is pulling the image and starting the container. Billing starts once it runs.'
+        : 'The node is preparing the GPUs and the login. This usually takes a few seconds.';
     case 'active':
-      return 'Running and billed by the second. Connect with ssh or the terminal below.';
+      return container
+        ? 'Running and billed by the second. Open its apps or read its logs below.'
+        : 'Running and billed by the second. Connect with ssh or the terminal below.';
     case 'releasing':
       return 'The node is stopping the workload and freeing the GPUs. Billing has stopped.';
     case 'released':

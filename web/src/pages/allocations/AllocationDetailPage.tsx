@@ -1,7 +1,8 @@
 // One allocation: its status live (pushed over /ws/notifications, polled
 // when the socket is down or the status is still moving), its details and
-// timeline, the cost so far, how to connect (ssh, gpuaas ssh), the browser
-// terminal while it is active, and release with a confirmation.
+// timeline, the cost so far, what it runs (the image pull, its apps with an
+// Open button), how to connect (ssh, gpuaas ssh), the browser terminal while
+// it is active, its logs and events, and release with a confirmation.
 import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
@@ -25,6 +26,7 @@ import {
   isTransient,
   statusExplanation,
 } from '../../features/user/allocations';
+import { ActivityCard, WorkloadCard, runsContainer, useAllocationEvents } from '../../features/user/AllocationWorkload';
 import { formatDateTime, formatElapsed, formatMoney } from '../../lib/format';
 import '../../features/user/user.css';
 
@@ -182,10 +184,12 @@ export function AllocationDetailPage() {
                 <Timeline a={a} />
               </Card>
             </div>
+            <WorkloadSection a={a} />
             <Card title="Connect">
               <ConnectionInfo a={a} />
             </Card>
             <TerminalCard a={a} />
+            <ActivitySection a={a} />
           </>
         )}
       </StateView>
@@ -214,6 +218,17 @@ export function AllocationDetailPage() {
   );
 }
 
+function WorkloadSection({ a }: { a: Allocation }) {
+  const events = useAllocationEvents(a);
+  return <WorkloadCard a={a} events={events.data} />;
+}
+
+function ActivitySection({ a }: { a: Allocation }) {
+  // The same cached query as WorkloadSection's: one request for both.
+  const events = useAllocationEvents(a);
+  return <ActivityCard a={a} events={events} />;
+}
+
 function StatusBanner({ a }: { a: Allocation }) {
   const tone =
     a.status === 'active'
@@ -227,7 +242,7 @@ function StatusBanner({ a }: { a: Allocation }) {
     <div className={`status-banner status-banner-${tone}`} data-testid="status-banner" data-status={a.status}>
       <StatusPill status={a.status} />
       <div>
-        <p>{statusExplanation(a.status)}</p>
+        <p>{statusExplanation(a.status, runsContainer(a))}</p>
         {a.failure_reason && (
           <p className="status-banner-detail">
             <strong>Why:</strong> {a.failure_reason}
@@ -314,6 +329,19 @@ function CommandLine({ label, command }: { label: string; command: string }) {
 
 function ConnectionInfo({ a }: { a: Allocation }) {
   const cli = `gpuaas ssh ${a.id}`;
+  if (a.status === 'active' && !a.connection && runsContainer(a)) {
+    // No port is open for a container: the CLI reaches it over the node agent's connection.
+    return (
+      <div className="connect" data-testid="connection-container">
+        <CommandLine label="A shell in the container (GPUaaS CLI)" command={cli} />
+        <CommandLine label="ssh, scp and rsync: add Host entries to ~/.ssh/config" command="gpuaas config-ssh" />
+        <p className="muted fine-print">
+          Nothing listens on the node for it: both go through the GPUaaS control plane with your{' '}
+          <Link to="/keys">SSH keys</Link>. Its apps open from the App card above.
+        </p>
+      </div>
+    );
+  }
   if (a.status !== 'active' || !a.connection) {
     return (
       <p className="muted">
@@ -370,7 +398,11 @@ function TerminalCard({ a }: { a: Allocation }) {
           <TerminalPanel allocationId={a.id} active={active} />
         </Suspense>
       ) : active ? (
-        <p className="muted">A shell on the node in your browser, with this allocation's GPUs. No SSH key needed.</p>
+        <p className="muted">
+          {runsContainer(a)
+            ? 'A shell inside the container in your browser, with its GPUs. No SSH key needed.'
+            : "A shell on the node in your browser, with this allocation's GPUs. No SSH key needed."}
+        </p>
       ) : (
         <p className="muted">The terminal is available while the allocation is active.</p>
       )}
