@@ -1098,6 +1098,50 @@ type SSHKeyList struct {
 	NextCursor string   `json:"next_cursor"`
 }
 
+// StorageEntry defines model for StorageEntry.
+type StorageEntry struct {
+	IsDir      bool      `json:"is_dir"`
+	ModifiedAt time.Time `json:"modified_at"`
+	Name       string    `json:"name"`
+
+	// Path From the namespace root, without a leading slash.
+	Path string `json:"path"`
+
+	// Size Bytes; 0 for a folder.
+	Size int64 `json:"size"`
+}
+
+// StorageList defines model for StorageList.
+type StorageList struct {
+	Items      []StorageEntry `json:"items"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// StorageMkdirRequest defines model for StorageMkdirRequest.
+type StorageMkdirRequest struct {
+	Path string `json:"path"`
+}
+
+// StorageQuotaRequest defines model for StorageQuotaRequest.
+type StorageQuotaRequest struct {
+	// QuotaBytes Bytes; null returns to the platform default.
+	QuotaBytes *int64 `json:"quota_bytes"`
+}
+
+// StorageRenameRequest defines model for StorageRenameRequest.
+type StorageRenameRequest struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// StorageUsage defines model for StorageUsage.
+type StorageUsage struct {
+	// QuotaBytes The namespace's quota (its override, else the platform default).
+	QuotaBytes int64  `json:"quota_bytes"`
+	Region     string `json:"region"`
+	UsedBytes  int64  `json:"used_bytes"`
+}
+
 // SuspendUserRequest defines model for SuspendUserRequest.
 type SuspendUserRequest struct {
 	// Reason Why; required, 1 to 500 characters. The audit log keeps it.
@@ -1267,6 +1311,15 @@ type Region = string
 // Since defines model for Since.
 type Since = time.Time
 
+// StoragePath defines model for StoragePath.
+type StoragePath = string
+
+// StoragePathRequired defines model for StoragePathRequired.
+type StoragePathRequired = string
+
+// StorageRegion defines model for StorageRegion.
+type StorageRegion = string
+
 // Until defines model for Until.
 type Until = time.Time
 
@@ -1422,6 +1475,18 @@ type AdminAdjustBalanceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AdminGetStorageQuotaParams defines parameters for AdminGetStorageQuota.
+type AdminGetStorageQuotaParams struct {
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
+// AdminSetStorageQuotaParams defines parameters for AdminSetStorageQuota.
+type AdminSetStorageQuotaParams struct {
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
 // AgentBinaryParams defines parameters for AgentBinary.
 type AgentBinaryParams struct {
 	// Platform The agent's GOOS/GOARCH; another than the server's own is 404 no_agent_binary.
@@ -1542,6 +1607,67 @@ type ListSSHKeysParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// StorageDeleteParams defines parameters for StorageDelete.
+type StorageDeleteParams struct {
+	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
+	Path StoragePathRequired `form:"path" json:"path"`
+
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region    *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+	Recursive *bool          `form:"recursive,omitempty" json:"recursive,omitempty"`
+}
+
+// StorageDownloadParams defines parameters for StorageDownload.
+type StorageDownloadParams struct {
+	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
+	Path StoragePathRequired `form:"path" json:"path"`
+
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
+// StorageListParams defines parameters for StorageList.
+type StorageListParams struct {
+	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
+	Path *StoragePath `form:"path,omitempty" json:"path,omitempty"`
+
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// StorageMkdirParams defines parameters for StorageMkdir.
+type StorageMkdirParams struct {
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
+// StorageRenameParams defines parameters for StorageRename.
+type StorageRenameParams struct {
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
+// StorageUploadParams defines parameters for StorageUpload.
+type StorageUploadParams struct {
+	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
+	Path StoragePathRequired `form:"path" json:"path"`
+
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
+// StorageUsageParams defines parameters for StorageUsage.
+type StorageUsageParams struct {
+	// Region The region whose namespace to use; default the only region, or the first by slug.
+	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
+}
+
 // NotificationsParams defines parameters for Notifications.
 type NotificationsParams struct {
 	// SecWebSocketProtocol `bearer, <access token>` (browsers).
@@ -1587,6 +1713,9 @@ type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
 
+// AdminSetStorageQuotaJSONRequestBody defines body for AdminSetStorageQuota for application/json ContentType.
+type AdminSetStorageQuotaJSONRequestBody = StorageQuotaRequest
+
 // AdminSuspendUserJSONRequestBody defines body for AdminSuspendUser for application/json ContentType.
 type AdminSuspendUserJSONRequestBody = SuspendUserRequest
 
@@ -1613,6 +1742,12 @@ type MarkNotificationsReadJSONRequestBody = MarkNotificationsReadRequest
 
 // AddSSHKeyJSONRequestBody defines body for AddSSHKey for application/json ContentType.
 type AddSSHKeyJSONRequestBody = AddSSHKeyRequest
+
+// StorageMkdirJSONRequestBody defines body for StorageMkdir for application/json ContentType.
+type StorageMkdirJSONRequestBody = StorageMkdirRequest
+
+// StorageRenameJSONRequestBody defines body for StorageRename for application/json ContentType.
+type StorageRenameJSONRequestBody = StorageRenameRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest

@@ -873,6 +873,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/storage/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A folder of the caller's storage namespace, folders first then by name
+         * @description `path` is relative to the namespace root ("" or "/" is the root). A path that escapes the namespace (`..`, a symlink leaving it, NUL, over-long names, control or bidi characters) is `400 invalid_path`; a missing folder is `404 not_found`.
+         */
+        get: operations["storageList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file, streamed (Range supported)
+         * @description Answers the file's bytes with its content type (by extension, else sniffed, else application/octet-stream), `Content-Disposition: attachment` with its name, `ETag`, `Last-Modified` and `Accept-Ranges: bytes`; a `Range` answers `206` (`416` when unsatisfiable). A folder is `400 invalid_path`.
+         */
+        get: operations["storageDownload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Write a file from the raw request body
+         * @description The body is the file, whatever its Content-Type; streamed (multi-GiB, not bound by --max-body-bytes). Missing parent folders are created; an existing file is replaced atomically; a cut-off upload leaves nothing. Over the namespace's quota is `413 storage_quota_exceeded` (with `details.used_bytes`, `details.quota_bytes`); a folder at the path is `409 conflict`.
+         */
+        put: operations["storageUpload"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/mkdir": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a folder (and its missing parents)
+         * @description An existing folder is fine (`201` again); a file at the path is `409 conflict`.
+         */
+        post: operations["storageMkdir"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/rename": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move or rename a file or folder
+         * @description A missing `from` is `404`; an existing `to` is `409 conflict`; a folder into itself is `400 invalid_path`.
+         */
+        post: operations["storageRename"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file or folder
+         * @description A non-empty folder needs `recursive=true` (`409 conflict` otherwise); the root cannot be deleted (`400 invalid_path`).
+         */
+        delete: operations["storageDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How much of the namespace's quota is used */
+        get: operations["storageUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/storage-quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's storage usage and quota */
+        get: operations["adminGetStorageQuota"];
+        /** Set a user's storage quota (null returns to the platform default) */
+        put: operations["adminSetStorageQuota"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/balance": {
         parameters: {
             query?: never;
@@ -1681,6 +1836,47 @@ export interface components {
             items: components["schemas"]["AllocationEvent"][];
             next_cursor: string;
         };
+        StorageEntry: {
+            name: string;
+            /** @description From the namespace root, without a leading slash. */
+            path: string;
+            /**
+             * Format: int64
+             * @description Bytes; 0 for a folder.
+             */
+            size: number;
+            is_dir: boolean;
+            /** Format: date-time */
+            modified_at: string;
+        };
+        StorageList: {
+            items: components["schemas"]["StorageEntry"][];
+            next_cursor: string;
+        };
+        StorageMkdirRequest: {
+            path: string;
+        };
+        StorageRenameRequest: {
+            from: string;
+            to: string;
+        };
+        StorageUsage: {
+            region: string;
+            /** Format: int64 */
+            used_bytes: number;
+            /**
+             * Format: int64
+             * @description The namespace's quota (its override, else the platform default).
+             */
+            quota_bytes: number;
+        };
+        StorageQuotaRequest: {
+            /**
+             * Format: int64
+             * @description Bytes; null returns to the platform default.
+             */
+            quota_bytes: number | null;
+        };
         Launchable: {
             id: string;
             name: string;
@@ -2079,6 +2275,12 @@ export interface components {
         NodeStatus: components["schemas"]["NodeStatus"];
         Region: string;
         NodeID: string;
+        /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+        StoragePath: string;
+        /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+        StoragePathRequired: string;
+        /** @description The region whose namespace to use; default the only region, or the first by slug. */
+        StorageRegion: string;
         UserID: string;
         AuditActor: string;
         /** @description An exact action code, e.g. allocation.force_release. */
@@ -3435,6 +3637,302 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageList: {
+        parameters: {
+            query?: {
+                /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+                path?: components["parameters"]["StoragePath"];
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The folder's entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    storageDownload: {
+        parameters: {
+            query: {
+                /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+                path: components["parameters"]["StoragePathRequired"];
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested range. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["BadRequest"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageUpload: {
+        parameters: {
+            query: {
+                /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+                path: components["parameters"]["StoragePathRequired"];
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Written. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageMkdir: {
+        parameters: {
+            query?: {
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StorageMkdirRequest"];
+            };
+        };
+        responses: {
+            /** @description The folder. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageRename: {
+        parameters: {
+            query?: {
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StorageRenameRequest"];
+            };
+        };
+        responses: {
+            /** @description The entry at its new path. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageDelete: {
+        parameters: {
+            query: {
+                /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
+                path: components["parameters"]["StoragePathRequired"];
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+                recursive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    storageUsage: {
+        parameters: {
+            query?: {
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminGetStorageQuota: {
+        parameters: {
+            query?: {
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage and quota. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminSetStorageQuota: {
+        parameters: {
+            query?: {
+                /** @description The region whose namespace to use; default the only region, or the first by slug. */
+                region?: components["parameters"]["StorageRegion"];
+            };
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StorageQuotaRequest"];
+            };
+        };
+        responses: {
+            /** @description Usage and the new quota. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
