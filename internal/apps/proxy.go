@@ -218,17 +218,6 @@ func (p *Proxy) target(ctx context.Context, id uuid.UUID, port string) (allocati
 	return t, err
 }
 
-// Forget drops what the proxy remembers of id (it was released).
-func (p *Proxy) Forget(id uuid.UUID) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k := range p.cache {
-		if k.id == id {
-			delete(p.cache, k)
-		}
-	}
-}
-
 // rewrite points the outgoing request at the app: the host names the
 // allocation, its port and its node (so pooled connections are per app),
 // and the path loses its prefix unless the launchable keeps it.
