@@ -2,17 +2,18 @@ package agentproto
 
 import (
 	"log"
-
-	"github.com/hashicorp/yamux"
-
 	"net"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/yamux"
 )
 
-// coalesceMax bounds the bytes a coalescing conn holds before writers wait.
-// A message is at most this plus one yamux frame (a 256 KiB window), under
-// the peers' read limit of MaxMessage + 64 KiB.
+// coalesceMax bounds the bytes a coalescing conn holds before writers wait,
+// and each message it sends: what is pending goes out in messages of at
+// most this much (the peer reads a byte stream, so where one ends does not
+// matter), under the peers' read limit of MaxMessage + 64 KiB whatever the
+// size of one yamux frame (up to StreamWindow).
 const coalesceMax = 512 << 10
 
 // Coalesce wraps the agent connection (a websocket seen as a byte stream)
@@ -72,7 +73,12 @@ func (c *coalescingConn) flush() {
 		out := c.pending
 		c.pending = c.spare[:0]
 		c.mu.Unlock()
-		_, err := c.Conn.Write(out)
+		var err error
+		for rest := out; len(rest) > 0 && err == nil; {
+			n := min(len(rest), coalesceMax)
+			_, err = c.Conn.Write(rest[:n])
+			rest = rest[n:]
+		}
 		c.mu.Lock()
 		c.spare = out[:0]
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -68,4 +69,50 @@ func TestCoalesceKeepsOrderAndMergesWrites(t *testing.T) {
 	if err == nil {
 		t.Error("writes to a broken conn kept succeeding")
 	}
+}
+
+// TestCoalesceSplitsLargeWrites: one write larger than a message may be
+// (a yamux frame of a full StreamWindow) leaves as several messages, each
+// under the peer's read limit, in order.
+func TestCoalesceSplitsLargeWrites(t *testing.T) {
+	a, b := net.Pipe()
+	rec := &messages{Conn: a}
+	c := Coalesce(rec)
+	big := make([]byte, StreamWindow+100)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	go func() { _, _ = io.Copy(io.Discard, b) }()
+	if _, err := c.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var got []byte
+	for _, m := range rec.sizes {
+		if m > MaxMessage {
+			t.Errorf("a message of %d bytes, over the limit %d", m, MaxMessage)
+		}
+	}
+	got = rec.data
+	if !bytes.Equal(got, big) {
+		t.Errorf("got %d bytes, not what was written", len(got))
+	}
+}
+
+// messages records each Write as one message.
+type messages struct {
+	net.Conn
+	mu    sync.Mutex
+	sizes []int
+	data  []byte
+}
+
+func (m *messages) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	m.sizes = append(m.sizes, len(p))
+	m.data = append(m.data, p...)
+	m.mu.Unlock()
+	return m.Conn.Write(p)
 }
