@@ -78,6 +78,8 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		"websocket-max-total":     {args: []string{"--websocket-max-total", "-1"}},
 		"metrics-listen":          {args: []string{"--metrics-listen", "9100"}},
 		"metrics-token":           {args: []string{"--metrics-token", "short"}},
+		"tls-key-file":            {args: []string{"--tls-cert-file", "/etc/ssl/certs/x.pem"}},
+		"tls-cert-file":           {args: []string{"--tls-cert-file", "/nonexistent.pem", "--tls-key-file", "/nonexistent.key"}},
 	}
 	for want, c := range cases {
 		t.Run(want, func(t *testing.T) {

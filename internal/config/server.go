@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/gpuaas/gpuaas/internal/tlsreload"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -85,6 +87,10 @@ type Server struct {
 
 	// MetricsToken, when set, is the bearer token GET /metrics requires.
 	MetricsToken string
+	// TLSCertFile and TLSKeyFile, when set, make the server speak TLS on
+	// --listen itself (read again on SIGHUP).
+	TLSCertFile string
+	TLSKeyFile  string
 	// MetricsListen, when set, serves /metrics on its own address and not
 	// on --listen.
 	MetricsListen string
@@ -190,6 +196,8 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.WebsocketMaxPerUser, "websocket-max-per-user", c.WebsocketMaxPerUser, "concurrent websockets (notifications and terminals) one user may hold on this replica; more get 429")
 	fs.IntVar(&c.WebsocketMaxTotal, "websocket-max-total", c.WebsocketMaxTotal, "concurrent user websockets this replica accepts; more get 503. 0: half the open-file limit")
 	fs.StringVar(&c.MetricsToken, "metrics-token", c.MetricsToken, "bearer token GET /metrics requires; empty leaves it open")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate (chain) to serve TLS on --listen with; read again on SIGHUP; with --tls-key-file")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key of --tls-cert-file")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested or provisioning before the reconciler retries or fails it, and a release attempt may go unreported before it is retried")
 	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
@@ -346,12 +354,28 @@ func (c *Server) Validate() error {
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
 		add(Invalid("metrics-token", "want at least 16 characters without spaces"))
 	}
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		name := "tls-key-file"
+		if c.TLSCertFile == "" {
+			name = "tls-cert-file"
+		}
+		add(Invalid(name, "--tls-cert-file and --tls-key-file go together"))
+	case c.TLSCertFile != "":
+		if err := tlsreload.Check(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			add(Invalid("tls-cert-file", "%v", err))
+		}
+	}
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		scheme := "http://"
+		if c.TLSCertFile != "" {
+			scheme = "https://"
+		}
+		c.PublicURL = scheme + net.JoinHostPort(host, port)
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

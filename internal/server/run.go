@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,6 +45,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/stats"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/terminal"
+	"github.com/gpuaas/gpuaas/internal/tlsreload"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -170,10 +174,27 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		// written from here.
 		workers.Go(func() { _ = app.Agents.RunFlusher(workCtx) })
 	}
+	scheme := "http"
+	// SIGHUP is caught before the listener serves, so that one sent as soon
+	// as the server answers is never the default (which ends the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if cfg.TLSCertFile != "" {
+		cert, err := tlsreload.Load(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("--tls-cert-file: %w", err)
+		}
+		ln = tls.NewListener(ln, cert.Config())
+		scheme = "https"
+		go reloadOnHangup(ctx, hup, cert)
+	} else {
+		go reloadOnHangup(ctx, hup, nil)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
-	app.Agents.SetAdvertiseURL(advertiseURL(cfg.AdvertiseURL, ln.Addr()))
+	base := scheme + "://" + ln.Addr().String()
+	app.Agents.SetAdvertiseURL(advertiseURL(cfg.AdvertiseURL, scheme, ln.Addr()))
 	slog.Info("control plane serving", "addr", ln.Addr().String(), "roles", cfg.Roles, "public_url", cfg.PublicURL)
 	if opts.Ready != nil {
 		opts.Ready(base)
@@ -439,20 +460,40 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 // advertiseURL is the URL other replicas reach this one at: --advertise-url
 // when set, else the bound address, with the hostname standing in for an
 // unspecified IP.
-func advertiseURL(configured string, addr net.Addr) string {
+func advertiseURL(configured, scheme string, addr net.Addr) string {
 	if configured != "" {
 		return configured
 	}
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + "://" + addr.String()
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		if h, err := os.Hostname(); err == nil && h != "" {
 			host = h
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// reloadOnHangup reads the TLS certificate again at each SIGHUP until ctx
+// ends. Without TLS a SIGHUP is logged and ignored rather than ending the
+// process (its default), so `systemctl reload` is always safe.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, cert *tlsreload.Certificate) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if cert == nil {
+				slog.Info("SIGHUP: nothing to reload (no --tls-cert-file)")
+				continue
+			}
+			if err := cert.Reload(); err != nil {
+				slog.Error("SIGHUP: TLS certificate not reloaded; the one in use stays", "err", err)
+			}
+		}
+	}
 }
 
 // masterSealer seals workload secrets with the master key.
