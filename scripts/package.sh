@@ -23,7 +23,10 @@ for arch in $arches; do
 	echo "package: building $bin ($version)"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/gpuaas
 	for pkg in server agent; do
-		VERSION=$version ARCH=$arch BIN=$bin go run "$NFPM" package --config "packaging/nfpm-$pkg.yaml" --packager deb --target dist/
+		# nfpm expands variables in some fields only: fill them in here.
+		conf=build/package/$arch/nfpm-$pkg.yaml
+		sed -e "s|\${VERSION}|$version|g" -e "s|\${ARCH}|$arch|g" -e "s|\${BIN}|$bin|g" "packaging/nfpm-$pkg.yaml" >"$conf"
+		go run "$NFPM" package --config "$conf" --packager deb --target dist/
 	done
 done
 ls -l dist/*_"$version"_*.deb
