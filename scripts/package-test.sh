@@ -57,9 +57,9 @@ trap cleanup EXIT
 cur=$(scripts/package-version.sh)
 prev="0.0.1~pkgtest"
 log "building $prev and $cur for $arch"
-ARCH=$arch VERSION=$prev NO_WEB=${NO_WEB:-1} scripts/package.sh >"$work/build-prev.log" 2>&1 || { cat "$work/build-prev.log"; die "build $prev"; }
-ARCH=$arch VERSION=$cur NO_WEB=${NO_WEB:-1} scripts/package.sh >"$work/build-cur.log" 2>&1 || { cat "$work/build-cur.log"; die "build $cur"; }
-deb() { echo "dist/$1_$2_$arch.deb"; }
+DIST=$work/dist ARCH=$arch VERSION=$prev NO_WEB=${NO_WEB:-1} scripts/package.sh >"$work/build-prev.log" 2>&1 || { cat "$work/build-prev.log"; die "build $prev"; }
+DIST=$work/dist ARCH=$arch VERSION=$cur NO_WEB=${NO_WEB:-1} scripts/package.sh >"$work/build-cur.log" 2>&1 || { cat "$work/build-cur.log"; die "build $cur"; }
+deb() { echo "$work/dist/$1_$2_$arch.deb"; }
 for f in "$(deb gpuaas-server "$prev")" "$(deb gpuaas-agent "$prev")" "$(deb gpuaas-server "$cur")" "$(deb gpuaas-agent "$cur")"; do
 	[ -f "$f" ] || die "missing $f"
 done
