@@ -212,9 +212,11 @@ func (e LaunchablePortProtocol) Valid() bool {
 
 // Defines values for NodeAdminState.
 const (
-	NodeAdminStateActive      NodeAdminState = "active"
-	NodeAdminStateDisabled    NodeAdminState = "disabled"
-	NodeAdminStateMaintenance NodeAdminState = "maintenance"
+	NodeAdminStateActive         NodeAdminState = "active"
+	NodeAdminStateDecommissioned NodeAdminState = "decommissioned"
+	NodeAdminStateDisabled       NodeAdminState = "disabled"
+	NodeAdminStateDraining       NodeAdminState = "draining"
+	NodeAdminStateMaintenance    NodeAdminState = "maintenance"
 )
 
 // Valid indicates whether the value is a known member of the NodeAdminState enum.
@@ -222,7 +224,11 @@ func (e NodeAdminState) Valid() bool {
 	switch e {
 	case NodeAdminStateActive:
 		return true
+	case NodeAdminStateDecommissioned:
+		return true
 	case NodeAdminStateDisabled:
+		return true
+	case NodeAdminStateDraining:
 		return true
 	case NodeAdminStateMaintenance:
 		return true
@@ -728,6 +734,15 @@ type DeadLetterList struct {
 	NextCursor string       `json:"next_cursor"`
 }
 
+// DrainNodeRequest defines model for DrainNodeRequest.
+type DrainNodeRequest struct {
+	// Deadline When what still runs is released; in the future, at most 30 days ahead.
+	Deadline time.Time `json:"deadline"`
+
+	// Reason 1 to 500 characters, shown to the owners.
+	Reason string `json:"reason"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Code Example: invalid_request
@@ -942,14 +957,20 @@ type Node struct {
 	AgentVersion *string `json:"agent_version,omitempty"`
 
 	// AgentVersionDrift The agent runs another version than the control plane's own, which is the desired one. False while no agent has connected.
-	AgentVersionDrift *bool              `json:"agent_version_drift,omitempty"`
-	CreatedAt         time.Time          `json:"created_at"`
-	Gpus              []GPU              `json:"gpus"`
-	Hostname          string             `json:"hostname"`
-	Id                openapi_types.UUID `json:"id"`
-	Labels            map[string]string  `json:"labels"`
-	LastHeartbeatAt   *time.Time         `json:"last_heartbeat_at,omitempty"`
-	Region            string             `json:"region"`
+	AgentVersionDrift *bool     `json:"agent_version_drift,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+
+	// DrainDeadline While draining: when what still runs on it is force-released (and its charge ends).
+	DrainDeadline *time.Time `json:"drain_deadline,omitempty"`
+
+	// DrainReason While draining: why, as the admin wrote it.
+	DrainReason     *string            `json:"drain_reason,omitempty"`
+	Gpus            []GPU              `json:"gpus"`
+	Hostname        string             `json:"hostname"`
+	Id              openapi_types.UUID `json:"id"`
+	Labels          map[string]string  `json:"labels"`
+	LastHeartbeatAt *time.Time         `json:"last_heartbeat_at,omitempty"`
+	Region          string             `json:"region"`
 
 	// SshHost Where users reach the node over SSH, as its agent advertises it (--ssh-host); empty means its hostname.
 	SshHost *string `json:"ssh_host,omitempty"`
@@ -980,7 +1001,7 @@ type Notification struct {
 	CreatedAt time.Time          `json:"created_at"`
 	Id        openapi_types.UUID `json:"id"`
 
-	// Kind The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, gpu.unhealthy, billing.low_balance, billing.balance_credited.
+	// Kind The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, node.draining, gpu.unhealthy, billing.low_balance, billing.balance_credited.
 	Kind   string     `json:"kind"`
 	ReadAt *time.Time `json:"read_at"`
 
@@ -1703,6 +1724,9 @@ type AdminCloseUsageJSONRequestBody = CloseUsageRequest
 
 // AdminCreateNodeJSONRequestBody defines body for AdminCreateNode for application/json ContentType.
 type AdminCreateNodeJSONRequestBody = CreateNodeRequest
+
+// AdminDrainNodeJSONRequestBody defines body for AdminDrainNode for application/json ContentType.
+type AdminDrainNodeJSONRequestBody = DrainNodeRequest
 
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest

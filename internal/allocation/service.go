@@ -410,15 +410,25 @@ func (s *Service) ForceRelease(ctx context.Context, actor, id uuid.UUID, reason 
 // a change that releases allocations together with its own (suspending a
 // user). reason must be set.
 func (s *Service) ForceReleaseIn(ctx context.Context, tx *store.Store, actor, id uuid.UUID, reason string) error {
-	_, err := s.releaseIn(ctx, tx, uuid.Nil, id, actor, reason, true)
+	_, err := s.releaseIn(ctx, tx, uuid.Nil, id, actor, reason, true, nil)
 	return err
+}
+
+// ForceReleaseAt force-releases as the system with the release request
+// dated at (a drain's deadline): the allocation is charged up to at, not
+// up to when this runs.
+func (s *Service) ForceReleaseAt(ctx context.Context, id uuid.UUID, reason string, at time.Time) error {
+	return s.store.InTx(ctx, func(tx *store.Store) error {
+		_, err := s.releaseIn(ctx, tx, uuid.Nil, id, uuid.Nil, reason, true, &at)
+		return err
+	})
 }
 
 func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reason string, force bool) (api.Allocation, error) {
 	var out db.Allocation
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		out, err = s.releaseIn(ctx, tx, owner, id, actor, reason, force)
+		out, err = s.releaseIn(ctx, tx, owner, id, actor, reason, force, nil)
 		return err
 	})
 	if err != nil {
@@ -427,7 +437,7 @@ func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reaso
 	return ToAPI(out), nil
 }
 
-func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool) (db.Allocation, error) {
+func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool, at *time.Time) (db.Allocation, error) {
 	row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
 	if store.IsNoRows(err) {
 		return db.Allocation{}, apperr.NotFound("allocation")
@@ -443,7 +453,7 @@ func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, act
 		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation is %s and cannot be released", from)
 	}
 	out, err := s.transition(ctx, tx, row, StatusReleasing, change{
-		actor: actor, desired: "released", releaseReason: reason,
+		actor: actor, desired: "released", releaseReason: reason, releaseAt: at,
 	})
 	if err != nil || !force {
 		return out, err
@@ -463,6 +473,9 @@ type change struct {
 	observed      string
 	failureReason string
 	releaseReason string
+	// releaseAt backdates a release request (a drain's deadline): charging
+	// ends there however late the release runs.
+	releaseAt     *time.Time
 	resetAttempts bool
 	// simulated: the runtime only pretended the step (events say so).
 	simulated bool
@@ -483,6 +496,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	p := db.TransitionAllocationParams{ID: row.ID, FromStatus: string(from), ToStatus: string(to), ResetAttempts: c.resetAttempts}
 	p.DesiredState, p.ObservedState = optional(c.desired), optional(c.observed)
 	p.FailureReason, p.ReleaseReason = optional(c.failureReason), optional(c.releaseReason)
+	p.ReleaseAt = c.releaseAt
 	next, err := tx.TransitionAllocation(ctx, p)
 	if store.IsNoRows(err) {
 		s.refused.WithLabelValues(string(from), string(to)).Inc()

@@ -29,6 +29,10 @@ const (
 	// failed under an allocation).
 	ActionNodeCordoned     = "node.cordon"
 	ActionSigningKeyRotate = "signing_key.rotate"
+	// ActionNodeDrained, Undrained and Decommissioned: maintenance.
+	ActionNodeDrained        = "node.drain"
+	ActionNodeUndrained      = "node.undrain"
+	ActionNodeDecommissioned = "node.decommission"
 
 	ActionAllocationTransition = "allocation.transition"
 	// ActionAllocationForceRelease: an admin, a suspension or an empty
@@ -62,18 +66,21 @@ const (
 )
 
 var allowedKeys = map[string][]string{
-	ActionLoginSucceeded:   {"username"},
-	ActionLoginFailed:      {"username", "reason"},
-	ActionLogout:           {"refresh_token_revoked"},
-	ActionRefreshReuse:     {"family_id"},
-	ActionPasswordChanged:  {"sessions_revoked"},
-	ActionUserCreated:      {"username", "role"},
-	ActionUserRoleChanged:  {"from", "to", "sessions_revoked"},
-	ActionNodeCreated:      {"hostname", "region"},
-	ActionNodeDisabled:     {"admin_state_from", "admin_state_to"},
-	ActionNodeEnabled:      {"admin_state_from", "admin_state_to"},
-	ActionNodeCordoned:     {"admin_state_from", "admin_state_to", "reason"},
-	ActionSigningKeyRotate: {"kid"},
+	ActionLoginSucceeded:     {"username"},
+	ActionLoginFailed:        {"username", "reason"},
+	ActionLogout:             {"refresh_token_revoked"},
+	ActionRefreshReuse:       {"family_id"},
+	ActionPasswordChanged:    {"sessions_revoked"},
+	ActionUserCreated:        {"username", "role"},
+	ActionUserRoleChanged:    {"from", "to", "sessions_revoked"},
+	ActionNodeCreated:        {"hostname", "region"},
+	ActionNodeDisabled:       {"admin_state_from", "admin_state_to"},
+	ActionNodeEnabled:        {"admin_state_from", "admin_state_to"},
+	ActionNodeCordoned:       {"admin_state_from", "admin_state_to", "reason"},
+	ActionSigningKeyRotate:   {"kid"},
+	ActionNodeDrained:        {"admin_state_from", "reason", "deadline", "allocations"},
+	ActionNodeUndrained:      {"reason", "deadline"},
+	ActionNodeDecommissioned: {"admin_state_from", "credentials_revoked"},
 
 	ActionAllocationTransition:   {"status_from", "status_to", "reason"},
 	ActionAllocationForceRelease: {"reason", "status_from", "user_id"},

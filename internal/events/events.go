@@ -29,6 +29,9 @@ const (
 	BillingBalanceCredited    = "billing.balance_credited"
 
 	NodeOffline = "node.offline"
+	// NodeDraining: an admin drains a node; its allocations' owners learn
+	// when they will be released (Node.Deadline).
+	NodeDraining = "node.draining"
 
 	GPUUnhealthy = "gpu.unhealthy"
 
@@ -43,7 +46,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
-	NodeOffline, GPUUnhealthy, SSHKeysChanged,
+	NodeOffline, NodeDraining, GPUUnhealthy, SSHKeysChanged,
 }
 
 // Allocation is the payload of every allocation.* event: ids and status,
@@ -79,6 +82,8 @@ type Node struct {
 	Hostname string    `json:"hostname"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
+	// Deadline is a drain's: when what still runs is released.
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // GPU is the payload of gpu.* events: a device that turned unhealthy

@@ -13,13 +13,15 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
 
 // Service manages the inventory.
 type Service struct {
-	store *store.Store
+	store  *store.Store
+	naming events.Naming
 	// desiredAgentVersion is what every node's agent should run: the
 	// control plane's own version. Empty means no drift is ever reported.
 	desiredAgentVersion string
@@ -177,6 +179,7 @@ func (s *Service) withGPUs(ctx context.Context, q *store.Store, rows []db.Node) 
 			AgentVersion: &n.AgentVersion, AgentConnectedAt: n.AgentConnectedAt,
 			AgentVersionDrift: ptr(s.drift(n.AgentVersion)),
 			SshHost:           ptr(n.SshHost), SshPort: ptr(int(n.SshPort)),
+			DrainDeadline:     n.DrainDeadline, DrainReason: optional(n.DrainReason),
 		}
 	}
 	return out, nil
@@ -285,6 +288,9 @@ func (s *Service) setAdminState(ctx context.Context, actor, id uuid.UUID, to api
 		}
 		if err != nil {
 			return err
+		}
+		if n.AdminState == string(api.NodeAdminStateDecommissioned) {
+			return apperr.Conflict("invalid_state", "node is decommissioned; register the host again as a new node")
 		}
 		if n.AdminState != string(to) {
 			if to == api.NodeAdminStateDisabled {

@@ -68,10 +68,12 @@ func (s *Service) IssueJoinToken(ctx context.Context, actor, nodeID uuid.UUID, t
 	token := secrets.Token(joinPrefix)
 	out := JoinToken{NodeID: nodeID, Token: token}
 	err := s.store.InTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.GetNode(ctx, nodeID); store.IsNoRows(err) {
+		if n, err := tx.GetNode(ctx, nodeID); store.IsNoRows(err) {
 			return apperr.NotFound("node")
 		} else if err != nil {
 			return err
+		} else if n.AdminState == "decommissioned" {
+			return apperr.Conflict("invalid_state", "node is decommissioned; register the host again as a new node")
 		}
 		revoked, err := tx.RevokeUnusedJoinTokens(ctx, nodeID)
 		if err != nil {

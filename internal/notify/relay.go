@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -19,13 +20,14 @@ const ConsumerName = "notify"
 // EventTypes are the events the relay turns into notifications.
 var EventTypes = []string{
 	events.AllocationActive, events.AllocationFailed, events.AllocationReleased,
-	events.NodeOffline, events.BillingLowBalance, events.BillingBalanceCredited, events.GPUUnhealthy,
+	events.NodeOffline, events.NodeDraining, events.BillingLowBalance, events.BillingBalanceCredited, events.GPUUnhealthy,
 }
 
 // Message types on the websocket.
 const (
 	TypeAllocationStatus = "allocation.status"
 	TypeNodeOffline      = "node.offline"
+	TypeNodeDraining     = "node.draining"
 	TypeGPUUnhealthy     = "gpu.unhealthy"
 )
 
@@ -41,7 +43,9 @@ type Message struct {
 	// reported.
 	Reason       string `json:"reason,omitempty"`
 	BalanceMinor *int64 `json:"balance_minor,omitempty"`
-	Currency     string `json:"currency,omitempty"`
+	// Deadline is a drain's: when the allocation will be released.
+	Deadline *time.Time `json:"deadline,omitempty"`
+	Currency string     `json:"currency,omitempty"`
 	// NotificationID, Kind, Title and Body are the stored notification
 	// (GET /api/v1/notifications) this message was kept as.
 	NotificationID *uuid.UUID `json:"notification_id,omitempty"`
@@ -101,7 +105,7 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		title, body := gpuText(info, g)
 		return r.deliver(ctx, g.UserID, env.Type, title, body,
 			Message{Type: TypeGPUUnhealthy, ID: env.ID, AllocationID: &g.AllocationID, NodeID: &g.NodeID, Reason: g.Reason})
-	case events.NodeOffline:
+	case events.NodeOffline, events.NodeDraining:
 		var n events.Node
 		if err := json.Unmarshal(env.Data, &n); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
@@ -117,6 +121,10 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 			}
 			title, body := nodeOfflineText(info, n)
 			m := Message{Type: TypeNodeOffline, ID: env.ID, NodeID: &n.NodeID, AllocationID: &a.ID, Status: a.Status}
+			if env.Type == events.NodeDraining {
+				title, body = nodeDrainingText(info, n)
+				m.Type, m.Reason, m.Deadline = TypeNodeDraining, n.Reason, n.Deadline
+			}
 			if err := r.deliver(ctx, a.UserID, env.Type, title, body, m); err != nil {
 				return err
 			}

@@ -90,6 +90,17 @@ func nodeOfflineText(a db.GetNotifyAllocationRow, n events.Node) (title, body st
 		fmt.Sprintf("The node running %s, %s, stopped reporting%s. Billing for %s is paused until the node is back.", name, n.Hostname, why, name)
 }
 
+func nodeDrainingText(a db.GetNotifyAllocationRow, n events.Node) (title, body string) {
+	name := allocationName(a)
+	when := "soon"
+	if n.Deadline != nil {
+		when = "at " + n.Deadline.UTC().Format("2006-01-02 15:04 MST")
+	}
+	return name + ": node going into maintenance",
+		fmt.Sprintf("The node running %s, %s, is being drained for maintenance (%s). %s will be released %s; "+
+			"it is charged up to then at the latest. Save your work and release it earlier if you can.", name, n.Hostname, n.Reason, name, when)
+}
+
 func gpuText(a db.GetNotifyAllocationRow, g events.GPU) (title, body string) {
 	name := allocationName(a)
 	why := ""

@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/inventory"
+	"github.com/gpuaas/gpuaas/internal/store"
 )
 
 func (a *App) listSKUs(w http.ResponseWriter, r *http.Request) error {
@@ -105,4 +107,40 @@ func cursorOf[T comparable](last T) string {
 		return ""
 	}
 	return httpapi.EncodeCursor(last)
+}
+
+// adminDrainNode stops placements on a node and schedules the release of
+// what runs there at the deadline.
+func (a *App) adminDrainNode(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "node_id")
+	if err != nil {
+		return err
+	}
+	var req api.DrainNodeRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	node, err := a.Inventory.DrainNode(r.Context(), principal(r).UserID, id, req, time.Now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, node)
+	return nil
+}
+
+func (a *App) adminUndrainNode(w http.ResponseWriter, r *http.Request) error {
+	return a.setNodeAdminState(w, r, a.Inventory.UndrainNode)
+}
+
+// adminDecommissionNode retires an empty node, revoking its agent's
+// credentials and unused join tokens in the same transaction.
+func (a *App) adminDecommissionNode(w http.ResponseWriter, r *http.Request) error {
+	return a.setNodeAdminState(w, r, func(ctx context.Context, actor, id uuid.UUID) (api.Node, error) {
+		return a.Inventory.DecommissionNode(ctx, actor, id, func(ctx context.Context, tx *store.Store, node uuid.UUID) (int64, error) {
+			if _, err := tx.RevokeUnusedJoinTokens(ctx, node); err != nil {
+				return 0, err
+			}
+			return tx.RevokeNodeCredentials(ctx, node)
+		})
+	})
 }

@@ -290,7 +290,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st, app.Naming)
-	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
+	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version), inventory.WithNaming(app.Naming))
 	app.Audit = audit.NewReader(st)
 	// Billing and the lifecycle call each other (a create checks funds, a
 	// release closes the usage window; depletion force-releases): billing
@@ -385,9 +385,10 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
 				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, notify.NewRelay(a.NATS, a.Store, a.Naming).HandleEvent, a.Registry)
 		},
-		"meter":        a.Billing.RunMeter,
-		"node sweeper": a.Agents.RunSweeper,
-		"reconciler":   func(ctx context.Context) error { reconciler.Run(ctx); return nil },
+		"meter":         a.Billing.RunMeter,
+		"drain sweeper": func(ctx context.Context) error { a.Allocations.RunDrainSweeper(ctx, 2*time.Second); return nil },
+		"node sweeper":  a.Agents.RunSweeper,
+		"reconciler":    func(ctx context.Context) error { reconciler.Run(ctx); return nil },
 		"housekeeping": func(ctx context.Context) error {
 			every(ctx, time.Hour, func() {
 				if err := a.Auth.Cleanup(ctx); err != nil {

@@ -1174,14 +1174,17 @@ UPDATE allocations SET
     active_at         = CASE WHEN $1 = 'active' THEN clock_timestamp() ELSE active_at END,
     released_at       = CASE WHEN $1 IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END,
     -- The first release request is the one billed to; a retry keeps it.
-    release_requested_at = CASE WHEN $1 = 'releasing' THEN COALESCE(release_requested_at, clock_timestamp())
+    -- release_at backdates it (a drain's deadline, passed by the time the
+    -- sweeper releases).
+    release_requested_at = CASE WHEN $1 = 'releasing'
+                                THEN COALESCE(release_requested_at, $7::timestamptz, clock_timestamp())
                                 ELSE release_requested_at END,
     last_error        = CASE WHEN $1 IN ('released', 'active') THEN '' ELSE last_error END,
     -- An escalation to release_failed keeps the retry schedule it had.
     next_attempt_at   = CASE WHEN $1 = 'release_failed' THEN next_attempt_at ELSE NULL END,
     -- Only a running workload's apps can be ready.
     apps_ready        = CASE WHEN $1 = 'active' THEN apps_ready ELSE '{}' END
-WHERE id = $7 AND status = $8
+WHERE id = $8 AND status = $9
 RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
 `
 
@@ -1192,6 +1195,7 @@ type TransitionAllocationParams struct {
 	FailureReason *string
 	ReleaseReason *string
 	ResetAttempts bool
+	ReleaseAt     *time.Time
 	ID            uuid.UUID
 	FromStatus    string
 }
@@ -1206,6 +1210,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		arg.FailureReason,
 		arg.ReleaseReason,
 		arg.ResetAttempts,
+		arg.ReleaseAt,
 		arg.ID,
 		arg.FromStatus,
 	)

@@ -57,7 +57,7 @@ func (q *Queries) CountOfflineGrace(ctx context.Context, capMicros int64) error 
 const createNode = `-- name: CreateNode :one
 INSERT INTO nodes (hostname, region, labels, status)
 VALUES ($1, $2, $3, $4)
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason
 `
 
 type CreateNodeParams struct {
@@ -93,6 +93,8 @@ func (q *Queries) CreateNode(ctx context.Context, arg CreateNodeParams) (Node, e
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }
@@ -117,7 +119,7 @@ func (q *Queries) DeleteUnreportedGPUs(ctx context.Context, arg DeleteUnreported
 }
 
 const getNode = `-- name: GetNode :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE id = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason FROM nodes WHERE id = $1
 `
 
 func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -141,12 +143,14 @@ func (q *Queries) GetNode(ctx context.Context, id uuid.UUID) (Node, error) {
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }
 
 const getNodeByHostname = `-- name: GetNodeByHostname :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE hostname = $1
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason FROM nodes WHERE hostname = $1
 `
 
 func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node, error) {
@@ -170,12 +174,14 @@ func (q *Queries) GetNodeByHostname(ctx context.Context, hostname string) (Node,
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }
 
 const getNodeForUpdate = `-- name: GetNodeForUpdate :one
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes WHERE id = $1 FOR UPDATE
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason FROM nodes WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, error) {
@@ -199,6 +205,8 @@ func (q *Queries) GetNodeForUpdate(ctx context.Context, id uuid.UUID) (Node, err
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }
@@ -394,7 +402,7 @@ func (q *Queries) ListHeldGPUHealth(ctx context.Context, nodeID uuid.UUID) ([]Li
 }
 
 const listNodes = `-- name: ListNodes :many
-SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes FROM nodes
+SELECT id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason FROM nodes
 WHERE ($1::text IS NULL OR status = $1::text)
   AND ($2::text IS NULL OR region = $2::text)
   AND ($3::text IS NULL OR admin_state = $3::text)
@@ -452,6 +460,8 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 			&i.OfflineGraceMicros,
 			&i.OfflineCheckedAt,
 			&i.Runtimes,
+			&i.DrainDeadline,
+			&i.DrainReason,
 		); err != nil {
 			return nil, err
 		}
@@ -603,7 +613,8 @@ func (q *Queries) RecordAgentHello(ctx context.Context, arg RecordAgentHelloPara
 }
 
 const setNodeAdminState = `-- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = $1, updated_at = now() WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
+UPDATE nodes SET admin_state = $1, drain_deadline = NULL, drain_reason = '', updated_at = now()
+WHERE id = $2 RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason
 `
 
 type SetNodeAdminStateParams struct {
@@ -611,6 +622,7 @@ type SetNodeAdminStateParams struct {
 	ID         uuid.UUID
 }
 
+// Enable or disable; leaving draining drops its deadline and reason.
 func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStateParams) (Node, error) {
 	row := q.db.QueryRow(ctx, setNodeAdminState, arg.AdminState, arg.ID)
 	var i Node
@@ -632,6 +644,8 @@ func (q *Queries) SetNodeAdminState(ctx context.Context, arg SetNodeAdminStatePa
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }
@@ -741,7 +755,7 @@ const upsertNodeOnline = `-- name: UpsertNodeOnline :one
 INSERT INTO nodes (hostname, region, status, last_heartbeat_at, runtimes)
 VALUES ($1, $2, 'online', now(), '{process,docker}')
 ON CONFLICT (hostname) DO NOTHING
-RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes
+RETURNING id, hostname, region, labels, status, admin_state, last_heartbeat_at, created_at, updated_at, agent_version, agent_connected_at, ssh_host, ssh_port, offline_since, offline_grace_micros, offline_checked_at, runtimes, drain_deadline, drain_reason
 `
 
 type UpsertNodeOnlineParams struct {
@@ -772,6 +786,8 @@ func (q *Queries) UpsertNodeOnline(ctx context.Context, arg UpsertNodeOnlinePara
 		&i.OfflineGraceMicros,
 		&i.OfflineCheckedAt,
 		&i.Runtimes,
+		&i.DrainDeadline,
+		&i.DrainReason,
 	)
 	return i, err
 }

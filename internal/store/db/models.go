@@ -156,6 +156,8 @@ type Node struct {
 	OfflineGraceMicros int64
 	OfflineCheckedAt   *time.Time
 	Runtimes           []string
+	DrainDeadline      *time.Time
+	DrainReason        string
 }
 
 type NodeCredential struct {

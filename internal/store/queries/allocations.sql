@@ -33,7 +33,10 @@ UPDATE allocations SET
     active_at         = CASE WHEN @to_status = 'active' THEN clock_timestamp() ELSE active_at END,
     released_at       = CASE WHEN @to_status IN ('released', 'failed') THEN clock_timestamp() ELSE released_at END,
     -- The first release request is the one billed to; a retry keeps it.
-    release_requested_at = CASE WHEN @to_status = 'releasing' THEN COALESCE(release_requested_at, clock_timestamp())
+    -- release_at backdates it (a drain's deadline, passed by the time the
+    -- sweeper releases).
+    release_requested_at = CASE WHEN @to_status = 'releasing'
+                                THEN COALESCE(release_requested_at, sqlc.narg(release_at)::timestamptz, clock_timestamp())
                                 ELSE release_requested_at END,
     last_error        = CASE WHEN @to_status IN ('released', 'active') THEN '' ELSE last_error END,
     -- An escalation to release_failed keeps the retry schedule it had.

@@ -53,7 +53,9 @@ ORDER BY hostname
 LIMIT @page_limit;
 
 -- name: SetNodeAdminState :one
-UPDATE nodes SET admin_state = @admin_state, updated_at = now() WHERE id = @id RETURNING *;
+-- Enable or disable; leaving draining drops its deadline and reason.
+UPDATE nodes SET admin_state = @admin_state, drain_deadline = NULL, drain_reason = '', updated_at = now()
+WHERE id = @id RETURNING *;
 
 -- name: UpsertNodeOnline :one
 -- For the dev seed: a node that exists keeps its states. The in-process

@@ -298,8 +298,71 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a disable (admin_state=active) */
+        /**
+         * Undo a disable (admin_state=active)
+         * @description A decommissioned node is `409 invalid_state`: it never takes work again.
+         */
         post: operations["adminEnableNode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/nodes/{node_id}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain a node for maintenance
+         * @description Stops new placements on the node at once (admin_state `draining`) and tells the owners of its allocations when they will be released. At `deadline` (RFC 3339, in the future: `400` naming `deadline` otherwise) what still runs there is force-released with reason `maintenance: <reason>`, and its charge ends at the deadline itself however late the release runs. Draining again moves the deadline and reason. A disabled or decommissioned node is `409 invalid_state`.
+         */
+        post: operations["adminDrainNode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/nodes/{node_id}/undrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return a draining node to service
+         * @description Only a draining node (`409 invalid_state` otherwise); allocations already released stay released.
+         */
+        post: operations["adminUndrainNode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/nodes/{node_id}/decommission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire an empty node for good
+         * @description Refused with `409 node_in_use` while any of its GPUs is allocated. The node's agent credentials are revoked and it never takes work again (enable, undrain and join tokens are `409 invalid_state`); its record and history stay.
+         */
+        post: operations["adminDecommissionNode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1367,6 +1430,7 @@ export interface paths {
          *     frame is one JSON message with `type`, `id` (the event id) and the ids
          *     and status it concerns: `allocation.status` {allocation_id, status},
          *     `node.offline` {node_id, allocation_id, status},
+         *     `node.draining` {node_id, allocation_id, status, reason, deadline},
          *     `billing.low_balance` and `billing.balance_credited`
          *     {balance_minor, currency}; every message also carries the stored
          *     notification's `notification_id`, `kind`, `title` and `body` (see
@@ -1576,7 +1640,7 @@ export interface components {
         /** @enum {string} */
         NodeStatus: "online" | "offline";
         /** @enum {string} */
-        NodeAdminState: "active" | "maintenance" | "disabled";
+        NodeAdminState: "active" | "maintenance" | "draining" | "disabled" | "decommissioned";
         /** @enum {string} */
         GPUHealth: "healthy" | "unhealthy";
         GPU: {
@@ -1598,6 +1662,13 @@ export interface components {
             };
             status: components["schemas"]["NodeStatus"];
             admin_state: components["schemas"]["NodeAdminState"];
+            /**
+             * Format: date-time
+             * @description While draining: when what still runs on it is force-released (and its charge ends).
+             */
+            drain_deadline?: string | null;
+            /** @description While draining: why, as the admin wrote it. */
+            drain_reason?: string;
             /** Format: date-time */
             last_heartbeat_at?: string | null;
             /** @description The version its agent reported when it last connected; empty before any agent has. */
@@ -1616,6 +1687,15 @@ export interface components {
             gpus: components["schemas"]["GPU"][];
             /** Format: date-time */
             created_at: string;
+        };
+        DrainNodeRequest: {
+            /** @description 1 to 500 characters, shown to the owners. */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When what still runs is released; in the future, at most 30 days ahead.
+             */
+            deadline: string;
         };
         NodeList: {
             items: components["schemas"]["Node"][];
@@ -2125,7 +2205,7 @@ export interface components {
         Notification: {
             /** Format: uuid */
             id: string;
-            /** @description The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, gpu.unhealthy, billing.low_balance, billing.balance_credited. */
+            /** @description The event it tells of: allocation.active, allocation.failed, allocation.released, node.offline, node.draining, gpu.unhealthy, billing.low_balance, billing.balance_credited. */
             kind: string;
             /** @description What happened, naming the allocation by its name. */
             title: string;
@@ -2787,6 +2867,95 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminDrainNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: components["parameters"]["NodeID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrainNodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Draining. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Node"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUndrainNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: components["parameters"]["NodeID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Node"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminDecommissionNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node_id: components["parameters"]["NodeID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Decommissioned. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Node"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -4143,6 +4312,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
         };
     };
