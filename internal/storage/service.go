@@ -493,4 +493,3 @@ func uploadErr(err error) error {
 	}
 	return err
 }
-
