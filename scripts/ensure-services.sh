@@ -148,7 +148,8 @@ ensure_nats() {
 	wait_for nats nats_up
 }
 
-# The S3 test server: versitygw's posix backend. The binary is built from
+# The S3 test server: versitygw's posix backend (with its metadata in
+# xattrs: multipart uploads need them). The binary is built from
 # the Go module proxy once per version; the data directory is scratch.
 S3_DIR=${GPUAAS_S3_DIR:-/var/lib/gpuaas-ci-s3}
 S3_VERSION=v1.8.0
@@ -177,7 +178,7 @@ ensure_s3() {
 		if s3_up; then log "s3 is up"; else
 			log "starting versitygw on $S3_ADDR (log $S3_DIR/versitygw.log)"
 			as_root env ROOT_ACCESS_KEY="$S3_ACCESS" ROOT_SECRET_KEY="$S3_SECRET" setsid "$bin" --port "$S3_ADDR" --quiet \
-				posix --nometa "$S3_DIR/data" </dev/null >"$S3_DIR/versitygw.log" 2>&1 9>&- &
+				posix "$S3_DIR/data" </dev/null >"$S3_DIR/versitygw.log" 2>&1 9>&- &
 			wait_for s3 s3_up
 		fi
 	) 9>"$S3_DIR/lock"
