@@ -31,7 +31,8 @@ const (
 // without the API, so the API's own accounting drifts.
 const RescanAfter = time.Minute
 
-// reserveChunk is how much an upload of unknown length reserves at a time.
+// reserveChunk is how much an upload of unknown length reserves at a time
+// (less near the quota).
 const reserveChunk = 16 << 20
 
 var namespaceRE = regexp.MustCompile(`^[ut]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -424,15 +425,35 @@ func (q *reserver) reserve(n int64) error {
 	return nil
 }
 
+// ErrCutOff is an upload whose body ended before it should have (the
+// client went away). It is not io.ErrUnexpectedEOF on purpose: S3 clients
+// take that for the end of a stream of unknown length and complete the
+// object.
+var ErrCutOff = errors.New("storage: the upload's body was cut off")
+
 func (q *reserver) Read(p []byte) (int, error) {
 	n, err := q.r.Read(p)
 	q.read += int64(n)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = ErrCutOff
+	case err == io.EOF && q.known && q.read < q.reserved:
+		err = ErrCutOff
+	case err != nil && err != io.EOF:
+		err = fmt.Errorf("%w: %w", ErrCutOff, err)
+	}
 	if q.read > q.reserved {
 		if q.known {
 			return n, errors.New("body longer than its Content-Length")
 		}
-		need := max(q.read-q.reserved, reserveChunk)
-		if rerr := q.reserve(need); rerr != nil {
+		need := q.read - q.reserved
+		rerr := q.reserve(max(need, reserveChunk))
+		var qe *errQuota
+		if errors.As(rerr, &qe) && need < reserveChunk {
+			// Near the quota: what this read needs may still fit.
+			rerr = q.reserve(need)
+		}
+		if rerr != nil {
 			return 0, rerr
 		}
 	}
@@ -482,7 +503,8 @@ func (s *Service) Upload(ctx context.Context, actor, owner uuid.UUID, region, p 
 		}
 		return Entry{}, uploadErr(mapErr(err, "folder"))
 	}
-	return e, s.audit(ctx, actor, t, audit.ActionStorageUpload,
+	// The file is in place: audit it even if the client has gone.
+	return e, s.audit(context.WithoutCancel(ctx), actor, t, audit.ActionStorageUpload,
 		map[string]any{"path": p, "size": e.Size, "replaced": replaced > 0})
 }
 
@@ -490,6 +512,9 @@ func uploadErr(err error) error {
 	var qe *errQuota
 	if errors.As(err, &qe) {
 		return quotaExceeded(qe.used, qe.quota)
+	}
+	if errors.Is(err, ErrCutOff) {
+		return apperr.Invalid("the upload's body ended before its end (nothing was written)").Wrap(err)
 	}
 	return err
 }
