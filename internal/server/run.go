@@ -373,9 +373,10 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
 				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, notify.NewRelay(a.NATS, a.Store, a.Naming).HandleEvent, a.Registry)
 		},
-		"meter":        a.Billing.RunMeter,
-		"node sweeper": a.Agents.RunSweeper,
-		"reconciler":   func(ctx context.Context) error { reconciler.Run(ctx); return nil },
+		"meter":           a.Billing.RunMeter,
+		"storage charges": a.Storage.RunCharger,
+		"node sweeper":    a.Agents.RunSweeper,
+		"reconciler":      func(ctx context.Context) error { reconciler.Run(ctx); return nil },
 		"housekeeping": func(ctx context.Context) error {
 			every(ctx, time.Hour, func() {
 				if err := a.Auth.Cleanup(ctx); err != nil {

@@ -12,7 +12,7 @@ import (
 // settings: --storage-fs-root for every region not in --storage-config,
 // and the file's backends. The fs root is created (0700) when missing.
 func FromConfig(cfg config.Server) (Config, error) {
-	out := Config{Regions: map[string]Backend{}, DefaultQuota: cfg.StorageQuotaBytes}
+	out := Config{Regions: map[string]Backend{}, DefaultQuota: cfg.StorageQuotaBytes, Prices: map[string]int64{}}
 	if cfg.StorageFSRoot != "" {
 		if err := os.MkdirAll(cfg.StorageFSRoot, 0o700); err != nil {
 			return out, config.Invalid("storage-fs-root", "%v", err)
@@ -24,6 +24,9 @@ func FromConfig(cfg config.Server) (Config, error) {
 		out.Default = b
 	}
 	for slug, r := range cfg.Storage.Regions {
+		if r.PricePerGiBMonthMinor != nil {
+			out.Prices[slug] = *r.PricePerGiBMonthMinor
+		}
 		switch r.Backend {
 		case "fs":
 			if err := os.MkdirAll(r.Path, 0o700); err != nil {

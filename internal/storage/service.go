@@ -50,6 +50,10 @@ type Config struct {
 	Default Backend
 	// DefaultQuota is a namespace's quota without an override, in bytes.
 	DefaultQuota int64
+	// Prices are the regions that charge for storage, in minor units per
+	// GiB-month; Currency is theirs (default USD).
+	Prices   map[string]int64
+	Currency string
 }
 
 // Service is the storage use cases: files, usage and quotas.

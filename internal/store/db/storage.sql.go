@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const claimStorageScan = `-- name: ClaimStorageScan :one
@@ -16,7 +17,7 @@ UPDATE storage_namespaces
 SET scanned_at = now()
 WHERE namespace = $1 AND region = $2
   AND (scanned_at IS NULL OR scanned_at < now() - make_interval(secs => $3::float8))
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type ClaimStorageScanParams struct {
@@ -25,8 +26,8 @@ type ClaimStorageScanParams struct {
 	StaleSeconds float64
 }
 
-// Claims the rescan of a namespace whose last scan is older than
-// @stale_seconds, so that one request of many walks it.
+// Claims the rescan of a namespace whose last scan is older than the
+// given seconds, so that one request of many walks it.
 func (q *Queries) ClaimStorageScan(ctx context.Context, arg ClaimStorageScanParams) (StorageNamespace, error) {
 	row := q.db.QueryRow(ctx, claimStorageScan, arg.Namespace, arg.Region, arg.StaleSeconds)
 	var i StorageNamespace
@@ -39,6 +40,8 @@ func (q *Queries) ClaimStorageScan(ctx context.Context, arg ClaimStorageScanPara
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
 }
@@ -47,7 +50,7 @@ const ensureStorageNamespace = `-- name: EnsureStorageNamespace :one
 INSERT INTO storage_namespaces (namespace, region, owner_user_id)
 VALUES ($1, $2, $3)
 ON CONFLICT (namespace, region) DO UPDATE SET namespace = EXCLUDED.namespace
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type EnsureStorageNamespaceParams struct {
@@ -69,12 +72,14 @@ func (q *Queries) EnsureStorageNamespace(ctx context.Context, arg EnsureStorageN
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
 }
 
 const getStorageNamespace = `-- name: GetStorageNamespace :one
-SELECT namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at FROM storage_namespaces WHERE namespace = $1 AND region = $2
+SELECT namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder FROM storage_namespaces WHERE namespace = $1 AND region = $2
 `
 
 type GetStorageNamespaceParams struct {
@@ -94,8 +99,44 @@ func (q *Queries) GetStorageNamespace(ctx context.Context, arg GetStorageNamespa
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
+}
+
+const insertStorageCharge = `-- name: InsertStorageCharge :execrows
+INSERT INTO storage_charges (namespace, region, day, owner_user_id, used_bytes, price_per_gib_month_minor, amount_minor, currency)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING
+`
+
+type InsertStorageChargeParams struct {
+	Namespace             string
+	Region                string
+	Day                   pgtype.Date
+	OwnerUserID           uuid.UUID
+	UsedBytes             int64
+	PricePerGibMonthMinor int64
+	AmountMinor           int64
+	Currency              string
+}
+
+func (q *Queries) InsertStorageCharge(ctx context.Context, arg InsertStorageChargeParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertStorageCharge,
+		arg.Namespace,
+		arg.Region,
+		arg.Day,
+		arg.OwnerUserID,
+		arg.UsedBytes,
+		arg.PricePerGibMonthMinor,
+		arg.AmountMinor,
+		arg.Currency,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const listRegionIDs = `-- name: ListRegionIDs :many
@@ -123,12 +164,107 @@ func (q *Queries) ListRegionIDs(ctx context.Context) ([]string, error) {
 	return items, nil
 }
 
+const listStorageCharges = `-- name: ListStorageCharges :many
+SELECT namespace, region, day, owner_user_id, used_bytes, price_per_gib_month_minor, amount_minor, currency, created_at FROM storage_charges WHERE owner_user_id = $1 ORDER BY day, region
+`
+
+func (q *Queries) ListStorageCharges(ctx context.Context, ownerUserID uuid.UUID) ([]StorageCharge, error) {
+	rows, err := q.db.Query(ctx, listStorageCharges, ownerUserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StorageCharge{}
+	for rows.Next() {
+		var i StorageCharge
+		if err := rows.Scan(
+			&i.Namespace,
+			&i.Region,
+			&i.Day,
+			&i.OwnerUserID,
+			&i.UsedBytes,
+			&i.PricePerGibMonthMinor,
+			&i.AmountMinor,
+			&i.Currency,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listStorageToCharge = `-- name: ListStorageToCharge :many
+SELECT namespace FROM storage_namespaces
+WHERE region = $1 AND owner_user_id IS NOT NULL
+  AND created_at < $2::date + 1
+  AND (charged_through IS NULL OR charged_through < $2::date)
+ORDER BY namespace
+`
+
+type ListStorageToChargeParams struct {
+	Region string
+	Day    pgtype.Date
+}
+
+// Namespaces of a region that existed on the day and are not charged for it.
+func (q *Queries) ListStorageToCharge(ctx context.Context, arg ListStorageToChargeParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, listStorageToCharge, arg.Region, arg.Day)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var namespace string
+		if err := rows.Scan(&namespace); err != nil {
+			return nil, err
+		}
+		items = append(items, namespace)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockStorageNamespace = `-- name: LockStorageNamespace :one
+SELECT namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder FROM storage_namespaces WHERE namespace = $1 AND region = $2 FOR UPDATE
+`
+
+type LockStorageNamespaceParams struct {
+	Namespace string
+	Region    string
+}
+
+func (q *Queries) LockStorageNamespace(ctx context.Context, arg LockStorageNamespaceParams) (StorageNamespace, error) {
+	row := q.db.QueryRow(ctx, lockStorageNamespace, arg.Namespace, arg.Region)
+	var i StorageNamespace
+	err := row.Scan(
+		&i.Namespace,
+		&i.Region,
+		&i.OwnerUserID,
+		&i.UsedBytes,
+		&i.ReservedBytes,
+		&i.QuotaBytes,
+		&i.ScannedAt,
+		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
+	)
+	return i, err
+}
+
 const reserveStorage = `-- name: ReserveStorage :one
 UPDATE storage_namespaces
 SET reserved_bytes = reserved_bytes + $1::bigint
 WHERE namespace = $2 AND region = $3
   AND used_bytes + reserved_bytes + $1::bigint <= COALESCE(quota_bytes, $4::bigint)
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type ReserveStorageParams struct {
@@ -158,14 +294,38 @@ func (q *Queries) ReserveStorage(ctx context.Context, arg ReserveStorageParams) 
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
+}
+
+const setStorageCharged = `-- name: SetStorageCharged :exec
+UPDATE storage_namespaces SET charged_through = $1, charge_remainder = $2
+WHERE namespace = $3 AND region = $4
+`
+
+type SetStorageChargedParams struct {
+	Day             pgtype.Date
+	ChargeRemainder int64
+	Namespace       string
+	Region          string
+}
+
+func (q *Queries) SetStorageCharged(ctx context.Context, arg SetStorageChargedParams) error {
+	_, err := q.db.Exec(ctx, setStorageCharged,
+		arg.Day,
+		arg.ChargeRemainder,
+		arg.Namespace,
+		arg.Region,
+	)
+	return err
 }
 
 const setStorageQuota = `-- name: SetStorageQuota :one
 UPDATE storage_namespaces SET quota_bytes = $1
 WHERE namespace = $2 AND region = $3
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type SetStorageQuotaParams struct {
@@ -186,6 +346,8 @@ func (q *Queries) SetStorageQuota(ctx context.Context, arg SetStorageQuotaParams
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
 }
@@ -193,7 +355,7 @@ func (q *Queries) SetStorageQuota(ctx context.Context, arg SetStorageQuotaParams
 const setStorageUsed = `-- name: SetStorageUsed :one
 UPDATE storage_namespaces SET used_bytes = $1, scanned_at = now()
 WHERE namespace = $2 AND region = $3
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type SetStorageUsedParams struct {
@@ -214,6 +376,8 @@ func (q *Queries) SetStorageUsed(ctx context.Context, arg SetStorageUsedParams) 
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
 }
@@ -223,7 +387,7 @@ UPDATE storage_namespaces
 SET reserved_bytes = GREATEST(reserved_bytes - $1::bigint, 0),
     used_bytes = GREATEST(used_bytes + $2::bigint, 0)
 WHERE namespace = $3 AND region = $4
-RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at
+RETURNING namespace, region, owner_user_id, used_bytes, reserved_bytes, quota_bytes, scanned_at, created_at, charged_through, charge_remainder
 `
 
 type SettleStorageParams struct {
@@ -252,6 +416,8 @@ func (q *Queries) SettleStorage(ctx context.Context, arg SettleStorageParams) (S
 		&i.QuotaBytes,
 		&i.ScannedAt,
 		&i.CreatedAt,
+		&i.ChargedThrough,
+		&i.ChargeRemainder,
 	)
 	return i, err
 }

@@ -32,8 +32,8 @@ WHERE namespace = @namespace AND region = @region
 RETURNING *;
 
 -- name: ClaimStorageScan :one
--- Claims the rescan of a namespace whose last scan is older than
--- @stale_seconds, so that one request of many walks it.
+-- Claims the rescan of a namespace whose last scan is older than the
+-- given seconds, so that one request of many walks it.
 UPDATE storage_namespaces
 SET scanned_at = now()
 WHERE namespace = @namespace AND region = @region
@@ -49,3 +49,26 @@ RETURNING *;
 UPDATE storage_namespaces SET quota_bytes = sqlc.narg(quota_bytes)
 WHERE namespace = @namespace AND region = @region
 RETURNING *;
+
+-- name: ListStorageToCharge :many
+-- Namespaces of a region that existed on the day and are not charged for it.
+SELECT namespace FROM storage_namespaces
+WHERE region = @region AND owner_user_id IS NOT NULL
+  AND created_at < sqlc.arg(day)::date + 1
+  AND (charged_through IS NULL OR charged_through < sqlc.arg(day)::date)
+ORDER BY namespace;
+
+-- name: LockStorageNamespace :one
+SELECT * FROM storage_namespaces WHERE namespace = @namespace AND region = @region FOR UPDATE;
+
+-- name: InsertStorageCharge :execrows
+INSERT INTO storage_charges (namespace, region, day, owner_user_id, used_bytes, price_per_gib_month_minor, amount_minor, currency)
+VALUES (@namespace, @region, @day, @owner_user_id, @used_bytes, @price_per_gib_month_minor, @amount_minor, @currency)
+ON CONFLICT DO NOTHING;
+
+-- name: SetStorageCharged :exec
+UPDATE storage_namespaces SET charged_through = @day, charge_remainder = @charge_remainder
+WHERE namespace = @namespace AND region = @region;
+
+-- name: ListStorageCharges :many
+SELECT * FROM storage_charges WHERE owner_user_id = @owner_user_id ORDER BY day, region;
