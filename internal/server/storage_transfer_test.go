@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store/db"
@@ -351,4 +352,54 @@ func TestStorageQuotaConcurrentUploads(t *testing.T) {
 		t.Fatalf("%d bytes on disk past a quota of %d", onDisk, quota)
 	}
 	t.Logf("%d of 12 uploads of %d MiB fit a %d MiB quota", ok.Load(), size>>20, quota>>20)
+}
+
+// slowReader gives n bytes over about d.
+type slowReader struct {
+	n, sent int
+	step    time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.sent >= r.n {
+		return 0, io.EOF
+	}
+	time.Sleep(r.step)
+	k := min(len(p), 1024, r.n-r.sent)
+	r.sent += k
+	return k, nil
+}
+
+// An upload may take longer than the server's read timeout (30 s; 1 s
+// here): the handler lifts it, as the app proxy does.
+func TestStorageUploadOutlastsReadTimeout(t *testing.T) {
+	se := startStorage(t, false)
+	s := se.storer(t, "user", "")
+	// The same handler on a second server with a 1 s read timeout (on a
+	// registry of its own: the handler registers its metrics).
+	reg := se.App.Registry
+	se.App.Registry = prometheus.NewRegistry()
+	h := se.App.Handler()
+	se.App.Registry = reg
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second, ReadTimeout: time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.base = "http://" + ln.Addr().String()
+	body := &slowReader{n: 10 * 1024, step: 250 * time.Millisecond} // 2.5 s
+	req, _ := http.NewRequest("PUT", s.url("/api/v1/storage/upload", url.Values{"path": {"slow.bin"}}), body)
+	req.ContentLength = int64(body.n)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	res, err := s.plain.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("slow upload: %d %s", res.StatusCode, b)
+	}
 }

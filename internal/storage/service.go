@@ -518,7 +518,7 @@ func uploadErr(err error) error {
 		return quotaExceeded(qe.used, qe.quota)
 	}
 	if errors.Is(err, ErrCutOff) {
-		return apperr.Invalid("the upload's body ended before its end (nothing was written)").Wrap(err)
+		return apperr.Invalid("the upload's body was cut off before its end; nothing was written").Wrap(err)
 	}
 	return err
 }
