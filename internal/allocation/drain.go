@@ -59,4 +59,3 @@ func (s *Service) RunDrainSweeper(ctx context.Context, every time.Duration) {
 		}
 	}
 }
-

@@ -92,8 +92,8 @@ func NewProxy(targets Targets, streams Streams, tickets *Tickets,
 		ReadBufferSize:      64 << 10,
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     transport,
+		Rewrite:   p.rewrite,
+		Transport: transport,
 		// Zero: a response of known length goes out in as few writes as
 		// it can; ReverseProxy flushes every write of a stream (server-sent
 		// events, a body of unknown length) at once by itself.

@@ -50,6 +50,12 @@ var labels = map[string]string{
 
 	ActionSSHSessionStart: "SSH connection opened",
 	ActionSSHSessionEnd:   "SSH connection closed",
+
+	ActionStorageUpload:   "File uploaded",
+	ActionStorageMkdir:    "Folder created",
+	ActionStorageRename:   "File or folder moved",
+	ActionStorageDelete:   "File or folder deleted",
+	ActionStorageQuotaSet: "Storage quota set",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -63,6 +69,7 @@ var categoryLabels = map[string]string{
 	"ssh_key":     "SSH keys",
 	"terminal":    "Terminals",
 	"ssh":         "SSH connections",
+	"storage":     "Storage",
 	"signing_key": "Signing keys",
 }
 

@@ -222,3 +222,18 @@ func TestEmbeddedNATS(t *testing.T) {
 		t.Fatalf("JetStream store not under the data dir: %v", err)
 	}
 }
+
+func TestDevStoresUnderItsDataDir(t *testing.T) {
+	cfg := devenv.Defaults()
+	cfg.DataDir = "/tmp/gpuaas-dev-x"
+	devenv.Complete(&cfg)
+	if cfg.StorageFSRoot != "/tmp/gpuaas-dev-x/storage" {
+		t.Fatalf("dev storage root %q", cfg.StorageFSRoot)
+	}
+	cfg = devenv.Defaults()
+	cfg.StorageConfig = "/etc/gpuaas/storage.yaml"
+	devenv.Complete(&cfg)
+	if cfg.StorageFSRoot != "" {
+		t.Fatalf("dev set a storage root beside --storage-config: %q", cfg.StorageFSRoot)
+	}
+}

@@ -3,6 +3,8 @@ package devenv_test
 import (
 	"bytes"
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +97,18 @@ func TestDevRunsTheFleetThroughAgents(t *testing.T) {
 	}
 	if j.Workload == nil || j.Workload.Runtime != api.AllocationWorkloadRuntimeDocker {
 		t.Fatalf("jupyter allocation's workload: %+v", j.Workload)
+	}
+	// Storage works in a first look: an fs backend under the data dir.
+	res, err := c.Do(bg, "PUT", "/api/v1/storage/upload?path=hello.txt", strings.NewReader("hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("dev storage upload: %d", res.StatusCode)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(cfg.DataDir, "storage", "u-*", "hello.txt")); len(matches) != 1 {
+		t.Fatalf("the upload is not under <data-dir>/storage: %v", matches)
 	}
 	nodes, err := c.ListNodes(bg, api.ListNodesParams{})
 	if err != nil {

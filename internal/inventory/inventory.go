@@ -179,7 +179,7 @@ func (s *Service) withGPUs(ctx context.Context, q *store.Store, rows []db.Node) 
 			AgentVersion: &n.AgentVersion, AgentConnectedAt: n.AgentConnectedAt,
 			AgentVersionDrift: ptr(s.drift(n.AgentVersion)),
 			SshHost:           ptr(n.SshHost), SshPort: ptr(int(n.SshPort)),
-			DrainDeadline:     n.DrainDeadline, DrainReason: optional(n.DrainReason),
+			DrainDeadline: n.DrainDeadline, DrainReason: optional(n.DrainReason),
 		}
 	}
 	return out, nil

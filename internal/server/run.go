@@ -43,6 +43,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
 	"github.com/gpuaas/gpuaas/internal/stats"
+	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/tlsreload"
@@ -67,8 +68,11 @@ type App struct {
 	Inbox       *notify.Inbox // stored notifications
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
-	Sockets  *connlimit.Limiter
-	SSHKeys  *sshkeys.Service
+	Sockets *connlimit.Limiter
+	SSHKeys *sshkeys.Service
+	// Storage is the users' files (503 storage_disabled when no backend
+	// is configured).
+	Storage  *storage.Service
 	NodeAuth *nodeauth.Service
 	Agents   *agentgw.Gateway
 	Runtime  allocation.Runtime
@@ -290,6 +294,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st, app.Naming)
+	storageCfg, err := storage.FromConfig(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	app.Storage = storage.New(st, storageCfg)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version), inventory.WithNaming(app.Naming))
 	app.Audit = audit.NewReader(st)
 	// Billing and the lifecycle call each other (a create checks funds, a
@@ -385,10 +394,11 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
 				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, notify.NewRelay(a.NATS, a.Store, a.Naming).HandleEvent, a.Registry)
 		},
-		"meter":         a.Billing.RunMeter,
-		"drain sweeper": func(ctx context.Context) error { a.Allocations.RunDrainSweeper(ctx, 2*time.Second); return nil },
-		"node sweeper":  a.Agents.RunSweeper,
-		"reconciler":    func(ctx context.Context) error { reconciler.Run(ctx); return nil },
+		"meter":           a.Billing.RunMeter,
+		"storage charges": a.Storage.RunCharger,
+		"drain sweeper":   func(ctx context.Context) error { a.Allocations.RunDrainSweeper(ctx, 2*time.Second); return nil },
+		"node sweeper":    a.Agents.RunSweeper,
+		"reconciler":      func(ctx context.Context) error { reconciler.Run(ctx); return nil },
 		"housekeeping": func(ctx context.Context) error {
 			every(ctx, time.Hour, func() {
 				if err := a.Auth.Cleanup(ctx); err != nil {

@@ -278,6 +278,31 @@ type SshKey struct {
 	CreatedAt   time.Time
 }
 
+type StorageCharge struct {
+	Namespace             string
+	Region                string
+	Day                   pgtype.Date
+	OwnerUserID           uuid.UUID
+	UsedBytes             int64
+	PricePerGibMonthMinor int64
+	AmountMinor           int64
+	Currency              string
+	CreatedAt             time.Time
+}
+
+type StorageNamespace struct {
+	Namespace       string
+	Region          string
+	OwnerUserID     uuid.NullUUID
+	UsedBytes       int64
+	ReservedBytes   int64
+	QuotaBytes      *int64
+	ScannedAt       *time.Time
+	CreatedAt       time.Time
+	ChargedThrough  pgtype.Date
+	ChargeRemainder int64
+}
+
 type UsageRecord struct {
 	AllocationID      uuid.UUID
 	UserID            uuid.UUID
