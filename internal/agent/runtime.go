@@ -137,7 +137,7 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 }
 
 // ProvisionNotes implements storageNoter.
-func (p ProcessRuntime) ProvisionNotes(t agentproto.Task) []string { return p.Storage.provisionNotes(t) }
+func (p ProcessRuntime) ProvisionNotes(t agentproto.Task) []string { return p.Storage.ProvisionNotes(t) }
 
 // SetKeys implements KeySetter. An allocation with no user on this host
 // yet (its provision is still on the way) or any more (the host lost it and
@@ -248,7 +248,7 @@ func (d DockerRuntime) Provision(ctx context.Context, t agentproto.Task) error {
 }
 
 // ProvisionNotes implements storageNoter.
-func (d DockerRuntime) ProvisionNotes(t agentproto.Task) []string { return d.Storage.provisionNotes(t) }
+func (d DockerRuntime) ProvisionNotes(t agentproto.Task) []string { return d.Storage.ProvisionNotes(t) }
 
 // Release implements NodeRuntime.
 func (d DockerRuntime) Release(ctx context.Context, t agentproto.Task) error {

@@ -81,7 +81,7 @@ func (s Storage) Dir(ns string) (string, error) {
 // workspace is the directory a task's provision or release mounts: empty
 // when the task names no namespace, or this node has no shared filesystem
 // (the provision goes on without it; its result says so, see
-// provisionNotes).
+// ProvisionNotes).
 func (s Storage) workspace(t agentproto.Task) (string, error) {
 	if t.StorageNamespace == "" || s.Path == "" {
 		return "", nil
@@ -89,9 +89,9 @@ func (s Storage) workspace(t agentproto.Task) (string, error) {
 	return s.Dir(t.StorageNamespace)
 }
 
-// provisionNotes are the notes of a provision of t that succeeded on a
+// ProvisionNotes are the notes of a provision of t that succeeded on a
 // node with storage s.
-func (s Storage) provisionNotes(t agentproto.Task) []string {
+func (s Storage) ProvisionNotes(t agentproto.Task) []string {
 	if t.Kind == agentproto.TaskProvision && t.StorageNamespace != "" && s.Path == "" {
 		return []string{NoStorageNote}
 	}
