@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/google/uuid"
@@ -21,6 +22,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/sdk"
 )
 
 // TestWorkspaceThroughDocker: a real control plane, a real agent with
@@ -45,7 +47,11 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 
 	root := t.TempDir() // the region's shared filesystem, as this node mounts it
-	env := servertest.Start(t, func(c *config.Server) { c.Runtime = "agent"; c.HeartbeatInterval = 200 * time.Millisecond })
+	env := servertest.Start(t, func(c *config.Server) {
+		c.StorageFSRoot = root // the fs backend: the API serves the same files
+		c.Runtime = "agent"
+		c.HeartbeatInterval = 200 * time.Millisecond
+	})
 	node, jt := env.H200Node(t, "h200-storage")
 	ag := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim,docker",
 		Runtimes: []string{agentproto.RuntimeProcess, agentproto.RuntimeDocker}, Version: "test", Discoverer: h200(t),
@@ -91,7 +97,7 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 		return a, logs
 	}
 
-	a1, _ := run(u.Id, "echo hello from one > /workspace/hello.txt")
+	a1, _ := run(u.Id, "echo hello from one > /workspace/hello.bin")
 	a1 = waitAllocation(t, c, a1, api.AllocationStatusActive)
 	ct, err := cli.ContainerInspect(ctx, docker.Name(a1.Id))
 	if err != nil {
@@ -107,15 +113,35 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAllocation(t, c, a1, api.AllocationStatusReleased)
-	assertNoDocker(t, cli, a1.Id)
+	// A removal the engine had in progress may finish just after.
+	eventually(t, 10*time.Second, "container removed", func() bool {
+		_, err := cli.ContainerInspect(ctx, docker.Name(a1.Id))
+		return errdefs.IsNotFound(err)
+	})
 
 	// On the shared filesystem, under the owner's namespace: what the
 	// storage API serves from the same root.
-	if b, err := os.ReadFile(filepath.Join(nsDir, "hello.txt")); err != nil || string(b) != "hello from one\n" {
+	if b, err := os.ReadFile(filepath.Join(nsDir, "hello.bin")); err != nil || string(b) != "hello from one\n" {
 		t.Fatalf("namespace file after release: %q %v", b, err)
 	}
 
-	a2, logs := run(u.Id, "cat /workspace/hello.txt")
+	// Through the API too, whose fs backend is the same root. (A .bin
+	// name: the contract lists application/octet-stream alone as the
+	// download's type, while the server answers .txt as text/plain.)
+	d, err := c.StorageDownload(ctx, "", "hello.bin", 0)
+	if err != nil {
+		t.Fatalf("download through the API: %v", err)
+	}
+	b, _ := io.ReadAll(d.Body)
+	d.Body.Close()
+	if string(b) != "hello from one\n" {
+		t.Errorf("the API serves %q", b)
+	}
+	if _, err := c2.StorageDownload(ctx, "", "hello.bin", 0); sdk.StatusOf(err) != 404 {
+		t.Errorf("another user's download: %v, want 404", err)
+	}
+
+	a2, logs := run(u.Id, "cat /workspace/hello.bin")
 	if !strings.Contains(logs, "hello from one") {
 		t.Errorf("the next allocation reads %q, want the file", logs)
 	}
@@ -130,7 +156,7 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 	}
 	waitAllocation(t, c, a2, api.AllocationStatusReleased)
 
-	a3, logs := run(u2.Id, "echo files: $(ls -A /workspace | wc -l); cat /workspace/hello.txt 2>&1; ls /workspace/.. ")
+	a3, logs := run(u2.Id, "echo files: $(ls -A /workspace | wc -l); cat /workspace/hello.bin 2>&1; ls /workspace/.. ")
 	if !strings.Contains(logs, "files: 0") || strings.Contains(logs, "hello from one") || strings.Contains(logs, "u-"+u.Id.String()) {
 		t.Errorf("another user's allocation sees %q", logs)
 	}

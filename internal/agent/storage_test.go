@@ -112,6 +112,7 @@ func allocationEvents(t *testing.T, c *sdk.Client, id uuid.UUID) []api.Allocatio
 // its derived events) and on a container allocation.
 func TestNodeWithoutStorageSaysSo(t *testing.T) {
 	env := servertest.Start(t, func(c *config.Server) {
+		c.StorageFSRoot = t.TempDir()
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 200 * time.Millisecond
 		c.ImageAllow = config.StringList{"ci/*"}

@@ -39,10 +39,6 @@ const (
 	EventStorage = "storage"
 )
 
-// ObjectStorageNote is the storage event of an allocation whose region
-// keeps its storage in object storage, which nodes do not mount.
-const ObjectStorageNote = "Storage: this region keeps your files in object storage, which is not mounted at /workspace; " +
-	"use `gpuaas storage cp` to move files between the node and your storage"
 
 // pullEventEvery bounds how often a pull's progress is stored: the
 // provisioner asks a pulling node every PendingPoll.

@@ -80,9 +80,10 @@ type Config struct {
 	Health func(launchable string) *agentproto.Health
 	// StorageMounted says whether the storage of nodeID's region is a
 	// shared filesystem that its nodes mount (the fs backend): then a
-	// provision names the owner's namespace for /workspace. nil: always
+	// provision names the owner's namespace for /workspace; when not, note
+	// (if any) is stored as the allocation's storage event. nil: always
 	// (the node decides, and says so when it has none).
-	StorageMounted func(ctx context.Context, nodeID uuid.UUID) (bool, error)
+	StorageMounted func(ctx context.Context, nodeID uuid.UUID) (ok bool, note string, err error)
 }
 
 // Service runs the lifecycle.

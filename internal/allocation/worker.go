@@ -14,6 +14,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -277,12 +278,15 @@ func ignoreLost(err error) error {
 func (w *Worker) provisionWorkload(ctx context.Context, row db.Allocation) (Workload, error) {
 	wl := workload(row)
 	if w.svc.cfg.StorageMounted != nil {
-		mounted, err := w.svc.cfg.StorageMounted(ctx, row.NodeID.UUID)
+		mounted, note, err := w.svc.cfg.StorageMounted(ctx, row.NodeID.UUID)
 		if err != nil {
 			return wl, fmt.Errorf("look up the region's storage: %w", err)
 		}
 		if !mounted {
-			wl.StorageNamespace, wl.StorageNotes = "", []string{ObjectStorageNote}
+			wl.StorageNamespace = ""
+			if note != "" {
+				wl.StorageNotes = []string{note}
+			}
 		}
 	}
 	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
@@ -325,12 +329,8 @@ func workload(row db.Allocation) Workload {
 		uuids[i] = g.UUID
 	}
 	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime,
-		StorageNamespace: UserNamespace(row.UserID)}
+		StorageNamespace: storage.UserNamespace(row.UserID)}
 }
-
-// UserNamespace is a user's storage namespace, "u-<user uuid>": the
-// directory under the fs backend's root that holds the user's files.
-func UserNamespace(userID uuid.UUID) string { return "u-" + userID.String() }
 
 // ReportExits records workloads that a node reports stopped on their own
 // (a container that exited or was OOM-killed): an allocation still active
