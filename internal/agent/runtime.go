@@ -137,7 +137,9 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 }
 
 // ProvisionNotes implements storageNoter.
-func (p ProcessRuntime) ProvisionNotes(t agentproto.Task) []string { return p.Storage.ProvisionNotes(t) }
+func (p ProcessRuntime) ProvisionNotes(t agentproto.Task) []string {
+	return p.Storage.ProvisionNotes(t)
+}
 
 // SetKeys implements KeySetter. An allocation with no user on this host
 // yet (its provision is still on the way) or any more (the host lost it and

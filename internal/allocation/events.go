@@ -39,7 +39,6 @@ const (
 	EventStorage = "storage"
 )
 
-
 // pullEventEvery bounds how often a pull's progress is stored: the
 // provisioner asks a pulling node every PendingPoll.
 const pullEventEvery = 5 * time.Second
