@@ -60,13 +60,18 @@ type Download struct {
 }
 
 // StorageDownload opens the file at path for reading from offset on (a
-// Range request when offset > 0; a server that ignores it answers from 0,
-// which Offset then says). The transfer is bound by ctx, not the client's
-// timeout.
-func (c *Client) StorageDownload(ctx context.Context, region, path string, offset int64) (*Download, error) {
+// Range request when offset > 0). With ifRange (the ETag of the bytes the
+// caller already has) the range is served only if the file is still that
+// one; otherwise, or from a server that ignores Range, the answer is the
+// whole file, which Offset 0 then says. The transfer is bound by ctx, not
+// the client's timeout.
+func (c *Client) StorageDownload(ctx context.Context, region, path string, offset int64, ifRange string) (*Download, error) {
 	h := http.Header{}
 	if offset > 0 {
 		h.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		if ifRange != "" {
+			h.Set("If-Range", ifRange)
+		}
 	}
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/storage/download", query: storageQuery(region, path),
 		auth: true, header: h, stream: true})

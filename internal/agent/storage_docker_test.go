@@ -128,7 +128,7 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 	// Through the API too, whose fs backend is the same root. (A .bin
 	// name: the contract lists application/octet-stream alone as the
 	// download's type, while the server answers .txt as text/plain.)
-	d, err := c.StorageDownload(ctx, "", "hello.bin", 0)
+	d, err := c.StorageDownload(ctx, "", "hello.bin", 0, "")
 	if err != nil {
 		t.Fatalf("download through the API: %v", err)
 	}
@@ -137,7 +137,7 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 	if string(b) != "hello from one\n" {
 		t.Errorf("the API serves %q", b)
 	}
-	if _, err := c2.StorageDownload(ctx, "", "hello.bin", 0); sdk.StatusOf(err) != 404 {
+	if _, err := c2.StorageDownload(ctx, "", "hello.bin", 0, ""); sdk.StatusOf(err) != 404 {
 		t.Errorf("another user's download: %v, want 404", err)
 	}
 
