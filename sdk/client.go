@@ -122,6 +122,14 @@ type call struct {
 	auth   bool // send the bearer token
 	want   int  // expected status; 0 means any 2xx
 	header http.Header
+	// body is a raw request body (instead of in), of length bytes (-1:
+	// unknown), with contentType.
+	body        io.Reader
+	length      int64
+	contentType string
+	// stream: a transfer bound by ctx alone, not the HTTP client's
+	// timeout (an upload or a download of any size).
+	stream bool
 }
 
 // send performs cl and returns the open response on success (the caller
@@ -131,7 +139,7 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 	if len(cl.query) > 0 {
 		u += "?" + cl.query.Encode()
 	}
-	var body io.Reader
+	body := cl.body
 	if cl.in != nil {
 		b, err := json.Marshal(cl.in)
 		if err != nil {
@@ -150,6 +158,15 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 	if cl.in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if cl.body != nil {
+		req.ContentLength = cl.length
+		if cl.length == 0 {
+			req.Body = http.NoBody
+		}
+		if cl.contentType != "" {
+			req.Header.Set("Content-Type", cl.contentType)
+		}
+	}
 	if cl.auth {
 		if c.tokens == nil {
 			return nil, ErrNoCredentials
@@ -164,7 +181,13 @@ func (c *Client) send(ctx context.Context, cl call) (*http.Response, error) {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	c.decorate(ctx, req)
-	resp, err := c.hc.Do(req)
+	hc := c.hc
+	if cl.stream && hc.Timeout != 0 {
+		sc := *hc
+		sc.Timeout = 0
+		hc = &sc
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/uuid"
@@ -50,13 +51,15 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.SSHPort, "ssh-port", cfg.SSHPort, "port of this node's sshd, shown in their allocations' ssh command")
 	fs.BoolVar(&cfg.SelfUpdate, "self-update", cfg.SelfUpdate, "when the control plane runs another version, replace this binary with its (signed) one and re-exec; rolled back if it does not reconnect")
 	fs.DurationVar(&cfg.Updater.Deadline, "self-update-deadline", agent.DefaultUpdateDeadline, "how long a self-updated binary has to reconnect before it is rolled back")
+	var storage agent.Storage
+	fs.StringVar(&storage.Path, "storage-path", "", "where this node mounts its region's shared filesystem root (the server's --storage-fs-root, same layout): allocations get their owner's namespace at /workspace; empty: no shared filesystem, nothing is mounted and the allocation's events say so")
 	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, "usage: gpuaas agent --server URL [--join-token T] [--data-dir D] [--runtime process,docker|sim]\n"+
 				"                    [--docker-host unix:///var/run/docker.sock]\n"+
-				"                    [--ssh-host H] [--ssh-port P] [--self-update=false]\n"+
+				"                    [--ssh-host H] [--ssh-port P] [--self-update=false] [--storage-path DIR]\n"+
 				"       gpuaas agent discover [--nvidia-smi PATH]\n\n"+
 				"Run the node agent: it joins with the token once, then dials the control plane\n"+
 				"and reports this host's GPUs and their health.\n\nflags [env twin] (default):\n")
@@ -80,6 +83,12 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("ssh-host", "want a DNS name or an IP address, got %q", cfg.SSHHost))
 		return exitUsage
 	}
+	if storage.Path != "" {
+		if fi, err := os.Stat(storage.Path); err != nil || !fi.IsDir() || !filepath.IsAbs(storage.Path) {
+			fmt.Fprintf(stderr, "gpuaas agent: %v\n", config.Invalid("storage-path", "want an absolute path to a directory, got %q", storage.Path))
+			return exitUsage
+		}
+	}
 	kinds, err := parseRuntimes(cfg.Runtime)
 	if err != nil {
 		fmt.Fprintf(stderr, "gpuaas agent: %v\n", err)
@@ -98,7 +107,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	case kinds["process"]:
 		// The GPUs' device nodes are opened to the allocation holding
 		// them only: nvidia-smi says which node is which GPU's.
-		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{GPUMinors: agent.GPUMinors(smi)}}
+		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{GPUMinors: agent.GPUMinors(smi)}, Storage: storage}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
 	case kinds["sim"]:
 		multi.Process = agent.SimRuntime{}
@@ -120,7 +129,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		drt.OnPull = func(id uuid.UUID, p docker.PullProgress) {
 			slog.Info("pulling image", "allocation_id", id, "image", p.Image, "status", p.Status, "bytes", p.Current, "total", p.Total)
 		}
-		multi.Docker = agent.DockerRuntime{RT: drt}
+		multi.Docker = agent.DockerRuntime{RT: drt, Storage: storage}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeDocker)
 	}
 	if kinds["sim"] && !kinds["docker"] {

@@ -388,6 +388,9 @@ func serveTask(ctx context.Context, stream net.Conn, rt *tracked, terms *termina
 		slog.Warn("agent: task failed", "kind", task.Kind, "allocation_id", task.AllocationID, "err", err)
 	} else {
 		slog.Info("agent: task done", "kind", task.Kind, "allocation_id", task.AllocationID)
+		if task.Kind == agentproto.TaskProvision {
+			res.Notes = provisionNotes(rt.rt, task)
+		}
 		if task.Kind == agentproto.TaskRelease {
 			terms.closeAllocation(task.AllocationID)
 		}

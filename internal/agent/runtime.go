@@ -109,8 +109,12 @@ func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { retu
 func (s SimRuntime) SetKeys(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
 
 // ProcessRuntime runs each allocation as a Linux user session (package
-// process) with the reserved GPUs pinned in its environment.
-type ProcessRuntime struct{ RT *process.Runtime }
+// process) with the reserved GPUs pinned in its environment, and the
+// owner's storage namespace at ~/workspace when the node has Storage.
+type ProcessRuntime struct {
+	RT      *process.Runtime
+	Storage Storage
+}
 
 func processWorkload(t agentproto.Task) (process.Workload, error) {
 	id, err := uuid.Parse(t.AllocationID)
@@ -126,7 +130,15 @@ func (p ProcessRuntime) Provision(ctx context.Context, t agentproto.Task) error 
 	if err != nil {
 		return err
 	}
+	if w.Workspace, err = p.Storage.workspace(t); err != nil {
+		return err
+	}
 	return p.RT.Provision(ctx, w)
+}
+
+// ProvisionNotes implements storageNoter.
+func (p ProcessRuntime) ProvisionNotes(t agentproto.Task) []string {
+	return p.Storage.ProvisionNotes(t)
 }
 
 // SetKeys implements KeySetter. An allocation with no user on this host
@@ -147,11 +159,18 @@ func (p ProcessRuntime) SetKeys(ctx context.Context, t agentproto.Task) error {
 	return err
 }
 
-// Release implements NodeRuntime.
+// Release implements NodeRuntime. The workspace is named again so that
+// the release gives its files back to root (see process.Runtime.Release);
+// a namespace this node cannot resolve any more is logged, not an error
+// that would keep the allocation releasing.
 func (p ProcessRuntime) Release(ctx context.Context, t agentproto.Task) error {
 	w, err := processWorkload(t)
 	if err != nil {
 		return err
+	}
+	if w.Workspace, err = p.Storage.workspace(t); err != nil {
+		slog.Warn("agent: release without the workspace", "allocation_id", t.AllocationID, "err", err)
+		w.Workspace = ""
 	}
 	return p.RT.Release(ctx, w)
 }
@@ -184,8 +203,13 @@ func GPUMinors(d gpu.Discoverer) func(ctx context.Context) (map[string]int, erro
 	}
 }
 
-// DockerRuntime runs each allocation as a container (package docker).
-type DockerRuntime struct{ RT *docker.Runtime }
+// DockerRuntime runs each allocation as a container (package docker),
+// with the owner's storage namespace bind-mounted at /workspace when the
+// node has Storage.
+type DockerRuntime struct {
+	RT      *docker.Runtime
+	Storage Storage
+}
 
 func dockerWorkload(t agentproto.Task) (docker.Workload, error) {
 	id, err := uuid.Parse(t.AllocationID)
@@ -219,8 +243,14 @@ func (d DockerRuntime) Provision(ctx context.Context, t agentproto.Task) error {
 	if err != nil {
 		return err
 	}
+	if w.Workspace, err = d.Storage.workspace(t); err != nil {
+		return err
+	}
 	return d.RT.Provision(ctx, w)
 }
+
+// ProvisionNotes implements storageNoter.
+func (d DockerRuntime) ProvisionNotes(t agentproto.Task) []string { return d.Storage.ProvisionNotes(t) }
 
 // Release implements NodeRuntime.
 func (d DockerRuntime) Release(ctx context.Context, t agentproto.Task) error {
@@ -258,6 +288,21 @@ func (d DockerRuntime) Exited(ctx context.Context) ([]agentproto.WorkloadExit, e
 		out = append(out, agentproto.WorkloadExit{AllocationID: s.AllocationID.String(), ExitCode: s.ExitCode, OOMKilled: s.OOMKilled})
 	}
 	return out, nil
+}
+
+// storageNoter is a runtime that mounts storage: it says what a provision
+// that succeeded could not mount (agentproto.TaskResult.Notes).
+type storageNoter interface {
+	ProvisionNotes(t agentproto.Task) []string
+}
+
+// provisionNotes are rt's notes on task, none for a runtime that mounts no
+// storage.
+func provisionNotes(rt NodeRuntime, t agentproto.Task) []string {
+	if n, ok := rt.(storageNoter); ok {
+		return n.ProvisionNotes(t)
+	}
+	return nil
 }
 
 // exitReporter is a runtime whose workloads can stop on their own.
@@ -309,6 +354,15 @@ func (m MultiRuntime) Provision(ctx context.Context, t agentproto.Task) error {
 		return err
 	}
 	return rt.Provision(ctx, t)
+}
+
+// ProvisionNotes implements storageNoter with the runtime t names.
+func (m MultiRuntime) ProvisionNotes(t agentproto.Task) []string {
+	rt, err := m.pick(t.Runtime)
+	if err != nil {
+		return nil
+	}
+	return provisionNotes(rt, t)
 }
 
 // Release implements NodeRuntime. A release that names no runtime (the

@@ -54,7 +54,7 @@ func (r *Runtime) Provision(ctx context.Context, w allocation.Workload) error {
 // carries the pull's progress, and the agent says whether it simulates.
 func (r *Runtime) ProvisionReport(ctx context.Context, w allocation.Workload) (allocation.StepReport, error) {
 	task := agentproto.Task{Kind: agentproto.TaskProvision, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
-		Runtime: w.Runtime, Container: w.Container}
+		Runtime: w.Runtime, Container: w.Container, StorageNamespace: w.StorageNamespace}
 	if r.Keys != nil && w.Runtime != allocation.RuntimeDocker {
 		keys, err := r.Keys(ctx, w.AllocationID)
 		if err != nil {
@@ -74,7 +74,7 @@ func (r *Runtime) Release(ctx context.Context, w allocation.Workload) error {
 // ReleaseReport implements allocation.ReportingRuntime.
 func (r *Runtime) ReleaseReport(ctx context.Context, w allocation.Workload) (allocation.StepReport, error) {
 	return r.report(ctx, w.NodeID, agentproto.Task{Kind: agentproto.TaskRelease, AllocationID: w.AllocationID.String(), GPUUUIDs: w.GPUUUIDs,
-		Runtime: w.Runtime})
+		Runtime: w.Runtime, StorageNamespace: w.StorageNamespace})
 }
 
 func (r *Runtime) do(ctx context.Context, nodeID uuid.UUID, task agentproto.Task) error {
@@ -89,7 +89,7 @@ func (r *Runtime) report(ctx context.Context, nodeID uuid.UUID, task agentproto.
 	if err != nil {
 		return allocation.StepReport{}, err
 	}
-	rep := allocation.StepReport{Simulated: res.Simulated}
+	rep := allocation.StepReport{Simulated: res.Simulated, Notes: res.Notes}
 	if !res.OK && res.Pending {
 		return rep, &allocation.PendingError{Note: res.Error, Progress: res.Progress}
 	}

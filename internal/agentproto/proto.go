@@ -203,7 +203,19 @@ type Task struct {
 	Runtime string `json:"runtime,omitempty"`
 	// Container is the docker runtime's workload; nil for process.
 	Container *Container `json:"container,omitempty"`
+	// StorageNamespace is the owner's storage namespace ("u-<user uuid>")
+	// that a provision mounts at /workspace (a container) or ~/workspace
+	// (the process runtime) from the node's --storage-path, and that a
+	// release hands back (the process runtime gives its files back to
+	// root). Empty: nothing to mount (the region's storage is not a shared
+	// filesystem, or a server that predates it). The agent checks it
+	// against NamespacePattern before it joins it to any path.
+	StorageNamespace string `json:"storage_namespace,omitempty"`
 }
+
+// NamespacePattern is what a StorageNamespace must match: "u-" (a user)
+// or "t-" (a team) and a UUID.
+const NamespacePattern = `^[ut]-[0-9a-f-]{36}$`
 
 // Runtimes an agent can offer.
 const (
@@ -256,4 +268,8 @@ type TaskResult struct {
 	Simulated bool `json:"simulated,omitempty"`
 	// Heartbeat answers a probe.
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+	// Notes are what a successful provision wants its owner to know, in
+	// words (the workspace was not mounted, and why); the server stores
+	// each as an allocation event of kind "storage".
+	Notes []string `json:"notes,omitempty"`
 }

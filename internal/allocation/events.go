@@ -34,6 +34,9 @@ const (
 	EventFailed    = "failed"
 	EventReleasing = "releasing"
 	EventRemoved   = "removed"
+	// EventStorage is a note on the allocation's workspace: the owner's
+	// storage was not mounted at /workspace, and why.
+	EventStorage = "storage"
 )
 
 // pullEventEvery bounds how often a pull's progress is stored: the
@@ -59,6 +62,9 @@ func (e *PendingError) Unwrap() error { return ErrPending }
 type StepReport struct {
 	// Simulated: nothing ran (the sim runtime of gpuaas dev); events say so.
 	Simulated bool
+	// Notes are the node's words on a provision that succeeded (what it
+	// could not mount), stored as storage events.
+	Notes []string
 }
 
 // ReportingRuntime is a Runtime that reports more of its steps than an
@@ -118,7 +124,7 @@ func lifecycleEvents(row db.Allocation, to Status, c change) []eventRow {
 // none (their events are derived from the row when read).
 func storeEvents(ctx context.Context, tx *store.Store, next db.Allocation, to Status, c change) error {
 	if next.Runtime != RuntimeDocker {
-		return nil
+		return storeNotes(ctx, tx, next, c)
 	}
 	if to == StatusActive {
 		if _, err := tx.InsertPulledEvent(ctx, db.InsertPulledEventParams{AllocationID: next.ID, Message: "Image pulled"}); err != nil {
@@ -128,6 +134,18 @@ func storeEvents(ctx context.Context, tx *store.Store, next db.Allocation, to St
 	for _, e := range append(append([]eventRow(nil), c.events...), lifecycleEvents(next, to, c)...) {
 		if _, err := tx.InsertAllocationEvent(ctx, e); err != nil {
 			return fmt.Errorf("store %s event: %w", e.Kind, err)
+		}
+	}
+	return storeNotes(ctx, tx, next, c)
+}
+
+// storeNotes stores c's notes as storage events, for any runtime: a shell
+// allocation's events are otherwise derived from its row, and these are
+// merged into them when read.
+func storeNotes(ctx context.Context, tx *store.Store, next db.Allocation, c change) error {
+	for _, n := range c.notes {
+		if _, err := tx.InsertAllocationEvent(ctx, eventRow{AllocationID: next.ID, Kind: EventStorage, Message: truncate(n, 1000)}); err != nil {
+			return fmt.Errorf("store storage event: %w", err)
 		}
 	}
 	return nil
@@ -208,7 +226,11 @@ func (s *Service) Events(ctx context.Context, userID, id uuid.UUID, after *Event
 	}
 	var out []api.AllocationEvent
 	if row.Runtime != RuntimeDocker {
-		for _, e := range derivedEvents(row) {
+		stored, err := s.store.ListAllocationEvents(ctx, db.ListAllocationEventsParams{AllocationID: id, PageLimit: 100})
+		if err != nil {
+			return nil, nil, fmt.Errorf("list allocation events: %w", err)
+		}
+		for _, e := range derivedEvents(row, stored) {
 			if e.Id > afterID {
 				out = append(out, e)
 			}
@@ -239,8 +261,10 @@ func (s *Service) Events(ctx context.Context, userID, id uuid.UUID, after *Event
 	return out, next, nil
 }
 
-// derivedEvents are a shell allocation's lifecycle events, read off its row.
-func derivedEvents(row db.Allocation) []api.AllocationEvent {
+// derivedEvents are a shell allocation's lifecycle events, read off its
+// row, with the few it stores (storage notes) merged in by time; numbered
+// by position, which holds as each is added after the ones before it.
+func derivedEvents(row db.Allocation, stored []db.AllocationEvent) []api.AllocationEvent {
 	var out []api.AllocationEvent
 	add := func(kind, msg string, at *time.Time) {
 		if at != nil {
@@ -256,6 +280,15 @@ func derivedEvents(row db.Allocation) []api.AllocationEvent {
 		add(EventFailed, "Failed: "+row.FailureReason, row.ReleasedAt)
 	case StatusReleased:
 		add(EventRemoved, "Linux account removed", row.ReleasedAt)
+	}
+	for _, e := range stored {
+		// Stored with the transition to active, whose time the row keeps
+		// from another clock: it follows "started" whatever the clocks say.
+		at := e.CreatedAt
+		if row.ActiveAt != nil && at.Before(*row.ActiveAt) {
+			at = *row.ActiveAt
+		}
+		add(e.Kind, e.Message, &at)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	for i := range out {

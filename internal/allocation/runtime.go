@@ -40,6 +40,14 @@ type Workload struct {
 	Runtime string
 	// Container is a docker allocation's container; nil for process.
 	Container *agentproto.Container
+	// StorageNamespace is the owner's storage namespace that the node
+	// mounts at /workspace (agentproto.Task.StorageNamespace); empty when
+	// the region's storage is not a shared filesystem.
+	StorageNamespace string
+	// StorageNotes are what the control plane itself has to say of the
+	// workspace (its region's storage cannot be mounted); stored as
+	// storage events with the provision's outcome, never sent to the node.
+	StorageNotes []string
 }
 
 // Spec is what a container allocation runs, as allocations.workload keeps

@@ -78,6 +78,12 @@ type Config struct {
 	// catalogue's health); the provisioner puts it in the container's task
 	// so the agent can report the allocation's apps ready.
 	Health func(launchable string) *agentproto.Health
+	// StorageMounted says whether the storage of nodeID's region is a
+	// shared filesystem that its nodes mount (the fs backend): then a
+	// provision names the owner's namespace for /workspace; when not, note
+	// (if any) is stored as the allocation's storage event. nil: always
+	// (the node decides, and says so when it has none).
+	StorageMounted func(ctx context.Context, nodeID uuid.UUID) (ok bool, note string, err error)
 }
 
 // Service runs the lifecycle.
@@ -482,6 +488,9 @@ type change struct {
 	// events are stored before the transition's own (a docker
 	// allocation's exit, say).
 	events []eventRow
+	// notes are stored after the transition's own, as storage events
+	// (what a provision could not mount), for every runtime.
+	notes []string
 }
 
 // transition moves row to `to` if the table allows it and nobody changed it

@@ -14,6 +14,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -94,10 +95,11 @@ func (w *Worker) Drive(ctx context.Context, id uuid.UUID) error {
 }
 
 func (w *Worker) provision(ctx context.Context, row db.Allocation) error {
-	wl, err := w.provisionWorkload(row)
+	wl, err := w.provisionWorkload(ctx, row)
 	var rep StepReport
 	if err == nil {
 		rep, err = w.provisionOnce(ctx, wl)
+		rep.Notes = append(append([]string(nil), wl.StorageNotes...), rep.Notes...)
 	}
 	if errors.Is(err, ErrPending) && ctx.Err() == nil {
 		// Not a failure: the node is at it (an image pulling), and nothing
@@ -176,6 +178,7 @@ func (w *Worker) awaitPending(ctx context.Context, row db.Allocation, wl Workloa
 			}
 			continue
 		}
+		rep.Notes = append(append([]string(nil), wl.StorageNotes...), rep.Notes...)
 		if err := w.finishProvision(ctx, row, err, rep); err != nil {
 			slog.Warn("finish a provision that was pending", "allocation_id", row.ID, "err", err)
 		}
@@ -199,7 +202,7 @@ func (w *Worker) finishProvision(ctx context.Context, row db.Allocation, err err
 		_, terr := w.step(ctx, row, StatusFailed, change{failureReason: "provision: " + err.Error(), observed: "failed"})
 		return ignoreLost(terr)
 	}
-	_, err = w.step(ctx, row, StatusActive, change{observed: "running", resetAttempts: true, simulated: rep.Simulated})
+	_, err = w.step(ctx, row, StatusActive, change{observed: "running", resetAttempts: true, simulated: rep.Simulated, notes: rep.Notes})
 	return ignoreLost(err)
 }
 
@@ -272,8 +275,20 @@ func ignoreLost(err error) error {
 // provisionWorkload is what the runtime needs to provision row: for a container,
 // its spec with the sealed variables opened (in memory only, on their
 // way to the node).
-func (w *Worker) provisionWorkload(row db.Allocation) (Workload, error) {
+func (w *Worker) provisionWorkload(ctx context.Context, row db.Allocation) (Workload, error) {
 	wl := workload(row)
+	if w.svc.cfg.StorageMounted != nil {
+		mounted, note, err := w.svc.cfg.StorageMounted(ctx, row.NodeID.UUID)
+		if err != nil {
+			return wl, fmt.Errorf("look up the region's storage: %w", err)
+		}
+		if !mounted {
+			wl.StorageNamespace = ""
+			if note != "" {
+				wl.StorageNotes = []string{note}
+			}
+		}
+	}
 	if row.Runtime == RuntimeDocker && len(row.Workload) > 0 {
 		var spec Spec
 		if err := json.Unmarshal(row.Workload, &spec); err != nil { // written by CreateIn
@@ -313,7 +328,8 @@ func workload(row db.Allocation) Workload {
 	for i, g := range gpus {
 		uuids[i] = g.UUID
 	}
-	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime}
+	return Workload{AllocationID: row.ID, UserID: row.UserID, NodeID: row.NodeID.UUID, GPUUUIDs: uuids, Runtime: row.Runtime,
+		StorageNamespace: storage.UserNamespace(row.UserID)}
 }
 
 // ReportExits records workloads that a node reports stopped on their own
@@ -430,7 +446,7 @@ func (w *Worker) ReconcileNode(ctx context.Context, nodeID uuid.UUID, running []
 			continue
 		}
 		slog.Warn("node lost an active workload; provisioning it again", "node_id", nodeID, "allocation_id", row.ID)
-		wl, err := w.provisionWorkload(row)
+		wl, err := w.provisionWorkload(ctx, row)
 		if err == nil {
 			err = w.runtime.Provision(ctx, wl)
 		}

@@ -102,6 +102,7 @@ func init() {
 		"alloc":      {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 		"keys":       {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
 		"ssh":        {"open a terminal on an allocation, or run one command: ssh [-t | -T] ALLOC [-- CMD...]; ssh --stdio ALLOC is an ssh ProxyCommand", runSSH},
+		"storage":    {"your files: storage ls|cp|mv|rm|mkdir|du; a path in your storage is written :PATH in cp (cp model.pt :models/), downloads resume", runStorage},
 		"config-ssh": {"write Host entries for your active allocations into ~/.ssh/config (ssh, scp, rsync, editors): config-ssh [--dry-run]", runConfigSSH},
 	}
 }

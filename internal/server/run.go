@@ -314,6 +314,14 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		CloseUsage: app.Billing.CloseUsageIn,
 		Secrets:    masterSealer(masterKey),
 		Health:     app.Launchables.Health,
+		StorageMounted: func(ctx context.Context, nodeID uuid.UUID) (bool, string, error) {
+			n, err := st.GetNode(ctx, nodeID)
+			if err != nil {
+				return false, "", fmt.Errorf("get node: %w", err)
+			}
+			ok, note := app.Storage.Mountable(n.Region)
+			return ok, note, nil
+		},
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)

@@ -786,7 +786,7 @@ export interface paths {
         };
         /**
          * What happened to the allocation's workload, oldest first
-         * @description The owner only (another user's allocation is 404). Kinds: `requested`, `pulling` (with `bytes_done`/`bytes_total`), `pulled`, `created`, `started`, `healthy`, `unhealthy`, `exited` (with `exit_code`), `oom_killed`, `failed`, `releasing`, `removed`. The sim runtime of `gpuaas dev` says in each message that it simulates.
+         * @description The owner only (another user's allocation is 404). Kinds: `requested`, `pulling` (with `bytes_done`/`bytes_total`), `pulled`, `created`, `started`, `healthy`, `unhealthy`, `exited` (with `exit_code`), `oom_killed`, `failed`, `releasing`, `removed`, and `storage` (the owner's storage was not mounted at /workspace, and why: a node without a shared filesystem, or a region whose storage is object storage; shell allocations too). The sim runtime of `gpuaas dev` says in each message that it simulates.
          */
         get: operations["allocationEvents"];
         put?: never;

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
@@ -39,6 +41,14 @@ const (
 	LabelPorts  = "gpuaas.ports"
 	LabelHealth = "gpuaas.health"
 )
+
+// LabelWorkspace records the host directory bind-mounted at
+// WorkspaceTarget (the owner's storage namespace), so that what a container
+// mounts can be read off it after an agent restart.
+const LabelWorkspace = "gpuaas.workspace"
+
+// WorkspaceTarget is where a workload's Workspace is mounted.
+const WorkspaceTarget = "/workspace"
 
 // LabelScope marks what a runtime with a Scope created, with the scope.
 const LabelScope = "gpuaas.scope"
@@ -95,6 +105,11 @@ type Workload struct {
 	// Health is where readiness is probed (see Readiness); nil: every port
 	// is ready once it accepts a connection.
 	Health *Health
+	// Workspace is a host directory (the owner's storage namespace on the
+	// node's shared filesystem) bind-mounted read-write at
+	// WorkspaceTarget; empty mounts nothing. It must be absolute and clean:
+	// the caller resolved it (no links, nothing outside the storage root).
+	Workspace string
 }
 
 // Health is an HTTP readiness probe: GET Path on container port Port.
@@ -256,6 +271,9 @@ func (w Workload) check() error {
 	if w.VCPU < 0 || w.MemoryMiB < 0 {
 		return fmt.Errorf("%w: negative limits", ErrInvalid)
 	}
+	if w.Workspace != "" && (!filepath.IsAbs(w.Workspace) || filepath.Clean(w.Workspace) != w.Workspace || strings.ContainsAny(w.Workspace, ":,\x00")) {
+		return fmt.Errorf("%w: workspace %q", ErrInvalid, w.Workspace)
+	}
 	return nil
 }
 
@@ -307,6 +325,12 @@ func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
 		b, _ := json.Marshal(w.Health)
 		labels[LabelHealth] = string(b)
 	}
+	var mounts []mount.Mount
+	if w.Workspace != "" {
+		labels[LabelWorkspace] = w.Workspace
+		mounts = []mount.Mount{{Type: mount.TypeBind, Source: w.Workspace, Target: WorkspaceTarget,
+			BindOptions: &mount.BindOptions{Propagation: mount.PropagationRPrivate}}}
+	}
 	cfg := &container.Config{
 		Image:        w.Image,
 		Env:          env,
@@ -347,6 +371,7 @@ func (r *Runtime) Spec(w Workload) (*container.Config, *container.HostConfig) {
 		Init:          boolPtr(true),
 		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
 		Resources:     res,
+		Mounts:        mounts,
 	}
 	return cfg, host
 }

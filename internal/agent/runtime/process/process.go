@@ -27,6 +27,11 @@ type Workload struct {
 	GPUUUIDs []string
 	// AuthorizedKeys are OpenSSH public key lines, one key each.
 	AuthorizedKeys []string
+	// Workspace is the owner's storage namespace on the node's shared
+	// filesystem, resolved by the caller (absolute, no links): Provision
+	// links HOME/workspace to it and gives its files to the user, Release
+	// gives them back to root and never deletes them. Empty: no workspace.
+	Workspace string
 }
 
 // Runtime provisions workloads as Linux users on this host. The zero value
@@ -131,6 +136,9 @@ func (w Workload) check() (string, error) {
 		if !gpuUUIDRE.MatchString(g) {
 			return "", fmt.Errorf("%w: GPU uuid %q", ErrInvalid, g)
 		}
+	}
+	if w.Workspace != "" && (!filepath.IsAbs(w.Workspace) || filepath.Clean(w.Workspace) != w.Workspace || w.Workspace == "/") {
+		return "", fmt.Errorf("%w: workspace %q", ErrInvalid, w.Workspace)
 	}
 	return name, nil
 }
@@ -301,6 +309,11 @@ func (r *Runtime) Provision(ctx context.Context, w Workload) error {
 	if err := writeHome(e, bashrc(r.ProfilePath(login), skel), keys); err != nil {
 		return fmt.Errorf("provision %s: %w", login, err)
 	}
+	if w.Workspace != "" {
+		if err := linkWorkspace(e, w.Workspace); err != nil {
+			return fmt.Errorf("provision %s: %w", login, err)
+		}
+	}
 	return nil
 }
 
@@ -425,11 +438,24 @@ func (r *Runtime) Release(ctx context.Context, w Workload) error {
 		return err
 	}
 	if ok {
+		// The link goes first, so nothing that deletes HOME meets it;
+		// neither userdel nor RemoveAll follows a link, but the
+		// workspace's files must not hang on that alone.
+		if err := unlinkWorkspace(r.Home(login)); err != nil {
+			return err
+		}
 		if err := r.deleteUser(ctx, e); err != nil {
 			return err
 		}
 	} else if err := r.removeOrphanHome(ctx, r.Home(login)); err != nil {
 		return err
+	}
+	if w.Workspace != "" {
+		// The uid is free now and the next useradd may hand it out
+		// again: the files must not stay with it.
+		if err := chownTree(w.Workspace, 0, 0); err != nil {
+			return fmt.Errorf("give the workspace back to root: %w", err)
+		}
 	}
 	if err := os.Remove(r.ProfilePath(login)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove env file: %w", err)
