@@ -1,0 +1,44 @@
+// The console's one upload queue. It lives outside the page so uploads keep
+// going (and stay listed) while the person looks at another screen; the
+// Storage page shows it, and whoever listens hears each finished file (the
+// page refreshes the folder and the usage, and announces it).
+import { uploadFile } from './storageTransfer';
+import { UploadQueue, type UploadItem } from './uploadQueue';
+
+let queue: UploadQueue | null = null;
+const settledListeners = new Set<(item: UploadItem) => void>();
+
+export function storageUploads(): UploadQueue {
+  if (!queue) {
+    queue = new UploadQueue((path, file, opts) => uploadFile(path, file, opts), {
+      concurrency: 2,
+      onSettled: (item) => settledListeners.forEach((fn) => fn(item)),
+    });
+    // Closing or reloading the tab cuts the uploads off: the browser asks first.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('beforeunload', (e) => {
+        if (uploadsActive()) e.preventDefault();
+      });
+    }
+  }
+  return queue;
+}
+
+export function onUploadSettled(fn: (item: UploadItem) => void): () => void {
+  settledListeners.add(fn);
+  return () => settledListeners.delete(fn);
+}
+
+/** Whether anything is still uploading or waiting (the page warns before the tab closes). */
+export function uploadsActive(): boolean {
+  return storageUploads()
+    .items()
+    .some((i) => i.status === 'queued' || i.status === 'uploading');
+}
+
+/** Tests start from an empty queue. */
+export function resetStorageUploads(): void {
+  queue?.cancelAll();
+  queue = null;
+  settledListeners.clear();
+}
