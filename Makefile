@@ -54,8 +54,10 @@ export GPUAAS_DOCKER_DIR
 
 test: services
 	scripts/ensure-services.sh docker
+	scripts/ensure-services.sh s3
 	$(GO) vet ./...
-	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} $(GO) test -count=1 ./...
+	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} \
+	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 ./...
 	scripts/web-test.sh
 
 # The fault-injection suite starts its own Postgres, NATS and Redis (so it

@@ -309,6 +309,7 @@ const (
 	AuditCategorySigningKey AuditCategory = "signing_key"
 	AuditCategorySsh        AuditCategory = "ssh"
 	AuditCategorySshKey     AuditCategory = "ssh_key"
+	AuditCategoryStorage    AuditCategory = "storage"
 	AuditCategoryTerminal   AuditCategory = "terminal"
 	AuditCategoryUser       AuditCategory = "user"
 )
@@ -330,6 +331,8 @@ func (e AuditCategory) Valid() bool {
 		return true
 	case AuditCategorySshKey:
 		return true
+	case AuditCategoryStorage:
+		return true
 	case AuditCategoryTerminal:
 		return true
 	case AuditCategoryUser:
@@ -348,6 +351,7 @@ const (
 	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
 	AdminListAuditLogsParamsCategorySsh        AdminListAuditLogsParamsCategory = "ssh"
 	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
+	AdminListAuditLogsParamsCategoryStorage    AdminListAuditLogsParamsCategory = "storage"
 	AdminListAuditLogsParamsCategoryTerminal   AdminListAuditLogsParamsCategory = "terminal"
 	AdminListAuditLogsParamsCategoryUser       AdminListAuditLogsParamsCategory = "user"
 )
@@ -369,6 +373,8 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 		return true
 	case AdminListAuditLogsParamsCategorySshKey:
 		return true
+	case AdminListAuditLogsParamsCategoryStorage:
+		return true
 	case AdminListAuditLogsParamsCategoryTerminal:
 		return true
 	case AdminListAuditLogsParamsCategoryUser:
@@ -387,6 +393,7 @@ const (
 	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
 	AdminExportAuditLogsParamsCategorySsh        AdminExportAuditLogsParamsCategory = "ssh"
 	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
+	AdminExportAuditLogsParamsCategoryStorage    AdminExportAuditLogsParamsCategory = "storage"
 	AdminExportAuditLogsParamsCategoryTerminal   AdminExportAuditLogsParamsCategory = "terminal"
 	AdminExportAuditLogsParamsCategoryUser       AdminExportAuditLogsParamsCategory = "user"
 )
@@ -407,6 +414,8 @@ func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 	case AdminExportAuditLogsParamsCategorySsh:
 		return true
 	case AdminExportAuditLogsParamsCategorySshKey:
+		return true
+	case AdminExportAuditLogsParamsCategoryStorage:
 		return true
 	case AdminExportAuditLogsParamsCategoryTerminal:
 		return true
@@ -1388,10 +1397,10 @@ type AdminListAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
@@ -1415,10 +1424,10 @@ type AdminExportAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats] [docker] [sshd] [promtool] [chromium]
+# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
@@ -18,6 +18,14 @@
 #             with a stand-in NVIDIA hook so that device requests by GPU UUID
 #             are accepted, and the offline test image ci/busybox:latest. It
 #             prints GPUAAS_TEST_DOCKER_HOST=unix://…, which `make test` exports.
+#   s3        an S3-compatible server for the storage tests: Versity's S3
+#             gateway (versitygw, Apache-2.0) over a posix directory, built
+#             once with `go install` into $GPUAAS_S3_DIR/bin (default dir
+#             /var/lib/gpuaas-ci-s3), keyed by its version, and started on
+#             127.0.0.1:7480 with the fixed test credentials gpuaas-test /
+#             gpuaas-test-secret. It prints
+#             GPUAAS_TEST_S3_ENDPOINT=http://127.0.0.1:7480, which `make
+#             test` exports.
 #   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
 #             a failed install only warns)
 #   promtool  Debian's prometheus package, for scripts/check-deploy.sh
@@ -140,6 +148,43 @@ ensure_nats() {
 	wait_for nats nats_up
 }
 
+# The S3 test server: versitygw's posix backend (with its metadata in
+# xattrs: multipart uploads need them). The binary is built from
+# the Go module proxy once per version; the data directory is scratch.
+S3_DIR=${GPUAAS_S3_DIR:-/var/lib/gpuaas-ci-s3}
+S3_VERSION=v1.8.0
+S3_ADDR=127.0.0.1:7480
+S3_ACCESS=gpuaas-test
+S3_SECRET=gpuaas-test-secret
+
+s3_up() { tcp_open 127.0.0.1 7480; }
+
+ensure_s3() {
+	local bin="$S3_DIR/bin/versitygw-$S3_VERSION"
+	as_root mkdir -p "$S3_DIR/bin" "$S3_DIR/data"
+	(
+		flock -w 600 9 || die "s3: could not take $S3_DIR/lock"
+		if [ ! -x "$bin" ]; then
+			local go=${GO:-go}
+			command -v "$go" >/dev/null 2>&1 || go=/usr/local/go/bin/go
+			local tmp
+			tmp=$(mktemp -d)
+			log "building versitygw $S3_VERSION (once; cached in $bin)"
+			GOBIN="$tmp" GOFLAGS=-buildvcs=false "$go" install "github.com/versity/versitygw/cmd/versitygw@$S3_VERSION" ||
+				die "could not build versitygw $S3_VERSION"
+			as_root install -m 0755 "$tmp/versitygw" "$bin"
+			rm -rf "$tmp"
+		fi
+		if s3_up; then log "s3 is up"; else
+			log "starting versitygw on $S3_ADDR (log $S3_DIR/versitygw.log)"
+			as_root env ROOT_ACCESS_KEY="$S3_ACCESS" ROOT_SECRET_KEY="$S3_SECRET" setsid "$bin" --port "$S3_ADDR" --quiet \
+				posix "$S3_DIR/data" </dev/null >"$S3_DIR/versitygw.log" 2>&1 9>&- &
+			wait_for s3 s3_up
+		fi
+	) 9>"$S3_DIR/lock"
+	echo "GPUAAS_TEST_S3_ENDPOINT=http://$S3_ADDR"
+}
+
 # The private Docker Engine, as ../shared/recipes/ci-docker.sh starts it
 # (FAKE_NVIDIA_HOOK=1): data and exec roots under its own folder, its own
 # socket, no iptables/NAT/forwarding (published ports stay on 127.0.0.1),
@@ -251,12 +296,13 @@ for s in "${services[@]}"; do
 		redis) ensure_redis ;;
 		nats) ensure_nats ;;
 		docker) ensure_docker ;;
+		s3) ensure_s3 ;;
 		# In a subshell so that a failed install only warns; it inherits
 		# the apt-get update of any tool before it.
 		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
 			log "could not install openssh-server; the sshd test will skip" ;;
 		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
 		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
-		*) die "unknown service $s (want postgres, redis, nats, docker, sshd, promtool or chromium)" ;;
+		*) die "unknown service $s (want postgres, redis, nats, docker, s3, sshd, promtool or chromium)" ;;
 	esac
 done

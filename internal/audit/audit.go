@@ -59,6 +59,15 @@ const (
 	// an allocation over the API's websocket.
 	ActionSSHSessionStart = "ssh.session_start"
 	ActionSSHSessionEnd   = "ssh.session_end"
+
+	// Storage: changes to a namespace's files through the API (target
+	// type storage_namespace, target id the namespace), and an admin's
+	// change of its quota.
+	ActionStorageUpload   = "storage.upload"
+	ActionStorageMkdir    = "storage.mkdir"
+	ActionStorageRename   = "storage.rename"
+	ActionStorageDelete   = "storage.delete"
+	ActionStorageQuotaSet = "storage.quota_set"
 )
 
 var allowedKeys = map[string][]string{
@@ -100,6 +109,12 @@ var allowedKeys = map[string][]string{
 
 	ActionSSHSessionStart: {"node_id"},
 	ActionSSHSessionEnd:   {"bytes_in", "bytes_out", "reason"},
+
+	ActionStorageUpload:   {"region", "path", "size", "replaced"},
+	ActionStorageMkdir:    {"region", "path"},
+	ActionStorageRename:   {"region", "from", "to"},
+	ActionStorageDelete:   {"region", "path", "recursive", "freed_bytes"},
+	ActionStorageQuotaSet: {"region", "quota_bytes", "user_id"},
 }
 
 // Entry is one audited event. The correlation id and client address come

@@ -47,6 +47,12 @@ var labels = map[string]string{
 
 	ActionSSHSessionStart: "SSH connection opened",
 	ActionSSHSessionEnd:   "SSH connection closed",
+
+	ActionStorageUpload:   "File uploaded",
+	ActionStorageMkdir:    "Folder created",
+	ActionStorageRename:   "File or folder moved",
+	ActionStorageDelete:   "File or folder deleted",
+	ActionStorageQuotaSet: "Storage quota set",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -60,6 +66,7 @@ var categoryLabels = map[string]string{
 	"ssh_key":     "SSH keys",
 	"terminal":    "Terminals",
 	"ssh":         "SSH connections",
+	"storage":     "Storage",
 	"signing_key": "Signing keys",
 }
 

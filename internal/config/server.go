@@ -96,6 +96,14 @@ type Server struct {
 	// LaunchablesDir, when set, holds manifests (*.yaml) that override the
 	// embedded launchables of the same id and add others.
 	LaunchablesDir string
+
+	// StorageFSRoot is the fs backend of every region StorageConfig does
+	// not name; StorageConfig a YAML file of backends per region (loaded
+	// into Storage by Validate). Neither: storage answers 503.
+	StorageFSRoot     string
+	StorageConfig     string
+	StorageQuotaBytes int64
+	Storage           StorageFile
 }
 
 // StringList is a flag that may be repeated, each value a comma-separated
@@ -147,6 +155,7 @@ func DefaultServer() Server {
 		TerminalIdleTimeout:   15 * time.Minute,
 		TerminalMaxSession:    12 * time.Hour,
 		WebsocketMaxPerUser:   64,
+		StorageQuotaBytes:     DefaultStorageQuotaBytes,
 	}
 }
 
@@ -195,6 +204,9 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
 	fs.Var(&c.ImageAllow, "image-allow", "glob patterns (repeatable or comma-separated, e.g. ci/*,nvcr.io/nvidia/*) an image of the container launchable must match as written; none allows no image (400 image_not_allowed)")
 	fs.StringVar(&c.LaunchablesDir, "launchables-dir", c.LaunchablesDir, "directory of launchable manifests (*.yaml) that override the embedded ones by id and add others; empty uses the embedded catalogue")
+	fs.StringVar(&c.StorageFSRoot, "storage-fs-root", c.StorageFSRoot, "directory holding users' storage namespaces (the fs backend) for every region --storage-config does not name; the region's nodes mount the same filesystem at the same path")
+	fs.StringVar(&c.StorageConfig, "storage-config", c.StorageConfig, "YAML file naming a storage backend per region (fs with a path, or s3 with endpoint, bucket, prefix, key files); see docs/storage.md")
+	fs.Int64Var(&c.StorageQuotaBytes, "storage-quota-bytes", c.StorageQuotaBytes, "a storage namespace's quota in bytes unless an admin overrides it")
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
@@ -346,6 +358,7 @@ func (c *Server) Validate() error {
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
 		add(Invalid("metrics-token", "want at least 16 characters without spaces"))
 	}
+	c.validateStorage(add)
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {

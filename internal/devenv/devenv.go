@@ -20,6 +20,7 @@ const (
 	DefaultDataDir     = ".gpuaas-dev"
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/gpuaas_dev?sslmode=disable"
 	KeyFileName        = "master.key"
+	StorageDirName     = "storage"
 )
 
 // Defaults are the settings `gpuaas dev` starts from: the server's, bound
@@ -49,6 +50,9 @@ func Register(cfg *config.Server, fs *flag.FlagSet) {
 	if f := fs.Lookup("database-url"); f != nil {
 		f.Usage += "; dev creates the database when missing"
 	}
+	if f := fs.Lookup("storage-fs-root"); f != nil {
+		f.Usage += "; dev default <data-dir>/" + StorageDirName + " unless --storage-config is set"
+	}
 	if f := fs.Lookup("data-dir"); f != nil {
 		f.Usage += "; dev keeps its master key, generated password and NATS store here"
 	}
@@ -59,6 +63,10 @@ func Register(cfg *config.Server, fs *flag.FlagSet) {
 func Complete(cfg *config.Server) {
 	if cfg.SecretKeyFile == "" && cfg.DataDir != "" {
 		cfg.SecretKeyFile = filepath.Join(cfg.DataDir, KeyFileName)
+	}
+	// Storage works in a first look: an fs backend under the data dir.
+	if cfg.StorageFSRoot == "" && cfg.StorageConfig == "" && cfg.DataDir != "" {
+		cfg.StorageFSRoot = filepath.Join(cfg.DataDir, StorageDirName)
 	}
 }
 

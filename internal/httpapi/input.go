@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -80,6 +81,13 @@ func checkURL(u *url.URL) error {
 		}
 		for _, v := range vs {
 			if err := CheckIdent("query parameter "+quoteName(k), v); err != nil {
+				// A storage path is refused with the code every other bad
+				// storage path gets.
+				if k == "path" && strings.HasPrefix(u.Path, "/api/v1/storage/") {
+					if e, ok := apperr.As(err); ok {
+						e.Code = "invalid_path"
+					}
+				}
 				return err
 			}
 		}

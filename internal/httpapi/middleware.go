@@ -132,6 +132,22 @@ func LimitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
+// LimitBodyExcept is LimitBody for every request but those exempt says
+// are not bound (a streamed file upload, held to its own quota).
+func LimitBodyExcept(max int64, exempt func(*http.Request) bool) func(http.Handler) http.Handler {
+	limit := LimitBody(max)
+	return func(next http.Handler) http.Handler {
+		limited := limit(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			limited.ServeHTTP(w, r)
+		})
+	}
+}
+
 // statusWriter records what a handler wrote, for logs and metrics.
 type statusWriter struct {
 	http.ResponseWriter

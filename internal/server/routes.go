@@ -15,6 +15,9 @@ import (
 	"github.com/gpuaas/gpuaas/web"
 )
 
+// storageUploadPath is the one route whose body --max-body-bytes does not bound.
+const storageUploadPath = "/api/v1/storage/upload"
+
 // Router builds the route table. It is exported for the contract test,
 // which holds the registered routes against api/openapi.yaml.
 func (a *App) Router() *httpapi.Router {
@@ -68,6 +71,13 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(a.billingUsageCSV))
 	rt.Handle("GET", "/api/v1/notifications", a.user(a.listNotifications))
 	rt.Handle("POST", "/api/v1/notifications/read", a.user(a.markNotificationsRead))
+	rt.Handle("GET", "/api/v1/storage/list", a.user(a.storageList))
+	rt.Handle("GET", "/api/v1/storage/download", a.user(a.storageDownload))
+	rt.Handle("PUT", storageUploadPath, a.user(a.storageUpload))
+	rt.Handle("POST", "/api/v1/storage/mkdir", a.user(a.storageMkdir))
+	rt.Handle("POST", "/api/v1/storage/rename", a.user(a.storageRename))
+	rt.Handle("DELETE", "/api/v1/storage/delete", a.user(a.storageDelete))
+	rt.Handle("GET", "/api/v1/storage/usage", a.user(a.storageUsage))
 
 	// Admins.
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
@@ -97,6 +107,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/admin/users/{user_id}/balance", a.admin(a.adminAdjustBalance))
 	rt.Handle("GET", "/api/v1/admin/overview", a.admin(a.adminOverview))
 	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))
+	rt.Handle("GET", "/api/v1/admin/users/{user_id}/storage-quota", a.admin(a.adminGetStorageQuota))
+	rt.Handle("PUT", "/api/v1/admin/users/{user_id}/storage-quota", a.admin(a.adminSetStorageQuota))
 	return rt
 }
 
@@ -112,7 +124,11 @@ func (a *App) Handler() http.Handler {
 		// does not see it.
 		h = webui.Mount(h, webui.New(web.Dist()))
 	}
-	h = httpapi.LimitBody(a.Config.MaxBodyBytes)(h)
+	// A file upload's body is the file: multi-GiB, streamed, held to the
+	// namespace's quota instead of --max-body-bytes.
+	h = httpapi.LimitBodyExcept(a.Config.MaxBodyBytes, func(r *http.Request) bool {
+		return r.Method == http.MethodPut && r.URL.Path == storageUploadPath
+	})(h)
 	h = httpapi.CheckInput(h)
 	if a.Roles["api"] {
 		// Apps take any path, query and body size the app does; they are

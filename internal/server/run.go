@@ -40,6 +40,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
 	"github.com/gpuaas/gpuaas/internal/stats"
+	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/users"
@@ -63,8 +64,11 @@ type App struct {
 	Inbox       *notify.Inbox // stored notifications
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
-	Sockets  *connlimit.Limiter
-	SSHKeys  *sshkeys.Service
+	Sockets *connlimit.Limiter
+	SSHKeys *sshkeys.Service
+	// Storage is the users' files (503 storage_disabled when no backend
+	// is configured).
+	Storage  *storage.Service
 	NodeAuth *nodeauth.Service
 	Agents   *agentgw.Gateway
 	Runtime  allocation.Runtime
@@ -269,6 +273,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
 	app.SSHKeys = sshkeys.New(st, app.Naming)
+	storageCfg, err := storage.FromConfig(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	app.Storage = storage.New(st, storageCfg)
 	app.Inventory = inventory.New(st, inventory.WithDesiredAgentVersion(Version))
 	app.Audit = audit.NewReader(st)
 	// Billing and the lifecycle call each other (a create checks funds, a

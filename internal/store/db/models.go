@@ -276,6 +276,17 @@ type SshKey struct {
 	CreatedAt   time.Time
 }
 
+type StorageNamespace struct {
+	Namespace     string
+	Region        string
+	OwnerUserID   uuid.NullUUID
+	UsedBytes     int64
+	ReservedBytes int64
+	QuotaBytes    *int64
+	ScannedAt     *time.Time
+	CreatedAt     time.Time
+}
+
 type UsageRecord struct {
 	AllocationID      uuid.UUID
 	UserID            uuid.UUID

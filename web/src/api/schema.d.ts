@@ -2287,9 +2287,9 @@ export interface components {
         AuditAction: string;
         /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
         AuditActionPrefix: string;
-        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions. */
-        AuditCategory: "allocation" | "auth" | "billing" | "node" | "signing_key" | "ssh" | "ssh_key" | "terminal" | "user";
-        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
+        AuditCategory: "allocation" | "auth" | "billing" | "node" | "signing_key" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
+        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
         AuditTargetType: string;
         AuditTarget: string;
         /** @description RFC 3339 time, inclusive. */
@@ -3070,9 +3070,9 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
@@ -3132,9 +3132,9 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
