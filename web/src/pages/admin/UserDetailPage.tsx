@@ -394,13 +394,13 @@ function StorageQuotaCard({ u }: { u: User }) {
           label="New quota (GB)"
           hint={
             q.data
-              ? `Now ${quotaToGiBText(q.data.quota_bytes)} GB. 1 GB = 1024 MB. Lowering it below the usage blocks new uploads; nothing is deleted.`
+              ? `Now ${formatBytes(q.data.quota_bytes)}. 1 GB = 1024 MB. Lowering it below the usage blocks new uploads; nothing is deleted.`
               : '1 GB = 1024 MB.'
           }
           error={touched && !parsed.ok ? parsed.error : undefined}
         >
           {(p) => (
-            <input {...p} inputMode="decimal" autoComplete="off" placeholder="50" value={gib} onChange={(e) => setGib(e.target.value)} />
+            <input {...p} inputMode="decimal" autoComplete="off" placeholder={q.data ? quotaToGiBText(q.data.quota_bytes) : '50'} value={gib} onChange={(e) => setGib(e.target.value)} />
           )}
         </Field>
         {save.error && <ErrorBox error={save.error} compact />}
