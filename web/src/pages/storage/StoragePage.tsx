@@ -103,9 +103,9 @@ function StorageDisabled() {
         title="Storage is not set up on this server"
         hint={
           <>
-            Files you keep here would stay between allocations, but an operator has to configure storage first
-            (see the operator’s guide, docs/storage.md). Everything else, allocations and their terminals, works without
-            it.
+            Files you keep here would stay between allocations, but an operator has to configure storage first (the
+            server’s <code>--storage-fs-root</code> or <code>--storage-config</code>). Everything else, allocations and
+            their terminals, works without it.
           </>
         }
       />
