@@ -167,11 +167,9 @@ export async function downloadFile(entry: Pick<StorageEntry, 'path' | 'name' | '
     await body.pipeTo(sink, { signal: opts.signal });
     return true;
   }
-  const blob = body
-    ? await new Response(body).blob()
-    : await res.blob();
-  const typed = blob.type ? blob : new Blob([blob], { type: res.headers.get('Content-Type') ?? 'application/octet-stream' });
-  saveBlob(typed, entry.name);
+  const type = res.headers.get('Content-Type') ?? 'application/octet-stream';
+  const blob = body ? await new Response(body, { headers: { 'Content-Type': type } }).blob() : await res.blob();
+  saveBlob(blob, entry.name);
   return true;
 }
 
