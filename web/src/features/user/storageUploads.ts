@@ -6,6 +6,7 @@ import { uploadFile } from './storageTransfer';
 import { UploadQueue, type UploadItem } from './uploadQueue';
 
 let queue: UploadQueue | null = null;
+let guarded = false;
 const settledListeners = new Set<(item: UploadItem) => void>();
 
 export function storageUploads(): UploadQueue {
@@ -15,7 +16,8 @@ export function storageUploads(): UploadQueue {
       onSettled: (item) => settledListeners.forEach((fn) => fn(item)),
     });
     // Closing or reloading the tab cuts the uploads off: the browser asks first.
-    if (typeof window !== 'undefined') {
+    if (!guarded && typeof window !== 'undefined') {
+      guarded = true;
       window.addEventListener('beforeunload', (e) => {
         if (uploadsActive()) e.preventDefault();
       });
@@ -36,9 +38,9 @@ export function uploadsActive(): boolean {
     .some((i) => i.status === 'queued' || i.status === 'uploading');
 }
 
-/** Tests start from an empty queue. */
+/** Stops every upload and forgets the queue (the signed-in user changed; tests start afresh). Listeners stay. */
 export function resetStorageUploads(): void {
-  queue?.cancelAll();
+  const q = queue;
   queue = null;
-  settledListeners.clear();
+  q?.cancelAll();
 }
