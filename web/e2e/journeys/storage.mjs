@@ -147,7 +147,7 @@ export async function run({ page, context, baseURL, accounts, step }) {
     const row = await uploadRow(page, 'too-big.bin');
     await waitUntil(async () => (await row.getAttribute('data-status')) === 'failed', { timeout: 20_000, message: 'the upload over quota to fail' });
     const text = await row.innerText();
-    assert(/Not enough storage space: .* of your 1.05 KB quota is in use/.test(text), `the refusal does not say the figures: ${text}`);
+    assert(/Not enough storage space for this file \(4 KB\): .* of your 1\.05 KB quota is in use/.test(text), `the refusal does not say the figures: ${text}`);
     await shot(page, 'storage-over-quota');
 
     await admin.getByRole('button', { name: 'Reset to default' }).click();

@@ -134,7 +134,7 @@ describe('StoragePage', () => {
     await waitFor(() => expect(FakeXhr.all).toHaveLength(3));
     const failed = screen.getAllByTestId('upload-row')[1]!;
     await waitFor(() => expect(failed.getAttribute('data-status')).toBe('failed'));
-    expect(failed.textContent).toContain('10 GB of your 10 GB quota is in use');
+    expect(failed.textContent).toContain('Not enough storage space for this file (2 B): 10 GB of your 10 GB quota is in use');
 
     fireEvent.click(screen.getByRole('button', { name: 'Cancel three.txt' }));
     await waitFor(() => expect(screen.getAllByTestId('upload-row')[2]!.getAttribute('data-status')).toBe('cancelled'));

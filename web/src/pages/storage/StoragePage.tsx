@@ -52,7 +52,7 @@ export function StoragePage() {
         announce(
           item.status === 'done'
             ? `${item.name} uploaded`
-            : `${item.name} failed: ${item.error ? describeStorageError(item.error, 'upload') : 'the upload did not finish'}`,
+            : `${item.name} failed: ${item.error ? describeStorageError(item.error, 'upload', item.size) : 'the upload did not finish'}`,
         );
       }),
     [qc, announce],
@@ -274,7 +274,7 @@ function UploadRow({ item }: { item: UploadItem }) {
       )}
       {item.status === 'failed' && item.error && (
         <p className="field-error upload-error" data-code={item.error.code}>
-          {describeStorageError(item.error, 'upload')}
+          {describeStorageError(item.error, 'upload', item.size)}
         </p>
       )}
       <div className="upload-actions">
