@@ -101,3 +101,34 @@ describe('routeMissing', () => {
     expect(routeMissing(new ApiError({ status: 404, code: 'not_found', message: 'user not found' }))).toBe(false);
   });
 });
+
+describe('storage errors', () => {
+  it('says a 413 storage_quota_exceeded with the used and quota figures in human units', async () => {
+    const err = await ApiError.fromResponse(
+      res(
+        413,
+        JSON.stringify({
+          code: 'storage_quota_exceeded',
+          message: 'quota exceeded',
+          details: { used_bytes: 9.5 * 2 ** 30, quota_bytes: 10 * 2 ** 30 },
+        }),
+      ),
+    );
+    expect(err.status).toBe(413);
+    expect(describeError(err)).toBe(
+      'Not enough storage space: 9.5 GB of your 10 GB quota is in use. Delete some files, or ask an administrator for more space.',
+    );
+  });
+
+  it('falls back to plain words without the figures', () => {
+    const err = new ApiError({ status: 413, code: 'storage_quota_exceeded', message: 'x' });
+    expect(describeError(err)).toMatch(/^This would go over your storage quota/);
+  });
+
+  it('explains storage_disabled and invalid_path without the server’s words', () => {
+    expect(describeError(new ApiError({ status: 503, code: 'storage_disabled', message: 'storage off' }))).toMatch(
+      /^Storage is not set up on this server/,
+    );
+    expect(describeError(new ApiError({ status: 400, code: 'invalid_path', message: 'bad' }))).toMatch(/not allowed/);
+  });
+});

@@ -3,7 +3,7 @@
 // and the Retry-After header. Screens show it through <ErrorBox>, which says
 // what happened in words made from the code and the details (describeError),
 // never the raw status; the correlation id is behind a "Details" toggle.
-import { formatDuration, formatMoney } from '../lib/format';
+import { formatBytes, formatDuration, formatMoney } from '../lib/format';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -154,6 +154,10 @@ const messages: Record<string, string> = {
   insufficient_capacity: 'Sold out: no node has enough free GPUs for this right now. Try another SKU or try again later.',
   idempotency_key_mismatch: 'This clashed with an earlier request. Reload and try again.',
   payload_too_large: 'That is too large to send.',
+  invalid_path: 'That name or path is not allowed: no "..", no control characters, at most 255 bytes a name.',
+  storage_quota_exceeded: 'This would go over your storage quota. Delete some files, or ask an administrator for more space.',
+  storage_disabled:
+    'Storage is not set up on this server: an operator has to configure it before files can be kept here. Your allocations work without it.',
   rate_limited: 'Too many requests. Wait a moment and try again.',
   too_many_connections: 'Too many open connections. Close a terminal or another tab and try again.',
   too_many_websockets: 'Too many open connections. Close a terminal or another tab and try again.',
@@ -193,6 +197,13 @@ export function describeError(err: ApiError): string {
           ? ` (${formatDuration(runway)} at ${formatMoney(burn, currency)} an hour, counting what you already run)`
           : '';
       return `Not enough credit: this needs ${formatMoney(need, currency)}${why} and you have ${formatMoney(Math.max(0, have), currency)}. Add credit and try again.`;
+    }
+  }
+  if (err.code === 'storage_quota_exceeded') {
+    const used = num(d.used_bytes);
+    const quota = num(d.quota_bytes);
+    if (used !== null && quota !== null) {
+      return `Not enough storage space: ${formatBytes(used)} of your ${formatBytes(quota)} quota is in use. Delete some files, or ask an administrator for more space.`;
     }
   }
   if (err.code === 'rate_limited' && err.retryAfter && err.retryAfter > 0) {

@@ -40,7 +40,8 @@ export interface ApiState<T> {
 /** Errors worth one more try: the network, or a server that is briefly away. */
 function retryable(err: unknown): boolean {
   const e = toApiError(err);
-  return e.status === 0 ? e.code === 'network_error' : e.status >= 502 && e.status <= 504;
+  // A 503 storage_disabled is the server's configuration, not a blip.
+  return e.status === 0 ? e.code === 'network_error' : e.status >= 502 && e.status <= 504 && e.code !== 'storage_disabled';
 }
 
 export function createQueryClient(opts: { retries?: number } = {}): QueryClient {

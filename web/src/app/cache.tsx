@@ -8,6 +8,7 @@ import type { Notification } from '../api/notifications';
 import { createQueryClient, invalidate } from '../api/query';
 import { useAuth } from './auth';
 import { useNotificationListener, useNotifications } from './notifications';
+import { resetStorageUploads } from '../features/user/storageUploads';
 
 export function QueryProvider({ children }: { children: ReactNode }) {
   const [client] = useState(() => createQueryClient());
@@ -39,7 +40,11 @@ export function CacheKeeper() {
   const lastUser = useRef<string | null>(userId);
   useEffect(() => {
     if (lastUser.current !== userId) {
-      if (lastUser.current !== null) qc.clear();
+      if (lastUser.current !== null) {
+        qc.clear();
+        // The last user's uploads stop and leave the list with them.
+        resetStorageUploads();
+      }
       lastUser.current = userId;
     }
   }, [qc, userId]);

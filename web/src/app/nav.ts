@@ -10,6 +10,7 @@ export interface NavItem {
 export const userNav: NavItem[] = [
   { to: '/marketplace', label: 'Marketplace', icon: 'market' },
   { to: '/allocations', label: 'Allocations', icon: 'alloc' },
+  { to: '/storage', label: 'Storage', icon: 'storage' },
   { to: '/billing', label: 'Billing', icon: 'billing' },
   { to: '/keys', label: 'SSH keys', icon: 'key' },
   { to: '/notifications', label: 'Notifications', icon: 'bell' },

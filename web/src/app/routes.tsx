@@ -20,6 +20,7 @@ import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
+import { StoragePage } from '../pages/storage/StoragePage';
 import { RequireAdmin, RequireAuth } from './guards';
 import { Shell } from './Shell';
 
@@ -37,6 +38,7 @@ export const routes: RouteObject[] = [
       { path: 'marketplace', element: <MarketplacePage /> },
       { path: 'allocations', element: <AllocationsPage /> },
       { path: 'allocations/:id', element: <AllocationDetailPage /> },
+      { path: 'storage', element: <StoragePage /> },
       { path: 'billing', element: <BillingPage /> },
       { path: 'keys', element: <KeysPage /> },
       { path: 'notifications', element: <NotificationsPage /> },

@@ -15,6 +15,9 @@ const paths: Record<string, string> = {
   chevron: 'M6 9l6 6 6-6',
   warning: 'M12 3l10 18H2zM12 10v5M12 18h.01',
   gpu: 'M3 7h18v10H3zM7 17v3M12 17v3M17 17v3M7 10h4v4H7zM14 10h3',
+  folder: 'M3 6h6l2 2h10v11H3z',
+  file: 'M6 3h8l4 4v14H6zM14 3v4h4',
+  storage: 'M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3zM4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3',
 };
 
 export type IconName = keyof typeof paths;

@@ -5,6 +5,7 @@ import {
   formatElapsed,
   formatGiB,
   formatGpuMemory,
+  formatBytes,
   formatSize,
   formatMoney,
   formatRelative,
@@ -97,5 +98,17 @@ describe('sizes', () => {
 describe('shortId', () => {
   it('keeps 8 characters', () => {
     expect(shortId('0e8a4f3c-1111-2222-3333-444455556666')).toBe('0e8a4f3c');
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses the same 1024-based units as formatSize', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(3 * 1024 * 1024)).toBe('3 MB');
+    expect(formatBytes(5 * 2 ** 30)).toBe('5 GB');
+    expect(formatBytes(2 * 2 ** 40)).toBe('2 TB');
+    expect(formatBytes(-1)).toBe('—');
   });
 });

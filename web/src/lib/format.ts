@@ -119,3 +119,15 @@ export function formatGpuMemory(mib: number): string {
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }
+
+/**
+ * A byte count in the same units as formatSize (1 KB = 1024 bytes, GB = 1024 MB):
+ * formatBytes(512) → "512 B", formatBytes(1536) → "1.5 KB", formatBytes(5 * 2 ** 30) → "5 GB".
+ */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  if (bytes < 1024) return `${Math.floor(bytes)} B`;
+  const kb = bytes / 1024;
+  if (kb < 1024) return `${trimNumber(kb)} KB`;
+  return formatSize(kb / 1024);
+}

@@ -57,3 +57,17 @@ describe('audit entries people can find', () => {
     expect(categoryOf('ssh_key.add')).toBe('ssh_key');
   });
 });
+
+describe('describeAudit storage', () => {
+  it('says what happened to a file, with sizes in human units', () => {
+    expect(describeAudit({ action: 'storage.upload', metadata: { path: 'a/b.txt', size: 2048, replaced: true } })).toBe(
+      'a/b.txt (2 KB), replacing the old one',
+    );
+    expect(describeAudit({ action: 'storage.rename', metadata: { from: 'a', to: 'b' } })).toBe('a → b');
+    expect(describeAudit({ action: 'storage.delete', metadata: { path: 'd', recursive: true, freed_bytes: 1024 ** 3 } })).toBe(
+      'd and everything in it (1 GB freed)',
+    );
+    expect(describeAudit({ action: 'storage.quota_set', metadata: { quota_bytes: null } })).toBe('Quota back to the default');
+    expect(describeAudit({ action: 'storage.quota_set', metadata: { quota_bytes: 5 * 1024 ** 3 } })).toBe('Quota 5 GB');
+  });
+});

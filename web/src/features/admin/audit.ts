@@ -5,7 +5,7 @@ import { api } from '../../api/client';
 import { routeMissing, toApiError } from '../../api/errors';
 import { useApiQuery } from '../../api/query';
 import type { AuditLog } from '../../api/types';
-import { formatDateTime, formatMoney } from '../../lib/format';
+import { formatBytes, formatDateTime, formatMoney } from '../../lib/format';
 
 /** The actions the server records (internal/audit), for the action filter's suggestions. */
 export const AUDIT_ACTIONS: { value: string; label: string }[] = [
@@ -41,6 +41,11 @@ export const AUDIT_ACTIONS: { value: string; label: string }[] = [
   { value: 'user.delete', label: 'User deleted' },
   { value: 'user.password_reset_issue', label: 'Password reset link issued' },
   { value: 'user.password_reset', label: 'Password reset' },
+  { value: 'storage.upload', label: 'File uploaded' },
+  { value: 'storage.mkdir', label: 'Folder created' },
+  { value: 'storage.rename', label: 'File or folder moved' },
+  { value: 'storage.delete', label: 'File or folder deleted' },
+  { value: 'storage.quota_set', label: 'Storage quota set' },
 ];
 
 /** Categories: the part of an action before its dot ("allocation", "billing", "auth" …). */
@@ -53,6 +58,7 @@ export const AUDIT_CATEGORIES: { value: string; label: string }[] = [
   { value: 'ssh_key', label: 'SSH keys' },
   { value: 'terminal', label: 'Terminal' },
   { value: 'signing_key', label: 'Signing keys' },
+  { value: 'storage', label: 'Storage' },
 ];
 
 export function categoryOf(action: string): string {
@@ -98,6 +104,7 @@ export const AUDIT_TARGET_TYPES: { value: string; label: string }[] = [
   { value: 'allocation', label: 'Allocation' },
   { value: 'ssh_key', label: 'SSH key' },
   { value: 'signing_key', label: 'Signing key' },
+  { value: 'storage_namespace', label: 'Storage namespace' },
 ];
 
 const actionLabels = new Map(AUDIT_ACTIONS.map((a) => [a.value, a.label]));
@@ -149,6 +156,16 @@ export function describeAudit(e: Pick<AuditLog, 'action' | 'metadata'>): string 
     case 'ssh_key.add':
     case 'ssh_key.delete':
       return `${str(m.name)} ${str(m.fingerprint)}`.trim();
+    case 'storage.upload':
+      return `${str(m.path)}${typeof m.size === 'number' ? ` (${formatBytes(m.size)})` : ''}${m.replaced ? ', replacing the old one' : ''}`;
+    case 'storage.mkdir':
+      return str(m.path);
+    case 'storage.rename':
+      return `${str(m.from)} → ${str(m.to)}`;
+    case 'storage.delete':
+      return `${str(m.path)}${m.recursive ? ' and everything in it' : ''}${typeof m.freed_bytes === 'number' ? ` (${formatBytes(m.freed_bytes)} freed)` : ''}`;
+    case 'storage.quota_set':
+      return typeof m.quota_bytes === 'number' ? `Quota ${formatBytes(m.quota_bytes)}` : 'Quota back to the default';
     default:
       return metadataPairs(m)
         .map(([k, v]) => `${k}: ${v}`)

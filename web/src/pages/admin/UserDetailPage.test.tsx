@@ -149,3 +149,58 @@ describe('UserDetailPage account actions', () => {
     expect(await within(del).findByText('This user still holds allocations. Release them first.')).toBeTruthy();
   });
 });
+
+describe('UserDetailPage storage quota', () => {
+  const GiB = 2 ** 30;
+  function quotaServer(put: (body: unknown) => Response, get: () => Response) {
+    return renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}`) return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}/storage-quota` && r.method === 'GET') return get();
+      if (p === `/api/v1/admin/users/${demo.id}/storage-quota` && r.method === 'PUT') return put(r.body);
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+  }
+
+  it('shows usage against the quota, sets a quota typed in GB as integer bytes, and resets it to the default', async () => {
+    let quota = 10 * GiB;
+    const s = quotaServer(
+      (body) => {
+        const q = (body as { quota_bytes: number | null }).quota_bytes;
+        quota = q ?? 10 * GiB;
+        return json(200, { region: 'local-1', used_bytes: 3 * GiB, quota_bytes: quota });
+      },
+      () => json(200, { region: 'local-1', used_bytes: 3 * GiB, quota_bytes: quota }),
+    );
+    const panel = await screen.findByTestId('storage-quota');
+    expect(await within(panel).findByText('3 GB of 10 GB used (30%)')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('New quota (GB)'), { target: { value: '2.5' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set quota to 2.5 GB' }));
+    expect(await within(panel).findByText('3 GB of 2.5 GB used (120%)')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Reset to default' }));
+    await within(panel).findByText('3 GB of 10 GB used (30%)');
+    const puts = s.requests.filter((r) => r.method === 'PUT').map((r) => r.body);
+    expect(puts).toEqual([{ quota_bytes: 2684354560 }, { quota_bytes: null }]);
+  });
+
+  it('refuses a bad size before calling the API', async () => {
+    const s = quotaServer(
+      () => json(500, {}),
+      () => json(200, { region: 'local-1', used_bytes: 0, quota_bytes: GiB }),
+    );
+    await screen.findByTestId('storage-quota');
+    fireEvent.change(screen.getByLabelText('New quota (GB)'), { target: { value: '-3' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set quota' }));
+    expect(await screen.findByText('A quota cannot be negative.')).toBeTruthy();
+    expect(s.requests.some((r) => r.method === 'PUT')).toBe(false);
+  });
+
+  it('says so when the server has no storage', async () => {
+    quotaServer(
+      () => json(500, {}),
+      () => json(503, { code: 'storage_disabled', message: 'off' }),
+    );
+    expect((await screen.findByTestId('storage-quota-off')).textContent).toMatch(/not set up on this server/);
+  });
+});

@@ -8,6 +8,7 @@
 import { useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../../api/client';
+import { routeMissing } from '../../api/errors';
 import { useGet, useMutate, type ApiState } from '../../api/query';
 import type { Balance, User } from '../../api/types';
 import { useBalance } from '../../app/balance';
@@ -21,9 +22,11 @@ import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { parseAmount } from '../../features/admin/amount';
+import { parseQuotaGiB, quotaToGiBText } from '../../features/admin/storageQuota';
+import { UsageBar } from '../../components/UsageBar';
 import { describeAudit } from '../../features/admin/audit';
 import { newIdempotencyKey } from '../../lib/idempotency';
-import { currencyDigits, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
+import { currencyDigits, formatBytes, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
 import { UserActions } from '../../features/admin/UserActions';
 import '../../features/admin/admin.css';
 
@@ -87,6 +90,7 @@ export function UserDetailPage() {
               </StateView>
             </Card>
             <RecentAllocations u={u} />
+            <StorageQuotaCard u={u} />
             <UserActions u={u} />
           </div>
         )}
@@ -327,6 +331,88 @@ function RecentAllocations({ u }: { u: User }) {
           />
         )}
       </StateView>
+    </Card>
+  );
+}
+
+/**
+ * The user's storage: usage against the quota, a new quota in GB (sent as
+ * integer bytes), or back to the platform default (null). Per user only: the
+ * platform has no teams yet.
+ */
+function StorageQuotaCard({ u }: { u: User }) {
+  const q = useGet('/api/v1/admin/users/{user_id}/storage-quota', { path: { user_id: u.id } });
+  const toast = useToast();
+  const [gib, setGib] = useState('');
+  const [touched, setTouched] = useState(false);
+  const parsed = parseQuotaGiB(gib);
+  const save = useMutate(
+    (quota: number | null) =>
+      api.put('/api/v1/admin/users/{user_id}/storage-quota', { path: { user_id: u.id }, body: { quota_bytes: quota } }),
+    { invalidates: ['/api/v1/admin/users', '/api/v1/admin/audit-logs'] },
+  );
+  const apply = async (quota: number | null) => {
+    const r = await save.run(quota);
+    if (r) {
+      q.setData(r);
+      setGib('');
+      setTouched(false);
+      toast({
+        tone: 'success',
+        title: quota === null ? 'Storage quota back to the default' : 'Storage quota set',
+        message: `${u.username} may keep ${formatBytes(r.quota_bytes)}.`,
+      });
+    }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!parsed.ok || save.pending) return;
+    void apply(parsed.bytes);
+  };
+
+  if (q.error?.code === 'storage_disabled' || routeMissing(q.error)) {
+    return (
+      <Card title="Storage">
+        <p className="muted" data-testid="storage-quota-off">
+          {q.error?.code === 'storage_disabled'
+            ? 'Storage is not set up on this server, so there is no quota to set.'
+            : 'This server does not offer storage yet.'}
+        </p>
+      </Card>
+    );
+  }
+  return (
+    <Card title="Storage">
+      <div data-testid="storage-quota" aria-busy={q.loading}>
+        <StateView state={q} loadingLabel={`Loading ${u.username}’s storage`}>
+          {(s) => <UsageBar used={s.used_bytes} quota={s.quota_bytes} label={`${u.username}’s storage used`} />}
+        </StateView>
+      </div>
+      <form className="adjust-form" onSubmit={submit} noValidate>
+        <Field
+          label="New quota (GB)"
+          hint={
+            q.data
+              ? `Now ${formatBytes(q.data.quota_bytes)}. 1 GB = 1024 MB. Lowering it below the usage blocks new uploads; nothing is deleted.`
+              : '1 GB = 1024 MB.'
+          }
+          error={touched && !parsed.ok ? parsed.error : undefined}
+        >
+          {(p) => (
+            <input {...p} inputMode="decimal" autoComplete="off" placeholder={q.data ? quotaToGiBText(q.data.quota_bytes) : '50'} value={gib} onChange={(e) => setGib(e.target.value)} />
+          )}
+        </Field>
+        {save.error && <ErrorBox error={save.error} compact />}
+        <div className="link-row">
+          <button type="submit" className="button primary" disabled={save.pending}>
+            {parsed.ok ? `Set quota to ${formatBytes(parsed.bytes)}` : 'Set quota'}
+          </button>
+          <button type="button" className="button" disabled={save.pending} onClick={() => void apply(null)}>
+            Reset to default
+          </button>
+        </div>
+      </form>
     </Card>
   );
 }
