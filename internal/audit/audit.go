@@ -59,6 +59,16 @@ const (
 	// an allocation over the API's websocket.
 	ActionSSHSessionStart = "ssh.session_start"
 	ActionSSHSessionEnd   = "ssh.session_end"
+
+	// Catalogue administration (package inventory).
+	ActionRegionCreated   = "region.create"
+	ActionRegionRenamed   = "region.rename"
+	ActionRegionDeleted   = "region.delete"
+	ActionSKUCreated      = "sku.create"
+	ActionSKURenamed      = "sku.rename"
+	ActionSKUPriceChanged = "sku.price_change"
+	ActionSKUDeactivated  = "sku.deactivate"
+	ActionSKUActivated    = "sku.activate"
 )
 
 var allowedKeys = map[string][]string{
@@ -100,6 +110,15 @@ var allowedKeys = map[string][]string{
 
 	ActionSSHSessionStart: {"node_id"},
 	ActionSSHSessionEnd:   {"bytes_in", "bytes_out", "reason"},
+
+	ActionRegionCreated:   {"name"},
+	ActionRegionRenamed:   {"from", "to"},
+	ActionRegionDeleted:   {"name"},
+	ActionSKUCreated:      {"name", "region", "gpu_model", "gpu_count", "price_per_hour_minor", "currency"},
+	ActionSKURenamed:      {"from", "to"},
+	ActionSKUPriceChanged: {"from_minor", "to_minor", "currency"},
+	ActionSKUDeactivated:  {},
+	ActionSKUActivated:    {},
 }
 
 // Entry is one audited event. The correlation id and client address come

@@ -47,6 +47,15 @@ var labels = map[string]string{
 
 	ActionSSHSessionStart: "SSH connection opened",
 	ActionSSHSessionEnd:   "SSH connection closed",
+
+	ActionRegionCreated:   "Region created",
+	ActionRegionRenamed:   "Region renamed",
+	ActionRegionDeleted:   "Region deleted",
+	ActionSKUCreated:      "SKU created",
+	ActionSKURenamed:      "SKU renamed",
+	ActionSKUPriceChanged: "SKU price change",
+	ActionSKUDeactivated:  "SKU deactivated",
+	ActionSKUActivated:    "SKU activated",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -61,6 +70,8 @@ var categoryLabels = map[string]string{
 	"terminal":    "Terminals",
 	"ssh":         "SSH connections",
 	"signing_key": "Signing keys",
+	"region":      "Regions",
+	"sku":         "SKUs",
 }
 
 // Label is the readable name of action; an action this build does not know
