@@ -70,7 +70,7 @@ func shortModel(model string) string {
 func suggestID(model, region string, count int, taken map[string]bool) string {
 	base := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(shortModel(model)), "-"), "-")
 	if base == "" || base[0] < 'a' || base[0] > 'z' {
-		base = "gpu-" + base
+		base = strings.TrimSuffix("gpu-"+base, "-")
 	}
 	suffix := fmt.Sprintf("-x%d", count)
 	fit := func(b, suf string) string {
