@@ -16,6 +16,8 @@
 # make bench-terminal - S terminal sessions through the gateway vs a plain ws proxy to the same PTYs (S=100 RATE=40960 DUR=15s ROUNDS=5)
 # make bench-apps - requests/s, p50/p99 and a 1 GiB download through /apps/... against the same app server
 #              reached directly, in one run (C=50 DUR=5s ROUNDS=3 BYTES=1073741824)
+# make package - gpuaas-server and gpuaas-agent .deb packages into dist/ (ARCH=amd64|arm64, default both)
+# make test-package - build, install, serve TLS, upgrade and remove the packages on this machine (root)
 # make test-faults - the fault-injection suite's long form: 200+ kills and restarts of replicas, agents,
 #              NATS, Redis and Postgres under a seeded workload, then the invariants (root; SEED=N replays)
 
@@ -29,7 +31,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 SQLC_VERSION := v1.31.1
 
-.PHONY: run build test test-faults gen lint bench bench-profile bench-agents bench-terminal bench-apps soak services web web-test web-e2e
+.PHONY: run build test test-faults gen lint bench bench-profile bench-agents bench-terminal bench-apps package test-package soak services web web-test web-e2e
 
 run:
 	scripts/ensure-services.sh postgres
@@ -57,6 +59,7 @@ test: services
 	$(GO) vet ./...
 	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} $(GO) test -count=1 ./...
 	scripts/web-test.sh
+	scripts/package-test.sh
 
 # The fault-injection suite starts its own Postgres, NATS and Redis (so it
 # can kill them): no services target. Its short form runs in `make test`.
@@ -96,6 +99,12 @@ bench-terminal: services
 
 bench-apps: services
 	scripts/bench-apps.sh
+
+package:
+	scripts/package.sh
+
+test-package: services
+	scripts/package-test.sh
 
 soak: services
 	scripts/soak.sh

@@ -406,6 +406,9 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 				if _, err := a.Store.DeleteStalePasswordResets(ctx); err != nil {
 					slog.Warn("clean up password reset links", "err", err)
 				}
+				if _, err := a.Store.DeleteOldPullProgress(ctx, pgtype.Interval{Microseconds: (7 * 24 * time.Hour).Microseconds(), Valid: true}); err != nil {
+					slog.Warn("clean up pull progress events", "err", err)
+				}
 			})
 			return nil
 		},
