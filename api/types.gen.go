@@ -1545,7 +1545,7 @@ type AdminListAuditLogsParams struct {
 	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, region, sku.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
@@ -1572,7 +1572,7 @@ type AdminExportAuditLogsParams struct {
 	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, region, sku.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 

@@ -2551,7 +2551,7 @@ export interface components {
         AuditActionPrefix: string;
         /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
         AuditCategory: "allocation" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "terminal" | "user";
-        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, region, sku. */
         AuditTargetType: string;
         AuditTarget: string;
         /** @description RFC 3339 time, inclusive. */
@@ -3585,7 +3585,7 @@ export interface operations {
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
                 /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
@@ -3647,7 +3647,7 @@ export interface operations {
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
                 /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
