@@ -312,7 +312,9 @@ const (
 	AuditCategoryAuth       AuditCategory = "auth"
 	AuditCategoryBilling    AuditCategory = "billing"
 	AuditCategoryNode       AuditCategory = "node"
+	AuditCategoryRegion     AuditCategory = "region"
 	AuditCategorySigningKey AuditCategory = "signing_key"
+	AuditCategorySku        AuditCategory = "sku"
 	AuditCategorySsh        AuditCategory = "ssh"
 	AuditCategorySshKey     AuditCategory = "ssh_key"
 	AuditCategoryStorage    AuditCategory = "storage"
@@ -331,7 +333,11 @@ func (e AuditCategory) Valid() bool {
 		return true
 	case AuditCategoryNode:
 		return true
+	case AuditCategoryRegion:
+		return true
 	case AuditCategorySigningKey:
+		return true
+	case AuditCategorySku:
 		return true
 	case AuditCategorySsh:
 		return true
@@ -354,7 +360,9 @@ const (
 	AdminListAuditLogsParamsCategoryAuth       AdminListAuditLogsParamsCategory = "auth"
 	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
 	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
+	AdminListAuditLogsParamsCategoryRegion     AdminListAuditLogsParamsCategory = "region"
 	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
+	AdminListAuditLogsParamsCategorySku        AdminListAuditLogsParamsCategory = "sku"
 	AdminListAuditLogsParamsCategorySsh        AdminListAuditLogsParamsCategory = "ssh"
 	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
 	AdminListAuditLogsParamsCategoryStorage    AdminListAuditLogsParamsCategory = "storage"
@@ -373,7 +381,11 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 		return true
 	case AdminListAuditLogsParamsCategoryNode:
 		return true
+	case AdminListAuditLogsParamsCategoryRegion:
+		return true
 	case AdminListAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminListAuditLogsParamsCategorySku:
 		return true
 	case AdminListAuditLogsParamsCategorySsh:
 		return true
@@ -396,7 +408,9 @@ const (
 	AdminExportAuditLogsParamsCategoryAuth       AdminExportAuditLogsParamsCategory = "auth"
 	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
 	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
+	AdminExportAuditLogsParamsCategoryRegion     AdminExportAuditLogsParamsCategory = "region"
 	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
+	AdminExportAuditLogsParamsCategorySku        AdminExportAuditLogsParamsCategory = "sku"
 	AdminExportAuditLogsParamsCategorySsh        AdminExportAuditLogsParamsCategory = "ssh"
 	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
 	AdminExportAuditLogsParamsCategoryStorage    AdminExportAuditLogsParamsCategory = "storage"
@@ -415,7 +429,11 @@ func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 		return true
 	case AdminExportAuditLogsParamsCategoryNode:
 		return true
+	case AdminExportAuditLogsParamsCategoryRegion:
+		return true
 	case AdminExportAuditLogsParamsCategorySigningKey:
+		return true
+	case AdminExportAuditLogsParamsCategorySku:
 		return true
 	case AdminExportAuditLogsParamsCategorySsh:
 		return true
@@ -466,6 +484,23 @@ type AdjustBalanceRequest struct {
 
 	// Reason 1 to 500 characters; kept in the audit log.
 	Reason string `json:"reason"`
+}
+
+// AdminRegion defines model for AdminRegion.
+type AdminRegion struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Name Example: Amsterdam
+	Name string `json:"name"`
+
+	// NodeCount Nodes in the region, disabled ones included.
+	NodeCount int `json:"node_count"`
+
+	// SkuCount SKUs in the region, inactive ones included.
+	SkuCount int `json:"sku_count"`
+
+	// Slug Example: eu-west-1
+	Slug string `json:"slug"`
 }
 
 // Allocation defines model for Allocation.
@@ -712,6 +747,55 @@ type CreateNodeRequest struct {
 	// Labels At most 32 labels; keys up to 63 characters, values up to 255.
 	Labels *map[string]string `json:"labels,omitempty"`
 	Region string             `json:"region"`
+}
+
+// CreateRegionRequest defines model for CreateRegionRequest.
+type CreateRegionRequest struct {
+	// Name 1 to 64 printable characters.
+	Name string `json:"name"`
+
+	// Slug ^[a-z][a-z0-9-]{1,31}$; never changes.
+	Slug string `json:"slug"`
+}
+
+// CreateSKURequest defines model for CreateSKURequest.
+type CreateSKURequest struct {
+	// Currency An ISO 4217 code the platform knows (internal/money), e.g. USD.
+	Currency string `json:"currency"`
+
+	// DiskGib 1 to 1048576.
+	DiskGib int `json:"disk_gib"`
+
+	// GpuCount 1 to 16.
+	GpuCount int `json:"gpu_count"`
+
+	// GpuMemoryMib Per GPU, 1 to 1048576.
+	GpuMemoryMib int `json:"gpu_memory_mib"`
+
+	// GpuModel The model exactly as nvidia-smi names it (1 to 128 printable characters).
+	//
+	// Example: NVIDIA H100 80GB HBM3
+	GpuModel string `json:"gpu_model"`
+
+	// Id ^[a-z][a-z0-9-]{1,62}$; never changes.
+	//
+	// Example: h100-80gb-x8
+	Id string `json:"id"`
+
+	// MemoryMib 1 to 16777216 (16 TiB).
+	MemoryMib int64 `json:"memory_mib"`
+
+	// Name 1 to 64 printable characters.
+	Name string `json:"name"`
+
+	// PricePerHourMinor Per hour in minor units of currency, 0 to 1000000000.
+	PricePerHourMinor int64 `json:"price_per_hour_minor"`
+
+	// Region An existing region's slug.
+	Region string `json:"region"`
+
+	// Vcpu 1 to 1024.
+	Vcpu int `json:"vcpu"`
 }
 
 // CreateUserRequest defines model for CreateUserRequest.
@@ -1064,6 +1148,11 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
+// RegionList defines model for RegionList.
+type RegionList struct {
+	Items []AdminRegion `json:"items"`
+}
+
 // RevokedCredentials defines model for RevokedCredentials.
 type RevokedCredentials struct {
 	Revoked int64 `json:"revoked"`
@@ -1103,6 +1192,48 @@ type SKU struct {
 type SKUList struct {
 	Items      []SKU  `json:"items"`
 	NextCursor string `json:"next_cursor"`
+}
+
+// SKUPrice defines model for SKUPrice.
+type SKUPrice struct {
+	ChangedAt time.Time `json:"changed_at"`
+
+	// ChangedBy The admin; null where the platform wrote it (seed, migration).
+	ChangedBy         *openapi_types.UUID `json:"changed_by"`
+	ChangedByUsername *string             `json:"changed_by_username"`
+
+	// Currency The SKU's currency.
+	Currency string `json:"currency"`
+
+	// PreviousPriceMinor null on the SKU's creation.
+	PreviousPriceMinor *int64 `json:"previous_price_minor"`
+	PricePerHourMinor  int64  `json:"price_per_hour_minor"`
+}
+
+// SKUPriceList defines model for SKUPriceList.
+type SKUPriceList struct {
+	Items []SKUPrice `json:"items"`
+}
+
+// SKUSuggestion defines model for SKUSuggestion.
+type SKUSuggestion struct {
+	// GpuCount GPUs of this model and memory per node.
+	GpuCount     int    `json:"gpu_count"`
+	GpuMemoryMib int    `json:"gpu_memory_mib"`
+	GpuModel     string `json:"gpu_model"`
+
+	// Id A free SKU id to start from.
+	Id   string `json:"id"`
+	Name string `json:"name"`
+
+	// NodeCount How many nodes have this many such GPUs.
+	NodeCount int    `json:"node_count"`
+	Region    string `json:"region"`
+}
+
+// SKUSuggestionList defines model for SKUSuggestionList.
+type SKUSuggestionList struct {
+	Items []SKUSuggestion `json:"items"`
 }
 
 // SSHKey defines model for SSHKey.
@@ -1201,6 +1332,23 @@ type TokenPair struct {
 
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
+
+// UpdateRegionRequest defines model for UpdateRegionRequest.
+type UpdateRegionRequest struct {
+	// Name 1 to 64 printable characters.
+	Name string `json:"name"`
+}
+
+// UpdateSKURequest Any of the fields, at least one.
+type UpdateSKURequest struct {
+	Active *bool `json:"active,omitempty"`
+
+	// Name 1 to 64 printable characters.
+	Name *string `json:"name,omitempty"`
+
+	// PricePerHourMinor 0 to 1000000000 minor units of the SKU's currency.
+	PricePerHourMinor *int64 `json:"price_per_hour_minor,omitempty"`
+}
 
 // UpdateUserRequest Either field alone, or both; at least one.
 type UpdateUserRequest struct {
@@ -1338,6 +1486,12 @@ type PageSize = int
 // Region defines model for Region.
 type Region = string
 
+// RegionSlug defines model for RegionSlug.
+type RegionSlug = string
+
+// SKUID defines model for SKUID.
+type SKUID = string
+
 // Since defines model for Since.
 type Since = time.Time
 
@@ -1418,10 +1572,10 @@ type AdminListAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
@@ -1445,10 +1599,10 @@ type AdminExportAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
-	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace.
+	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
 	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
 	TargetId   *AuditTarget     `form:"target_id,omitempty" json:"target_id,omitempty"`
 
@@ -1484,6 +1638,15 @@ type AdminListNodesParams struct {
 
 	// Q A case-insensitive substring of the hostname; surrounding spaces are ignored, at most 100 characters.
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// AdminListSkusParams defines parameters for AdminListSkus.
+type AdminListSkusParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // AdminListUsersParams defines parameters for AdminListUsers.
@@ -1736,6 +1899,18 @@ type AdminCreateNodeJSONRequestBody = CreateNodeRequest
 
 // AdminDrainNodeJSONRequestBody defines body for AdminDrainNode for application/json ContentType.
 type AdminDrainNodeJSONRequestBody = DrainNodeRequest
+
+// AdminCreateRegionJSONRequestBody defines body for AdminCreateRegion for application/json ContentType.
+type AdminCreateRegionJSONRequestBody = CreateRegionRequest
+
+// AdminUpdateRegionJSONRequestBody defines body for AdminUpdateRegion for application/json ContentType.
+type AdminUpdateRegionJSONRequestBody = UpdateRegionRequest
+
+// AdminCreateSkuJSONRequestBody defines body for AdminCreateSku for application/json ContentType.
+type AdminCreateSkuJSONRequestBody = CreateSKURequest
+
+// AdminUpdateSkuJSONRequestBody defines body for AdminUpdateSku for application/json ContentType.
+type AdminUpdateSkuJSONRequestBody = UpdateSKURequest
 
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest

@@ -22,6 +22,9 @@ type Error struct {
 	CorrelationID string
 	// RetryAfter is the Retry-After header of a 429 or 503, zero when absent.
 	RetryAfter time.Duration
+	// Details are the envelope's figures behind the error (details.field
+	// for an invalid input, the counts of a region_in_use), nil when none.
+	Details map[string]any
 }
 
 func (e *Error) Error() string {
@@ -70,12 +73,13 @@ func parseError(resp *http.Response) *Error {
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var env struct {
-		Code          string `json:"code"`
-		Message       string `json:"message"`
-		CorrelationID string `json:"correlation_id"`
+		Code          string         `json:"code"`
+		Message       string         `json:"message"`
+		CorrelationID string         `json:"correlation_id"`
+		Details       map[string]any `json:"details"`
 	}
 	if err := json.Unmarshal(body, &env); err == nil && env.Code != "" {
-		e.Code, e.Message = env.Code, env.Message
+		e.Code, e.Message, e.Details = env.Code, env.Message, env.Details
 		if env.CorrelationID != "" {
 			e.CorrelationID = env.CorrelationID
 		}

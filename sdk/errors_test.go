@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +28,16 @@ func TestErrorFromEnvelope(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Request-ID", "header-id")
 		w.WriteHeader(http.StatusConflict)
-		fmt.Fprint(w, `{"code":"duplicate_hostname","message":"hostname taken","correlation_id":"body-id"}`)
+		fmt.Fprint(w, `{"code":"duplicate_hostname","message":"hostname taken","correlation_id":"body-id","details":{"field":"hostname"}}`)
 	})
 	_, err := c.Me(context.Background())
 	e, ok := sdk.AsError(err)
 	if !ok {
 		t.Fatalf("want *sdk.Error, got %T %v", err, err)
 	}
-	want := sdk.Error{Status: 409, Code: "duplicate_hostname", Message: "hostname taken", CorrelationID: "body-id"}
-	if *e != want {
+	want := sdk.Error{Status: 409, Code: "duplicate_hostname", Message: "hostname taken", CorrelationID: "body-id",
+		Details: map[string]any{"field": "hostname"}}
+	if !reflect.DeepEqual(*e, want) {
 		t.Fatalf("got %+v, want %+v", *e, want)
 	}
 	if !sdk.HasCode(err, "duplicate_hostname") || sdk.StatusOf(err) != 409 {

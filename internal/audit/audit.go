@@ -72,6 +72,15 @@ const (
 	ActionStorageRename   = "storage.rename"
 	ActionStorageDelete   = "storage.delete"
 	ActionStorageQuotaSet = "storage.quota_set"
+	// Catalogue administration (package inventory).
+	ActionRegionCreated   = "region.create"
+	ActionRegionRenamed   = "region.rename"
+	ActionRegionDeleted   = "region.delete"
+	ActionSKUCreated      = "sku.create"
+	ActionSKURenamed      = "sku.rename"
+	ActionSKUPriceChanged = "sku.price_change"
+	ActionSKUDeactivated  = "sku.deactivate"
+	ActionSKUActivated    = "sku.activate"
 )
 
 var allowedKeys = map[string][]string{
@@ -122,6 +131,14 @@ var allowedKeys = map[string][]string{
 	ActionStorageRename:   {"region", "from", "to"},
 	ActionStorageDelete:   {"region", "path", "recursive", "freed_bytes"},
 	ActionStorageQuotaSet: {"region", "quota_bytes", "user_id"},
+	ActionRegionCreated:   {"name"},
+	ActionRegionRenamed:   {"from", "to"},
+	ActionRegionDeleted:   {"name"},
+	ActionSKUCreated:      {"name", "region", "gpu_model", "gpu_count", "price_per_hour_minor", "currency"},
+	ActionSKURenamed:      {"from", "to"},
+	ActionSKUPriceChanged: {"from_minor", "to_minor", "currency"},
+	ActionSKUDeactivated:  {},
+	ActionSKUActivated:    {},
 }
 
 // Entry is one audited event. The correlation id and client address come

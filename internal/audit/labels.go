@@ -56,6 +56,14 @@ var labels = map[string]string{
 	ActionStorageRename:   "File or folder moved",
 	ActionStorageDelete:   "File or folder deleted",
 	ActionStorageQuotaSet: "Storage quota set",
+	ActionRegionCreated:   "Region created",
+	ActionRegionRenamed:   "Region renamed",
+	ActionRegionDeleted:   "Region deleted",
+	ActionSKUCreated:      "SKU created",
+	ActionSKURenamed:      "SKU renamed",
+	ActionSKUPriceChanged: "SKU price change",
+	ActionSKUDeactivated:  "SKU deactivated",
+	ActionSKUActivated:    "SKU activated",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -71,6 +79,8 @@ var categoryLabels = map[string]string{
 	"ssh":         "SSH connections",
 	"storage":     "Storage",
 	"signing_key": "Signing keys",
+	"region":      "Regions",
+	"sku":         "SKUs",
 }
 
 // Label is the readable name of action; an action this build does not know

@@ -34,14 +34,14 @@ func (s *Service) DrainNode(ctx context.Context, actor, id uuid.UUID, req api.Dr
 	reason := strings.TrimSpace(req.Reason)
 	switch {
 	case reason == "" || len(reason) > maxDrainReason:
-		return api.Node{}, invalidField("reason", "reason must be 1 to %d characters", maxDrainReason)
+		return api.Node{}, invalidField("reason", "must be 1 to %d characters", maxDrainReason)
 	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0:
-		return api.Node{}, invalidField("reason", "reason must not hold control characters")
+		return api.Node{}, invalidField("reason", "must not hold control characters")
 	case !req.Deadline.After(now):
-		return api.Node{}, invalidField("deadline", "deadline must be in the future (RFC 3339, e.g. %s)",
+		return api.Node{}, invalidField("deadline", "must be in the future (RFC 3339, e.g. %s)",
 			now.Add(time.Hour).UTC().Format(time.RFC3339))
 	case req.Deadline.After(now.Add(MaxDrainAhead)):
-		return api.Node{}, invalidField("deadline", "deadline must be at most 30 days ahead")
+		return api.Node{}, invalidField("deadline", "must be at most 30 days ahead")
 	}
 	deadline := req.Deadline.UTC()
 	var node api.Node
@@ -164,10 +164,4 @@ func lockNode(ctx context.Context, tx *store.Store, id uuid.UUID) (db.Node, erro
 		return n, apperr.NotFound("node")
 	}
 	return n, err
-}
-
-func invalidField(field, format string, args ...any) *apperr.Error {
-	e := apperr.Invalid(format, args...)
-	e.Details = map[string]any{"field": field}
-	return e
 }

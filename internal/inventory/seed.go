@@ -31,14 +31,21 @@ func (s *Service) SeedRegion(ctx context.Context, r Region) error {
 	return nil
 }
 
-// SeedSKU creates a SKU if its id is free; an existing SKU is left as it is,
-// so an operator's price change survives a restart.
+// SeedSKU creates a SKU if its id is free, with the first entry of its
+// price history; an existing SKU is left as it is, so an operator's price
+// change survives a restart.
 func (s *Service) SeedSKU(ctx context.Context, k api.SKU) error {
-	err := s.store.UpsertSKU(ctx, db.UpsertSKUParams{
-		ID: k.Id, Name: k.Name, GpuModel: k.GpuModel, GpuCount: int32(k.GpuCount),
-		GpuMemoryMib: int32(k.GpuMemoryMib), Vcpu: int32(k.Vcpu), MemoryMib: k.MemoryMib,
-		DiskGib: int32(k.DiskGib), PricePerHourMinor: k.PricePerHourMinor, Currency: k.Currency,
-		Region: k.Region, Active: k.Active,
+	err := s.store.InTx(ctx, func(tx *store.Store) error {
+		n, err := tx.UpsertSKU(ctx, db.UpsertSKUParams{
+			ID: k.Id, Name: k.Name, GpuModel: k.GpuModel, GpuCount: int32(k.GpuCount),
+			GpuMemoryMib: int32(k.GpuMemoryMib), Vcpu: int32(k.Vcpu), MemoryMib: k.MemoryMib,
+			DiskGib: int32(k.DiskGib), PricePerHourMinor: k.PricePerHourMinor, Currency: k.Currency,
+			Region: k.Region, Active: k.Active,
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+		return tx.InsertSKUPrice(ctx, db.InsertSKUPriceParams{SkuID: k.Id, PricePerHourMinor: k.PricePerHourMinor})
 	})
 	if err != nil {
 		return fmt.Errorf("seed sku %s: %w", k.Id, err)

@@ -1,6 +1,7 @@
 package money
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,4 +40,21 @@ func Format(minor int64, currency string) string {
 		s = s[:len(s)-digits] + "." + s[len(s)-digits:]
 	}
 	return strings.TrimSpace(currency + " " + sign + s)
+}
+
+// iso4217 lists the active ISO 4217 currency codes: what a SKU may be
+// priced in. (Funds are per currency; a user pays a SKU from their balance
+// in its currency.)
+var iso4217 = strings.Fields(`AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL
+BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO
+NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD
+SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF
+XPF YER ZAR ZMW ZWL`)
+
+// Known reports whether code is an active ISO 4217 currency code (upper
+// case), one the platform can price and format.
+func Known(code string) bool {
+	return slices.Contains(iso4217, code)
 }

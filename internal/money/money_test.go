@@ -26,3 +26,12 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestKnown(t *testing.T) {
+	for code, want := range map[string]bool{"USD": true, "EUR": true, "JPY": true, "KWD": true,
+		"usd": false, "US": false, "XXX": false, "": false, "USDD": false} {
+		if got := money.Known(code); got != want {
+			t.Errorf("Known(%q) = %v, want %v", code, got, want)
+		}
+	}
+}

@@ -840,7 +840,7 @@ func (q *Queries) UpsertReportedGPU(ctx context.Context, arg UpsertReportedGPUPa
 	return err
 }
 
-const upsertSKU = `-- name: UpsertSKU :exec
+const upsertSKU = `-- name: UpsertSKU :execrows
 INSERT INTO skus (id, name, gpu_model, gpu_count, gpu_memory_mib, vcpu, memory_mib, disk_gib,
                   price_per_hour_minor, currency, region, active)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
@@ -863,8 +863,9 @@ type UpsertSKUParams struct {
 	Active            bool
 }
 
-func (q *Queries) UpsertSKU(ctx context.Context, arg UpsertSKUParams) error {
-	_, err := q.db.Exec(ctx, upsertSKU,
+// For the seed: a SKU that exists is left as it is (0 rows).
+func (q *Queries) UpsertSKU(ctx context.Context, arg UpsertSKUParams) (int64, error) {
+	result, err := q.db.Exec(ctx, upsertSKU,
 		arg.ID,
 		arg.Name,
 		arg.GpuModel,
@@ -878,5 +879,8 @@ func (q *Queries) UpsertSKU(ctx context.Context, arg UpsertSKUParams) error {
 		arg.Region,
 		arg.Active,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

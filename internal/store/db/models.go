@@ -267,6 +267,15 @@ type Sku struct {
 	CreatedAt         time.Time
 }
 
+type SkuPrice struct {
+	ID                 int64
+	SkuID              string
+	PricePerHourMinor  int64
+	PreviousPriceMinor *int64
+	ChangedBy          uuid.NullUUID
+	ChangedAt          time.Time
+}
+
 type SshKey struct {
 	ID          uuid.UUID
 	UserID      uuid.UUID

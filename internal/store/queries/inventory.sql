@@ -5,7 +5,8 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;
 -- name: GetRegion :one
 SELECT * FROM regions WHERE id = @id;
 
--- name: UpsertSKU :exec
+-- name: UpsertSKU :execrows
+-- For the seed: a SKU that exists is left as it is (0 rows).
 INSERT INTO skus (id, name, gpu_model, gpu_count, gpu_memory_mib, vcpu, memory_mib, disk_gib,
                   price_per_hour_minor, currency, region, active)
 VALUES (@id, @name, @gpu_model, @gpu_count, @gpu_memory_mib, @vcpu, @memory_mib, @disk_gib,

@@ -369,6 +369,157 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every region, with how many nodes and SKUs use it
+         * @description One page, by slug.
+         */
+        get: operations["adminListRegions"];
+        put?: never;
+        /**
+         * Create a region
+         * @description The slug is `^[a-z][a-z0-9-]{1,31}$` and never changes; the name is 1
+         *     to 64 printable characters. A slug that exists is 409 `conflict`. An
+         *     invalid field is 400 with `details.field`. Audited as region.create.
+         */
+        post: operations["adminCreateRegion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/regions/{region_slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a region no node or SKU uses
+         * @description Refused with 409 `region_in_use` while any node (disabled ones
+         *     included) or SKU (inactive ones included) is in the region; the
+         *     message names them and `details` carries `node_count`, `sku_count`,
+         *     `nodes` (up to 10 hostnames) and `skus` (up to 10 SKU ids). Audited
+         *     as region.delete.
+         */
+        delete: operations["adminDeleteRegion"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a region (the slug never changes)
+         * @description Audited as region.rename; the same name changes nothing and writes no audit row.
+         */
+        patch: operations["adminUpdateRegion"];
+        trace?: never;
+    };
+    "/api/v1/admin/skus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every SKU, active or not, with how many more allocations of each fit now */
+        get: operations["adminListSkus"];
+        put?: never;
+        /**
+         * Create a SKU, active at once
+         * @description The SKU is in the marketplace at once and can be allocated where a
+         *     node of its region has gpu_count free healthy GPUs whose model is
+         *     exactly gpu_model (as nvidia-smi names it). Its creation is the first
+         *     entry of its price history. An invalid field is 400 with
+         *     `details.field`; a region that does not exist is 400 with field
+         *     `region`; an id that exists is 409 `conflict`. Audited as sku.create.
+         */
+        post: operations["adminCreateSku"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/skus/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SKUs proposed from the GPUs nodes reported that no SKU covers yet
+         * @description Nodes' GPUs (disabled nodes left out) are grouped per node by model
+         *     and memory; each (region, model, memory, GPUs per node) that no SKU,
+         *     active or not, matches on region, model and gpu_count is proposed,
+         *     with an id and name to start from. vCPU, memory, disk and price are
+         *     left to the admin. See docs/catalogue.md.
+         */
+        get: operations["adminListSkuSuggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/skus/{sku_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a SKU's name, price or whether it is offered
+         * @description Any of the fields, at least one. A new price applies to allocations
+         *     created after it; running ones keep the price they started with.
+         *     Each price change is a price-history entry with the previous price
+         *     and the admin, written with the change (two admins at once are both
+         *     recorded, in order). `active: false` hides the SKU from the
+         *     marketplace and refuses new creates with it; running allocations go
+         *     on. Audited as sku.rename, sku.price_change, sku.deactivate and
+         *     sku.activate; a field set to what it is changes nothing.
+         */
+        patch: operations["adminUpdateSku"];
+        trace?: never;
+    };
+    "/api/v1/admin/skus/{sku_id}/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A SKU's price history, newest first; its creation is the last entry
+         * @description At most the 500 latest entries.
+         */
+        get: operations["adminListSkuPrices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -1637,6 +1788,115 @@ export interface components {
             items: components["schemas"]["SKU"][];
             next_cursor: string;
         };
+        AdminRegion: {
+            /** @example eu-west-1 */
+            slug: string;
+            /** @example Amsterdam */
+            name: string;
+            /** @description Nodes in the region, disabled ones included. */
+            node_count: number;
+            /** @description SKUs in the region, inactive ones included. */
+            sku_count: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        RegionList: {
+            items: components["schemas"]["AdminRegion"][];
+        };
+        CreateRegionRequest: {
+            /** @description ^[a-z][a-z0-9-]{1,31}$; never changes. */
+            slug: string;
+            /** @description 1 to 64 printable characters. */
+            name: string;
+        };
+        UpdateRegionRequest: {
+            /** @description 1 to 64 printable characters. */
+            name: string;
+        };
+        CreateSKURequest: {
+            /**
+             * @description ^[a-z][a-z0-9-]{1,62}$; never changes.
+             * @example h100-80gb-x8
+             */
+            id: string;
+            /** @description 1 to 64 printable characters. */
+            name: string;
+            /** @description An existing region's slug. */
+            region: string;
+            /**
+             * @description The model exactly as nvidia-smi names it (1 to 128 printable characters).
+             * @example NVIDIA H100 80GB HBM3
+             */
+            gpu_model: string;
+            /** @description 1 to 16. */
+            gpu_count: number;
+            /** @description Per GPU, 1 to 1048576. */
+            gpu_memory_mib: number;
+            /** @description 1 to 1024. */
+            vcpu: number;
+            /**
+             * Format: int64
+             * @description 1 to 16777216 (16 TiB).
+             */
+            memory_mib: number;
+            /** @description 1 to 1048576. */
+            disk_gib: number;
+            /**
+             * Format: int64
+             * @description Per hour in minor units of currency, 0 to 1000000000.
+             */
+            price_per_hour_minor: number;
+            /** @description An ISO 4217 code the platform knows (internal/money), e.g. USD. */
+            currency: string;
+        };
+        /** @description Any of the fields, at least one. */
+        UpdateSKURequest: {
+            /** @description 1 to 64 printable characters. */
+            name?: string;
+            /**
+             * Format: int64
+             * @description 0 to 1000000000 minor units of the SKU's currency.
+             */
+            price_per_hour_minor?: number;
+            active?: boolean;
+        };
+        SKUPrice: {
+            /** Format: int64 */
+            price_per_hour_minor: number;
+            /**
+             * Format: int64
+             * @description null on the SKU's creation.
+             */
+            previous_price_minor: number | null;
+            /** @description The SKU's currency. */
+            currency: string;
+            /**
+             * Format: uuid
+             * @description The admin; null where the platform wrote it (seed, migration).
+             */
+            changed_by: string | null;
+            changed_by_username: string | null;
+            /** Format: date-time */
+            changed_at: string;
+        };
+        SKUPriceList: {
+            items: components["schemas"]["SKUPrice"][];
+        };
+        SKUSuggestion: {
+            /** @description A free SKU id to start from. */
+            id: string;
+            name: string;
+            region: string;
+            gpu_model: string;
+            gpu_memory_mib: number;
+            /** @description GPUs of this model and memory per node. */
+            gpu_count: number;
+            /** @description How many nodes have this many such GPUs. */
+            node_count: number;
+        };
+        SKUSuggestionList: {
+            items: components["schemas"]["SKUSuggestion"][];
+        };
         /** @enum {string} */
         NodeStatus: "online" | "offline";
         /** @enum {string} */
@@ -2361,15 +2621,17 @@ export interface components {
         StoragePathRequired: string;
         /** @description The region whose namespace to use; default the only region, or the first by slug. */
         StorageRegion: string;
+        RegionSlug: string;
+        SKUID: string;
         UserID: string;
         AuditActor: string;
         /** @description An exact action code, e.g. allocation.force_release. */
         AuditAction: string;
         /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
         AuditActionPrefix: string;
-        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
-        AuditCategory: "allocation" | "auth" | "billing" | "node" | "signing_key" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
-        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
+        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
+        AuditCategory: "allocation" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
+        /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
         AuditTargetType: string;
         AuditTarget: string;
         /** @description RFC 3339 time, inclusive. */
@@ -2959,6 +3221,257 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    adminListRegions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The regions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminCreateRegion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRegionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRegion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminDeleteRegion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                region_slug: components["parameters"]["RegionSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUpdateRegion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                region_slug: components["parameters"]["RegionSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRegionRequest"];
+            };
+        };
+        responses: {
+            /** @description The region, renamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRegion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminListSkus: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of SKUs, by id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SKUList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminCreateSku: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSKURequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SKU"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminListSkuSuggestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions, by region, model, memory and count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SKUSuggestionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminUpdateSku: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: components["parameters"]["SKUID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSKURequest"];
+            };
+        };
+        responses: {
+            /** @description The SKU, updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SKU"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminListSkuPrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: components["parameters"]["SKUID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SKUPriceList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     adminListUsers: {
         parameters: {
             query?: {
@@ -3239,9 +3752,9 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */
@@ -3301,9 +3814,9 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
-                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace. */
+                /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
                 target_id?: components["parameters"]["AuditTarget"];
                 /** @description RFC 3339 time, inclusive. */

@@ -5,6 +5,7 @@ import { Navigate, type RouteObject } from 'react-router';
 import { AdminAllocationPage } from '../pages/admin/AdminAllocationPage';
 import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
+import { CataloguePage } from '../pages/admin/CataloguePage';
 import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
@@ -52,6 +53,7 @@ export const routes: RouteObject[] = [
           { path: 'users', element: <UsersPage /> },
           { path: 'users/:id', element: <UserDetailPage /> },
           { path: 'nodes', element: <NodesPage /> },
+          { path: 'catalogue', element: <CataloguePage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
           { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
