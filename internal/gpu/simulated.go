@@ -42,9 +42,9 @@ func simulate(d Device, busy bool, t float64) Device {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(d.UUID))
 	phase := float64(h.Sum32()%1000) / 1000 * 2 * math.Pi
-	wave := math.Sin(t/60*2*math.Pi/5 + phase)          // five-minute period
-	ripple := math.Sin(t/60*2*math.Pi/0.7 + 2*phase) / 3 // faster, smaller
-	x := (wave + ripple) / (4.0 / 3)                     // in [-1, 1]
+	wave := math.Sin(t/60*2*math.Pi/5 + phase)         // five-minute period
+	ripple := math.Sin(t/60*2*math.Pi/0.7+2*phase) / 3 // faster, smaller
+	x := (wave + ripple) / (4.0 / 3)                   // in [-1, 1]
 	limit := d.PowerLimitW
 	if limit <= 0 {
 		limit = 700
