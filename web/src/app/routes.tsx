@@ -6,6 +6,7 @@ import { AdminAllocationPage } from '../pages/admin/AdminAllocationPage';
 import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
 import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
+import { NodeDetailPage } from '../pages/admin/NodeDetailPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
 import { UserDetailPage } from '../pages/admin/UserDetailPage';
@@ -50,6 +51,7 @@ export const routes: RouteObject[] = [
           { path: 'users', element: <UsersPage /> },
           { path: 'users/:id', element: <UserDetailPage /> },
           { path: 'nodes', element: <NodesPage /> },
+          { path: 'nodes/:id', element: <NodeDetailPage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
           { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
