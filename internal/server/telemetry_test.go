@@ -160,4 +160,3 @@ func isStatus(err error, status int) bool {
 	e, ok := sdk.AsError(err)
 	return ok && e.Status == status
 }
-

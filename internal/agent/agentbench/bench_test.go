@@ -398,7 +398,7 @@ type metrics struct {
 	// samples are GPU telemetry rows written (gpuaas_gpu_samples_written_total),
 	// flushes the COPYs that wrote them and flushSum their seconds.
 	samples, sampleFlushes, sampleFlushSum, samplesDropped float64
-	hist                                  histogram
+	hist                                                   histogram
 }
 
 type histogram struct {
