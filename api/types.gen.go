@@ -867,6 +867,36 @@ type GPU struct {
 // GPUHealth defines model for GPUHealth.
 type GPUHealth string
 
+// GPUMetrics defines model for GPUMetrics.
+type GPUMetrics struct {
+	Gpus  []GPUSeries `json:"gpus"`
+	Since time.Time   `json:"since"`
+
+	// StepSeconds The bucket width used.
+	StepSeconds int       `json:"step_seconds"`
+	Until       time.Time `json:"until"`
+}
+
+// GPUSample defines model for GPUSample.
+type GPUSample struct {
+	MemoryUsedMib float64 `json:"memory_used_mib"`
+	PowerW        float64 `json:"power_w"`
+
+	// T The bucket's start.
+	T              time.Time `json:"t"`
+	TemperatureC   float64   `json:"temperature_c"`
+	UtilizationPct float64   `json:"utilization_pct"`
+}
+
+// GPUSeries defines model for GPUSeries.
+type GPUSeries struct {
+	Index int `json:"index"`
+
+	// Samples Oldest first; a bucket without samples is left out.
+	Samples []GPUSample `json:"samples"`
+	Uuid    string      `json:"uuid"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Checks *map[string]string `json:"checks,omitempty"`
@@ -1477,6 +1507,12 @@ type Cursor = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// MetricsSince defines model for MetricsSince.
+type MetricsSince = string
+
+// MetricsStep defines model for MetricsStep.
+type MetricsStep = string
+
 // NodeID defines model for NodeID.
 type NodeID = openapi_types.UUID
 
@@ -1640,6 +1676,15 @@ type AdminListNodesParams struct {
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
 
+// AdminNodeMetricsParams defines parameters for AdminNodeMetrics.
+type AdminNodeMetricsParams struct {
+	// Since Where the window starts: an RFC 3339 time, or a duration back from now ("15m", "6h"). Default 1 hour back; at most 24 hours back (the retention). The window ends now.
+	Since *MetricsSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Step Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval.
+	Step *MetricsStep `form:"step,omitempty" json:"step,omitempty"`
+}
+
 // AdminListSkusParams defines parameters for AdminListSkus.
 type AdminListSkusParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -1720,6 +1765,15 @@ type AllocationEventsParams struct {
 type AllocationLogsParams struct {
 	Tail   *int  `form:"tail,omitempty" json:"tail,omitempty"`
 	Follow *bool `form:"follow,omitempty" json:"follow,omitempty"`
+}
+
+// AllocationMetricsParams defines parameters for AllocationMetrics.
+type AllocationMetricsParams struct {
+	// Since Where the window starts: an RFC 3339 time, or a duration back from now ("15m", "6h"). Default 1 hour back; at most 24 hours back (the retention). The window ends now.
+	Since *MetricsSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Step Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval.
+	Step *MetricsStep `form:"step,omitempty" json:"step,omitempty"`
 }
 
 // RedeemAppTicketParams defines parameters for RedeemAppTicket.

@@ -3,7 +3,9 @@
 # connection, heartbeating at INTERVAL against an in-process control plane for
 # SOAK; prints heartbeat handling p50/p99 (next to SELECT 1 and a one-row
 # write transaction through the same pgx pool), CPU and RSS, write coalescing,
-# false offline marks, and the time to detect a killed agent.
+# false offline marks, the time to detect a killed agent, and the GPU
+# telemetry written (sample rows/s, COPY batches) next to PostgreSQL's CPU.
+# Issue 14's telemetry target is N=1000 GPUS=8 INTERVAL=10s.
 #   N=1000 INTERVAL=10s SOAK=120s GPUS=2 make bench-agents
 # The issue's target (5,000 agents at 10 s, p99 ≤ 50 ms, detection ≤ 40 s,
 # no false offline marks over 10 minutes) is N=5000 SOAK=600s.

@@ -294,3 +294,32 @@ func (q query) audit(actor *uuid.UUID, action, target *string, since, until *tim
 }
 
 func (q query) values() url.Values { return url.Values(q) }
+
+// AllocationMetrics returns the GPU telemetry of one of the caller's
+// allocations; since and step are as the contract has them ("" for the
+// defaults).
+func (c *Client) AllocationMetrics(ctx context.Context, id uuid.UUID, since, step string) (api.GPUMetrics, error) {
+	var m api.GPUMetrics
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/allocations/" + url.PathEscape(id.String()) + "/metrics",
+		query: metricsQuery(since, step), out: &m, auth: true})
+	return m, err
+}
+
+// AdminNodeMetrics returns the GPU telemetry of every GPU of a node.
+func (c *Client) AdminNodeMetrics(ctx context.Context, id uuid.UUID, since, step string) (api.GPUMetrics, error) {
+	var m api.GPUMetrics
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/admin/nodes/" + url.PathEscape(id.String()) + "/metrics",
+		query: metricsQuery(since, step), out: &m, auth: true})
+	return m, err
+}
+
+func metricsQuery(since, step string) url.Values {
+	q := url.Values{}
+	if since != "" {
+		q.Set("since", since)
+	}
+	if step != "" {
+		q.Set("step", step)
+	}
+	return q
+}

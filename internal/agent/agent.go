@@ -301,6 +301,13 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 	}
 }
 
+// busyDiscoverer is a Discoverer whose answer depends on which GPUs an
+// allocation holds: the simulated GPUs of gpuaas dev (gpu.Simulated), so
+// their utilisation follows what runs on them.
+type busyDiscoverer interface {
+	DiscoverBusy(ctx context.Context, busy map[string]bool) (gpu.Inventory, error)
+}
+
 // heartbeat builds one report from a fresh discovery and the allocations
 // rt runs.
 func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentproto.Heartbeat {
@@ -317,17 +324,31 @@ func heartbeat(ctx context.Context, cfg Config, rt *tracked, seq uint64) agentpr
 		hb.GPUNote = "no GPU discovery configured"
 		return hb
 	}
-	inv, err := cfg.Discoverer.Discover(ctx)
+	var inv gpu.Inventory
+	var err error
+	if sim, ok := cfg.Discoverer.(busyDiscoverer); ok {
+		inv, err = sim.DiscoverBusy(ctx, rt.busyGPUs())
+	} else {
+		inv, err = cfg.Discoverer.Discover(ctx)
+	}
 	if err != nil {
 		hb.GPUNote = "discovery failed: " + err.Error()
 		return hb
 	}
 	hb.GPUNote = inv.Note
 	for _, d := range inv.GPUs {
-		hb.GPUs = append(hb.GPUs, agentproto.GPU{Index: d.Index, UUID: d.UUID, Model: d.Name, MemoryMiB: d.MemoryTotalMiB,
-			Health: d.Health, HealthReasons: d.HealthReasons, Utilization: d.UtilizationGPUPercent, TemperatureC: d.TemperatureC})
+		hb.GPUs = append(hb.GPUs, reportGPU(d))
 	}
 	return hb
+}
+
+// reportGPU is one discovered device as a heartbeat carries it: identity
+// and health, and the telemetry sampled this heartbeat.
+func reportGPU(d gpu.Device) agentproto.GPU {
+	return agentproto.GPU{Index: d.Index, UUID: d.UUID, Model: d.Name, MemoryMiB: d.MemoryTotalMiB,
+		Health: d.Health, HealthReasons: d.HealthReasons, Utilization: d.UtilizationGPUPercent, TemperatureC: d.TemperatureC,
+		MemoryUsedMiB: d.MemoryUsedMiB, PowerW: d.PowerDrawW, ECCCorrected: d.ECC.VolatileCorrected,
+		ECCUncorrected: d.ECC.VolatileUncorrected, XidEvents: len(d.Xids)}
 }
 
 // serveTask runs one task the server sent on its own stream and answers;

@@ -112,6 +112,14 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 	if g.Uuid != "GPU-18603c05-a9b7-355d-18ab-95b90ded7b0b" || g.Model != "NVIDIA H200" || g.MemoryMib != 143771 || g.Health != api.GPUHealthHealthy {
 		t.Fatalf("reported gpu %+v", g)
 	}
+	// Telemetry from the real capture reaches gpu_samples (one COPY per flush).
+	eventually(t, 10*time.Second, "a telemetry sample from the capture", func() bool {
+		var n int
+		err := env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM gpu_samples WHERE node_id = $1
+			AND gpu_uuid = 'GPU-18603c05-a9b7-355d-18ab-95b90ded7b0b' AND utilization_pct = 100
+			AND memory_used_mib = 21619 AND temperature_c = 57 AND power_w = 692`, node.Id).Scan(&n)
+		return err == nil && n > 0
+	})
 	// --ssh-host and --ssh-port reach the node row through Hello.
 	if n := nodeState(); n.SshHost == nil || *n.SshHost != "gpu-1.example.com" || n.SshPort == nil || *n.SshPort != 2222 {
 		t.Fatalf("advertised ssh address %v:%v", n.SshHost, n.SshPort)

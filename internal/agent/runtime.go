@@ -34,6 +34,10 @@ type tracked struct {
 	rt      NodeRuntime
 	mu      sync.Mutex
 	running map[string]bool
+	// gpus are the GPU UUIDs of each running allocation this agent
+	// provisioned (an adopted one's are not known), for simulated
+	// telemetry.
+	gpus map[string][]string
 	// apps is the last readiness probe; poke asks for an early heartbeat
 	// when it changed.
 	apps apps
@@ -63,10 +67,30 @@ func (t *tracked) run(ctx context.Context, task agentproto.Task) error {
 	defer t.mu.Unlock()
 	if task.Kind == agentproto.TaskProvision {
 		t.running[task.AllocationID] = true
+		if t.gpus == nil {
+			t.gpus = map[string][]string{}
+		}
+		t.gpus[task.AllocationID] = task.GPUUUIDs
 	} else {
 		delete(t.running, task.AllocationID)
+		delete(t.gpus, task.AllocationID)
 	}
 	return nil
+}
+
+// busyGPUs is the set of GPU UUIDs that running allocations hold.
+func (t *tracked) busyGPUs() map[string]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]bool{}
+	for id, uuids := range t.gpus {
+		if t.running[id] {
+			for _, u := range uuids {
+				out[u] = true
+			}
+		}
+	}
+	return out
 }
 
 func (t *tracked) list() []string {

@@ -63,6 +63,12 @@ type Config struct {
 	// is in place and can take tasks (SSH keys that changed while it was
 	// away are sent again).
 	OnConnect func(ctx context.Context, nodeID uuid.UUID)
+	// OnGPUs, if set, hears every heartbeat's GPUs (telemetry samples), on
+	// the heartbeat path: it must only take them in memory, never write.
+	OnGPUs func(nodeID uuid.UUID, gpus []agentproto.GPU, at time.Time)
+	// OnGone, if set, hears that this replica no longer holds a node's
+	// session (it disconnected, or went offline): its per-GPU series go.
+	OnGone func(nodeID uuid.UUID)
 	// OnOffline, if set, runs in the transaction that marks a node offline,
 	// with the last heartbeat that saw it (billing pauses there).
 	OnOffline func(ctx context.Context, tx *store.Store, nodeID uuid.UUID, lastSeen time.Time) error
@@ -293,6 +299,9 @@ func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
 	defer g.mu.Unlock()
 	if st := g.nodes[nodeID]; st != nil && st.session == sess {
 		st.session = nil
+		if g.cfg.OnGone != nil {
+			g.cfg.OnGone(nodeID)
+		}
 		if st.routed != nil {
 			_ = st.routed.Unsubscribe()
 			st.routed = nil
@@ -308,6 +317,9 @@ func (g *Gateway) detach(nodeID uuid.UUID, sess *yamux.Session) {
 // agents costs one UPDATE per flush, not a row per heartbeat.
 func (g *Gateway) Heartbeat(ctx context.Context, nodeID uuid.UUID, hb agentproto.Heartbeat, now time.Time) error {
 	digest := gpuDigest(hb.GPUs)
+	if g.cfg.OnGPUs != nil {
+		g.cfg.OnGPUs(nodeID, hb.GPUs, now)
+	}
 	g.mu.Lock()
 	st := g.nodes[nodeID]
 	if st == nil {
@@ -496,6 +508,9 @@ func (g *Gateway) SweepOnce(ctx context.Context, now time.Time) (int, error) {
 	}
 	for _, n := range gone {
 		slog.Warn("node missed its heartbeat deadline; offline", "node_id", n.ID, "hostname", n.Hostname, "deadline", g.Deadline())
+		if g.cfg.OnGone != nil {
+			g.cfg.OnGone(n.ID)
+		}
 		g.mu.Lock()
 		if st := g.nodes[n.ID]; st != nil {
 			st.written = time.Time{}

@@ -60,6 +60,22 @@ type GPU struct {
 	HealthReasons []string `json:"health_reasons,omitempty"`
 	Utilization   int      `json:"utilization_percent"`
 	TemperatureC  int      `json:"temperature_c"`
+	// The telemetry fields below came with GPU telemetry (still protocol
+	// 1: an older agent omits them and they read as zero; an older server
+	// ignores them). The server keeps them as samples, not in the GPU's
+	// row, so a change in them never makes a heartbeat a write.
+	//
+	// MemoryUsedMiB is the framebuffer memory in use.
+	MemoryUsedMiB int `json:"memory_used_mib,omitempty"`
+	// PowerW is the board's power draw in watts.
+	PowerW float64 `json:"power_w,omitempty"`
+	// ECCCorrected and ECCUncorrected are the volatile ECC error counts
+	// (since the driver loaded), DRAM and SRAM summed.
+	ECCCorrected   int64 `json:"ecc_corrected,omitempty"`
+	ECCUncorrected int64 `json:"ecc_uncorrected,omitempty"`
+	// XidEvents is how many Xid events the kernel log holds for the GPU
+	// (this boot's, when read from dmesg), fatal or not.
+	XidEvents int `json:"xid_events,omitempty"`
 }
 
 // Heartbeat is sent every HeartbeatInterval.

@@ -65,7 +65,7 @@ func runAgents(ctx context.Context, agents []simAgent, baseURL string, delay tim
 		wg.Go(func() {
 			err := agent.Run(ctx, agent.Config{
 				Server: baseURL, JoinToken: a.token, DataDir: a.dataDir, Runtime: "sim",
-				Version: server.Version, Hostname: a.node.Hostname, Discoverer: gpu.Static{Inventory: inv},
+				Version: server.Version, Hostname: a.node.Hostname, Discoverer: gpu.Simulated{Inventory: inv},
 				// Simulated containers too, so the launchables (Jupyter, a
 				// custom image) can be tried in a first look; the agent says
 				// loudly that both are simulated.

@@ -60,6 +60,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("POST", "/api/v1/allocations/{allocation_id}/apps/{port_name}/ticket", a.user(a.mintAppTicket))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/ssh", a.sessions.track(a.user(a.sshSession)))
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/events", a.user(a.allocationEvents))
+	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/metrics", a.user(a.allocationMetrics))
 	// Logs may follow for as long as the client stays: a long-lived
 	// request, ended at shutdown like a terminal.
 	rt.Handle("GET", "/api/v1/allocations/{allocation_id}/logs", a.sessions.track(a.user(a.allocationLogs)))
@@ -83,6 +84,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/nodes", a.admin(a.adminListNodes))
 	rt.Handle("POST", "/api/v1/admin/nodes", a.admin(a.adminCreateNode))
 	rt.Handle("GET", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminGetNode))
+	rt.Handle("GET", "/api/v1/admin/nodes/{node_id}/metrics", a.admin(a.adminNodeMetrics))
 	rt.Handle("DELETE", "/api/v1/admin/nodes/{node_id}", a.admin(a.adminDisableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/enable", a.admin(a.adminEnableNode))
 	rt.Handle("POST", "/api/v1/admin/nodes/{node_id}/drain", a.admin(a.adminDrainNode))

@@ -45,6 +45,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/stats"
 	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/telemetry"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/tlsreload"
 	"github.com/gpuaas/gpuaas/internal/users"
@@ -75,7 +76,11 @@ type App struct {
 	Storage  *storage.Service
 	NodeAuth *nodeauth.Service
 	Agents   *agentgw.Gateway
-	Runtime  allocation.Runtime
+	// Telemetry buffers the GPU samples of heartbeats and writes them in
+	// batches; Metrics reads them back.
+	Telemetry *telemetry.Recorder
+	Metrics   *telemetry.Reader
+	Runtime   allocation.Runtime
 	// Launchables is the catalogue of workloads (embedded manifests and
 	// --launchables-dir), with the --image-allow policy.
 	Launchables *launchable.Catalogue
@@ -177,6 +182,10 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		// Agent sessions live on API replicas; their liveness stamps are
 		// written from here.
 		workers.Go(func() { _ = app.Agents.RunFlusher(workCtx) })
+		// GPU samples: one COPY per flush, and the hourly partitions made
+		// ahead and dropped past 24 hours.
+		workers.Go(func() { _ = app.Telemetry.RunFlusher(workCtx, app.telemetryFlushEvery()) })
+		workers.Go(func() { _ = telemetry.RunRetention(workCtx, app.Store) })
 	}
 	scheme := "http"
 	// SIGHUP is caught before the listener serves, so that one sent as soon
@@ -325,11 +334,16 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}, app.Registry)
 	releaser.svc = app.Allocations
 	app.NodeAuth = nodeauth.New(st, nil)
+	app.Telemetry = telemetry.NewRecorder(st, app.Registry)
+	app.Metrics = telemetry.NewReader(st)
 	app.Agents = agentgw.New(st, app.NodeAuth, agentgw.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, ServerVersion: Version, NATS: app.NATS, Namespace: cfg.NATSNamespace,
 		// Billing pauses where a node went offline and resumes at the
 		// heartbeat that reports the workload running again.
 		OnHello: app.Inventory.RecordAgentHello, OnOffline: app.Billing.PauseNode, OnAlive: app.Billing.ResumeNode,
+		// GPU telemetry: buffered in memory here, written in batches by
+		// the telemetry flusher.
+		OnGPUs: app.Telemetry.Observe, OnGone: app.Telemetry.Forget,
 	}, app.Registry)
 	if cfg.Runtime == "agent" {
 		agentRuntime := agentgw.NewRuntime(app.Agents, app.SSHKeys.AllocationKeys)
@@ -527,4 +541,10 @@ func (k masterSealer) Seal(plaintext []byte, aad string) ([]byte, error) {
 
 func (k masterSealer) Open(sealed []byte, aad string) ([]byte, error) {
 	return secrets.Open(k, sealed, []byte(aad))
+}
+
+// telemetryFlushEvery is how often buffered GPU samples are written: as
+// often as liveness stamps, so a chart lags a heartbeat by at most this.
+func (a *App) telemetryFlushEvery() time.Duration {
+	return min(a.Config.HeartbeatInterval, 5*time.Second)
 }

@@ -170,7 +170,7 @@ func TestBenchAgents(t *testing.T) {
 		}
 		cfg := agent.Config{Server: env.URL, JoinToken: nodes[i].token, DataDir: filepath.Join(dataDir, nodes[i].hostname),
 			Runtime: "sim", Version: server.Version, Hostname: nodes[i].hostname,
-			Discoverer: gpu.Static{Inventory: inv}, NodeRuntime: agent.SimRuntime{}, MaxBackoff: 5 * time.Second}
+			Discoverer: gpu.Simulated{Inventory: inv}, NodeRuntime: agent.SimRuntime{}, MaxBackoff: 5 * time.Second}
 		actx, cancel := context.WithCancel(ctx)
 		a := &running{cancel: cancel, done: make(chan struct{})}
 		agents[i] = a
@@ -364,6 +364,12 @@ func TestBenchAgents(t *testing.T) {
 	row("heartbeat p99 ÷ UPDATE tx p99", ratio(p99, wr99), "a written heartbeat is one such tx")
 	row("process CPU during soak", fmt.Sprintf("%.1f s (%.0f%% of a core)", cpu, 100*cpu/soakWall.Seconds()),
 		fmt.Sprintf("%.0f µs per heartbeat, server + agents", 1e6*cpu/math.Max(float64(handled), 1)))
+	samples := after.samples - before.samples
+	flushes := after.sampleFlushes - before.sampleFlushes
+	row("GPU samples written", fmt.Sprintf("%d (%.0f rows/s)", int(samples), samples/soakWall.Seconds()),
+		fmt.Sprintf("expected ≈ %.0f (heartbeats × %d GPUs); one COPY per flush", float64(handled)*float64(gpusPer), gpusPer))
+	row("  COPY batches / mean time", fmt.Sprintf("%d / %s", int(flushes), ms((after.sampleFlushSum-before.sampleFlushSum)/math.Max(flushes, 1))),
+		fmt.Sprintf("%.0f rows per COPY; dropped (buffer full) %d", samples/math.Max(flushes, 1), int(after.samplesDropped-before.samplesDropped)))
 	row("PostgreSQL CPU during soak", fmt.Sprintf("%.1f s (%.0f%% of a core)", pgCPU, 100*pgCPU/soakWall.Seconds()), "all postgres processes on the machine")
 	row("machine busy during soak", fmt.Sprintf("%.0f%% of %d CPUs", 100*machBusy/math.Max(machTotal, 1), runtime.NumCPU()), "/proc/stat; includes anything else running")
 	row("RSS (soak end / peak)", fmt.Sprintf("%s / %s", mib(rss), mib(peakRSS.Load())), fmt.Sprintf("%d goroutines", goroutines))
@@ -389,7 +395,10 @@ func TestBenchAgents(t *testing.T) {
 // metrics is what the benchmark reads from the server's registry.
 type metrics struct {
 	written, coalesced, offline, sessions float64
-	hist                                  histogram
+	// samples are GPU telemetry rows written (gpuaas_gpu_samples_written_total),
+	// flushes the COPYs that wrote them and flushSum their seconds.
+	samples, sampleFlushes, sampleFlushSum, samplesDropped float64
+	hist                                                   histogram
 }
 
 type histogram struct {
@@ -422,6 +431,19 @@ func gather(t *testing.T, reg *prometheus.Registry) metrics {
 						m.coalesced = x.GetCounter().GetValue()
 					}
 				}
+			}
+		case "gpuaas_gpu_samples_written_total":
+			for _, x := range mf.GetMetric() {
+				m.samples += x.GetCounter().GetValue()
+			}
+		case "gpuaas_gpu_samples_dropped_total":
+			for _, x := range mf.GetMetric() {
+				m.samplesDropped += x.GetCounter().GetValue()
+			}
+		case "gpuaas_gpu_samples_flush_seconds":
+			for _, x := range mf.GetMetric() {
+				m.sampleFlushes += float64(x.GetHistogram().GetSampleCount())
+				m.sampleFlushSum += x.GetHistogram().GetSampleSum()
 			}
 		case "gpuaas_nodes_marked_offline_total":
 			for _, x := range mf.GetMetric() {

@@ -100,6 +100,16 @@ type Gpu struct {
 	UpdatedAt    time.Time
 }
 
+type GpuSample struct {
+	NodeID         uuid.UUID
+	GpuUuid        string
+	T              time.Time
+	UtilizationPct int16
+	MemoryUsedMib  int32
+	TemperatureC   int16
+	PowerW         int32
+}
+
 type IdempotencyKey struct {
 	UserID       uuid.UUID
 	Key          string

@@ -948,6 +948,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/allocations/{allocation_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GPU telemetry of the allocation's GPUs while it ran
+         * @description The owner only (another user's allocation is 404). Only the allocation's own GPUs, and only samples from when it became active until it was released (or now): a window outside that answers the GPUs with no samples. Samples are averaged per `step`. Kept 24 hours. The GPUs of `gpuaas dev`'s simulated nodes report made-up values.
+         */
+        get: operations["allocationMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/nodes/{node_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GPU telemetry of every GPU of a node
+         * @description Samples averaged per `step`, kept 24 hours; one series per GPU the node reported in the window.
+         */
+        get: operations["adminNodeMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/allocations": {
         parameters: {
             query?: never;
@@ -2172,6 +2212,36 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        GPUMetrics: {
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            /** @description The bucket width used. */
+            step_seconds: number;
+            gpus: components["schemas"]["GPUSeries"][];
+        };
+        GPUSeries: {
+            uuid: string;
+            index: number;
+            /** @description Oldest first; a bucket without samples is left out. */
+            samples: components["schemas"]["GPUSample"][];
+        };
+        GPUSample: {
+            /**
+             * Format: date-time
+             * @description The bucket's start.
+             */
+            t: string;
+            /** Format: double */
+            utilization_pct: number;
+            /** Format: double */
+            memory_used_mib: number;
+            /** Format: double */
+            temperature_c: number;
+            /** Format: double */
+            power_w: number;
+        };
         AllocationEventList: {
             items: components["schemas"]["AllocationEvent"][];
             next_cursor: string;
@@ -2614,6 +2684,10 @@ export interface components {
         Cursor: string;
         NodeStatus: components["schemas"]["NodeStatus"];
         Region: string;
+        /** @description Where the window starts: an RFC 3339 time, or a duration back from now ("15m", "6h"). Default 1 hour back; at most 24 hours back (the retention). The window ends now. */
+        MetricsSince: string;
+        /** @description Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval. */
+        MetricsStep: string;
         NodeID: string;
         /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
         StoragePath: string;
@@ -4127,6 +4201,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AllocationEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    allocationMetrics: {
+        parameters: {
+            query?: {
+                /** @description Where the window starts: an RFC 3339 time, or a duration back from now ("15m", "6h"). Default 1 hour back; at most 24 hours back (the retention). The window ends now. */
+                since?: components["parameters"]["MetricsSince"];
+                /** @description Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval. */
+                step?: components["parameters"]["MetricsStep"];
+            };
+            header?: never;
+            path: {
+                allocation_id: components["parameters"]["AllocationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One series per GPU. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GPUMetrics"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminNodeMetrics: {
+        parameters: {
+            query?: {
+                /** @description Where the window starts: an RFC 3339 time, or a duration back from now ("15m", "6h"). Default 1 hour back; at most 24 hours back (the retention). The window ends now. */
+                since?: components["parameters"]["MetricsSince"];
+                /** @description Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval. */
+                step?: components["parameters"]["MetricsStep"];
+            };
+            header?: never;
+            path: {
+                node_id: components["parameters"]["NodeID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One series per GPU. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GPUMetrics"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -44,3 +44,4 @@ export interface Page<T> {
   items: T[];
   next_cursor: string;
 }
+export type GPUMetrics = S['GPUMetrics'];

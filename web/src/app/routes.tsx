@@ -7,6 +7,7 @@ import { AdminAllocationsPage } from '../pages/admin/AdminAllocationsPage';
 import { AuditLogsPage } from '../pages/admin/AuditLogsPage';
 import { CataloguePage } from '../pages/admin/CataloguePage';
 import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
+import { NodeDetailPage } from '../pages/admin/NodeDetailPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
 import { UserDetailPage } from '../pages/admin/UserDetailPage';
@@ -54,6 +55,7 @@ export const routes: RouteObject[] = [
           { path: 'users/:id', element: <UserDetailPage /> },
           { path: 'nodes', element: <NodesPage /> },
           { path: 'catalogue', element: <CataloguePage /> },
+          { path: 'nodes/:id', element: <NodeDetailPage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
           { path: 'allocations/:id', element: <AdminAllocationPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },

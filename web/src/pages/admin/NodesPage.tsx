@@ -5,6 +5,7 @@
 // Disable is refused by the API while GPUs are allocated, so the button is
 // off (with the reason next to it) for a node in use.
 import { useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { api } from '../../api/client';
 import { describeError, toApiError } from '../../api/errors';
 import { useGet, useMutate } from '../../api/query';
@@ -145,7 +146,11 @@ export function NodesPage() {
       header: 'Node',
       render: (n) => (
         <div className="cell-stack node-name">
-          <strong title={n.hostname}>{n.hostname}</strong>
+          <strong title={n.hostname}>
+            <Link to={`/admin/nodes/${n.id}`} onClick={(e) => e.stopPropagation()}>
+              {n.hostname}
+            </Link>
+          </strong>
           <span className="muted">
             {n.region} · {shortId(n.id)}
           </span>

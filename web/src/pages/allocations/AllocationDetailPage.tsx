@@ -27,6 +27,7 @@ import {
   statusExplanation,
 } from '../../features/user/allocations';
 import { ActivityCard, WorkloadCard, runsContainer, useAllocationEvents } from '../../features/user/AllocationWorkload';
+import { AllocationGpuCharts } from '../../features/telemetry/GpuCharts';
 import { formatDateTime, formatElapsed, formatMoney } from '../../lib/format';
 import '../../features/user/user.css';
 
@@ -185,6 +186,9 @@ export function AllocationDetailPage() {
               </Card>
             </div>
             <WorkloadSection a={a} />
+            {a.status !== 'requested' && a.status !== 'provisioning' && (
+              <AllocationGpuCharts allocationId={a.id} live={a.status === 'active' || a.status === 'releasing'} />
+            )}
             <Card title="Connect">
               <ConnectionInfo a={a} />
             </Card>
