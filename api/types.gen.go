@@ -1289,6 +1289,32 @@ type SSHKeyList struct {
 	NextCursor string   `json:"next_cursor"`
 }
 
+// StorageCharge defines model for StorageCharge.
+type StorageCharge struct {
+	// AmountMinor The whole minor units posted for the day; the fraction left over is carried to the next.
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+
+	// Day The UTC day charged.
+	Day openapi_types.Date `json:"day"`
+
+	// Namespace The storage namespace charged, u-<user uuid>.
+	Namespace string `json:"namespace"`
+
+	// PricePerGibMonthMinor The region's price per GiB-month (30 days) in minor units.
+	PricePerGibMonthMinor int64  `json:"price_per_gib_month_minor"`
+	Region                string `json:"region"`
+
+	// UsedBytes The namespace's size charged for the day: byte-days, and the day's average bytes.
+	UsedBytes int64 `json:"used_bytes"`
+}
+
+// StorageChargeList defines model for StorageChargeList.
+type StorageChargeList struct {
+	Items      []StorageCharge `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+}
+
 // StorageEntry defines model for StorageEntry.
 type StorageEntry struct {
 	IsDir      bool      `json:"is_dir"`
@@ -1785,6 +1811,21 @@ type RedeemAppTicketParams struct {
 type RefreshTokenParams struct {
 	// GpuaasRefresh The refresh token, when the body has none (web console).
 	GpuaasRefresh *string `form:"gpuaas_refresh,omitempty" json:"gpuaas_refresh,omitempty"`
+}
+
+// ListStorageChargesParams defines parameters for ListStorageCharges.
+type ListStorageChargesParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Since RFC 3339 time, inclusive.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until RFC 3339 time, exclusive.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
 }
 
 // ListUsageParams defines parameters for ListUsage.

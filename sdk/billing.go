@@ -46,6 +46,14 @@ func (c *Client) UsagePages(p api.ListUsageParams) PageFunc[api.UsageRecord] {
 	}
 }
 
+// ListStorageCharges returns a page of the caller's daily storage charges.
+func (c *Client) ListStorageCharges(ctx context.Context, p api.ListStorageChargesParams) (api.StorageChargeList, error) {
+	var l api.StorageChargeList
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/billing/storage-charges",
+		query: usageQuery(p.PageSize, p.Cursor, nil, p.Since, p.Until), out: &l, auth: true})
+	return l, err
+}
+
 // ExportUsageCSV streams the caller's usage as CSV into w.
 func (c *Client) ExportUsageCSV(ctx context.Context, p api.ExportUsageCSVParams, w io.Writer) (int64, error) {
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/billing/usage/csv",

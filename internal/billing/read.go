@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
@@ -121,16 +123,77 @@ func usageItem(r db.UsageRecord, now time.Time) api.UsageRecord {
 // so memory stays flat however long the history.
 const exportPage = 500
 
-// UsageCSVHeader is the first row of a usage export.
-var UsageCSVHeader = []string{"allocation_id", "sku_id", "started_at", "ended_at", "seconds", "amount_minor", "currency"}
+// UsageCSVHeader is the first row of a usage export. The columns after
+// currency were added for storage charges; the first seven keep their
+// order, so a reader of the old export reads the windows as before.
+var UsageCSVHeader = []string{"allocation_id", "sku_id", "started_at", "ended_at", "seconds", "amount_minor", "currency",
+	"kind", "region", "day", "used_bytes"}
+
+// Kinds of usage CSV row.
+const (
+	UsageKindGPU     = "gpu"
+	UsageKindStorage = "storage"
+)
+
+// StorageCursor is the position after the last storage charge of a page.
+type StorageCursor struct {
+	Day       string `json:"d"` // YYYY-MM-DD
+	Region    string `json:"r"`
+	Namespace string `json:"n"`
+}
+
+// ListStorageCharges returns up to limit of the user's daily storage
+// charges after the cursor (nil for the newest day), newest day first,
+// whose UTC day overlaps [f.Since, f.Until), and the cursor of the next
+// page (nil at the end). f.AllocationID does not apply: storage belongs
+// to its owner, not to an allocation.
+func (b *Billing) ListStorageCharges(ctx context.Context, userID uuid.UUID, f Filter, after *StorageCursor, limit int) ([]api.StorageCharge, *StorageCursor, error) {
+	p := db.ListStorageChargesPageParams{OwnerUserID: userID, Since: f.Since, Until: f.Until, PageLimit: int32(limit + 1)}
+	if after != nil {
+		d, err := time.Parse(time.DateOnly, after.Day)
+		if err != nil {
+			return nil, nil, apperr.Invalid("cursor: not a cursor of this list")
+		}
+		p.CursorDay = pgtype.Date{Time: d, Valid: true}
+		p.CursorRegion, p.CursorNamespace = &after.Region, &after.Namespace
+	}
+	rows, err := b.st.ListStorageChargesPage(ctx, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list storage charges: %w", err)
+	}
+	var next *StorageCursor
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = &StorageCursor{Day: last.Day.Time.Format(time.DateOnly), Region: last.Region, Namespace: last.Namespace}
+	}
+	out := make([]api.StorageCharge, len(rows))
+	for i, r := range rows {
+		out[i] = api.StorageCharge{Namespace: r.Namespace, Region: r.Region, Day: openapi_types.Date{Time: r.Day.Time},
+			UsedBytes: r.UsedBytes, PricePerGibMonthMinor: r.PricePerGibMonthMinor, AmountMinor: r.AmountMinor, Currency: r.Currency}
+	}
+	return out, next, nil
+}
 
 // ExportUsageCSV streams the user's matching windows to w as CSV, newest
-// first, with a header row, flushing w (when it can) after each page.
+// first, with a header row, then (unless f names an allocation) the daily
+// storage charges of the same range, newest day first, flushing w (when
+// it can) after each page.
 func (b *Billing) ExportUsageCSV(ctx context.Context, userID uuid.UUID, f Filter, w io.Writer) error {
 	flusher, _ := w.(interface{ Flush() })
 	cw := csv.NewWriter(w)
 	if err := cw.Write(UsageCSVHeader); err != nil {
 		return fmt.Errorf("write usage csv: %w", err)
+	}
+	flush := func() error {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fmt.Errorf("write usage csv: %w", err)
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return nil
 	}
 	var after *Cursor
 	for {
@@ -139,29 +202,68 @@ func (b *Billing) ExportUsageCSV(ctx context.Context, userID uuid.UUID, f Filter
 			return err
 		}
 		for _, it := range items {
-			ended := ""
-			if it.EndedAt != nil {
-				ended = it.EndedAt.UTC().Format(time.RFC3339Nano)
-			}
-			rec := []string{it.AllocationId.String(), it.SkuId, it.StartedAt.UTC().Format(time.RFC3339Nano), ended,
-				strconv.FormatInt(it.Seconds, 10), strconv.FormatInt(it.AmountMinor, 10), it.Currency}
-			for i := range rec {
-				rec[i] = audit.NeutraliseCell(rec[i])
-			}
-			if err := cw.Write(rec); err != nil {
-				return fmt.Errorf("write usage csv: %w", err)
+			if err := writeCSVRow(cw, windowRow(it)); err != nil {
+				return err
 			}
 		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return fmt.Errorf("write usage csv: %w", err)
+		if err := flush(); err != nil {
+			return err
 		}
-		if flusher != nil {
-			flusher.Flush()
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	if f.AllocationID != uuid.Nil {
+		return nil
+	}
+	var afterCharge *StorageCursor
+	for {
+		items, next, err := b.ListStorageCharges(ctx, userID, f, afterCharge, exportPage)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := writeCSVRow(cw, storageRow(it)); err != nil {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		if next == nil {
 			return nil
 		}
-		after = next
+		afterCharge = next
 	}
+}
+
+// windowRow is a usage window as a CSV row (kind gpu).
+func windowRow(it api.UsageRecord) []string {
+	ended := ""
+	if it.EndedAt != nil {
+		ended = it.EndedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return []string{it.AllocationId.String(), it.SkuId, it.StartedAt.UTC().Format(time.RFC3339Nano), ended,
+		strconv.FormatInt(it.Seconds, 10), strconv.FormatInt(it.AmountMinor, 10), it.Currency,
+		UsageKindGPU, "", "", ""}
+}
+
+// storageRow is a day's storage charge as a CSV row (kind storage): the
+// day's UTC bounds as started_at and ended_at, a day's seconds.
+func storageRow(it api.StorageCharge) []string {
+	day := time.Date(it.Day.Year(), it.Day.Month(), it.Day.Day(), 0, 0, 0, 0, time.UTC)
+	return []string{"", "", day.Format(time.RFC3339Nano), day.AddDate(0, 0, 1).Format(time.RFC3339Nano),
+		strconv.Itoa(24 * 60 * 60), strconv.FormatInt(it.AmountMinor, 10), it.Currency,
+		UsageKindStorage, it.Region, day.Format(time.DateOnly), strconv.FormatInt(it.UsedBytes, 10)}
+}
+
+func writeCSVRow(cw *csv.Writer, rec []string) error {
+	for i := range rec {
+		rec[i] = audit.NeutraliseCell(rec[i])
+	}
+	if err := cw.Write(rec); err != nil {
+		return fmt.Errorf("write usage csv: %w", err)
+	}
+	return nil
 }

@@ -39,6 +39,25 @@ func (a *App) billingUsage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// billingStorageCharges lists the caller's daily storage charges.
+func (a *App) billingStorageCharges(w http.ResponseWriter, r *http.Request) error {
+	var f billing.Filter
+	var err error
+	if f.Since, f.Until, err = timeRange(r.URL.Query()); err != nil {
+		return err
+	}
+	page, after, err := httpapi.ParsePageFrom[billing.StorageCursor](r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Billing.ListStorageCharges(r.Context(), principal(r).UserID, f, after, page.Size)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, api.StorageChargeList{Items: items, NextCursor: cursorOf(next)})
+	return nil
+}
+
 func (a *App) billingUsageCSV(w http.ResponseWriter, r *http.Request) error {
 	f, err := usageFilter(r)
 	if err != nil {

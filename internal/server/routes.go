@@ -70,6 +70,7 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/billing/balance", a.user(a.billingBalance))
 	rt.Handle("GET", "/api/v1/billing/usage", a.user(a.billingUsage))
 	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(a.billingUsageCSV))
+	rt.Handle("GET", "/api/v1/billing/storage-charges", a.user(a.billingStorageCharges))
 	rt.Handle("GET", "/api/v1/notifications", a.user(a.listNotifications))
 	rt.Handle("POST", "/api/v1/notifications/read", a.user(a.markNotificationsRead))
 	rt.Handle("GET", "/api/v1/storage/list", a.user(a.storageList))

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -170,6 +171,67 @@ SELECT namespace, region, day, owner_user_id, used_bytes, price_per_gib_month_mi
 
 func (q *Queries) ListStorageCharges(ctx context.Context, ownerUserID uuid.UUID) ([]StorageCharge, error) {
 	rows, err := q.db.Query(ctx, listStorageCharges, ownerUserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StorageCharge{}
+	for rows.Next() {
+		var i StorageCharge
+		if err := rows.Scan(
+			&i.Namespace,
+			&i.Region,
+			&i.Day,
+			&i.OwnerUserID,
+			&i.UsedBytes,
+			&i.PricePerGibMonthMinor,
+			&i.AmountMinor,
+			&i.Currency,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listStorageChargesPage = `-- name: ListStorageChargesPage :many
+SELECT namespace, region, day, owner_user_id, used_bytes, price_per_gib_month_minor, amount_minor, currency, created_at FROM storage_charges
+WHERE owner_user_id = $1
+  AND ($2::timestamptz IS NULL OR ((day + 1)::timestamp AT TIME ZONE 'UTC') > $2::timestamptz)
+  AND ($3::timestamptz IS NULL OR (day::timestamp AT TIME ZONE 'UTC') < $3::timestamptz)
+  AND ($4::date IS NULL
+       OR (day, region, namespace) < ($4::date, $5::text, $6::text))
+ORDER BY day DESC, region DESC, namespace DESC
+LIMIT $7
+`
+
+type ListStorageChargesPageParams struct {
+	OwnerUserID     uuid.UUID
+	Since           *time.Time
+	Until           *time.Time
+	CursorDay       pgtype.Date
+	CursorRegion    *string
+	CursorNamespace *string
+	PageLimit       int32
+}
+
+// A user's daily storage charges whose UTC day overlaps [since, until),
+// newest day first, for the billing read model.
+func (q *Queries) ListStorageChargesPage(ctx context.Context, arg ListStorageChargesPageParams) ([]StorageCharge, error) {
+	rows, err := q.db.Query(ctx, listStorageChargesPage,
+		arg.OwnerUserID,
+		arg.Since,
+		arg.Until,
+		arg.CursorDay,
+		arg.CursorRegion,
+		arg.CursorNamespace,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

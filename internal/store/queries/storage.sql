@@ -72,3 +72,15 @@ WHERE namespace = @namespace AND region = @region;
 
 -- name: ListStorageCharges :many
 SELECT * FROM storage_charges WHERE owner_user_id = @owner_user_id ORDER BY day, region;
+
+-- name: ListStorageChargesPage :many
+-- A user's daily storage charges whose UTC day overlaps [since, until),
+-- newest day first, for the billing read model.
+SELECT * FROM storage_charges
+WHERE owner_user_id = @owner_user_id
+  AND (sqlc.narg(since)::timestamptz IS NULL OR ((day + 1)::timestamp AT TIME ZONE 'UTC') > sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR (day::timestamp AT TIME ZONE 'UTC') < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(cursor_day)::date IS NULL
+       OR (day, region, namespace) < (sqlc.narg(cursor_day)::date, sqlc.narg(cursor_region)::text, sqlc.narg(cursor_namespace)::text))
+ORDER BY day DESC, region DESC, namespace DESC
+LIMIT @page_limit;

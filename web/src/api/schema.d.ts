@@ -1343,6 +1343,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/storage-charges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's daily storage charges, newest day first
+         * @description One item per namespace, region and UTC day charged in a priced
+         *     storage region (see docs/storage.md, Pricing). since/until select
+         *     the days that overlap [since, until). The same charges are rows of
+         *     kind storage in the usage CSV.
+         */
+        get: operations["listStorageCharges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users/{user_id}/balance": {
         parameters: {
             query?: never;
@@ -2472,6 +2495,36 @@ export interface components {
         };
         UsageList: {
             items: components["schemas"]["UsageRecord"][];
+            next_cursor: string;
+        };
+        StorageCharge: {
+            /** @description The storage namespace charged, u-<user uuid>. */
+            namespace: string;
+            region: string;
+            /**
+             * Format: date
+             * @description The UTC day charged.
+             */
+            day: string;
+            /**
+             * Format: int64
+             * @description The namespace's size charged for the day: byte-days, and the day's average bytes.
+             */
+            used_bytes: number;
+            /**
+             * Format: int64
+             * @description The region's price per GiB-month (30 days) in minor units.
+             */
+            price_per_gib_month_minor: number;
+            /**
+             * Format: int64
+             * @description The whole minor units posted for the day; the fraction left over is carried to the next.
+             */
+            amount_minor: number;
+            currency: string;
+        };
+        StorageChargeList: {
+            items: components["schemas"]["StorageCharge"][];
             next_cursor: string;
         };
         AdjustBalanceRequest: {
@@ -4828,13 +4881,54 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description CSV: allocation_id, sku_id, started_at, ended_at, seconds, amount_minor, currency. */
+            /**
+             * @description CSV: allocation_id, sku_id, started_at, ended_at, seconds,
+             *     amount_minor, currency, kind, region, day, used_bytes. The usage
+             *     windows come first (kind gpu; region, day and used_bytes empty),
+             *     then the daily storage charges of the same range (kind storage;
+             *     allocation_id and sku_id empty, started_at and ended_at the UTC
+             *     day's bounds, seconds 86400, used_bytes the bytes charged for
+             *     the day) unless allocation_id is given.
+             */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listStorageCharges: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description RFC 3339 time, inclusive. */
+                since?: components["parameters"]["Since"];
+                /** @description RFC 3339 time, exclusive. */
+                until?: components["parameters"]["Until"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of storage charges. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageChargeList"];
                 };
             };
             400: components["responses"]["BadRequest"];
