@@ -19,6 +19,7 @@ export type Overview = S['Overview'];
 export type Money = S['Money'];
 export type Balance = S['BalanceResponse'];
 export type UsageRecord = S['UsageRecord'];
+export type StorageCharge = S['StorageCharge'];
 export type SSHKey = S['SSHKey'];
 export type JoinToken = S['JoinToken'];
 export type TerminalToken = S['TerminalToken'];

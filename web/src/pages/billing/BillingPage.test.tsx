@@ -45,6 +45,38 @@ describe('BillingPage', () => {
     await waitFor(() => expect(screen.getByText('llama-finetune')).toBeTruthy());
   });
 
+  it('lists storage charges with their currency, region, day and average size', async () => {
+    const { calls } = renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/balance': () => json(200, usdBalance),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/billing/storage-charges': (c) =>
+          c.url.includes('cursor=s2')
+            ? json(200, { items: [], next_cursor: '' })
+            : json(200, {
+                items: [
+                  {
+                    namespace: 'u-00000001-0000-4000-8000-000000000000',
+                    region: 'eu-west',
+                    day: '2026-03-02',
+                    used_bytes: 12.5 * 2 ** 30,
+                    price_per_gib_month_minor: 29,
+                    amount_minor: 12,
+                    currency: 'USD',
+                  },
+                ],
+                next_cursor: 's2',
+              }),
+      },
+    });
+    const table = await screen.findByRole('table', { name: 'Storage charges' });
+    const cells = within(table).getAllByRole('row')[1]!.querySelectorAll('td');
+    const text = Array.from(cells, (td) => td.textContent);
+    expect(text).toEqual(['2026-03-02', 'eu-west', '12.50 GiB', 'USD 0.29', 'USD 0.12']);
+    expect(calls.some((c) => c.url.startsWith('/api/v1/billing/storage-charges?') && c.url.includes('page_size=20'))).toBe(true);
+  });
+
   it('exports the CSV with the session token and reports a failure with its correlation id', async () => {
     const { calls } = renderPage(<BillingPage />, {
       path: '/billing',

@@ -1,12 +1,14 @@
 // Billing: the balance (what is left after usage not yet debited), what runs
 // now and for how long the balance lasts, the usage windows (one per
 // allocation that became active) with cursor pages and a date filter, and
-// the CSV export of the same range, fetched with the session's token.
+// the daily storage charges of a priced storage region (region, day,
+// average size, amount) with their own pages, and the CSV export of the
+// same range (windows and storage charges), fetched with the session's token.
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { download } from '../../api/client';
 import { useGet, useMutate } from '../../api/query';
-import type { UsageRecord } from '../../api/types';
+import type { StorageCharge, UsageRecord } from '../../api/types';
 import { isLow, useBalance } from '../../app/balance';
 import { AllocationName } from '../../features/user/AllocationName';
 import { DataTable, type Column } from '../../components/DataTable';
@@ -51,6 +53,33 @@ const columns: Column<UsageRecord>[] = [
   },
 ];
 
+/** Bytes in a GiB: storage is priced per GiB-month. */
+const GIB = 2 ** 30;
+
+const storageColumns: Column<StorageCharge>[] = [
+  { key: 'day', header: 'Day (UTC)', render: (c) => c.day },
+  { key: 'region', header: 'Region', render: (c) => c.region },
+  {
+    key: 'size',
+    header: 'Average size',
+    align: 'right',
+    render: (c) => `${(c.used_bytes / GIB).toFixed(2)} GiB`,
+  },
+  {
+    key: 'price',
+    header: 'Price / GiB-month',
+    align: 'right',
+    hideOnMobile: true,
+    render: (c) => <Money minor={c.price_per_gib_month_minor} currency={c.currency} />,
+  },
+  {
+    key: 'amount',
+    header: 'Amount',
+    align: 'right',
+    render: (c) => <Money minor={c.amount_minor} currency={c.currency} />,
+  },
+];
+
 export function BillingPage() {
   const balance = useBalance();
   const pager = useCursorPager();
@@ -66,6 +95,13 @@ export function BillingPage() {
   );
   const { reset } = pager;
   useEffect(() => reset(), [range.since, range.until, reset]);
+  // Storage is charged once a day: no need to refetch on a timer.
+  const storagePager = useCursorPager();
+  const storage = useGet('/api/v1/billing/storage-charges', {
+    query: { cursor: storagePager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until },
+  });
+  const { reset: resetStorage } = storagePager;
+  useEffect(() => resetStorage(), [range.since, range.until, resetStorage]);
 
   const toast = useToast();
   const exportCsv = useMutate(async () => {
@@ -204,6 +240,36 @@ export function BillingPage() {
             Amounts are whole seconds × the price per hour ÷ 3600, rounded up to the next {b.currency} minor unit.
           </p>
         )}
+      </Card>
+
+      <Card title="Storage">
+        <StateView
+          state={storage}
+          isEmpty={(d) => d.items.length === 0 && !storagePager.canBack}
+          empty={
+            <Empty
+              title={from || to ? 'No storage charges in these dates' : 'No storage charges'}
+              hint="Files in a region with a storage price are charged once a day, by their size that day."
+            />
+          }
+          loadingLabel="Loading storage charges…"
+        >
+          {(d) => (
+            <>
+              <DataTable
+                caption="Storage charges"
+                columns={storageColumns}
+                rows={d.items}
+                rowKey={(c) => `${c.day}/${c.region}/${c.namespace}`}
+              />
+              <Pagination pager={storagePager} nextCursor={d.next_cursor || undefined} disabled={storage.loading} />
+            </>
+          )}
+        </StateView>
+        <p className="muted fine-print">
+          A day costs its size × the price per GiB-month ÷ 30; the fraction of a minor unit left over is carried to the next
+          day.
+        </p>
       </Card>
     </Page>
   );
