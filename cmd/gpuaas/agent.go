@@ -110,7 +110,9 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		multi.Process = agent.ProcessRuntime{RT: &process.Runtime{GPUMinors: agent.GPUMinors(smi)}, Storage: storage}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
 	case kinds["sim"]:
-		multi.Process = agent.SimRuntime{}
+		// A simulated node's terminals start in the allocation's
+		// namespace under --storage-path, on this host.
+		multi.Process = agent.SimRuntime{Workspaces: agent.NewSimWorkspaces(storage)}
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeProcess)
 	}
 	if kinds["docker"] {
@@ -133,7 +135,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		cfg.Runtimes = append(cfg.Runtimes, agentproto.RuntimeDocker)
 	}
 	if kinds["sim"] && !kinds["docker"] {
-		cfg.NodeRuntime = agent.SimRuntime{} // the agent warns loudly about it
+		cfg.NodeRuntime = multi.Process // the sim runtime: the agent warns loudly about it
 	} else {
 		cfg.NodeRuntime = multi
 	}

@@ -133,8 +133,9 @@ func hangup(cmd *exec.Cmd, exited chan struct{}) {
 // command builds the shell for h. With the process runtime it runs as the
 // allocation's Linux user through a login shell (which sources the pinned
 // GPU env), in that user's home. Otherwise (sim) it runs as the agent's own
-// OS user in a per-allocation directory under the data dir, with
-// CUDA_VISIBLE_DEVICES set to the allocation's GPUs.
+// OS user with CUDA_VISIBLE_DEVICES set to the allocation's GPUs, in the
+// allocation's storage workspace ($WORKSPACE, see SimWorkspaces) when it
+// has one, else in a per-allocation directory under the data dir.
 func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 	id, err := uuid.Parse(h.AllocationID)
 	if err != nil {
@@ -157,7 +158,14 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 	if t.dataDir == "" {
 		dir = filepath.Join(os.TempDir(), "gpuaas-terminals", id.String())
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	ws, err := simWorkspace(t.rt, id.String())
+	if err != nil {
+		return nil, fmt.Errorf("terminal workspace: %w", err)
+	}
+	if ws != "" {
+		dir = ws
+		env = append(env, "WORKSPACE="+ws)
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("terminal working directory: %w", err)
 	}
 	shell := "/bin/sh"
@@ -176,7 +184,7 @@ func (t *terminals) command(h agentproto.TerminalHeader) (*exec.Cmd, error) {
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CUDA_VISIBLE_DEVICES=") && !strings.HasPrefix(kv, "NVIDIA_VISIBLE_DEVICES=") &&
-			!strings.HasPrefix(kv, "TERM=") && !strings.HasPrefix(kv, "PWD=") {
+			!strings.HasPrefix(kv, "TERM=") && !strings.HasPrefix(kv, "PWD=") && !strings.HasPrefix(kv, "WORKSPACE=") {
 			env = append(env, kv)
 		}
 	}
@@ -217,6 +225,13 @@ func (t *terminals) serveTerminal(stream net.Conn, raw []byte) {
 	size := &pty.Winsize{Cols: 80, Rows: 24}
 	if h.Cols > 0 && h.Rows > 0 && h.Cols < 1<<16 && h.Rows < 1<<16 {
 		size = &pty.Winsize{Cols: uint16(h.Cols), Rows: uint16(h.Rows)}
+	}
+	// An interactive simulated shell with a workspace says first what it
+	// is and where the files are (a command's output stays its own).
+	if h.Command == "" {
+		if ws, err := simWorkspace(t.rt, h.AllocationID); err == nil && ws != "" {
+			_ = fw.WriteFrame(agentproto.FrameData, []byte(SimTerminalBanner(ws)))
+		}
 	}
 	ptmx, err := pty.StartWithSize(cmd, size)
 	if err != nil {

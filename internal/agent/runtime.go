@@ -107,7 +107,14 @@ func (t *tracked) list() []string {
 // SimRuntime pretends: nothing runs on the GPUs. For `gpuaas dev`, tests
 // and scale tests; the agent says so loudly when it uses it. Each step
 // takes Delay.
-type SimRuntime struct{ Delay time.Duration }
+type SimRuntime struct {
+	Delay time.Duration
+	// Workspaces, when set, gives an allocation whose provision names a
+	// storage namespace its directory on the node's shared filesystem,
+	// where its simulated terminal starts (see SimWorkspaces). Copies of
+	// the runtime share it.
+	Workspaces *SimWorkspaces
+}
 
 func (s SimRuntime) wait(ctx context.Context) error {
 	if s.Delay <= 0 {
@@ -124,10 +131,21 @@ func (s SimRuntime) wait(ctx context.Context) error {
 }
 
 // Provision implements NodeRuntime.
-func (s SimRuntime) Provision(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
+func (s SimRuntime) Provision(ctx context.Context, t agentproto.Task) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	return s.Workspaces.provision(t)
+}
 
 // Release implements NodeRuntime.
-func (s SimRuntime) Release(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }
+func (s SimRuntime) Release(ctx context.Context, t agentproto.Task) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	s.Workspaces.release(t.AllocationID)
+	return nil
+}
 
 // SetKeys implements KeySetter: there is no user to give them to.
 func (s SimRuntime) SetKeys(ctx context.Context, _ agentproto.Task) error { return s.wait(ctx) }

@@ -52,11 +52,34 @@ func prepareAgents(ctx context.Context, app *server.App, dataDir string) ([]simA
 	return out, nil
 }
 
-// runAgents starts the agents against baseURL; they stop with ctx, and the
-// returned wait blocks until they have.
-func runAgents(ctx context.Context, agents []simAgent, baseURL string, delay time.Duration) (wait func()) {
+// simStoragePath is the agents' --storage-path: dev's fs storage root
+// (--storage-fs-root, <data-dir>/storage by default), absolute and made
+// when missing, so a simulated allocation's terminal starts in its owner's
+// namespace there. Empty (no shared filesystem) when dev keeps files
+// elsewhere (--storage-config) or the root cannot be made.
+func simStoragePath(fsRoot string) string {
+	if fsRoot == "" {
+		return ""
+	}
+	p, err := filepath.Abs(fsRoot)
+	if err == nil {
+		err = os.MkdirAll(p, 0o700)
+	}
+	if err != nil {
+		slog.Warn("sim agents run without a shared filesystem", "storage_fs_root", fsRoot, "err", err)
+		return ""
+	}
+	return p
+}
+
+// runAgents starts the agents against baseURL, their nodes' shared
+// filesystem at storagePath (see simStoragePath); they stop with ctx, and
+// the returned wait blocks until they have.
+func runAgents(ctx context.Context, agents []simAgent, baseURL, storagePath string, delay time.Duration) (wait func()) {
 	var wg sync.WaitGroup
 	for _, a := range agents {
+		// One node's process and container halves share its workspaces.
+		sim := agent.SimRuntime{Delay: delay, Workspaces: agent.NewSimWorkspaces(agent.Storage{Path: storagePath})}
 		inv := gpu.Inventory{DriverVersion: "sim", CUDAVersion: "sim"}
 		for _, s := range a.node.GPUSpecs() {
 			inv.GPUs = append(inv.GPUs, gpu.Device{Index: s.Index, UUID: s.UUID, Name: s.Model,
@@ -69,7 +92,9 @@ func runAgents(ctx context.Context, agents []simAgent, baseURL string, delay tim
 				// Simulated containers too, so the launchables (Jupyter, a
 				// custom image) can be tried in a first look; the agent says
 				// loudly that both are simulated.
-				NodeRuntime: agent.MultiRuntime{Process: agent.SimRuntime{Delay: delay}, Docker: agent.SimRuntime{Delay: delay}},
+				// Their terminals are shells on this host, started in the
+				// owner's storage namespace under storagePath.
+				NodeRuntime: agent.MultiRuntime{Process: sim, Docker: sim},
 				Runtimes:    []string{agentproto.RuntimeProcess, agentproto.RuntimeDocker},
 				MaxBackoff:  5 * time.Second,
 			})

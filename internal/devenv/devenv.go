@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg config.Server, opts Options) error {
 		},
 		Ready: func(baseURL string) {
 			if len(agents) > 0 {
-				waitAgents = runAgents(ctx, agents, baseURL, cfg.SimDelay)
+				waitAgents = runAgents(ctx, agents, baseURL, simStoragePath(cfg.StorageFSRoot), cfg.SimDelay)
 			}
 			writeWelcome(opts.Stdout, welcome{
 				URL: baseURL, Password: password, Source: source, DataDir: dataDir,
