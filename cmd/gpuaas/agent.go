@@ -52,7 +52,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.SelfUpdate, "self-update", cfg.SelfUpdate, "when the control plane runs another version, replace this binary with its (signed) one and re-exec; rolled back if it does not reconnect")
 	fs.DurationVar(&cfg.Updater.Deadline, "self-update-deadline", agent.DefaultUpdateDeadline, "how long a self-updated binary has to reconnect before it is rolled back")
 	var storage agent.Storage
-	fs.StringVar(&storage.Path, "storage-path", "", "where this node mounts its region's shared filesystem root (the server's --storage-fs-root, same layout): allocations get their owner's namespace at /workspace; empty: no shared filesystem, nothing is mounted and the allocation's events say so")
+	fs.StringVar(&storage.Path, "storage-path", "", "where this node mounts its region's shared filesystem root (the server's --storage-fs-root, same layout): allocations get their owner's namespace at /workspace (with --runtime sim: their terminals start in it); empty: no shared filesystem, nothing is mounted and the allocation's events say so")
 	fs.StringVar(&smi.Path, "nvidia-smi", "", "path to nvidia-smi (default: found on PATH)")
 	fs.StringVar(&smi.KernelLog, "kernel-log", "", "kernel log to read Xid errors from (default: dmesg, then /var/log/kern.log)")
 	if err := config.Parse(fs, args, os.Getenv); err != nil {
