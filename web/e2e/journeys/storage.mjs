@@ -1,23 +1,22 @@
 // Storage (issue 13): demo opens Storage from the navigation, makes a
 // folder, uploads a small file into it (and a second one with a long name,
 // by drag and drop), sees them listed, downloads the first back and compares
-// the bytes, renames it, deletes it and the folder with the confirmations
-// naming them; an admin sets demo's quota so low that an upload is refused
-// and the refusal says the figures, then resets it. Every screen is scanned
-// (axe) and photographed at 1440 and 360 px (shot checks for sideways
-// overflow at both).
+// the bytes, sees it from a running allocation (creates one, opens its
+// browser terminal, `ls`es the folder and `cat`s the file, then releases
+// it), renames it, deletes it and the folder with the confirmations naming
+// them; an admin sets demo's quota so low that an upload is refused and the
+// refusal says the figures, then resets it. Every screen is scanned (axe)
+// and photographed at 1440 and 360 px (shot checks for sideways overflow at
+// both).
 //
-// TODO(issue 13, acceptance "see it inside a running allocation's terminal"):
-// `gpuaas dev` runs its nodes with the simulated runtime, which does not link
-// the storage namespace into an allocation (the process and docker runtimes
-// do, at ~/workspace and /workspace, on branch storage-reach, when the agent
-// has --storage-path). Once the dev nodes get a workspace, add: create an
-// allocation, open its terminal, `ls ~/workspace/e2e-files` and see
-// hello-e2e.txt, then release it.
+// `gpuaas dev`'s nodes are simulated: an allocation's terminal is a shell on
+// the host that starts in the owner's namespace under dev's storage root
+// ($WORKSPACE) and says so on its first line (docs/storage.md, Simulated
+// nodes).
 import { readFile } from 'node:fs/promises';
 import { assert, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
 
-export const name = 'storage: upload, list, download, rename, delete, quota';
+export const name = 'storage: upload, list, download, see in a terminal, rename, delete, quota';
 
 const FOLDER = 'e2e-files';
 const FILE = 'hello-e2e.txt';
@@ -94,6 +93,57 @@ export async function run({ page, context, baseURL, accounts, step }) {
     assert(download.suggestedFilename() === FILE, `the download is named ${download.suggestedFilename()}`);
     const got = await readFile(await download.path());
     assert(got.equals(Buffer.from(CONTENT)), `the downloaded bytes differ: ${JSON.stringify(got.toString())}`);
+  });
+
+  await step('see it in a running allocation\'s terminal, then release it (axe, 360 px)', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Marketplace', exact: true }).click();
+    const create = page.locator('.sku-card').getByRole('button', { name: /^Create / }).first();
+    await create.waitFor({ timeout: 15_000 });
+    await create.click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name (optional)').fill('e2e-storage-journey');
+    await dialog.getByRole('button', { name: /^Create for / }).click();
+    await page.waitForURL(/\/allocations\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+    const allocationId = new URL(page.url()).pathname.split('/').pop();
+    await waitUntil(async () => (await page.getByTestId('status-banner').getAttribute('data-status')) === 'active', {
+      timeout: 90_000,
+      message: `allocation ${allocationId} to become active`,
+    });
+    await page.getByRole('button', { name: 'Open terminal' }).click();
+    await waitUntil(async () => (await page.getByTestId('terminal-panel').getAttribute('data-phase')) === 'ready', {
+      timeout: 20_000,
+      message: 'the terminal to report session_ready',
+    });
+    // Rows joined without breaks, since xterm wraps long lines.
+    const screenText = async () => (await page.locator('.xterm-rows > div').allInnerTexts()).join('');
+    await waitUntil(async () => /simulated node.*storage workspace is \S*u-[0-9a-f-]{36}/.test(await screenText()), {
+      timeout: 10_000,
+      message: 'the first line to say the node is simulated and where the workspace is',
+    });
+    await page.locator('.xterm').click();
+    await page.keyboard.type(`ls ${FOLDER}; cat "$WORKSPACE/${FOLDER}/${FILE}"`);
+    await page.keyboard.press('Enter');
+    const firstLine = CONTENT.split('\n')[0];
+    await waitUntil(async () => (await screenText()).includes(firstLine), {
+      timeout: 20_000,
+      message: `the terminal to print "${firstLine}"`,
+    });
+    await axeScan(page, 'storage-terminal');
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar, else drawn half way down
+    await shot(page, 'storage-terminal');
+
+    await page.getByRole('button', { name: 'Release', exact: true }).click();
+    const release = page.getByRole('dialog', { name: 'Release this allocation?' });
+    await release.getByRole('button', { name: 'Release', exact: true }).click();
+    await release.waitFor({ state: 'detached' });
+    await waitUntil(async () => (await page.getByTestId('status-banner').getAttribute('data-status')) === 'released', {
+      timeout: 60_000,
+      message: `allocation ${allocationId} to be released`,
+    });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Storage', exact: true }).click();
+    await page.getByRole('link', { name: `Open folder ${FOLDER}` }).click();
+    await page.waitForURL((u) => u.searchParams.get('path') === FOLDER);
+    await page.getByRole('table', { name: `Files in /${FOLDER}` }).getByText(FILE, { exact: true }).waitFor({ timeout: 10_000 });
   });
 
   await step('rename it (dialog at 360 px too)', async () => {
