@@ -54,11 +54,15 @@ services:
 # docker runtime's tests find it through GPUAAS_TEST_DOCKER_HOST.
 GPUAAS_DOCKER_DIR ?= /var/lib/gpuaas-ci-docker
 export GPUAAS_DOCKER_DIR
+GPUAAS_HYDRA_DIR ?= /var/lib/gpuaas-ci-hydra
+export GPUAAS_HYDRA_DIR
 
 test: services
 	scripts/ensure-services.sh docker
 	scripts/ensure-services.sh s3
+	scripts/ensure-services.sh hydra
 	$(GO) vet ./...
+	GPUAAS_TEST_HYDRA=$${GPUAAS_TEST_HYDRA:-$(GPUAAS_HYDRA_DIR)/bin/hydra-v2.3.0} \
 	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} \
 	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 ./...
 	scripts/web-test.sh

@@ -78,6 +78,24 @@ func (e AllocationWorkloadRuntime) Valid() bool {
 	}
 }
 
+// Defines values for AuthProvidersPersonalLogin.
+const (
+	AuthProvidersPersonalLoginAdmins AuthProvidersPersonalLogin = "admins"
+	AuthProvidersPersonalLoginAll    AuthProvidersPersonalLogin = "all"
+)
+
+// Valid indicates whether the value is a known member of the AuthProvidersPersonalLogin enum.
+func (e AuthProvidersPersonalLogin) Valid() bool {
+	switch e {
+	case AuthProvidersPersonalLoginAdmins:
+		return true
+	case AuthProvidersPersonalLoginAll:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GPUHealth.
 const (
 	GPUHealthHealthy   GPUHealth = "healthy"
@@ -685,6 +703,23 @@ type AuditLogList struct {
 	Total int64 `json:"total"`
 }
 
+// AuthProvider defines model for AuthProvider.
+type AuthProvider struct {
+	// AuthorizeUrl Path to navigate to (add `?next=/path`).
+	AuthorizeUrl string `json:"authorize_url"`
+	DisplayName  string `json:"display_name"`
+	Name         string `json:"name"`
+}
+
+// AuthProviders defines model for AuthProviders.
+type AuthProviders struct {
+	PersonalLogin AuthProvidersPersonalLogin `json:"personal_login"`
+	Providers     []AuthProvider             `json:"providers"`
+}
+
+// AuthProvidersPersonalLogin defines model for AuthProviders.PersonalLogin.
+type AuthProvidersPersonalLogin string
+
 // BalanceResponse defines model for BalanceResponse.
 type BalanceResponse struct {
 	// BalanceMinor The sum of the user's ledger entries, in minor units.
@@ -1048,6 +1083,12 @@ type LoginRequest struct {
 // LogoutRequest defines model for LogoutRequest.
 type LogoutRequest struct {
 	RefreshToken *string `json:"refresh_token,omitempty"`
+}
+
+// LogoutResult defines model for LogoutResult.
+type LogoutResult struct {
+	// EndSessionUrl The provider's end-session URL to send the browser to.
+	EndSessionUrl string `json:"end_session_url"`
 }
 
 // MarkNotificationsReadRequest Either ids or all.
@@ -1805,6 +1846,18 @@ type AllocationMetricsParams struct {
 // RedeemAppTicketParams defines parameters for RedeemAppTicket.
 type RedeemAppTicketParams struct {
 	T string `form:"t" json:"t"`
+}
+
+// OidcAuthorizeParams defines parameters for OidcAuthorize.
+type OidcAuthorizeParams struct {
+	Next *string `form:"next,omitempty" json:"next,omitempty"`
+}
+
+// OidcCallbackParams defines parameters for OidcCallback.
+type OidcCallbackParams struct {
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+	Code  *string `form:"code,omitempty" json:"code,omitempty"`
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
 }
 
 // RefreshTokenParams defines parameters for RefreshToken.

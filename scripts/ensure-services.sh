@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [sshd] [promtool] [chromium]
+# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [hydra] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
@@ -26,6 +26,11 @@
 #             gpuaas-test-secret. It prints
 #             GPUAAS_TEST_S3_ENDPOINT=http://127.0.0.1:7480, which `make
 #             test` exports.
+#   hydra     Ory Hydra v2.3.0 for the OIDC tests, built once from the Go
+#             module proxy into $GPUAAS_HYDRA_DIR/bin (default dir
+#             /var/lib/gpuaas-ci-hydra), keyed by its version; not started
+#             (each test starts its own). It prints GPUAAS_TEST_HYDRA=<binary>,
+#             which `make test` exports.
 #   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
 #             a failed install only warns)
 #   promtool  Debian's prometheus package, for scripts/check-deploy.sh
@@ -185,6 +190,39 @@ ensure_s3() {
 	echo "GPUAAS_TEST_S3_ENDPOINT=http://$S3_ADDR"
 }
 
+# Ory Hydra for the OIDC tests (../shared/recipes/oidc-peer.md): built once
+# per version from the Go module proxy through a wrapper module into
+# $GPUAAS_HYDRA_DIR/bin (default dir /var/lib/gpuaas-ci-hydra). Nothing is
+# started here: each test package starts its own Hydra on free loopback
+# ports with an in-memory store. It prints GPUAAS_TEST_HYDRA=<binary>.
+HYDRA_DIR=${GPUAAS_HYDRA_DIR:-/var/lib/gpuaas-ci-hydra}
+HYDRA_VERSION=v2.3.0
+HYDRA_POP=github.com/ory/pop/v6@v6.2.1-0.20241121111754-e5dfc0f3344b
+
+ensure_hydra() {
+	local bin="$HYDRA_DIR/bin/hydra-$HYDRA_VERSION"
+	as_root mkdir -p "$HYDRA_DIR/bin"
+	(
+		flock -w 900 9 || die "hydra: could not take $HYDRA_DIR/lock"
+		if [ ! -x "$bin" ]; then
+			local go=${GO:-go}
+			command -v "$go" >/dev/null 2>&1 || go=/usr/local/go/bin/go
+			local tmp
+			tmp=$(mktemp -d)
+			log "building hydra $HYDRA_VERSION (once; cached in $bin)"
+			(cd "$tmp" && "$go" mod init hydrabuild >/dev/null 2>&1 &&
+				"$go" mod edit -replace "github.com/gobuffalo/pop/v6=$HYDRA_POP" &&
+				"$go" get -tool "github.com/ory/hydra/v2@$HYDRA_VERSION" &&
+				GOFLAGS=-buildvcs=false "$go" build -tags sqlite,sqlite_omit_load_extension -o hydra github.com/ory/hydra/v2) ||
+				die "could not build hydra $HYDRA_VERSION"
+			as_root install -m 0755 "$tmp/hydra" "$bin"
+			rm -rf "$tmp"
+		fi
+		log "hydra is built"
+	) 9>"$HYDRA_DIR/lock"
+	echo "GPUAAS_TEST_HYDRA=$bin"
+}
+
 # The private Docker Engine, as ../shared/recipes/ci-docker.sh starts it
 # (FAKE_NVIDIA_HOOK=1): data and exec roots under its own folder, its own
 # socket, no iptables/NAT/forwarding (published ports stay on 127.0.0.1),
@@ -297,12 +335,13 @@ for s in "${services[@]}"; do
 		nats) ensure_nats ;;
 		docker) ensure_docker ;;
 		s3) ensure_s3 ;;
+		hydra) ensure_hydra ;;
 		# In a subshell so that a failed install only warns; it inherits
 		# the apt-get update of any tool before it.
 		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
 			log "could not install openssh-server; the sshd test will skip" ;;
 		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
 		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
-		*) die "unknown service $s (want postgres, redis, nats, docker, s3, sshd, promtool or chromium)" ;;
+		*) die "unknown service $s (want postgres, redis, nats, docker, s3, hydra, sshd, promtool or chromium)" ;;
 	esac
 done

@@ -84,8 +84,8 @@ const (
 )
 
 var allowedKeys = map[string][]string{
-	ActionLoginSucceeded:     {"username"},
-	ActionLoginFailed:        {"username", "reason"},
+	ActionLoginSucceeded:     {"username", "method", "provider"},
+	ActionLoginFailed:        {"username", "reason", "method", "provider"},
 	ActionLogout:             {"refresh_token_revoked"},
 	ActionRefreshReuse:       {"family_id"},
 	ActionPasswordChanged:    {"sessions_revoked"},

@@ -25,6 +25,7 @@ const (
 	reasonBadPassword = "bad_password"
 	reasonRateLimited = "rate_limited"
 	reasonSuspended   = "suspended"
+	reasonPersonalOff = "personal_login_disabled"
 )
 
 // maxAuditUsername bounds what an anonymous caller can write into the
@@ -81,6 +82,13 @@ func (s *Service) Login(ctx context.Context, username, pw string) (api.TokenPair
 		s.auditLoginFailed(ctx, u.ID, name, reasonSuspended)
 		s.logins.WithLabelValues("suspended").Inc()
 		return api.TokenPair{}, errSuspended()
+	}
+	// Also said only after the password: a guesser learns nothing.
+	if s.cfg.AdminsOnlyPersonalLogin && u.Role != string(api.RoleAdmin) {
+		s.auditLoginFailed(ctx, u.ID, name, reasonPersonalOff)
+		s.logins.WithLabelValues("personal_login_disabled").Inc()
+		return api.TokenPair{}, apperr.ForbiddenCode(CodePersonalLoginDisabled,
+			"password sign-in is turned off; sign in through your organisation's identity provider")
 	}
 
 	if err := s.hot.Delete(ctx, pairKey(name, ip)); err != nil {

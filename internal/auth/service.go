@@ -35,6 +35,10 @@ type Config struct {
 	// LoginIPWindow are allowed; more are refused until the window ends.
 	LoginIPAttempts int
 	LoginIPWindow   time.Duration
+	// AdminsOnlyPersonalLogin refuses password sign-in to everyone but
+	// admins (--personal-login=admins): the break-glass way in when the
+	// OIDC provider is down.
+	AdminsOnlyPersonalLogin bool
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
 }

@@ -110,6 +110,9 @@ type Server struct {
 	StorageConfig     string
 	StorageQuotaBytes int64
 	Storage           StorageFile
+
+	// OIDC is sign-in through OpenID Connect providers.
+	OIDC OIDC
 }
 
 // StringList is a flag that may be repeated, each value a comma-separated
@@ -143,6 +146,7 @@ func DefaultServer() Server {
 		APIBurst:              100,
 		AccessTokenTTL:        15 * time.Minute,
 		RefreshTokenTTL:       30 * 24 * time.Hour,
+		OIDC:                  OIDC{Name: "oidc", JIT: true, PersonalLogin: PersonalLoginAll},
 		Audience:              "gpuaas",
 		LoginUserFailures:     10,
 		LoginUserWindow:       15 * time.Minute,
@@ -215,6 +219,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.StorageFSRoot, "storage-fs-root", c.StorageFSRoot, "directory holding users' storage namespaces (the fs backend) for every region --storage-config does not name; the region's nodes mount the same filesystem at the same path")
 	fs.StringVar(&c.StorageConfig, "storage-config", c.StorageConfig, "YAML file naming a storage backend per region (fs with a path, or s3 with endpoint, bucket, prefix, key files); see docs/storage.md")
 	fs.Int64Var(&c.StorageQuotaBytes, "storage-quota-bytes", c.StorageQuotaBytes, "a storage namespace's quota in bytes unless an admin overrides it")
+	c.OIDC.register(fs)
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
@@ -379,6 +384,7 @@ func (c *Server) Validate() error {
 		}
 	}
 	c.validateStorage(add)
+	c.OIDC.validate(add)
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {

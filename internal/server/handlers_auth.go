@@ -83,12 +83,17 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) error {
 	if req.RefreshToken != nil {
 		refresh = *req.RefreshToken
 	}
-	if err := a.Auth.Logout(r.Context(), principal(r), refresh); err != nil {
+	p := principal(r)
+	if err := a.Auth.Logout(r.Context(), p, refresh); err != nil {
 		return err
 	}
 	// Logout revokes the access token's whole session (its refresh family),
 	// so the cookie's token is dead too; the browser may forget it.
 	a.clearRefreshCookie(w, r)
+	if end := a.OIDC.EndSessionURL(r.Context(), p.SessionID, a.Config.PublicURL+"/login"); end != "" {
+		httpapi.WriteJSON(w, http.StatusOK, api.LogoutResult{EndSessionUrl: end})
+		return nil
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/launchable"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/notify"
+	"github.com/gpuaas/gpuaas/internal/oidc"
 	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
@@ -61,7 +62,9 @@ type App struct {
 	Users     *users.Service
 	Inventory *inventory.Service
 	Auth      *auth.Service
-	Audit     *audit.Reader
+	// OIDC signs users in through the configured OpenID Connect providers.
+	OIDC  *oidc.Service
+	Audit *audit.Reader
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
@@ -385,7 +388,13 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		LoginIPAttempts:       cfg.LoginIPAttempts,
 		LoginIPWindow:         cfg.LoginIPWindow,
 		LoginUsernameFailures: cfg.LoginUsernameFailures,
+
+		AdminsOnlyPersonalLogin: cfg.OIDC.PersonalLogin == config.PersonalLoginAdmins,
 	}, st, app.Hot, app.Limiter, masterKey, app.Registry)
+	app.OIDC = oidc.New(oidc.Config{
+		PublicURL: cfg.PublicURL, Providers: cfg.OIDC.Providers,
+		JIT: cfg.OIDC.JIT, LinkByEmail: cfg.OIDC.LinkByEmail,
+	}, st, app.Hot, app.Auth, app.Users)
 	if err := app.Auth.EnsureSigningKey(ctx); err != nil {
 		return fail(fmt.Errorf("prepare signing key: %w", err))
 	}

@@ -207,6 +207,15 @@ type Notification struct {
 	ReadAt       *time.Time
 }
 
+type OidcIdentity struct {
+	Provider    string
+	Subject     string
+	UserID      uuid.UUID
+	Email       string
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+}
+
 type Outbox struct {
 	ID          uuid.UUID
 	Seq         *int64

@@ -105,6 +105,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How one may sign in here, for the login page
+         * @description The configured OIDC providers, each with the path that starts its
+         *     sign-in, and who may use a password (`all`, or `admins` when
+         *     `--personal-login=admins` keeps it for break-glass administrators).
+         */
+        get: operations["listAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start a sign-in at an OIDC provider (browser navigation)
+         * @description Redirects (302) to the provider's authorization endpoint with the
+         *     authorization code flow, PKCE S256, a single-use `state` (ten
+         *     minutes) and a `nonce`, and sets the `gpuaas_oidc` cookie
+         *     (HttpOnly, SameSite=Lax, Path=/api/v1/auth/oidc/) that binds the
+         *     state to this browser. `next` is where to land afterwards; only a
+         *     path of this site is kept, anything else becomes `/`. An unknown
+         *     provider or one that cannot be reached redirects to
+         *     `/login?error=<code>`.
+         */
+        get: operations["oidcAuthorize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish a sign-in at an OIDC provider (the provider's redirect)
+         * @description Spends the state (a callback URL works once), checks the browser's
+         *     `gpuaas_oidc` cookie, exchanges the code (client_secret_basic, with
+         *     the PKCE verifier) and validates the ID token (signature with the
+         *     provider's keys, issuer, audience, expiry, nonce). Then signs the
+         *     user in as personal login does, setting the `gpuaas_refresh` cookie,
+         *     and redirects to `next`. Any failure redirects to
+         *     `/login?error=<code>` and starts no session; codes:
+         *     `unknown_provider`, `invalid_state`, `provider_error`,
+         *     `provider_unavailable`, `invalid_id_token`, `nonce_mismatch`,
+         *     `signup_disabled`, `account_exists`, `account_suspended`,
+         *     `server_error`.
+         */
+        get: operations["oidcCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/refresh": {
         parameters: {
             query?: never;
@@ -148,7 +227,10 @@ export interface paths {
          * Revoke the access token, and the refresh token if given
          * @description Revokes every access token and every refresh token of the caller's
          *     session, on every replica, and clears the web console's
-         *     `gpuaas_refresh` cookie.
+         *     `gpuaas_refresh` cookie. A session that began at an OIDC provider with
+         *     an end-session endpoint answers 200 with the URL to send the browser
+         *     to, so that the provider ends its session too and sends it back to
+         *     `/login`.
          */
         post: operations["logout"];
         delete?: never;
@@ -1734,6 +1816,21 @@ export interface components {
             /** @enum {string} */
             use: "sig";
         };
+        AuthProviders: {
+            providers: components["schemas"]["AuthProvider"][];
+            /** @enum {string} */
+            personal_login: "all" | "admins";
+        };
+        AuthProvider: {
+            name: string;
+            display_name: string;
+            /** @description Path to navigate to (add `?next=/path`). */
+            authorize_url: string;
+        };
+        LogoutResult: {
+            /** @description The provider's end-session URL to send the browser to. */
+            end_session_url: string;
+        };
         LoginRequest: {
             username: string;
             password: string;
@@ -2898,6 +2995,79 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    listAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in methods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthProviders"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    oidcAuthorize: {
+        parameters: {
+            query?: {
+                next?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider, or to /login?error=<code>. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    oidcCallback: {
+        parameters: {
+            query?: {
+                state?: string;
+                code?: string;
+                error?: string;
+            };
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To `next`, or to /login?error=<code>. */
+            302: {
+                headers: {
+                    Location?: string;
+                    /** @description The `gpuaas_refresh` session cookie, on success. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+        };
+    };
     refreshToken: {
         parameters: {
             query?: never;
@@ -2965,6 +3135,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Signed out here; continue at the provider. */
+            200: {
+                headers: {
+                    /** @description `gpuaas_refresh=; Max-Age=0` */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutResult"];
+                };
+            };
             /** @description Signed out. */
             204: {
                 headers: {

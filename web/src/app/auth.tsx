@@ -97,13 +97,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const logout = useCallback(async () => {
+    let endSession: string | undefined;
     try {
       // Revokes the access token and the session's refresh tokens, and clears the cookie.
-      await api.post('/api/v1/auth/logout', { body: {} });
+      // A session from an OIDC provider answers where to end the provider's session too.
+      const res = await api.post('/api/v1/auth/logout', { body: {} });
+      endSession = (res as { end_session_url?: string } | undefined)?.end_session_url;
     } catch {
       // Signed out locally whatever the server said.
     }
     clearSession();
+    if (endSession) {
+      window.location.assign(endSession);
+      return;
+    }
     setUser(null);
     setExpired(false);
     setStatus('signed-out');

@@ -13,7 +13,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 const me = { id: 'u1', username: 'demo', email: 'd@x', role: 'user', created_at: '2025-01-01T00:00:00Z' };
 
-function renderLogin(handler: (url: string) => Response) {
+function renderLogin(handler: (url: string) => Response, entry = '/login?next=%2Fallocations%2Fa1') {
   const f = vi.fn(async (input: RequestInfo | URL) => handler(String(input)));
   setFetch(f as unknown as typeof fetch);
   vi.stubGlobal('fetch', f);
@@ -23,7 +23,7 @@ function renderLogin(handler: (url: string) => Response) {
       { path: '/allocations/:id', element: <p>allocation page</p> },
       { path: '/marketplace', element: <p>marketplace page</p> },
     ],
-    { initialEntries: ['/login?next=%2Fallocations%2Fa1'] },
+    { initialEntries: [entry] },
   );
   render(
     <AnnouncerProvider>
@@ -50,6 +50,22 @@ afterEach(() => {
 });
 
 describe('LoginPage', () => {
+  it('offers the OIDC providers with next, and says why a provider sign-in failed', async () => {
+    renderLogin((url) => {
+      if (url.endsWith('/refresh')) return json(401, { code: 'unauthorized', message: 'no session' });
+      if (url.endsWith('/api/v1/auth/providers'))
+        return json(200, {
+          providers: [{ name: 'hydra', display_name: 'Lab SSO', authorize_url: '/api/v1/auth/oidc/hydra/authorize' }],
+          personal_login: 'admins',
+        });
+      return json(404, { code: 'not_found', message: 'no' });
+    }, '/login?error=account_exists&next=%2Fmarketplace');
+    const link = await screen.findByRole('link', { name: 'Sign in with Lab SSO' });
+    expect(link.getAttribute('href')).toBe('/api/v1/auth/oidc/hydra/authorize?next=%2Fmarketplace');
+    expect(screen.getByTestId('oidc-error').textContent).toMatch(/already exists/);
+    expect(screen.getByText('Password sign-in is for administrators only.')).toBeTruthy();
+  });
+
   it('counts down Retry-After on 429 with submit disabled until it ends', async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     renderLogin((url) => {
