@@ -72,7 +72,7 @@ func TestAPITokenScopes(t *testing.T) {
 	session, _ := e.As("user")
 	readTok, read := newToken(t, e, session, api.APITokenScopeRead)
 	billingTok, billing := newToken(t, e, session, api.APITokenScopeBilling)
-	_, allocs := newToken(t, e, session, api.APITokenScopeAllocations)
+	allocsTok, allocs := newToken(t, e, session, api.APITokenScopeAllocations)
 	const denied = http.StatusForbidden
 	const scope = auth.CodeInsufficientScope
 
@@ -151,6 +151,21 @@ func TestAPITokenScopes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("GET /ws/notifications: %d, want %d", resp.StatusCode, want)
+		}
+	}
+	// So does an app reached with a bearer instead of a ticket: without
+	// the allocations scope it is 403; with it, the unknown app is 404.
+	appURL := e.URL + "/apps/" + uuid.NewString() + "/jupyter/"
+	for tok, want := range map[string]int{readTok.Token: http.StatusForbidden, allocsTok.Token: http.StatusNotFound} {
+		req, _ := http.NewRequest("GET", appURL, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /apps/… with a bearer: %d, want %d", resp.StatusCode, want)
 		}
 	}
 	// The session itself keeps every right.
