@@ -9,6 +9,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for APITokenScope.
+const (
+	APITokenScopeAdmin       APITokenScope = "admin"
+	APITokenScopeAllocations APITokenScope = "allocations"
+	APITokenScopeBilling     APITokenScope = "billing"
+	APITokenScopeRead        APITokenScope = "read"
+)
+
+// Valid indicates whether the value is a known member of the APITokenScope enum.
+func (e APITokenScope) Valid() bool {
+	switch e {
+	case APITokenScopeAdmin:
+		return true
+	case APITokenScopeAllocations:
+		return true
+	case APITokenScopeBilling:
+		return true
+	case APITokenScopeRead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AllocationDesiredState.
 const (
 	AllocationDesiredStateActive   AllocationDesiredState = "active"
@@ -327,6 +351,7 @@ func (e WorkloadPortProtocol) Valid() bool {
 // Defines values for AuditCategory.
 const (
 	AuditCategoryAllocation AuditCategory = "allocation"
+	AuditCategoryApiToken   AuditCategory = "api_token"
 	AuditCategoryAuth       AuditCategory = "auth"
 	AuditCategoryBilling    AuditCategory = "billing"
 	AuditCategoryNode       AuditCategory = "node"
@@ -344,6 +369,8 @@ const (
 func (e AuditCategory) Valid() bool {
 	switch e {
 	case AuditCategoryAllocation:
+		return true
+	case AuditCategoryApiToken:
 		return true
 	case AuditCategoryAuth:
 		return true
@@ -375,6 +402,7 @@ func (e AuditCategory) Valid() bool {
 // Defines values for AdminListAuditLogsParamsCategory.
 const (
 	AdminListAuditLogsParamsCategoryAllocation AdminListAuditLogsParamsCategory = "allocation"
+	AdminListAuditLogsParamsCategoryApiToken   AdminListAuditLogsParamsCategory = "api_token"
 	AdminListAuditLogsParamsCategoryAuth       AdminListAuditLogsParamsCategory = "auth"
 	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
 	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
@@ -392,6 +420,8 @@ const (
 func (e AdminListAuditLogsParamsCategory) Valid() bool {
 	switch e {
 	case AdminListAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminListAuditLogsParamsCategoryApiToken:
 		return true
 	case AdminListAuditLogsParamsCategoryAuth:
 		return true
@@ -423,6 +453,7 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 // Defines values for AdminExportAuditLogsParamsCategory.
 const (
 	AdminExportAuditLogsParamsCategoryAllocation AdminExportAuditLogsParamsCategory = "allocation"
+	AdminExportAuditLogsParamsCategoryApiToken   AdminExportAuditLogsParamsCategory = "api_token"
 	AdminExportAuditLogsParamsCategoryAuth       AdminExportAuditLogsParamsCategory = "auth"
 	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
 	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
@@ -440,6 +471,8 @@ const (
 func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 	switch e {
 	case AdminExportAuditLogsParamsCategoryAllocation:
+		return true
+	case AdminExportAuditLogsParamsCategoryApiToken:
 		return true
 	case AdminExportAuditLogsParamsCategoryAuth:
 		return true
@@ -485,6 +518,27 @@ func (e TerminalSessionParamsXGpuaasTerminalPty) Valid() bool {
 		return false
 	}
 }
+
+// APIToken defines model for APIToken.
+type APIToken struct {
+	CreatedAt time.Time          `json:"created_at"`
+	ExpiresAt time.Time          `json:"expires_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// LastUsedAt Recorded at most once a minute.
+	LastUsedAt *time.Time      `json:"last_used_at"`
+	LastUsedIp *string         `json:"last_used_ip"`
+	Name       string          `json:"name"`
+	Scopes     []APITokenScope `json:"scopes"`
+}
+
+// APITokenList defines model for APITokenList.
+type APITokenList struct {
+	Items []APIToken `json:"items"`
+}
+
+// APITokenScope defines model for APITokenScope.
+type APITokenScope string
 
 // AddSSHKeyRequest defines model for AddSSHKeyRequest.
 type AddSSHKeyRequest struct {
@@ -761,6 +815,16 @@ type Connection struct {
 	Username string `json:"username"`
 }
 
+// CreateAPITokenRequest defines model for CreateAPITokenRequest.
+type CreateAPITokenRequest struct {
+	// ExpiresAt In the future and at most 366 days ahead.
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Name 1 to 64 characters, no control characters.
+	Name   string          `json:"name"`
+	Scopes []APITokenScope `json:"scopes"`
+}
+
 // CreateAllocationRequest defines model for CreateAllocationRequest.
 type CreateAllocationRequest struct {
 	// Name At most 63 characters.
@@ -843,6 +907,17 @@ type CreateUserRequest struct {
 
 	// Username 2 to 63 of a-z 0-9 . _ -, starting with a letter or digit
 	Username string `json:"username"`
+}
+
+// CreatedAPIToken defines model for CreatedAPIToken.
+type CreatedAPIToken struct {
+	ExpiresAt time.Time          `json:"expires_at"`
+	Id        openapi_types.UUID `json:"id"`
+	Name      string             `json:"name"`
+	Scopes    []APITokenScope    `json:"scopes"`
+
+	// Token The secret, `gpat_` and 43 base64url characters; shown only in this answer.
+	Token string `json:"token"`
 }
 
 // DeadLetter defines model for DeadLetter.
@@ -2107,3 +2182,6 @@ type StorageRenameJSONRequestBody = StorageRenameRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
+
+// CreateAPITokenJSONRequestBody defines body for CreateAPIToken for application/json ContentType.
+type CreateAPITokenJSONRequestBody = CreateAPITokenRequest

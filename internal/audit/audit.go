@@ -20,6 +20,8 @@ const (
 	ActionLogout          = "auth.logout"
 	ActionRefreshReuse    = "auth.refresh_reuse_detected"
 	ActionPasswordChanged = "user.password_change"
+	ActionAPITokenCreated = "api_token.create"
+	ActionAPITokenRevoked = "api_token.revoke"
 	ActionUserCreated     = "user.create"
 	ActionUserRoleChanged = "user.role_change"
 	ActionNodeCreated     = "node.create"
@@ -89,6 +91,8 @@ var allowedKeys = map[string][]string{
 	ActionLogout:             {"refresh_token_revoked"},
 	ActionRefreshReuse:       {"family_id"},
 	ActionPasswordChanged:    {"sessions_revoked"},
+	ActionAPITokenCreated:    {"name", "scopes", "expires_at"},
+	ActionAPITokenRevoked:    {"name"},
 	ActionUserCreated:        {"username", "role"},
 	ActionUserRoleChanged:    {"from", "to", "sessions_revoked"},
 	ActionNodeCreated:        {"hostname", "region"},

@@ -21,6 +21,11 @@
 // store for AccessTTL plus leeway, so every replica refuses all of that
 // session's access tokens on their next request.
 //
+// API tokens (gpat_…, apitoken.go) are the other kind of bearer: long-lived,
+// scoped, stored as SHA-256 hashes and looked up in Postgres on every
+// request (no cache), so a revocation holds on every replica from the next
+// request. Which scope a route needs is the HTTP layer's route table.
+//
 // It must not know about HTTP (headers, cookies, status codes): it returns
 // apperr errors and the HTTP layer renders them. It does not create or list
 // users; package users does.

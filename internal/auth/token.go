@@ -108,7 +108,14 @@ func (s *Service) issueAccess(sk signingKey, u db.User, sid uuid.UUID) (string, 
 // suspended user's token is 403 account_suspended; every other failure is a
 // 401: token_expired, token_revoked or invalid_token (the cause is kept for
 // logs, not shown).
+//
+// A bearer starting with APITokenPrefix is an API token, looked up in the
+// database instead (see authenticateAPIToken); its Principal carries its
+// scopes, which the caller must check against the route.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Principal, error) {
+	if IsAPIToken(bearer) {
+		return s.authenticateAPIToken(ctx, bearer)
+	}
 	e, ok := s.verified.get(bearer, s.now())
 	if !ok || !s.keys.known(ctx, e.kid) {
 		var err error

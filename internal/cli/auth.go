@@ -12,16 +12,20 @@ import (
 )
 
 func runLogin(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "login", "[--server URL] [--username NAME] [--password-stdin]")
+	fs := flagSet(env, "login", "[--server URL] [--username NAME] [--password-stdin] | [--server URL] --token")
 	server := fs.String("server", firstNonEmpty(env.Getenv("GPUAAS_SERVER"), DefaultServer), "control plane URL ($GPUAAS_SERVER)")
 	username := fs.String("username", env.Getenv("GPUAAS_USERNAME"), "account name ($GPUAAS_USERNAME); asked for when empty on a terminal")
 	passwordStdin := fs.Bool("password-stdin", false, "read the password from standard input (else $GPUAAS_PASSWORD, else a no-echo prompt)")
+	withToken := fs.Bool("token", false, "sign in with an API token (gpat_…) from $GPUAAS_TOKEN, else standard input, instead of a password")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	url, err := normalizeServer(*server)
 	if err != nil {
 		return err
+	}
+	if *withToken {
+		return loginWithToken(ctx, env, url)
 	}
 	user := strings.TrimSpace(*username)
 	if user == "" && env.ReadLine != nil {
@@ -60,6 +64,51 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("signed in, but reading the account failed: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "Logged in to %s as %s (%s).\n", url, clean(me.Username), me.Role)
+	return nil
+}
+
+// apiTokenPrefix starts every API token; see package auth.
+const apiTokenPrefix = "gpat_"
+
+// loginWithToken checks an API token with GET /api/v1/users/me and keeps
+// it in the credentials file like a session, without a refresh token or an
+// expiry: it works until it expires or is revoked, and then every command
+// answers 401 with a hint to log in again. The token is never a flag's
+// value, which would leave it in the shell history and the process list.
+func loginWithToken(ctx context.Context, env Env, url string) error {
+	token := strings.TrimSpace(env.Getenv("GPUAAS_TOKEN"))
+	if token == "" {
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, 4096))
+		if err != nil {
+			return fmt.Errorf("read token from stdin: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return errUsage{errors.New("--token: set GPUAAS_TOKEN or pass the token on standard input")}
+	}
+	if !strings.HasPrefix(token, apiTokenPrefix) {
+		return errUsage{errors.New("--token: an API token starts with " + apiTokenPrefix + "; create one under Settings → API tokens")}
+	}
+	me, err := sdk.New(url, sdk.WithHTTPClient(httpClient(env)), sdk.WithUserAgent(userAgent(env)),
+		sdk.WithAccessToken(token)).Me(ctx)
+	if err != nil {
+		if sdk.StatusOf(err) == 0 {
+			return fmt.Errorf("cannot reach %s: %w", url, err)
+		}
+		if sdk.HasCode(err, "insufficient_scope") {
+			return fmt.Errorf("the token lacks the read scope, which login needs to check it: %w", err)
+		}
+		return err
+	}
+	path, err := CredentialsPath(env.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := SaveCredentials(path, Credentials{Server: url, Username: me.Username, AccessToken: token}); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Logged in to %s as %s (%s) with an API token.\n", url, clean(me.Username), me.Role)
 	return nil
 }
 
@@ -106,6 +155,15 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if strings.HasPrefix(s.creds.AccessToken, apiTokenPrefix) {
+		// An API token is not a session: forgetting it here leaves it valid
+		// until it is revoked in the console or expires.
+		if err := RemoveCredentials(s.path); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Logged out of %s; the API token itself stays valid until revoked.\n", s.creds.Server)
+		return nil
 	}
 	// Revoke on the server, then forget locally whatever the answer: a
 	// session the server already dropped is as good as logged out, and a

@@ -194,6 +194,8 @@ func hint(err error, verb string) string {
 		return fmt.Sprintf("try again in %s", e.RetryAfter)
 	case e.Status == http.StatusUnauthorized && verb != "login":
 		return "the session is no longer valid; run `gpuaas login` again"
+	case e.Status == http.StatusForbidden && e.Code == "insufficient_scope":
+		return "the API token lacks the scope this needs; create one that has it"
 	case e.Status == http.StatusForbidden:
 		return "this needs a role your account does not have"
 	}

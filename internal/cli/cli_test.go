@@ -123,6 +123,8 @@ func TestUsageErrorsExit2BeforeAnyNetwork(t *testing.T) {
 		{[]string{"login", "--username", "demo", "--password-stdin"}, "", "standard input is empty"},
 		{[]string{"login", "--server", "ftp://x", "--username", "demo"}, "", "invalid --server"},
 		{[]string{"login", "--bogus"}, "", "flag provided but not defined"},
+		{[]string{"login", "--token"}, "", "set GPUAAS_TOKEN"},
+		{[]string{"login", "--token"}, "not-a-token\n", "starts with gpat_"},
 		{[]string{"skus", "-o", "yaml"}, "", "invalid -o"},
 		{[]string{"nodes", "--status", "busy"}, "", "invalid --status"},
 		{[]string{"whoami", "extra"}, "", "unexpected argument"},

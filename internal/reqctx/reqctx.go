@@ -27,10 +27,34 @@ type Principal struct {
 	// came from (its "sid" claim), so a password change can keep this
 	// session and end the others.
 	SessionID uuid.UUID
+	// APITokenID is the API token the caller presented, uuid.Nil for an
+	// interactive session (an access token).
+	APITokenID uuid.UUID
+	// Scopes are the API token's scopes; an interactive session has none
+	// and is not limited by them.
+	Scopes []string
 }
 
 // IsAdmin reports whether the caller has the admin role.
 func (p Principal) IsAdmin() bool { return p.Role == "admin" }
+
+// IsAPIToken reports whether the caller presented an API token rather
+// than an interactive session's access token.
+func (p Principal) IsAPIToken() bool { return p.APITokenID != uuid.Nil }
+
+// HasScope reports whether the caller may act within scope: always for
+// an interactive session, and for an API token when it holds scope.
+func (p Principal) HasScope(scope string) bool {
+	if !p.IsAPIToken() {
+		return true
+	}
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
 
 // WithRequestID returns ctx carrying the correlation id.
 func WithRequestID(ctx context.Context, id string) context.Context {

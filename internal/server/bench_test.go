@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
@@ -88,6 +89,20 @@ func BenchmarkAPIListSKUs(b *testing.B) {
 func BenchmarkAPIMe(b *testing.B) {
 	env, token := benchEnv(b)
 	runLoad(b, env.URL+"/api/v1/users/me", token)
+}
+
+// BenchmarkAPIMeWithAPIToken is BenchmarkAPIMe with an API token, which
+// is looked up in Postgres on every request instead of verified from its
+// signature: the price of seeing a revocation on every replica at once.
+func BenchmarkAPIMeWithAPIToken(b *testing.B) {
+	env, token := benchEnv(b)
+	tok, err := env.Client(token).CreateAPIToken(ctx, api.CreateAPITokenRequest{
+		Name: "bench", ExpiresAt: time.Now().Add(time.Hour), Scopes: []api.APITokenScope{api.APITokenScopeRead},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runLoad(b, env.URL+"/api/v1/users/me", tok.Token)
 }
 
 // BenchmarkHTTPBaseline is the floor: a bare net/http handler answering a

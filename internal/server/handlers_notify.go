@@ -29,6 +29,9 @@ func (a *App) notifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.Auth.Authenticate(r.Context(), token)
+	if err == nil {
+		err = needRead.check(p)
+	}
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/reqctx"
 )
@@ -30,10 +31,54 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// user authenticates the caller and applies the per-user API rate limit.
-// Only the token's signature, claims and the deny-list are consulted, so
-// it answers without the database.
-func (a *App) user(h handlerFunc) http.Handler {
+// scope is what an API token needs to call a route: any one of its
+// scopes. An interactive session (an access token) passes every scope; a
+// scope with none lets no API token in.
+type scope []string
+
+// The scopes routes need; routes.go names one next to every signed-in
+// route, and docs/identity.md lists them.
+var (
+	// needRead: GETs of the caller's own resources.
+	needRead = scope{auth.ScopeRead}
+	// needAllocRead: reading allocations, which the allocations scope
+	// covers too.
+	needAllocRead = scope{auth.ScopeRead, auth.ScopeAllocations}
+	// needAlloc: acting on allocations (create, release, terminals, SSH,
+	// apps), and the SSH keys and storage they use.
+	needAlloc = scope{auth.ScopeAllocations}
+	// needBilling: billing, reads included.
+	needBilling = scope{auth.ScopeBilling}
+	// needAdmin: admin routes, for admin users only.
+	needAdmin = scope{auth.ScopeAdmin}
+	// needSession: only an interactive session: sign-out, the password,
+	// API tokens themselves (a token may not mint or revoke tokens).
+	needSession = scope{}
+)
+
+// check refuses an API token holding none of s with 403
+// insufficient_scope.
+func (s scope) check(p reqctx.Principal) error {
+	for _, sc := range s {
+		if p.HasScope(sc) {
+			return nil
+		}
+	}
+	if !p.IsAPIToken() {
+		return nil
+	}
+	if len(s) == 0 {
+		return apperr.ForbiddenCode(auth.CodeInsufficientScope, "API tokens cannot call this route; sign in instead")
+	}
+	return apperr.ForbiddenCode(auth.CodeInsufficientScope, "this API token needs the %s scope for this route", strings.Join(s, " or "))
+}
+
+// user authenticates the caller, applies the per-user API rate limit
+// (shared by the user's sessions and API tokens) and checks that an API
+// token holds need. An access token is checked against its signature,
+// claims and the deny-list, without the database; an API token is looked
+// up in the database on every request.
+func (a *App) user(need scope, h handlerFunc) http.Handler {
 	return serve(func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := bearer(r)
 		if !ok {
@@ -46,13 +91,17 @@ func (a *App) user(h handlerFunc) http.Handler {
 		if err := a.Limiter.Take(r.Context(), "api:user:"+p.UserID.String(), a.Config.APIRate, a.Config.APIBurst); err != nil {
 			return err
 		}
+		if err := need.check(p); err != nil {
+			return err
+		}
 		return h(w, r.WithContext(reqctx.WithPrincipal(r.Context(), p)))
 	})
 }
 
-// admin is user plus the admin role, checked before any dependency.
+// admin is user plus the admin role (and, for an API token, the admin
+// scope), checked before any dependency.
 func (a *App) admin(h handlerFunc) http.Handler {
-	return a.user(func(w http.ResponseWriter, r *http.Request) error {
+	return a.user(needAdmin, func(w http.ResponseWriter, r *http.Request) error {
 		if p, _ := reqctx.PrincipalFrom(r.Context()); !p.IsAdmin() {
 			return apperr.Forbidden("admin role required")
 		}

@@ -370,6 +370,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.AppProxy = apps.NewProxy(app.Allocations, app.Agents, app.AppTickets,
 		func(ctx context.Context, bearer string) (uuid.UUID, error) {
 			p, err := app.Auth.Authenticate(ctx, bearer)
+			if err == nil {
+				// An API token reaches apps only with the allocations
+				// scope, as it needs for an app ticket.
+				err = needAlloc.check(p)
+			}
 			return p.UserID, err
 		},
 		func(id string) apps.Launchable {

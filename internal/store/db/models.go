@@ -52,6 +52,19 @@ type AllocationEvent struct {
 	CreatedAt    time.Time
 }
 
+type ApiToken struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	TokenHash  []byte
+	Scopes     []string
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	LastUsedIp *string
+	RevokedAt  *time.Time
+}
+
 type AuditLog struct {
 	ID            int64
 	OccurredAt    time.Time

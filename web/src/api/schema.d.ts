@@ -273,6 +273,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's API tokens that are not revoked, newest first (never their secrets)
+         * @description Each with when and from which address it was last used (recorded at
+         *     most once a minute). Expired tokens stay listed until revoked.
+         *     An API token with the `read` scope may list them.
+         */
+        get: operations["listAPITokens"];
+        put?: never;
+        /**
+         * Create an API token; the answer holds its secret, shown this once
+         * @description `expires_at` is required and at most 366 days ahead. `scopes` is a
+         *     non-empty subset of `read`, `allocations`, `billing` and `admin`;
+         *     `admin` only for admins (403 insufficient_scope otherwise). Only
+         *     an interactive session may create tokens: an API token gets 403
+         *     insufficient_scope. At most 50 unrevoked tokens per user (409
+         *     too_many_tokens). See docs/identity.md.
+         */
+        post: operations["createAPIToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the caller's API tokens, at once on every replica
+         * @description Another user's token, or one already revoked, is 404. API tokens may not revoke tokens (403 insufficient_scope).
+         */
+        delete: operations["revokeAPIToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/skus": {
         parameters: {
             query?: never;
@@ -2658,6 +2709,47 @@ export interface components {
             /** @description The node's own secret; keep it mode 0600. */
             credential: string;
         };
+        APIToken: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            scopes: components["schemas"]["APITokenScope"][];
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Recorded at most once a minute.
+             */
+            last_used_at: string | null;
+            last_used_ip: string | null;
+        };
+        APITokenList: {
+            items: components["schemas"]["APIToken"][];
+        };
+        /** @enum {string} */
+        APITokenScope: "read" | "allocations" | "billing" | "admin";
+        CreateAPITokenRequest: {
+            /** @description 1 to 64 characters, no control characters. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description In the future and at most 366 days ahead.
+             */
+            expires_at: string;
+            scopes: components["schemas"]["APITokenScope"][];
+        };
+        CreatedAPIToken: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The secret, `gpat_` and 43 base64url characters; shown only in this answer. */
+            token: string;
+            scopes: components["schemas"]["APITokenScope"][];
+            /** Format: date-time */
+            expires_at: string;
+        };
         SSHKey: {
             /** Format: uuid */
             id: string;
@@ -2744,7 +2836,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Authenticated, but not allowed: `forbidden` (not an admin), or `account_suspended` (the account is suspended; every token of it is refused). */
+        /** @description Authenticated, but not allowed: `forbidden` (not an admin), `insufficient_scope` (an API token without a scope the route needs), or `account_suspended` (the account is suspended; every token of it is refused). */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -2854,7 +2946,7 @@ export interface components {
         /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
         AuditActionPrefix: string;
         /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
-        AuditCategory: "allocation" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
+        AuditCategory: "allocation" | "api_token" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
         /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
         AuditTargetType: string;
         AuditTarget: string;
@@ -3209,6 +3301,84 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listAPITokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["APITokenList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    createAPIToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAPITokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; `token` is not shown again. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAPIToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    revokeAPIToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };

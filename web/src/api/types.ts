@@ -46,3 +46,6 @@ export interface Page<T> {
   next_cursor: string;
 }
 export type GPUMetrics = S['GPUMetrics'];
+export type APIToken = S['APIToken'];
+export type APITokenScope = S['APITokenScope'];
+export type CreatedAPIToken = S['CreatedAPIToken'];

@@ -195,6 +195,9 @@ function UserMenu() {
           <Link to="/settings/profile" className="menu-item" onClick={() => setOpen(false)}>
             <Icon name="user" /> Profile
           </Link>
+          <Link to="/settings/tokens" className="menu-item" onClick={() => setOpen(false)}>
+            <Icon name="key" /> API tokens
+          </Link>
           <button
             type="button"
             className="menu-item"

@@ -22,6 +22,7 @@ import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
+import { TokensPage } from '../pages/settings/TokensPage';
 import { StoragePage } from '../pages/storage/StoragePage';
 import { RequireAdmin, RequireAuth } from './guards';
 import { Shell } from './Shell';
@@ -45,6 +46,7 @@ export const routes: RouteObject[] = [
       { path: 'keys', element: <KeysPage /> },
       { path: 'notifications', element: <NotificationsPage /> },
       { path: 'settings/profile', element: <ProfilePage /> },
+      { path: 'settings/tokens', element: <TokensPage /> },
       {
         path: 'admin',
         element: <RequireAdmin />,
