@@ -15,7 +15,9 @@ const tones: Record<string, Tone> = {
   online: 'success',
   offline: 'danger',
   maintenance: 'warning',
+  draining: 'warning',
   disabled: 'neutral',
+  decommissioned: 'neutral',
   // GPUs
   healthy: 'success',
   unhealthy: 'danger',
