@@ -35,7 +35,7 @@ import {
 
 const STALE = ['/api/v1/admin', '/api/v1/skus'];
 
-/** "Draining: released at Dec 8, 2026, 10:00:00 AM (in 3 hr) · kernel upgrade", or "Decommissioned". */
+/** Beside a draining pill: "Deadline Dec 8, 2026, 10:00:00 AM (in 3 hr)", then "Reason: …"; "Retired for good" when decommissioned. */
 export function DrainState({ node, compact = false }: { node: Node; compact?: boolean }) {
   const drain = drainOf(node);
   if (node.admin_state === 'decommissioned') {
@@ -45,7 +45,7 @@ export function DrainState({ node, compact = false }: { node: Node; compact?: bo
   return (
     <span className={`drain-state${compact ? ' small-print' : ''}`} data-testid="drain-state">
       <span>
-        Draining until{' '}
+        Deadline{' '}
         <time dateTime={drain.deadline} title={formatDateTime(drain.deadline)}>
           {formatDateTime(drain.deadline)}
         </time>{' '}
@@ -130,7 +130,7 @@ export function DrainDialog({
   return (
     <Modal
       open
-      title={moving ? `Change the drain of ${node.hostname}` : `Drain ${node.hostname}`}
+      title={moving ? `Change drain of ${node.hostname}` : `Drain ${node.hostname}`}
       description={
         <>
           No new allocations land on it from now on, and the owners of what runs there are told when it ends. At the
@@ -233,12 +233,15 @@ export function NodeLifecycleActions({
   onChanged,
   small = false,
   withDecommission = true,
+  withChange = true,
 }: {
   node: Node;
   onChanged?: (n: Node) => void;
   small?: boolean;
   /** False in a table row: decommission, for good, is on the node's own page. */
   withDecommission?: boolean;
+  /** False in a table row: a draining node offers Undrain only; moving the deadline is on its page. */
+  withChange?: boolean;
 }) {
   const toast = useToast();
   const [dialog, setDialog] = useState<'drain' | 'decommission' | null>(null);
@@ -249,6 +252,7 @@ export function NodeLifecycleActions({
   });
   const can = nodeLifecycle(node);
   if (!withDecommission) can.decommission = false;
+  if (!withChange && can.undrain) can.drain = false;
   const size = small ? ' small' : '';
 
   const [undraining, setUndraining] = useState(false);
@@ -291,7 +295,7 @@ export function NodeLifecycleActions({
           type="button"
           className={`button${size}${node.admin_state === 'draining' ? ' ghost' : ''}`}
           onClick={() => setDialog('drain')}
-          aria-label={node.admin_state === 'draining' ? `Change the drain of ${node.hostname}` : `Drain ${node.hostname}`}
+          aria-label={node.admin_state === 'draining' ? `Change drain of ${node.hostname}` : `Drain ${node.hostname}`}
         >
           {node.admin_state === 'draining' ? 'Change drain…' : 'Drain…'}
         </button>

@@ -4,8 +4,8 @@
 // registered here, then its agent joins with a one-time token shown once.
 // Disable is refused by the API while GPUs are allocated, so the button is
 // off (with the reason next to it) for a node in use. Drain and undrain are
-// here too (a draining node shows its deadline); decommission, for good, is
-// on the node's page.
+// here too (a draining node shows its deadline); moving a drain's deadline
+// and decommission, for good, are on the node's page.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
@@ -245,8 +245,8 @@ export function NodesPage() {
           );
         }
         return (
-          <div className="row-actions">
-            <NodeLifecycleActions node={n} onChanged={replace} small withDecommission={false} />
+          <div className="row-actions row-actions-wrap">
+            <NodeLifecycleActions node={n} onChanged={replace} small withDecommission={false} withChange={false} />
             <button
               type="button"
               className="button small"
