@@ -123,7 +123,8 @@ export async function run({ page, accounts, step, newPage }) {
   let nodeHref = '';
   let host = '';
   await step('open a node: its GPU charts are drawn', async () => {
-    await page.goto('/admin/nodes');
+    // An active node (the admin journey, before this one, leaves a node disabled).
+    await page.goto('/admin/nodes?state=active&status=online');
     const link = page.locator('table a[href^="/admin/nodes/"]').first();
     await link.waitFor();
     nodeHref = (await link.getAttribute('href')) ?? '';
