@@ -103,5 +103,6 @@ describe('AllocationDetailPage while its node drains', () => {
     });
     const banner = await screen.findByTestId('drain-banner');
     expect(banner.textContent).toMatch(/^!This node goes into maintenance: your allocation will be released at .+ \(kernel upgrade\)\./);
+    expect(screen.getByText('node maintenance')).toBeTruthy();
   });
 });
