@@ -596,9 +596,15 @@ type Allocation struct {
 	Id            openapi_types.UUID     `json:"id"`
 
 	// LastError The last failed attempt's error; empty once the step succeeds.
-	LastError string              `json:"last_error"`
-	Name      string              `json:"name"`
-	NodeId    *openapi_types.UUID `json:"node_id,omitempty"`
+	LastError string `json:"last_error"`
+	Name      string `json:"name"`
+
+	// NodeDrainDeadline While the allocation's node is draining for maintenance and the allocation still holds it: when it will be force-released (and its charge ends). Absent otherwise.
+	NodeDrainDeadline *time.Time `json:"node_drain_deadline,omitempty"`
+
+	// NodeDrainReason With node_drain_deadline: why the node is drained, as the admin wrote it.
+	NodeDrainReason *string             `json:"node_drain_reason,omitempty"`
+	NodeId          *openapi_types.UUID `json:"node_id,omitempty"`
 
 	// NodeStatus The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node.
 	NodeStatus *NodeStatus `json:"node_status,omitempty"`

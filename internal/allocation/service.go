@@ -327,7 +327,7 @@ func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
 	}
-	return ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort)), nil
+	return ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort, row.NodeDrainDeadline, row.NodeDrainReason)), nil
 }
 
 // AdminGet returns any allocation with its owner; 404 when there is none.
@@ -339,7 +339,7 @@ func (s *Service) AdminGet(ctx context.Context, id uuid.UUID) (api.Allocation, e
 	if err != nil {
 		return api.Allocation{}, fmt.Errorf("get allocation: %w", err)
 	}
-	a := ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort))
+	a := ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort, row.NodeDrainDeadline, row.NodeDrainReason))
 	a.Owner = &api.UserSummary{Id: row.Allocation.UserID, Username: row.OwnerUsername, Email: row.OwnerEmail}
 	return a, nil
 }
@@ -388,7 +388,7 @@ func (s *Service) List(ctx context.Context, f Filter, after *Cursor, limit int) 
 	}
 	out := make([]api.Allocation, len(rows))
 	for i, r := range rows {
-		out[i] = ToAPIOnNode(r.Allocation, nodeView(r.NodeHostname, r.NodeStatus, r.NodeSshHost, r.NodeSshPort))
+		out[i] = ToAPIOnNode(r.Allocation, nodeView(r.NodeHostname, r.NodeStatus, r.NodeSshHost, r.NodeSshPort, r.NodeDrainDeadline, r.NodeDrainReason))
 	}
 	return out, next, nil
 }
@@ -586,26 +586,34 @@ type Node struct {
 	Status   string // online or offline
 	SSHHost  string // empty: Hostname
 	SSHPort  int    // 0: 22
+	// DrainDeadline is set while the node drains for maintenance: when
+	// what still runs there is force-released, for DrainReason.
+	DrainDeadline *time.Time
+	DrainReason   string
 }
 
 // nodeView is the node columns of a read query's LEFT JOIN, nil when the
 // allocation has no node.
-func nodeView(hostname, status, sshHost *string, sshPort pgtype.Int4) *Node {
+func nodeView(hostname, status, sshHost *string, sshPort pgtype.Int4, drainDeadline *time.Time, drainReason *string) *Node {
 	if hostname == nil || status == nil {
 		return nil
 	}
-	n := &Node{Hostname: *hostname, Status: *status, SSHPort: int(sshPort.Int32)}
+	n := &Node{Hostname: *hostname, Status: *status, SSHPort: int(sshPort.Int32), DrainDeadline: drainDeadline}
 	if sshHost != nil {
 		n.SSHHost = *sshHost
+	}
+	if drainReason != nil {
+		n.DrainReason = *drainReason
 	}
 	return n
 }
 
-// ToAPIOnNode renders an allocation row with its node's status and, while
-// the allocation is active, how to log in to it: the node's advertised SSH
-// address and the Linux user its runtime created. Without an agent (the
-// in-process sim runtime) the node advertises nothing, so the connection
-// reads as its hostname and port 22.
+// ToAPIOnNode renders an allocation row with its node's status, the node's
+// drain deadline and reason while it drains and the allocation still holds
+// it, and, while the allocation is active, how to log in to it: the node's
+// advertised SSH address and the Linux user its runtime created. Without an
+// agent (the in-process sim runtime) the node advertises nothing, so the
+// connection reads as its hostname and port 22.
 func ToAPIOnNode(r db.Allocation, n *Node) api.Allocation {
 	a := ToAPI(r)
 	if n == nil {
@@ -613,6 +621,10 @@ func ToAPIOnNode(r db.Allocation, n *Node) api.Allocation {
 	}
 	st := api.NodeStatus(n.Status)
 	a.NodeStatus = &st
+	if n.DrainDeadline != nil && !Status(r.Status).Terminal() {
+		deadline, reason := *n.DrainDeadline, n.DrainReason
+		a.NodeDrainDeadline, a.NodeDrainReason = &deadline, &reason
+	}
 	if Status(r.Status) == StatusActive && r.Runtime != RuntimeDocker {
 		a.Connection = connection(r.ID, *n)
 	}

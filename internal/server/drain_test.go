@@ -87,6 +87,12 @@ func TestDrainReleasesAtTheDeadline(t *testing.T) {
 		t.Fatalf("%d allocations landed on the draining node after the drain returned (%v)", late, err)
 	}
 
+	// The owner's allocation shows when, and why.
+	if mine, err := c.GetAllocation(ctx, id); err != nil || mine.Status == api.AllocationStatusActive &&
+		(mine.NodeDrainDeadline == nil || !mine.NodeDrainDeadline.Equal(deadline) || mine.NodeDrainReason == nil || *mine.NodeDrainReason != "kernel upgrade") {
+		t.Errorf("the owner's allocation while draining: deadline %v reason %v (%v)", mine.NodeDrainDeadline, mine.NodeDrainReason, err)
+	}
+
 	// The owner is told when.
 	eventuallyT(t, 10*time.Second, "the owner is told of the drain", func() bool {
 		list, err := c.ListNotifications(ctx, api.ListNotificationsParams{})
@@ -103,6 +109,9 @@ func TestDrainReleasesAtTheDeadline(t *testing.T) {
 
 	// At the deadline: released, for maintenance, charged up to it.
 	a = waitStatus(t, c, id, api.AllocationStatusReleased)
+	if a.NodeDrainDeadline != nil || a.NodeDrainReason != nil {
+		t.Errorf("a released allocation still shows the drain: %v %v", a.NodeDrainDeadline, a.NodeDrainReason)
+	}
 	if a.ReleaseReason != "maintenance: kernel upgrade" ||
 		a.ReleaseRequestedAt == nil || !a.ReleaseRequestedAt.Equal(deadline) {
 		t.Fatalf("released %v at %v, want reason maintenance: kernel upgrade at %v", a.ReleaseReason, a.ReleaseRequestedAt, deadline)

@@ -269,19 +269,22 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 const getAllocationAdminView = `-- name: GetAllocationAdminView :one
 SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
 WHERE a.id = $1
 `
 
 type GetAllocationAdminViewRow struct {
-	Allocation    Allocation
-	NodeHostname  *string
-	NodeStatus    *string
-	NodeSshHost   *string
-	NodeSshPort   pgtype.Int4
-	OwnerUsername string
-	OwnerEmail    string
+	Allocation        Allocation
+	NodeHostname      *string
+	NodeStatus        *string
+	NodeSshHost       *string
+	NodeSshPort       pgtype.Int4
+	NodeDrainDeadline *time.Time
+	NodeDrainReason   *string
+	OwnerUsername     string
+	OwnerEmail        string
 }
 
 // Any allocation with its node's status and SSH address and its owner, for
@@ -321,6 +324,8 @@ func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (Get
 		&i.NodeStatus,
 		&i.NodeSshHost,
 		&i.NodeSshPort,
+		&i.NodeDrainDeadline,
+		&i.NodeDrainReason,
 		&i.OwnerUsername,
 		&i.OwnerEmail,
 	)
@@ -354,7 +359,8 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
 SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
-       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = $1 AND a.user_id = $2
 `
@@ -365,11 +371,13 @@ type GetUserAllocationViewParams struct {
 }
 
 type GetUserAllocationViewRow struct {
-	Allocation   Allocation
-	NodeHostname *string
-	NodeStatus   *string
-	NodeSshHost  *string
-	NodeSshPort  pgtype.Int4
+	Allocation        Allocation
+	NodeHostname      *string
+	NodeStatus        *string
+	NodeSshHost       *string
+	NodeSshPort       pgtype.Int4
+	NodeDrainDeadline *time.Time
+	NodeDrainReason   *string
 }
 
 // One allocation of a user with its node's status and SSH address, for reads.
@@ -408,13 +416,16 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.NodeStatus,
 		&i.NodeSshHost,
 		&i.NodeSshPort,
+		&i.NodeDrainDeadline,
+		&i.NodeDrainReason,
 	)
 	return i, err
 }
 
 const listAllocations = `-- name: ListAllocations :many
 SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
-       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE ($1::uuid IS NULL OR a.user_id = $1::uuid)
   AND ($2::uuid IS NULL OR a.node_id = $2::uuid)
@@ -435,11 +446,13 @@ type ListAllocationsParams struct {
 }
 
 type ListAllocationsRow struct {
-	Allocation   Allocation
-	NodeHostname *string
-	NodeStatus   *string
-	NodeSshHost  *string
-	NodeSshPort  pgtype.Int4
+	Allocation        Allocation
+	NodeHostname      *string
+	NodeStatus        *string
+	NodeSshHost       *string
+	NodeSshPort       pgtype.Int4
+	NodeDrainDeadline *time.Time
+	NodeDrainReason   *string
 }
 
 // Newest first; user_id, node_id and status narrow it (a user's own list
@@ -493,6 +506,8 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.NodeStatus,
 			&i.NodeSshHost,
 			&i.NodeSshPort,
+			&i.NodeDrainDeadline,
+			&i.NodeDrainReason,
 		); err != nil {
 			return nil, err
 		}

@@ -8,7 +8,8 @@ WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user
 -- always passes user_id). Each row carries its node's status and SSH address
 -- for the read model.
 SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
-       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE (sqlc.narg(user_id)::uuid IS NULL OR a.user_id = sqlc.narg(user_id)::uuid)
   AND (sqlc.narg(node_id)::uuid IS NULL OR a.node_id = sqlc.narg(node_id)::uuid)
@@ -208,7 +209,8 @@ SELECT * FROM allocations WHERE id = ANY(@ids::uuid[]);
 -- name: GetUserAllocationView :one
 -- One allocation of a user with its node's status and SSH address, for reads.
 SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
-       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port
+       n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
 WHERE a.id = @id AND a.user_id = @user_id;
 
@@ -217,6 +219,7 @@ WHERE a.id = @id AND a.user_id = @user_id;
 -- admins.
 SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
+       n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
 WHERE a.id = @id;

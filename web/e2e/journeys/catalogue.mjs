@@ -3,8 +3,12 @@
 // (money with its currency), and is told in plain words why the region,
 // now used by the SKU, cannot be deleted; at 1440 px, and the same screens
 // at 360 px without sideways scrolling. The SKU is deactivated at the end,
-// so later journeys see the marketplace as seeded.
-import { assert, axeScan, expectText, login, shot, viewports } from '../lib.mjs';
+// so later journeys see the marketplace as seeded. Then the fleet: the
+// admin opens a node, sees its GPU charts drawn from the simulated GPUs'
+// telemetry, drains it for maintenance (a reason, a quick-choice deadline),
+// sees it draining with its deadline on its page and in the list, and
+// undrains it, so later journeys find every node in service.
+import { assert, assertNoOverflow, axeScan, expectText, login, shot, viewports, waitUntil } from '../lib.mjs';
 
 export const name = 'catalogue journey';
 
@@ -114,5 +118,89 @@ export async function run({ page, accounts, step, newPage }) {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     await expectText(page, 'inactive');
+  });
+
+  let nodeHref = '';
+  let host = '';
+  await step('open a node: its GPU charts are drawn', async () => {
+    // An active node (the admin journey, before this one, leaves a node disabled).
+    await page.goto('/admin/nodes?state=active&status=online');
+    const link = page.locator('table a[href^="/admin/nodes/"]').first();
+    await link.waitFor();
+    nodeHref = (await link.getAttribute('href')) ?? '';
+    host = (await link.textContent())?.trim() ?? '';
+    assert(nodeHref && host, 'no node in the list');
+    await link.click();
+    await page.getByRole('heading', { name: host, level: 1 }).waitFor();
+    // The simulated GPUs report with every heartbeat: wait for a line with a point.
+    await waitUntil(
+      () =>
+        page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="gpu-charts"] svg path')].some((p) => /^M-?[\d.]+ -?[\d.]+/.test(p.getAttribute('d') || '')),
+        ),
+      { timeout: 60_000, interval: 1000, message: 'a GPU chart with data' },
+    );
+    const charts = page.getByTestId('gpu-charts').getByRole('img');
+    assert((await charts.count()) >= 4, `${await charts.count()} charts, want 4`);
+    await expectText(page.getByTestId('admin-state'), 'Active');
+    await axeScan(page, 'admin-node');
+    await shot(page, 'admin-node');
+  });
+
+  let sentDeadline = '';
+  await step('drain it with a reason and a deadline', async () => {
+    await page.getByRole('button', { name: `Drain ${host}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Drain ${host}` });
+    await dialog.getByLabel('Reason', { exact: true }).fill(`e2e ${tag}: firmware update`);
+    await dialog.getByRole('button', { name: 'In 24 hours' }).click();
+    const value = await dialog.getByLabel('Deadline', { exact: true }).inputValue();
+    assert(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(value), `the deadline input holds ${value}`);
+    sentDeadline = (await dialog.getByTestId('drain-utc').textContent())?.trim() ?? '';
+    // The browser runs in UTC here: the local time and the UTC one agree.
+    assert(sentDeadline === `${value}:00Z`, `sent ${sentDeadline} for ${value}`);
+    await axeScan(page, 'admin-node-drain-dialog');
+    await shot(page, 'admin-node-drain-dialog');
+    await dialog.getByRole('button', { name: 'Drain node' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  await step('the node shows draining with its deadline and reason', async () => {
+    const state = page.getByTestId('admin-state');
+    await waitUntil(async () => (await state.getAttribute('data-state')) === 'draining', { message: 'admin state draining' });
+    await expectText(state, 'draining');
+    await expectText(state, `Reason: e2e ${tag}: firmware update`);
+    await expectText(state, /\((tomorrow|in 1 day|in 2[34] hr\.?)\)/);
+    const when = await state.locator('time').getAttribute('datetime');
+    assert(when && new Date(when).getTime() === new Date(sentDeadline).getTime(), `the page shows the deadline ${when}, sent ${sentDeadline}`);
+    await axeScan(page, 'admin-node-draining');
+    await shot(page, 'admin-node-draining');
+    await page.goto('/admin/nodes?state=draining');
+    await page.getByRole('button', { name: `Undrain ${host}` }).waitFor();
+    await expectText(page.getByTestId('drain-state').first(), 'Deadline');
+    await axeScan(page, 'admin-nodes-draining');
+    await shot(page, 'admin-nodes-draining');
+  });
+
+  await step('the draining node at 360 px', async () => {
+    const narrow = await newPage(viewports.phone);
+    await narrow.goto(nodeHref);
+    await narrow.getByTestId('admin-state').getByText('draining').waitFor();
+    await assertNoOverflow(narrow, 'admin-node-draining-phone');
+    await narrow.getByRole('button', { name: `Change drain of ${host}` }).click();
+    await narrow.getByRole('dialog', { name: `Change drain of ${host}` }).waitFor();
+    await assertNoOverflow(narrow, 'admin-node-drain-dialog-phone');
+    await axeScan(narrow, 'admin-node-drain-dialog-phone');
+    await shot(narrow, 'admin-node-drain-dialog-phone');
+    await narrow.keyboard.press('Escape');
+    await narrow.close();
+  });
+
+  await step('undrain it: back in service', async () => {
+    await page.goto(nodeHref);
+    await page.getByRole('button', { name: `Undrain ${host}` }).click();
+    const state = page.getByTestId('admin-state');
+    await waitUntil(async () => (await state.getAttribute('data-state')) === 'active', { message: 'admin state active' });
+    await expectText(state, 'Active');
+    assert((await page.getByRole('button', { name: `Drain ${host}` }).count()) === 1, 'no Drain button after undrain');
   });
 }

@@ -15,6 +15,8 @@ export interface Notification {
   status?: string;
   /** Why: a failure reason such as node_lost, or what a failed GPU reported. */
   reason?: string;
+  /** node.draining: when what still runs on the node is released (RFC 3339). */
+  deadline?: string;
   balance_minor?: number;
   currency?: string;
   /** Where the server keeps notifications: the stored one's id, kind and its words (naming the allocation, saying why). */
@@ -27,6 +29,7 @@ export interface Notification {
 export type NotificationType =
   | 'allocation.status'
   | 'node.offline'
+  | 'node.draining'
   | 'billing.low_balance'
   | 'billing.balance_credited'
   | 'gpu.unhealthy';

@@ -2279,6 +2279,13 @@ export interface components {
             connection?: components["schemas"]["Connection"] | null;
             /** @description The status of the allocation's node, shown on reads: offline when its agent missed its heartbeat deadline. Absent when the allocation has no node. */
             node_status?: components["schemas"]["NodeStatus"] | null;
+            /**
+             * Format: date-time
+             * @description While the allocation's node is draining for maintenance and the allocation still holds it: when it will be force-released (and its charge ends). Absent otherwise.
+             */
+            node_drain_deadline?: string | null;
+            /** @description With node_drain_deadline: why the node is drained, as the admin wrote it. */
+            node_drain_reason?: string;
             /** @description The SSH keys the allocation was created with (those still held are installed); null: all of the owner's keys, now and later. Keys added or deleted reach it while it is active. */
             ssh_key_ids?: string[] | null;
             /** @description Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only. */

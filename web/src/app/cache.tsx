@@ -25,6 +25,7 @@ export function stalePaths(n: Pick<Notification, 'type'>): string[] {
     case 'billing.balance_credited':
       return [...always, '/api/v1/billing', '/api/v1/admin/users'];
     case 'node.offline':
+    case 'node.draining':
     case 'gpu.unhealthy':
       return [...always, '/api/v1/allocations', '/api/v1/skus', '/api/v1/admin'];
     default:

@@ -2,7 +2,7 @@
 // notifications"): a title (also what the live region announces), a line of
 // detail, a tone for its icon, and where it leads, for the notifications centre.
 import type { Notification } from '../api/notifications';
-import { formatMoney } from '../lib/format';
+import { formatDateTime, formatMoney } from '../lib/format';
 
 export interface NotificationView {
   title: string;
@@ -68,13 +68,17 @@ function viewFromType(n: Notification, name?: string): NotificationView {
                 ? `${label} was released because your balance ran out`
                 : n.reason?.startsWith('admin')
                   ? `${label} was released by an administrator`
-                  : `${label} was released`,
+                  : n.reason?.startsWith('maintenance')
+                    ? `${label} was released for maintenance of its node`
+                    : `${label} was released`,
             detail:
               n.reason === 'balance_depleted'
                 ? 'Your balance reached zero, so its GPUs were given back and billing stopped. Add credit to start again.'
                 : n.reason?.startsWith('admin:')
                   ? `Reason: ${n.reason.slice(6).trim()}. Its GPUs were given back and billing stopped.`
-                  : 'Its GPUs were given back and billing stopped.',
+                  : n.reason?.startsWith('maintenance:')
+                    ? `Reason: ${n.reason.slice(12).trim()}. Its GPUs were given back and billing stopped at the deadline.`
+                    : 'Its GPUs were given back and billing stopped.',
             tone: 'info',
             href,
             linkLabel,
@@ -97,6 +101,19 @@ function viewFromType(n: Notification, name?: string): NotificationView {
         href,
         linkLabel,
       };
+    case 'node.draining': {
+      const when = n.deadline ? formatDateTime(n.deadline) : null;
+      const why = n.reason?.trim() ? ` (${n.reason.trim()})` : '';
+      return {
+        title: `The node of ${label} goes into maintenance`,
+        detail: when
+          ? `It will be released at ${when}${why}. Save your work before then; billing stops at that time.`
+          : `It will be released for maintenance${why}. Save your work.`,
+        tone: 'warning',
+        href,
+        linkLabel,
+      };
+    }
     case 'gpu.unhealthy':
       return {
         title: `A GPU of ${label} failed`,

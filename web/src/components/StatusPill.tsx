@@ -15,7 +15,9 @@ const tones: Record<string, Tone> = {
   online: 'success',
   offline: 'danger',
   maintenance: 'warning',
+  draining: 'warning',
   disabled: 'neutral',
+  decommissioned: 'neutral',
   // GPUs
   healthy: 'success',
   unhealthy: 'danger',
@@ -42,8 +44,17 @@ export function StatusPill({ status, label, tone }: { status: string; label?: st
 }
 
 // An allocation's status, with a second pill when its node is offline
-// (the status alone would say "active" for a workload nobody can reach).
-export function AllocationStatusPills({ status, nodeStatus }: { status: string; nodeStatus?: string | null }) {
+// (the status alone would say "active" for a workload nobody can reach),
+// and one while its node drains for maintenance.
+export function AllocationStatusPills({
+  status,
+  nodeStatus,
+  nodeDraining = false,
+}: {
+  status: string;
+  nodeStatus?: string | null;
+  nodeDraining?: boolean;
+}) {
   return (
     <>
       <StatusPill status={status} />
@@ -51,6 +62,12 @@ export function AllocationStatusPills({ status, nodeStatus }: { status: string; 
         <>
           {' '}
           <StatusPill status="offline" label="node offline" />
+        </>
+      )}
+      {nodeDraining && (
+        <>
+          {' '}
+          <StatusPill status="draining" label="node maintenance" />
         </>
       )}
     </>

@@ -55,14 +55,28 @@ export function statusExplanation(status: AllocationStatus, container = false): 
   }
 }
 
-/** A readable release reason ("user", "admin: <why>", "balance_depleted"). */
+/** A readable release reason ("user", "admin: <why>", "maintenance: <why>", "balance_depleted"). */
 export function describeReleaseReason(reason: string): string {
   if (!reason) return '';
   if (reason === 'user') return 'Released by you';
   if (reason === 'balance_depleted') return 'Released because the balance ran out';
   if (reason.startsWith('admin:')) return `Released by an administrator: ${reason.slice(6).trim()}`;
   if (reason === 'admin') return 'Released by an administrator';
+  if (reason.startsWith('maintenance:')) return `Released for maintenance of its node: ${reason.slice(12).trim()}`;
+  if (reason === 'maintenance') return 'Released for maintenance of its node';
   return reason;
+}
+
+/**
+ * The drain of the allocation's node while the allocation still holds it
+ * (node_drain_deadline, node_drain_reason): when it will be released, and
+ * why. Null otherwise.
+ */
+export function nodeDrain(
+  a: Pick<Allocation, 'status' | 'node_drain_deadline' | 'node_drain_reason'>,
+): { deadline: string; reason: string } | null {
+  if (!a.node_drain_deadline || isEnded(a.status)) return null;
+  return { deadline: a.node_drain_deadline, reason: a.node_drain_reason?.trim() ?? '' };
 }
 
 /** The allocation's display name: its name, else "Allocation 1a2b3c4d". */

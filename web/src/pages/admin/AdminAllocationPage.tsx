@@ -86,7 +86,7 @@ export function AdminAllocationPage() {
                   <div>
                     <dt>Status</dt>
                     <dd>
-                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} />
+                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} nodeDraining={Boolean(a.node_drain_deadline)} />
                     </dd>
                   </div>
                   <div>

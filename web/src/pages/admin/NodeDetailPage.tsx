@@ -1,11 +1,15 @@
 // One node for administrators: its status, agent and GPUs
 // (GET /api/v1/admin/nodes/{id}), and the GPU telemetry of every GPU
-// (GET /api/v1/admin/nodes/{id}/metrics), drawn live.
+// (GET /api/v1/admin/nodes/{id}/metrics), drawn live; its admin state (a
+// drain's deadline and reason) and the maintenance actions: drain, undrain,
+// decommission (features/admin/NodeLifecycle).
 import { Link, useParams } from 'react-router';
 import { useGet } from '../../api/query';
+import type { Node } from '../../api/types';
 import { Card, Page } from '../../components/Page';
 import { StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
+import { DrainState, NodeLifecycleActions } from '../../features/admin/NodeLifecycle';
 import { NodeGpuCharts } from '../../features/telemetry/GpuCharts';
 import { formatDateTime, formatRelative, shortId } from '../../lib/format';
 import '../../features/admin/admin.css';
@@ -23,7 +27,13 @@ export function NodeDetailPage() {
                 <div>
                   <dt>Status</dt>
                   <dd>
-                    <StatusPill status={n.status} /> {n.admin_state !== 'active' && <StatusPill status={n.admin_state} />}
+                    <StatusPill status={n.status} />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Admin state</dt>
+                  <dd data-testid="admin-state" data-state={n.admin_state}>
+                    {n.admin_state === 'active' ? 'Active: takes new allocations' : <DrainStateLine node={n} />}
                   </dd>
                 </div>
                 <div>
@@ -54,10 +64,29 @@ export function NodeDetailPage() {
                 </div>
               </dl>
             </Card>
+            {n.admin_state !== 'decommissioned' && (
+              <Card title="Maintenance">
+                <p className="muted maintenance-help">
+                  Drain the node before maintenance: it takes no new allocations, and what still runs there is released
+                  at the deadline you choose (its owners are told). Decommission retires an empty node for good.
+                </p>
+                <div className="row-actions row-actions-start" data-testid="node-lifecycle">
+                  <NodeLifecycleActions node={n} onChanged={(fresh) => q.setData(fresh)} />
+                </div>
+              </Card>
+            )}
             <NodeGpuCharts nodeId={n.id} />
           </>
         )}
       </StateView>
     </Page>
+  );
+}
+
+function DrainStateLine({ node }: { node: Node }) {
+  return (
+    <span className="drain-line">
+      <StatusPill status={node.admin_state} /> <DrainState node={node} />
+    </span>
   );
 }

@@ -3,7 +3,9 @@
 // node is
 // registered here, then its agent joins with a one-time token shown once.
 // Disable is refused by the API while GPUs are allocated, so the button is
-// off (with the reason next to it) for a node in use.
+// off (with the reason next to it) for a node in use. Drain and undrain are
+// here too (a draining node shows its deadline); moving a drain's deadline
+// and decommission, for good, are on the node's page.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
@@ -22,6 +24,7 @@ import { Pagination, useCursorPager } from '../../components/Pagination';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
+import { DrainState, NodeLifecycleActions } from '../../features/admin/NodeLifecycle';
 import {
   SEARCH_MAX,
   filterKey,
@@ -174,6 +177,7 @@ export function NodesPage() {
             <StatusPill status={n.status} />
             {n.admin_state !== 'active' && <StatusPill status={n.admin_state} />}
           </div>
+          <DrainState node={n} compact />
           <span className="muted small-print cell-nowrap">
             {n.last_heartbeat_at ? (
               <>
@@ -233,8 +237,16 @@ export function NodesPage() {
       render: (n) => {
         const inUse = nodeInUse(n);
         const noteId = `in-use-${n.id}`;
+        if (n.admin_state === 'decommissioned') {
+          return (
+            <div className="row-actions">
+              <span className="muted small-print">Decommissioned</span>
+            </div>
+          );
+        }
         return (
-          <div className="row-actions">
+          <div className="row-actions row-actions-wrap">
+            <NodeLifecycleActions node={n} onChanged={replace} small withDecommission={false} withChange={false} />
             <button
               type="button"
               className="button small"
@@ -323,7 +335,9 @@ export function NodesPage() {
           <option value="">Any state</option>
           <option value="active">Active</option>
           <option value="maintenance">Maintenance</option>
+          <option value="draining">Draining</option>
           <option value="disabled">Disabled</option>
+          <option value="decommissioned">Decommissioned</option>
         </SelectFilter>
       </FilterBar>
       <StateView

@@ -89,3 +89,20 @@ describe('AllocationDetailPage', () => {
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Allocation aaaa0000');
   });
 });
+
+describe('AllocationDetailPage while its node drains', () => {
+  it('shows the maintenance banner with the release time and reason', async () => {
+    renderPage(<AllocationDetailPage />, {
+      path: '/allocations/:id',
+      url: `/allocations/${ID}`,
+      handlers: {
+        [`GET /api/v1/allocations/${ID}`]: () =>
+          json(200, allocation(ID, { node_status: 'online', node_drain_deadline: '2026-12-08T10:00:00Z', node_drain_reason: 'kernel upgrade' })),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+      },
+    });
+    const banner = await screen.findByTestId('drain-banner');
+    expect(banner.textContent).toMatch(/^!This node goes into maintenance: your allocation will be released at .+ \(kernel upgrade\)\./);
+    expect(screen.getByText('node maintenance')).toBeTruthy();
+  });
+});

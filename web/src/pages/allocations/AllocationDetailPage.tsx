@@ -2,7 +2,8 @@
 // when the socket is down or the status is still moving), its details and
 // timeline, the cost so far, what it runs (the image pull, its apps with an
 // Open button), how to connect (ssh, gpuaas ssh), the browser terminal while
-// it is active, its logs and events, and release with a confirmation.
+// it is active, its logs and events, and release with a confirmation; a
+// banner while its node drains for maintenance (when it will be released).
 import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
@@ -28,6 +29,7 @@ import {
 } from '../../features/user/allocations';
 import { ActivityCard, WorkloadCard, runsContainer, useAllocationEvents } from '../../features/user/AllocationWorkload';
 import { AllocationGpuCharts } from '../../features/telemetry/GpuCharts';
+import { DrainBanner } from '../../features/user/DrainBanner';
 import { formatDateTime, formatElapsed, formatMoney } from '../../lib/format';
 import '../../features/user/user.css';
 
@@ -120,6 +122,7 @@ export function AllocationDetailPage() {
       <StateView state={q} loadingLabel="Loading the allocation…">
         {(a) => (
           <>
+            <DrainBanner a={a} />
             <StatusBanner a={a} />
             <div className="split-cards">
               <Card title="Details">
@@ -127,7 +130,7 @@ export function AllocationDetailPage() {
                   <div>
                     <dt>Status</dt>
                     <dd>
-                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} />
+                      <AllocationStatusPills status={a.status} nodeStatus={a.node_status} nodeDraining={Boolean(a.node_drain_deadline)} />
                     </dd>
                   </div>
                   <div>

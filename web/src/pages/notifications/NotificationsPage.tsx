@@ -72,7 +72,7 @@ function ServerHistory({ history, pager }: { history: ApiState<NotificationHisto
         empty={
           <Empty
             title="No notifications yet"
-            hint="You will be told here when an allocation becomes active, fails or is released, when a node goes offline, and when your balance runs low or is credited."
+            hint="You will be told here when an allocation becomes active, fails or is released, when a node goes offline or into maintenance, and when your balance runs low or is credited."
           />
         }
       >
@@ -122,7 +122,7 @@ function ServerHistory({ history, pager }: { history: ApiState<NotificationHisto
 /** A tone for a stored notification's kind ("allocation.failed", "billing.low_balance" …). */
 export function toneOfKind(kind: string): 'success' | 'info' | 'warning' | 'danger' {
   if (/failed|lost|unhealthy/.test(kind)) return 'danger';
-  if (/low_balance|offline|suspend|released_balance|balance_depleted/.test(kind)) return 'warning';
+  if (/low_balance|offline|draining|maintenance|suspend|released_balance|balance_depleted/.test(kind)) return 'warning';
   if (/active|credited/.test(kind)) return 'success';
   return 'info';
 }
@@ -167,7 +167,7 @@ function LocalNotifications({ checking }: { checking: boolean }) {
       {messages.length === 0 ? (
         <Empty
           title="No notifications yet"
-          hint="You will be told here when an allocation becomes active, fails or is released, when a node goes offline, and when your balance runs low or is credited."
+          hint="You will be told here when an allocation becomes active, fails or is released, when a node goes offline or into maintenance, and when your balance runs low or is credited."
           action={
             <Link to="/allocations" className="button">
               See your allocations
@@ -182,7 +182,7 @@ function LocalNotifications({ checking }: { checking: boolean }) {
             return (
               <li key={m.id} className={`notification notification-${v.tone}${isNew ? ' is-new' : ''}`}>
                 <span className="notification-icon" aria-hidden="true">
-                  <Icon name={m.type.startsWith('billing') ? 'billing' : m.type === 'node.offline' ? 'warning' : 'alloc'} />
+                  <Icon name={m.type.startsWith('billing') ? 'billing' : m.type.startsWith('node.') ? 'warning' : 'alloc'} />
                 </span>
                 <div className="notification-body">
                   <p className="notification-title">
