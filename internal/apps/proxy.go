@@ -99,7 +99,10 @@ func NewProxy(targets Targets, streams Streams, tickets *Tickets,
 		// events, a body of unknown length) at once by itself.
 		FlushInterval: 0,
 		ErrorHandler:  p.failed,
-		ErrorLog:      slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		// Without a pool ReverseProxy makes a 32 KiB buffer per response:
+		// at thousands of requests a second that is most of the garbage.
+		BufferPool: bufferPool{},
+		ErrorLog:   slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
 	}
 	return p
 }
@@ -340,3 +343,11 @@ func Mount(next http.Handler, proxy http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
