@@ -107,17 +107,6 @@ func NewProxy(targets Targets, streams Streams, tickets *Tickets,
 	return p
 }
 
-// request is what one proxied request carries to rewrite.
-type request struct {
-	id         uuid.UUID
-	port       string
-	target     allocation.AppTarget
-	launchable Launchable
-	bearer     bool // signed in by the Authorization header
-}
-
-type requestKey struct{}
-
 // ServeHTTP implements http.Handler for paths under /apps/.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, port, rest, ok := splitPath(r.URL.EscapedPath())
@@ -150,8 +139,39 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Uploads, downloads and websockets last as long as they last; the
 	// server's read deadline is for API requests.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-	req := &request{id: id, port: port, target: t, launchable: p.launchable(t.Launchable), bearer: viaBearer}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
+	p.aim(r, id, port, t, viaBearer)
+	p.rp.ServeHTTP(w, r)
+}
+
+// aim points r itself at the app, before ReverseProxy clones it (so no
+// per-request state has to ride on a new context): the host names the
+// allocation, its container port and its node (so pooled connections are
+// per app); the path loses its prefix unless the launchable keeps it; our
+// credentials go and the app's own token comes in.
+func (p *Proxy) aim(r *http.Request, id uuid.UUID, port string, t allocation.AppTarget, viaBearer bool) {
+	prefix := allocation.AppPath(id, port)
+	r.URL.Scheme = "http"
+	r.URL.Host = id.String() + "." + strconv.Itoa(t.Port) + "." + t.NodeID.String()
+	if !p.launchable(t.Launchable).KeepPrefix {
+		rest := strings.TrimPrefix(r.URL.EscapedPath(), prefix)
+		path, err := url.PathUnescape(rest)
+		if err != nil {
+			path = rest
+		}
+		r.URL.Path, r.URL.RawPath = path, rest
+		if path == rest {
+			r.URL.RawPath = ""
+		}
+	}
+	h := r.Header
+	h.Set("X-Forwarded-Prefix", prefix)
+	if viaBearer {
+		h.Del("Authorization")
+	}
+	if t.Token != "" {
+		h.Set("Authorization", "token "+t.Token)
+	}
+	stripCookie(h, CookieName)
 }
 
 // splitPath takes /apps/{id}/{port}{rest} apart; rest is "" or starts
@@ -221,32 +241,13 @@ func (p *Proxy) target(ctx context.Context, id uuid.UUID, port string) (allocati
 	return t, err
 }
 
-// rewrite points the outgoing request at the app: the host names the
-// allocation, its port and its node (so pooled connections are per app),
-// and the path loses its prefix unless the launchable keeps it.
+// rewrite finishes the outgoing request aim prepared: the Host header
+// stays the browser's, so the app's own origin checks (Jupyter's
+// websockets) see the browser's origin, and the X-Forwarded-* headers say
+// where the request came from.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	req := pr.In.Context().Value(requestKey{}).(*request)
-	prefix := allocation.AppPath(req.id, req.port)
-	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = fmt.Sprintf("%s.%d.%s", req.id, req.target.Port, req.target.NodeID)
-	if !req.launchable.KeepPrefix {
-		rest := strings.TrimPrefix(pr.In.URL.EscapedPath(), prefix)
-		pr.Out.URL.RawPath = rest
-		pr.Out.URL.Path, _ = url.PathUnescape(rest)
-		if pr.Out.URL.Path == rest {
-			pr.Out.URL.RawPath = ""
-		}
-	}
-	pr.Out.Host = pr.In.Host // the app's origin checks see the browser's origin
+	pr.Out.Host = pr.In.Host
 	pr.SetXForwarded()
-	pr.Out.Header.Set("X-Forwarded-Prefix", prefix)
-	if req.bearer {
-		pr.Out.Header.Del("Authorization")
-	}
-	if req.target.Token != "" {
-		pr.Out.Header.Set("Authorization", "token "+req.target.Token)
-	}
-	stripCookie(pr.Out.Header, CookieName)
 }
 
 // stripCookie removes the cookies called name from h's Cookie headers.
