@@ -65,7 +65,11 @@ export async function run({ page, accounts, step, newPage }) {
     await page.getByRole('button', { name: `Edit SKU ${skuId}` }).click();
     const dialog = page.getByRole('dialog');
     const price = dialog.getByLabel('Price per hour (USD)');
-    assert((await price.inputValue()) === '2.49', `the edit dialog shows ${await price.inputValue()}, not 2.49`);
+    // The dialog fills its fields once it has the SKU: wait for it, do not race it.
+    await waitUntil(async () => (await price.inputValue()) === '2.49', {
+      timeout: 10_000,
+      message: 'the edit dialog to show the price 2.49',
+    });
     await price.fill('3.10');
     await expectText(dialog, 'USD 3.10');
     await shot(page, 'admin-catalogue-edit-sku');
