@@ -93,6 +93,14 @@ func TestDrainReleasesAtTheDeadline(t *testing.T) {
 		t.Errorf("the owner's allocation while draining: deadline %v reason %v (%v)", mine.NodeDrainDeadline, mine.NodeDrainReason, err)
 	}
 
+	// Before the deadline the node still holds the allocation: it cannot
+	// be decommissioned.
+	if _, err := admin.AdminDecommissionNode(ctx, node); err == nil {
+		t.Fatal("decommissioned a node in use")
+	} else {
+		wantErr(t, err, 409, "node_in_use")
+	}
+
 	// The owner is told when.
 	eventuallyT(t, 10*time.Second, "the owner is told of the drain", func() bool {
 		list, err := c.ListNotifications(ctx, api.ListNotificationsParams{})
@@ -126,14 +134,7 @@ func TestDrainReleasesAtTheDeadline(t *testing.T) {
 		t.Errorf("usage %+v, want %d s up to %v", u, secs, deadline)
 	}
 
-	// Still draining after the deadline: in use → no decommission.
 	var inUse int
-	_ = env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM gpus WHERE node_id = $1 AND allocation_id IS NOT NULL`, node).Scan(&inUse)
-	if inUse > 0 {
-		if _, err := admin.AdminDecommissionNode(ctx, node); wantErr(t, err, 409, "node_in_use") == nil {
-			t.Error("decommissioned a node in use")
-		}
-	}
 	eventuallyT(t, 15*time.Second, "the drained node empties", func() bool {
 		_ = env.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM gpus WHERE node_id = $1 AND allocation_id IS NOT NULL`, node).Scan(&inUse)
 		return inUse == 0
