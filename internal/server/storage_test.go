@@ -58,7 +58,7 @@ type storer struct {
 	token  string
 	region string
 	hc     *http.Client // contract-checked
-	plain  *http.Client // for streams and typed downloads
+	plain  *http.Client // for streams (the contract client reads whole bodies)
 	userID string
 }
 
@@ -116,7 +116,7 @@ func (s *storer) upload(p string, data []byte) resp {
 }
 
 func (s *storer) download(p string, hdr http.Header) resp {
-	return s.do(s.plain, "GET", s.url("/api/v1/storage/download", url.Values{"path": {p}}), nil, hdr)
+	return s.do(s.hc, "GET", s.url("/api/v1/storage/download", url.Values{"path": {p}}), nil, hdr)
 }
 
 func (s *storer) list(p string, extra url.Values) (resp, api.StorageList) {
