@@ -315,6 +315,24 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for TeamRole.
+const (
+	TeamRoleMember TeamRole = "member"
+	TeamRoleOwner  TeamRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the TeamRole enum.
+func (e TeamRole) Valid() bool {
+	switch e {
+	case TeamRoleMember:
+		return true
+	case TeamRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenPairTokenType.
 const (
 	TokenPairTokenTypeBearer TokenPairTokenType = "Bearer"
@@ -549,6 +567,13 @@ type AddSSHKeyRequest struct {
 	PublicKey string `json:"public_key"`
 }
 
+// AddTeamMemberRequest defines model for AddTeamMemberRequest.
+type AddTeamMemberRequest struct {
+	// Role Default member.
+	Role     *TeamRole `json:"role,omitempty"`
+	Username string    `json:"username"`
+}
+
 // AdjustBalanceRequest defines model for AdjustBalanceRequest.
 type AdjustBalanceRequest struct {
 	// AmountMinor Non-zero; at most 10^12 either way. Positive credits the user.
@@ -586,8 +611,11 @@ type Allocation struct {
 	Attempts int `json:"attempts"`
 
 	// Connection How to log in to the allocation; present only while it is active.
-	Connection    *Connection            `json:"connection,omitempty"`
-	CreatedAt     time.Time              `json:"created_at"`
+	Connection *Connection `json:"connection,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+
+	// CreatedBy Who launched it (for a team's allocation, the member).
+	CreatedBy     *openapi_types.UUID    `json:"created_by,omitempty"`
 	Currency      string                 `json:"currency"`
 	DesiredState  AllocationDesiredState `json:"desired_state"`
 	FailureReason string                 `json:"failure_reason"`
@@ -626,8 +654,11 @@ type Allocation struct {
 	// SshKeyIds The SSH keys the allocation was created with (those still held are installed); null: all of the owner's keys, now and later. Keys added or deleted reach it while it is active.
 	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
 	Status    AllocationStatus      `json:"status"`
-	UpdatedAt time.Time             `json:"updated_at"`
-	UserId    openapi_types.UUID    `json:"user_id"`
+
+	// TeamId Present when a team's balance pays for the allocation: the team's id (also its user_id). Every member may see and use it.
+	TeamId    *openapi_types.UUID `json:"team_id,omitempty"`
+	UpdatedAt time.Time           `json:"updated_at"`
+	UserId    openapi_types.UUID  `json:"user_id"`
 
 	// Workload What the allocation runs, as asked; secret params and env are never shown.
 	Workload *AllocationWorkload `json:"workload,omitempty"`
@@ -840,6 +871,9 @@ type CreateAllocationRequest struct {
 	// SshKeyIds Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key.
 	SshKeyIds *[]openapi_types.UUID `json:"ssh_key_ids,omitempty"`
 
+	// Team A team's slug: the team's balance pays and every member may see and use the allocation. A team you are not in is 404.
+	Team *string `json:"team,omitempty"`
+
 	// Workload What the allocation runs. Absent means the shell launchable (a Linux account on the node). image, command, env and ports are for the container launchable; params for launchables that declare them.
 	Workload *WorkloadRequest `json:"workload,omitempty"`
 }
@@ -901,6 +935,15 @@ type CreateSKURequest struct {
 
 	// Vcpu 1 to 1024.
 	Vcpu int `json:"vcpu"`
+}
+
+// CreateTeamRequest defines model for CreateTeamRequest.
+type CreateTeamRequest struct {
+	// Name 1 to 100 characters.
+	Name string `json:"name"`
+
+	// Slug 2 to 39 characters: lower-case letters, digits and inner hyphens; shares the namespace of usernames.
+	Slug string `json:"slug"`
 }
 
 // CreateUserRequest defines model for CreateUserRequest.
@@ -1490,6 +1533,40 @@ type SuspendUserRequest struct {
 	ReleaseAllocations *bool `json:"release_allocations,omitempty"`
 }
 
+// Team defines model for Team.
+type Team struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id The team's account id: a team allocation's user_id.
+	Id          openapi_types.UUID `json:"id"`
+	MemberCount int                `json:"member_count"`
+
+	// Members On GET /api/v1/teams/{slug} only.
+	Members *[]TeamMember `json:"members,omitempty"`
+	Name    string        `json:"name"`
+
+	// Role The caller's role; absent in admin lists.
+	Role *TeamRole `json:"role,omitempty"`
+	Slug string    `json:"slug"`
+}
+
+// TeamList defines model for TeamList.
+type TeamList struct {
+	Items      []Team `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// TeamMember defines model for TeamMember.
+type TeamMember struct {
+	JoinedAt time.Time          `json:"joined_at"`
+	Role     TeamRole           `json:"role"`
+	UserId   openapi_types.UUID `json:"user_id"`
+	Username string             `json:"username"`
+}
+
+// TeamRole defines model for TeamRole.
+type TeamRole string
+
 // TerminalToken defines model for TerminalToken.
 type TerminalToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
@@ -1526,6 +1603,17 @@ type UpdateSKURequest struct {
 
 	// PricePerHourMinor 0 to 1000000000 minor units of the SKU's currency.
 	PricePerHourMinor *int64 `json:"price_per_hour_minor,omitempty"`
+}
+
+// UpdateTeamMemberRequest defines model for UpdateTeamMemberRequest.
+type UpdateTeamMemberRequest struct {
+	Role TeamRole `json:"role"`
+}
+
+// UpdateTeamRequest defines model for UpdateTeamRequest.
+type UpdateTeamRequest struct {
+	// Name 1 to 100 characters.
+	Name string `json:"name"`
 }
 
 // UpdateUserRequest Either field alone, or both; at least one.
@@ -1688,6 +1776,12 @@ type StoragePathRequired = string
 // StorageRegion defines model for StorageRegion.
 type StorageRegion = string
 
+// TeamQuery defines model for TeamQuery.
+type TeamQuery = string
+
+// TeamSlug defines model for TeamSlug.
+type TeamSlug = string
+
 // Until defines model for Until.
 type Until = time.Time
 
@@ -1756,7 +1850,7 @@ type AdminListAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
@@ -1783,7 +1877,7 @@ type AdminExportAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
@@ -1842,6 +1936,21 @@ type AdminListSkusParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// AdminListTeamsParams defines parameters for AdminListTeams.
+type AdminListTeamsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AdminAdjustTeamBalanceParams defines parameters for AdminAdjustTeamBalance.
+type AdminAdjustTeamBalanceParams struct {
+	// IdempotencyKey 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AdminListUsersParams defines parameters for AdminListUsers.
 type AdminListUsersParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -1886,6 +1995,9 @@ type AgentConnectParams struct {
 
 // ListAllocationsParams defines parameters for ListAllocations.
 type ListAllocationsParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// PageSize Items per page, 1 to 200 (default 50).
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
@@ -1947,8 +2059,17 @@ type RefreshTokenParams struct {
 	GpuaasRefresh *string `form:"gpuaas_refresh,omitempty" json:"gpuaas_refresh,omitempty"`
 }
 
+// GetBalanceParams defines parameters for GetBalance.
+type GetBalanceParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+}
+
 // ListStorageChargesParams defines parameters for ListStorageCharges.
 type ListStorageChargesParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// PageSize Items per page, 1 to 200 (default 50).
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
@@ -1964,6 +2085,9 @@ type ListStorageChargesParams struct {
 
 // ListUsageParams defines parameters for ListUsage.
 type ListUsageParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// PageSize Items per page, 1 to 200 (default 50).
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
@@ -1980,6 +2104,9 @@ type ListUsageParams struct {
 
 // ExportUsageCSVParams defines parameters for ExportUsageCSV.
 type ExportUsageCSVParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Since RFC 3339 time, inclusive.
 	Since *Since `form:"since,omitempty" json:"since,omitempty"`
 
@@ -2141,6 +2268,9 @@ type AdminCreateSkuJSONRequestBody = CreateSKURequest
 // AdminUpdateSkuJSONRequestBody defines body for AdminUpdateSku for application/json ContentType.
 type AdminUpdateSkuJSONRequestBody = UpdateSKURequest
 
+// AdminAdjustTeamBalanceJSONRequestBody defines body for AdminAdjustTeamBalance for application/json ContentType.
+type AdminAdjustTeamBalanceJSONRequestBody = AdjustBalanceRequest
+
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest
 
@@ -2185,6 +2315,18 @@ type StorageMkdirJSONRequestBody = StorageMkdirRequest
 
 // StorageRenameJSONRequestBody defines body for StorageRename for application/json ContentType.
 type StorageRenameJSONRequestBody = StorageRenameRequest
+
+// CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
+type CreateTeamJSONRequestBody = CreateTeamRequest
+
+// UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
+type UpdateTeamJSONRequestBody = UpdateTeamRequest
+
+// AddTeamMemberJSONRequestBody defines body for AddTeamMember for application/json ContentType.
+type AddTeamMemberJSONRequestBody = AddTeamMemberRequest
+
+// UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
+type UpdateTeamMemberJSONRequestBody = UpdateTeamMemberRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest

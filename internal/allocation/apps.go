@@ -82,3 +82,16 @@ func appsView(r db.Allocation, spec *Spec) []api.AllocationApp {
 // AppPath is where the proxy serves port name of allocation id (without
 // the trailing slash).
 func AppPath(id uuid.UUID, name string) string { return "/apps/" + id.String() + "/" + name }
+
+// MayActFor reports whether caller may use account's allocations: account
+// is them, or a team they are in.
+func (s *Service) MayActFor(ctx context.Context, account, caller uuid.UUID) (bool, error) {
+	if account == caller {
+		return true, nil
+	}
+	ok, err := s.store.MayActFor(ctx, db.MayActForParams{Account: account, Caller: caller})
+	if err != nil {
+		return false, fmt.Errorf("check team membership: %w", err)
+	}
+	return ok, nil
+}

@@ -156,6 +156,9 @@ type CreateRequest struct {
 	// SSHKeyIDs are the owner's keys to install; nil means all of them,
 	// including keys added later, and an empty list none.
 	SSHKeyIDs *[]uuid.UUID
+	// Account pays for and owns the allocation: a team the caller is in
+	// (package teams resolved it), or uuid.Nil for the caller's own.
+	Account uuid.UUID
 }
 
 // CodeUnknownSSHKey: a create named an SSH key that is not the caller's.
@@ -198,6 +201,10 @@ func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uu
 // commits (together with its idempotency record). The allocation starts in
 // requested with its GPUs reserved; its event wakes the provisioner.
 func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUID, req CreateRequest) (api.Allocation, error) {
+	account := userID
+	if req.Account != uuid.Nil {
+		account = req.Account
+	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.SKUID == "" {
 		return api.Allocation{}, apperr.Invalid("sku_id is required")
@@ -214,6 +221,15 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
 		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
 	}
+	if account != userID {
+		team, err := tx.LockUserStanding(ctx, account)
+		if err != nil {
+			return api.Allocation{}, fmt.Errorf("read team standing: %w", err)
+		}
+		if team.SuspendedAt != nil || team.DeletedAt != nil {
+			return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this team's account is suspended; contact an administrator")
+		}
+	}
 	keyIDs, err := checkKeys(ctx, tx, userID, req.SSHKeyIDs)
 	if err != nil {
 		return api.Allocation{}, err
@@ -226,7 +242,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		return api.Allocation{}, fmt.Errorf("get sku: %w", err)
 	}
 	if s.cfg.LockFunds != nil {
-		f, err := s.cfg.LockFunds(ctx, tx, userID, sku.Currency)
+		f, err := s.cfg.LockFunds(ctx, tx, account, sku.Currency)
 		if err != nil {
 			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
 		}
@@ -247,7 +263,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		}
 	}
 	p := db.PlaceAllocationParams{
-		UserID: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
+		UserID: account, CreatedBy: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
 		SshKeyIds: keyIDs,
 		Runtime:   RuntimeProcess,
 	}
@@ -705,6 +721,14 @@ func ToAPI(r db.Allocation) api.Allocation {
 	if r.SshKeyIds != nil {
 		ids := append([]uuid.UUID{}, r.SshKeyIds...)
 		a.SshKeyIds = &ids
+	}
+	if r.CreatedBy.Valid {
+		by := r.CreatedBy.UUID
+		a.CreatedBy = &by
+		if by != r.UserID { // launched by a member for their team
+			team := r.UserID
+			a.TeamId = &team
+		}
 	}
 	var spec *Spec
 	if len(r.Workload) > 0 {

@@ -32,6 +32,10 @@ const (
 // Targets resolves an allocation's app (allocation.Service.AppTarget).
 type Targets interface {
 	AppTarget(ctx context.Context, id uuid.UUID, port string, tokenEnv func(launchable string) string) (allocation.AppTarget, error)
+	// MayActFor reports whether caller may use account's allocations: it
+	// is them, or a team they are in. It is asked on every request, never
+	// cached, so a member's removal holds at once.
+	MayActFor(ctx context.Context, account, caller uuid.UUID) (bool, error)
 }
 
 // Streams opens streams to node agents (agentgw.Gateway.OpenStream).
@@ -126,8 +130,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := p.target(r.Context(), id, port)
-	if err == nil && (t.OwnerID != userID || !t.OwnerActive) {
+	if err == nil && !t.OwnerActive {
 		err = apperr.NotFound("app")
+	}
+	if err == nil && t.OwnerID != userID {
+		var ok bool
+		if ok, err = p.targets.MayActFor(r.Context(), t.OwnerID, userID); err == nil && !ok {
+			err = apperr.NotFound("app")
+		}
 	}
 	if err == nil && t.Status != allocation.StatusActive {
 		err = apperr.Conflict("invalid_state", "allocation is %s; its apps are reachable only while it is active", t.Status)

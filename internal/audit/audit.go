@@ -83,6 +83,12 @@ const (
 	ActionSKUPriceChanged = "sku.price_change"
 	ActionSKUDeactivated  = "sku.deactivate"
 	ActionSKUActivated    = "sku.activate"
+	// Teams (package teams): target type team, target id the team's id.
+	ActionTeamCreated       = "team.create"
+	ActionTeamRenamed       = "team.rename"
+	ActionTeamMemberAdded   = "team.member_add"
+	ActionTeamMemberRole    = "team.member_role"
+	ActionTeamMemberRemoved = "team.member_remove"
 )
 
 var allowedKeys = map[string][]string{
@@ -143,6 +149,12 @@ var allowedKeys = map[string][]string{
 	ActionSKUPriceChanged: {"from_minor", "to_minor", "currency"},
 	ActionSKUDeactivated:  {},
 	ActionSKUActivated:    {},
+
+	ActionTeamCreated:       {"slug", "name"},
+	ActionTeamRenamed:       {"from", "to"},
+	ActionTeamMemberAdded:   {"username", "user_id", "role"},
+	ActionTeamMemberRole:    {"username", "user_id", "from", "to"},
+	ActionTeamMemberRemoved: {"username", "user_id", "role", "left"},
 }
 
 // Entry is one audited event. The correlation id and client address come

@@ -66,6 +66,12 @@ var labels = map[string]string{
 	ActionSKUPriceChanged: "SKU price change",
 	ActionSKUDeactivated:  "SKU deactivated",
 	ActionSKUActivated:    "SKU activated",
+
+	ActionTeamCreated:       "Team created",
+	ActionTeamRenamed:       "Team renamed",
+	ActionTeamMemberAdded:   "Team member added",
+	ActionTeamMemberRole:    "Team member's role changed",
+	ActionTeamMemberRemoved: "Team member removed",
 }
 
 // categoryLabels name the categories, the part of an action before its
@@ -84,6 +90,7 @@ var categoryLabels = map[string]string{
 	"signing_key": "Signing keys",
 	"region":      "Regions",
 	"sku":         "SKUs",
+	"team":        "Teams",
 }
 
 // Label is the readable name of action; an action this build does not know

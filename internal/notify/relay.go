@@ -155,9 +155,24 @@ func (r *Relay) allocation(ctx context.Context, id uuid.UUID) (db.GetNotifyAlloc
 	return row, nil
 }
 
-// deliver stores the notification (once per event, user and allocation)
+// deliver stores the notification for whoever hears about account's events
+// (the person, or every member of a team) and publishes it to each.
+func (r *Relay) deliver(ctx context.Context, account uuid.UUID, kind, title, body string, m Message) error {
+	to, err := r.st.AccountRecipients(ctx, account)
+	if err != nil {
+		return fmt.Errorf("recipients of %s: %w", account, err)
+	}
+	for _, user := range to {
+		if err := r.deliverTo(ctx, user, kind, title, body, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverTo stores the notification (once per event, user and allocation)
 // and publishes it.
-func (r *Relay) deliver(ctx context.Context, user uuid.UUID, kind, title, body string, m Message) error {
+func (r *Relay) deliverTo(ctx context.Context, user uuid.UUID, kind, title, body string, m Message) error {
 	p := db.InsertNotificationParams{
 		ID: uuid.Must(uuid.NewV7()), UserID: user, EventID: m.ID, Kind: kind, Title: title, Body: body,
 	}

@@ -31,6 +31,11 @@ func (a *App) createAllocation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	create := allocation.CreateRequest{SKUID: req.SkuId, Name: name, SSHKeyIDs: req.SshKeyIds}
+	if req.Team != nil {
+		if create.Account, err = a.Teams.Account(r.Context(), principal(r).UserID, *req.Team); err != nil {
+			return err
+		}
+	}
 	if wl.Runtime == allocation.RuntimeDocker {
 		create.Container = &allocation.Spec{Launchable: wl.Launchable, Image: wl.Image, Command: wl.Command, Env: wl.Env,
 			SecretEnv: wl.SecretEnv, Ports: wl.Ports, Params: wl.Params}
@@ -74,7 +79,11 @@ func (a *App) idempotent(w http.ResponseWriter, r *http.Request, route string, r
 }
 
 func (a *App) listAllocations(w http.ResponseWriter, r *http.Request) error {
-	return a.allocations(w, r, allocation.Filter{UserID: principal(r).UserID})
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	return a.allocations(w, r, allocation.Filter{UserID: acct})
 }
 
 func (a *App) adminListAllocations(w http.ResponseWriter, r *http.Request) error {

@@ -14,7 +14,11 @@ import (
 )
 
 func (a *App) billingBalance(w http.ResponseWriter, r *http.Request) error {
-	b, err := a.Billing.Balance(r.Context(), principal(r).UserID)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	b, err := a.Billing.Balance(r.Context(), acct)
 	if err != nil {
 		return err
 	}
@@ -31,7 +35,11 @@ func (a *App) billingUsage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := a.Billing.ListUsage(r.Context(), principal(r).UserID, f, after, page.Size)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Billing.ListUsage(r.Context(), acct, f, after, page.Size)
 	if err != nil {
 		return err
 	}
@@ -50,7 +58,11 @@ func (a *App) billingStorageCharges(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	items, next, err := a.Billing.ListStorageCharges(r.Context(), principal(r).UserID, f, after, page.Size)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Billing.ListStorageCharges(r.Context(), acct, f, after, page.Size)
 	if err != nil {
 		return err
 	}
@@ -63,8 +75,12 @@ func (a *App) billingUsageCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
 	httpapi.Stream(w, r, "text/csv; charset=utf-8", "usage.csv", func(sw *httpapi.StreamWriter) error {
-		return a.Billing.ExportUsageCSV(r.Context(), principal(r).UserID, f, sw)
+		return a.Billing.ExportUsageCSV(r.Context(), acct, f, sw)
 	})
 	return nil
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/telemetry"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/tlsreload"
+	"github.com/gpuaas/gpuaas/internal/teams"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -60,6 +61,8 @@ type App struct {
 	Config    config.Server
 	Store     *store.Store
 	Users     *users.Service
+	// Teams share accounts among people; it resolves whom a request acts for.
+	Teams     *teams.Service
 	Inventory *inventory.Service
 	Auth      *auth.Service
 	// OIDC signs users in through the configured OpenID Connect providers.
@@ -305,6 +308,7 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	app.Terminal = terminal.New(app.Hot, cfg.TerminalTokenTTL, app.Registry)
 	app.TerminalSessions = terminal.NewSessions(terminal.Limits{Idle: cfg.TerminalIdleTimeout, Max: cfg.TerminalMaxSession}, app.Registry)
 	app.Users = users.New(st)
+	app.Teams = teams.New(st, app.Naming)
 	app.SSHKeys = sshkeys.New(st, app.Naming)
 	storageCfg, err := storage.FromConfig(cfg)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 const bumpAllocationAttempts = `-- name: BumpAllocationAttempts :one
 UPDATE allocations SET attempts = attempts + 1, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $1 AND status = $2
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 `
 
 type BumpAllocationAttemptsParams struct {
@@ -55,6 +55,7 @@ func (q *Queries) BumpAllocationAttempts(ctx context.Context, arg BumpAllocation
 		&i.Runtime,
 		&i.Workload,
 		&i.AppsReady,
+		&i.CreatedBy,
 	)
 	return i, err
 }
@@ -68,7 +69,7 @@ WHERE id IN (
     ORDER BY COALESCE(next_attempt_at, status_changed_at)
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 `
 
 type ClaimDueReleasesParams struct {
@@ -118,6 +119,7 @@ func (q *Queries) ClaimDueReleases(ctx context.Context, arg ClaimDueReleasesPara
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -221,8 +223,8 @@ func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int
 }
 
 const getAllocation = `-- name: GetAllocation :one
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
-WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid)
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
+WHERE id = $1 AND ($2::uuid IS NULL OR may_act_for(user_id, $2::uuid))
 `
 
 type GetAllocationParams struct {
@@ -230,7 +232,8 @@ type GetAllocationParams struct {
 	UserID uuid.NullUUID
 }
 
-// user_id, when set, makes another user's allocation not found.
+// user_id, when set, is the caller: an allocation they may not act for
+// (another user's, or a team's they are not in) is not found.
 func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (Allocation, error) {
 	row := q.db.QueryRow(ctx, getAllocation, arg.ID, arg.UserID)
 	var i Allocation
@@ -262,12 +265,13 @@ func (q *Queries) GetAllocation(ctx context.Context, arg GetAllocationParams) (A
 		&i.Runtime,
 		&i.Workload,
 		&i.AppsReady,
+		&i.CreatedBy,
 	)
 	return i, err
 }
 
 const getAllocationAdminView = `-- name: GetAllocationAdminView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, a.created_by, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason,
        u.username AS owner_username, u.email AS owner_email
@@ -320,6 +324,7 @@ func (q *Queries) GetAllocationAdminView(ctx context.Context, id uuid.UUID) (Get
 		&i.Allocation.Runtime,
 		&i.Allocation.Workload,
 		&i.Allocation.AppsReady,
+		&i.Allocation.CreatedBy,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -358,11 +363,11 @@ func (q *Queries) GetSKU(ctx context.Context, id string) (Sku, error) {
 }
 
 const getUserAllocationView = `-- name: GetUserAllocationView :one
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, a.created_by, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
-WHERE a.id = $1 AND a.user_id = $2
+WHERE a.id = $1 AND may_act_for(a.user_id, $2::uuid)
 `
 
 type GetUserAllocationViewParams struct {
@@ -380,7 +385,8 @@ type GetUserAllocationViewRow struct {
 	NodeDrainReason   *string
 }
 
-// One allocation of a user with its node's status and SSH address, for reads.
+// One allocation the caller may act for (theirs, or a team's they are in)
+// with its node's status and SSH address, for reads.
 func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocationViewParams) (GetUserAllocationViewRow, error) {
 	row := q.db.QueryRow(ctx, getUserAllocationView, arg.ID, arg.UserID)
 	var i GetUserAllocationViewRow
@@ -412,6 +418,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 		&i.Allocation.Runtime,
 		&i.Allocation.Workload,
 		&i.Allocation.AppsReady,
+		&i.Allocation.CreatedBy,
 		&i.NodeHostname,
 		&i.NodeStatus,
 		&i.NodeSshHost,
@@ -423,7 +430,7 @@ func (q *Queries) GetUserAllocationView(ctx context.Context, arg GetUserAllocati
 }
 
 const listAllocations = `-- name: ListAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, n.hostname AS node_hostname, n.status AS node_status,
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, a.created_by, n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
@@ -502,6 +509,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 			&i.Allocation.Runtime,
 			&i.Allocation.Workload,
 			&i.Allocation.AppsReady,
+			&i.Allocation.CreatedBy,
 			&i.NodeHostname,
 			&i.NodeStatus,
 			&i.NodeSshHost,
@@ -520,7 +528,7 @@ func (q *Queries) ListAllocations(ctx context.Context, arg ListAllocationsParams
 }
 
 const listAllocationsByIDs = `-- name: ListAllocationsByIDs :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE id = ANY($1::uuid[])
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]Allocation, error) {
@@ -560,6 +568,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -572,7 +581,7 @@ func (q *Queries) ListAllocationsByIDs(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const listLostNodeAllocations = `-- name: ListLostNodeAllocations :many
-SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready FROM allocations a JOIN nodes n ON n.id = a.node_id
+SELECT a.id, a.user_id, a.sku_id, a.node_id, a.name, a.status, a.desired_state, a.observed_state, a.gpus, a.gpu_count, a.price_per_hour_minor, a.currency, a.failure_reason, a.release_reason, a.attempts, a.created_at, a.updated_at, a.status_changed_at, a.active_at, a.released_at, a.release_requested_at, a.last_error, a.next_attempt_at, a.ssh_key_ids, a.runtime, a.workload, a.apps_ready, a.created_by FROM allocations a JOIN nodes n ON n.id = a.node_id
 WHERE n.status = 'offline' AND n.offline_since IS NOT NULL AND n.offline_grace_micros >= $1::bigint
   AND a.status IN ('requested', 'provisioning', 'active', 'releasing', 'release_failed')
 ORDER BY a.id
@@ -624,6 +633,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -636,7 +646,7 @@ func (q *Queries) ListLostNodeAllocations(ctx context.Context, arg ListLostNodeA
 }
 
 const listNodeActiveAllocations = `-- name: ListNodeActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE node_id = $1 AND status = 'active'
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations WHERE node_id = $1 AND status = 'active'
 `
 
 func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.NullUUID) ([]Allocation, error) {
@@ -676,6 +686,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -688,7 +699,7 @@ func (q *Queries) ListNodeActiveAllocations(ctx context.Context, nodeID uuid.Nul
 }
 
 const listNodePendingReleases = `-- name: ListNodePendingReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations WHERE node_id = $1 AND status IN ('releasing', 'release_failed')
 `
 
 // A node's releases still to confirm, driven again when its agent reports.
@@ -729,6 +740,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -741,7 +753,7 @@ func (q *Queries) ListNodePendingReleases(ctx context.Context, nodeID uuid.NullU
 }
 
 const listNodeWaitingProvisions = `-- name: ListNodeWaitingProvisions :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
 WHERE node_id = $1 AND status = 'provisioning' AND next_attempt_at IS NOT NULL
 `
 
@@ -784,6 +796,7 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -796,7 +809,7 @@ func (q *Queries) ListNodeWaitingProvisions(ctx context.Context, nodeID uuid.Nul
 }
 
 const listOverdueReleases = `-- name: ListOverdueReleases :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
 WHERE status = 'releasing' AND release_requested_at < clock_timestamp() - $1::interval
 ORDER BY release_requested_at
 LIMIT $2
@@ -847,6 +860,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -859,7 +873,7 @@ func (q *Queries) ListOverdueReleases(ctx context.Context, arg ListOverdueReleas
 }
 
 const listStuckAllocations = `-- name: ListStuckAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
 WHERE status IN ('requested', 'provisioning')
   AND status_changed_at < clock_timestamp() - $1::interval
 ORDER BY status_changed_at
@@ -911,6 +925,7 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}
@@ -958,20 +973,20 @@ WITH node AS (
     LIMIT $4::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+    INSERT INTO allocations (user_id, created_by, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
                              runtime, workload)
-    SELECT $5, $6, $1, $7,
+    SELECT $5, $6::uuid, $7, $1, $8,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           $4::int, $8, $9, $10::uuid[],
-           $2::text, $11::jsonb
+           $4::int, $9, $10, $11::uuid[],
+           $2::text, $12::jsonb
     FROM picked p
     HAVING count(*) = $4::int
-    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
+    RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 ), reserved AS (
     UPDATE gpus SET allocation_id = placed.id, updated_at = now()
     FROM placed WHERE gpus.id IN (SELECT id FROM picked)
 )
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM placed
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM placed
 `
 
 type PlaceAllocationParams struct {
@@ -980,6 +995,7 @@ type PlaceAllocationParams struct {
 	Model             string
 	GpuCount          int32
 	UserID            uuid.UUID
+	CreatedBy         uuid.UUID
 	SkuID             string
 	Name              string
 	PricePerHourMinor int64
@@ -1016,6 +1032,7 @@ type PlaceAllocationRow struct {
 	Runtime            string
 	Workload           []byte
 	AppsReady          []string
+	CreatedBy          uuid.NullUUID
 }
 
 // Places an allocation on one node in one statement. The node is held FOR
@@ -1033,6 +1050,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		arg.Model,
 		arg.GpuCount,
 		arg.UserID,
+		arg.CreatedBy,
 		arg.SkuID,
 		arg.Name,
 		arg.PricePerHourMinor,
@@ -1069,6 +1087,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 		&i.Runtime,
 		&i.Workload,
 		&i.AppsReady,
+		&i.CreatedBy,
 	)
 	return i, err
 }
@@ -1124,7 +1143,7 @@ const recordAllocationFailure = `-- name: RecordAllocationFailure :one
 UPDATE allocations SET attempts = attempts + 1, last_error = $1,
     next_attempt_at = clock_timestamp() + $2::interval, updated_at = clock_timestamp()
 WHERE id = $3 AND status = $4
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 `
 
 type RecordAllocationFailureParams struct {
@@ -1172,6 +1191,7 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 		&i.Runtime,
 		&i.Workload,
 		&i.AppsReady,
+		&i.CreatedBy,
 	)
 	return i, err
 }
@@ -1200,7 +1220,7 @@ UPDATE allocations SET
     -- Only a running workload's apps can be ready.
     apps_ready        = CASE WHEN $1 = 'active' THEN apps_ready ELSE '{}' END
 WHERE id = $8 AND status = $9
-RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready
+RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 `
 
 type TransitionAllocationParams struct {
@@ -1258,6 +1278,7 @@ func (q *Queries) TransitionAllocation(ctx context.Context, arg TransitionAlloca
 		&i.Runtime,
 		&i.Workload,
 		&i.AppsReady,
+		&i.CreatedBy,
 	)
 	return i, err
 }

@@ -39,6 +39,7 @@ type Allocation struct {
 	Runtime            string
 	Workload           []byte
 	AppsReady          []string
+	CreatedBy          uuid.NullUUID
 }
 
 type AllocationEvent struct {
@@ -344,6 +345,21 @@ type StorageNamespace struct {
 	ChargeRemainder int64
 }
 
+type Team struct {
+	ID        uuid.UUID
+	Name      string
+	CreatedBy uuid.UUID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type TeamMember struct {
+	TeamID    uuid.UUID
+	UserID    uuid.UUID
+	Role      string
+	CreatedAt time.Time
+}
+
 type UsageRecord struct {
 	AllocationID      uuid.UUID
 	UserID            uuid.UUID
@@ -370,4 +386,5 @@ type User struct {
 	SuspendedAt      *time.Time
 	SuspensionReason string
 	DeletedAt        *time.Time
+	Kind             string
 }

@@ -46,7 +46,7 @@ func (q *Queries) GetOIDCIdentity(ctx context.Context, arg GetOIDCIdentityParams
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE lower(email) = lower($1)
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind FROM users WHERE lower(email) = lower($1) AND kind = 'person'
 `
 
 // Emails are unique without regard to case (users_email_key).
@@ -64,6 +64,7 @@ func (q *Queries) GetUserByEmail(ctx context.Context, email string) (User, error
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }

@@ -13,13 +13,14 @@ import (
 )
 
 const allocationAuthorizedKeys = `-- name: AllocationAuthorizedKeys :many
-SELECT k.public_key FROM ssh_keys k JOIN allocations a ON a.user_id = k.user_id
+SELECT k.public_key FROM ssh_keys k JOIN allocations a ON may_act_for(a.user_id, k.user_id)
 WHERE a.id = $1 AND (a.ssh_key_ids IS NULL OR k.id = ANY(a.ssh_key_ids))
 ORDER BY k.created_at, k.id
 `
 
 // The keys an allocation installs: those it named (ssh_key_ids), or all of
-// its owner's when it named none; oldest first.
+// its owner's when it named none (a team's allocation: all of its current
+// members'); oldest first.
 func (q *Queries) AllocationAuthorizedKeys(ctx context.Context, allocationID uuid.UUID) ([]string, error) {
 	rows, err := q.db.Query(ctx, allocationAuthorizedKeys, allocationID)
 	if err != nil {
@@ -185,11 +186,14 @@ func (q *Queries) ListSSHKeys(ctx context.Context, arg ListSSHKeysParams) ([]Ssh
 }
 
 const listUserActiveAllocations = `-- name: ListUserActiveAllocations :many
-SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready FROM allocations WHERE user_id = $1 AND status = 'active' AND node_id IS NOT NULL
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
+WHERE (allocations.user_id = $1 OR allocations.user_id IN (SELECT m.team_id FROM team_members m WHERE m.user_id = $1))
+  AND status = 'active' AND node_id IS NOT NULL
 ORDER BY created_at
 `
 
-// Where a change of the user's keys must go.
+// Where a change of the user's keys must go: their active allocations and
+// those of their teams (for a team's id: the team's).
 func (q *Queries) ListUserActiveAllocations(ctx context.Context, userID uuid.UUID) ([]Allocation, error) {
 	rows, err := q.db.Query(ctx, listUserActiveAllocations, userID)
 	if err != nil {
@@ -227,6 +231,7 @@ func (q *Queries) ListUserActiveAllocations(ctx context.Context, userID uuid.UUI
 			&i.Runtime,
 			&i.Workload,
 			&i.AppsReady,
+			&i.CreatedBy,
 		); err != nil {
 			return nil, err
 		}

@@ -97,7 +97,7 @@ func (q *Queries) GPUSampleSeries(ctx context.Context, arg GPUSampleSeriesParams
 const getAllocationTelemetryScope = `-- name: GetAllocationTelemetryScope :one
 SELECT node_id, gpus, active_at, released_at
 FROM allocations
-WHERE id = $1 AND user_id = $2
+WHERE id = $1 AND may_act_for(user_id, $2::uuid)
 `
 
 type GetAllocationTelemetryScopeParams struct {
@@ -113,7 +113,8 @@ type GetAllocationTelemetryScopeRow struct {
 }
 
 // What an allocation's metrics may show: its node, its GPUs as placed and
-// when it ran. Only the owner's allocation (another user's is no row).
+// when it ran. Only an allocation the caller may act for (another user's
+// is no row).
 func (q *Queries) GetAllocationTelemetryScope(ctx context.Context, arg GetAllocationTelemetryScopeParams) (GetAllocationTelemetryScopeRow, error) {
 	row := q.db.QueryRow(ctx, getAllocationTelemetryScope, arg.ID, arg.UserID)
 	var i GetAllocationTelemetryScopeRow

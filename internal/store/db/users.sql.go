@@ -15,7 +15,7 @@ import (
 const anonymiseUser = `-- name: AnonymiseUser :one
 UPDATE users SET username = $1, email = $2, password_hash = '!deleted',
     suspended_at = COALESCE(suspended_at, now()), deleted_at = now(), updated_at = now()
-WHERE id = $3 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+WHERE id = $3 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 type AnonymiseUserParams struct {
@@ -40,6 +40,7 @@ func (q *Queries) AnonymiseUser(ctx context.Context, arg AnonymiseUserParams) (U
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -57,7 +58,7 @@ func (q *Queries) CountUserHeldAllocations(ctx context.Context, userID uuid.UUID
 }
 
 const countUsers = `-- name: CountUsers :one
-SELECT count(*) FROM users
+SELECT count(*) FROM users WHERE kind = 'person'
 `
 
 func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
@@ -70,7 +71,7 @@ func (q *Queries) CountUsers(ctx context.Context) (int64, error) {
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (username, email, role, password_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 type CreateUserParams struct {
@@ -99,6 +100,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -197,9 +199,11 @@ func (q *Queries) GetPasswordResetForUpdate(ctx context.Context, tokenHash []byt
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE id = $1
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind FROM users WHERE id = $1 AND kind = 'person'
 `
 
+// A person: a team's account row is not a user anyone can sign in as or
+// administer as one.
 func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 	row := q.db.QueryRow(ctx, getUser, id)
 	var i User
@@ -214,14 +218,16 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const getUserByUsername = `-- name: GetUserByUsername :one
-SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE username = $1
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind FROM users WHERE username = $1 AND kind = 'person'
 `
 
+// A person by username; a team's account row never signs in.
 func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User, error) {
 	row := q.db.QueryRow(ctx, getUserByUsername, username)
 	var i User
@@ -236,12 +242,13 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
-SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind FROM users WHERE id = $1 AND kind = 'person' FOR UPDATE
 `
 
 // Locks the user's row for a change of role.
@@ -259,6 +266,7 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, err
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -324,8 +332,9 @@ func (q *Queries) ListUserLiveAllocationIDs(ctx context.Context, userID uuid.UUI
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at FROM users
-WHERE ($1::text IS NULL OR role = $1::text)
+SELECT id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind FROM users
+WHERE kind = 'person'
+  AND ($1::text IS NULL OR role = $1::text)
   AND ($2::text IS NULL
        OR strpos(username, lower($2::text)) > 0
        OR strpos(lower(email), lower($2::text)) > 0)
@@ -372,6 +381,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 			&i.SuspendedAt,
 			&i.SuspensionReason,
 			&i.DeletedAt,
+			&i.Kind,
 		); err != nil {
 			return nil, err
 		}
@@ -436,7 +446,7 @@ func (q *Queries) LockUserStanding(ctx context.Context, id uuid.UUID) (LockUserS
 }
 
 const setUserEmail = `-- name: SetUserEmail :one
-UPDATE users SET email = $1, updated_at = now() WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+UPDATE users SET email = $1, updated_at = now() WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 type SetUserEmailParams struct {
@@ -458,6 +468,7 @@ func (q *Queries) SetUserEmail(ctx context.Context, arg SetUserEmailParams) (Use
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -477,7 +488,7 @@ func (q *Queries) SetUserPassword(ctx context.Context, arg SetUserPasswordParams
 }
 
 const setUserRole = `-- name: SetUserRole :one
-UPDATE users SET role = $1 WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+UPDATE users SET role = $1 WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 type SetUserRoleParams struct {
@@ -499,6 +510,7 @@ func (q *Queries) SetUserRole(ctx context.Context, arg SetUserRoleParams) (User,
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
@@ -527,7 +539,7 @@ func (q *Queries) SpendUnusedPasswordResets(ctx context.Context, userID uuid.UUI
 
 const suspendUser = `-- name: SuspendUser :one
 UPDATE users SET suspended_at = COALESCE(suspended_at, now()), suspension_reason = $1, updated_at = now()
-WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+WHERE id = $2 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 type SuspendUserParams struct {
@@ -549,13 +561,14 @@ func (q *Queries) SuspendUser(ctx context.Context, arg SuspendUserParams) (User,
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }
 
 const unsuspendUser = `-- name: UnsuspendUser :one
 UPDATE users SET suspended_at = NULL, suspension_reason = '', updated_at = now()
-WHERE id = $1 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at
+WHERE id = $1 RETURNING id, username, email, role, password_hash, created_at, updated_at, suspended_at, suspension_reason, deleted_at, kind
 `
 
 func (q *Queries) UnsuspendUser(ctx context.Context, id uuid.UUID) (User, error) {
@@ -572,6 +585,7 @@ func (q *Queries) UnsuspendUser(ctx context.Context, id uuid.UUID) (User, error)
 		&i.SuspendedAt,
 		&i.SuspensionReason,
 		&i.DeletedAt,
+		&i.Kind,
 	)
 	return i, err
 }

@@ -1,7 +1,8 @@
 -- name: GetAllocation :one
--- user_id, when set, makes another user's allocation not found.
+-- user_id, when set, is the caller: an allocation they may not act for
+-- (another user's, or a team's they are not in) is not found.
 SELECT * FROM allocations
-WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR user_id = sqlc.narg(user_id)::uuid);
+WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR may_act_for(user_id, sqlc.narg(user_id)::uuid));
 
 -- name: ListAllocations :many
 -- Newest first; user_id, node_id and status narrow it (a user's own list
@@ -158,9 +159,9 @@ WITH node AS (
     LIMIT @gpu_count::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
-    INSERT INTO allocations (user_id, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
+    INSERT INTO allocations (user_id, created_by, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
                              runtime, workload)
-    SELECT @user_id, @sku_id, @node_id, @name,
+    SELECT @user_id, @created_by::uuid, @sku_id, @node_id, @name,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
            @gpu_count::int, @price_per_hour_minor, @currency, sqlc.narg(ssh_key_ids)::uuid[],
            @runtime::text, sqlc.narg(workload)::jsonb
@@ -207,12 +208,13 @@ SELECT * FROM allocations WHERE node_id = @node_id AND status = 'active';
 SELECT * FROM allocations WHERE id = ANY(@ids::uuid[]);
 
 -- name: GetUserAllocationView :one
--- One allocation of a user with its node's status and SSH address, for reads.
+-- One allocation the caller may act for (theirs, or a team's they are in)
+-- with its node's status and SSH address, for reads.
 SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        n.ssh_host AS node_ssh_host, n.ssh_port AS node_ssh_port,
        n.drain_deadline AS node_drain_deadline, n.drain_reason AS node_drain_reason
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id
-WHERE a.id = @id AND a.user_id = @user_id;
+WHERE a.id = @id AND may_act_for(a.user_id, @user_id::uuid);
 
 -- name: GetAllocationAdminView :one
 -- Any allocation with its node's status and SSH address and its owner, for

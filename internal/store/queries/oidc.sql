@@ -13,7 +13,7 @@ WHERE provider = @provider AND subject = @subject;
 
 -- name: GetUserByEmail :one
 -- Emails are unique without regard to case (users_email_key).
-SELECT * FROM users WHERE lower(email) = lower(@email);
+SELECT * FROM users WHERE lower(email) = lower(@email) AND kind = 'person';
 
 -- name: CountOIDCIdentities :one
 SELECT count(*) FROM oidc_identities WHERE user_id = @user_id;

@@ -30,12 +30,16 @@ SELECT count(*) FROM ssh_keys WHERE user_id = @user_id AND id = ANY(@ids::uuid[]
 
 -- name: AllocationAuthorizedKeys :many
 -- The keys an allocation installs: those it named (ssh_key_ids), or all of
--- its owner's when it named none; oldest first.
-SELECT k.public_key FROM ssh_keys k JOIN allocations a ON a.user_id = k.user_id
+-- its owner's when it named none (a team's allocation: all of its current
+-- members'); oldest first.
+SELECT k.public_key FROM ssh_keys k JOIN allocations a ON may_act_for(a.user_id, k.user_id)
 WHERE a.id = @allocation_id AND (a.ssh_key_ids IS NULL OR k.id = ANY(a.ssh_key_ids))
 ORDER BY k.created_at, k.id;
 
 -- name: ListUserActiveAllocations :many
--- Where a change of the user's keys must go.
-SELECT * FROM allocations WHERE user_id = @user_id AND status = 'active' AND node_id IS NOT NULL
+-- Where a change of the user's keys must go: their active allocations and
+-- those of their teams (for a team's id: the team's).
+SELECT * FROM allocations
+WHERE (allocations.user_id = @user_id OR allocations.user_id IN (SELECT m.team_id FROM team_members m WHERE m.user_id = @user_id))
+  AND status = 'active' AND node_id IS NOT NULL
 ORDER BY created_at;

@@ -27,10 +27,11 @@ ORDER BY gpu_uuid, bucket;
 
 -- name: GetAllocationTelemetryScope :one
 -- What an allocation's metrics may show: its node, its GPUs as placed and
--- when it ran. Only the owner's allocation (another user's is no row).
+-- when it ran. Only an allocation the caller may act for (another user's
+-- is no row).
 SELECT node_id, gpus, active_at, released_at
 FROM allocations
-WHERE id = @id AND user_id = @user_id;
+WHERE id = @id AND may_act_for(user_id, @user_id::uuid);
 
 -- name: NodeTelemetryGPUs :many
 -- A node's GPUs (index, UUID) for its metrics: no row when the node does

@@ -4,24 +4,28 @@ VALUES (@username, @email, @role, @password_hash)
 RETURNING *;
 
 -- name: GetUser :one
-SELECT * FROM users WHERE id = @id;
+-- A person: a team's account row is not a user anyone can sign in as or
+-- administer as one.
+SELECT * FROM users WHERE id = @id AND kind = 'person';
 
 -- name: GetUserForUpdate :one
 -- Locks the user's row for a change of role.
-SELECT * FROM users WHERE id = @id FOR UPDATE;
+SELECT * FROM users WHERE id = @id AND kind = 'person' FOR UPDATE;
 
 -- name: SetUserRole :one
 UPDATE users SET role = @role WHERE id = @id RETURNING *;
 
 -- name: GetUserByUsername :one
-SELECT * FROM users WHERE username = @username;
+-- A person by username; a team's account row never signs in.
+SELECT * FROM users WHERE username = @username AND kind = 'person';
 
 -- name: ListUsers :many
 -- Keyset pagination, newest first; cursor is the last row's (created_at, id).
 -- search is a case-insensitive substring of username or email, matched with
 -- strpos so that % and _ in it are plain characters, not LIKE wildcards.
 SELECT * FROM users
-WHERE (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
+WHERE kind = 'person'
+  AND (sqlc.narg(role)::text IS NULL OR role = sqlc.narg(role)::text)
   AND (sqlc.narg(search)::text IS NULL
        OR strpos(username, lower(sqlc.narg(search)::text)) > 0
        OR strpos(lower(email), lower(sqlc.narg(search)::text)) > 0)
@@ -34,7 +38,7 @@ LIMIT @page_limit;
 UPDATE users SET password_hash = @password_hash, updated_at = now() WHERE id = @id;
 
 -- name: CountUsers :one
-SELECT count(*) FROM users;
+SELECT count(*) FROM users WHERE kind = 'person';
 
 -- name: SetUserEmail :one
 UPDATE users SET email = @email, updated_at = now() WHERE id = @id RETURNING *;
