@@ -2158,6 +2158,9 @@ type ListSSHKeysParams struct {
 
 // StorageDeleteParams defines parameters for StorageDelete.
 type StorageDeleteParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
 	Path StoragePathRequired `form:"path" json:"path"`
 
@@ -2168,6 +2171,9 @@ type StorageDeleteParams struct {
 
 // StorageDownloadParams defines parameters for StorageDownload.
 type StorageDownloadParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
 	Path StoragePathRequired `form:"path" json:"path"`
 
@@ -2177,6 +2183,9 @@ type StorageDownloadParams struct {
 
 // StorageListParams defines parameters for StorageList.
 type StorageListParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
 	Path *StoragePath `form:"path,omitempty" json:"path,omitempty"`
 
@@ -2192,18 +2201,27 @@ type StorageListParams struct {
 
 // StorageMkdirParams defines parameters for StorageMkdir.
 type StorageMkdirParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Region The region whose namespace to use; default the only region, or the first by slug.
 	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
 }
 
 // StorageRenameParams defines parameters for StorageRename.
 type StorageRenameParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Region The region whose namespace to use; default the only region, or the first by slug.
 	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
 }
 
 // StorageUploadParams defines parameters for StorageUpload.
 type StorageUploadParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Path A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name.
 	Path StoragePathRequired `form:"path" json:"path"`
 
@@ -2213,6 +2231,9 @@ type StorageUploadParams struct {
 
 // StorageUsageParams defines parameters for StorageUsage.
 type StorageUsageParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Region The region whose namespace to use; default the only region, or the first by slug.
 	Region *StorageRegion `form:"region,omitempty" json:"region,omitempty"`
 }

@@ -30,6 +30,7 @@ func (c *Client) ListAllocations(ctx context.Context, p api.ListAllocationsParam
 	if p.Status != nil {
 		q.set("status", string(*p.Status))
 	}
+	q.str("team", p.Team)
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/allocations", query: q.values(), out: &l, auth: true})
 	return l, err
 }

@@ -19,8 +19,9 @@ func (c *Client) Balance(ctx context.Context) (api.BalanceResponse, error) {
 	return b, err
 }
 
-func usageQuery(pageSize *int, cursor *string, alloc *uuid.UUID, since, until *api.Since) url.Values {
+func usageQuery(pageSize *int, cursor *string, alloc *uuid.UUID, since, until *api.Since, team *string) url.Values {
 	q := query{}
+	q.str("team", team)
 	q.page(pageSize, cursor)
 	q.audit(nil, nil, nil, since, until)
 	if alloc != nil {
@@ -33,7 +34,7 @@ func usageQuery(pageSize *int, cursor *string, alloc *uuid.UUID, since, until *a
 func (c *Client) ListUsage(ctx context.Context, p api.ListUsageParams) (api.UsageList, error) {
 	var l api.UsageList
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/billing/usage",
-		query: usageQuery(p.PageSize, p.Cursor, p.AllocationId, p.Since, p.Until), out: &l, auth: true})
+		query: usageQuery(p.PageSize, p.Cursor, p.AllocationId, p.Since, p.Until, p.Team), out: &l, auth: true})
 	return l, err
 }
 
@@ -50,14 +51,14 @@ func (c *Client) UsagePages(p api.ListUsageParams) PageFunc[api.UsageRecord] {
 func (c *Client) ListStorageCharges(ctx context.Context, p api.ListStorageChargesParams) (api.StorageChargeList, error) {
 	var l api.StorageChargeList
 	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/billing/storage-charges",
-		query: usageQuery(p.PageSize, p.Cursor, nil, p.Since, p.Until), out: &l, auth: true})
+		query: usageQuery(p.PageSize, p.Cursor, nil, p.Since, p.Until, p.Team), out: &l, auth: true})
 	return l, err
 }
 
 // ExportUsageCSV streams the caller's usage as CSV into w.
 func (c *Client) ExportUsageCSV(ctx context.Context, p api.ExportUsageCSVParams, w io.Writer) (int64, error) {
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/billing/usage/csv",
-		query: usageQuery(nil, nil, p.AllocationId, p.Since, p.Until), auth: true})
+		query: usageQuery(nil, nil, p.AllocationId, p.Since, p.Until, p.Team), auth: true})
 	if err != nil {
 		return 0, err
 	}

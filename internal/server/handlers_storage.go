@@ -23,7 +23,11 @@ func (a *App) storageList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	items, next, err := a.Storage.List(r.Context(), principal(r).UserID, q.Get("region"), q.Get("path"), after, page.Size)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Storage.List(r.Context(), acct, q.Get("region"), q.Get("path"), after, page.Size)
 	if err != nil {
 		return err
 	}
@@ -43,7 +47,11 @@ func (a *App) storageList(w http.ResponseWriter, r *http.Request) error {
 // an unsatisfiable range gets the JSON envelope like every other error.
 func (a *App) storageDownload(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	obj, err := a.Storage.Open(r.Context(), principal(r).UserID, q.Get("region"), q.Get("path"))
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	obj, err := a.Storage.Open(r.Context(), acct, q.Get("region"), q.Get("path"))
 	if err != nil {
 		return err
 	}
@@ -96,8 +104,11 @@ func (rw *rangeErrorWriter) Write(b []byte) (int, error) {
 func (a *App) storageUpload(w http.ResponseWriter, r *http.Request) error {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	q := r.URL.Query()
-	uid := principal(r).UserID
-	e, err := a.Storage.Upload(r.Context(), uid, uid, q.Get("region"), q.Get("path"), r.Body, r.ContentLength)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	e, err := a.Storage.Upload(r.Context(), principal(r).UserID, acct, q.Get("region"), q.Get("path"), r.Body, r.ContentLength)
 	if err != nil {
 		return err
 	}
@@ -110,8 +121,11 @@ func (a *App) storageMkdir(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	uid := principal(r).UserID
-	e, err := a.Storage.Mkdir(r.Context(), uid, uid, r.URL.Query().Get("region"), req.Path)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	e, err := a.Storage.Mkdir(r.Context(), principal(r).UserID, acct, r.URL.Query().Get("region"), req.Path)
 	if err != nil {
 		return err
 	}
@@ -124,8 +138,11 @@ func (a *App) storageRename(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
-	uid := principal(r).UserID
-	e, err := a.Storage.Rename(r.Context(), uid, uid, r.URL.Query().Get("region"), req.From, req.To)
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	e, err := a.Storage.Rename(r.Context(), principal(r).UserID, acct, r.URL.Query().Get("region"), req.From, req.To)
 	if err != nil {
 		return err
 	}
@@ -143,8 +160,11 @@ func (a *App) storageDelete(w http.ResponseWriter, r *http.Request) error {
 		}
 		recursive = b
 	}
-	uid := principal(r).UserID
-	if err := a.Storage.Delete(r.Context(), uid, uid, q.Get("region"), q.Get("path"), recursive); err != nil {
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	if err := a.Storage.Delete(r.Context(), principal(r).UserID, acct, q.Get("region"), q.Get("path"), recursive); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -152,7 +172,11 @@ func (a *App) storageDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) storageUsage(w http.ResponseWriter, r *http.Request) error {
-	u, err := a.Storage.Usage(r.Context(), principal(r).UserID, r.URL.Query().Get("region"))
+	acct, err := a.account(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.Storage.Usage(r.Context(), acct, r.URL.Query().Get("region"))
 	if err != nil {
 		return err
 	}
