@@ -46,10 +46,10 @@ import (
 	"github.com/gpuaas/gpuaas/internal/stats"
 	"github.com/gpuaas/gpuaas/internal/storage"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/teams"
 	"github.com/gpuaas/gpuaas/internal/telemetry"
 	"github.com/gpuaas/gpuaas/internal/terminal"
 	"github.com/gpuaas/gpuaas/internal/tlsreload"
-	"github.com/gpuaas/gpuaas/internal/teams"
 	"github.com/gpuaas/gpuaas/internal/users"
 )
 
@@ -58,9 +58,9 @@ var Version = "dev"
 
 // App is the assembled control plane, handed to Options.BeforeServe.
 type App struct {
-	Config    config.Server
-	Store     *store.Store
-	Users     *users.Service
+	Config config.Server
+	Store  *store.Store
+	Users  *users.Service
 	// Teams share accounts among people; it resolves whom a request acts for.
 	Teams     *teams.Service
 	Inventory *inventory.Service
