@@ -324,6 +324,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The teams the caller is in, by slug, with their role in each */
+        get: operations["listTeams"];
+        put?: never;
+        /**
+         * Create a team; the caller becomes its first owner
+         * @description A team is an account like a user: it has its own balance, allocations,
+         *     usage and storage, which its members share. Its slug shares one
+         *     namespace with usernames (409 slug_taken when either has it) and
+         *     cannot change. See docs/identity.md.
+         */
+        post: operations["createTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One of the caller's teams with its members
+         * @description A team the caller is not in is 404, as if it did not exist.
+         */
+        get: operations["getTeam"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename a team (owners only; 403 team_owner_required for members) */
+        patch: operations["updateTeam"];
+        trace?: never;
+    };
+    "/api/v1/teams/{slug}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a person to a team (owners only)
+         * @description The person is found by username (404 user_not_found); one already in
+         *     the team is 409 already_member. They can use the team's balance,
+         *     allocations, terminals, apps and storage at once, and their SSH keys
+         *     reach the team's running allocations that install all members' keys.
+         */
+        post: operations["addTeamMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{slug}/members/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+                username: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member, or leave (owners remove anyone; a member may remove only themselves)
+         * @description The member loses access to the team's allocations, terminals, apps,
+         *     balance and storage from their next request, and their SSH keys are
+         *     taken off the team's running allocations. The last owner cannot
+         *     leave (409 last_owner).
+         */
+        delete: operations["removeTeamMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role (owners only)
+         * @description The last owner cannot step down (409 last_owner).
+         */
+        patch: operations["updateTeamMember"];
+        trace?: never;
+    };
     "/api/v1/skus": {
         parameters: {
             query?: never;
@@ -1220,6 +1322,46 @@ export interface paths {
         get: operations["terminalRelay"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every team, by slug */
+        get: operations["adminListTeams"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/teams/{slug}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        /** A team's balance as its members see it */
+        get: operations["adminTeamBalance"];
+        put?: never;
+        /**
+         * Credit or debit a team's balance, as for a user
+         * @description Idempotency-Key is required; a retry with the same key answers the first response and posts nothing.
+         */
+        post: operations["adminAdjustTeamBalance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2290,6 +2432,16 @@ export interface components {
             ssh_key_ids?: string[] | null;
             /** @description Who holds the allocation; present on GET /api/v1/admin/allocations/{allocation_id} only. */
             owner?: components["schemas"]["UserSummary"] | null;
+            /**
+             * Format: uuid
+             * @description Present when a team's balance pays for the allocation: the team's id (also its user_id). Every member may see and use it.
+             */
+            team_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Who launched it (for a team's allocation, the member).
+             */
+            created_by?: string | null;
             workload?: components["schemas"]["AllocationWorkload"];
             /** @description The workload's ports, each reachable through the app proxy while the allocation is active; empty for a shell. */
             apps?: components["schemas"]["AllocationApp"][];
@@ -2313,6 +2465,8 @@ export interface components {
             name?: string;
             /** @description Which of your SSH keys the allocation installs; an empty list installs none (the browser terminal still works). Absent: all of your keys, including keys you add later. An id that is not one of your keys is 400 unknown_ssh_key. */
             ssh_key_ids?: string[];
+            /** @description A team's slug: the team's balance pays and every member may see and use the allocation. A team you are not in is 404. */
+            team?: string;
             workload?: components["schemas"]["WorkloadRequest"];
         };
         /** @description What the allocation runs. Absent means the shell launchable (a Linux account on the node). image, command, env and ports are for the container launchable; params for launchables that declare them. */
@@ -2716,6 +2870,54 @@ export interface components {
             /** @description The node's own secret; keep it mode 0600. */
             credential: string;
         };
+        /** @enum {string} */
+        TeamRole: "owner" | "member";
+        Team: {
+            /**
+             * Format: uuid
+             * @description The team's account id: a team allocation's user_id.
+             */
+            id: string;
+            slug: string;
+            name: string;
+            /** @description The caller's role; absent in admin lists. */
+            role?: components["schemas"]["TeamRole"];
+            member_count: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description On GET /api/v1/teams/{slug} only. */
+            members?: components["schemas"]["TeamMember"][];
+        };
+        TeamList: {
+            items: components["schemas"]["Team"][];
+            next_cursor: string;
+        };
+        TeamMember: {
+            /** Format: uuid */
+            user_id: string;
+            username: string;
+            role: components["schemas"]["TeamRole"];
+            /** Format: date-time */
+            joined_at: string;
+        };
+        CreateTeamRequest: {
+            /** @description 2 to 39 characters: lower-case letters, digits and inner hyphens; shares the namespace of usernames. */
+            slug: string;
+            /** @description 1 to 100 characters. */
+            name: string;
+        };
+        UpdateTeamRequest: {
+            /** @description 1 to 100 characters. */
+            name: string;
+        };
+        AddTeamMemberRequest: {
+            username: string;
+            /** @description Default member. */
+            role?: components["schemas"]["TeamRole"];
+        };
+        UpdateTeamMemberRequest: {
+            role: components["schemas"]["TeamRole"];
+        };
         APIToken: {
             /** Format: uuid */
             id: string;
@@ -2927,6 +3129,9 @@ export interface components {
         };
     };
     parameters: {
+        TeamSlug: string;
+        /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+        TeamQuery: string;
         /** @description Items per page, 1 to 200 (default 50). */
         PageSize: number;
         /** @description The next_cursor of the previous page. */
@@ -2952,7 +3157,7 @@ export interface components {
         AuditAction: string;
         /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
         AuditActionPrefix: string;
-        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
+        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
         AuditCategory: "allocation" | "api_token" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
         /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
         AuditTargetType: string;
@@ -3386,6 +3591,212 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    listTeams: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's teams. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    createTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTeamRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    updateTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTeamRequest"];
+            };
+        };
+        responses: {
+            /** @description The team as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    addTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTeamMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    removeTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    updateTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTeamMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description The member as they are now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -4237,7 +4648,7 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
@@ -4299,7 +4710,7 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
@@ -4333,6 +4744,8 @@ export interface operations {
     listAllocations: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description Items per page, 1 to 200 (default 50). */
                 page_size?: components["parameters"]["PageSize"];
                 /** @description The next_cursor of the previous page. */
@@ -4357,6 +4770,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -4819,6 +5233,98 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
+    adminListTeams: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of teams. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminTeamBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminAdjustTeamBalance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustBalanceRequest"];
+            };
+        };
+        responses: {
+            /** @description The balance after the adjustment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     adminOverview: {
         parameters: {
             query?: never;
@@ -4874,6 +5380,8 @@ export interface operations {
     storageList: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
                 path?: components["parameters"]["StoragePath"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
@@ -4909,6 +5417,8 @@ export interface operations {
     storageDownload: {
         parameters: {
             query: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
                 path: components["parameters"]["StoragePathRequired"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
@@ -4949,6 +5459,8 @@ export interface operations {
     storageUpload: {
         parameters: {
             query: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
                 path: components["parameters"]["StoragePathRequired"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
@@ -4976,6 +5488,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
@@ -4984,6 +5497,8 @@ export interface operations {
     storageMkdir: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
                 region?: components["parameters"]["StorageRegion"];
             };
@@ -5009,6 +5524,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["RateLimited"];
         };
@@ -5016,6 +5532,8 @@ export interface operations {
     storageRename: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
                 region?: components["parameters"]["StorageRegion"];
             };
@@ -5049,6 +5567,8 @@ export interface operations {
     storageDelete: {
         parameters: {
             query: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description A path in the namespace, relative to its root, '/'-separated (a leading '/' is allowed); at most 4096 bytes, 255 per name. */
                 path: components["parameters"]["StoragePathRequired"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
@@ -5079,6 +5599,8 @@ export interface operations {
     storageUsage: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description The region whose namespace to use; default the only region, or the first by slug. */
                 region?: components["parameters"]["StorageRegion"];
             };
@@ -5100,6 +5622,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -5169,7 +5692,10 @@ export interface operations {
     };
     getBalance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5187,12 +5713,15 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
     listUsage: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description Items per page, 1 to 200 (default 50). */
                 page_size?: components["parameters"]["PageSize"];
                 /** @description The next_cursor of the previous page. */
@@ -5221,12 +5750,15 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
     exportUsageCSV: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description RFC 3339 time, inclusive. */
                 since?: components["parameters"]["Since"];
                 /** @description RFC 3339 time, exclusive. */
@@ -5259,12 +5791,15 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
     listStorageCharges: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description Items per page, 1 to 200 (default 50). */
                 page_size?: components["parameters"]["PageSize"];
                 /** @description The next_cursor of the previous page. */
@@ -5292,6 +5827,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };

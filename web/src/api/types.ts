@@ -49,3 +49,6 @@ export type GPUMetrics = S['GPUMetrics'];
 export type APIToken = S['APIToken'];
 export type APITokenScope = S['APITokenScope'];
 export type CreatedAPIToken = S['CreatedAPIToken'];
+export type Team = S['Team'];
+export type TeamMember = S['TeamMember'];
+export type TeamRole = S['TeamRole'];

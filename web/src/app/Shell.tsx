@@ -10,6 +10,7 @@ import { useAnnounce } from '../components/Announcer';
 import { useOnline, useServerReachable } from '../api/query';
 import { formatDuration } from '../lib/format';
 import { useThemePref, type ThemePref } from '../lib/theme';
+import { AccountSwitcher } from './AccountSwitcher';
 import { useAuth, useUser } from './auth';
 import { isLow, useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
@@ -115,6 +116,7 @@ function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () =>
       </Link>
       <div className="topbar-spacer" />
       <ConnectionIndicator />
+      <AccountSwitcher />
       {balance.data && (
         <Link to="/billing" className="topbar-balance">
           <span className="muted">Balance</span>{' '}

@@ -4,12 +4,15 @@
 // allocation notification (app/cache.tsx) or a mutation that moves money.
 import { useGet, type ApiState } from '../api/query';
 import type { Balance } from '../api/types';
+import { teamQuery, useAccount } from './account';
 
 /** The server's own alert threshold (billing.low_balance_runway_seconds, docs/billing.md). */
 export const LOW_RUNWAY_SECONDS = 1800;
 
+/** The balance of the account the console acts for (yours or a team's). */
 export function useBalance(): ApiState<Balance> {
-  return useGet('/api/v1/billing/balance', {}, { refetchInterval: 60_000 });
+  const { team } = useAccount();
+  return useGet('/api/v1/billing/balance', { query: teamQuery(team) }, { refetchInterval: 60_000 });
 }
 
 /**

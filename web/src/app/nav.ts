@@ -12,6 +12,7 @@ export const userNav: NavItem[] = [
   { to: '/allocations', label: 'Allocations', icon: 'alloc' },
   { to: '/storage', label: 'Storage', icon: 'storage' },
   { to: '/billing', label: 'Billing', icon: 'billing' },
+  { to: '/teams', label: 'Teams', icon: 'users' },
   { to: '/keys', label: 'SSH keys', icon: 'key' },
   { to: '/notifications', label: 'Notifications', icon: 'bell' },
 ];

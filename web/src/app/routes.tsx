@@ -24,6 +24,8 @@ import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
 import { TokensPage } from '../pages/settings/TokensPage';
 import { StoragePage } from '../pages/storage/StoragePage';
+import { TeamPage } from '../pages/teams/TeamPage';
+import { TeamsPage } from '../pages/teams/TeamsPage';
 import { RequireAdmin, RequireAuth } from './guards';
 import { Shell } from './Shell';
 
@@ -44,6 +46,8 @@ export const routes: RouteObject[] = [
       { path: 'storage', element: <StoragePage /> },
       { path: 'billing', element: <BillingPage /> },
       { path: 'keys', element: <KeysPage /> },
+      { path: 'teams', element: <TeamsPage /> },
+      { path: 'teams/:slug', element: <TeamPage /> },
       { path: 'notifications', element: <NotificationsPage /> },
       { path: 'settings/profile', element: <ProfilePage /> },
       { path: 'settings/tokens', element: <TokensPage /> },

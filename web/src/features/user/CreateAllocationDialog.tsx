@@ -9,6 +9,7 @@ import { api } from '../../api/client';
 import { routeMissing } from '../../api/errors';
 import { useGet, useMutate } from '../../api/query';
 import type { Allocation, SKU } from '../../api/types';
+import { useAccount } from '../../app/account';
 import { useBalance } from '../../app/balance';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -31,6 +32,7 @@ export function CreateAllocationDialog({ sku, onClose }: { sku: SKU | null; onCl
 function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   const formId = useId();
   const balance = useBalance();
+  const { team, current } = useAccount();
   const navigate = useNavigate();
   const toast = useToast();
   const [name, setName] = useState('');
@@ -58,7 +60,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
   const workloadJson = JSON.stringify(built.workload ?? null);
   // One key per request body: a retry of the same request replays, an edited
   // name, key choice or workload is a new request (the same key with another body would be a 422).
-  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(','), workloadJson]); // eslint-disable-line react-hooks/exhaustive-deps
+  const key = useMemo(() => newIdempotencyKey(), [sku.id, trimmed, chosen?.join(','), workloadJson, team]); // eslint-disable-line react-hooks/exhaustive-deps
   const est = estimateCreate(sku, balance.data);
   const create = useMutate(
     () =>
@@ -68,6 +70,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
           ...(trimmed ? { name: trimmed } : {}),
           ...(chosen ? { ssh_key_ids: chosen } : {}),
           ...(built.workload ? { workload: built.workload } : {}),
+          ...(team ? { team } : {}),
         },
         headers: { 'Idempotency-Key': key },
       }),
@@ -142,6 +145,10 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             <dt>Region</dt>
             <dd>{sku.region}</dd>
           </div>
+          <div>
+            <dt>Billed to</dt>
+            <dd data-testid="billed-to">{current ? `Team ${current.name}` : team ? `Team ${team}` : 'You'}</dd>
+          </div>
         </dl>
 
         <div className="estimate" aria-label="Cost estimate" role="group" data-testid="estimate">
@@ -156,7 +163,7 @@ function CreateDialog({ sku, onClose }: { sku: SKU; onClose: () => void }) {
             </span>
           </div>
           <div className="estimate-runway">
-            <span className="estimate-label">Your balance lasts</span>
+            <span className="estimate-label">{team ? "The team's balance lasts" : 'Your balance lasts'}</span>
             {balance.data && !est.currencyMismatch ? (
               <>
                 <strong data-testid="estimate-runway">

@@ -7,6 +7,7 @@ import { useEffect } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useGet } from '../../api/query';
 import type { Allocation, AllocationStatus } from '../../api/types';
+import { teamQuery, useAccount } from '../../app/account';
 import { useNotifications } from '../../app/notifications';
 import { DataTable, type Column } from '../../components/DataTable';
 import { Field } from '../../components/Field';
@@ -106,9 +107,10 @@ export function AllocationsPage() {
   const { connection } = useNotifications();
 
   // Pushes refetch it when the socket is up (app/cache.tsx); a poll as the fallback (faster while it is down).
+  const { team } = useAccount();
   const q = useGet(
     '/api/v1/allocations',
-    { query: { status, cursor: pager.cursor, page_size: PAGE_SIZE } },
+    { query: { status, cursor: pager.cursor, page_size: PAGE_SIZE, ...teamQuery(team) } },
     { refetchInterval: connection === 'open' ? 30_000 : 8_000 },
   );
 

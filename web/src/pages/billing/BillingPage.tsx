@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { download } from '../../api/client';
 import { useGet, useMutate } from '../../api/query';
+import { teamQuery, useAccount } from '../../app/account';
 import type { StorageCharge, UsageRecord } from '../../api/types';
 import { isLow, useBalance } from '../../app/balance';
 import { AllocationName } from '../../features/user/AllocationName';
@@ -82,6 +83,7 @@ const storageColumns: Column<StorageCharge>[] = [
 
 export function BillingPage() {
   const balance = useBalance();
+  const { team, current } = useAccount();
   const pager = useCursorPager();
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
@@ -90,7 +92,7 @@ export function BillingPage() {
   // with the balance on any allocation change (app/cache.tsx).
   const usage = useGet(
     '/api/v1/billing/usage',
-    { query: { cursor: pager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until } },
+    { query: { cursor: pager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until, ...teamQuery(team) } },
     { refetchInterval: 30_000 },
   );
   const { reset } = pager;
@@ -98,7 +100,7 @@ export function BillingPage() {
   // Storage is charged once a day: no need to refetch on a timer.
   const storagePager = useCursorPager();
   const storage = useGet('/api/v1/billing/storage-charges', {
-    query: { cursor: storagePager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until },
+    query: { cursor: storagePager.cursor, page_size: PAGE_SIZE, since: range.since, until: range.until, ...teamQuery(team) },
   });
   const { reset: resetStorage } = storagePager;
   useEffect(() => resetStorage(), [range.since, range.until, resetStorage]);
@@ -106,7 +108,7 @@ export function BillingPage() {
   const toast = useToast();
   const exportCsv = useMutate(async () => {
     await download('/api/v1/billing/usage/csv', {
-      query: { since: range.since, until: range.until },
+      query: { since: range.since, until: range.until, ...teamQuery(team) },
       filename: csvFilename(from, to),
     });
     return true;
@@ -119,7 +121,9 @@ export function BillingPage() {
   return (
     <Page
       title="Billing"
-      subtitle="Your balance, what runs now, and what you have used."
+      subtitle={
+        current ? `Team ${current.name}: its balance, what runs now, and what it has used.` : 'Your balance, what runs now, and what you have used.'
+      }
       actions={
         <button
           type="button"
