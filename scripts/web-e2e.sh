@@ -41,6 +41,7 @@ PORT="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()
 BASE_URL="http://127.0.0.1:$PORT"
 PASSWORD="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 SERVER_PID=""
+IDP_PID=""
 
 log_tail() {
 	web_log "last lines of the server log ($LOG):"
@@ -50,6 +51,7 @@ log_tail() {
 cleanup() {
 	local rc=$?
 	set +e
+	if [ -n "$IDP_PID" ]; then kill -TERM "$IDP_PID" 2>/dev/null; wait "$IDP_PID" 2>/dev/null; fi
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -TERM "$SERVER_PID"
 		for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -73,8 +75,33 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A real OIDC provider (Ory Hydra with web/e2e/idp.mjs as its login and
+# consent pages) for the journeys that sign in through one, when
+# scripts/ensure-services.sh hydra has built it.
+HYDRA_BIN="${GPUAAS_TEST_HYDRA:-${GPUAAS_HYDRA_DIR:-/var/lib/gpuaas-ci-hydra}/bin/hydra-v2.3.0}"
+OIDC_FLAGS=()
+E2E_OIDC=""
+if [ -x "$HYDRA_BIN" ]; then
+	node web/e2e/idp.mjs "$HYDRA_BIN" "$WORK/idp" "$BASE_URL/api/v1/auth/oidc/hydra/callback" 2>>"$WORK/idp.log" &
+	IDP_PID=$!
+	for _ in $(seq 1 300); do
+		[ -f "$WORK/idp/idp.env" ] && break
+		kill -0 "$IDP_PID" 2>/dev/null || { cat "$WORK/idp.log" >&2; web_die "the OIDC provider did not start"; }
+		sleep 0.1
+	done
+	[ -f "$WORK/idp/idp.env" ] || web_die "the OIDC provider was not ready in 30 s"
+	# shellcheck disable=SC1091
+	source "$WORK/idp/idp.env"
+	OIDC_FLAGS=(--oidc-name hydra --oidc-issuer "$ISSUER" --oidc-client-id "$CLIENT_ID"
+		--oidc-client-secret-file "$CLIENT_SECRET_FILE")
+	E2E_OIDC=hydra
+	web_log "OIDC provider hydra at $ISSUER"
+else
+	web_log "no Hydra at $HYDRA_BIN (scripts/ensure-services.sh hydra builds it): journeys that sign in through a provider are skipped"
+fi
+
 web_log "starting gpuaas dev on $BASE_URL (database $DB, data dir $WORK/data)"
-GPUAAS_DEV_PASSWORD="$PASSWORD" bin/gpuaas dev \
+GPUAAS_DEV_PASSWORD="$PASSWORD" bin/gpuaas dev "${OIDC_FLAGS[@]}" \
 	--listen "127.0.0.1:$PORT" \
 	--database-url "$PG_URL/$DB?sslmode=disable" \
 	--data-dir "$WORK/data" \
@@ -99,5 +126,6 @@ BASE_URL="$BASE_URL" \
 	ADMIN_USERNAME=admin ADMIN_PASSWORD="$PASSWORD" \
 	DEMO_USERNAME=demo DEMO_PASSWORD="$PASSWORD" \
 	ARTIFACTS_DIR="$ROOT/web/e2e/artifacts" \
+	E2E_OIDC="$E2E_OIDC" \
 	E2E_ONLY="${1:-${E2E_ONLY:-}}" \
 	node web/e2e/run.mjs

@@ -15,6 +15,7 @@
 //
 //   t.page       a page at 1280×800 with baseURL set, so page.goto('/login') works
 //   t.context    its browser context
+//   t.browser    the browser, for another signed-in person (browser.newContext)
 //   t.newPage(viewport?)  another page in the same context (say viewports.narrow)
 //   t.accounts   {admin: {username, password}, demo: {...}}
 //   t.baseURL    BASE_URL
@@ -79,6 +80,7 @@ async function runJourney(browser, j) {
   const t = {
     page,
     context,
+    browser,
     baseURL,
     accounts,
     newPage: async (viewport = viewports.desktop) => {
