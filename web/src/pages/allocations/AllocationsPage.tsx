@@ -107,7 +107,7 @@ export function AllocationsPage() {
   const { connection } = useNotifications();
 
   // Pushes refetch it when the socket is up (app/cache.tsx); a poll as the fallback (faster while it is down).
-  const { team } = useAccount();
+  const { team, current } = useAccount();
   const q = useGet(
     '/api/v1/allocations',
     { query: { status, cursor: pager.cursor, page_size: PAGE_SIZE, ...teamQuery(team) } },
@@ -127,7 +127,7 @@ export function AllocationsPage() {
   return (
     <Page
       title="Allocations"
-      subtitle="Your GPU allocations, newest first."
+      subtitle={current ? `Team ${current.name}: its GPU allocations, newest first.` : 'Your GPU allocations, newest first.'}
       actions={
         <Link to="/marketplace" className="button primary">
           New allocation
