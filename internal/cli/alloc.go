@@ -34,8 +34,9 @@ func runAlloc(ctx context.Context, env Env, args []string) error {
 }
 
 func runAllocCreate(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "alloc", "create --sku ID [--name NAME] [--idempotency-key K] [--wait] [-o table|json]")
+	fs := flagSet(env, "alloc", "create --sku ID [--name NAME] [--team SLUG] [--idempotency-key K] [--wait] [-o table|json]")
 	sku := fs.String("sku", "", "SKU to allocate (see `gpuaas skus`)")
+	team := teamFlag(fs)
 	name := fs.String("name", "", "a name for the allocation")
 	key := fs.String("idempotency-key", "", "retry-safe key; a repeat with the same key returns the first result (default: random)")
 	wait := fs.Bool("wait", false, "wait until the allocation is active (or failed)")
@@ -61,6 +62,9 @@ func runAllocCreate(ctx context.Context, env Env, args []string) error {
 	if *name != "" {
 		req.Name = name
 	}
+	if *team != "" {
+		req.Team = team
+	}
 	a, err := s.client.CreateAllocation(ctx, req, *key)
 	if err != nil {
 		return err
@@ -74,14 +78,18 @@ func runAllocCreate(ctx context.Context, env Env, args []string) error {
 }
 
 func runAllocList(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "alloc", "ls [--status S] [-o table|json]")
+	fs := flagSet(env, "alloc", "ls [--status S] [--team SLUG] [-o table|json]")
 	status := fs.String("status", "", "only allocations in this status")
+	team := teamFlag(fs)
 	out := outputFlag(fs)
 	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}
 	p := api.ListAllocationsParams{PageSize: sdk.Ptr(200)}
+	if *team != "" {
+		p.Team = team
+	}
 	if *status != "" {
 		st := api.AllocationStatus(*status)
 		p.Status = &st
@@ -218,4 +226,10 @@ func writeAllocations(w io.Writer, format string, as ...api.Allocation) error {
 			clean(FormatPrice(a.PricePerHourMinor, a.Currency)), a.CreatedAt.Local().Format(time.DateTime))
 	}
 	return tw.Flush()
+}
+
+// teamFlag is --team: act on a team's account (one the user is in)
+// instead of their own.
+func teamFlag(fs *flag.FlagSet) *string {
+	return fs.String("team", "", "a team's slug: its balance pays, and its members see it (see the console's Teams)")
 }

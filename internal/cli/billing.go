@@ -27,13 +27,19 @@ func runBilling(ctx context.Context, env Env, args []string) error {
 }
 
 func runBillingBalance(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "billing", "balance [-o table|json]")
+	fs := flagSet(env, "billing", "balance [--team SLUG] [-o table|json]")
+	team := teamFlag(fs)
 	out := outputFlag(fs)
 	s, err := parseAndOpen(env, fs, args, out)
 	if err != nil {
 		return err
 	}
-	b, err := s.client.Balance(ctx)
+	var b api.BalanceResponse
+	if *team != "" {
+		b, err = s.client.TeamBalance(ctx, *team)
+	} else {
+		b, err = s.client.Balance(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -44,8 +50,9 @@ func runBillingBalance(ctx context.Context, env Env, args []string) error {
 }
 
 func runBillingUsage(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "billing", "usage [--allocation ID] [--since TIME] [--until TIME] [-o table|json]")
+	fs := flagSet(env, "billing", "usage [--allocation ID] [--since TIME] [--until TIME] [--team SLUG] [-o table|json]")
 	alloc := fs.String("allocation", "", "only this allocation's usage")
+	team := teamFlag(fs)
 	since := fs.String("since", "", "only windows running at or after this RFC 3339 time")
 	until := fs.String("until", "", "only windows started before this RFC 3339 time")
 	out := outputFlag(fs)
@@ -56,6 +63,9 @@ func runBillingUsage(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	p := api.ListUsageParams{PageSize: sdk.Ptr(200)}
+	if *team != "" {
+		p.Team = team
+	}
 	if *alloc != "" {
 		id, err := uuid.Parse(*alloc)
 		if err != nil {

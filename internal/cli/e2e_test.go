@@ -144,3 +144,47 @@ func TestCLIAllocationLifecycle(t *testing.T) {
 		t.Fatalf("billing balance: %d %q", code, stdout)
 	}
 }
+
+// TestCLITeam: --team bills a team the user is in and lists its
+// allocations; a team they are not in is not found.
+func TestCLITeam(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx := context.Background()
+	if _, err := devenv.Seed(ctx, srv.App, e2ePassword); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := srv.App.Store.GetUserByUsername(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, err := srv.App.Teams.Create(ctx, demo.ID, "cli-lab", "CLI Lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.App.Billing.Adjust(ctx, demo.ID, team.Id, 100_000, "cli test grant", "cli-team"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": srv.URL}
+	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
+		t.Fatalf("login: %s", stderr)
+	}
+	code, stdout, stderr := run(t, env, "", "alloc", "create", "--sku", "a100-80gb-x1", "--team", "cli-lab", "--wait", "-o", "json")
+	var a api.Allocation
+	if code != 0 || json.Unmarshal([]byte(stdout), &a) != nil || a.TeamId == nil || *a.TeamId != team.Id {
+		t.Fatalf("alloc create --team: exit %d %q %q", code, stdout, stderr)
+	}
+	if code, stdout, _ = run(t, env, "", "alloc", "ls", "--team", "cli-lab"); code != 0 || !strings.Contains(stdout, a.Id.String()) {
+		t.Fatalf("alloc ls --team: %d %q", code, stdout)
+	}
+	if code, stdout, _ = run(t, env, "", "alloc", "ls"); code != 0 || strings.Contains(stdout, a.Id.String()) {
+		t.Fatalf("alloc ls (personal) lists the team's: %d %q", code, stdout)
+	}
+	code, stdout, _ = run(t, env, "", "billing", "balance", "--team", "cli-lab", "-o", "json")
+	var b api.BalanceResponse
+	if code != 0 || json.Unmarshal([]byte(stdout), &b) != nil || b.BalanceMinor > 100_000 || b.BurnRatePerHourMinor == 0 {
+		t.Fatalf("billing balance --team: %d %q", code, stdout)
+	}
+	if code, _, stderr = run(t, env, "", "alloc", "ls", "--team", "not-mine"); code != 1 || !strings.Contains(stderr, "not_found") {
+		t.Fatalf("a team the user is not in: %d %q", code, stderr)
+	}
+}
