@@ -128,7 +128,9 @@ func (s *Session) Serve(ctx context.Context, c *websocket.Conn) {
 	if s.req.NoPTY {
 		proxy = s.o.Sessions.ProxyPipes
 	}
-	res := proxy(ctx, c, stream)
+	allowed, stop := whileAllowed(ctx, s.o.Allocations, s.userID, s.alloc.Id)
+	res := proxy(allowed, c, stream)
+	stop()
 	meta := map[string]any{"bytes_in": res.BytesIn, "bytes_out": res.BytesOut, "reason": res.Reason}
 	if res.ExitCode != nil {
 		meta["exit_code"] = *res.ExitCode

@@ -148,11 +148,25 @@ func (s *SSHSession) Serve(ctx context.Context, c *websocket.Conn) {
 		out.Add(n)
 		done <- "agent_closed"
 	}()
-	reason := <-done
-	// One side ended: end the other.
+	allowed, stop := whileAllowed(ctx, s.o.Allocations, s.userID, s.alloc.Id)
+	defer stop()
+	var reason string
+	ended := 0
+	select {
+	case reason = <-done:
+		ended++
+	case <-allowed.Done():
+		reason = "access_revoked"
+		if ctx.Err() != nil {
+			reason = "client_gone"
+		}
+	}
+	// One side ended (or access did): end both, and wait for their counts.
 	s.stream.Close()
 	ws.Close()
-	<-done
+	for ; ended < 2; ended++ {
+		<-done
+	}
 	s.audit(context.WithoutCancel(ctx), audit.ActionSSHSessionEnd,
 		map[string]any{"bytes_in": in.Load(), "bytes_out": out.Load(), "reason": reason})
 }
