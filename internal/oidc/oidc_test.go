@@ -18,6 +18,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/auth"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/oidc"
@@ -282,6 +283,23 @@ func TestReplayedTamperedAndForeignStateStartNoSession(t *testing.T) {
 		t.Fatal("a foreign state started a session")
 	}
 	wantError(t, b.callback(cb), oidc.CodeInvalidState)
+
+	// Each refusal is audited as a failed sign-in, as a wrong password is.
+	admin, _ := r.env.As("admin")
+	action := audit.ActionLoginFailed
+	l, err := admin.AdminListAuditLogs(context.Background(), api.AdminListAuditLogsParams{Action: &action})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range l.Items {
+		if e.Metadata["method"] == "oidc" && e.Metadata["provider"] == "hydra" && e.Metadata["reason"] == oidc.CodeInvalidState {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("%d failed OIDC sign-ins audited, want 4", n)
+	}
 }
 
 func TestWrongNonceIsRefused(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/gpuaas/gpuaas/api"
+	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/config"
 	"github.com/gpuaas/gpuaas/internal/httpapi"
 	"github.com/gpuaas/gpuaas/internal/oidc"
@@ -74,6 +75,18 @@ func (a *App) oidcFailed(w http.ResponseWriter, r *http.Request, err error) {
 		lvl = slog.LevelError
 	}
 	slog.Log(r.Context(), lvl, "oidc sign-in failed", "provider", r.PathValue("provider"), "code", code, "err", err)
+	// Audited like a failed password sign-in (no user is known, and the
+	// provider name is bounded: an unknown one is recorded as such).
+	provider := r.PathValue("provider")
+	if code == oidc.CodeUnknownProvider {
+		provider = "(unknown)"
+	}
+	if aerr := audit.Record(r.Context(), a.Store.Queries, audit.Entry{
+		Action: audit.ActionLoginFailed, TargetType: "user",
+		Metadata: map[string]any{"method": "oidc", "provider": provider, "reason": code},
+	}); aerr != nil {
+		slog.Warn("audit oidc sign-in failure", "err", aerr)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, "/login?error="+url.QueryEscape(code), http.StatusFound)
 }
