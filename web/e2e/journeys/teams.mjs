@@ -1,23 +1,12 @@
 // Teams (issue 15): a person signs in through the OIDC provider (Hydra,
 // started by scripts/web-e2e.sh) and is created on first sign-in, creates a
-// team, adds demo as a member, has an admin credit the team (through the
-// API, as an operator's script would), launches an allocation billed to the
+// team, adds demo as a member, has an admin credit the team from the
+// admin's Teams page, launches an allocation billed to the
 // team, and demo, signed in in another browser, switches to the team and
 // sees it. Screens get an axe scan and a photograph at 1440 and 360 px.
 import { assert, axeScan, expectText, login, shot, waitUntil } from '../lib.mjs';
 
 export const name = 'teams: sign in through the provider, create a team, add a member, share an allocation';
-
-async function adminToken(baseURL, admin) {
-  const res = await fetch(new URL('/api/v1/auth/personal/login', baseURL), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: admin.username, password: admin.password }),
-  });
-  const body = await res.json();
-  assert(res.ok && body.access_token, `admin login: ${res.status}`);
-  return body.access_token;
-}
 
 export async function run({ page, browser, accounts, baseURL, step }) {
   if (!process.env.E2E_OIDC) {
@@ -64,14 +53,24 @@ export async function run({ page, browser, accounts, baseURL, step }) {
     await shot(page, 'team-members');
   });
 
-  await step('an admin credits the team', async () => {
-    const token = await adminToken(baseURL, accounts.admin);
-    const res = await fetch(new URL(`/api/v1/admin/teams/${slug}/balance`, baseURL), {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': `e2e-${stamp}` },
-      body: JSON.stringify({ amount_minor: 50_000, reason: 'e2e team grant' }),
-    });
-    assert(res.ok, `credit the team: ${res.status} ${await res.text()}`);
+  await step("an admin credits the team from the admin's Teams page (axe, screenshot)", async () => {
+    const other = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+    try {
+      const admin = await other.newPage();
+      await admin.goto('/login');
+      await login(admin, accounts.admin.username, accounts.admin.password);
+      await admin.goto('/admin/teams');
+      await admin.getByRole('link', { name: `Lab ${stamp}` }).click();
+      await admin.waitForURL(new RegExp(`/admin/teams/${slug}$`));
+      await admin.getByLabel(/^Amount/).fill('500.00');
+      await admin.getByLabel('Reason').fill('e2e team grant');
+      await axeScan(admin, 'admin-team-balance');
+      await shot(admin, 'admin-team-balance');
+      await admin.getByRole('button', { name: /^Credit / }).click();
+      await expectText(admin.getByTestId('user-balance'), '500.00');
+    } finally {
+      await other.close();
+    }
     await page.reload();
     await waitUntil(async () => /500\.00/.test((await page.locator('.topbar-balance').textContent()) || ''), {
       message: "the team's balance in the top bar",

@@ -20,6 +20,7 @@ export const userNav: NavItem[] = [
 export const adminNav: NavItem[] = [
   { to: '/admin/overview', label: 'Overview', icon: 'overview' },
   { to: '/admin/users', label: 'Users', icon: 'users' },
+  { to: '/admin/teams', label: 'Teams', icon: 'users' },
   { to: '/admin/nodes', label: 'Nodes', icon: 'node' },
   { to: '/admin/catalogue', label: 'Catalogue', icon: 'market' },
   { to: '/admin/allocations', label: 'Allocations', icon: 'alloc' },

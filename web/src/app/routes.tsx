@@ -10,6 +10,7 @@ import { DeadLettersPage } from '../pages/admin/DeadLettersPage';
 import { NodeDetailPage } from '../pages/admin/NodeDetailPage';
 import { NodesPage } from '../pages/admin/NodesPage';
 import { OverviewPage } from '../pages/admin/OverviewPage';
+import { TeamAdminPage, TeamsAdminPage } from '../pages/admin/TeamsAdminPage';
 import { UserDetailPage } from '../pages/admin/UserDetailPage';
 import { UsersPage } from '../pages/admin/UsersPage';
 import { AllocationDetailPage } from '../pages/allocations/AllocationDetailPage';
@@ -59,6 +60,8 @@ export const routes: RouteObject[] = [
           { path: 'overview', element: <OverviewPage /> },
           { path: 'users', element: <UsersPage /> },
           { path: 'users/:id', element: <UserDetailPage /> },
+          { path: 'teams', element: <TeamsAdminPage /> },
+          { path: 'teams/:slug', element: <TeamAdminPage /> },
           { path: 'nodes', element: <NodesPage /> },
           { path: 'catalogue', element: <CataloguePage /> },
           { path: 'nodes/:id', element: <NodeDetailPage /> },

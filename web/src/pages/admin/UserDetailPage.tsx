@@ -5,13 +5,12 @@
 // The Balance panel reads the user's balance as they see it on their billing
 // page (GET /admin/users/{id}/balance); an adjustment answers with the balance
 // after it, shown at once, and the panel then reads it again.
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../../api/client';
 import { routeMissing } from '../../api/errors';
-import { useGet, useMutate, type ApiState } from '../../api/query';
-import type { Balance, User } from '../../api/types';
-import { useBalance } from '../../app/balance';
+import { useGet, useMutate } from '../../api/query';
+import type { User } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
 import { DataTable } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
@@ -21,16 +20,13 @@ import { Card, Page } from '../../components/Page';
 import { Empty, StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
-import { parseAmount } from '../../features/admin/amount';
 import { parseQuotaGiB, quotaToGiBText } from '../../features/admin/storageQuota';
 import { UsageBar } from '../../components/UsageBar';
 import { describeAudit } from '../../features/admin/audit';
-import { newIdempotencyKey } from '../../lib/idempotency';
-import { currencyDigits, formatBytes, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
+import { formatBytes, formatDateTime, formatRelative, shortId } from '../../lib/format';
 import { UserActions } from '../../features/admin/UserActions';
+import { AdjustBalanceCard } from '../../features/admin/AdjustBalanceCard';
 import '../../features/admin/admin.css';
-
-const REASON_MAX = 500;
 
 export function UserDetailPage() {
   const { id = '' } = useParams();
@@ -51,10 +47,17 @@ export function UserDetailPage() {
         {(u) => (
           <div className="detail-grid">
             <ProfileCard u={u} />
-            <BalanceCard
-              u={u}
+            <AdjustBalanceCard
+              who={u.username}
               balance={balance}
               currencyHint={adjustmentCurrency(adjustments.data?.items)}
+              post={(minor, reason, key) =>
+                api.post('/api/v1/admin/users/{user_id}/balance', {
+                  path: { user_id: u.id },
+                  body: { amount_minor: minor, reason },
+                  headers: { 'Idempotency-Key': key },
+                })
+              }
               onAdjusted={(b) => {
                 // The cache refetches the balance and the adjustments (useMutate's invalidation).
                 balance.setData(b);
@@ -146,141 +149,6 @@ function ProfileCard({ u }: { u: User }) {
       </div>
     </Card>
   );
-}
-
-function BalanceCard({
-  u,
-  balance,
-  currencyHint,
-  onAdjusted,
-}: {
-  u: User;
-  balance: ApiState<Balance>;
-  currencyHint: string | undefined;
-  onAdjusted: (b: Balance) => void;
-}) {
-  const toast = useToast();
-  const own = useBalance();
-  // Every account is kept in the platform's one currency: the user's balance's,
-  // else the last adjustment's, or the admin's own balance's.
-  const currency = balance.data?.currency ?? currencyHint ?? own.data?.currency ?? 'USD';
-  const digits = currencyDigits(currency);
-  const [amount, setAmount] = useState('');
-  const [reason, setReason] = useState('');
-  const [touched, setTouched] = useState(false);
-  const parsed = useMemo(() => parseAmount(amount, digits), [amount, digits]);
-  const trimmedReason = reason.trim();
-  // One key per intended adjustment: a retry of the same amount and reason
-  // (say, after a timeout) reuses it, so money moves once.
-  const keyRef = useRef<{ for: string; key: string } | null>(null);
-  const intent = `${parsed.ok ? parsed.minor : ''}|${trimmedReason}`;
-  if (keyRef.current?.for !== intent) keyRef.current = { for: intent, key: newIdempotencyKey() };
-
-  const adjust = useMutate(
-    (minor: number, why: string, key: string) =>
-      api.post('/api/v1/admin/users/{user_id}/balance', {
-        path: { user_id: u.id },
-        body: { amount_minor: minor, reason: why },
-        headers: { 'Idempotency-Key': key },
-      }),
-    { invalidates: ['/api/v1/admin/users', '/api/v1/admin/audit-logs', '/api/v1/admin/overview', '/api/v1/billing'] },
-  );
-
-  const amountError = touched && !parsed.ok ? parsed.error : undefined;
-  const reasonError =
-    touched && trimmedReason === ''
-      ? 'Say why; the reason is kept in the audit log.'
-      : reason.length > REASON_MAX
-        ? `At most ${REASON_MAX} characters.`
-        : undefined;
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setTouched(true);
-    if (!parsed.ok || trimmedReason === '' || reason.length > REASON_MAX) return;
-    const b = await adjust.run(parsed.minor, trimmedReason, keyRef.current!.key);
-    if (b) {
-      toast({
-        tone: 'success',
-        title: `${parsed.minor > 0 ? 'Credited' : 'Debited'} ${formatMoney(Math.abs(parsed.minor), currency)}`,
-        message: `${u.username}'s balance is now ${formatMoney(b.balance_minor, b.currency)}.`,
-      });
-      setAmount('');
-      setReason('');
-      setTouched(false);
-      keyRef.current = null;
-      onAdjusted(b);
-    }
-  };
-
-  const verb = parsed.ok ? (parsed.minor > 0 ? 'Credit' : 'Debit') : 'Adjust';
-  return (
-    <Card title="Balance">
-      <div className="balance-now" data-testid="user-balance" aria-busy={balance.loading}>
-        <StateView state={balance} loadingLabel={`Loading ${u.username}’s balance`}>
-          {(b) => (
-            <>
-              <div className="stat-value">
-                <Money minor={b.balance_minor} currency={b.currency} />
-              </div>
-              <p className="muted">
-                {balanceNote(b)}
-                {b.unbilled_minor > 0 && (
-                  <>
-                    {' '}
-                    · <Money minor={b.unbilled_minor} currency={b.currency} /> of usage not yet billed
-                  </>
-                )}
-                {b.runway_seconds != null && <> · lasts about {formatDuration(b.runway_seconds)}</>}
-              </p>
-            </>
-          )}
-        </StateView>
-      </div>
-      <form className="adjust-form" onSubmit={submit} noValidate>
-        <Field
-          label={`Amount (${currency})`}
-          hint="Positive credits the user, negative (e.g. -5.00) debits them."
-          error={amountError}
-        >
-          {(p) => (
-            <input
-              {...p}
-              inputMode="decimal"
-              autoComplete="off"
-              placeholder="12.34"
-              value={amount}
-              onChange={(e) => setAmount(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Reason" hint={`Kept in the audit log. ${reason.length}/${REASON_MAX}`} error={reasonError}>
-          {(p) => (
-            <textarea {...p} rows={2} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={REASON_MAX} />
-          )}
-        </Field>
-        {adjust.error && <ErrorBox error={adjust.error} compact />}
-        <button
-          type="submit"
-          className={`button ${parsed.ok && parsed.minor < 0 ? 'danger' : 'primary'}`}
-          disabled={adjust.pending}
-        >
-          {adjust.pending
-            ? 'Posting…'
-            : parsed.ok
-              ? `${verb} ${formatMoney(Math.abs(parsed.minor), currency)}`
-              : 'Adjust balance'}
-        </button>
-      </form>
-    </Card>
-  );
-}
-
-/** The line under the balance: what the user is spending now. */
-export function balanceNote(b: Pick<Balance, 'burn_rate_per_hour_minor' | 'currency'>): string {
-  return b.burn_rate_per_hour_minor > 0
-    ? `Spending ${formatMoney(b.burn_rate_per_hour_minor, b.currency)} an hour`
-    : 'Nothing running';
 }
 
 function RecentAllocations({ u }: { u: User }) {
