@@ -11,7 +11,7 @@ import { useOnline, useServerReachable } from '../api/query';
 import { formatDuration } from '../lib/format';
 import { useThemePref, type ThemePref } from '../lib/theme';
 import { useAuth, useUser } from './auth';
-import { isLow, useBalance } from './balance';
+import { balanceAlert, useBalance, type BalanceAlert } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
 import { useAllocationNames } from '../features/user/AllocationName';
 import { useNotificationHistory } from '../features/user/notificationHistory';
@@ -198,6 +198,9 @@ function UserMenu() {
           <Link to="/settings/tokens" className="menu-item" onClick={() => setOpen(false)}>
             <Icon name="key" /> API tokens
           </Link>
+          <Link to="/settings/notifications" className="menu-item" onClick={() => setOpen(false)}>
+            <Icon name="bell" /> Notification email
+          </Link>
           <button
             type="button"
             className="menu-item"
@@ -217,19 +220,45 @@ function UserMenu() {
 
 function LowBalanceBanner() {
   const balance = useBalance();
-  const [alerted, setAlerted] = useState(false);
-  const [dismissed, setDismissed] = useState(false);
+  const [notified, setNotified] = useState<BalanceAlert>(null);
+  const [dismissed, setDismissed] = useState<BalanceAlert>(null);
   useNotificationListener((n) => {
-    if (n.type === 'billing.low_balance') {
-      setAlerted(true);
-      setDismissed(false);
+    if (n.type === 'billing.low_balance' || n.type === 'billing.auto_release_pending') {
+      setNotified((cur) => (cur === 'depleted' ? cur : 'low'));
+      setDismissed(null);
     }
-    if (n.type === 'billing.balance_credited') setAlerted(false);
+    if (n.type === 'billing.balance_depleted') {
+      setNotified('depleted');
+      setDismissed(null);
+    }
+    if (n.type === 'billing.balance_credited' || n.type === 'payment.succeeded') setNotified(null);
   });
   const b = balance.data;
-  if (!b || dismissed) return null;
-  if (!alerted && !isLow(b)) return null;
+  if (!b) return null;
+  const alert = balanceAlert(b, notified);
+  // Dismissing a low-balance banner does not hide a later depleted one.
+  if (!alert || dismissed === alert) return null;
   const left = b.balance_minor - b.unbilled_minor;
+  const addCredit = (
+    <Link to="/billing?add_credit=1" className="button small primary" data-testid="add-credit-link">
+      Add credit
+    </Link>
+  );
+  if (alert === 'depleted') {
+    return (
+      <div className="banner banner-danger" role="region" aria-label="Balance depleted" data-testid="depleted-balance-banner">
+        <Icon name="warning" />
+        <p>
+          <strong>Your balance has run out:</strong> <Money minor={left} currency={b.currency} signed={left < 0} />. Running
+          allocations are released and new ones cannot start until you add credit.
+        </p>
+        {addCredit}
+        <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed('depleted')}>
+          ×
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="banner banner-warning" role="region" aria-label="Low balance" data-testid="low-balance-banner">
       <Icon name="warning" />
@@ -238,10 +267,8 @@ function LowBalanceBanner() {
         {b.runway_seconds != null && <> — about {formatDuration(b.runway_seconds)} at the current rate</>}. Running
         allocations are released when it reaches zero.
       </p>
-      <Link to="/billing" className="button small">
-        Billing
-      </Link>
-      <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed(true)}>
+      {addCredit}
+      <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed('low')}>
         ×
       </button>
     </div>

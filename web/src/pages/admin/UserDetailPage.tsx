@@ -28,6 +28,7 @@ import { describeAudit } from '../../features/admin/audit';
 import { newIdempotencyKey } from '../../lib/idempotency';
 import { currencyDigits, formatBytes, formatDateTime, formatDuration, formatMoney, formatRelative, shortId } from '../../lib/format';
 import { UserActions } from '../../features/admin/UserActions';
+import { UserLimitsCard } from '../../features/admin/UserLimits';
 import '../../features/admin/admin.css';
 
 const REASON_MAX = 500;
@@ -91,6 +92,7 @@ export function UserDetailPage() {
             </Card>
             <RecentAllocations u={u} />
             <StorageQuotaCard u={u} />
+            <UserLimitsCard u={u} />
             <UserActions u={u} />
           </div>
         )}
