@@ -324,6 +324,39 @@ func TestSMTPOutageDelaysAndLosesNone(t *testing.T) {
 	}
 }
 
+// A payment event written by the payments code (notify.EnqueuePayment)
+// ends as an email too, once, with the amount and its currency.
+func TestPaymentEmailArrives(t *testing.T) {
+	e := setup(t)
+	user, addr := e.user(t)
+	bal := int64(7500)
+	p := events.Payment{UserID: user, PaymentID: uuid.New(), AmountMinor: 5000, Currency: "USD", BalanceMinor: &bal, At: time.Now()}
+	var env events.Envelope
+	if err := e.st.InTx(ctx, func(tx *store.Store) error {
+		id, err := notify.EnqueuePayment(ctx, tx, events.Naming{Namespace: "t"}, events.PaymentSucceeded, p)
+		raw, _ := json.Marshal(p)
+		env = events.Envelope{ID: id, Type: events.PaymentSucceeded, Data: raw}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // redelivered: mailed once
+		if err := e.relay.HandleEvent(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent, _, err := e.mailer.SendDue(ctx, time.Now()); err != nil || sent != 1 {
+		t.Fatalf("sent %d: %v", sent, err)
+	}
+	got := e.waitInbox(t, addr, 1)
+	if got[0].Subject != "Payment of USD 50.00 received" {
+		t.Fatalf("subject %q", got[0].Subject)
+	}
+	if text, _ := e.message(t, got[0].ID); !strings.Contains(text, "USD 75.00") {
+		t.Fatalf("text %q lacks the new balance", text)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	for n, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 20: time.Hour} {
 		if got := mail.Backoff(n); got != want {
