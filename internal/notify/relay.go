@@ -198,7 +198,7 @@ func (r *Relay) deliver(ctx context.Context, user uuid.UUID, kind, title, body s
 	err := r.st.InTx(ctx, func(tx *store.Store) error {
 		var fresh bool
 		var err error
-		row, fresh, err = store1(ctx, tx, p)
+		row, fresh, err = storeOnce(ctx, tx, p)
 		if err != nil || !fresh || r.mail == nil || !Mailed(kind) {
 			return err
 		}
@@ -212,9 +212,9 @@ func (r *Relay) deliver(ctx context.Context, user uuid.UUID, kind, title, body s
 	return r.publish(user, m)
 }
 
-// store1 stores a notification once per event, user and allocation, and
+// storeOnce stores a notification once per event, user and allocation, and
 // says whether this call stored it (false: a redelivery found it).
-func store1(ctx context.Context, tx *store.Store, p db.InsertNotificationParams) (db.Notification, bool, error) {
+func storeOnce(ctx context.Context, tx *store.Store, p db.InsertNotificationParams) (db.Notification, bool, error) {
 	row, err := tx.InsertNotification(ctx, p)
 	if store.IsNoRows(err) {
 		row, err = tx.GetNotificationByEvent(ctx, db.GetNotificationByEventParams{
