@@ -245,3 +245,45 @@ func TestGetShowsMonthSpend(t *testing.T) {
 		}
 	}
 }
+
+// Creates in two currencies take two different account locks; the GPU
+// limit still counts them one after another: while a USD create holding
+// the last GPU is uncommitted, an EUR create waits for it, then is refused.
+func TestGPULimitSerialisesAcrossCurrencies(t *testing.T) {
+	f := newFixture(t, limits.Defaults{MaxConcurrentGPUs: 1})
+	u := f.user(t)
+	created, commit, first := make(chan error, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		first <- f.st.InTx(ctx, func(tx *store.Store) error {
+			_, err := f.svc.CreateIn(ctx, tx, u, allocation.CreateRequest{SKUID: "h100-x1"})
+			created <- err
+			<-commit
+			return err
+		})
+	}()
+	must(t, <-created)
+	done := make(chan error, 1)
+	go func() { done <- f.create(u, "h100-eur") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		must(t, f.st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting))
+		if waiting == 1 {
+			break
+		}
+		select {
+		case err := <-done:
+			close(commit)
+			t.Fatalf("the EUR create did not wait for the USD one: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			close(commit)
+			t.Fatal("the EUR create never waited on the limits lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(commit)
+	must(t, <-first)
+	wantQuota(t, <-done, limits.LimitConcurrentGPUs, 1)
+}
