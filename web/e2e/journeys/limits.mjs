@@ -53,17 +53,17 @@ export async function run({ page, context, baseURL, accounts, step }) {
       await page.getByTestId('user-menu').click();
       await page.getByRole('link', { name: 'Notification email' }).click();
       await page.waitForURL(/\/settings\/notifications$/);
-      const box = page.getByRole('checkbox', { name: 'Low balance' });
+      const box = page.getByRole('checkbox', { name: 'Low balance', exact: true });
       await box.waitFor();
       assert(await box.isChecked(), 'low-balance email starts off');
       await box.uncheck();
       await expectText(page, 'Preferences saved');
       await page.reload();
-      await page.getByRole('checkbox', { name: 'Low balance' }).waitFor();
-      assert(!(await page.getByRole('checkbox', { name: 'Low balance' }).isChecked()), 'the opt-out did not stick');
+      await page.getByRole('checkbox', { name: 'Low balance', exact: true }).waitFor();
+      assert(!(await page.getByRole('checkbox', { name: 'Low balance', exact: true }).isChecked()), 'the opt-out did not stick');
       await axeScan(page, 'notification-preferences');
       await shot(page, 'notification-preferences');
-      await page.getByRole('checkbox', { name: 'Low balance' }).check();
+      await page.getByRole('checkbox', { name: 'Low balance', exact: true }).check();
       await expectText(page, 'Preferences saved');
     });
   } finally {
