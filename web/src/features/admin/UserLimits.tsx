@@ -17,7 +17,9 @@ import { limitText, parseGpuLimit, parseMoneyLimit } from './limits';
 export function UserLimitsCard({ u }: { u: User }) {
   const q = useGet('/api/v1/admin/users/{user_id}/limits', { path: { user_id: u.id } });
   const toast = useToast();
-  const currency = q.data?.usage[0]?.currency ?? 'USD';
+  // The user's first currency names the money fields (a deployment normally
+  // prices in one); USD until the limits are read.
+  const currency = q.data?.usage?.[0]?.currency ?? 'USD';
   const digits = currencyDigits(currency);
   const [gpus, setGpus] = useState('');
   const [monthly, setMonthly] = useState('');
@@ -25,7 +27,7 @@ export function UserLimitsCard({ u }: { u: User }) {
   const [loaded, setLoaded] = useState(false);
   useEffect(() => {
     if (!q.data || loaded) return;
-    const o = q.data.overrides;
+    const o = q.data.overrides ?? {};
     setGpus(o.max_concurrent_gpus == null ? '' : String(o.max_concurrent_gpus));
     setMonthly(limitText(o.max_monthly_spend_minor, digits));
     setBurn(limitText(o.max_burn_per_hour_minor, digits));

@@ -60,17 +60,17 @@ export function LimitsView({ l }: { l: SpendLimits }) {
         usedText={`${l.gpus_in_use} GPU${l.gpus_in_use === 1 ? '' : 's'}`}
         limitText={`${l.max_concurrent_gpus ?? 0}`}
       />
-      {l.usage.map((u) => (
+      {(l.usage ?? []).map((u) => (
         <div key={u.currency}>
           <Meter
-            label={`Spend in ${month}${l.usage.length > 1 ? ` (${u.currency})` : ''}`}
+            label={`Spend in ${month}${(l.usage ?? []).length > 1 ? ` (${u.currency})` : ''}`}
             used={u.month_spend_minor}
             limit={l.max_monthly_spend_minor}
             usedText={<Money minor={u.month_spend_minor} currency={u.currency} />}
             limitText={<Money minor={l.max_monthly_spend_minor ?? 0} currency={u.currency} />}
           />
           <Meter
-            label={`Burn rate per hour${l.usage.length > 1 ? ` (${u.currency})` : ''}`}
+            label={`Burn rate per hour${(l.usage ?? []).length > 1 ? ` (${u.currency})` : ''}`}
             used={u.burn_per_hour_minor}
             limit={l.max_burn_per_hour_minor}
             usedText={<Money minor={u.burn_per_hour_minor} currency={u.currency} />}
