@@ -8,10 +8,10 @@ import { Money } from '../components/Money';
 import { Icon } from '../components/Icon';
 import { useAnnounce } from '../components/Announcer';
 import { useOnline, useServerReachable } from '../api/query';
-import { formatDuration } from '../lib/format';
 import { useThemePref, type ThemePref } from '../lib/theme';
 import { useAuth, useUser } from './auth';
-import { balanceAlert, useBalance, type BalanceAlert } from './balance';
+import { BalanceBanner } from './BalanceBanner';
+import { useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
 import { useAllocationNames } from '../features/user/AllocationName';
 import { useNotificationHistory } from '../features/user/notificationHistory';
@@ -42,7 +42,7 @@ export function Shell() {
       <Sidebar />
       <div className="shell-main">
         <TopBar navOpen={navOpen} onToggleNav={() => setNavOpen((o) => !o)} />
-        <LowBalanceBanner />
+        <BalanceBanner />
         <main id="main" className="content" tabIndex={-1}>
           <Outlet />
         </main>
@@ -214,63 +214,6 @@ function UserMenu() {
           </button>
         </div>
       )}
-    </div>
-  );
-}
-
-function LowBalanceBanner() {
-  const balance = useBalance();
-  const [notified, setNotified] = useState<BalanceAlert>(null);
-  const [dismissed, setDismissed] = useState<BalanceAlert>(null);
-  useNotificationListener((n) => {
-    if (n.type === 'billing.low_balance' || n.type === 'billing.auto_release_pending') {
-      setNotified((cur) => (cur === 'depleted' ? cur : 'low'));
-      setDismissed(null);
-    }
-    if (n.type === 'billing.balance_depleted') {
-      setNotified('depleted');
-      setDismissed(null);
-    }
-    if (n.type === 'billing.balance_credited' || n.type === 'payment.succeeded') setNotified(null);
-  });
-  const b = balance.data;
-  if (!b) return null;
-  const alert = balanceAlert(b, notified);
-  // Dismissing a low-balance banner does not hide a later depleted one.
-  if (!alert || dismissed === alert) return null;
-  const left = b.balance_minor - b.unbilled_minor;
-  const addCredit = (
-    <Link to="/billing?add_credit=1" className="button small primary" data-testid="add-credit-link">
-      Add credit
-    </Link>
-  );
-  if (alert === 'depleted') {
-    return (
-      <div className="banner banner-danger" role="region" aria-label="Balance depleted" data-testid="depleted-balance-banner">
-        <Icon name="warning" />
-        <p>
-          <strong>Your balance has run out:</strong> <Money minor={left} currency={b.currency} signed={left < 0} />. Running
-          allocations are released and new ones cannot start until you add credit.
-        </p>
-        {addCredit}
-        <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed('depleted')}>
-          ×
-        </button>
-      </div>
-    );
-  }
-  return (
-    <div className="banner banner-warning" role="region" aria-label="Low balance" data-testid="low-balance-banner">
-      <Icon name="warning" />
-      <p>
-        <strong>Your balance is low:</strong> <Money minor={left} currency={b.currency} /> left
-        {b.runway_seconds != null && <> — about {formatDuration(b.runway_seconds)} at the current rate</>}. Running
-        allocations are released when it reaches zero.
-      </p>
-      {addCredit}
-      <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed('low')}>
-        ×
-      </button>
     </div>
   );
 }
