@@ -969,6 +969,24 @@ type CreatedAPIToken struct {
 	Token string `json:"token"`
 }
 
+// DailySpend defines model for DailySpend.
+type DailySpend struct {
+	Items []DailySpendItem `json:"items"`
+
+	// Since The first day counted (UTC).
+	Since openapi_types.Date `json:"since"`
+}
+
+// DailySpendItem defines model for DailySpendItem.
+type DailySpendItem struct {
+	AmountMinor int64              `json:"amount_minor"`
+	Currency    string             `json:"currency"`
+	Day         openapi_types.Date `json:"day"`
+
+	// SkuId The SKU charged, or `storage` for storage charges.
+	SkuId string `json:"sku_id"`
+}
+
 // DeadLetter defines model for DeadLetter.
 type DeadLetter struct {
 	Consumer   string    `json:"consumer"`
@@ -1001,7 +1019,7 @@ type Error struct {
 	Code          string `json:"code"`
 	CorrelationId string `json:"correlation_id"`
 
-	// Details Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency.
+	// Details Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency; quota_exceeded carries limit (its name), value, used, requested and, for money limits, currency.
 	Details *map[string]interface{} `json:"details,omitempty"`
 	Message string                  `json:"message"`
 }
@@ -1304,6 +1322,32 @@ type NotificationList struct {
 	UnreadCount int64          `json:"unread_count"`
 }
 
+// NotificationPreference defines model for NotificationPreference.
+type NotificationPreference struct {
+	// Email Whether notifications of this kind are mailed to the caller.
+	Email bool `json:"email"`
+
+	// Kind Example: billing.low_balance
+	Kind string `json:"kind"`
+
+	// Label Example: Low balance
+	Label string `json:"label"`
+}
+
+// NotificationPreferences defines model for NotificationPreferences.
+type NotificationPreferences struct {
+	Kinds []NotificationPreference `json:"kinds"`
+
+	// MailEnabled Whether this server sends email at all (--smtp-url set).
+	MailEnabled bool `json:"mail_enabled"`
+}
+
+// NotificationPreferencesRequest defines model for NotificationPreferencesRequest.
+type NotificationPreferencesRequest struct {
+	// EmailOptOut The kinds not to mail; every other kind is mailed.
+	EmailOptOut []string `json:"email_opt_out"`
+}
+
 // Overview defines model for Overview.
 type Overview struct {
 	// Allocations Counts by status.
@@ -1452,6 +1496,50 @@ type SSHKey struct {
 type SSHKeyList struct {
 	Items      []SSHKey `json:"items"`
 	NextCursor string   `json:"next_cursor"`
+}
+
+// SpendLimitUsage defines model for SpendLimitUsage.
+type SpendLimitUsage struct {
+	// BurnPerHourMinor The hourly price of the allocations requested, provisioning or active.
+	BurnPerHourMinor int64  `json:"burn_per_hour_minor"`
+	Currency         string `json:"currency"`
+
+	// MonthSpendMinor Usage charges this month, debited or accrued (an upper bound of the accrued part).
+	MonthSpendMinor int64 `json:"month_spend_minor"`
+}
+
+// SpendLimits defines model for SpendLimits.
+type SpendLimits struct {
+	// GpusInUse GPUs held now by allocations requested, provisioning or active.
+	GpusInUse int64 `json:"gpus_in_use"`
+
+	// MaxBurnPerHourMinor The limit in force, in minor units of each currency; null is unlimited.
+	MaxBurnPerHourMinor *int64 `json:"max_burn_per_hour_minor"`
+
+	// MaxConcurrentGpus The limit in force; null is unlimited.
+	MaxConcurrentGpus *int64 `json:"max_concurrent_gpus"`
+
+	// MaxMonthlySpendMinor The limit in force, in minor units of each currency; null is unlimited.
+	MaxMonthlySpendMinor *int64 `json:"max_monthly_spend_minor"`
+
+	// MonthStart The start of the calendar month (UTC) the monthly spend counts from.
+	MonthStart time.Time          `json:"month_start"`
+	Overrides  SpendLimitsRequest `json:"overrides"`
+
+	// Usage Use per currency (at least the deployment's currency).
+	Usage []SpendLimitUsage `json:"usage"`
+}
+
+// SpendLimitsRequest defines model for SpendLimitsRequest.
+type SpendLimitsRequest struct {
+	// MaxBurnPerHourMinor The hourly price of everything run at once, in minor units; null is the platform default.
+	MaxBurnPerHourMinor *int64 `json:"max_burn_per_hour_minor"`
+
+	// MaxConcurrentGpus GPUs held at once by allocations requested, provisioning or active; null is the platform default.
+	MaxConcurrentGpus *int64 `json:"max_concurrent_gpus"`
+
+	// MaxMonthlySpendMinor Usage charges per calendar month (UTC), in minor units; null is the platform default.
+	MaxMonthlySpendMinor *int64 `json:"max_monthly_spend_minor"`
 }
 
 // StorageCharge defines model for StorageCharge.
@@ -2065,6 +2153,12 @@ type GetBalanceParams struct {
 	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
 }
 
+// GetDailySpendParams defines parameters for GetDailySpend.
+type GetDailySpendParams struct {
+	// Days How many days back, 1 to 366 (default 30).
+	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
 // ListStorageChargesParams defines parameters for ListStorageCharges.
 type ListStorageChargesParams struct {
 	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
@@ -2301,6 +2395,9 @@ type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 // AdminAdjustBalanceJSONRequestBody defines body for AdminAdjustBalance for application/json ContentType.
 type AdminAdjustBalanceJSONRequestBody = AdjustBalanceRequest
 
+// AdminSetUserLimitsJSONRequestBody defines body for AdminSetUserLimits for application/json ContentType.
+type AdminSetUserLimitsJSONRequestBody = SpendLimitsRequest
+
 // AdminSetStorageQuotaJSONRequestBody defines body for AdminSetStorageQuota for application/json ContentType.
 type AdminSetStorageQuotaJSONRequestBody = StorageQuotaRequest
 
@@ -2348,6 +2445,9 @@ type AddTeamMemberJSONRequestBody = AddTeamMemberRequest
 
 // UpdateTeamMemberJSONRequestBody defines body for UpdateTeamMember for application/json ContentType.
 type UpdateTeamMemberJSONRequestBody = UpdateTeamMemberRequest
+
+// SetNotificationPreferencesJSONRequestBody defines body for SetNotificationPreferences for application/json ContentType.
+type SetNotificationPreferencesJSONRequestBody = NotificationPreferencesRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest

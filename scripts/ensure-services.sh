@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [hydra] [sshd] [promtool] [chromium]
+# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [hydra] [mailpit] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
@@ -31,6 +31,14 @@
 #             /var/lib/gpuaas-ci-hydra), keyed by its version; not started
 #             (each test starts its own). It prints GPUAAS_TEST_HYDRA=<binary>,
 #             which `make test` exports.
+#   mailpit   a real SMTP server for the mail tests: mailpit (MIT), built once
+#             with `go install` into $GPUAAS_MAILPIT_DIR/bin (default dir
+#             /var/lib/gpuaas-ci-mailpit), keyed by its version, and started
+#             with SMTP on 127.0.0.1:1025 and its HTTP API on 127.0.0.1:8025,
+#             messages kept in memory. It prints
+#             GPUAAS_TEST_SMTP=smtp://127.0.0.1:1025 and
+#             GPUAAS_TEST_MAILPIT_API=http://127.0.0.1:8025, which `make
+#             test` exports.
 #   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
 #             a failed install only warns)
 #   promtool  Debian's prometheus package, for scripts/check-deploy.sh
@@ -190,6 +198,41 @@ ensure_s3() {
 	echo "GPUAAS_TEST_S3_ENDPOINT=http://$S3_ADDR"
 }
 
+# mailpit for the mail tests: a real SMTP server whose HTTP API lets a test
+# read back what arrived (GET /api/v1/messages).
+MAILPIT_DIR=${GPUAAS_MAILPIT_DIR:-/var/lib/gpuaas-ci-mailpit}
+MAILPIT_VERSION=v1.33.1
+MAILPIT_SMTP=127.0.0.1:1025
+MAILPIT_HTTP=127.0.0.1:8025
+mailpit_up() { tcp_says "${MAILPIT_SMTP%:*}" "${MAILPIT_SMTP#*:}" "" "220" && tcp_open "${MAILPIT_HTTP%:*}" "${MAILPIT_HTTP#*:}"; }
+
+ensure_mailpit() {
+	local bin="$MAILPIT_DIR/bin/mailpit-$MAILPIT_VERSION"
+	as_root mkdir -p "$MAILPIT_DIR/bin"
+	(
+		flock -w 900 9 || die "mailpit: could not take $MAILPIT_DIR/lock"
+		if [ ! -x "$bin" ]; then
+			local go=${GO:-go}
+			command -v "$go" >/dev/null 2>&1 || go=/usr/local/go/bin/go
+			local tmp
+			tmp=$(mktemp -d)
+			log "building mailpit $MAILPIT_VERSION (once; cached in $bin)"
+			GOBIN="$tmp" GOFLAGS=-buildvcs=false "$go" install "github.com/axllent/mailpit@$MAILPIT_VERSION" ||
+				die "could not build mailpit $MAILPIT_VERSION"
+			as_root install -m 0755 "$tmp/mailpit" "$bin"
+			rm -rf "$tmp"
+		fi
+		if mailpit_up; then log "mailpit is up"; else
+			log "starting mailpit on $MAILPIT_SMTP (SMTP) and $MAILPIT_HTTP (HTTP) (log $MAILPIT_DIR/mailpit.log)"
+			as_root setsid "$bin" --smtp "$MAILPIT_SMTP" --listen "$MAILPIT_HTTP" --smtp-auth-accept-any --smtp-auth-allow-insecure \
+				--max 5000 </dev/null >"$MAILPIT_DIR/mailpit.log" 2>&1 9>&- &
+			wait_for mailpit mailpit_up
+		fi
+	) 9>"$MAILPIT_DIR/lock"
+	echo "GPUAAS_TEST_SMTP=smtp://$MAILPIT_SMTP"
+	echo "GPUAAS_TEST_MAILPIT_API=http://$MAILPIT_HTTP"
+}
+
 # Ory Hydra for the OIDC tests (../shared/recipes/oidc-peer.md): built once
 # per version from the Go module proxy through a wrapper module into
 # $GPUAAS_HYDRA_DIR/bin (default dir /var/lib/gpuaas-ci-hydra). Nothing is
@@ -336,12 +379,13 @@ for s in "${services[@]}"; do
 		docker) ensure_docker ;;
 		s3) ensure_s3 ;;
 		hydra) ensure_hydra ;;
+		mailpit) ensure_mailpit ;;
 		# In a subshell so that a failed install only warns; it inherits
 		# the apt-get update of any tool before it.
 		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
 			log "could not install openssh-server; the sshd test will skip" ;;
 		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
 		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
-		*) die "unknown service $s (want postgres, redis, nats, docker, s3, hydra, sshd, promtool or chromium)" ;;
+		*) die "unknown service $s (want postgres, redis, nats, docker, s3, hydra, mailpit, sshd, promtool or chromium)" ;;
 	esac
 done

@@ -49,6 +49,11 @@ type Funds struct {
 // one user's creates are judged one at a time, and returns their Funds.
 type FundsLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (Funds, error)
 
+// LimitChecker refuses a create of sku by userID that would break one of
+// their spend limits (package limits). It runs inside the create's
+// transaction tx, after the funds lock.
+type LimitChecker func(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku) error
+
 // UsageCloser opens or ends an allocation's usage window at `at` inside tx
 // (billing owns the window); an allocation that never ran has none to end.
 type UsageCloser func(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error
@@ -64,6 +69,9 @@ type Config struct {
 	// burn rate with the new allocation, for a create to be accepted.
 	MinRunway time.Duration
 	LockFunds FundsLocker
+	// CheckLimits, when set, is asked after the funds check whether the
+	// create stays within the user's spend limits.
+	CheckLimits LimitChecker
 	// OpenUsage and CloseUsage, when set, open the usage window in the
 	// transaction that makes an allocation active, and close it in the one
 	// that asks for its release (or ends it): a window ends at the request
@@ -260,6 +268,11 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 			if err := checkRunway(available, burn, s.cfg.MinRunway, sku.Currency); err != nil {
 				return api.Allocation{}, err
 			}
+		}
+	}
+	if s.cfg.CheckLimits != nil {
+		if err := s.cfg.CheckLimits(ctx, tx, userID, sku); err != nil {
+			return api.Allocation{}, err
 		}
 	}
 	p := db.PlaceAllocationParams{

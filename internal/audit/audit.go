@@ -57,6 +57,7 @@ const (
 
 	ActionBillingAdjustment = "billing.adjustment"
 	ActionBillingUsageClose = "billing.usage_close"
+	ActionBillingLimitsSet  = "billing.limits_set"
 
 	ActionTerminalSessionStart = "terminal.session_start"
 	ActionTerminalSessionEnd   = "terminal.session_end"
@@ -129,6 +130,7 @@ var allowedKeys = map[string][]string{
 
 	ActionBillingAdjustment: {"amount_minor", "reason", "currency"},
 	ActionBillingUsageClose: {"ended_at", "seconds", "amount_minor"},
+	ActionBillingLimitsSet:  {"user_id", "max_concurrent_gpus", "max_monthly_spend_minor", "max_burn_per_hour_minor", "from"},
 
 	ActionTerminalSessionStart: {"node_id"},
 	ActionTerminalSessionEnd:   {"bytes_in", "bytes_out", "exit_code", "reason"},

@@ -46,6 +46,7 @@ var labels = map[string]string{
 
 	ActionBillingAdjustment: "Balance adjustment",
 	ActionBillingUsageClose: "Usage window closed by an admin",
+	ActionBillingLimitsSet:  "Spend limits set",
 
 	ActionTerminalSessionStart: "Terminal opened",
 	ActionTerminalSessionEnd:   "Terminal closed",

@@ -15,15 +15,55 @@ import (
 
 func runBilling(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
-		return errUsage{fmt.Errorf("want a subcommand: balance or usage")}
+		return errUsage{fmt.Errorf("want a subcommand: balance, usage or limits")}
 	}
 	switch args[0] {
 	case "balance":
 		return runBillingBalance(ctx, env, args[1:])
 	case "usage":
 		return runBillingUsage(ctx, env, args[1:])
+	case "limits":
+		return runBillingLimits(ctx, env, args[1:])
 	}
-	return errUsage{fmt.Errorf("unknown subcommand %q: want balance or usage", args[0])}
+	return errUsage{fmt.Errorf("unknown subcommand %q: want balance, usage or limits", args[0])}
+}
+
+func runBillingLimits(ctx context.Context, env Env, args []string) error {
+	fs := flagSet(env, "billing", "limits [-o table|json]")
+	out := outputFlag(fs)
+	s, err := parseAndOpen(env, fs, args, out)
+	if err != nil {
+		return err
+	}
+	l, err := s.client.SpendLimits(ctx)
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		return WriteJSON(env.Stdout, l)
+	}
+	return WriteLimits(env.Stdout, l)
+}
+
+// WriteLimits writes the spend limits in force with their use: one row per
+// limit (and currency), "none" where there is no limit.
+func WriteLimits(w io.Writer, l api.SpendLimits) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LIMIT\tUSED\tMAX")
+	limit := func(v *int64, f func(int64) string) string {
+		if v == nil {
+			return "none"
+		}
+		return f(*v)
+	}
+	count := func(n int64) string { return fmt.Sprint(n) }
+	fmt.Fprintf(tw, "GPUs at once\t%d\t%s\n", l.GpusInUse, limit(l.MaxConcurrentGpus, count))
+	for _, u := range l.Usage {
+		money := func(n int64) string { return clean(FormatPrice(n, u.Currency)) }
+		fmt.Fprintf(tw, "spend this month (%s)\t%s\t%s\n", u.Currency, money(u.MonthSpendMinor), limit(l.MaxMonthlySpendMinor, money))
+		fmt.Fprintf(tw, "burn per hour (%s)\t%s\t%s\n", u.Currency, money(u.BurnPerHourMinor), limit(l.MaxBurnPerHourMinor, money))
+	}
+	return tw.Flush()
 }
 
 func runBillingBalance(ctx context.Context, env Env, args []string) error {

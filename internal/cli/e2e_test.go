@@ -143,6 +143,9 @@ func TestCLIAllocationLifecycle(t *testing.T) {
 	if code, stdout, _ = run(t, env, "", "billing", "balance"); code != 0 || !strings.Contains(stdout, "BALANCE") {
 		t.Fatalf("billing balance: %d %q", code, stdout)
 	}
+	if code, stdout, _ = run(t, env, "", "billing", "limits"); code != 0 || !strings.Contains(stdout, "GPUs at once") || !strings.Contains(stdout, "none") {
+		t.Fatalf("billing limits: %d %q", code, stdout)
+	}
 }
 
 // TestCLITeam: --team bills a team the user is in and lists its

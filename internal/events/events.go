@@ -28,6 +28,12 @@ const (
 	BillingBalanceDepleted    = "billing.balance_depleted"
 	BillingBalanceCredited    = "billing.balance_credited"
 
+	// Payment events are written by the payments code (Stripe top-ups
+	// and refunds) through notify.EnqueuePayment; their owner is told.
+	PaymentSucceeded = "payment.succeeded"
+	PaymentFailed    = "payment.failed"
+	PaymentRefunded  = "payment.refunded"
+
 	NodeOffline = "node.offline"
 	// NodeDraining: an admin drains a node; its allocations' owners learn
 	// when they will be released (Node.Deadline).
@@ -46,6 +52,7 @@ var Types = []string{
 	AllocationRequested, AllocationProvisioning, AllocationActive, AllocationReleasing,
 	AllocationReleased, AllocationFailed, AllocationReleaseFailed,
 	BillingLowBalance, BillingAutoReleasePending, BillingBalanceDepleted, BillingBalanceCredited,
+	PaymentSucceeded, PaymentFailed, PaymentRefunded,
 	NodeOffline, NodeDraining, GPUUnhealthy, SSHKeysChanged,
 }
 
@@ -74,6 +81,23 @@ type Balance struct {
 	Currency      string    `json:"currency"`
 	RunwaySeconds *int64    `json:"runway_seconds,omitempty"`
 	At            time.Time `json:"at"`
+}
+
+// Payment is the payload of payment.* events: a top-up that succeeded or
+// failed, or a refund issued against one. Amounts in integer minor units.
+type Payment struct {
+	UserID    uuid.UUID `json:"user_id"`
+	PaymentID uuid.UUID `json:"payment_id"`
+	// AmountMinor is the payment's amount, or for payment.refunded the
+	// amount refunded.
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	// BalanceMinor is the balance after the credit or refund, when known.
+	BalanceMinor *int64 `json:"balance_minor,omitempty"`
+	// Reason is why a payment failed or a refund was made, as the user may
+	// read it; empty when there is none.
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Node is the payload of node.* events.

@@ -13,6 +13,14 @@
 // message published by any replica's relay reaches a client connected to
 // any other replica.
 //
+// The kinds in MailKinds (low balance, auto-release pending, balance
+// depleted, payment succeeded or failed, refund issued, allocation failed,
+// release failed) are also queued for email (package mail) in the
+// transaction that stores the notification, when the relay has
+// MailOptions and the user has not opted out of the kind (Preferences).
+// Payments code tells a user about a payment with EnqueuePayment in its own
+// transaction.
+//
 // Delivery is at most once: a client that is not connected misses the
 // message, and a client too slow to drain its bounded buffer is dropped
 // (gpuaas_notify_dropped_clients_total) rather than stall the others.

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/mail"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -19,8 +20,10 @@ const ConsumerName = "notify"
 
 // EventTypes are the events the relay turns into notifications.
 var EventTypes = []string{
-	events.AllocationActive, events.AllocationFailed, events.AllocationReleased,
-	events.NodeOffline, events.NodeDraining, events.BillingLowBalance, events.BillingBalanceCredited, events.GPUUnhealthy,
+	events.AllocationActive, events.AllocationFailed, events.AllocationReleased, events.AllocationReleaseFailed,
+	events.NodeOffline, events.NodeDraining, events.BillingLowBalance, events.BillingAutoReleasePending,
+	events.BillingBalanceDepleted, events.BillingBalanceCredited, events.GPUUnhealthy,
+	events.PaymentSucceeded, events.PaymentFailed, events.PaymentRefunded,
 }
 
 // Message types on the websocket.
@@ -43,6 +46,10 @@ type Message struct {
 	// reported.
 	Reason       string `json:"reason,omitempty"`
 	BalanceMinor *int64 `json:"balance_minor,omitempty"`
+	// AmountMinor and PaymentID are a payment.* message's: the payment
+	// (or refund) amount and the payment.
+	AmountMinor *int64     `json:"amount_minor,omitempty"`
+	PaymentID   *uuid.UUID `json:"payment_id,omitempty"`
 	// Deadline is a drain's: when the allocation will be released.
 	Deadline *time.Time `json:"deadline,omitempty"`
 	Currency string     `json:"currency,omitempty"`
@@ -65,6 +72,21 @@ type Relay struct {
 	nc     *nats.Conn
 	st     *store.Store
 	naming events.Naming
+	mail   *MailOptions
+}
+
+// MailOptions turn on email for the kinds in MailKinds: each such
+// notification also writes a mail_outbox row (package mail) in the
+// transaction that stores it, unless its user opted out of the kind.
+type MailOptions struct {
+	// ConsoleURL is the console's public URL, for the links in a mail.
+	ConsoleURL string
+}
+
+// WithMail turns on email (nil leaves it off) and returns r.
+func (r *Relay) WithMail(o *MailOptions) *Relay {
+	r.mail = o
+	return r
 }
 
 // NewRelay stores through st and publishes on nc under n's namespace.
@@ -78,13 +100,13 @@ func NewRelay(nc *nats.Conn, st *store.Store, n events.Naming) *Relay {
 // clients de-duplicate by id).
 func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 	switch env.Type {
-	case events.AllocationActive, events.AllocationFailed, events.AllocationReleased:
+	case events.AllocationActive, events.AllocationFailed, events.AllocationReleased, events.AllocationReleaseFailed:
 		var a events.Allocation
 		if err := json.Unmarshal(env.Data, &a); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
 		m := Message{Type: TypeAllocationStatus, ID: env.ID, AllocationID: &a.AllocationID, Status: a.Status}
-		if env.Type == events.AllocationFailed {
+		if env.Type == events.AllocationFailed || env.Type == events.AllocationReleaseFailed {
 			m.Reason = a.Reason
 		}
 		info, err := r.allocation(ctx, a.AllocationID)
@@ -130,7 +152,7 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 			}
 		}
 		return nil
-	case events.BillingLowBalance, events.BillingBalanceCredited:
+	case events.BillingLowBalance, events.BillingAutoReleasePending, events.BillingBalanceDepleted, events.BillingBalanceCredited:
 		var b events.Balance
 		if err := json.Unmarshal(env.Data, &b); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
@@ -138,6 +160,14 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		title, body := balanceText(env.Type, b)
 		return r.deliver(ctx, b.UserID, env.Type, title, body,
 			Message{Type: env.Type, ID: env.ID, BalanceMinor: &b.BalanceMinor, Currency: b.Currency})
+	case events.PaymentSucceeded, events.PaymentFailed, events.PaymentRefunded:
+		var p events.Payment
+		if err := json.Unmarshal(env.Data, &p); err != nil {
+			return fmt.Errorf("decode %s: %w", env.Type, err)
+		}
+		title, body := paymentText(env.Type, p)
+		return r.deliver(ctx, p.UserID, env.Type, title, body, Message{Type: env.Type, ID: env.ID, AmountMinor: &p.AmountMinor,
+			PaymentID: &p.PaymentID, BalanceMinor: p.BalanceMinor, Currency: p.Currency, Reason: p.Reason})
 	}
 	return nil
 }
@@ -179,17 +209,47 @@ func (r *Relay) deliverTo(ctx context.Context, user uuid.UUID, kind, title, body
 	if m.AllocationID != nil {
 		p.AllocationID = uuid.NullUUID{UUID: *m.AllocationID, Valid: true}
 	}
-	row, err := r.st.InsertNotification(ctx, p)
-	if store.IsNoRows(err) {
-		row, err = r.st.GetNotificationByEvent(ctx, db.GetNotificationByEventParams{
-			EventID: m.ID, UserID: user, AllocationID: p.AllocationID,
-		})
-	}
+	var row db.Notification
+	err := r.st.InTx(ctx, func(tx *store.Store) error {
+		var fresh bool
+		var err error
+		row, fresh, err = storeOnce(ctx, tx, p)
+		if err != nil || !fresh || r.mail == nil || !Mailed(kind) {
+			return err
+		}
+		_, err = mail.Enqueue(ctx, tx, row.ID, user, kind, mail.Compose(title, body, r.link(kind, m), r.mail.ConsoleURL+"/settings/notifications"))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store notification: %w", err)
 	}
 	m.NotificationID, m.Kind, m.Title, m.Body = &row.ID, row.Kind, row.Title, row.Body
 	return r.publish(user, m)
+}
+
+// storeOnce stores a notification once per event, user and allocation, and
+// says whether this call stored it (false: a redelivery found it).
+func storeOnce(ctx context.Context, tx *store.Store, p db.InsertNotificationParams) (db.Notification, bool, error) {
+	row, err := tx.InsertNotification(ctx, p)
+	if store.IsNoRows(err) {
+		row, err = tx.GetNotificationByEvent(ctx, db.GetNotificationByEventParams{
+			EventID: p.EventID, UserID: p.UserID, AllocationID: p.AllocationID,
+		})
+		return row, false, err
+	}
+	return row, err == nil, err
+}
+
+// link is the console page a notification's email points at.
+func (r *Relay) link(kind string, m Message) string {
+	base := r.mail.ConsoleURL
+	switch {
+	case m.AllocationID != nil:
+		return base + "/allocations/" + m.AllocationID.String()
+	case kind == events.BillingLowBalance, kind == events.BillingAutoReleasePending, kind == events.BillingBalanceDepleted:
+		return base + "/billing?add_credit=1"
+	}
+	return base + "/billing"
 }
 
 func (r *Relay) publish(user uuid.UUID, m Message) error {

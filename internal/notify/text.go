@@ -41,6 +41,9 @@ func allocationText(typ string, a db.GetNotifyAllocationRow, reason string) (tit
 	case events.AllocationActive:
 		return name + " is ready",
 			name + " is active: sign in over SSH or open a terminal. Billing runs until you release it."
+	case events.AllocationReleaseFailed:
+		return name + ": release not confirmed",
+			name + " was asked to be released, but its node has not confirmed it yet. You are not charged past the release request; the release is retried and an operator is alerted."
 	case events.AllocationFailed:
 		if reason == "" {
 			reason = a.FailureReason
@@ -113,8 +116,18 @@ func gpuText(a db.GetNotifyAllocationRow, g events.GPU) (title, body string) {
 
 func balanceText(typ string, b events.Balance) (title, body string) {
 	amount := money.Format(b.BalanceMinor, b.Currency)
-	if typ == events.BillingBalanceCredited {
+	switch typ {
+	case events.BillingBalanceCredited:
 		return "Credit added", "Your balance is now " + amount + "."
+	case events.BillingBalanceDepleted:
+		return "Balance depleted: allocations released",
+			"Your balance reached zero (" + amount + "), so your running allocations are being released (zero-balance force release). Add credit to create allocations again."
+	case events.BillingAutoReleasePending:
+		body := "Your balance is " + amount
+		if b.RunwaySeconds != nil {
+			body += ", which lasts about " + runway(time.Duration(*b.RunwaySeconds)*time.Second) + " at what you run now"
+		}
+		return "Allocations will be released soon", body + ". When it reaches zero your running allocations are released. Add credit now to keep them."
 	}
 	body = "Your balance is " + amount
 	if b.RunwaySeconds != nil {
@@ -138,4 +151,23 @@ func runway(d time.Duration) string {
 		return fmt.Sprintf("%d h", h)
 	}
 	return fmt.Sprintf("%d min", m)
+}
+
+func paymentText(typ string, p events.Payment) (title, body string) {
+	amount := money.Format(p.AmountMinor, p.Currency)
+	after := ""
+	if p.BalanceMinor != nil {
+		after = " Your balance is now " + money.Format(*p.BalanceMinor, p.Currency) + "."
+	}
+	why := ""
+	if p.Reason != "" {
+		why = " (" + p.Reason + ")"
+	}
+	switch typ {
+	case events.PaymentSucceeded:
+		return "Payment of " + amount + " received", "Your payment of " + amount + " succeeded and was added to your balance." + after
+	case events.PaymentFailed:
+		return "Payment of " + amount + " failed", "Your payment of " + amount + " did not go through" + why + ". Nothing was charged or credited; you can try again from Billing."
+	}
+	return "Refund of " + amount + " issued", "A refund of " + amount + " was issued to your payment method" + why + "." + after
 }

@@ -107,3 +107,28 @@ func (a *App) markNotificationsRead(w http.ResponseWriter, r *http.Request) erro
 	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
+
+func (a *App) getNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.Prefs.Get(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (a *App) setNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
+	var req api.NotificationPreferencesRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.EmailOptOut) > 50 {
+		return apperr.Invalid("email_opt_out may name at most 50 kinds")
+	}
+	p, err := a.Prefs.Set(r.Context(), principal(r).UserID, req.EmailOptOut)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+	return nil
+}

@@ -86,6 +86,10 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/billing/usage", a.user(needBilling, a.billingUsage))
 	rt.Handle("GET", "/api/v1/billing/usage/csv", a.user(needBilling, a.billingUsageCSV))
 	rt.Handle("GET", "/api/v1/billing/storage-charges", a.user(needBilling, a.billingStorageCharges))
+	rt.Handle("GET", "/api/v1/billing/limits", a.user(needBilling, a.billingLimits))
+	rt.Handle("GET", "/api/v1/billing/daily-spend", a.user(needBilling, a.billingDailySpend))
+	rt.Handle("GET", "/api/v1/users/me/notification-preferences", a.user(needRead, a.getNotificationPreferences))
+	rt.Handle("PUT", "/api/v1/users/me/notification-preferences", a.user(needSession, a.setNotificationPreferences))
 	rt.Handle("GET", "/api/v1/notifications", a.user(needRead, a.listNotifications))
 	rt.Handle("POST", "/api/v1/notifications/read", a.user(needSession, a.markNotificationsRead))
 	rt.Handle("GET", "/api/v1/storage/list", a.user(needRead, a.storageList))
@@ -142,6 +146,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}/storage-quota", a.admin(a.adminGetStorageQuota))
 	rt.Handle("PUT", "/api/v1/admin/users/{user_id}/storage-quota", a.admin(a.adminSetStorageQuota))
+	rt.Handle("GET", "/api/v1/admin/users/{user_id}/limits", a.admin(a.adminGetUserLimits))
+	rt.Handle("PUT", "/api/v1/admin/users/{user_id}/limits", a.admin(a.adminSetUserLimits))
 	return rt
 }
 

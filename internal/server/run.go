@@ -36,6 +36,8 @@ import (
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/kv"
 	"github.com/gpuaas/gpuaas/internal/launchable"
+	"github.com/gpuaas/gpuaas/internal/limits"
+	"github.com/gpuaas/gpuaas/internal/mail"
 	"github.com/gpuaas/gpuaas/internal/nodeauth"
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/oidc"
@@ -71,8 +73,14 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
-	Notify      *notify.Hub   // live notification websockets
-	Inbox       *notify.Inbox // stored notifications
+	// Limits are the users' spend limits, checked by every create.
+	Limits *limits.Service
+	Notify *notify.Hub   // live notification websockets
+	Inbox  *notify.Inbox // stored notifications
+	// Prefs are the users' email preferences; Mailer sends the mail
+	// outbox (nil without --smtp-url).
+	Prefs  *notify.Preferences
+	Mailer *mail.Mailer
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
 	Sockets *connlimit.Limiter
@@ -322,14 +330,19 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	// is built first over a releaser that reaches the lifecycle once built.
 	releaser := &depletionReleaser{}
 	app.Billing = billing.New(st, app.Naming, releaser, app.Registry)
+	app.Limits = limits.New(st, limits.Config{MinRunway: cfg.MinRunway, Defaults: limits.Defaults{
+		MaxConcurrentGPUs: cfg.Limits.MaxConcurrentGPUs, MaxMonthlySpendMinor: cfg.Limits.MaxMonthlySpendMinor,
+		MaxBurnPerHourMinor: cfg.Limits.MaxBurnPerHourMinor,
+	}}, app.Registry)
 	app.Allocations = allocation.New(st, allocation.Config{
-		Naming:     app.Naming,
-		MinRunway:  cfg.MinRunway,
-		LockFunds:  app.Billing.LockFunds,
-		OpenUsage:  app.Billing.OpenUsageIn,
-		CloseUsage: app.Billing.CloseUsageIn,
-		Secrets:    masterSealer(masterKey),
-		Health:     app.Launchables.Health,
+		Naming:      app.Naming,
+		MinRunway:   cfg.MinRunway,
+		LockFunds:   app.Billing.LockFunds,
+		CheckLimits: app.Limits.Check,
+		OpenUsage:   app.Billing.OpenUsageIn,
+		CloseUsage:  app.Billing.CloseUsageIn,
+		Secrets:     masterSealer(masterKey),
+		Health:      app.Launchables.Health,
 		StorageMounted: func(ctx context.Context, nodeID uuid.UUID) (bool, string, error) {
 			n, err := st.GetNode(ctx, nodeID)
 			if err != nil {
@@ -367,6 +380,14 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 	}
 	app.Notify = notify.NewHub(app.NATS, app.Naming, app.Registry)
 	app.Inbox = notify.NewInbox(st)
+	if cfg.Mail.SMTPURL != "" {
+		srv, err := mail.ParseServer(cfg.Mail.SMTPURL, cfg.Mail.From)
+		if err != nil {
+			return fail(fmt.Errorf("--smtp-url: %w", err))
+		}
+		app.Mailer = mail.NewMailer(st, srv, app.Registry)
+	}
+	app.Prefs = notify.NewPreferences(st, app.Mailer != nil)
 	app.Sockets = connlimit.New(cfg.WebsocketMaxPerUser, cfg.WebsocketMaxTotal, app.Registry)
 	app.TerminalOpener = &terminal.Opener{Tokens: app.Terminal, Sessions: app.TerminalSessions, Allocations: app.Allocations,
 		Streams: app.Agents, Sockets: app.Sockets, Audit: st.Queries, Unreachable: agentgw.ErrNodeUnreachable}
@@ -432,7 +453,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 		},
 		"notify": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, notify.NewRelay(a.NATS, a.Store, a.Naming).HandleEvent, a.Registry)
+				consumer.Config{Name: notify.ConsumerName, Types: notify.EventTypes}, a.notifyRelay().HandleEvent, a.Registry)
 		},
 		"meter":           a.Billing.RunMeter,
 		"storage charges": a.Storage.RunCharger,
@@ -463,6 +484,9 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			})
 			return nil
 		},
+	}
+	if a.Mailer != nil {
+		loops["mailer"] = func(ctx context.Context) error { return a.Mailer.Run(ctx, a.Config.Mail.PollInterval) }
 	}
 	if ks, ok := a.Runtime.(allocation.KeySetter); ok {
 		pusher := sshkeys.NewPusher(a.Store, a.SSHKeys, ks)
@@ -565,4 +589,14 @@ func (k masterSealer) Open(sealed []byte, aad string) ([]byte, error) {
 // often as liveness stamps, so a chart lags a heartbeat by at most this.
 func (a *App) telemetryFlushEvery() time.Duration {
 	return min(a.Config.HeartbeatInterval, 5*time.Second)
+}
+
+// notifyRelay is the notification relay, mailing the kinds that matter
+// when --smtp-url is set.
+func (a *App) notifyRelay() *notify.Relay {
+	r := notify.NewRelay(a.NATS, a.Store, a.Naming)
+	if a.Mailer != nil {
+		r.WithMail(&notify.MailOptions{ConsoleURL: a.Config.PublicURL})
+	}
+	return r
 }

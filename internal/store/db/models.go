@@ -162,6 +162,22 @@ type LedgerTransaction struct {
 	CreatedAt      time.Time
 }
 
+type MailOutbox struct {
+	ID             uuid.UUID
+	NotificationID uuid.UUID
+	UserID         uuid.UUID
+	Kind           string
+	ToAddr         string
+	Subject        string
+	TextBody       string
+	HtmlBody       string
+	Attempts       int32
+	NextAttemptAt  time.Time
+	LastError      string
+	CreatedAt      time.Time
+	SentAt         *time.Time
+}
+
 type Node struct {
 	ID                 uuid.UUID
 	Hostname           string
@@ -219,6 +235,12 @@ type Notification struct {
 	AllocationID uuid.NullUUID
 	CreatedAt    time.Time
 	ReadAt       *time.Time
+}
+
+type NotificationEmailOptout struct {
+	UserID    uuid.UUID
+	Kind      string
+	CreatedAt time.Time
 }
 
 type OidcIdentity struct {
@@ -307,6 +329,17 @@ type SkuPrice struct {
 	PreviousPriceMinor *int64
 	ChangedBy          uuid.NullUUID
 	ChangedAt          time.Time
+}
+
+type SpendLimit struct {
+	ID                   uuid.UUID
+	UserID               uuid.NullUUID
+	TeamID               uuid.NullUUID
+	MaxConcurrentGpus    *int64
+	MaxMonthlySpendMinor *int64
+	MaxBurnPerHourMinor  *int64
+	UpdatedAt            time.Time
+	UpdatedBy            uuid.NullUUID
 }
 
 type SshKey struct {

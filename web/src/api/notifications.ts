@@ -18,6 +18,9 @@ export interface Notification {
   /** node.draining: when what still runs on the node is released (RFC 3339). */
   deadline?: string;
   balance_minor?: number;
+  /** payment.*: the payment's amount, or the refund's, and the payment. */
+  amount_minor?: number;
+  payment_id?: string;
   currency?: string;
   /** Where the server keeps notifications: the stored one's id, kind and its words (naming the allocation, saying why). */
   notification_id?: string;
@@ -31,7 +34,12 @@ export type NotificationType =
   | 'node.offline'
   | 'node.draining'
   | 'billing.low_balance'
+  | 'billing.auto_release_pending'
+  | 'billing.balance_depleted'
   | 'billing.balance_credited'
+  | 'payment.succeeded'
+  | 'payment.failed'
+  | 'payment.refunded'
   | 'gpu.unhealthy';
 
 /** A message as kept in the client: with the time it arrived. */

@@ -1557,6 +1557,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{user_id}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's spend limits and their use, as the user sees them */
+        get: operations["adminGetUserLimits"];
+        /**
+         * Set a user's spend limits (null returns a limit to the platform default)
+         * @description Checked when the user creates an allocation (409 quota_exceeded);
+         *     what already runs is never stopped by a lower limit. Audited
+         *     `billing.limits_set`. Money limits are in minor units and hold for
+         *     each currency the user spends in.
+         */
+        put: operations["adminSetUserLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/balance": {
         parameters: {
             query?: never;
@@ -1610,6 +1634,50 @@ export interface paths {
         };
         /** The caller's usage windows as a streamed CSV with a header row */
         get: operations["exportUsageCSV"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's spend limits and how much of each is used
+         * @description Each limit is the admin's value for the caller, else the platform
+         *     default, else null (unlimited). A create that would exceed one is
+         *     refused with 409 quota_exceeded (see docs/billing.md, Spend limits).
+         */
+        get: operations["getSpendLimits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/daily-spend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's usage charges per UTC day and SKU
+         * @description Usage charges debited on each UTC day of the last `days` days (today
+         *     included), per SKU and currency; storage charges under sku_id
+         *     `storage`. Days without charges are left out.
+         */
+        get: operations["getDailySpend"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1854,6 +1922,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which notification kinds the caller is sent by email
+         * @description Every kind that may be mailed, with whether the caller gets it by
+         *     email (all do until they opt out). `mail_enabled` is false when the
+         *     server has no `--smtp-url`: nothing is mailed then, whatever the
+         *     preferences. Notifications on /ws/notifications and in the history
+         *     are not affected by these preferences.
+         */
+        get: operations["getNotificationPreferences"];
+        /**
+         * Set which notification kinds the caller is sent by email
+         * @description `email_opt_out` replaces the set of kinds the caller is not mailed
+         *     (empty: mail every kind). An unknown kind is 400.
+         */
+        put: operations["setNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -1982,7 +2079,7 @@ export interface components {
             code: string;
             message: string;
             correlation_id: string;
-            /** @description Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency. */
+            /** @description Figures behind the error, so clients need not parse the message. insufficient_funds carries required_minor, balance_minor and currency; quota_exceeded carries limit (its name), value, used, requested and, for money limits, currency. */
             details?: {
                 [key: string]: unknown;
             };
@@ -2612,6 +2709,100 @@ export interface components {
              */
             quota_bytes: number;
         };
+        SpendLimitsRequest: {
+            /**
+             * Format: int64
+             * @description GPUs held at once by allocations requested, provisioning or active; null is the platform default.
+             */
+            max_concurrent_gpus: number | null;
+            /**
+             * Format: int64
+             * @description Usage charges per calendar month (UTC), in minor units; null is the platform default.
+             */
+            max_monthly_spend_minor: number | null;
+            /**
+             * Format: int64
+             * @description The hourly price of everything run at once, in minor units; null is the platform default.
+             */
+            max_burn_per_hour_minor: number | null;
+        };
+        SpendLimits: {
+            /**
+             * Format: int64
+             * @description The limit in force; null is unlimited.
+             */
+            max_concurrent_gpus: number | null;
+            /**
+             * Format: int64
+             * @description The limit in force, in minor units of each currency; null is unlimited.
+             */
+            max_monthly_spend_minor: number | null;
+            /**
+             * Format: int64
+             * @description The limit in force, in minor units of each currency; null is unlimited.
+             */
+            max_burn_per_hour_minor: number | null;
+            overrides: components["schemas"]["SpendLimitsRequest"];
+            /**
+             * Format: int64
+             * @description GPUs held now by allocations requested, provisioning or active.
+             */
+            gpus_in_use: number;
+            /**
+             * Format: date-time
+             * @description The start of the calendar month (UTC) the monthly spend counts from.
+             */
+            month_start: string;
+            /** @description Use per currency (at least the deployment's currency). */
+            usage: components["schemas"]["SpendLimitUsage"][];
+        };
+        SpendLimitUsage: {
+            currency: string;
+            /**
+             * Format: int64
+             * @description Usage charges this month, debited or accrued (an upper bound of the accrued part).
+             */
+            month_spend_minor: number;
+            /**
+             * Format: int64
+             * @description The hourly price of the allocations requested, provisioning or active.
+             */
+            burn_per_hour_minor: number;
+        };
+        DailySpend: {
+            /**
+             * Format: date
+             * @description The first day counted (UTC).
+             */
+            since: string;
+            items: components["schemas"]["DailySpendItem"][];
+        };
+        DailySpendItem: {
+            /** Format: date */
+            day: string;
+            /** @description The SKU charged, or `storage` for storage charges. */
+            sku_id: string;
+            currency: string;
+            /** Format: int64 */
+            amount_minor: number;
+        };
+        NotificationPreferences: {
+            /** @description Whether this server sends email at all (--smtp-url set). */
+            mail_enabled: boolean;
+            kinds: components["schemas"]["NotificationPreference"][];
+        };
+        NotificationPreference: {
+            /** @example billing.low_balance */
+            kind: string;
+            /** @example Low balance */
+            label: string;
+            /** @description Whether notifications of this kind are mailed to the caller. */
+            email: boolean;
+        };
+        NotificationPreferencesRequest: {
+            /** @description The kinds not to mail; every other kind is mailed. */
+            email_opt_out: string[];
+        };
         StorageQuotaRequest: {
             /**
              * Format: int64
@@ -3063,7 +3254,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request clashes with the current state. */
+        /** @description The request clashes with the current state (for an allocation create, also quota_exceeded: a spend limit would be exceeded). */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -5690,6 +5881,65 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    adminGetUserLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The limits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendLimits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminSetUserLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SpendLimitsRequest"];
+            };
+        };
+        responses: {
+            /** @description The new limits and their use. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendLimits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     getBalance: {
         parameters: {
             query?: {
@@ -5792,6 +6042,56 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getSpendLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The limits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendLimits"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getDailySpend: {
+        parameters: {
+            query?: {
+                /** @description How many days back, 1 to 366 (default 30). */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The charges. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailySpend"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
         };
     };
@@ -6184,6 +6484,58 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    getNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    setNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferencesRequest"];
+            };
+        };
+        responses: {
+            /** @description The new preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             429: components["responses"]["RateLimited"];
         };
     };

@@ -8,11 +8,11 @@ import { Money } from '../components/Money';
 import { Icon } from '../components/Icon';
 import { useAnnounce } from '../components/Announcer';
 import { useOnline, useServerReachable } from '../api/query';
-import { formatDuration } from '../lib/format';
 import { useThemePref, type ThemePref } from '../lib/theme';
 import { AccountSwitcher } from './AccountSwitcher';
 import { useAuth, useUser } from './auth';
-import { isLow, useBalance } from './balance';
+import { BalanceBanner } from './BalanceBanner';
+import { useBalance } from './balance';
 import { adminNav, userNav, type NavItem } from './nav';
 import { useAllocationNames } from '../features/user/AllocationName';
 import { useNotificationHistory } from '../features/user/notificationHistory';
@@ -43,7 +43,7 @@ export function Shell() {
       <Sidebar />
       <div className="shell-main">
         <TopBar navOpen={navOpen} onToggleNav={() => setNavOpen((o) => !o)} />
-        <LowBalanceBanner />
+        <BalanceBanner />
         <main id="main" className="content" tabIndex={-1}>
           <Outlet />
         </main>
@@ -200,6 +200,9 @@ function UserMenu() {
           <Link to="/settings/tokens" className="menu-item" onClick={() => setOpen(false)}>
             <Icon name="key" /> API tokens
           </Link>
+          <Link to="/settings/notifications" className="menu-item" onClick={() => setOpen(false)}>
+            <Icon name="bell" /> Notification email
+          </Link>
           <button
             type="button"
             className="menu-item"
@@ -213,39 +216,6 @@ function UserMenu() {
           </button>
         </div>
       )}
-    </div>
-  );
-}
-
-function LowBalanceBanner() {
-  const balance = useBalance();
-  const [alerted, setAlerted] = useState(false);
-  const [dismissed, setDismissed] = useState(false);
-  useNotificationListener((n) => {
-    if (n.type === 'billing.low_balance') {
-      setAlerted(true);
-      setDismissed(false);
-    }
-    if (n.type === 'billing.balance_credited') setAlerted(false);
-  });
-  const b = balance.data;
-  if (!b || dismissed) return null;
-  if (!alerted && !isLow(b)) return null;
-  const left = b.balance_minor - b.unbilled_minor;
-  return (
-    <div className="banner banner-warning" role="region" aria-label="Low balance" data-testid="low-balance-banner">
-      <Icon name="warning" />
-      <p>
-        <strong>Your balance is low:</strong> <Money minor={left} currency={b.currency} /> left
-        {b.runway_seconds != null && <> — about {formatDuration(b.runway_seconds)} at the current rate</>}. Running
-        allocations are released when it reaches zero.
-      </p>
-      <Link to="/billing" className="button small">
-        Billing
-      </Link>
-      <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setDismissed(true)}>
-        ×
-      </button>
     </div>
   );
 }

@@ -24,3 +24,18 @@ export function isLow(b: Balance): boolean {
   if (b.balance_minor - b.unbilled_minor < 0) return true;
   return b.runway_seconds != null && b.runway_seconds < LOW_RUNWAY_SECONDS;
 }
+
+export type BalanceAlert = 'low' | 'depleted' | null;
+
+/**
+ * Which banner to show: `depleted` when what is available is below zero, or
+ * at zero while something runs, or the server said the balance ran out
+ * (billing.balance_depleted); `low` when isLow or the server warned
+ * (billing.low_balance, billing.auto_release_pending); otherwise none.
+ */
+export function balanceAlert(b: Balance, notified: BalanceAlert = null): BalanceAlert {
+  const left = b.balance_minor - b.unbilled_minor;
+  if (left < 0 || (left <= 0 && b.runway_seconds != null) || (notified === 'depleted' && left <= 0)) return 'depleted';
+  if (notified === 'low' || isLow(b)) return 'low';
+  return null;
+}

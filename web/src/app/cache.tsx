@@ -22,7 +22,12 @@ export function stalePaths(n: Pick<Notification, 'type'>): string[] {
     case 'allocation.status':
       return [...always, '/api/v1/allocations', '/api/v1/billing', '/api/v1/skus', '/api/v1/admin'];
     case 'billing.low_balance':
+    case 'billing.auto_release_pending':
+    case 'billing.balance_depleted':
     case 'billing.balance_credited':
+    case 'payment.succeeded':
+    case 'payment.failed':
+    case 'payment.refunded':
       return [...always, '/api/v1/billing', '/api/v1/admin/users'];
     case 'node.offline':
     case 'node.draining':

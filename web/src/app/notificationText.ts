@@ -134,6 +134,37 @@ function viewFromType(n: Notification, name?: string): NotificationView {
         href: '/billing',
         linkLabel: 'Open billing',
       };
+    case 'billing.auto_release_pending':
+      return {
+        title: 'Your allocations will be released soon',
+        detail: money
+          ? `${money} left. When it reaches zero your running allocations are released. Add credit now to keep them.`
+          : 'When your balance reaches zero your running allocations are released. Add credit now to keep them.',
+        tone: 'danger',
+        href: '/billing?add_credit=1',
+        linkLabel: 'Add credit',
+      };
+    case 'billing.balance_depleted':
+      return {
+        title: 'Your balance ran out',
+        detail: 'Your running allocations are being released and new ones cannot start. Add credit to start again.',
+        tone: 'danger',
+        href: '/billing?add_credit=1',
+        linkLabel: 'Add credit',
+      };
+    case 'payment.succeeded':
+    case 'payment.failed':
+    case 'payment.refunded': {
+      const amount = n.amount_minor != null && n.currency ? formatMoney(n.amount_minor, n.currency) : null;
+      const what = n.type === 'payment.succeeded' ? 'received' : n.type === 'payment.failed' ? 'failed' : 'refunded';
+      return {
+        title: amount ? `Payment of ${amount} ${what}` : `Payment ${what}`,
+        detail: n.body ?? (n.type === 'payment.failed' ? 'Nothing was charged or credited.' : 'See billing for details.'),
+        tone: n.type === 'payment.failed' ? 'danger' : n.type === 'payment.succeeded' ? 'success' : 'info',
+        href: '/billing',
+        linkLabel: 'Open billing',
+      };
+    }
     case 'billing.balance_credited':
       return {
         title: 'Credit was added to your balance',

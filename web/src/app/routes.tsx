@@ -24,6 +24,7 @@ import { NotFoundPage } from '../pages/NotFoundPage';
 import { NotificationsPage } from '../pages/notifications/NotificationsPage';
 import { ProfilePage } from '../pages/settings/ProfilePage';
 import { TokensPage } from '../pages/settings/TokensPage';
+import { NotificationSettingsPage } from '../pages/settings/NotificationSettingsPage';
 import { StoragePage } from '../pages/storage/StoragePage';
 import { TeamPage } from '../pages/teams/TeamPage';
 import { TeamsPage } from '../pages/teams/TeamsPage';
@@ -52,6 +53,7 @@ export const routes: RouteObject[] = [
       { path: 'notifications', element: <NotificationsPage /> },
       { path: 'settings/profile', element: <ProfilePage /> },
       { path: 'settings/tokens', element: <TokensPage /> },
+      { path: 'settings/notifications', element: <NotificationSettingsPage /> },
       {
         path: 'admin',
         element: <RequireAdmin />,

@@ -204,3 +204,40 @@ describe('UserDetailPage storage quota', () => {
     expect((await screen.findByTestId('storage-quota-off')).textContent).toMatch(/not set up on this server/);
   });
 });
+
+describe('UserDetailPage spend limits', () => {
+  const limits = (o: Record<string, number | null>) => ({
+    max_concurrent_gpus: o.max_concurrent_gpus ?? null,
+    max_monthly_spend_minor: o.max_monthly_spend_minor ?? null,
+    max_burn_per_hour_minor: o.max_burn_per_hour_minor ?? null,
+    overrides: { max_concurrent_gpus: null, max_monthly_spend_minor: null, max_burn_per_hour_minor: null, ...o },
+    gpus_in_use: 2,
+    month_start: '2026-12-01T00:00:00Z',
+    usage: [{ currency: 'USD', month_spend_minor: 1234, burn_per_hour_minor: 498 }],
+  });
+
+  it('shows the limits with their use and saves them typed in major units as minor units, blank as the default', async () => {
+    let current = limits({ max_concurrent_gpus: 8 });
+    const s = renderAdmin('/admin/users/:id', `/admin/users/${demo.id}`, UserDetailPage, (r) => {
+      const p = r.url.pathname;
+      if (p === `/api/v1/admin/users/${demo.id}`) return json(200, demo);
+      if (p === `/api/v1/admin/users/${demo.id}/limits` && r.method === 'GET') return json(200, current);
+      if (p === `/api/v1/admin/users/${demo.id}/limits` && r.method === 'PUT') {
+        current = limits(r.body as Record<string, number | null>);
+        return json(200, current);
+      }
+      if (p.endsWith('/balance')) return json(200, balance(0));
+      return json(200, { items: [], next_cursor: '' });
+    });
+    const panel = await screen.findByTestId('admin-user-limits');
+    await waitFor(() => expect(panel.textContent).toContain('2 GPUs of 8'));
+    expect(panel.textContent).toContain('USD 12.34 used · no limit');
+    await waitFor(() => expect((screen.getByLabelText('Most GPUs at once') as HTMLInputElement).value).toBe('8'));
+    fireEvent.change(screen.getByLabelText('Most GPUs at once'), { target: { value: '' } });
+    fireEvent.change(screen.getByLabelText('Most spend per month (USD)'), { target: { value: '1,500.50' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save limits' }));
+    await waitFor(() => expect(panel.textContent).toContain('USD 12.34 of USD 1,500.50'));
+    const puts = s.requests.filter((r) => r.method === 'PUT').map((r) => r.body);
+    expect(puts).toEqual([{ max_concurrent_gpus: null, max_monthly_spend_minor: 150050, max_burn_per_hour_minor: null }]);
+  });
+});

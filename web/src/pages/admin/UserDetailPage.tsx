@@ -26,6 +26,7 @@ import { describeAudit } from '../../features/admin/audit';
 import { formatBytes, formatDateTime, formatRelative, shortId } from '../../lib/format';
 import { UserActions } from '../../features/admin/UserActions';
 import { AdjustBalanceCard } from '../../features/admin/AdjustBalanceCard';
+import { UserLimitsCard } from '../../features/admin/UserLimits';
 import '../../features/admin/admin.css';
 
 export function UserDetailPage() {
@@ -94,6 +95,7 @@ export function UserDetailPage() {
             </Card>
             <RecentAllocations u={u} />
             <StorageQuotaCard u={u} />
+            <UserLimitsCard u={u} />
             <UserActions u={u} />
           </div>
         )}

@@ -92,4 +92,43 @@ describe('BillingPage', () => {
     const call = calls.find((c) => c.url.startsWith('/api/v1/billing/usage/csv'))!;
     expect(call.headers.Authorization).toBe('Bearer tok');
   });
+
+  it('draws daily spend by SKU and the limits with their use, money with its currency', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const since = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+    renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/balance': () => json(200, usdBalance),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/billing/storage-charges': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/billing/daily-spend': () =>
+          json(200, {
+            since,
+            items: [
+              { day: today, sku_id: 'h100-x1', currency: 'USD', amount_minor: 1200 },
+              { day: today, sku_id: 'storage', currency: 'USD', amount_minor: 34 },
+            ],
+          }),
+        'GET /api/v1/billing/limits': () =>
+          json(200, {
+            max_concurrent_gpus: 4,
+            max_monthly_spend_minor: 500000,
+            max_burn_per_hour_minor: null,
+            overrides: { max_concurrent_gpus: 4, max_monthly_spend_minor: null, max_burn_per_hour_minor: null },
+            gpus_in_use: 1,
+            month_start: '2026-12-01T00:00:00Z',
+            usage: [{ currency: 'USD', month_spend_minor: 1234, burn_per_hour_minor: 249 }],
+          }),
+      },
+    });
+    const chart = await screen.findByTestId('spend-chart');
+    expect(chart.querySelectorAll('rect')).toHaveLength(2);
+    expect(chart.textContent).toContain('h100-x1: USD 12.00');
+    expect(chart.textContent).toContain('Storage: USD 0.34');
+    const limits = await screen.findByTestId('spend-limits');
+    expect(limits.textContent).toContain('1 GPU of 4');
+    expect(limits.textContent).toContain('USD 12.34 of USD 5,000.00');
+    expect(limits.textContent).toContain('USD 2.49 used · no limit');
+  });
 });

@@ -3,7 +3,9 @@
 // allocation that became active) with cursor pages and a date filter, and
 // the daily storage charges of a priced storage region (region, day,
 // average size, amount) with their own pages, and the CSV export of the
-// same range (windows and storage charges), fetched with the session's token.
+// same range (windows and storage charges), fetched with the session's token;
+// the daily spend by SKU over the last 30 days, and the spend limits in
+// force with their use.
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { download } from '../../api/client';
@@ -12,6 +14,7 @@ import { teamQuery, useAccount } from '../../app/account';
 import type { StorageCharge, UsageRecord } from '../../api/types';
 import { isLow, useBalance } from '../../app/balance';
 import { AllocationName } from '../../features/user/AllocationName';
+import { LimitsCard, SpendChart } from '../../features/user/SpendLimits';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -183,6 +186,9 @@ export function BillingPage() {
           );
         }}
       </StateView>
+
+      <SpendChart />
+      <LimitsCard />
 
       <Card
         title="Usage"
