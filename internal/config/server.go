@@ -113,6 +113,9 @@ type Server struct {
 
 	// OIDC is sign-in through OpenID Connect providers.
 	OIDC OIDC
+
+	// Payments is top-ups through Stripe.
+	Payments Payments
 }
 
 // StringList is a flag that may be repeated, each value a comma-separated
@@ -166,6 +169,7 @@ func DefaultServer() Server {
 		TerminalMaxSession:    12 * time.Hour,
 		WebsocketMaxPerUser:   64,
 		StorageQuotaBytes:     DefaultStorageQuotaBytes,
+		Payments:              defaultPayments(),
 	}
 }
 
@@ -220,6 +224,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.StorageConfig, "storage-config", c.StorageConfig, "YAML file naming a storage backend per region (fs with a path, or s3 with endpoint, bucket, prefix, key files); see docs/storage.md")
 	fs.Int64Var(&c.StorageQuotaBytes, "storage-quota-bytes", c.StorageQuotaBytes, "a storage namespace's quota in bytes unless an admin overrides it")
 	c.OIDC.register(fs)
+	c.Payments.register(fs)
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
@@ -385,6 +390,7 @@ func (c *Server) Validate() error {
 	}
 	c.validateStorage(add)
 	c.OIDC.validate(add)
+	c.Payments.validate(add)
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {

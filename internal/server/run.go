@@ -40,6 +40,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/oidc"
 	"github.com/gpuaas/gpuaas/internal/outbox"
+	"github.com/gpuaas/gpuaas/internal/payments"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
@@ -68,8 +69,11 @@ type App struct {
 	// Allocations runs the lifecycle; Runtime is where allocations run.
 	Allocations *allocation.Service
 	Billing     *billing.Billing
-	Notify      *notify.Hub   // live notification websockets
-	Inbox       *notify.Inbox // stored notifications
+	// Payments takes top-ups through Stripe (503 payments_disabled
+	// without a key).
+	Payments *payments.Service
+	Notify   *notify.Hub   // live notification websockets
+	Inbox    *notify.Inbox // stored notifications
 	// Sockets caps the user websockets (notifications and terminals) of
 	// this replica, per user and in total.
 	Sockets *connlimit.Limiter
@@ -336,6 +340,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		},
 	}, app.Registry)
 	releaser.svc = app.Allocations
+	app.Payments = payments.New(st, payments.Config{
+		SecretKey: cfg.Payments.StripeSecretKey, WebhookSecrets: cfg.Payments.StripeWebhookSecrets,
+		APIURL: cfg.Payments.StripeAPIURL, MinMinor: cfg.Payments.TopupMinMinor, MaxMinor: cfg.Payments.TopupMaxMinor,
+		PublicURL: cfg.PublicURL,
+	}, app.Naming, app.Registry)
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Telemetry = telemetry.NewRecorder(st, app.Registry)
 	app.Metrics = telemetry.NewReader(st)
@@ -459,6 +468,11 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 			})
 			return nil
 		},
+	}
+	if a.Payments.Enabled() && a.Config.Payments.ReconcileInterval > 0 {
+		loops["payments reconciler"] = func(ctx context.Context) error {
+			return a.Payments.RunReconciler(ctx, a.Config.Payments.ReconcileInterval)
+		}
 	}
 	if ks, ok := a.Runtime.(allocation.KeySetter); ok {
 		pusher := sshkeys.NewPusher(a.Store, a.SSHKeys, ks)
