@@ -61,9 +61,11 @@ test: services
 	scripts/ensure-services.sh docker
 	scripts/ensure-services.sh s3
 	scripts/ensure-services.sh hydra
+	scripts/ensure-services.sh stripe-mock
 	$(GO) vet ./...
 	GPUAAS_TEST_HYDRA=$${GPUAAS_TEST_HYDRA:-$(GPUAAS_HYDRA_DIR)/bin/hydra-v2.3.0} \
 	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} \
+	GPUAAS_TEST_STRIPE_MOCK=$${GPUAAS_TEST_STRIPE_MOCK:-http://127.0.0.1:12111} \
 	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 ./...
 	scripts/web-test.sh
 	scripts/package-test.sh
