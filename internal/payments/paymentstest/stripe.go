@@ -34,7 +34,7 @@ type Stripe struct {
 	seq       int
 	customers map[string]map[string]any
 	sessions  map[string]map[string]any
-	order     []string // session ids, oldest first
+	order     []string                  // session ids, oldest first
 	charges   map[string]map[string]any // by payment intent
 	idem      map[string]stored
 	events    []Event
@@ -547,4 +547,3 @@ func (s *Stripe) testRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
