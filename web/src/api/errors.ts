@@ -158,6 +158,11 @@ const messages: Record<string, string> = {
   storage_quota_exceeded: 'This would go over your storage quota. Delete some files, or ask an administrator for more space.',
   storage_disabled:
     'Storage is not set up on this server: an operator has to configure it before files can be kept here. Your allocations work without it.',
+  payments_disabled: 'Payments are not set up on this server. Ask an administrator to add credit.',
+  amount_out_of_range: 'That amount is outside what can be paid in one top-up.',
+  refund_exceeds_payment: 'That is more than is left to refund of this payment.',
+  stripe_error: 'The payment provider did not answer as expected. Try again in a moment.',
+  invalid_signature: 'The payment provider’s message could not be verified.',
   rate_limited: 'Too many requests. Wait a moment and try again.',
   too_many_connections: 'Too many open connections. Close a terminal or another tab and try again.',
   too_many_websockets: 'Too many open connections. Close a terminal or another tab and try again.',
