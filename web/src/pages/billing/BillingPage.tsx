@@ -22,6 +22,7 @@ import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { csvFilename, usageRange } from '../../features/user/billing';
 import { formatDateTime, formatDuration } from '../../lib/format';
+import { AddCreditCard, PaymentHistoryCard, usePayments } from './Payments';
 import '../../features/user/user.css';
 
 const PAGE_SIZE = 20;
@@ -116,6 +117,7 @@ export function BillingPage() {
   };
 
   const b = balance.data;
+  const payments = usePayments();
   return (
     <Page
       title="Billing"
@@ -147,6 +149,8 @@ export function BillingPage() {
                       <Money minor={b.balance_minor} currency={b.currency} /> on the ledger,{' '}
                       <Money minor={b.unbilled_minor} currency={b.currency} /> used and not yet debited
                     </>
+                  ) : payments ? (
+                    'Add credit below; an administrator may add some too.'
                   ) : (
                     'Credit is added by an administrator.'
                   )
@@ -179,6 +183,8 @@ export function BillingPage() {
           );
         }}
       </StateView>
+
+      {payments && <AddCreditCard cfg={payments} />}
 
       <Card
         title="Usage"
@@ -271,6 +277,8 @@ export function BillingPage() {
           day.
         </p>
       </Card>
+
+      {payments && <PaymentHistoryCard />}
     </Page>
   );
 }
