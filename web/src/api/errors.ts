@@ -190,6 +190,19 @@ function num(v: unknown): number | null {
 /** The human message for an error, from its code and details; the server's message only for a code we do not know. */
 export function describeError(err: ApiError): string {
   const d = err.details;
+  if (err.code === 'amount_out_of_range') {
+    const min = num(d.min_minor);
+    const max = num(d.max_minor);
+    if (min !== null && max !== null && typeof d.currency === 'string') {
+      return `One top-up must be between ${formatMoney(min, d.currency)} and ${formatMoney(max, d.currency)}.`;
+    }
+  }
+  if (err.code === 'refund_exceeds_payment') {
+    const left = num(d.refundable_minor);
+    if (left !== null && typeof d.currency === 'string') {
+      return `At most ${formatMoney(left, d.currency)} of this payment can still be refunded.`;
+    }
+  }
   if (err.code === 'insufficient_funds') {
     const need = num(d.required_minor);
     const have = num(d.balance_minor);
