@@ -235,3 +235,33 @@ func TestReconcileRepairsLostWebhooks(t *testing.T) {
 	}
 	e.checkLedger()
 }
+
+// TestRefundRacesDashboardRefund: an admin refund and a refund made in
+// Stripe's dashboard at the same moment, with every charge.refunded event
+// delivered concurrently and again later, book exactly what Stripe holds.
+func TestRefundRacesDashboardRefund(t *testing.T) {
+	e := start(t, options{})
+	admin, _ := e.srv.As("admin")
+	cs, sess, u := e.paid(10_000)
+	path := "/api/v1/admin/payments/" + cs.Id.String() + "/refunds"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if st, code := call(t, admin, "POST", path, api.RefundRequest{AmountMinor: 3000, Reason: "race"}, "race", nil); st != 201 {
+			t.Errorf("admin refund: %d %s", st, code)
+		}
+	}()
+	dash, err := e.stripe.DashboardRefund(sess, 2000)
+	must(t, err)
+	e.deliver(dash)
+	<-done
+	for _, ev := range e.stripe.Events() {
+		if ev.Type == "charge.refunded" {
+			e.deliver(ev)
+		}
+	}
+	if got := e.payment(cs.Id).Payment; got.RefundedMinor != 5000 || e.balance(u.Id) != 5000 {
+		t.Fatalf("refunded %d, balance %d; want 5000 and 5000", got.RefundedMinor, e.balance(u.Id))
+	}
+	e.checkLedger()
+}
