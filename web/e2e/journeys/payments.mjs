@@ -38,7 +38,7 @@ export async function run({ page, context, accounts, baseURL, step, newPage }) {
     await page.goto('/billing');
     const form = page.getByTestId('add-credit');
     await form.waitFor();
-    await form.getByText('USD 25.00').click();
+    await form.getByRole('radio', { name: 'USD 25.00' }).check();
     await axeScan(page, 'billing-add-credit');
     await shot(page, 'billing-add-credit');
     await form.getByRole('button', { name: 'Pay USD 25.00' }).click();

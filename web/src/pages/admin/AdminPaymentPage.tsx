@@ -15,6 +15,7 @@ import { StateView } from '../../components/StateView';
 import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { parseAmount } from '../../features/admin/amount';
+import { useUserLookup } from '../../features/admin/lookups';
 import { statusLabel } from '../../features/user/payments';
 import { currencyDigits, formatDateTime, formatMoney, shortId } from '../../lib/format';
 import { newIdempotencyKey } from '../../lib/idempotency';
@@ -58,6 +59,7 @@ export function AdminPaymentPage() {
 
 function Summary({ d }: { d: PaymentDetail }) {
   const p = d.payment;
+  const users = useUserLookup();
   const rows: [string, ReactNode][] = [
     ['Amount', <Money minor={p.amount_minor} currency={p.currency} />],
     [
@@ -69,7 +71,7 @@ function Summary({ d }: { d: PaymentDetail }) {
     ],
     ['Refunded', <Money minor={p.refunded_minor} currency={p.currency} />],
     ['Held by a dispute', <Money minor={p.disputed_minor} currency={p.currency} />],
-    ['User', <Link to={`/admin/users/${p.user_id}`}>{shortId(p.user_id)}</Link>],
+    ['User', <Link to={`/admin/users/${p.user_id}`}>{users.name(p.user_id) ?? shortId(p.user_id)}</Link>],
     ['Started', formatDateTime(p.created_at)],
     ['Credited', p.credited_at ? formatDateTime(p.credited_at) : '—'],
     ['Checkout Session', <code>{p.stripe_checkout_session_id}</code>],

@@ -185,6 +185,7 @@ export function BillingPage() {
       </StateView>
 
       {payments && <AddCreditCard cfg={payments} />}
+      {payments && <PaymentHistoryCard />}
 
       <Card
         title="Usage"
@@ -277,8 +278,6 @@ export function BillingPage() {
           day.
         </p>
       </Card>
-
-      {payments && <PaymentHistoryCard />}
     </Page>
   );
 }
