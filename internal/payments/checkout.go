@@ -73,7 +73,11 @@ func (s *Service) Checkout(ctx context.Context, tx *store.Store, user uuid.UUID,
 		CancelURL:  stripe.String(base + "/billing/payments/" + id.String() + "?cancelled=1"),
 		ExpiresAt:  stripe.Int64(s.now().Add(CheckoutTTL).Unix()),
 	}
-	params.SetIdempotencyKey(stripeKey("checkout", user.String(), key))
+	// No Idempotency-Key of ours: the params name this attempt's payment
+	// id and expiry, so a retry after a rollback is another request to
+	// Stripe (stripe-go still sends one key across its own network
+	// retries). The session of a rolled-back attempt reached nobody and
+	// expires unpaid; our key's stored response guards the user's retries.
 	sess, err := s.sc.V1CheckoutSessions.Create(ctx, params)
 	if err != nil {
 		return api.CheckoutSession{}, stripeErr("create a Checkout Session", err)
