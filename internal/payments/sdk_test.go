@@ -2,6 +2,7 @@ package payments_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/sdk"
@@ -46,5 +47,40 @@ func TestSDKPayments(t *testing.T) {
 	}
 	if _, err := c.AdminReconcilePayments(ctx); err == nil {
 		t.Fatal("a user reconciled")
+	}
+}
+
+func TestPaymentListsPageAndFilter(t *testing.T) {
+	e := start(t, options{})
+	admin, _ := e.srv.As("admin")
+	c, u := e.srv.As("user")
+	other, _ := e.srv.As("user")
+	for range 3 {
+		e.checkout(c, 1000)
+	}
+	e.checkout(other, 2000)
+	first, err := c.ListPayments(ctx, api.ListPaymentsParams{PageSize: sdk.Ptr(2)})
+	must(t, err)
+	if len(first.Items) != 2 || first.NextCursor == "" {
+		t.Fatalf("first page %+v", first)
+	}
+	second, err := c.ListPayments(ctx, api.ListPaymentsParams{PageSize: sdk.Ptr(2), Cursor: &first.NextCursor})
+	must(t, err)
+	if len(second.Items) != 1 || second.NextCursor != "" || second.Items[0].Id == first.Items[1].Id ||
+		!second.Items[0].CreatedAt.Before(first.Items[1].CreatedAt.Add(time.Millisecond)) {
+		t.Fatalf("second page %+v", second)
+	}
+	mine, err := admin.AdminListPayments(ctx, api.AdminListPaymentsParams{UserId: &u.Id})
+	must(t, err)
+	all, err := admin.AdminListPayments(ctx, api.AdminListPaymentsParams{})
+	must(t, err)
+	future := time.Now().Add(time.Hour)
+	none, err := admin.AdminListPayments(ctx, api.AdminListPaymentsParams{Since: &future})
+	must(t, err)
+	past := time.Now().Add(-time.Hour)
+	recent, err := admin.AdminListPayments(ctx, api.AdminListPaymentsParams{Since: &past, Until: &future})
+	must(t, err)
+	if len(mine.Items) != 3 || len(all.Items) != 4 || len(none.Items) != 0 || len(recent.Items) != 4 {
+		t.Fatalf("admin lists: user %d, all %d, future %d, recent %d", len(mine.Items), len(all.Items), len(none.Items), len(recent.Items))
 	}
 }
