@@ -175,6 +175,11 @@ func TestWebhookSignatureRefused(t *testing.T) {
 			t.Errorf("%s: rejected{reason=%s} went %v → %v", tc.name, tc.reason, before, after)
 		}
 	}
+	// A body over the cap is refused before anything reads it.
+	big := []byte(`{"id":"evt_big","object":"event","type":"x","pad":"` + strings.Repeat("a", payments.MaxWebhookBytes) + `"}`)
+	if st, err := paymentstest.Deliver(e.srv.HTTPClient(), e.hook, big, now, secretA); err != nil || st != 413 {
+		t.Errorf("oversized body: %d %v", st, err)
+	}
 	if b := e.balance(u.Id); b != 0 {
 		t.Fatalf("balance %d after refused deliveries", b)
 	}
