@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stripe/stripe-go/v86"
@@ -327,6 +328,9 @@ func (s *Service) save(ctx context.Context, tx *store.Store, p db.Payment, up db
 		slog.WarnContext(ctx, "payment status change not allowed; kept", "payment_id", p.ID, "from", p.Status, "to", up.Status)
 		up.Status = p.Status
 	}
+	if same(up, updateOf(p)) {
+		return p, nil // a redelivery or a reconciliation that found nothing new: no write
+	}
 	np, err := tx.UpdatePayment(ctx, up)
 	if err != nil {
 		return db.Payment{}, fmt.Errorf("update payment: %w", err)
@@ -340,4 +344,13 @@ func (s *Service) save(ctx context.Context, tx *store.Store, p db.Payment, up db
 		}
 	}
 	return np, nil
+}
+
+// same reports whether two updates write the same values.
+func same(a, b db.UpdatePaymentParams) bool {
+	eqS := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	eqT := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.ID == b.ID && a.Status == b.Status && eqS(a.StripePaymentIntentID, b.StripePaymentIntentID) &&
+		eqT(a.CreditedAt, b.CreditedAt) && a.RefundedMinor == b.RefundedMinor && a.DisputedMinor == b.DisputedMinor &&
+		eqS(a.DisputeID, b.DisputeID) && eqS(a.DisputeStatus, b.DisputeStatus) && a.Mismatch == b.Mismatch
 }
