@@ -12,7 +12,8 @@
 //
 // Money moves only through package ledger, and every posting's idempotency
 // key names the payment and the step: "payment:<session>:credit",
-// "payment:<id>:refund:<re_…>", "payment:<id>:refunded-upto:<cumulative>",
+// "payment:<id>:refunded-upto:<cumulative>" (admin refunds and
+// charge.refunded alike, so either books what the other has not),
 // "payment:<id>:dispute:<dp_…>:freeze" and ":unfreeze". Each change locks
 // the payment's row first (FOR UPDATE), then the ledger accounts, so
 // webhooks, reconciliation and admin refunds for one payment run one at a

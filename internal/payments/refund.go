@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -61,6 +62,9 @@ func (s *Service) Refund(ctx context.Context, tx *store.Store, actor, id uuid.UU
 		Reason:        stripe.String("requested_by_customer"),
 		Metadata:      map[string]string{"payment_id": p.ID.String(), "actor_user_id": actor.String()},
 	}
+	// The charge comes back with its cumulative amount_refunded, so this
+	// refund is booked as charge.refunded would book it: up to that total.
+	params.AddExpand("charge")
 	params.SetIdempotencyKey(stripeKey("refund", p.ID.String(), actor.String(), key))
 	re, err := s.sc.V1Refunds.Create(ctx, params)
 	if err != nil {
@@ -72,20 +76,45 @@ func (s *Service) Refund(ctx context.Context, tx *store.Store, actor, id uuid.UU
 		}
 		return api.PaymentDetail{}, stripeErr("create a refund", err)
 	}
-	if _, err := ledger.Post(ctx, tx, ledger.Posting{
-		Key: "payment:" + p.ID.String() + ":refund:" + re.ID, Kind: ledger.KindPayment, UserID: p.UserID, Actor: actor,
-		Memo: "refund of top-up " + p.ID.String() + ": " + reason, Currency: p.Currency, Amount: -req.AmountMinor,
-	}); err != nil {
-		return api.PaymentDetail{}, err
+	cumulative := p.RefundedMinor + req.AmountMinor
+	if re.Charge != nil && re.Charge.AmountRefunded > 0 {
+		cumulative = re.Charge.AmountRefunded
 	}
-	if err := tx.InsertPaymentRefund(ctx, db.InsertPaymentRefundParams{
-		ID: uuid.Must(uuid.NewV7()), PaymentID: p.ID, StripeRefundID: &re.ID, AmountMinor: req.AmountMinor,
+	// booked may differ from the amount asked: less when an earlier attempt
+	// of this request (rolled back here, replayed by Stripe) was already
+	// booked from its webhook; more when a dashboard refund not yet heard
+	// of is in the total. Both keep the ledger equal to Stripe's total.
+	booked := min(cumulative, p.AmountMinor) - p.RefundedMinor
+	if booked < 0 {
+		booked = 0
+	}
+	if booked > 0 {
+		if _, err := ledger.Post(ctx, tx, ledger.Posting{
+			Key: "payment:" + p.ID.String() + ":refunded-upto:" + strconv.FormatInt(p.RefundedMinor+booked, 10), Kind: ledger.KindPayment,
+			UserID: p.UserID, Actor: actor, Memo: "refund of top-up " + p.ID.String() + ": " + reason, Currency: p.Currency, Amount: -booked,
+		}); err != nil {
+			return api.PaymentDetail{}, err
+		}
+	}
+	ours := min(req.AmountMinor, booked)
+	rows := []db.InsertPaymentRefundParams{{
+		ID: uuid.Must(uuid.NewV7()), PaymentID: p.ID, StripeRefundID: &re.ID, AmountMinor: ours,
 		Reason: reason, Source: "admin", ActorUserID: uuid.NullUUID{UUID: actor, Valid: true},
-	}); err != nil {
-		return api.PaymentDetail{}, fmt.Errorf("insert refund: %w", err)
+	}}
+	if booked > ours {
+		rows = append(rows, db.InsertPaymentRefundParams{ID: uuid.Must(uuid.NewV7()), PaymentID: p.ID,
+			AmountMinor: booked - ours, Reason: "refunded in Stripe", Source: "stripe"})
+	}
+	for _, r := range rows {
+		if r.AmountMinor == 0 {
+			continue
+		}
+		if err := tx.InsertPaymentRefund(ctx, r); err != nil {
+			return api.PaymentDetail{}, fmt.Errorf("insert refund: %w", err)
+		}
 	}
 	up := updateOf(p)
-	up.RefundedMinor = p.RefundedMinor + req.AmountMinor
+	up.RefundedMinor = p.RefundedMinor + booked
 	up.Status = settled(withRefunded(p, up.RefundedMinor))
 	if err := audit.Record(ctx, tx.Queries, audit.Entry{
 		Actor: actor, Action: audit.ActionPaymentRefund, TargetType: "payment", TargetID: p.ID.String(),

@@ -265,3 +265,28 @@ func TestRefundRacesDashboardRefund(t *testing.T) {
 	}
 	e.checkLedger()
 }
+
+// TestRefundBooksStripesTotal: a dashboard refund whose webhook has not
+// come yet is in the total Stripe answers our refund with; both are
+// booked then, and the late webhooks book nothing more.
+func TestRefundBooksStripesTotal(t *testing.T) {
+	e := start(t, options{})
+	admin, _ := e.srv.As("admin")
+	cs, sess, u := e.paid(10_000)
+	dash, err := e.stripe.DashboardRefund(sess, 2000)
+	must(t, err)
+	var d api.PaymentDetail
+	if st, code := call(t, admin, "POST", "/api/v1/admin/payments/"+cs.Id.String()+"/refunds",
+		api.RefundRequest{AmountMinor: 3000, Reason: "asked"}, "k", &d); st != 201 {
+		t.Fatalf("refund: %d %s", st, code)
+	}
+	if d.Payment.RefundedMinor != 5000 || len(d.Refunds) != 2 || e.balance(u.Id) != 5000 {
+		t.Fatalf("after refund: %+v, balance %d", d, e.balance(u.Id))
+	}
+	e.deliver(dash)
+	e.deliver(e.lastEvent("charge.refunded"))
+	if got := e.payment(cs.Id); got.Payment.RefundedMinor != 5000 || len(got.Refunds) != 2 || e.balance(u.Id) != 5000 {
+		t.Fatalf("after webhooks: %+v, balance %d", got, e.balance(u.Id))
+	}
+	e.checkLedger()
+}

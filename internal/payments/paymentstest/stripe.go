@@ -295,6 +295,15 @@ func (s *Stripe) createRefund(_ *http.Request, form url.Values) (any, *apiErr) {
 		return nil, e
 	}
 	re["metadata"] = metadata(form, "metadata")
+	for k, v := range form {
+		if strings.HasPrefix(k, "expand") && len(v) > 0 && v[0] == "charge" {
+			snap := map[string]any{}
+			for ck, cv := range ch {
+				snap[ck] = cv
+			}
+			re["charge"] = snap
+		}
+	}
 	if r := form.Get("reason"); r != "" {
 		re["reason"] = r
 	}
