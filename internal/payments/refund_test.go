@@ -1,6 +1,8 @@
 package payments_test
 
 import (
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,6 +289,40 @@ func TestRefundBooksStripesTotal(t *testing.T) {
 	e.deliver(e.lastEvent("charge.refunded"))
 	if got := e.payment(cs.Id); got.Payment.RefundedMinor != 5000 || len(got.Refunds) != 2 || e.balance(u.Id) != 5000 {
 		t.Fatalf("after webhooks: %+v, balance %d", got, e.balance(u.Id))
+	}
+	e.checkLedger()
+}
+
+// TestConcurrentReconcilesAndWebhooksCreditOnce: reconciliation runs on
+// several replicas at once while the late webhooks arrive too.
+func TestConcurrentReconcilesAndWebhooksCreditOnce(t *testing.T) {
+	e := start(t, options{})
+	c, u := e.srv.As("user")
+	var evs []paymentstest.Event
+	for range 20 {
+		_, sess := e.checkout(c, 700)
+		ev, err := e.stripe.Pay(sess, false)
+		must(t, err)
+		evs = append(evs, ev...)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := e.srv.App.Payments.Reconcile(ctx); err != nil {
+				t.Errorf("reconcile: %v", err)
+			}
+		})
+	}
+	for _, ev := range evs {
+		wg.Go(func() {
+			if st, err := paymentstest.Deliver(http.DefaultClient, e.hook, ev.Body, time.Time{}, secretA); err != nil || st != 200 {
+				t.Errorf("deliver %s: %d %v", ev.ID, st, err)
+			}
+		})
+	}
+	wg.Wait()
+	if b := e.balance(u.Id); b != 20*700 {
+		t.Fatalf("balance %d, want %d", b, 20*700)
 	}
 	e.checkLedger()
 }
