@@ -62,11 +62,13 @@ test: services
 	scripts/ensure-services.sh s3
 	scripts/ensure-services.sh hydra
 	scripts/ensure-services.sh mailpit
+	scripts/ensure-services.sh stripe-mock
 	$(GO) vet ./...
 	GPUAAS_TEST_SMTP=$${GPUAAS_TEST_SMTP:-smtp://127.0.0.1:1025} \
 	GPUAAS_TEST_MAILPIT_API=$${GPUAAS_TEST_MAILPIT_API:-http://127.0.0.1:8025} \
 	GPUAAS_TEST_HYDRA=$${GPUAAS_TEST_HYDRA:-$(GPUAAS_HYDRA_DIR)/bin/hydra-v2.3.0} \
 	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} \
+	GPUAAS_TEST_STRIPE_MOCK=$${GPUAAS_TEST_STRIPE_MOCK:-http://127.0.0.1:12111} \
 	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 ./...
 	scripts/web-test.sh
 	scripts/package-test.sh

@@ -297,6 +297,60 @@ func (e NodeStatus) Valid() bool {
 	}
 }
 
+// Defines values for PaymentRefundSource.
+const (
+	PaymentRefundSourceAdmin  PaymentRefundSource = "admin"
+	PaymentRefundSourceStripe PaymentRefundSource = "stripe"
+)
+
+// Valid indicates whether the value is a known member of the PaymentRefundSource enum.
+func (e PaymentRefundSource) Valid() bool {
+	switch e {
+	case PaymentRefundSourceAdmin:
+		return true
+	case PaymentRefundSourceStripe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentStatus.
+const (
+	PaymentStatusDisputed          PaymentStatus = "disputed"
+	PaymentStatusExpired           PaymentStatus = "expired"
+	PaymentStatusFailed            PaymentStatus = "failed"
+	PaymentStatusFailedReconcile   PaymentStatus = "failed_reconcile"
+	PaymentStatusPartiallyRefunded PaymentStatus = "partially_refunded"
+	PaymentStatusPending           PaymentStatus = "pending"
+	PaymentStatusRefunded          PaymentStatus = "refunded"
+	PaymentStatusSucceeded         PaymentStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the PaymentStatus enum.
+func (e PaymentStatus) Valid() bool {
+	switch e {
+	case PaymentStatusDisputed:
+		return true
+	case PaymentStatusExpired:
+		return true
+	case PaymentStatusFailed:
+		return true
+	case PaymentStatusFailedReconcile:
+		return true
+	case PaymentStatusPartiallyRefunded:
+		return true
+	case PaymentStatusPending:
+		return true
+	case PaymentStatusRefunded:
+		return true
+	case PaymentStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleAdmin Role = "admin"
@@ -373,12 +427,14 @@ const (
 	AuditCategoryAuth       AuditCategory = "auth"
 	AuditCategoryBilling    AuditCategory = "billing"
 	AuditCategoryNode       AuditCategory = "node"
+	AuditCategoryPayment    AuditCategory = "payment"
 	AuditCategoryRegion     AuditCategory = "region"
 	AuditCategorySigningKey AuditCategory = "signing_key"
 	AuditCategorySku        AuditCategory = "sku"
 	AuditCategorySsh        AuditCategory = "ssh"
 	AuditCategorySshKey     AuditCategory = "ssh_key"
 	AuditCategoryStorage    AuditCategory = "storage"
+	AuditCategoryTeam       AuditCategory = "team"
 	AuditCategoryTerminal   AuditCategory = "terminal"
 	AuditCategoryUser       AuditCategory = "user"
 )
@@ -396,6 +452,8 @@ func (e AuditCategory) Valid() bool {
 		return true
 	case AuditCategoryNode:
 		return true
+	case AuditCategoryPayment:
+		return true
 	case AuditCategoryRegion:
 		return true
 	case AuditCategorySigningKey:
@@ -407,6 +465,8 @@ func (e AuditCategory) Valid() bool {
 	case AuditCategorySshKey:
 		return true
 	case AuditCategoryStorage:
+		return true
+	case AuditCategoryTeam:
 		return true
 	case AuditCategoryTerminal:
 		return true
@@ -424,12 +484,14 @@ const (
 	AdminListAuditLogsParamsCategoryAuth       AdminListAuditLogsParamsCategory = "auth"
 	AdminListAuditLogsParamsCategoryBilling    AdminListAuditLogsParamsCategory = "billing"
 	AdminListAuditLogsParamsCategoryNode       AdminListAuditLogsParamsCategory = "node"
+	AdminListAuditLogsParamsCategoryPayment    AdminListAuditLogsParamsCategory = "payment"
 	AdminListAuditLogsParamsCategoryRegion     AdminListAuditLogsParamsCategory = "region"
 	AdminListAuditLogsParamsCategorySigningKey AdminListAuditLogsParamsCategory = "signing_key"
 	AdminListAuditLogsParamsCategorySku        AdminListAuditLogsParamsCategory = "sku"
 	AdminListAuditLogsParamsCategorySsh        AdminListAuditLogsParamsCategory = "ssh"
 	AdminListAuditLogsParamsCategorySshKey     AdminListAuditLogsParamsCategory = "ssh_key"
 	AdminListAuditLogsParamsCategoryStorage    AdminListAuditLogsParamsCategory = "storage"
+	AdminListAuditLogsParamsCategoryTeam       AdminListAuditLogsParamsCategory = "team"
 	AdminListAuditLogsParamsCategoryTerminal   AdminListAuditLogsParamsCategory = "terminal"
 	AdminListAuditLogsParamsCategoryUser       AdminListAuditLogsParamsCategory = "user"
 )
@@ -447,6 +509,8 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 		return true
 	case AdminListAuditLogsParamsCategoryNode:
 		return true
+	case AdminListAuditLogsParamsCategoryPayment:
+		return true
 	case AdminListAuditLogsParamsCategoryRegion:
 		return true
 	case AdminListAuditLogsParamsCategorySigningKey:
@@ -458,6 +522,8 @@ func (e AdminListAuditLogsParamsCategory) Valid() bool {
 	case AdminListAuditLogsParamsCategorySshKey:
 		return true
 	case AdminListAuditLogsParamsCategoryStorage:
+		return true
+	case AdminListAuditLogsParamsCategoryTeam:
 		return true
 	case AdminListAuditLogsParamsCategoryTerminal:
 		return true
@@ -475,12 +541,14 @@ const (
 	AdminExportAuditLogsParamsCategoryAuth       AdminExportAuditLogsParamsCategory = "auth"
 	AdminExportAuditLogsParamsCategoryBilling    AdminExportAuditLogsParamsCategory = "billing"
 	AdminExportAuditLogsParamsCategoryNode       AdminExportAuditLogsParamsCategory = "node"
+	AdminExportAuditLogsParamsCategoryPayment    AdminExportAuditLogsParamsCategory = "payment"
 	AdminExportAuditLogsParamsCategoryRegion     AdminExportAuditLogsParamsCategory = "region"
 	AdminExportAuditLogsParamsCategorySigningKey AdminExportAuditLogsParamsCategory = "signing_key"
 	AdminExportAuditLogsParamsCategorySku        AdminExportAuditLogsParamsCategory = "sku"
 	AdminExportAuditLogsParamsCategorySsh        AdminExportAuditLogsParamsCategory = "ssh"
 	AdminExportAuditLogsParamsCategorySshKey     AdminExportAuditLogsParamsCategory = "ssh_key"
 	AdminExportAuditLogsParamsCategoryStorage    AdminExportAuditLogsParamsCategory = "storage"
+	AdminExportAuditLogsParamsCategoryTeam       AdminExportAuditLogsParamsCategory = "team"
 	AdminExportAuditLogsParamsCategoryTerminal   AdminExportAuditLogsParamsCategory = "terminal"
 	AdminExportAuditLogsParamsCategoryUser       AdminExportAuditLogsParamsCategory = "user"
 )
@@ -498,6 +566,8 @@ func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 		return true
 	case AdminExportAuditLogsParamsCategoryNode:
 		return true
+	case AdminExportAuditLogsParamsCategoryPayment:
+		return true
 	case AdminExportAuditLogsParamsCategoryRegion:
 		return true
 	case AdminExportAuditLogsParamsCategorySigningKey:
@@ -509,6 +579,8 @@ func (e AdminExportAuditLogsParamsCategory) Valid() bool {
 	case AdminExportAuditLogsParamsCategorySshKey:
 		return true
 	case AdminExportAuditLogsParamsCategoryStorage:
+		return true
+	case AdminExportAuditLogsParamsCategoryTeam:
 		return true
 	case AdminExportAuditLogsParamsCategoryTerminal:
 		return true
@@ -832,6 +904,32 @@ type BalanceResponse struct {
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+}
+
+// CheckoutSession defines model for CheckoutSession.
+type CheckoutSession struct {
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	ExpiresAt   time.Time `json:"expires_at"`
+
+	// Id The payment's id.
+	Id     openapi_types.UUID `json:"id"`
+	Status PaymentStatus      `json:"status"`
+
+	// Url Stripe's hosted Checkout page: send the user there.
+	Url string `json:"url"`
+}
+
+// CheckoutSessionRequest defines model for CheckoutSessionRequest.
+type CheckoutSessionRequest struct {
+	// AmountMinor Within --topup-min-minor..--topup-max-minor.
+	AmountMinor int64 `json:"amount_minor"`
+
+	// Currency The deployment's currency, any case.
+	Currency string `json:"currency"`
+
+	// Team A team to credit instead of the caller (teams are not wired yet: 404).
+	Team *openapi_types.UUID `json:"team,omitempty"`
 }
 
 // CloseUsageRequest defines model for CloseUsageRequest.
@@ -1372,6 +1470,106 @@ type PasswordResetLink struct {
 	Url string `json:"url"`
 }
 
+// Payment defines model for Payment.
+type Payment struct {
+	AmountMinor int64      `json:"amount_minor"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CreditedAt  *time.Time `json:"credited_at,omitempty"`
+	Currency    string     `json:"currency"`
+
+	// DisputedMinor Frozen by an open or lost dispute.
+	DisputedMinor int64              `json:"disputed_minor"`
+	ExpiresAt     time.Time          `json:"expires_at"`
+	Id            openapi_types.UUID `json:"id"`
+
+	// Mismatch Why the payment is failed_reconcile.
+	Mismatch *string `json:"mismatch,omitempty"`
+
+	// RefundedMinor Refunds booked so far.
+	RefundedMinor int64         `json:"refunded_minor"`
+	Status        PaymentStatus `json:"status"`
+
+	// StripeCheckoutSessionId Admins only.
+	StripeCheckoutSessionId *string `json:"stripe_checkout_session_id,omitempty"`
+
+	// StripeCustomerId Admins only.
+	StripeCustomerId *string `json:"stripe_customer_id,omitempty"`
+
+	// StripePaymentIntentId Admins only.
+	StripePaymentIntentId *string             `json:"stripe_payment_intent_id,omitempty"`
+	TeamId                *openapi_types.UUID `json:"team_id,omitempty"`
+	UpdatedAt             time.Time           `json:"updated_at"`
+	UserId                openapi_types.UUID  `json:"user_id"`
+}
+
+// PaymentDetail defines model for PaymentDetail.
+type PaymentDetail struct {
+	Payment Payment         `json:"payment"`
+	Refunds []PaymentRefund `json:"refunds"`
+}
+
+// PaymentList defines model for PaymentList.
+type PaymentList struct {
+	Items      []Payment `json:"items"`
+	NextCursor string    `json:"next_cursor"`
+}
+
+// PaymentRefund defines model for PaymentRefund.
+type PaymentRefund struct {
+	ActorUserId *openapi_types.UUID `json:"actor_user_id,omitempty"`
+	AmountMinor int64               `json:"amount_minor"`
+	CreatedAt   time.Time           `json:"created_at"`
+	Id          openapi_types.UUID  `json:"id"`
+	Reason      string              `json:"reason"`
+
+	// Source admin: refunded here; stripe: found in a charge.refunded event (a refund made in Stripe's dashboard).
+	Source         PaymentRefundSource `json:"source"`
+	StripeRefundId *string             `json:"stripe_refund_id,omitempty"`
+}
+
+// PaymentRefundSource admin: refunded here; stripe: found in a charge.refunded event (a refund made in Stripe's dashboard).
+type PaymentRefundSource string
+
+// PaymentStatus defines model for PaymentStatus.
+type PaymentStatus string
+
+// PaymentsConfig defines model for PaymentsConfig.
+type PaymentsConfig struct {
+	// Currency The deployment's currency (ISO 4217).
+	Currency string `json:"currency"`
+
+	// Enabled false without a Stripe secret key: hide Add credit.
+	Enabled  bool  `json:"enabled"`
+	MaxMinor int64 `json:"max_minor"`
+	MinMinor int64 `json:"min_minor"`
+}
+
+// PortalSession defines model for PortalSession.
+type PortalSession struct {
+	Url string `json:"url"`
+}
+
+// ReconcileMismatch defines model for ReconcileMismatch.
+type ReconcileMismatch struct {
+	PaymentId               openapi_types.UUID `json:"payment_id"`
+	Reason                  string             `json:"reason"`
+	StripeCheckoutSessionId string             `json:"stripe_checkout_session_id"`
+}
+
+// ReconcileReport defines model for ReconcileReport.
+type ReconcileReport struct {
+	// Credited Payments credited now (their webhook never came).
+	Credited int `json:"credited"`
+
+	// Expired Pending payments marked expired.
+	Expired    int                 `json:"expired"`
+	Failed     int                 `json:"failed"`
+	Mismatches []ReconcileMismatch `json:"mismatches"`
+
+	// SessionsSeen Checkout Sessions listed from Stripe.
+	SessionsSeen int `json:"sessions_seen"`
+}
+
 // RedeemPasswordResetRequest defines model for RedeemPasswordResetRequest.
 type RedeemPasswordResetRequest struct {
 	// NewPassword At least 12 characters, not a common password.
@@ -1385,6 +1583,15 @@ type RedeemPasswordResetRequest struct {
 type RefreshRequest struct {
 	// RefreshToken Omit it to use the `gpuaas_refresh` cookie instead.
 	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+// RefundRequest defines model for RefundRequest.
+type RefundRequest struct {
+	// AmountMinor Positive; at most what is left to refund.
+	AmountMinor int64 `json:"amount_minor"`
+
+	// Reason 1 to 500 characters; kept in the audit log.
+	Reason string `json:"reason"`
 }
 
 // RegionList defines model for RegionList.
@@ -1767,6 +1974,13 @@ type UserSummary struct {
 	Username string             `json:"username"`
 }
 
+// WebhookAck defines model for WebhookAck.
+type WebhookAck struct {
+	// Duplicate The event was seen before; nothing changed.
+	Duplicate *bool `json:"duplicate,omitempty"`
+	Received  bool  `json:"received"`
+}
+
 // WorkloadPort defines model for WorkloadPort.
 type WorkloadPort struct {
 	// Name 1 to 32 of a-z 0-9 -, starting with a letter; unique in the workload.
@@ -1831,6 +2045,9 @@ type Cursor = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// IdempotencyKeyRequired defines model for IdempotencyKeyRequired.
+type IdempotencyKeyRequired = string
+
 // MetricsSince defines model for MetricsSince.
 type MetricsSince = string
 
@@ -1842,6 +2059,9 @@ type NodeID = openapi_types.UUID
 
 // PageSize defines model for PageSize.
 type PageSize = int
+
+// PaymentID defines model for PaymentID.
+type PaymentID = openapi_types.UUID
 
 // Region defines model for Region.
 type Region = string
@@ -1894,8 +2114,14 @@ type NotFound = Error
 // PaymentRequired defines model for PaymentRequired.
 type PaymentRequired = Error
 
+// PaymentsDisabled defines model for PaymentsDisabled.
+type PaymentsDisabled = Error
+
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
+
+// StripeError defines model for StripeError.
+type StripeError = Error
 
 // TooLarge defines model for TooLarge.
 type TooLarge = Error
@@ -1938,7 +2164,7 @@ type AdminListAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, payment, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
 	Category *AdminListAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
@@ -1965,7 +2191,7 @@ type AdminExportAuditLogsParams struct {
 	// ActionPrefix Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`).
 	ActionPrefix *AuditActionPrefix `form:"action_prefix,omitempty" json:"action_prefix,omitempty"`
 
-	// Category The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
+	// Category The part of the action before its first dot: auth, user, node, allocation, billing, payment, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions.
 	Category *AdminExportAuditLogsParamsCategory `form:"category,omitempty" json:"category,omitempty"`
 
 	// TargetType What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku.
@@ -2013,6 +2239,29 @@ type AdminNodeMetricsParams struct {
 
 	// Step Bucket width, a duration ("30s", "5m") or whole seconds: samples are averaged per bucket. At least the heartbeat interval; default the window divided into at most 360 buckets, never below the heartbeat interval.
 	Step *MetricsStep `form:"step,omitempty" json:"step,omitempty"`
+}
+
+// AdminListPaymentsParams defines parameters for AdminListPayments.
+type AdminListPaymentsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	UserId *openapi_types.UUID `form:"user_id,omitempty" json:"user_id,omitempty"`
+	Status *PaymentStatus      `form:"status,omitempty" json:"status,omitempty"`
+
+	// Since RFC 3339 time, inclusive.
+	Since *Since `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until RFC 3339 time, exclusive.
+	Until *Until `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// AdminRefundPaymentParams defines parameters for AdminRefundPayment.
+type AdminRefundPaymentParams struct {
+	// IdempotencyKey Required. 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
 // AdminListSkusParams defines parameters for AdminListSkus.
@@ -2232,6 +2481,29 @@ type ListNotificationsParams struct {
 	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
 }
 
+// ListPaymentsParams defines parameters for ListPayments.
+type ListPaymentsParams struct {
+	// PageSize Items per page, 1 to 200 (default 50).
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateCheckoutSessionParams defines parameters for CreateCheckoutSession.
+type CreateCheckoutSessionParams struct {
+	// IdempotencyKey Required. 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// StripeWebhookJSONBody defines parameters for StripeWebhook.
+type StripeWebhookJSONBody map[string]interface{}
+
+// StripeWebhookParams defines parameters for StripeWebhook.
+type StripeWebhookParams struct {
+	StripeSignature *string `json:"Stripe-Signature,omitempty"`
+}
+
 // ListSkusParams defines parameters for ListSkus.
 type ListSkusParams struct {
 	// PageSize Items per page, 1 to 200 (default 50).
@@ -2371,6 +2643,9 @@ type AdminCreateNodeJSONRequestBody = CreateNodeRequest
 // AdminDrainNodeJSONRequestBody defines body for AdminDrainNode for application/json ContentType.
 type AdminDrainNodeJSONRequestBody = DrainNodeRequest
 
+// AdminRefundPaymentJSONRequestBody defines body for AdminRefundPayment for application/json ContentType.
+type AdminRefundPaymentJSONRequestBody = RefundRequest
+
 // AdminCreateRegionJSONRequestBody defines body for AdminCreateRegion for application/json ContentType.
 type AdminCreateRegionJSONRequestBody = CreateRegionRequest
 
@@ -2424,6 +2699,12 @@ type RefreshTokenJSONRequestBody = RefreshRequest
 
 // MarkNotificationsReadJSONRequestBody defines body for MarkNotificationsRead for application/json ContentType.
 type MarkNotificationsReadJSONRequestBody = MarkNotificationsReadRequest
+
+// CreateCheckoutSessionJSONRequestBody defines body for CreateCheckoutSession for application/json ContentType.
+type CreateCheckoutSessionJSONRequestBody = CheckoutSessionRequest
+
+// StripeWebhookJSONRequestBody defines body for StripeWebhook for application/json ContentType.
+type StripeWebhookJSONRequestBody StripeWebhookJSONBody
 
 // AddSSHKeyJSONRequestBody defines body for AddSSHKey for application/json ContentType.
 type AddSSHKeyJSONRequestBody = AddSSHKeyRequest

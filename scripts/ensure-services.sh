@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [hydra] [mailpit] [sshd] [promtool] [chromium]
+# ensure-services.sh [postgres] [redis] [nats] [docker] [s3] [hydra] [mailpit] [stripe-mock] [sshd] [promtool] [chromium]
 #
 # Makes sure the named local services answer on their standard loopback
 # ports, starting them when they are down and installing them from Debian's
@@ -39,6 +39,15 @@
 #             GPUAAS_TEST_SMTP=smtp://127.0.0.1:1025 and
 #             GPUAAS_TEST_MAILPIT_API=http://127.0.0.1:8025, which `make
 #             test` exports.
+#   stripe-mock
+#             Stripe's stripe-mock v0.197.0 (MIT), built once with `go install`
+#             into $GPUAAS_STRIPE_MOCK_DIR/bin (default dir
+#             /var/lib/gpuaas-ci-stripe-mock), keyed by its version, and
+#             started on 127.0.0.1:12111 (HTTP only). The payments tests send
+#             every Stripe request our client makes to it as well: it checks
+#             them against Stripe's OpenAPI. It prints
+#             GPUAAS_TEST_STRIPE_MOCK=http://127.0.0.1:12111, which `make test`
+#             exports.
 #   sshd      /usr/sbin/sshd for the agent's real-sshd test (it skips without;
 #             a failed install only warns)
 #   promtool  Debian's prometheus package, for scripts/check-deploy.sh
@@ -233,6 +242,41 @@ ensure_mailpit() {
 	echo "GPUAAS_TEST_MAILPIT_API=http://$MAILPIT_HTTP"
 }
 
+# stripe-mock for the payments tests (../shared/recipes/stripe-api.md §9):
+# stateless, it only checks requests against Stripe's OpenAPI. Built once per
+# version from the Go module proxy.
+STRIPE_MOCK_DIR=${GPUAAS_STRIPE_MOCK_DIR:-/var/lib/gpuaas-ci-stripe-mock}
+STRIPE_MOCK_VERSION=v0.197.0
+STRIPE_MOCK_PORT=12111
+
+stripe_mock_up() { curl -fsS --max-time 2 -o /dev/null -H 'Authorization: Bearer sk_test_ping' "http://127.0.0.1:$STRIPE_MOCK_PORT/v1/customers/cus_ping" 2>/dev/null; }
+
+ensure_stripe_mock() {
+	local bin="$STRIPE_MOCK_DIR/bin/stripe-mock-$STRIPE_MOCK_VERSION"
+	as_root mkdir -p "$STRIPE_MOCK_DIR/bin"
+	(
+		flock -w 600 9 || die "stripe-mock: could not take $STRIPE_MOCK_DIR/lock"
+		if [ ! -x "$bin" ]; then
+			local go=${GO:-go}
+			command -v "$go" >/dev/null 2>&1 || go=/usr/local/go/bin/go
+			local tmp
+			tmp=$(mktemp -d)
+			log "building stripe-mock $STRIPE_MOCK_VERSION (once; cached in $bin)"
+			GOBIN="$tmp" GOFLAGS=-buildvcs=false "$go" install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" ||
+				die "could not build stripe-mock $STRIPE_MOCK_VERSION"
+			as_root install -m 0755 "$tmp/stripe-mock" "$bin"
+			rm -rf "$tmp"
+		fi
+		if stripe_mock_up; then log "stripe-mock is up"; else
+			log "starting stripe-mock on 127.0.0.1:$STRIPE_MOCK_PORT (log $STRIPE_MOCK_DIR/stripe-mock.log)"
+			as_root setsid "$bin" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" \
+				</dev/null >"$STRIPE_MOCK_DIR/stripe-mock.log" 2>&1 9>&- &
+			wait_for stripe-mock stripe_mock_up
+		fi
+	) 9>"$STRIPE_MOCK_DIR/lock"
+	echo "GPUAAS_TEST_STRIPE_MOCK=http://127.0.0.1:$STRIPE_MOCK_PORT"
+}
+
 # Ory Hydra for the OIDC tests (../shared/recipes/oidc-peer.md): built once
 # per version from the Go module proxy through a wrapper module into
 # $GPUAAS_HYDRA_DIR/bin (default dir /var/lib/gpuaas-ci-hydra). Nothing is
@@ -380,12 +424,13 @@ for s in "${services[@]}"; do
 		s3) ensure_s3 ;;
 		hydra) ensure_hydra ;;
 		mailpit) ensure_mailpit ;;
+		stripe-mock) ensure_stripe_mock ;;
 		# In a subshell so that a failed install only warns; it inherits
 		# the apt-get update of any tool before it.
 		sshd) (ensure_tool sshd '[ -x /usr/sbin/sshd ]' openssh-server) ||
 			log "could not install openssh-server; the sshd test will skip" ;;
 		promtool) ensure_tool promtool 'command -v promtool >/dev/null 2>&1' --no-install-recommends prometheus ;;
 		chromium) ensure_tool chromium '[ -x /usr/bin/chromium ]' --no-install-recommends chromium fonts-liberation ;;
-		*) die "unknown service $s (want postgres, redis, nats, docker, s3, hydra, mailpit, sshd, promtool or chromium)" ;;
+		*) die "unknown service $s (want postgres, redis, nats, docker, s3, hydra, mailpit, stripe-mock, sshd, promtool or chromium)" ;;
 	esac
 done

@@ -42,6 +42,7 @@ BASE_URL="http://127.0.0.1:$PORT"
 PASSWORD="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 SERVER_PID=""
 IDP_PID=""
+STANDIN_PID=""
 
 log_tail() {
 	web_log "last lines of the server log ($LOG):"
@@ -58,6 +59,7 @@ cleanup() {
 		kill -0 "$SERVER_PID" 2>/dev/null && { web_log "server did not stop in 10 s; killing it"; kill -KILL "$SERVER_PID"; }
 		wait "$SERVER_PID" 2>/dev/null
 	fi
+	if [ -n "$STANDIN_PID" ]; then kill "$STANDIN_PID" 2>/dev/null; wait "$STANDIN_PID" 2>/dev/null; fi
 	if [ "$rc" != 0 ]; then
 		log_tail
 		web_log "FAILED (exit $rc); screenshots and reports in web/e2e/artifacts"
@@ -99,12 +101,28 @@ if [ -x "$HYDRA_BIN" ]; then
 else
 	web_log "no Hydra at $HYDRA_BIN (scripts/ensure-services.sh hydra builds it): journeys that sign in through a provider are skipped"
 fi
+# Stripe's part is played by the test-only stand-in (internal/payments/
+# paymentstest): the payments journey pays on its hosted page, which
+# delivers the signed webhook to the server.
+echo sk_test_e2e > "$WORK/stripe.key"
+echo "whsec_e2e_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" > "$WORK/stripe-webhook.secret"
+go build -o "$WORK/stripe-standin" ./internal/payments/paymentstest/standin
+"$WORK/stripe-standin" --webhook-url "$BASE_URL/api/v1/payments/webhooks/stripe" \
+	--webhook-secret-file "$WORK/stripe-webhook.secret" >"$WORK/standin.url" 2>"$WORK/standin.log" &
+STANDIN_PID=$!
+for _ in $(seq 1 100); do [ -s "$WORK/standin.url" ] && break; sleep 0.1; done
+STRIPE_URL="$(head -n1 "$WORK/standin.url")"
+[ -n "$STRIPE_URL" ] || web_die "the Stripe stand-in did not start (log $WORK/standin.log)"
+web_log "Stripe stand-in at $STRIPE_URL"
 
 web_log "starting gpuaas dev on $BASE_URL (database $DB, data dir $WORK/data)"
 GPUAAS_DEV_PASSWORD="$PASSWORD" bin/gpuaas dev "${OIDC_FLAGS[@]}" \
 	--listen "127.0.0.1:$PORT" \
 	--database-url "$PG_URL/$DB?sslmode=disable" \
 	--data-dir "$WORK/data" \
+	--stripe-api-url "$STRIPE_URL" \
+	--stripe-secret-key-file "$WORK/stripe.key" \
+	--stripe-webhook-secret-file "$WORK/stripe-webhook.secret" \
 	--log-level info >"$LOG" 2>&1 &
 SERVER_PID=$!
 
@@ -127,5 +145,6 @@ BASE_URL="$BASE_URL" \
 	DEMO_USERNAME=demo DEMO_PASSWORD="$PASSWORD" \
 	ARTIFACTS_DIR="$ROOT/web/e2e/artifacts" \
 	E2E_OIDC="$E2E_OIDC" \
+	STRIPE_URL="$STRIPE_URL" \
 	E2E_ONLY="${1:-${E2E_ONLY:-}}" \
 	node web/e2e/run.mjs

@@ -56,6 +56,15 @@ const (
 	ActionSSHKeyDeleted = "ssh_key.delete"
 
 	ActionBillingAdjustment = "billing.adjustment"
+
+	// Payments (package payments): a checkout started, a credit booked,
+	// a status change, a mismatch with Stripe, a refund, a dispute.
+	ActionPaymentCheckout   = "payment.checkout"
+	ActionPaymentCredited   = "payment.credit"
+	ActionPaymentStatus     = "payment.status"
+	ActionPaymentMismatch   = "payment.mismatch"
+	ActionPaymentRefund     = "payment.refund"
+	ActionPaymentDispute    = "payment.dispute"
 	ActionBillingUsageClose = "billing.usage_close"
 	ActionBillingLimitsSet  = "billing.limits_set"
 
@@ -129,6 +138,13 @@ var allowedKeys = map[string][]string{
 	ActionSSHKeyDeleted: {"fingerprint", "name"},
 
 	ActionBillingAdjustment: {"amount_minor", "reason", "currency"},
+
+	ActionPaymentCheckout:   {"amount_minor", "currency", "stripe_checkout_session_id"},
+	ActionPaymentCredited:   {"amount_minor", "currency", "stripe_checkout_session_id", "source", "event_id"},
+	ActionPaymentStatus:     {"status_from", "status_to", "source", "event_id"},
+	ActionPaymentMismatch:   {"reason", "stripe_checkout_session_id", "source", "event_id"},
+	ActionPaymentRefund:     {"amount_minor", "currency", "reason", "refunded_minor", "source", "stripe_refund_id", "event_id"},
+	ActionPaymentDispute:    {"dispute_id", "amount_minor", "dispute_status", "event_id"},
 	ActionBillingUsageClose: {"ended_at", "seconds", "amount_minor"},
 	ActionBillingLimitsSet:  {"user_id", "max_concurrent_gpus", "max_monthly_spend_minor", "max_burn_per_hour_minor", "from"},
 

@@ -45,6 +45,12 @@ var labels = map[string]string{
 	ActionSSHKeyDeleted: "SSH key deleted",
 
 	ActionBillingAdjustment: "Balance adjustment",
+	ActionPaymentCheckout:   "Top-up started",
+	ActionPaymentCredited:   "Top-up credited",
+	ActionPaymentStatus:     "Payment status changed",
+	ActionPaymentMismatch:   "Payment does not match Stripe",
+	ActionPaymentRefund:     "Payment refunded",
+	ActionPaymentDispute:    "Payment disputed",
 	ActionBillingUsageClose: "Usage window closed by an admin",
 	ActionBillingLimitsSet:  "Spend limits set",
 
@@ -83,6 +89,7 @@ var categoryLabels = map[string]string{
 	"node":        "Nodes",
 	"allocation":  "Allocations",
 	"billing":     "Billing",
+	"payment":     "Payments",
 	"ssh_key":     "SSH keys",
 	"api_token":   "API tokens",
 	"terminal":    "Terminals",

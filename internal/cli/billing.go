@@ -15,7 +15,7 @@ import (
 
 func runBilling(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
-		return errUsage{fmt.Errorf("want a subcommand: balance, usage or limits")}
+		return errUsage{fmt.Errorf("want a subcommand: balance, usage, limits, topup or payments")}
 	}
 	switch args[0] {
 	case "balance":
@@ -24,8 +24,12 @@ func runBilling(ctx context.Context, env Env, args []string) error {
 		return runBillingUsage(ctx, env, args[1:])
 	case "limits":
 		return runBillingLimits(ctx, env, args[1:])
+	case "topup":
+		return runBillingTopup(ctx, env, args[1:])
+	case "payments":
+		return runBillingPayments(ctx, env, args[1:])
 	}
-	return errUsage{fmt.Errorf("unknown subcommand %q: want balance, usage or limits", args[0])}
+	return errUsage{fmt.Errorf("unknown subcommand %q: want balance, usage, limits, topup or payments", args[0])}
 }
 
 func runBillingLimits(ctx context.Context, env Env, args []string) error {
@@ -142,6 +146,58 @@ func runBillingUsage(ctx context.Context, env Env, args []string) error {
 		return WriteJSON(env.Stdout, items)
 	}
 	return WriteUsage(env.Stdout, items)
+}
+
+// runBillingTopup starts a Stripe Checkout for a top-up and prints the URL
+// to pay at; the credit lands when Stripe confirms the payment.
+func runBillingTopup(ctx context.Context, env Env, args []string) error {
+	fs := flagSet(env, "billing", "topup --amount-minor N [-o table|json]")
+	amount := fs.Int64("amount-minor", 0, "the top-up in minor units of the platform's currency (2500 is USD 25.00)")
+	out := outputFlag(fs)
+	s, err := parseAndOpen(env, fs, args, out)
+	if err != nil {
+		return err
+	}
+	if *amount <= 0 {
+		return errUsage{fmt.Errorf("want --amount-minor, a positive number of minor units")}
+	}
+	cfg, err := s.client.PaymentsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := s.client.CreateCheckoutSession(ctx, api.CheckoutSessionRequest{AmountMinor: *amount, Currency: cfg.Currency}, "cli-"+uuid.NewString())
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		return WriteJSON(env.Stdout, cs)
+	}
+	fmt.Fprintf(env.Stdout, "Pay %s at:\n%s\n(payment %s; it expires %s)\n", clean(FormatPrice(cs.AmountMinor, cs.Currency)),
+		clean(cs.Url), cs.Id, cs.ExpiresAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func runBillingPayments(ctx context.Context, env Env, args []string) error {
+	fs := flagSet(env, "billing", "payments [-o table|json]")
+	out := outputFlag(fs)
+	s, err := parseAndOpen(env, fs, args, out)
+	if err != nil {
+		return err
+	}
+	l, err := s.client.ListPayments(ctx, api.ListPaymentsParams{PageSize: sdk.Ptr(200)})
+	if err != nil {
+		return err
+	}
+	if *out == "json" {
+		return WriteJSON(env.Stdout, l.Items)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PAYMENT\tSTARTED\tAMOUNT\tSTATUS\tREFUNDED")
+	for _, p := range l.Items {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Id, p.CreatedAt.UTC().Format(time.RFC3339),
+			clean(FormatPrice(p.AmountMinor, p.Currency)), p.Status, clean(FormatPrice(p.RefundedMinor, p.Currency)))
+	}
+	return tw.Flush()
 }
 
 // WriteBalance writes a balance as a short key: value list.

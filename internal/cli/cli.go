@@ -98,7 +98,7 @@ func init() {
 		"whoami":     {"show the signed-in user", runWhoami},
 		"skus":       {"list GPU SKUs, their prices and what is available now", runSKUs},
 		"nodes":      {"list GPU nodes and their free GPUs", runNodes},
-		"billing":    {"show your balance (billing balance), usage windows (billing usage) or spend limits (billing limits)", runBilling},
+		"billing":    {"show your balance (billing balance), usage windows (billing usage), spend limits (billing limits), payments (billing payments), or add credit (billing topup)", runBilling},
 		"alloc":      {"take, list, show and release GPU allocations: alloc create|ls|get|release", runAlloc},
 		"keys":       {"add, list and remove your SSH public keys: keys add|ls|rm", runKeys},
 		"ssh":        {"open a terminal on an allocation, or run one command: ssh [-t | -T] ALLOC [-- CMD...]; ssh --stdio ALLOC is an ssh ProxyCommand", runSSH},

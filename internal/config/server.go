@@ -117,6 +117,8 @@ type Server struct {
 	// Mail is notification email; Limits the default spend limits.
 	Mail   Mail
 	Limits Limits
+	// Payments is top-ups through Stripe.
+	Payments Payments
 }
 
 // StringList is a flag that may be repeated, each value a comma-separated
@@ -171,6 +173,7 @@ func DefaultServer() Server {
 		WebsocketMaxPerUser:   64,
 		StorageQuotaBytes:     DefaultStorageQuotaBytes,
 		Mail:                  Mail{PollInterval: 5 * time.Second},
+		Payments:              defaultPayments(),
 	}
 }
 
@@ -227,6 +230,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	c.OIDC.register(fs)
 	c.Mail.register(fs)
 	c.Limits.register(fs)
+	c.Payments.register(fs)
 	fs.DurationVar(&c.NodeLostGrace, "node-lost-grace", c.NodeLostGrace, "how long a node may stay offline, counted while the control plane is up, before its allocations end as failed (node_lost)")
 }
 
@@ -394,6 +398,7 @@ func (c *Server) Validate() error {
 	c.OIDC.validate(add)
 	c.Mail.validate(add)
 	c.Limits.validate(add)
+	c.Payments.validate(add)
 	if c.PublicURL == "" && len(errs) == 0 {
 		host, port, _ := net.SplitHostPort(c.Listen)
 		if host == "" || host == "0.0.0.0" || host == "::" {

@@ -46,6 +46,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/ws/terminal/{allocation_id}", a.sessions.track(http.HandlerFunc(a.terminalSession)))
 	rt.Handle("GET", "/api/v1/internal/stats", serve(a.internalStats))
 	rt.Handle("GET", "/api/v1/apps/ticket", serve(a.redeemAppTicket))
+	// Stripe's webhook: its signature is the authentication.
+	rt.Handle("POST", "/api/v1/payments/webhooks/stripe", serve(a.stripeWebhook))
 	rt.Handle("GET", agentgw.RelayPath, a.sessions.track(http.HandlerFunc(a.Agents.ServeRelay)))
 
 	// Signed in: each route names the scope an API token needs
@@ -90,6 +92,11 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/billing/daily-spend", a.user(needBilling, a.billingDailySpend))
 	rt.Handle("GET", "/api/v1/users/me/notification-preferences", a.user(needRead, a.getNotificationPreferences))
 	rt.Handle("PUT", "/api/v1/users/me/notification-preferences", a.user(needSession, a.setNotificationPreferences))
+	rt.Handle("GET", "/api/v1/payments/config", a.user(needRead, a.paymentsConfig))
+	rt.Handle("POST", "/api/v1/payments/checkout-sessions", a.user(needBilling, a.createCheckoutSession))
+	rt.Handle("GET", "/api/v1/payments", a.user(needBilling, a.listPayments))
+	rt.Handle("GET", "/api/v1/payments/{payment_id}", a.user(needBilling, a.getPayment))
+	rt.Handle("POST", "/api/v1/payments/portal-session", a.user(needBilling, a.createPortalSession))
 	rt.Handle("GET", "/api/v1/notifications", a.user(needRead, a.listNotifications))
 	rt.Handle("POST", "/api/v1/notifications/read", a.user(needSession, a.markNotificationsRead))
 	rt.Handle("GET", "/api/v1/storage/list", a.user(needRead, a.storageList))
@@ -142,6 +149,10 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/teams", a.admin(a.adminListTeams))
 	rt.Handle("GET", "/api/v1/admin/teams/{slug}/balance", a.admin(a.adminTeamBalance))
 	rt.Handle("POST", "/api/v1/admin/teams/{slug}/balance", a.admin(a.adminAdjustTeamBalance))
+	rt.Handle("GET", "/api/v1/admin/payments", a.admin(a.adminListPayments))
+	rt.Handle("POST", "/api/v1/admin/payments/reconcile", a.admin(a.adminReconcilePayments))
+	rt.Handle("GET", "/api/v1/admin/payments/{payment_id}", a.admin(a.adminGetPayment))
+	rt.Handle("POST", "/api/v1/admin/payments/{payment_id}/refunds", a.admin(a.adminRefundPayment))
 	rt.Handle("GET", "/api/v1/admin/overview", a.admin(a.adminOverview))
 	rt.Handle("GET", "/api/v1/admin/dead-letters", a.admin(a.adminListDeadLetters))
 	rt.Handle("GET", "/api/v1/admin/users/{user_id}/storage-quota", a.admin(a.adminGetStorageQuota))

@@ -42,6 +42,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/oidc"
 	"github.com/gpuaas/gpuaas/internal/outbox"
+	"github.com/gpuaas/gpuaas/internal/payments"
 	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/secrets"
 	"github.com/gpuaas/gpuaas/internal/sshkeys"
@@ -75,8 +76,11 @@ type App struct {
 	Billing     *billing.Billing
 	// Limits are the users' spend limits, checked by every create.
 	Limits *limits.Service
-	Notify *notify.Hub   // live notification websockets
-	Inbox  *notify.Inbox // stored notifications
+	// Payments takes top-ups through Stripe (503 payments_disabled
+	// without a key).
+	Payments *payments.Service
+	Notify   *notify.Hub   // live notification websockets
+	Inbox    *notify.Inbox // stored notifications
 	// Prefs are the users' email preferences; Mailer sends the mail
 	// outbox (nil without --smtp-url).
 	Prefs  *notify.Preferences
@@ -353,6 +357,11 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		},
 	}, app.Registry)
 	releaser.svc = app.Allocations
+	app.Payments = payments.New(st, payments.Config{
+		SecretKey: cfg.Payments.StripeSecretKey, WebhookSecrets: cfg.Payments.StripeWebhookSecrets,
+		APIURL: cfg.Payments.StripeAPIURL, MinMinor: cfg.Payments.TopupMinMinor, MaxMinor: cfg.Payments.TopupMaxMinor,
+		PublicURL: cfg.PublicURL,
+	}, app.Naming, app.Registry)
 	app.NodeAuth = nodeauth.New(st, nil)
 	app.Telemetry = telemetry.NewRecorder(st, app.Registry)
 	app.Metrics = telemetry.NewReader(st)
@@ -487,6 +496,11 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 	}
 	if a.Mailer != nil {
 		loops["mailer"] = func(ctx context.Context) error { return a.Mailer.Run(ctx, a.Config.Mail.PollInterval) }
+	}
+	if a.Payments.Enabled() && a.Config.Payments.ReconcileInterval > 0 {
+		loops["payments reconciler"] = func(ctx context.Context) error {
+			return a.Payments.RunReconciler(ctx, a.Config.Payments.ReconcileInterval)
+		}
 	}
 	if ks, ok := a.Runtime.(allocation.KeySetter); ok {
 		pusher := sshkeys.NewPusher(a.Store, a.SSHKeys, ks)

@@ -4,7 +4,7 @@
 // stale instead of writing it. Run by `npm run gen:api` and `check:api`.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const ENUMS = { AllocationStatus: 'ALLOCATION_STATUSES' };
+const ENUMS = { AllocationStatus: 'ALLOCATION_STATUSES', PaymentStatus: 'PAYMENT_STATUSES' };
 
 export function render(spec) {
   let out =

@@ -272,6 +272,50 @@ type PasswordReset struct {
 	UsedAt    *time.Time
 }
 
+type Payment struct {
+	ID                      uuid.UUID
+	UserID                  uuid.UUID
+	TeamID                  uuid.NullUUID
+	AmountMinor             int64
+	Currency                string
+	Status                  string
+	StripeCheckoutSessionID string
+	StripeCustomerID        string
+	StripePaymentIntentID   *string
+	CheckoutUrl             string
+	ExpiresAt               time.Time
+	CreditedAt              *time.Time
+	RefundedMinor           int64
+	DisputedMinor           int64
+	DisputeID               *string
+	DisputeStatus           *string
+	Mismatch                string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+type PaymentEvent struct {
+	ID            string
+	Type          string
+	PaymentID     uuid.NullUUID
+	PaymentIntent *string
+	Applied       bool
+	Payload       []byte
+	Created       time.Time
+	ReceivedAt    time.Time
+}
+
+type PaymentRefund struct {
+	ID             uuid.UUID
+	PaymentID      uuid.UUID
+	StripeRefundID *string
+	AmountMinor    int64
+	Reason         string
+	Source         string
+	ActorUserID    uuid.NullUUID
+	CreatedAt      time.Time
+}
+
 type Policy struct {
 	Key       string
 	Value     int64
@@ -376,6 +420,12 @@ type StorageNamespace struct {
 	CreatedAt       time.Time
 	ChargedThrough  pgtype.Date
 	ChargeRemainder int64
+}
+
+type StripeCustomer struct {
+	UserID     uuid.UUID
+	CustomerID string
+	CreatedAt  time.Time
 }
 
 type Team struct {

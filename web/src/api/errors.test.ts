@@ -131,4 +131,14 @@ describe('storage errors', () => {
     );
     expect(describeError(new ApiError({ status: 400, code: 'invalid_path', message: 'bad' }))).toMatch(/not allowed/);
   });
+
+  it('explains the payment codes with their figures', () => {
+    expect(
+      describeError(new ApiError({ status: 400, code: 'amount_out_of_range', message: 'x', details: { min_minor: 500, max_minor: 100000, currency: 'USD' } })),
+    ).toBe('One top-up must be between USD 5.00 and USD 1,000.00.');
+    expect(
+      describeError(new ApiError({ status: 409, code: 'refund_exceeds_payment', message: 'x', details: { refundable_minor: 250, currency: 'USD' } })),
+    ).toBe('At most USD 2.50 of this payment can still be refunded.');
+    expect(describeError(new ApiError({ status: 503, code: 'payments_disabled', message: 'x' }))).toMatch(/not set up/);
+  });
 });

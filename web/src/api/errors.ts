@@ -158,6 +158,11 @@ const messages: Record<string, string> = {
   storage_quota_exceeded: 'This would go over your storage quota. Delete some files, or ask an administrator for more space.',
   storage_disabled:
     'Storage is not set up on this server: an operator has to configure it before files can be kept here. Your allocations work without it.',
+  payments_disabled: 'Payments are not set up on this server. Ask an administrator to add credit.',
+  amount_out_of_range: 'That amount is outside what can be paid in one top-up.',
+  refund_exceeds_payment: 'That is more than is left to refund of this payment.',
+  stripe_error: 'The payment provider did not answer as expected. Try again in a moment.',
+  invalid_signature: 'The payment provider’s message could not be verified.',
   rate_limited: 'Too many requests. Wait a moment and try again.',
   too_many_connections: 'Too many open connections. Close a terminal or another tab and try again.',
   too_many_websockets: 'Too many open connections. Close a terminal or another tab and try again.',
@@ -185,6 +190,19 @@ function num(v: unknown): number | null {
 /** The human message for an error, from its code and details; the server's message only for a code we do not know. */
 export function describeError(err: ApiError): string {
   const d = err.details;
+  if (err.code === 'amount_out_of_range') {
+    const min = num(d.min_minor);
+    const max = num(d.max_minor);
+    if (min !== null && max !== null && typeof d.currency === 'string') {
+      return `One top-up must be between ${formatMoney(min, d.currency)} and ${formatMoney(max, d.currency)}.`;
+    }
+  }
+  if (err.code === 'refund_exceeds_payment') {
+    const left = num(d.refundable_minor);
+    if (left !== null && typeof d.currency === 'string') {
+      return `At most ${formatMoney(left, d.currency)} of this payment can still be refunded.`;
+    }
+  }
   if (err.code === 'insufficient_funds') {
     const need = num(d.required_minor);
     const have = num(d.balance_minor);

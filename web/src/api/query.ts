@@ -41,7 +41,7 @@ export interface ApiState<T> {
 function retryable(err: unknown): boolean {
   const e = toApiError(err);
   // A 503 storage_disabled is the server's configuration, not a blip.
-  return e.status === 0 ? e.code === 'network_error' : e.status >= 502 && e.status <= 504 && e.code !== 'storage_disabled';
+  return e.status === 0 ? e.code === 'network_error' : e.status >= 502 && e.status <= 504 && e.code !== 'storage_disabled' && e.code !== 'payments_disabled';
 }
 
 export function createQueryClient(opts: { retries?: number } = {}): QueryClient {

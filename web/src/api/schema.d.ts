@@ -2070,6 +2070,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether payments are on here, and the top-up limits
+         * @description The console asks this to show or hide "Add credit". enabled is false
+         *     when no Stripe secret key is configured; the other payment routes then
+         *     answer 503 payments_disabled.
+         */
+        get: operations["getPaymentsConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/checkout-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a top-up with Stripe Checkout
+         * @description Creates a Checkout Session in payment mode for exactly amount_minor
+         *     and a pending payment; send the user to url. The credit lands when
+         *     Stripe reports the payment (webhook or reconciliation), once.
+         *     Idempotency-Key is required. 400 amount_out_of_range outside
+         *     --topup-min-minor..--topup-max-minor or in another currency than the
+         *     deployment's; a team is 404 not_found (teams are not wired yet);
+         *     503 payments_disabled without a Stripe key; 502 stripe_error when
+         *     Stripe refuses or cannot be reached.
+         */
+        post: operations["createCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's payments, newest first */
+        get: operations["listPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's payments (the return page shows its outcome) */
+        get: operations["getPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/portal-session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Stripe's customer portal (receipts, saved cards)
+         * @description Answers a short-lived url to send the user to. The user's Stripe
+         *     customer is created first if they have none.
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook endpoint
+         * @description The Stripe-Signature header is verified before the body is read as
+         *     JSON: HMAC-SHA256 over "t.body" with any configured signing secret,
+         *     any v1 signature, at most 300 s old. A missing, malformed, wrong or
+         *     stale signature is 400 invalid_signature and changes nothing. Events
+         *     are stored by id, so a redelivery changes nothing; unknown types are
+         *     acknowledged. See docs/payments.md.
+         */
+        post: operations["stripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every payment, newest first, with filters */
+        get: operations["adminListPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One payment with its refunds */
+        get: operations["adminGetPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments/{payment_id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a payment through Stripe, fully or in part
+         * @description Books the reversing ledger entry when Stripe has created the refund,
+         *     so the later charge.refunded webhook changes nothing. 409
+         *     refund_exceeds_payment when amount_minor is more than what is left to
+         *     refund; 409 invalid_state unless the payment succeeded (or was
+         *     partially refunded). The balance may go below zero; depletion then
+         *     applies. Idempotency-Key is required.
+         */
+        post: operations["adminRefundPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare recent Checkout Sessions in Stripe with our payments now
+         * @description What the periodic job (--reconcile-interval) does: credits paid
+         *     sessions whose webhook never came (once), marks failed and expired
+         *     ones, expires pending sessions past their time, and reports the
+         *     mismatches (amount, currency or customer) it found.
+         */
+        post: operations["adminReconcilePayments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3216,6 +3427,143 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
+        PaymentsConfig: {
+            /** @description false without a Stripe secret key: hide Add credit. */
+            enabled: boolean;
+            /** @description The deployment's currency (ISO 4217). */
+            currency: string;
+            /** Format: int64 */
+            min_minor: number;
+            /** Format: int64 */
+            max_minor: number;
+        };
+        CheckoutSessionRequest: {
+            /**
+             * Format: int64
+             * @description Within --topup-min-minor..--topup-max-minor.
+             */
+            amount_minor: number;
+            /** @description The deployment's currency, any case. */
+            currency: string;
+            /**
+             * Format: uuid
+             * @description A team to credit instead of the caller (teams are not wired yet: 404).
+             */
+            team?: string;
+        };
+        CheckoutSession: {
+            /**
+             * Format: uuid
+             * @description The payment's id.
+             */
+            id: string;
+            /** @description Stripe's hosted Checkout page: send the user there. */
+            url: string;
+            status: components["schemas"]["PaymentStatus"];
+            /** Format: int64 */
+            amount_minor: number;
+            currency: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        /** @enum {string} */
+        PaymentStatus: "pending" | "succeeded" | "failed" | "expired" | "refunded" | "partially_refunded" | "disputed" | "failed_reconcile";
+        Payment: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            user_id: string;
+            /** Format: uuid */
+            team_id?: string;
+            status: components["schemas"]["PaymentStatus"];
+            /** Format: int64 */
+            amount_minor: number;
+            currency: string;
+            /**
+             * Format: int64
+             * @description Refunds booked so far.
+             */
+            refunded_minor: number;
+            /**
+             * Format: int64
+             * @description Frozen by an open or lost dispute.
+             */
+            disputed_minor: number;
+            /** Format: date-time */
+            credited_at?: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Why the payment is failed_reconcile. */
+            mismatch?: string;
+            /** @description Admins only. */
+            stripe_checkout_session_id?: string;
+            /** @description Admins only. */
+            stripe_customer_id?: string;
+            /** @description Admins only. */
+            stripe_payment_intent_id?: string;
+        };
+        PaymentList: {
+            items: components["schemas"]["Payment"][];
+            next_cursor: string;
+        };
+        PaymentRefund: {
+            /** Format: uuid */
+            id: string;
+            /** Format: int64 */
+            amount_minor: number;
+            reason: string;
+            /**
+             * @description admin: refunded here; stripe: found in a charge.refunded event (a refund made in Stripe's dashboard).
+             * @enum {string}
+             */
+            source: "admin" | "stripe";
+            stripe_refund_id?: string;
+            /** Format: uuid */
+            actor_user_id?: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        PaymentDetail: {
+            payment: components["schemas"]["Payment"];
+            refunds: components["schemas"]["PaymentRefund"][];
+        };
+        RefundRequest: {
+            /**
+             * Format: int64
+             * @description Positive; at most what is left to refund.
+             */
+            amount_minor: number;
+            /** @description 1 to 500 characters; kept in the audit log. */
+            reason: string;
+        };
+        PortalSession: {
+            url: string;
+        };
+        WebhookAck: {
+            received: boolean;
+            /** @description The event was seen before; nothing changed. */
+            duplicate?: boolean;
+        };
+        ReconcileMismatch: {
+            /** Format: uuid */
+            payment_id: string;
+            stripe_checkout_session_id: string;
+            reason: string;
+        };
+        ReconcileReport: {
+            /** @description Checkout Sessions listed from Stripe. */
+            sessions_seen: number;
+            /** @description Payments credited now (their webhook never came). */
+            credited: number;
+            /** @description Pending payments marked expired. */
+            expired: number;
+            failed: number;
+            mismatches: components["schemas"]["ReconcileMismatch"][];
+        };
     };
     responses: {
         /** @description The request is malformed or invalid. */
@@ -3318,6 +3666,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description No Stripe secret key is configured here (payments_disabled). */
+        PaymentsDisabled: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Stripe refused the request or could not be reached (stripe_error). */
+        StripeError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         TeamSlug: string;
@@ -3348,8 +3714,8 @@ export interface components {
         AuditAction: string;
         /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
         AuditActionPrefix: string;
-        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
-        AuditCategory: "allocation" | "api_token" | "auth" | "billing" | "node" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "terminal" | "user";
+        /** @description The part of the action before its first dot: auth, user, node, allocation, billing, payment, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
+        AuditCategory: "allocation" | "api_token" | "auth" | "billing" | "node" | "payment" | "region" | "signing_key" | "sku" | "ssh" | "ssh_key" | "storage" | "team" | "terminal" | "user";
         /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
         AuditTargetType: string;
         AuditTarget: string;
@@ -3361,6 +3727,9 @@ export interface components {
         AllocationStatusFilter: components["schemas"]["AllocationStatus"];
         /** @description 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. Keys are per user and kept at least 24 h. */
         IdempotencyKey: string;
+        PaymentID: string;
+        /** @description Required. 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. */
+        IdempotencyKeyRequired: string;
     };
     requestBodies: never;
     headers: never;
@@ -4839,7 +5208,7 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, payment, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
@@ -4901,7 +5270,7 @@ export interface operations {
                 action?: components["parameters"]["AuditAction"];
                 /** @description Actions that start with this: 1 to 64 of a-z, 0-9, '_' and '.' (e.g. `allocation.force`). */
                 action_prefix?: components["parameters"]["AuditActionPrefix"];
-                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
+                /** @description The part of the action before its first dot: auth, user, node, allocation, billing, payment, ssh_key, terminal, ssh, storage, signing_key, region, sku, team. See GET /api/v1/admin/audit-actions. */
                 category?: components["parameters"]["AuditCategory"];
                 /** @description What the action was done to: user, node, allocation, ssh_key, signing_key, storage_namespace, region, sku. */
                 target_type?: components["parameters"]["AuditTargetType"];
@@ -6698,6 +7067,305 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    getPaymentsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentsConfig"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    createCheckoutSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The session, pending payment. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["StripeError"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    listPayments: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    getPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: components["parameters"]["PaymentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The portal session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["StripeError"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    stripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Stripe-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The event was received (and applied, or ignored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    adminListPayments: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 200 (default 50). */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                user_id?: string;
+                status?: components["schemas"]["PaymentStatus"];
+                /** @description RFC 3339 time, inclusive. */
+                since?: components["parameters"]["Since"];
+                /** @description RFC 3339 time, exclusive. */
+                until?: components["parameters"]["Until"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminGetPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: components["parameters"]["PaymentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminRefundPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 1 to 255 characters. A retry with the same key and body returns the stored response; the same key with another body is 422 idempotency_key_mismatch. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                payment_id: components["parameters"]["PaymentID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description The payment after the refund. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["StripeError"];
+            503: components["responses"]["PaymentsDisabled"];
+        };
+    };
+    adminReconcilePayments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the run did. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileReport"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            502: components["responses"]["StripeError"];
+            503: components["responses"]["PaymentsDisabled"];
         };
     };
 }

@@ -24,6 +24,7 @@ export const adminNav: NavItem[] = [
   { to: '/admin/nodes', label: 'Nodes', icon: 'node' },
   { to: '/admin/catalogue', label: 'Catalogue', icon: 'market' },
   { to: '/admin/allocations', label: 'Allocations', icon: 'alloc' },
+  { to: '/admin/payments', label: 'Payments', icon: 'billing' },
   { to: '/admin/audit-logs', label: 'Audit logs', icon: 'audit' },
   { to: '/admin/dead-letters', label: 'Dead letters', icon: 'warning' },
 ];

@@ -18,6 +18,9 @@ import { AllocationsPage } from '../pages/allocations/AllocationsPage';
 import { LoginPage } from '../pages/auth/LoginPage';
 import { ResetPasswordPage } from '../pages/auth/ResetPasswordPage';
 import { BillingPage } from '../pages/billing/BillingPage';
+import { PaymentReturnPage } from '../pages/billing/PaymentReturnPage';
+import { AdminPaymentPage } from '../pages/admin/AdminPaymentPage';
+import { AdminPaymentsPage } from '../pages/admin/AdminPaymentsPage';
 import { KeysPage } from '../pages/keys/KeysPage';
 import { MarketplacePage } from '../pages/marketplace/MarketplacePage';
 import { NotFoundPage } from '../pages/NotFoundPage';
@@ -47,6 +50,7 @@ export const routes: RouteObject[] = [
       { path: 'allocations/:id', element: <AllocationDetailPage /> },
       { path: 'storage', element: <StoragePage /> },
       { path: 'billing', element: <BillingPage /> },
+      { path: 'billing/payments/:id', element: <PaymentReturnPage /> },
       { path: 'keys', element: <KeysPage /> },
       { path: 'teams', element: <TeamsPage /> },
       { path: 'teams/:slug', element: <TeamPage /> },
@@ -69,6 +73,8 @@ export const routes: RouteObject[] = [
           { path: 'nodes/:id', element: <NodeDetailPage /> },
           { path: 'allocations', element: <AdminAllocationsPage /> },
           { path: 'allocations/:id', element: <AdminAllocationPage /> },
+          { path: 'payments', element: <AdminPaymentsPage /> },
+          { path: 'payments/:id', element: <AdminPaymentPage /> },
           { path: 'audit-logs', element: <AuditLogsPage /> },
           { path: 'dead-letters', element: <DeadLettersPage /> },
         ],

@@ -21,6 +21,14 @@ const tones: Record<string, Tone> = {
   // GPUs
   healthy: 'success',
   unhealthy: 'danger',
+  // payments
+  pending: 'info',
+  succeeded: 'success',
+  expired: 'neutral',
+  refunded: 'neutral',
+  partially_refunded: 'warning',
+  disputed: 'danger',
+  failed_reconcile: 'danger',
   // roles
   admin: 'info',
   user: 'neutral',

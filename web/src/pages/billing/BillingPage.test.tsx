@@ -131,4 +131,50 @@ describe('BillingPage', () => {
     expect(limits.textContent).toContain('USD 12.34 of USD 5,000.00');
     expect(limits.textContent).toContain('USD 2.49 used · no limit');
   });
+
+  it('offers Add credit and the payment history only when payments are on', async () => {
+    let location = '';
+    const { setCheckoutNavigator } = await import('./Payments');
+    setCheckoutNavigator((u) => (location = u));
+    const { calls } = renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/balance': () => json(200, usdBalance),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/billing/storage-charges': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/payments/config': () => json(200, { enabled: true, currency: 'USD', min_minor: 500, max_minor: 100000 }),
+        'GET /api/v1/payments?': () => json(200, { items: [], next_cursor: '' }),
+        'POST /api/v1/payments/checkout-sessions': () =>
+          json(201, {
+            id: '00000001-0000-4000-8000-000000000000',
+            url: 'https://checkout.example/cs_1',
+            status: 'pending',
+            amount_minor: 2500,
+            currency: 'USD',
+            expires_at: '2030-01-01T00:00:00Z',
+          }),
+      },
+    });
+    const form = await screen.findByTestId('add-credit');
+    fireEvent.click(within(form).getByRole('button', { name: 'Pay USD 25.00' }));
+    await waitFor(() => expect(location).toBe('https://checkout.example/cs_1'));
+    const post = calls.find((c) => c.url.includes('checkout-sessions'));
+    expect(post?.headers?.['Idempotency-Key'] ?? post?.headers?.['idempotency-key']).toBeTruthy();
+    expect(await screen.findByText('No payments yet')).toBeTruthy();
+  });
+
+  it('hides Add credit when the server has no Stripe key', async () => {
+    renderPage(<BillingPage />, {
+      path: '/billing',
+      handlers: {
+        'GET /api/v1/billing/balance': () => json(200, usdBalance),
+        'GET /api/v1/billing/usage': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/billing/storage-charges': () => json(200, { items: [], next_cursor: '' }),
+        'GET /api/v1/payments/config': () => json(200, { enabled: false, currency: 'USD', min_minor: 500, max_minor: 100000 }),
+      },
+    });
+    await screen.findByTestId('balance');
+    await waitFor(() => expect(screen.getByText('Credit is added by an administrator.')).toBeTruthy());
+    expect(screen.queryByTestId('add-credit')).toBeNull();
+  });
 });

@@ -26,6 +26,7 @@ import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { csvFilename, usageRange } from '../../features/user/billing';
 import { formatDateTime, formatDuration } from '../../lib/format';
+import { AddCreditCard, PaymentHistoryCard, usePayments } from './Payments';
 import '../../features/user/user.css';
 
 const PAGE_SIZE = 20;
@@ -121,6 +122,7 @@ export function BillingPage() {
   };
 
   const b = balance.data;
+  const payments = usePayments();
   return (
     <Page
       title="Billing"
@@ -154,6 +156,8 @@ export function BillingPage() {
                       <Money minor={b.balance_minor} currency={b.currency} /> on the ledger,{' '}
                       <Money minor={b.unbilled_minor} currency={b.currency} /> used and not yet debited
                     </>
+                  ) : payments ? (
+                    'Add credit below; an administrator may add some too.'
                   ) : (
                     'Credit is added by an administrator.'
                   )
@@ -189,6 +193,8 @@ export function BillingPage() {
 
       <SpendChart />
       <LimitsCard />
+      {payments && <AddCreditCard cfg={payments} />}
+      {payments && <PaymentHistoryCard />}
 
       <Card
         title="Usage"

@@ -1,0 +1,119 @@
+package payments_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gpuaas/gpuaas/api"
+)
+
+func TestCheckoutPayCreditsOnce(t *testing.T) {
+	e := start(t, options{})
+	c, u := e.srv.As("user")
+
+	var cfg api.PaymentsConfig
+	call(t, c, "GET", "/api/v1/payments/config", nil, "", &cfg)
+	if !cfg.Enabled || cfg.Currency != "USD" || cfg.MinMinor != 500 || cfg.MaxMinor != 100_000 {
+		t.Fatalf("config = %+v", cfg)
+	}
+	cs, sess := e.checkout(c, 2500)
+	if cs.Status != api.PaymentStatusPending || cs.AmountMinor != 2500 || cs.Currency != "USD" || cs.Url == "" {
+		t.Fatalf("checkout = %+v", cs)
+	}
+	evs, err := e.stripe.Pay(sess, false)
+	must(t, err)
+	for range 3 {
+		if st := e.deliver(evs[0]); st != 200 {
+			t.Fatalf("deliver: %d", st)
+		}
+	}
+	if b := e.balance(u.Id); b != 2500 {
+		t.Fatalf("balance = %d, want 2500", b)
+	}
+	var p api.Payment
+	call(t, c, "GET", "/api/v1/payments/"+cs.Id.String(), nil, "", &p)
+	if p.Status != api.PaymentStatusSucceeded || p.CreditedAt == nil || p.StripeCheckoutSessionId != nil {
+		t.Fatalf("payment = %+v", p)
+	}
+	var list api.PaymentList
+	call(t, c, "GET", "/api/v1/payments", nil, "", &list)
+	if len(list.Items) != 1 || list.Items[0].Id != cs.Id {
+		t.Fatalf("list = %+v", list)
+	}
+	// Another user does not see it.
+	other, _ := e.srv.As("user")
+	if st, code := call(t, other, "GET", "/api/v1/payments/"+cs.Id.String(), nil, "", nil); st != 404 || code != "not_found" {
+		t.Fatalf("other user: %d %s", st, code)
+	}
+	var ps api.PortalSession
+	if st, code := call(t, c, "POST", "/api/v1/payments/portal-session", nil, "", &ps); st != 200 || ps.Url == "" {
+		t.Fatalf("portal: %d %s %+v", st, code, ps)
+	}
+	e.checkLedger()
+}
+
+func TestCheckoutValidation(t *testing.T) {
+	e := start(t, options{})
+	c, _ := e.srv.As("user")
+	path := "/api/v1/payments/checkout-sessions"
+	for _, tc := range []struct {
+		name   string
+		req    api.CheckoutSessionRequest
+		key    string
+		status int
+		code   string
+	}{
+		{"too small", api.CheckoutSessionRequest{AmountMinor: 499, Currency: "USD"}, "k1", 400, "amount_out_of_range"},
+		{"too large", api.CheckoutSessionRequest{AmountMinor: 100_001, Currency: "USD"}, "k2", 400, "amount_out_of_range"},
+		{"no key", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD"}, "", 400, "invalid_request"},
+		{"currency", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "EUR"}, "k3", 400, "invalid_request"},
+		{"team", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD", Team: ptr(uuid.New())}, "k4", 404, "not_found"},
+	} {
+		if st, code := call(t, c, "POST", path, tc.req, tc.key, nil); st != tc.status || code != tc.code {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, st, code, tc.status, tc.code)
+		}
+	}
+	// A retry with the same key is the same checkout: one session.
+	var a, b api.CheckoutSession
+	req := api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "usd"}
+	call(t, c, "POST", path, req, "same", &a)
+	call(t, c, "POST", path, req, "same", &b)
+	if a.Id != b.Id || a.Url != b.Url {
+		t.Fatalf("retry made another checkout: %+v vs %+v", a, b)
+	}
+	if n := len(e.stripe.SessionIDs()); n != 1 {
+		t.Fatalf("%d sessions at Stripe, want 1", n)
+	}
+}
+
+func TestPaymentsDisabled(t *testing.T) {
+	e := start(t, options{noKey: true})
+	c, _ := e.srv.As("user")
+	var cfg api.PaymentsConfig
+	call(t, c, "GET", "/api/v1/payments/config", nil, "", &cfg)
+	if cfg.Enabled {
+		t.Fatal("payments enabled without a key")
+	}
+	for _, r := range []struct{ method, path, key string }{
+		{"POST", "/api/v1/payments/checkout-sessions", "k"},
+		{"GET", "/api/v1/payments", ""},
+		{"POST", "/api/v1/payments/portal-session", ""},
+	} {
+		var body any
+		if r.method == "POST" {
+			body = api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD"}
+		}
+		if r.path == "/api/v1/payments/portal-session" {
+			body = nil
+		}
+		if st, code := call(t, c, r.method, r.path, body, r.key, nil); st != 503 || code != "payments_disabled" {
+			t.Errorf("%s %s: %d %s", r.method, r.path, st, code)
+		}
+	}
+	if st := e.deliver(e.stripe.Dispute("cs_x", "dp_x", 1, false, "")); st != 503 {
+		t.Errorf("webhook: %d, want 503", st)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
