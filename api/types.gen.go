@@ -928,8 +928,8 @@ type CheckoutSessionRequest struct {
 	// Currency The deployment's currency, any case.
 	Currency string `json:"currency"`
 
-	// Team A team to credit instead of the caller (teams are not wired yet: 404).
-	Team *openapi_types.UUID `json:"team,omitempty"`
+	// Team A team's slug: its balance is credited instead of the caller's (who pays). A team the caller is not in is 404.
+	Team *string `json:"team,omitempty"`
 }
 
 // CloseUsageRequest defines model for CloseUsageRequest.
@@ -2404,8 +2404,17 @@ type GetBalanceParams struct {
 
 // GetDailySpendParams defines parameters for GetDailySpend.
 type GetDailySpendParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
+
 	// Days How many days back, 1 to 366 (default 30).
 	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
+// GetSpendLimitsParams defines parameters for GetSpendLimits.
+type GetSpendLimitsParams struct {
+	// Team A team's slug: act on the team's account instead of your own. A team you are not in is 404.
+	Team *TeamQuery `form:"team,omitempty" json:"team,omitempty"`
 }
 
 // ListStorageChargesParams defines parameters for ListStorageCharges.
@@ -2660,6 +2669,9 @@ type AdminUpdateSkuJSONRequestBody = UpdateSKURequest
 
 // AdminAdjustTeamBalanceJSONRequestBody defines body for AdminAdjustTeamBalance for application/json ContentType.
 type AdminAdjustTeamBalanceJSONRequestBody = AdjustBalanceRequest
+
+// AdminSetTeamLimitsJSONRequestBody defines body for AdminSetTeamLimits for application/json ContentType.
+type AdminSetTeamLimitsJSONRequestBody = SpendLimitsRequest
 
 // AdminCreateUserJSONRequestBody defines body for AdminCreateUser for application/json ContentType.
 type AdminCreateUserJSONRequestBody = CreateUserRequest

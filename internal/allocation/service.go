@@ -271,7 +271,9 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		}
 	}
 	if s.cfg.CheckLimits != nil {
-		if err := s.cfg.CheckLimits(ctx, tx, userID, sku); err != nil {
+		// The account's limits: a team's allocation counts against the
+		// team's, not the member's.
+		if err := s.cfg.CheckLimits(ctx, tx, account, sku); err != nil {
 			return api.Allocation{}, err
 		}
 	}

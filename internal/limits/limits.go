@@ -81,9 +81,10 @@ func orDefault(v *int64, def int64) *int64 {
 	return nil
 }
 
-// overrides reads the user's own row; missing is all defaults.
+// overrides reads the account's own row (a person's or a team's); missing is
+// all defaults.
 func overrides(ctx context.Context, q *db.Queries, userID uuid.UUID) (db.SpendLimit, error) {
-	row, err := q.GetUserSpendLimits(ctx, uuid.NullUUID{UUID: userID, Valid: true})
+	row, err := q.GetUserSpendLimits(ctx, userID)
 	if store.IsNoRows(err) {
 		return db.SpendLimit{}, nil
 	}
@@ -226,7 +227,7 @@ func (s *Service) Set(ctx context.Context, actor, userID uuid.UUID, req api.Spen
 			return err
 		}
 		row, err := tx.UpsertUserSpendLimits(ctx, db.UpsertUserSpendLimitsParams{
-			UserID: uuid.NullUUID{UUID: userID, Valid: true}, MaxConcurrentGpus: req.MaxConcurrentGpus,
+			UserID: userID, MaxConcurrentGpus: req.MaxConcurrentGpus,
 			MaxMonthlySpendMinor: req.MaxMonthlySpendMinor, MaxBurnPerHourMinor: req.MaxBurnPerHourMinor,
 			UpdatedBy: uuid.NullUUID{UUID: actor, Valid: actor != uuid.Nil},
 		})

@@ -123,7 +123,7 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 			break
 		}
 		posted, err := ledger.Post(ctx, tx, ledger.Posting{
-			Key: "payment:" + sn.id + ":credit", Kind: ledger.KindPayment, UserID: p.UserID,
+			Key: "payment:" + sn.id + ":credit", Kind: ledger.KindPayment, UserID: credited(p),
 			Memo: "Stripe top-up " + p.ID.String(), Currency: p.Currency, Amount: p.AmountMinor,
 		})
 		if err != nil {
@@ -146,7 +146,7 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 				return nil, changeNone, err
 			}
 			if _, err := events.Enqueue(ctx, tx, s.naming, events.BillingBalanceCredited, events.Balance{
-				UserID: p.UserID, BalanceMinor: bal, Currency: p.Currency, At: now,
+				UserID: credited(p), BalanceMinor: bal, Currency: p.Currency, At: now,
 			}); err != nil {
 				return nil, changeNone, err
 			}
@@ -226,7 +226,7 @@ func (s *Service) applyRefunded(ctx context.Context, tx *store.Store, p *db.Paym
 	delta := cumulative - p.RefundedMinor
 	if _, err := ledger.Post(ctx, tx, ledger.Posting{
 		Key: "payment:" + p.ID.String() + ":refunded-upto:" + strconv.FormatInt(cumulative, 10), Kind: ledger.KindPayment,
-		UserID: p.UserID, Memo: "Stripe refund of top-up " + p.ID.String(), Currency: p.Currency, Amount: -delta,
+		UserID: credited(*p), Memo: "Stripe refund of top-up " + p.ID.String(), Currency: p.Currency, Amount: -delta,
 	}); err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (s *Service) applyDispute(ctx context.Context, tx *store.Store, p *db.Payme
 	// The freeze is booked by whichever event comes first: a closed
 	// event that overtook its created one still freezes, then settles.
 	if _, err := ledger.Post(ctx, tx, ledger.Posting{
-		Key: key + ":freeze", Kind: ledger.KindPayment, UserID: p.UserID,
+		Key: key + ":freeze", Kind: ledger.KindPayment, UserID: credited(*p),
 		Memo: "Stripe dispute " + disputeID + " (frozen)", Currency: p.Currency, Amount: -amount,
 	}); err != nil {
 		return err
@@ -280,7 +280,7 @@ func (s *Service) applyDispute(ctx context.Context, tx *store.Store, p *db.Payme
 		if status != "lost" {
 			st = disputeWon
 			if _, err := ledger.Post(ctx, tx, ledger.Posting{
-				Key: key + ":unfreeze", Kind: ledger.KindPayment, UserID: p.UserID,
+				Key: key + ":unfreeze", Kind: ledger.KindPayment, UserID: credited(*p),
 				Memo: "Stripe dispute " + disputeID + " closed: " + status, Currency: p.Currency, Amount: amount,
 			}); err != nil {
 				return err

@@ -27,18 +27,15 @@ func stripeKey(parts ...string) string {
 }
 
 // Checkout creates a Checkout Session for a top-up of amountMinor and its
-// pending payment, in tx (the idempotent request's transaction). key is
-// the caller's Idempotency-Key, which is required.
-func (s *Service) Checkout(ctx context.Context, tx *store.Store, user uuid.UUID, req api.CheckoutSessionRequest, key string) (api.CheckoutSession, error) {
+// pending payment, in tx (the idempotent request's transaction). user
+// pays; account is credited: user's own, or a team they are in (resolved
+// by the caller). key is the caller's Idempotency-Key, which is required.
+func (s *Service) Checkout(ctx context.Context, tx *store.Store, user, account uuid.UUID, req api.CheckoutSessionRequest, key string) (api.CheckoutSession, error) {
 	if err := s.CheckEnabled(); err != nil {
 		return api.CheckoutSession{}, err
 	}
 	if key == "" {
 		return api.CheckoutSession{}, apperr.Invalid("the Idempotency-Key header is required")
-	}
-	if req.Team != nil {
-		// Teams are not wired yet: no team is one the caller may pay for.
-		return api.CheckoutSession{}, apperr.NotFound("team")
 	}
 	if !strings.EqualFold(strings.TrimSpace(req.Currency), s.cfg.Currency) {
 		return api.CheckoutSession{}, apperr.Invalid("currency must be %s, the currency of balances here", s.cfg.Currency)
@@ -55,6 +52,10 @@ func (s *Service) Checkout(ctx context.Context, tx *store.Store, user uuid.UUID,
 	id := uuid.Must(uuid.NewV7())
 	base := strings.TrimRight(s.cfg.PublicURL, "/")
 	meta := map[string]string{"payment_id": id.String(), "user_id": user.String()}
+	team := uuid.NullUUID{UUID: account, Valid: account != uuid.Nil && account != user}
+	if team.Valid {
+		meta["team_id"] = account.String()
+	}
 	params := &stripe.CheckoutSessionCreateParams{
 		Mode:              stripe.String("payment"),
 		Customer:          stripe.String(customer),
@@ -83,7 +84,7 @@ func (s *Service) Checkout(ctx context.Context, tx *store.Store, user uuid.UUID,
 		return api.CheckoutSession{}, stripeErr("create a Checkout Session", err)
 	}
 	p, err := tx.InsertPayment(ctx, db.InsertPaymentParams{
-		ID: id, UserID: user, AmountMinor: req.AmountMinor, Currency: s.cfg.Currency,
+		ID: id, UserID: user, TeamID: team, AmountMinor: req.AmountMinor, Currency: s.cfg.Currency,
 		StripeCheckoutSessionID: sess.ID, StripeCustomerID: customer, CheckoutUrl: sess.URL,
 		ExpiresAt: time.Unix(sess.ExpiresAt, 0).UTC(),
 	})

@@ -3,8 +3,6 @@ package payments_test
 import (
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/gpuaas/gpuaas/api"
 )
 
@@ -68,7 +66,7 @@ func TestCheckoutValidation(t *testing.T) {
 		{"too large", api.CheckoutSessionRequest{AmountMinor: 100_001, Currency: "USD"}, "k2", 400, "amount_out_of_range"},
 		{"no key", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD"}, "", 400, "invalid_request"},
 		{"currency", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "EUR"}, "k3", 400, "invalid_request"},
-		{"team", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD", Team: ptr(uuid.New())}, "k4", 404, "not_found"},
+		{"team", api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD", Team: ptr("not-my-team")}, "k4", 404, "not_found"},
 	} {
 		if st, code := call(t, c, "POST", path, tc.req, tc.key, nil); st != tc.status || code != tc.code {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, st, code, tc.status, tc.code)
@@ -117,3 +115,49 @@ func TestPaymentsDisabled(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestCheckoutForATeam: a member tops up their team; the team's balance
+// rises once, the payer's own does not, and a partial refund comes off the
+// team's balance.
+func TestCheckoutForATeam(t *testing.T) {
+	e := start(t, options{})
+	c, u := e.srv.As("user")
+	team, err := c.CreateTeam(ctx, api.CreateTeamRequest{Slug: "paylab", Name: "Pay Lab"})
+	must(t, err)
+	var cs api.CheckoutSession
+	if st, code := call(t, c, "POST", "/api/v1/payments/checkout-sessions",
+		api.CheckoutSessionRequest{AmountMinor: 4000, Currency: "USD", Team: ptr("paylab")}, "team-topup", &cs); st != 201 {
+		t.Fatalf("checkout for the team: %d %s", st, code)
+	}
+	evs, err := e.stripe.Pay(e.sessionOf(cs), false)
+	must(t, err)
+	for range 2 {
+		if st := e.deliver(evs[0]); st != 200 {
+			t.Fatalf("deliver: %d", st)
+		}
+	}
+	if b := e.balance(team.Id); b != 4000 {
+		t.Fatalf("team balance = %d, want 4000", b)
+	}
+	if b := e.balance(u.Id); b != 0 {
+		t.Fatalf("payer's own balance = %d, want 0", b)
+	}
+	if p := e.payment(cs.Id).Payment; p.TeamId == nil || *p.TeamId != team.Id {
+		t.Fatalf("payment's team = %v, want %s", p.TeamId, team.Id)
+	}
+	admin, _ := e.srv.As("admin")
+	if st, code := call(t, admin, "POST", "/api/v1/admin/payments/"+cs.Id.String()+"/refunds",
+		api.RefundRequest{AmountMinor: 1500, Reason: "partial"}, "team-refund", nil); st >= 300 {
+		t.Fatalf("refund: %d %s", st, code)
+	}
+	if b := e.balance(team.Id); b != 2500 {
+		t.Fatalf("team balance after refund = %d, want 2500", b)
+	}
+	// Someone outside the team cannot top it up.
+	other, _ := e.srv.As("user")
+	if st, code := call(t, other, "POST", "/api/v1/payments/checkout-sessions",
+		api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "USD", Team: ptr("paylab")}, "x", nil); st != 404 || code != "not_found" {
+		t.Fatalf("outsider: %d %s", st, code)
+	}
+	e.checkLedger()
+}

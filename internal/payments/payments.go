@@ -242,3 +242,12 @@ func toAPI(p db.Payment, admin bool) api.Payment {
 
 // upper is a currency code as the ledger writes it.
 func upper(c string) string { return strings.ToUpper(strings.TrimSpace(c)) }
+
+// credited is the account a payment's money moves on: the team's when it
+// was a top-up for a team, else its payer's.
+func credited(p db.Payment) uuid.UUID {
+	if p.TeamID.Valid {
+		return p.TeamID.UUID
+	}
+	return p.UserID
+}

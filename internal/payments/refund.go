@@ -91,7 +91,7 @@ func (s *Service) Refund(ctx context.Context, tx *store.Store, actor, id uuid.UU
 	if booked > 0 {
 		if _, err := ledger.Post(ctx, tx, ledger.Posting{
 			Key: "payment:" + p.ID.String() + ":refunded-upto:" + strconv.FormatInt(p.RefundedMinor+booked, 10), Kind: ledger.KindPayment,
-			UserID: p.UserID, Actor: actor, Memo: "refund of top-up " + p.ID.String() + ": " + reason, Currency: p.Currency, Amount: -booked,
+			UserID: credited(p), Actor: actor, Memo: "refund of top-up " + p.ID.String() + ": " + reason, Currency: p.Currency, Amount: -booked,
 		}); err != nil {
 			return api.PaymentDetail{}, err
 		}

@@ -33,8 +33,16 @@ func (a *App) createCheckoutSession(w http.ResponseWriter, r *http.Request) erro
 	if key == "" {
 		return apperr.Invalid("the %s header is required", idempotency.Header)
 	}
+	// A top-up for a team credits the team's account; the caller must be
+	// in it (404 otherwise) and pays with their own Stripe customer.
+	account := principal(r).UserID
+	if req.Team != nil {
+		if account, err = a.Teams.Account(r.Context(), principal(r).UserID, *req.Team); err != nil {
+			return err
+		}
+	}
 	return a.idempotent(w, r, "POST /api/v1/payments/checkout-sessions", raw, http.StatusCreated, func(tx *store.Store) (any, error) {
-		return a.Payments.Checkout(r.Context(), tx, principal(r).UserID, req, key)
+		return a.Payments.Checkout(r.Context(), tx, principal(r).UserID, account, req, key)
 	})
 }
 

@@ -149,6 +149,8 @@ func (a *App) Router() *httpapi.Router {
 	rt.Handle("GET", "/api/v1/admin/teams", a.admin(a.adminListTeams))
 	rt.Handle("GET", "/api/v1/admin/teams/{slug}/balance", a.admin(a.adminTeamBalance))
 	rt.Handle("POST", "/api/v1/admin/teams/{slug}/balance", a.admin(a.adminAdjustTeamBalance))
+	rt.Handle("GET", "/api/v1/admin/teams/{slug}/limits", a.admin(a.adminGetTeamLimits))
+	rt.Handle("PUT", "/api/v1/admin/teams/{slug}/limits", a.admin(a.adminSetTeamLimits))
 	rt.Handle("GET", "/api/v1/admin/payments", a.admin(a.adminListPayments))
 	rt.Handle("POST", "/api/v1/admin/payments/reconcile", a.admin(a.adminReconcilePayments))
 	rt.Handle("GET", "/api/v1/admin/payments/{payment_id}", a.admin(a.adminGetPayment))

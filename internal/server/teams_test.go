@@ -196,3 +196,39 @@ func TestTeamsCrossTenantMatrix(t *testing.T) {
 	_, err = admin.AdminGetUser(ctx, team.Id)
 	wantErr(t, err, 404, "not_found")
 }
+
+// TestTeamLimitsCountTheTeam: a team's spend limits hold for the team's
+// allocations whoever launches them, and not for its members' own.
+func TestTeamLimitsCountTheTeam(t *testing.T) {
+	env := servertest.Start(t)
+	seedInventory(t, env)
+	admin, _ := env.As("admin")
+	env.Fund(t, 100_000)
+	owner, _ := env.As("user")
+	member, memberU := env.As("user")
+	if _, err := owner.CreateTeam(ctx, api.CreateTeamRequest{Slug: "capped", Name: "Capped"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.AddTeamMember(ctx, "capped", api.AddTeamMemberRequest{Username: memberU.Username}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AdminAdjustTeamBalance(ctx, "capped", api.AdjustBalanceRequest{AmountMinor: 100_000, Reason: "grant"}, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := raw(t, admin, "PUT", "/api/v1/admin/teams/capped/limits", `{"max_concurrent_gpus":1}`, nil); code != 200 {
+		t.Fatalf("set team limits: %d %v", code, body)
+	}
+	if _, err := owner.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1", Team: ptr("capped")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := member.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1", Team: ptr("capped")}, "")
+	wantErr(t, err, 409, "quota_exceeded")
+	// The member's own account is not the team's: its limit does not apply.
+	if _, err := member.CreateAllocation(ctx, api.CreateAllocationRequest{SkuId: "h100-x1"}, ""); err != nil {
+		t.Fatalf("the member's own create: %v", err)
+	}
+	code, body, _ := raw(t, member, "GET", "/api/v1/billing/limits?team=capped", "", nil)
+	if code != 200 || body["max_concurrent_gpus"] != float64(1) || body["gpus_in_use"] != float64(1) {
+		t.Fatalf("team limits as a member sees them: %d %v", code, body)
+	}
+}

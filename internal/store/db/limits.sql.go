@@ -13,16 +13,15 @@ import (
 )
 
 const getUserSpendLimits = `-- name: GetUserSpendLimits :one
-SELECT id, user_id, team_id, max_concurrent_gpus, max_monthly_spend_minor, max_burn_per_hour_minor, updated_at, updated_by FROM spend_limits WHERE user_id = $1
+SELECT id, user_id, max_concurrent_gpus, max_monthly_spend_minor, max_burn_per_hour_minor, updated_at, updated_by FROM spend_limits WHERE user_id = $1
 `
 
-func (q *Queries) GetUserSpendLimits(ctx context.Context, userID uuid.NullUUID) (SpendLimit, error) {
+func (q *Queries) GetUserSpendLimits(ctx context.Context, userID uuid.UUID) (SpendLimit, error) {
 	row := q.db.QueryRow(ctx, getUserSpendLimits, userID)
 	var i SpendLimit
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
-		&i.TeamID,
 		&i.MaxConcurrentGpus,
 		&i.MaxMonthlySpendMinor,
 		&i.MaxBurnPerHourMinor,
@@ -109,11 +108,11 @@ ON CONFLICT (user_id) DO UPDATE SET
     max_burn_per_hour_minor = EXCLUDED.max_burn_per_hour_minor,
     updated_by              = EXCLUDED.updated_by,
     updated_at              = now()
-RETURNING id, user_id, team_id, max_concurrent_gpus, max_monthly_spend_minor, max_burn_per_hour_minor, updated_at, updated_by
+RETURNING id, user_id, max_concurrent_gpus, max_monthly_spend_minor, max_burn_per_hour_minor, updated_at, updated_by
 `
 
 type UpsertUserSpendLimitsParams struct {
-	UserID               uuid.NullUUID
+	UserID               uuid.UUID
 	MaxConcurrentGpus    *int64
 	MaxMonthlySpendMinor *int64
 	MaxBurnPerHourMinor  *int64
@@ -132,7 +131,6 @@ func (q *Queries) UpsertUserSpendLimits(ctx context.Context, arg UpsertUserSpend
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
-		&i.TeamID,
 		&i.MaxConcurrentGpus,
 		&i.MaxMonthlySpendMinor,
 		&i.MaxBurnPerHourMinor,

@@ -377,8 +377,7 @@ type SkuPrice struct {
 
 type SpendLimit struct {
 	ID                   uuid.UUID
-	UserID               uuid.NullUUID
-	TeamID               uuid.NullUUID
+	UserID               uuid.UUID
 	MaxConcurrentGpus    *int64
 	MaxMonthlySpendMinor *int64
 	MaxBurnPerHourMinor  *int64

@@ -1368,6 +1368,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/teams/{slug}/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        /** A team's spend limits and their use, as its members see them */
+        get: operations["adminGetTeamLimits"];
+        /**
+         * Set a team's spend limits, as for a user
+         * @description They count what the team's allocations run and spend, whichever member launched them.
+         */
+        put: operations["adminSetTeamLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/overview": {
         parameters: {
             query?: never;
@@ -3445,10 +3468,7 @@ export interface components {
             amount_minor: number;
             /** @description The deployment's currency, any case. */
             currency: string;
-            /**
-             * Format: uuid
-             * @description A team to credit instead of the caller (teams are not wired yet: 404).
-             */
+            /** @description A team's slug: its balance is credited instead of the caller's (who pays). A team the caller is not in is 404. */
             team?: string;
         };
         CheckoutSession: {
@@ -5885,6 +5905,65 @@ export interface operations {
             429: components["responses"]["RateLimited"];
         };
     };
+    adminGetTeamLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The limits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendLimits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    adminSetTeamLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: components["parameters"]["TeamSlug"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SpendLimitsRequest"];
+            };
+        };
+        responses: {
+            /** @description The new limits and their use. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendLimits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
     adminOverview: {
         parameters: {
             query?: never;
@@ -6416,7 +6495,10 @@ export interface operations {
     };
     getSpendLimits: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6434,12 +6516,15 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
     getDailySpend: {
         parameters: {
             query?: {
+                /** @description A team's slug: act on the team's account instead of your own. A team you are not in is 404. */
+                team?: components["parameters"]["TeamQuery"];
                 /** @description How many days back, 1 to 366 (default 30). */
                 days?: number;
             };
@@ -6461,6 +6546,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["RateLimited"];
         };
     };
