@@ -141,7 +141,10 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 			}); err != nil {
 				return nil, changeNone, err
 			}
-			bal, err := ledger.Balance(ctx, tx.Queries, p.UserID, p.Currency)
+			if err := s.tell(ctx, tx, events.PaymentSucceeded, p, p.AmountMinor, ""); err != nil {
+				return nil, changeNone, err
+			}
+			bal, err := ledger.Balance(ctx, tx.Queries, credited(p), p.Currency)
 			if err != nil {
 				return nil, changeNone, err
 			}
@@ -154,6 +157,9 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 	case outcomeFailed:
 		if p.Status == StatusPending {
 			up.Status, ch = StatusFailed, changeFailed
+			if err := s.tell(ctx, tx, events.PaymentFailed, p, p.AmountMinor, "the bank did not complete the payment"); err != nil {
+				return nil, changeNone, err
+			}
 		}
 	case outcomeExpired:
 		if p.Status == StatusPending {
@@ -234,6 +240,9 @@ func (s *Service) applyRefunded(ctx context.Context, tx *store.Store, p *db.Paym
 		ID: uuid.Must(uuid.NewV7()), PaymentID: p.ID, AmountMinor: delta, Reason: "refunded in Stripe", Source: "stripe",
 	}); err != nil {
 		return fmt.Errorf("insert refund: %w", err)
+	}
+	if err := s.tell(ctx, tx, events.PaymentRefunded, *p, delta, "refunded in Stripe"); err != nil {
+		return err
 	}
 	if err := audit.Record(ctx, tx.Queries, audit.Entry{
 		Action: audit.ActionPaymentRefund, TargetType: "payment", TargetID: p.ID.String(),

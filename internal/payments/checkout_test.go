@@ -153,6 +153,20 @@ func TestCheckoutForATeam(t *testing.T) {
 	if b := e.balance(team.Id); b != 2500 {
 		t.Fatalf("team balance after refund = %d, want 2500", b)
 	}
+	// The payer heard of the payment once (two deliveries) and of the refund.
+	kinds := func() map[string]int {
+		l, err := c.ListNotifications(ctx, api.ListNotificationsParams{})
+		must(t, err)
+		n := map[string]int{}
+		for _, it := range l.Items {
+			n[it.Kind]++
+		}
+		return n
+	}
+	waitFor(t, "payment notifications", func() bool {
+		n := kinds()
+		return n["payment.succeeded"] == 1 && n["payment.refunded"] == 1
+	})
 	// Someone outside the team cannot top it up.
 	other, _ := e.srv.As("user")
 	if st, code := call(t, other, "POST", "/api/v1/payments/checkout-sessions",

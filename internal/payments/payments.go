@@ -16,6 +16,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/ledger"
+	"github.com/gpuaas/gpuaas/internal/notify"
 	"github.com/gpuaas/gpuaas/internal/prom"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
@@ -250,4 +251,19 @@ func credited(p db.Payment) uuid.UUID {
 		return p.TeamID.UUID
 	}
 	return p.UserID
+}
+
+// tell tells the payer about their payment in tx (notify.EnqueuePayment):
+// on /ws/notifications and, unless they opted out, by email. amount is the
+// payment's, or for a refund the amount refunded.
+func (s *Service) tell(ctx context.Context, tx *store.Store, kind string, p db.Payment, amount int64, reason string) error {
+	ev := events.Payment{UserID: p.UserID, PaymentID: p.ID, AmountMinor: amount, Currency: p.Currency,
+		Reason: reason, At: s.now().UTC()}
+	if bal, err := ledger.Balance(ctx, tx.Queries, credited(p), p.Currency); err == nil {
+		ev.BalanceMinor = &bal
+	}
+	if _, err := notify.EnqueuePayment(ctx, tx, s.naming, kind, ev); err != nil {
+		return fmt.Errorf("tell the payer: %w", err)
+	}
+	return nil
 }

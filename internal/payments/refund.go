@@ -14,6 +14,7 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
@@ -111,6 +112,11 @@ func (s *Service) Refund(ctx context.Context, tx *store.Store, actor, id uuid.UU
 		}
 		if err := tx.InsertPaymentRefund(ctx, r); err != nil {
 			return api.PaymentDetail{}, fmt.Errorf("insert refund: %w", err)
+		}
+	}
+	if booked > 0 {
+		if err := s.tell(ctx, tx, events.PaymentRefunded, p, booked, reason); err != nil {
+			return api.PaymentDetail{}, err
 		}
 	}
 	up := updateOf(p)

@@ -5,10 +5,14 @@ import { BalanceBanner } from './BalanceBanner';
 
 afterEach(() => vi.unstubAllGlobals());
 
-function show(balance: Record<string, unknown>) {
+function show(balance: Record<string, unknown>, paymentsEnabled = true) {
   return renderPage(<BalanceBanner />, {
     path: '/',
-    handlers: { 'GET /api/v1/billing/balance': () => json(200, { ...usdBalance, ...balance }) },
+    handlers: {
+      'GET /api/v1/billing/balance': () => json(200, { ...usdBalance, ...balance }),
+      'GET /api/v1/payments/config': () =>
+        json(200, { enabled: paymentsEnabled, currency: 'USD', min_minor: 500, max_minor: 100000 }),
+    },
   });
 }
 
@@ -17,8 +21,15 @@ describe('BalanceBanner', () => {
     show({ balance_minor: 500, burn_rate_per_hour_minor: 1000, runway_seconds: 1800 - 1 });
     const banner = await screen.findByTestId('low-balance-banner');
     expect(banner.textContent).toContain('USD 5.00 left');
-    expect(screen.getByTestId('add-credit-link').getAttribute('href')).toBe('/billing?add_credit=1');
+    expect((await screen.findByTestId('add-credit-link')).getAttribute('href')).toBe('/billing?add_credit=1');
     expect(screen.queryByTestId('depleted-balance-banner')).toBeNull();
+  });
+
+  it('sends to Billing instead when the server takes no payments', async () => {
+    show({ balance_minor: -120 }, false);
+    const banner = await screen.findByTestId('depleted-balance-banner');
+    await waitFor(() => expect(banner.querySelector('a')?.getAttribute('href')).toBe('/billing'));
+    expect(screen.queryByTestId('add-credit-link')).toBeNull();
   });
 
   it('shows a distinct banner when the balance has run out', async () => {
@@ -26,7 +37,7 @@ describe('BalanceBanner', () => {
     const banner = await screen.findByTestId('depleted-balance-banner');
     expect(banner.className).toContain('banner-danger');
     expect(banner.textContent).toContain('USD -1.20');
-    expect(screen.getByTestId('add-credit-link').getAttribute('href')).toBe('/billing?add_credit=1');
+    expect((await screen.findByTestId('add-credit-link')).getAttribute('href')).toBe('/billing?add_credit=1');
     expect(screen.queryByTestId('low-balance-banner')).toBeNull();
   });
 

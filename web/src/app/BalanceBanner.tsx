@@ -1,18 +1,21 @@
 // The balance banners under the top bar: a warning when the balance is low
 // (the runway is under the server's threshold, or the server said so), and a
 // distinct danger banner when it has run out; both with "Add credit", which
-// opens the billing page's add-credit action (/billing?add_credit=1).
+// opens the billing page's add-credit action (/billing?add_credit=1), or
+// "Billing" when the server takes no payments.
 // Dismissing the low one does not hide a later depleted one.
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { Icon } from '../components/Icon';
 import { Money } from '../components/Money';
 import { formatDuration } from '../lib/format';
+import { usePayments } from '../pages/billing/Payments';
 import { balanceAlert, useBalance, type BalanceAlert } from './balance';
 import { useNotificationListener } from './notifications';
 
 export function BalanceBanner() {
   const balance = useBalance();
+  const payments = usePayments();
   const [notified, setNotified] = useState<BalanceAlert>(null);
   const [dismissed, setDismissed] = useState<BalanceAlert>(null);
   useNotificationListener((n) => {
@@ -32,9 +35,14 @@ export function BalanceBanner() {
   // Dismissing a low-balance banner does not hide a later depleted one.
   if (!alert || dismissed === alert) return null;
   const left = b.balance_minor - b.unbilled_minor;
-  const addCredit = (
+  // Without payments an admin adds credit: the button goes to Billing.
+  const addCredit = payments ? (
     <Link to="/billing?add_credit=1" className="button small primary" data-testid="add-credit-link">
       Add credit
+    </Link>
+  ) : (
+    <Link to="/billing" className="button small">
+      Billing
     </Link>
   );
   if (alert === 'depleted') {

@@ -3,11 +3,12 @@
 // it; the payment history lists the caller's top-ups with their states and
 // opens Stripe's customer portal for receipts. Both hide themselves when the
 // server has no Stripe key (GET /api/v1/payments/config says enabled:false).
-import { useMemo, useRef, useState, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router';
 import { api } from '../../api/client';
 import { useGet, useMutate } from '../../api/query';
 import type { Payment, PaymentsConfig } from '../../api/types';
+import { useAccount } from '../../app/account';
 import { DataTable, type Column } from '../../components/DataTable';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Field } from '../../components/Field';
@@ -34,6 +35,16 @@ export function setCheckoutNavigator(f: (url: string) => void) {
 
 export function AddCreditCard({ cfg }: { cfg: PaymentsConfig }) {
   const options = useMemo(() => presets(cfg), [cfg]);
+  // Acting for a team: the top-up credits the team (the caller pays).
+  const { team, current } = useAccount();
+  // The balance banners' "Add credit" lands here (?add_credit=1).
+  const [params] = useSearchParams();
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (params.get('add_credit') !== '1') return;
+    formRef.current?.scrollIntoView({ block: 'center' });
+    formRef.current?.querySelector<HTMLInputElement>('input')?.focus();
+  }, [params]);
   const [choice, setChoice] = useState<number | 'custom'>(options[1] ?? options[0] ?? 'custom');
   const [custom, setCustom] = useState('');
   const [touched, setTouched] = useState(false);
@@ -43,7 +54,7 @@ export function AddCreditCard({ cfg }: { cfg: PaymentsConfig }) {
   if (parsed.ok && keyRef.current?.for !== parsed.minor) keyRef.current = { for: parsed.minor, key: newIdempotencyKey() };
   const start = useMutate((minor: number, key: string) =>
     api.post('/api/v1/payments/checkout-sessions', {
-      body: { amount_minor: minor, currency: cfg.currency },
+      body: { amount_minor: minor, currency: cfg.currency, ...(team ? { team } : {}) },
       headers: { 'Idempotency-Key': key },
     }),
   );
@@ -55,8 +66,8 @@ export function AddCreditCard({ cfg }: { cfg: PaymentsConfig }) {
     if (cs) navigate(cs.url);
   };
   return (
-    <Card title="Add credit">
-      <form className="topup-form" onSubmit={submit} noValidate data-testid="add-credit">
+    <Card title={current ? `Add credit to team ${current.name}` : 'Add credit'}>
+      <form ref={formRef} className="topup-form" onSubmit={submit} noValidate data-testid="add-credit">
         <fieldset className="topup-presets">
           <legend>Amount ({cfg.currency})</legend>
           {options.map((m) => (
