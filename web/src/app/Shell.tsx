@@ -126,7 +126,8 @@ function TopBar({ navOpen, onToggleNav }: { navOpen: boolean; onToggleNav: () =>
       <Link
         to="/notifications"
         className="icon-button bell"
-        aria-label={unread > 0 ? `Notifications, ${unread} unread` : 'Notifications'}
+        // The name holds the badge's text ("9+" past nine), as what is seen must be said.
+        aria-label={unread > 0 ? `Notifications, ${unread > 9 ? '9+' : unread} unread` : 'Notifications'}
         data-testid="bell"
       >
         <Icon name="bell" size={20} />
