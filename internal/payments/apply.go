@@ -144,14 +144,18 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 			if err := s.tell(ctx, tx, events.PaymentSucceeded, p, p.AmountMinor, ""); err != nil {
 				return nil, changeNone, err
 			}
-			bal, err := ledger.Balance(ctx, tx.Queries, credited(p), p.Currency)
-			if err != nil {
-				return nil, changeNone, err
-			}
-			if _, err := events.Enqueue(ctx, tx, s.naming, events.BillingBalanceCredited, events.Balance{
-				UserID: credited(p), BalanceMinor: bal, Currency: p.Currency, At: now,
-			}); err != nil {
-				return nil, changeNone, err
+			// The payer hears payment.succeeded; a team's other members
+			// hear that its balance was credited.
+			if p.TeamID.Valid {
+				bal, err := ledger.Balance(ctx, tx.Queries, credited(p), p.Currency)
+				if err != nil {
+					return nil, changeNone, err
+				}
+				if _, err := events.Enqueue(ctx, tx, s.naming, events.BillingBalanceCredited, events.Balance{
+					UserID: credited(p), BalanceMinor: bal, Currency: p.Currency, At: now,
+				}); err != nil {
+					return nil, changeNone, err
+				}
 			}
 		}
 	case outcomeFailed:
