@@ -19,6 +19,8 @@ type Client struct {
 	hc        *http.Client
 	tokens    TokenSource
 	userAgent string
+	// storageTeam, when set (InTeam), points storage calls at a team.
+	storageTeam string
 }
 
 // Option configures a Client.

@@ -13,10 +13,21 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 )
 
-// storageQuery is the query of a storage call: the path (when not empty)
-// and the region (empty: the server's default).
-func storageQuery(region, path string) url.Values {
+// InTeam is a copy of c whose storage calls act on the namespace of the
+// team with slug (one the caller is in) instead of the caller's own.
+func (c *Client) InTeam(slug string) *Client {
+	cp := *c
+	cp.storageTeam = slug
+	return &cp
+}
+
+// storageQuery is the query of a storage call: the path (when not empty),
+// the region (empty: the server's default) and the team (InTeam).
+func (c *Client) storageQuery(region, path string) url.Values {
 	q := url.Values{}
+	if c.storageTeam != "" {
+		q.Set("team", c.storageTeam)
+	}
 	if path != "" {
 		q.Set("path", path)
 	}
@@ -30,7 +41,7 @@ func storageQuery(region, path string) url.Values {
 // namespace of region ("" the default), folders first then by name.
 func (c *Client) StorageList(ctx context.Context, region, path string, pageSize int, cursor string) (api.StorageList, error) {
 	var l api.StorageList
-	q := storageQuery(region, path)
+	q := c.storageQuery(region, path)
 	if pageSize > 0 {
 		q.Set("page_size", strconv.Itoa(pageSize))
 	}
@@ -73,7 +84,7 @@ func (c *Client) StorageDownload(ctx context.Context, region, path string, offse
 			h.Set("If-Range", ifRange)
 		}
 	}
-	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/storage/download", query: storageQuery(region, path),
+	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/api/v1/storage/download", query: c.storageQuery(region, path),
 		auth: true, header: h, stream: true})
 	if err != nil {
 		return nil, err
@@ -123,7 +134,7 @@ func parseContentRange(v string) (start, total int64, ok bool) {
 // transfer is bound by ctx, not the client's timeout.
 func (c *Client) StorageUpload(ctx context.Context, region, path string, body io.Reader, size int64) (api.StorageEntry, error) {
 	var e api.StorageEntry
-	resp, err := c.send(ctx, call{method: http.MethodPut, path: "/api/v1/storage/upload", query: storageQuery(region, path),
+	resp, err := c.send(ctx, call{method: http.MethodPut, path: "/api/v1/storage/upload", query: c.storageQuery(region, path),
 		body: body, length: size, contentType: "application/octet-stream", auth: true, stream: true})
 	if err != nil {
 		return e, err
@@ -138,7 +149,7 @@ func (c *Client) StorageUpload(ctx context.Context, region, path string, body io
 // StorageMkdir makes the folder at path and its missing parents.
 func (c *Client) StorageMkdir(ctx context.Context, region, path string) (api.StorageEntry, error) {
 	var e api.StorageEntry
-	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/storage/mkdir", query: storageQuery(region, ""),
+	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/storage/mkdir", query: c.storageQuery(region, ""),
 		in: api.StorageMkdirRequest{Path: path}, out: &e, auth: true})
 	return e, err
 }
@@ -146,7 +157,7 @@ func (c *Client) StorageMkdir(ctx context.Context, region, path string) (api.Sto
 // StorageRename moves the file or folder at from to to.
 func (c *Client) StorageRename(ctx context.Context, region, from, to string) (api.StorageEntry, error) {
 	var e api.StorageEntry
-	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/storage/rename", query: storageQuery(region, ""),
+	err := c.doJSON(ctx, call{method: http.MethodPost, path: "/api/v1/storage/rename", query: c.storageQuery(region, ""),
 		in: api.StorageRenameRequest{From: from, To: to}, out: &e, auth: true})
 	return e, err
 }
@@ -154,7 +165,7 @@ func (c *Client) StorageRename(ctx context.Context, region, from, to string) (ap
 // StorageDelete deletes the file or folder at path; a folder that is not
 // empty needs recursive.
 func (c *Client) StorageDelete(ctx context.Context, region, path string, recursive bool) error {
-	q := storageQuery(region, path)
+	q := c.storageQuery(region, path)
 	if recursive {
 		q.Set("recursive", "true")
 	}
@@ -164,7 +175,7 @@ func (c *Client) StorageDelete(ctx context.Context, region, path string, recursi
 // StorageUsage is how much of the caller's quota in region is used.
 func (c *Client) StorageUsage(ctx context.Context, region string) (api.StorageUsage, error) {
 	var u api.StorageUsage
-	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/storage/usage", query: storageQuery(region, ""), out: &u, auth: true})
+	err := c.doJSON(ctx, call{method: http.MethodGet, path: "/api/v1/storage/usage", query: c.storageQuery(region, ""), out: &u, auth: true})
 	return u, err
 }
 

@@ -79,13 +79,28 @@ func positionals(fs *flag.FlagSet, args []string, min, max int, what string) ([]
 // remote is a remote path without its prefix.
 func remote(arg string) string { return strings.TrimPrefix(arg, RemotePrefix) }
 
-func regionFlag(fs *flag.FlagSet) *string {
-	return fs.String("region", "", "the region whose storage to use (default: the server's default region)")
+// scope is where a storage command works: a region, and the caller's own
+// namespace or, with --team, a team's they are in.
+type scope struct{ region, team *string }
+
+func scopeFlags(fs *flag.FlagSet) scope {
+	return scope{
+		region: fs.String("region", "", "the region whose storage to use (default: the server's default region)"),
+		team:   fs.String("team", "", "a team's slug: use the team's storage instead of your own"),
+	}
+}
+
+// client is c acting on the scope's namespace.
+func (sc scope) client(c *sdk.Client) *sdk.Client {
+	if *sc.team != "" {
+		return c.InTeam(*sc.team)
+	}
+	return c
 }
 
 func runStorageLs(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "ls [--region R] [-o table|json] [PATH]")
-	region, out := regionFlag(fs), outputFlag(fs)
+	fs := flagSet(env, "storage", "ls [--region R] [--team SLUG] [-o table|json] [PATH]")
+	where, out := scopeFlags(fs), outputFlag(fs)
 	pos, err := positionals(fs, args, 0, 1, "at most one PATH")
 	if err != nil {
 		return err
@@ -101,7 +116,7 @@ func runStorageLs(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	items, err := sdk.Collect(ctx, s.client.StoragePages(*region, dir))
+	items, err := sdk.Collect(ctx, where.client(s.client).StoragePages(*where.region, dir))
 	if err != nil {
 		return err
 	}
@@ -121,8 +136,8 @@ func runStorageLs(ctx context.Context, env Env, args []string) error {
 }
 
 func runStorageMkdir(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "mkdir [--region R] PATH")
-	region := regionFlag(fs)
+	fs := flagSet(env, "storage", "mkdir [--region R] [--team SLUG] PATH")
+	where := scopeFlags(fs)
 	pos, err := positionals(fs, args, 1, 1, "exactly one PATH")
 	if err != nil {
 		return err
@@ -131,13 +146,13 @@ func runStorageMkdir(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.StorageMkdir(ctx, *region, remote(pos[0]))
+	_, err = where.client(s.client).StorageMkdir(ctx, *where.region, remote(pos[0]))
 	return err
 }
 
 func runStorageMv(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "mv [--region R] FROM TO")
-	region := regionFlag(fs)
+	fs := flagSet(env, "storage", "mv [--region R] [--team SLUG] FROM TO")
+	where := scopeFlags(fs)
 	pos, err := positionals(fs, args, 2, 2, "FROM and TO")
 	if err != nil {
 		return err
@@ -146,13 +161,13 @@ func runStorageMv(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.StorageRename(ctx, *region, remote(pos[0]), remote(pos[1]))
+	_, err = where.client(s.client).StorageRename(ctx, *where.region, remote(pos[0]), remote(pos[1]))
 	return err
 }
 
 func runStorageRm(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "rm [-r] [--region R] PATH")
-	region := regionFlag(fs)
+	fs := flagSet(env, "storage", "rm [-r] [--region R] [--team SLUG] PATH")
+	where := scopeFlags(fs)
 	recursive := fs.Bool("r", false, "delete a folder and everything in it")
 	pos, err := positionals(fs, args, 1, 1, "exactly one PATH")
 	if err != nil {
@@ -162,12 +177,12 @@ func runStorageRm(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return s.client.StorageDelete(ctx, *region, remote(pos[0]), *recursive)
+	return where.client(s.client).StorageDelete(ctx, *where.region, remote(pos[0]), *recursive)
 }
 
 func runStorageDu(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "du [--region R] [-o table|json]")
-	region, out := regionFlag(fs), outputFlag(fs)
+	fs := flagSet(env, "storage", "du [--region R] [--team SLUG] [-o table|json]")
+	where, out := scopeFlags(fs), outputFlag(fs)
 	if _, err := positionals(fs, args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
@@ -178,7 +193,7 @@ func runStorageDu(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.client.StorageUsage(ctx, *region)
+	u, err := where.client(s.client).StorageUsage(ctx, *where.region)
 	if err != nil {
 		return err
 	}
@@ -194,8 +209,8 @@ func runStorageDu(ctx context.Context, env Env, args []string) error {
 }
 
 func runStorageCp(ctx context.Context, env Env, args []string) error {
-	fs := flagSet(env, "storage", "cp [-r] [--region R] SRC DST   (one of them remote, written :PATH)")
-	region := regionFlag(fs)
+	fs := flagSet(env, "storage", "cp [-r] [--region R] [--team SLUG] SRC DST   (one of them remote, written :PATH)")
+	where := scopeFlags(fs)
 	recursive := fs.Bool("r", false, "copy a folder and everything in it")
 	pos, err := positionals(fs, args, 2, 2, "SRC and DST, one of them remote (:PATH)")
 	if err != nil {
@@ -209,7 +224,7 @@ func runStorageCp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := transfer{ctx: ctx, env: env, client: s.client, region: *region}
+	t := transfer{ctx: ctx, env: env, client: where.client(s.client), region: *where.region}
 	if dstRemote {
 		return t.upload(pos[0], remote(pos[1]), *recursive)
 	}

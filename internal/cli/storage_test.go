@@ -171,3 +171,40 @@ func TestCLIStorage(t *testing.T) {
 	}
 	_, _ = cli(2, "frob")
 }
+
+// TestCLIStorageTeam: --team reads and writes a team's storage; the
+// caller's own stays apart, and a team they are not in is not found.
+func TestCLIStorageTeam(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) { c.StorageFSRoot = t.TempDir() })
+	ctx := context.Background()
+	if _, err := devenv.Seed(ctx, env.App, e2ePassword); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := env.App.Store.GetUserByUsername(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Teams.Create(ctx, demo.ID, "files-lab", "Files Lab"); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": env.URL}
+	if code, _, stderr := run(t, vars, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
+		t.Fatalf("login: %s", stderr)
+	}
+	src := filepath.Join(t.TempDir(), "shared.txt")
+	if err := os.WriteFile(src, []byte("for the team\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, vars, "", "storage", "cp", "--team", "files-lab", src, ":data/"); code != 0 {
+		t.Fatalf("cp --team: %s", stderr)
+	}
+	if code, out, _ := run(t, vars, "", "storage", "ls", "--team", "files-lab", ":data"); code != 0 || !strings.Contains(out, "shared.txt") {
+		t.Fatalf("ls --team: %d %q", code, out)
+	}
+	if code, out, _ := run(t, vars, "", "storage", "ls"); code != 0 || strings.Contains(out, "data/") {
+		t.Fatalf("the caller's own storage lists the team's: %d %q", code, out)
+	}
+	if code, _, stderr := run(t, vars, "", "storage", "ls", "--team", "not-mine"); code != 1 || !strings.Contains(stderr, "not_found") {
+		t.Fatalf("a team the caller is not in: %d %q", code, stderr)
+	}
+}
