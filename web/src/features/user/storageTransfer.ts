@@ -27,6 +27,8 @@ export interface Progress {
 export interface UploadOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** A team's slug: the file goes to the team's storage (the account the console acted for when it was queued). */
+  team?: string;
 }
 
 /** Anything with XMLHttpRequest's shape; tests swap in a fake. */
@@ -88,7 +90,7 @@ function putOnce(url: string, body: Blob, token: string, opts: UploadOptions): P
 
 /** Uploads one file to path; resolves with the stored entry, rejects with ApiError (or an AbortError when cancelled). */
 export async function uploadFile(path: string, file: Blob, opts: UploadOptions = {}): Promise<StorageEntry> {
-  const url = buildUrl('/api/v1/storage/upload', { query: { path } });
+  const url = buildUrl('/api/v1/storage/upload', { query: { path, ...(opts.team ? { team: opts.team } : {}) } });
   let token = await freshAccessToken();
   if (token === null) {
     notifySessionExpired();
@@ -128,6 +130,8 @@ function savePicker(): SaveFilePicker | undefined {
 export interface DownloadOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** A team's slug: the file is the team's. */
+  team?: string;
 }
 
 /**
@@ -148,7 +152,7 @@ export async function downloadFile(entry: Pick<StorageEntry, 'path' | 'name' | '
     }
   }
   const res = await send('get', '/api/v1/storage/download', {
-    query: { path: entry.path },
+    query: { path: entry.path, ...(opts.team ? { team: opts.team } : {}) },
     headers: { Accept: '*/*' },
     signal: opts.signal,
   });

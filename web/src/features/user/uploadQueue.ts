@@ -11,6 +11,8 @@ export interface UploadItem {
   id: number;
   /** Where it goes in the namespace (the folder shown when it was added, plus its name or relative path). */
   path: string;
+  /** The team whose namespace it goes to, when the console acted for one as it was added. */
+  team?: string;
   name: string;
   size: number;
   status: UploadStatus;
@@ -21,7 +23,7 @@ export interface UploadItem {
 export type Uploader = (
   path: string,
   file: Blob,
-  opts: { onProgress: (p: Progress) => void; signal: AbortSignal },
+  opts: { onProgress: (p: Progress) => void; signal: AbortSignal; team?: string },
 ) => Promise<StorageEntry>;
 
 interface Job {
@@ -58,14 +60,22 @@ export class UploadQueue {
   };
 
   /** Queues files; returns their ids. */
-  add(files: { path: string; file: Blob; name?: string }[]): number[] {
+  add(files: { path: string; file: Blob; name?: string; team?: string }[]): number[] {
     const ids: number[] = [];
     for (const f of files) {
       const id = this.nextId++;
       ids.push(id);
       this.jobs.push({
         file: f.file,
-        item: { id, path: f.path, name: f.name ?? f.path.split('/').pop() ?? f.path, size: f.file.size, status: 'queued', loaded: 0 },
+        item: {
+          id,
+          path: f.path,
+          ...(f.team ? { team: f.team } : {}),
+          name: f.name ?? f.path.split('/').pop() ?? f.path,
+          size: f.file.size,
+          status: 'queued',
+          loaded: 0,
+        },
       });
     }
     this.changed();
@@ -127,6 +137,7 @@ export class UploadQueue {
     try {
       await this.upload(job.item.path, job.file, {
         signal: ctl.signal,
+        team: job.item.team,
         onProgress: (p) => {
           if (job.item.status !== 'uploading') return;
           job.item = { ...job.item, loaded: Math.min(p.loaded, job.item.size) };

@@ -246,4 +246,33 @@ describe('StoragePage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Up one folder' }));
     expect(await screen.findByText('This folder is empty')).toBeTruthy();
   });
+
+  it("acting for a team, lists and uploads the team's files", async () => {
+    localStorage.setItem('gpuaas.account', 'lab');
+    try {
+      FakeXhr.all = [];
+      setXhrFactory(() => new FakeXhr() as unknown as XMLHttpRequest);
+      const { calls } = renderPage(<StoragePage />, {
+        path: '/storage',
+        handlers: {
+          'GET /api/v1/teams': () =>
+            json(200, {
+              items: [{ id: '00000000-0000-4000-8000-00000000000a', slug: 'lab', name: 'Lab', role: 'member', member_count: 2, created_at: '2026-01-01T00:00:00Z' }],
+              next_cursor: '',
+            }),
+          'GET /api/v1/storage/usage': () => usage(),
+          'GET /api/v1/storage/list': listing({ '': [] }),
+        },
+      });
+      await screen.findByText("Team Lab's files, shared by its members and kept between allocations.");
+      await waitFor(() =>
+        expect(calls.some((c) => c.url.startsWith('/api/v1/storage/list') && new URL(c.url, 'http://x').searchParams.get('team') === 'lab')).toBe(true),
+      );
+      fireEvent.change(screen.getByTestId('upload-input'), { target: { files: [new File(['x'], 'shared.txt')] } });
+      await waitFor(() => expect(FakeXhr.all).toHaveLength(1));
+      expect(new URL(FakeXhr.all[0].url, 'http://x').searchParams.get('team')).toBe('lab');
+    } finally {
+      localStorage.removeItem('gpuaas.account');
+    }
+  });
 });

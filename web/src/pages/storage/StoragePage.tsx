@@ -9,6 +9,7 @@
 // then says so in words instead of showing a list.
 import { useEffect, useRef, useState, useSyncExternalStore, type DragEvent, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { teamQuery, useAccount } from '../../app/account';
 import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import { toApiError } from '../../api/errors';
@@ -39,7 +40,8 @@ const STORAGE = '/api/v1/storage';
 export function StoragePage() {
   const [params, setParams] = useSearchParams();
   const dir = pathFromQuery(params.get('path'));
-  const usage = useGet('/api/v1/storage/usage', {});
+  const { team, current } = useAccount();
+  const usage = useGet('/api/v1/storage/usage', { query: teamQuery(team) });
   const disabled = usage.error?.code === 'storage_disabled';
   const [creating, setCreating] = useState(false);
   const open = (p: string) => setParams(p ? { path: p } : {});
@@ -61,7 +63,11 @@ export function StoragePage() {
   return (
     <Page
       title="Storage"
-      subtitle="Your files, kept on the platform between allocations."
+      subtitle={
+        current
+          ? `Team ${current.name}'s files, shared by its members and kept between allocations.`
+          : 'Your files, kept on the platform between allocations.'
+      }
       actions={
         disabled ? undefined : (
           <>
@@ -150,13 +156,14 @@ function useUploads(): UploadItem[] {
   return useSyncExternalStore(q.subscribe, q.items, q.items);
 }
 
-/** Adds picked or dropped files under dir to the queue. */
-function enqueue(dir: string, files: PickedFile[]): void {
+/** Adds picked or dropped files under dir to the queue, for the account acted for now (team or own). */
+function enqueue(dir: string, files: PickedFile[], team: string | undefined): void {
   if (files.length === 0) return;
-  storageUploads().add(files.map((f) => ({ path: joinPath(dir, f.relPath), file: f.file, name: f.relPath })));
+  storageUploads().add(files.map((f) => ({ path: joinPath(dir, f.relPath), file: f.file, name: f.relPath, team })));
 }
 
 function UploadButtons({ dir }: { dir: string }) {
+  const { team } = useAccount();
   const filesRef = useRef<HTMLInputElement>(null);
   const folderRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -173,7 +180,7 @@ function UploadButtons({ dir }: { dir: string }) {
         data-testid="upload-input"
         aria-label="Files to upload"
         onChange={(e) => {
-          enqueue(dir, filesFromInput(e.target.files));
+          enqueue(dir, filesFromInput(e.target.files), team);
           e.target.value = '';
         }}
       />
@@ -183,7 +190,7 @@ function UploadButtons({ dir }: { dir: string }) {
         hidden
         aria-label="Folder to upload"
         onChange={(e) => {
-          enqueue(dir, filesFromInput(e.target.files));
+          enqueue(dir, filesFromInput(e.target.files), team);
           e.target.value = '';
         }}
       />
@@ -295,7 +302,8 @@ function UploadRow({ item }: { item: UploadItem }) {
 
 function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
   const pager = useCursorPager();
-  const list = useGet('/api/v1/storage/list', { query: { path: dir, cursor: pager.cursor, page_size: 200 } });
+  const { team } = useAccount();
+  const list = useGet('/api/v1/storage/list', { query: { path: dir, cursor: pager.cursor, page_size: 200, ...teamQuery(team) } });
   const qc = useQueryClient();
   const toast = useToast();
   const announce = useAnnounce();
@@ -306,7 +314,9 @@ function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
 
   const del = useMutate(
     (e: StorageEntry) =>
-      api.delete('/api/v1/storage/delete', { query: { path: e.path, recursive: e.is_dir ? true : undefined } }).then(() => true),
+      api
+        .delete('/api/v1/storage/delete', { query: { path: e.path, recursive: e.is_dir ? true : undefined, ...teamQuery(team) } })
+        .then(() => true),
     { invalidates: [STORAGE] },
   );
 
@@ -314,6 +324,7 @@ function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
     setDownloads((d) => ({ ...d, [e.path]: null }));
     try {
       const saved = await downloadFile(e, {
+        team,
         onProgress: (p) => {
           const pct = p.total ? Math.min(100, Math.floor((p.loaded / p.total) * 100)) : null;
           setDownloads((d) => (d[e.path] === pct ? d : { ...d, [e.path]: pct }));
@@ -337,7 +348,7 @@ function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
     ev.preventDefault();
     setDragging(false);
     const files = await filesFromDataTransfer(ev.dataTransfer);
-    enqueue(dir, files);
+    enqueue(dir, files, team);
   };
 
   const columns: Column<StorageEntry>[] = [
@@ -510,12 +521,13 @@ function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
 }
 
 function RenameDialog({ entry, onClose }: { entry: StorageEntry; onClose: () => void }) {
+  const { team } = useAccount();
   const [name, setName] = useState(entry.name);
   const [touched, setTouched] = useState(false);
   const toast = useToast();
   const inputRef = useRef<HTMLInputElement>(null);
   const rename = useMutate(
-    (to: string) => api.post('/api/v1/storage/rename', { body: { from: entry.path, to } }),
+    (to: string) => api.post('/api/v1/storage/rename', { body: { from: entry.path, to }, query: teamQuery(team) }),
     { invalidates: [STORAGE] },
   );
   useEffect(() => {
@@ -587,7 +599,10 @@ function NewFolderDialog({ dir, onClose }: { dir: string; onClose: () => void })
   const [name, setName] = useState('');
   const [touched, setTouched] = useState(false);
   const toast = useToast();
-  const mkdir = useMutate((path: string) => api.post('/api/v1/storage/mkdir', { body: { path } }), { invalidates: [STORAGE] });
+  const { team } = useAccount();
+  const mkdir = useMutate((path: string) => api.post('/api/v1/storage/mkdir', { body: { path }, query: teamQuery(team) }), {
+    invalidates: [STORAGE],
+  });
   const problem = touched ? nameProblem(name) : undefined;
   const formId = 'storage-mkdir-form';
   const submit = async (e: FormEvent) => {
