@@ -270,7 +270,7 @@ describe('StoragePage', () => {
       );
       fireEvent.change(screen.getByTestId('upload-input'), { target: { files: [new File(['x'], 'shared.txt')] } });
       await waitFor(() => expect(FakeXhr.all).toHaveLength(1));
-      expect(new URL(FakeXhr.all[0].url, 'http://x').searchParams.get('team')).toBe('lab');
+      expect(new URL(FakeXhr.all[0]!.url, 'http://x').searchParams.get('team')).toBe('lab');
     } finally {
       localStorage.removeItem('gpuaas.account');
     }
