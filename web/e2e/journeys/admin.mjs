@@ -216,7 +216,10 @@ export async function run({ page, accounts, baseURL, step, newPage }) {
     await shot(page, 'admin-audit-logs-filtered');
 
     // A force release is found by its name, within its category; the filters stay in the URL.
+    // Clear must have landed (the URL loses the action) before the next filters are typed,
+    // or they are applied on top of the old ones.
     await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForURL((u) => !u.search.includes('action='));
     await page.getByLabel('Category').selectOption('allocation');
     await page.getByLabel('Find').fill('force release');
     await page.getByRole('button', { name: 'Apply' }).click();
