@@ -154,25 +154,21 @@ func teamView(id uuid.UUID, slug, name string, members int64, created time.Time,
 	return t
 }
 
-// membership is one team as its member sees it.
-type membership struct {
-	db.GetTeamForMemberRow
-}
-
 // member resolves slug for caller: 404 when there is no such team or the
 // caller is not in it, so outsiders cannot tell which teams exist.
-func member(ctx context.Context, q *db.Queries, caller uuid.UUID, slug string) (membership, error) {
+func member(ctx context.Context, q *db.Queries, caller uuid.UUID, slug string) (db.GetTeamForMemberRow, error) {
 	row, err := q.GetTeamForMember(ctx, db.GetTeamForMemberParams{Slug: strings.ToLower(slug), UserID: caller})
 	if store.IsNoRows(err) {
-		return membership{}, apperr.NotFound("team")
+		return row, apperr.NotFound("team")
 	}
 	if err != nil {
-		return membership{}, fmt.Errorf("get team: %w", err)
+		return row, fmt.Errorf("get team: %w", err)
 	}
-	return membership{row}, nil
+	return row, nil
 }
 
-func (m membership) owner() error {
+// mustOwn refuses a member who is not an owner of m.
+func mustOwn(m db.GetTeamForMemberRow) error {
 	if m.Role != RoleOwner {
 		return apperr.ForbiddenCode(CodeOwnerRequired, "only an owner of team %s may do this", m.Slug)
 	}
@@ -209,7 +205,7 @@ func (s *Service) Rename(ctx context.Context, caller uuid.UUID, slug, name strin
 		if err != nil {
 			return err
 		}
-		if err := m.owner(); err != nil {
+		if err := mustOwn(m); err != nil {
 			return err
 		}
 		if m.Name == name {
@@ -255,7 +251,7 @@ func (s *Service) AddMember(ctx context.Context, caller uuid.UUID, slug, usernam
 		if err != nil {
 			return err
 		}
-		if err := m.owner(); err != nil {
+		if err := mustOwn(m); err != nil {
 			return err
 		}
 		p, err := tx.GetPersonByUsername(ctx, strings.ToLower(strings.TrimSpace(username)))
@@ -282,7 +278,7 @@ func (s *Service) AddMember(ctx context.Context, caller uuid.UUID, slug, usernam
 }
 
 // lockedMember locks the team's member rows and finds username among them.
-func lockedMember(ctx context.Context, tx *store.Store, m membership, username string) (db.ListTeamMembersRow, int, error) {
+func lockedMember(ctx context.Context, tx *store.Store, m db.GetTeamForMemberRow, username string) (db.ListTeamMembersRow, int, error) {
 	locked, err := tx.LockTeamMembers(ctx, m.ID)
 	if err != nil {
 		return db.ListTeamMembersRow{}, 0, fmt.Errorf("lock members: %w", err)
@@ -318,7 +314,7 @@ func (s *Service) SetRole(ctx context.Context, caller uuid.UUID, slug, username,
 		if err != nil {
 			return err
 		}
-		if err := m.owner(); err != nil {
+		if err := mustOwn(m); err != nil {
 			return err
 		}
 		target, owners, err := lockedMember(ctx, tx, m, username)
@@ -359,7 +355,7 @@ func (s *Service) RemoveMember(ctx context.Context, caller uuid.UUID, slug, user
 		}
 		self := target.UserID == caller
 		if !self {
-			if err := m.owner(); err != nil {
+			if err := mustOwn(m); err != nil {
 				return err
 			}
 		}

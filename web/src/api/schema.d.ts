@@ -384,7 +384,7 @@ export interface paths {
         put?: never;
         /**
          * Add a person to a team (owners only)
-         * @description The person is found by username (404 user_not_found); one already in
+         * @description The person is found by username (404 not_found when no person has it); one already in
          *     the team is 409 already_member. They can use the team's balance,
          *     allocations, terminals, apps and storage at once, and their SSH keys
          *     reach the team's running allocations that install all members' keys.

@@ -9,7 +9,7 @@ import { Link } from 'react-router';
 import { Icon } from '../components/Icon';
 import { Money } from '../components/Money';
 import { formatDuration } from '../lib/format';
-import { usePayments } from '../pages/billing/Payments';
+import { usePayments } from './payments';
 import { balanceAlert, useBalance, type BalanceAlert } from './balance';
 import { useNotificationListener } from './notifications';
 

@@ -26,7 +26,8 @@ import { StatusPill } from '../../components/StatusPill';
 import { useToast } from '../../components/Toast';
 import { csvFilename, usageRange } from '../../features/user/billing';
 import { formatDateTime, formatDuration } from '../../lib/format';
-import { AddCreditCard, PaymentHistoryCard, usePayments } from './Payments';
+import { usePayments } from '../../app/payments';
+import { AddCreditCard, PaymentHistoryCard } from './Payments';
 import '../../features/user/user.css';
 
 const PAGE_SIZE = 20;

@@ -21,12 +21,6 @@ import { parseTopup, presets, statusLabel } from '../../features/user/payments';
 import { formatDateTime, formatMoney } from '../../lib/format';
 import { newIdempotencyKey } from '../../lib/idempotency';
 
-/** The payments settings, or undefined while loading or when payments are off. */
-export function usePayments(): PaymentsConfig | undefined {
-  const q = useGet('/api/v1/payments/config', {});
-  return q.data?.enabled ? q.data : undefined;
-}
-
 /** Where the browser goes to pay: Stripe's page (or, in tests, the stand-in's). */
 let navigate = (url: string) => window.location.assign(url);
 export function setCheckoutNavigator(f: (url: string) => void) {

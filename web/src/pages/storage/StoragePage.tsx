@@ -475,7 +475,7 @@ function Folder({ dir, onOpen }: { dir: string; onOpen: (p: string) => void }) {
           ) : (
             <>
               <DataTable
-                caption={`Files in ${dir ? `/${dir}` : 'your storage'}`}
+                caption={`Files in ${dir ? `/${dir}` : team ? "the team's storage" : 'your storage'}`}
                 columns={columns}
                 rows={sortEntries(list.data.items)}
                 rowKey={(e) => e.path}
