@@ -82,12 +82,12 @@ func NewURL(t testing.TB) string {
 // New returns a Store on a fresh database, closed on cleanup.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), NewURL(t))
+	st, err := store.Open(context.Background(), NewURL(t), 0)
 	if err != nil {
 		t.Fatalf("dbtest: open: %v", err)
 	}
-	t.Cleanup(pool.Close)
-	return store.New(pool)
+	t.Cleanup(st.Close)
+	return st
 }
 
 // ensureTemplate creates the migrated template once per schema, safely when
