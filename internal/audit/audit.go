@@ -236,7 +236,9 @@ func RecordWithEvent(ctx context.Context, tx *store.Store, e Entry, ev db.Insert
 	if err != nil {
 		return err
 	}
-	if err := tx.InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
+	// Nothing reads the result: it goes with the transaction's next
+	// statement or its COMMIT.
+	if err := tx.Later().InsertAuditLogAndOutbox(ctx, db.InsertAuditLogAndOutboxParams{
 		EventID: ev.ID, EventType: ev.Type, EventSubject: ev.Subject, EventPayload: ev.Payload,
 		ActorUserID: row.ActorUserID, Action: row.Action, TargetType: row.TargetType, TargetID: row.TargetID,
 		Metadata: row.Metadata, CorrelationID: row.CorrelationID, ClientIp: row.ClientIp,

@@ -170,7 +170,9 @@ func Enqueue(ctx context.Context, tx *store.Store, n Naming, typ string, data an
 	if err != nil {
 		return uuid.Nil, err
 	}
-	if err := tx.InsertOutbox(ctx, row); err != nil {
+	// Nothing reads the result: inside a transaction the row goes with its
+	// next statement or its COMMIT.
+	if err := tx.Later().InsertOutbox(ctx, row); err != nil {
 		return uuid.Nil, fmt.Errorf("enqueue %s event: %w", typ, err)
 	}
 	tx.EventsWritten()

@@ -123,18 +123,16 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 			return err
 		}
 		resp = Response{Status: status, Body: body}
-		n, err := tx.InsertIdempotencyKey(ctx, db.InsertIdempotencyKeyParams{
+		// The key goes with the COMMIT; a request with the same key that
+		// committed first makes it a unique violation (below).
+		return tx.Later().InsertIdempotencyKey(ctx, db.InsertIdempotencyKeyParams{
 			UserID: req.UserID, Key: req.Key, Route: req.Route, RequestHash: hash,
 			Status: int32(status), ResponseBody: Redact(body),
 		})
-		if err != nil {
-			return fmt.Errorf("store idempotency key: %w", err)
-		}
-		if n == 0 {
-			return errLostRace
-		}
-		return nil
 	})
+	if store.IsUniqueViolation(err, "idempotency_keys_pkey") {
+		err = errLostRace
+	}
 	if errors.Is(err, errLostRace) {
 		prev, err := st.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key})
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 type Store struct {
 	*db.Queries
 	pool *pgxpool.Pool
-	tx   pgx.Tx
+	tx   *txConn
 
 	hook   *commitHook // shared by a store and its transactions
 	events *bool       // inside InTx: whether the transaction wrote events
@@ -101,19 +101,55 @@ func (s *Store) Close() { s.pool.Close() }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // InTx runs fn in one transaction and commits when fn returns nil. Nested
-// calls reuse the outer transaction.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+// calls reuse the outer transaction. BEGIN travels with the first
+// statement, and statements queued with Later with the next one or the
+// COMMIT (see txConn), so a transaction costs no round trips of its own.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) {
 	if s.tx != nil {
 		return fn(s)
 	}
-	var wrote bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{Queries: s.Queries.WithTx(tx), pool: s.pool, tx: tx, hook: s.hook, events: &wrote})
-	})
-	if err == nil && wrote {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left inside a transaction (a failed rollback) is
+	// destroyed by the pool on release, never reused.
+	defer c.Release()
+	t := newTxConn(c.Conn())
+	var wrote, done bool
+	defer func() {
+		if !done {
+			_ = t.rollback(context.WithoutCancel(ctx)) // fn panicked
+		}
+	}()
+	err = fn(&Store{Queries: db.New(t), pool: s.pool, tx: t, hook: s.hook, events: &wrote})
+	done = true
+	if err != nil {
+		if rerr := t.rollback(context.WithoutCancel(ctx)); rerr != nil && !c.Conn().IsClosed() {
+			c.Conn().PgConn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // the pool drops it
+		}
+		return err
+	}
+	if err := t.commit(ctx); err != nil {
+		_ = t.rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if wrote {
 		s.hook.run()
 	}
-	return err
+	return nil
+}
+
+// Later is q for statements whose result nobody reads (audit rows,
+// events): inside InTx their Exec is queued and sent with the
+// transaction's next statement or its COMMIT, one round trip fewer each; a
+// failure fails that statement or the commit with a *DeferredError.
+// Outside a transaction it is the store's own queries.
+func (s *Store) Later() *db.Queries {
+	if s.tx == nil {
+		return s.Queries
+	}
+	return db.New(later{s.tx})
 }
 
 // IsNoRows reports whether err means the query matched no row.

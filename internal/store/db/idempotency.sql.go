@@ -48,10 +48,9 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 	return i, err
 }
 
-const insertIdempotencyKey = `-- name: InsertIdempotencyKey :execrows
+const insertIdempotencyKey = `-- name: InsertIdempotencyKey :exec
 INSERT INTO idempotency_keys (user_id, key, route, request_hash, status, response_body)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (user_id, key) DO NOTHING
 `
 
 type InsertIdempotencyKeyParams struct {
@@ -63,10 +62,12 @@ type InsertIdempotencyKeyParams struct {
 	ResponseBody []byte
 }
 
-// 0 rows: another request with the same key committed first (a concurrent
-// one is waited for: the insert blocks on the key until it ends).
-func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotencyKeyParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertIdempotencyKey,
+// Sent with the COMMIT (Store.Later). A unique violation of
+// idempotency_keys_pkey: another request with the same key committed first
+// (a concurrent one is waited for: the insert blocks on the key until it
+// ends), and this transaction rolls back.
+func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotencyKeyParams) error {
+	_, err := q.db.Exec(ctx, insertIdempotencyKey,
 		arg.UserID,
 		arg.Key,
 		arg.Route,
@@ -74,8 +75,5 @@ func (q *Queries) InsertIdempotencyKey(ctx context.Context, arg InsertIdempotenc
 		arg.Status,
 		arg.ResponseBody,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }

@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
+)
+
+// txTable makes a scratch table for the transaction tests.
+func txTable(t *testing.T) *store.Store {
+	t.Helper()
+	st := dbtest.New(t)
+	if _, err := st.Pool().Exec(context.Background(), `CREATE TABLE tx_probe (k text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func probeKeys(t *testing.T, st *store.Store) int {
+	t.Helper()
+	var n int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM tx_probe`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLaterStatementsKeepTheirOrder: a queued write goes with the next
+// statement, which sees it (the transaction reads its own writes), and
+// one queued alone goes with the COMMIT.
+func TestLaterStatementsKeepTheirOrder(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('a')`); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.Pool().QueryRow(ctx, `SELECT count(*) FROM tx_probe`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("another connection saw %d queued rows (%v)", n, err)
+		}
+		rows, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || rows[0] != "a" {
+			t.Errorf("the transaction read %v after queuing a write", rows)
+		}
+		_, err = store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('b')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := probeKeys(t, st); n != 2 {
+		t.Fatalf("%d rows committed, want 2", n)
+	}
+}
+
+// TestLaterFailureRollsBack: a queued statement that fails fails the
+// statement that carried it with a DeferredError that still says what the
+// database said, and nothing of the transaction commits; a failure at the
+// COMMIT is reported by InTx.
+func TestLaterFailureRollsBack(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.Pool().Exec(ctx, `SELECT 1`); err != nil {
+			return err
+		}
+		if _, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('x'), ('x')`); err != nil {
+			t.Errorf("queuing returned %v", err)
+		}
+		_, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
+		var de *store.DeferredError
+		if !errors.As(err, &de) || !store.IsUniqueViolation(err, "tx_probe_pkey") {
+			t.Errorf("the next statement returned %v, want the queued one's unique violation", err)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("InTx committed")
+	}
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`); err != nil {
+			return err
+		}
+		_, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('y'), ('y')`)
+		return err
+	})
+	if !store.IsUniqueViolation(err, "tx_probe_pkey") {
+		t.Fatalf("a failure at commit: %v", err)
+	}
+	if n := probeKeys(t, st); n != 0 {
+		t.Fatalf("%d rows committed", n)
+	}
+	// The pool's connections are all usable afterwards.
+	for range 8 {
+		if err := st.InTx(ctx, func(tx *store.Store) error {
+			_, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInTxRollsBackOnErrorAndPanic: what ran before fn failed or panicked
+// is rolled back, and a transaction that never ran a statement is fine.
+func TestInTxRollsBackOnErrorAndPanic(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	if err := st.InTx(ctx, func(*store.Store) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := txQuery(ctx, tx, `INSERT INTO tx_probe VALUES ('e') RETURNING k`); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = st.InTx(ctx, func(tx *store.Store) error {
+			if _, err := txQuery(ctx, tx, `INSERT INTO tx_probe VALUES ('p') RETURNING k`); err != nil {
+				return err
+			}
+			panic("mid-transaction")
+		})
+	}()
+	if n := probeKeys(t, st); n != 0 {
+		t.Fatalf("%d rows committed", n)
+	}
+}
+
+func txQuery(ctx context.Context, tx *store.Store, sql string) ([]string, error) {
+	rows, err := store.TxQuery(tx, ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
