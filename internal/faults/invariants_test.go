@@ -231,6 +231,19 @@ func (k *checker) offlineGaps(ctx context.Context) (map[uuid.UUID][]gap, error) 
 	return out, rows.Err()
 }
 
+// gapList prints gaps for a failure message.
+func gapList(gaps []gap) string {
+	parts := make([]string, len(gaps))
+	for i, g := range gaps {
+		end := "never back"
+		if !g.end.IsZero() {
+			end = ts(g.end)
+		}
+		parts[i] = ts(g.start) + " → " + end
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
 // overlap is how long gaps (merged) cover [from, to).
 func overlap(gaps []gap, from, to time.Time) time.Duration {
 	var spans []gap
@@ -282,16 +295,17 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 		started          time.Time
 		ended            pgtype.Timestamptz
 		seconds, charged int64
+		pausedMicros     int64 // the offline time billing itself left out
 	}
 	wins := map[uuid.UUID]win{}
-	rows, err := k.c.st.Pool().Query(ctx, `SELECT allocation_id, started_at, ended_at, charged_seconds, charged_minor FROM usage_records`)
+	rows, err := k.c.st.Pool().Query(ctx, `SELECT allocation_id, started_at, ended_at, charged_seconds, charged_minor, paused_micros FROM usage_records`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var id uuid.UUID
 		var w win
-		if err := rows.Scan(&id, &w.started, &w.ended, &w.seconds, &w.charged); err != nil {
+		if err := rows.Scan(&id, &w.started, &w.ended, &w.seconds, &w.charged, &w.pausedMicros); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -359,9 +373,9 @@ func (k *checker) usage(ctx context.Context, allocs []allocRow) (*check, error) 
 			if d := w.started.Sub(from); d > 500*time.Millisecond || d < -500*time.Millisecond {
 				why = append(why, fmt.Sprintf("window opened %.1f s off the active moment", d.Seconds()))
 			}
-			c.fail(a.id, "allocation %s charged %d s, want %.1f s: %s (active %s, release asked %s [%s], node offline %.1f s of it; window %s → %s)",
+			c.fail(a.id, "allocation %s charged %d s, want %.1f s: %s (active %s, release asked %s [%s], node offline %.1f s of it by its heartbeats, %.1f s by billing's pauses; window %s → %s; node gaps %s)",
 				a.id, w.seconds, want, strings.Join(why, "; "), ts(from), ts(to), src, offline.Seconds(),
-				ts(w.started), ts(w.ended.Time))
+				float64(w.pausedMicros)/1e6, ts(w.started), ts(w.ended.Time), gapList(nodeGaps))
 		}
 	}
 	return c, nil

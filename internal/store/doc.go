@@ -3,4 +3,10 @@
 // into store/db. Domain packages run their work through Store, and use InTx
 // when several writes (a change and its audit row, later its outbox event)
 // must commit together. It holds no business rules.
+//
+// A transaction is cheap in round trips: BEGIN travels with its first
+// statement, and writes whose result nobody reads (Store.Later: audit rows,
+// outbox events, idempotency keys) travel with the next statement or the
+// COMMIT, in order, on the same connection. The uuid codec registered on
+// every connection keeps google/uuid values binary on the wire.
 package store
