@@ -525,8 +525,9 @@ const livenessTimeout = 500 * time.Millisecond
 
 // lastHeard is when any replica last had a heartbeat from the node: this
 // replica's memory, or the answer of the replica holding its session
-// (zero when none does, or none answers in time).
-func (g *Gateway) lastHeard(ctx context.Context, nodeID uuid.UUID) time.Time {
+// (zero when none does). known is false when it cannot tell: a replica
+// subscribed for the node but did not answer in time, or NATS failed.
+func (g *Gateway) lastHeard(ctx context.Context, nodeID uuid.UUID) (at time.Time, known bool) {
 	g.mu.Lock()
 	st := g.nodes[nodeID]
 	var local time.Time
@@ -536,21 +537,23 @@ func (g *Gateway) lastHeard(ctx context.Context, nodeID uuid.UUID) time.Time {
 	}
 	g.mu.Unlock()
 	if held {
-		return local
+		return local, true
 	}
 	actx, cancel := context.WithTimeout(ctx, livenessTimeout)
 	defer cancel()
 	msg := &nats.Msg{Subject: g.taskSubject(nodeID), Header: nats.Header{}}
 	msg.Header.Set(relayHeader, "liveness")
 	reply, err := g.askHolder(actx, msg)
+	if errors.Is(err, ErrNodeUnreachable) {
+		return local, true // nobody holds its session
+	}
 	if err != nil {
-		return local
+		return local, false
 	}
-	var at time.Time
 	if err := at.UnmarshalText(reply.Data); err != nil || at.Before(local) {
-		return local
+		return local, true
 	}
-	return at
+	return at, true
 }
 
 // answerLiveness tells another replica's sweeper when this replica last

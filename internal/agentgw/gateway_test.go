@@ -2,10 +2,12 @@ package agentgw_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agentgw"
@@ -146,4 +148,51 @@ func TestSweepPausesAndCountsGraceOnlyWhileUp(t *testing.T) {
 	// Coming back clears it.
 	must(t, g.Heartbeat(ctx, node, report("healthy", "healthy"), time.Now()))
 	must(t, st.Pool().QueryRow(ctx, `SELECT offline_grace_micros FROM nodes WHERE id = $1 AND offline_since IS NULL AND status = 'online'`, node).Scan(&grace))
+}
+
+// TestSweepWaitsForABusyHolder: a node whose stamp is late while another
+// replica holds its agent and does not answer the liveness question in
+// time is not marked offline (its billing not paused) until the stamp is
+// three deadlines old; a node nobody holds is marked at the deadline. A
+// fault run under load found a busy holder's node swept and its
+// allocation's billing paused while its agent was heard all along.
+func TestSweepWaitsForABusyHolder(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	node, _, _ := held(t, st)
+	_, err := st.Pool().Exec(ctx, `INSERT INTO node_credentials (node_id, secret_hash) VALUES ($1, 'x')`, node)
+	must(t, err)
+	nc, err := nats.Connect("nats://127.0.0.1:4222")
+	must(t, err)
+	t.Cleanup(nc.Close)
+	ns := "sweep" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	// The replica holding the agent: it answers, but only after a second.
+	busy, err := nc.Subscribe(ns+".agent.task."+node.String(), func(m *nats.Msg) {
+		time.Sleep(time.Second)
+		b, _ := time.Now().MarshalText()
+		_ = m.Respond(b)
+	})
+	must(t, err)
+	var paused int
+	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: ns, NATS: nc,
+		OnOffline: func(context.Context, *store.Store, uuid.UUID, time.Time) error { paused++; return nil }}, nil)
+	stamp := func(ago time.Duration) {
+		_, err := st.Pool().Exec(ctx, `UPDATE nodes SET last_heartbeat_at = $1, status = 'online'`, time.Now().Add(-ago))
+		must(t, err)
+	}
+	stamp(4 * time.Second) // past the 3 s deadline, within three of them
+	n, err := g.SweepOnce(ctx, time.Now())
+	must(t, err)
+	if n != 0 || paused != 0 {
+		t.Fatalf("a node whose holder was slow to answer was swept (%d) and paused (%d)", n, paused)
+	}
+	stamp(10 * time.Second) // a holder hung this long does not keep it online
+	if n, err = g.SweepOnce(ctx, time.Now()); err != nil || n != 1 || paused != 1 {
+		t.Fatalf("a stamp three deadlines old: swept %d, paused %d (%v)", n, paused, err)
+	}
+	must(t, busy.Unsubscribe())
+	stamp(4 * time.Second) // nobody holds it: offline at the deadline
+	if n, err = g.SweepOnce(ctx, time.Now()); err != nil || n != 1 || paused != 2 {
+		t.Fatalf("a node nobody holds: swept %d, paused %d (%v)", n, paused, err)
+	}
 }

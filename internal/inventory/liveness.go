@@ -47,8 +47,9 @@ type Liveness struct {
 	// pending holds liveness stamps not yet written, for Flush.
 	pending map[uuid.UUID]time.Time
 
-	flushes prometheus.Counter
-	offline prometheus.Counter
+	flushes    prometheus.Counter
+	offline    prometheus.Counter
+	unanswered prometheus.Counter
 }
 
 // NewLiveness returns the writer of node liveness. onOffline may be nil;
@@ -63,6 +64,10 @@ func NewLiveness(st *store.Store, naming events.Naming, onOffline OfflineHook, r
 		offline: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gpuaas_nodes_marked_offline_total",
 			Help: "Nodes marked offline because their agent missed its heartbeat deadline.",
+		})),
+		unanswered: prom.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gpuaas_offline_sweep_unanswered_total",
+			Help: "Stale nodes a sweep left for later because the replica holding their agent did not answer in time.",
 		})),
 	}
 }
@@ -150,8 +155,14 @@ type Offline struct {
 // in one transaction. It first adds to offline nodes' grace the time since
 // the last sweep, at most graceCap: time no control plane ran to see
 // does not count against a node.
+//
+// heard says when any replica last heard the node, and known is false
+// when a replica holds its session but did not answer in time: a busy
+// holder is not a dead node, so such a node is left for a later sweep
+// until its last stamp is three deadlines old (a holder that is hung, not
+// gone, cannot keep a lost node online for ever).
 func (l *Liveness) Sweep(ctx context.Context, now, before time.Time, graceCap time.Duration,
-	heard func(context.Context, uuid.UUID) time.Time) ([]Offline, error) {
+	heard func(context.Context, uuid.UUID) (at time.Time, known bool)) ([]Offline, error) {
 	if err := l.st.CountOfflineGrace(ctx, graceCap.Microseconds()); err != nil {
 		return nil, fmt.Errorf("count offline grace: %w", err)
 	}
@@ -159,15 +170,20 @@ func (l *Liveness) Sweep(ctx context.Context, now, before time.Time, graceCap ti
 	if err != nil {
 		return nil, fmt.Errorf("list stale nodes: %w", err)
 	}
+	hardBefore := before.Add(-2 * now.Sub(before))
 	var silent []uuid.UUID
 	last := map[uuid.UUID]time.Time{}
-	for _, id := range stale {
-		h := heard(ctx, id)
+	for _, n := range stale {
+		h, known := heard(ctx, n.ID)
 		if h.After(before) {
 			continue // a replica hears it; its stamp is on its way
 		}
-		silent = append(silent, id)
-		last[id] = h
+		if !known && n.LastHeartbeatAt != nil && n.LastHeartbeatAt.After(hardBefore) {
+			l.unanswered.Inc()
+			continue // its holder did not answer in time: ask again next sweep
+		}
+		silent = append(silent, n.ID)
+		last[n.ID] = h
 	}
 	if len(silent) == 0 {
 		return nil, nil

@@ -474,27 +474,32 @@ func (q *Queries) ListNodes(ctx context.Context, arg ListNodesParams) ([]Node, e
 }
 
 const listStaleNodes = `-- name: ListStaleNodes :many
-SELECT id FROM nodes
+SELECT id, last_heartbeat_at FROM nodes
 WHERE status = 'online' AND last_heartbeat_at < $1
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id)
 `
 
+type ListStaleNodesRow struct {
+	ID              uuid.UUID
+	LastHeartbeatAt *time.Time
+}
+
 // Agent-run nodes whose last written heartbeat is older than the deadline:
 // candidates for offline, once no replica has heard from them either (a
 // stamp may be waiting in a replica's flusher while Postgres was away).
-func (q *Queries) ListStaleNodes(ctx context.Context, before *time.Time) ([]uuid.UUID, error) {
+func (q *Queries) ListStaleNodes(ctx context.Context, before *time.Time) ([]ListStaleNodesRow, error) {
 	rows, err := q.db.Query(ctx, listStaleNodes, before)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []uuid.UUID{}
+	items := []ListStaleNodesRow{}
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i ListStaleNodesRow
+		if err := rows.Scan(&i.ID, &i.LastHeartbeatAt); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

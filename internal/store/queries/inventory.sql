@@ -127,7 +127,7 @@ RETURNING id, hostname, last_heartbeat_at;
 -- Agent-run nodes whose last written heartbeat is older than the deadline:
 -- candidates for offline, once no replica has heard from them either (a
 -- stamp may be waiting in a replica's flusher while Postgres was away).
-SELECT id FROM nodes
+SELECT id, last_heartbeat_at FROM nodes
 WHERE status = 'online' AND last_heartbeat_at < @before
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id);
 
