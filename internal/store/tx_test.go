@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -70,9 +71,6 @@ func TestLaterFailureRollsBack(t *testing.T) {
 	ctx := context.Background()
 	st := txTable(t)
 	err := st.InTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.Pool().Exec(ctx, `SELECT 1`); err != nil {
-			return err
-		}
 		if _, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('x'), ('x')`); err != nil {
 			t.Errorf("queuing returned %v", err)
 		}
@@ -148,4 +146,36 @@ func txQuery(ctx context.Context, tx *store.Store, sql string) ([]string, error)
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// TestInTxCancelled: a transaction whose context ends mid-statement rolls
+// back, and its connection never goes back to the pool still inside it.
+func TestInTxCancelled(t *testing.T) {
+	st := txTable(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('c')`); err != nil {
+			return err
+		}
+		_, err := txQuery(ctx, tx, `SELECT pg_sleep(5)::text`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a cancelled transaction committed")
+	}
+	if n := probeKeys(t, st); n != 0 {
+		t.Fatalf("%d rows committed", n)
+	}
+	for range 8 {
+		if err := st.InTx(context.Background(), func(tx *store.Store) error {
+			rows, err := txQuery(context.Background(), tx, `SELECT 'x' FROM tx_probe WHERE false`)
+			if err == nil && len(rows) != 0 {
+				t.Errorf("rows %v", rows)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
