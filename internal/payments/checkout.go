@@ -126,6 +126,9 @@ func (s *Service) customer(ctx context.Context, q *db.Queries, user uuid.UUID) (
 		return "", stripeErr("create a customer", err)
 	}
 	id, err = q.InsertStripeCustomer(ctx, db.InsertStripeCustomerParams{UserID: user, CustomerID: c.ID})
+	if store.IsNoRows(err) {
+		id, err = q.GetStripeCustomer(ctx, user) // a first checkout at the same time stored it
+	}
 	if err != nil {
 		return "", fmt.Errorf("store stripe customer: %w", err)
 	}

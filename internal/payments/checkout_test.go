@@ -1,7 +1,11 @@
 package payments_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/api"
 )
@@ -174,4 +178,37 @@ func TestCheckoutForATeam(t *testing.T) {
 		t.Fatalf("outsider: %d %s", st, code)
 	}
 	e.checkLedger()
+}
+
+// TestFirstCheckoutsAtOnceShareOneCustomer: a user's first checkouts, made
+// at once, each ask Stripe for the customer with one idempotency key and
+// so carry the same customer id; every one succeeds and the user keeps one
+// customer. The insert once named only user_id as its conflict, so a racing
+// insert could fail on the customer id's own unique index with a 500.
+func TestFirstCheckoutsAtOnceShareOneCustomer(t *testing.T) {
+	e := start(t, options{})
+	const users, each = 6, 12
+	for range users {
+		c, u := e.srv.As("user")
+		statuses := make([]string, each)
+		var wg sync.WaitGroup
+		for i := range each {
+			wg.Go(func() {
+				st, code := call(t, c, "POST", "/api/v1/payments/checkout-sessions",
+					api.CheckoutSessionRequest{AmountMinor: 1000, Currency: "usd"}, uuid.NewString(), nil)
+				statuses[i] = fmt.Sprintf("%d %s", st, code)
+			})
+		}
+		wg.Wait()
+		for _, s := range statuses {
+			if s != "201 " {
+				t.Fatalf("first checkouts at once: %v", statuses)
+			}
+		}
+		var n int
+		must(t, e.srv.App.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM stripe_customers WHERE user_id = $1`, u.Id).Scan(&n))
+		if n != 1 {
+			t.Fatalf("%d customers for one user", n)
+		}
+	}
 }

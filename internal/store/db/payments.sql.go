@@ -202,7 +202,7 @@ func (q *Queries) InsertPaymentRefund(ctx context.Context, arg InsertPaymentRefu
 
 const insertStripeCustomer = `-- name: InsertStripeCustomer :one
 INSERT INTO stripe_customers (user_id, customer_id) VALUES ($1, $2)
-ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+ON CONFLICT DO NOTHING
 RETURNING customer_id
 `
 
@@ -212,7 +212,10 @@ type InsertStripeCustomerParams struct {
 }
 
 // Two first checkouts at once asked Stripe with the same idempotency key,
-// so they carry the same customer; the loser's insert changes nothing.
+// so they carry the same customer; the loser's insert changes nothing and
+// returns no row (on either unique index: naming only user_id as the
+// conflict let a racing insert fail on customer_id's), and it reads the
+// winner's.
 func (q *Queries) InsertStripeCustomer(ctx context.Context, arg InsertStripeCustomerParams) (string, error) {
 	row := q.db.QueryRow(ctx, insertStripeCustomer, arg.UserID, arg.CustomerID)
 	var customer_id string

@@ -3,9 +3,12 @@ SELECT customer_id FROM stripe_customers WHERE user_id = @user_id;
 
 -- name: InsertStripeCustomer :one
 -- Two first checkouts at once asked Stripe with the same idempotency key,
--- so they carry the same customer; the loser's insert changes nothing.
+-- so they carry the same customer; the loser's insert changes nothing and
+-- returns no row (on either unique index: naming only user_id as the
+-- conflict let a racing insert fail on customer_id's), and it reads the
+-- winner's.
 INSERT INTO stripe_customers (user_id, customer_id) VALUES (@user_id, @customer_id)
-ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+ON CONFLICT DO NOTHING
 RETURNING customer_id;
 
 -- name: InsertPayment :one
