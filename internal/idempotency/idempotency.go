@@ -91,11 +91,12 @@ type Response struct {
 //
 // Requests with the same key are settled by the key's row, not a lock
 // taken up front: each reads the key, and one that finds none runs fn and
-// inserts its response, which waits for any concurrent request with the
-// key to end. When that one committed first, this transaction is rolled
-// back, fn's work with it, and the stored response is replayed. So a
-// retried request never applies twice, and the common case costs a read
-// and an insert.
+// inserts its response with the COMMIT (Store.Later); the insert waits for
+// any concurrent request with the key to end. When that one committed
+// first, the insert is a unique violation, this transaction rolls back,
+// fn's work with it, and the stored response is replayed. So a retried
+// request never applies twice, and the common case costs a read and an
+// insert that rides on the COMMIT.
 //
 // fn must do all its work through tx and nothing outside it (a racing
 // duplicate may run fn and be rolled back). A call through another store,
