@@ -196,3 +196,41 @@ func TestSweepWaitsForABusyHolder(t *testing.T) {
 		t.Fatalf("a node nobody holds: swept %d, paused %d (%v)", n, paused, err)
 	}
 }
+
+// TestGPUIndexesShiftUnderAHeldGPU: after a held GPU falls off the bus and
+// the node restarts, the remaining devices are numbered again from 0. The
+// held device's row keeps its allocation and is marked missing. The
+// device that now has its index is recorded, and the heartbeat succeeds.
+// It used to fail on the (node, index) unique key every time, so the
+// node could never come back online. Two devices swapping indexes in one
+// report are recorded too.
+func TestGPUIndexesShiftUnderAHeldGPU(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	node, alloc, _ := held(t, st)
+	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+	must(t, g.Heartbeat(ctx, node, report("healthy", "healthy"), time.Now()))
+	shifted := agentproto.Heartbeat{GPUs: []agentproto.GPU{{Index: 0, UUID: "GPU-b", Model: h100, MemoryMiB: 81559, Health: "healthy"}}}
+	must(t, g.Heartbeat(ctx, node, shifted, time.Now()))
+	var idx int
+	var health string
+	must(t, st.Pool().QueryRow(ctx, `SELECT idx FROM gpus WHERE uuid = 'GPU-b'`).Scan(&idx))
+	if idx != 0 {
+		t.Fatalf("GPU-b is at index %d, want 0", idx)
+	}
+	var holder uuid.UUID
+	must(t, st.Pool().QueryRow(ctx, `SELECT health, allocation_id FROM gpus WHERE uuid = 'GPU-a'`).Scan(&health, &holder))
+	if health != "unhealthy" || holder != alloc {
+		t.Fatalf("GPU-a: %s, held by %s", health, holder)
+	}
+	// A swap: a new device takes index 0 while GPU-b moves to index 1.
+	swapped := agentproto.Heartbeat{GPUs: []agentproto.GPU{
+		{Index: 1, UUID: "GPU-b", Model: h100, MemoryMiB: 81559, Health: "healthy"},
+		{Index: 0, UUID: "GPU-c", Model: h100, MemoryMiB: 81559, Health: "healthy"},
+	}}
+	must(t, g.Heartbeat(ctx, node, swapped, time.Now()))
+	must(t, st.Pool().QueryRow(ctx, `SELECT idx FROM gpus WHERE uuid = 'GPU-c'`).Scan(&idx))
+	if idx != 0 {
+		t.Fatalf("GPU-c is at index %d, want 0", idx)
+	}
+}

@@ -325,7 +325,7 @@ func (q *Queries) ListActiveSKUs(ctx context.Context, arg ListActiveSKUsParams) 
 }
 
 const listGPUsByNodes = `-- name: ListGPUsByNodes :many
-SELECT id, node_id, idx, uuid, model, memory_mib, health, health_reason, allocation_id, updated_at FROM gpus WHERE node_id = ANY($1::uuid[]) ORDER BY node_id, idx
+SELECT id, node_id, idx, uuid, model, memory_mib, health, health_reason, allocation_id, updated_at, reported FROM gpus WHERE node_id = ANY($1::uuid[]) ORDER BY node_id, idx
 `
 
 func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]Gpu, error) {
@@ -348,6 +348,7 @@ func (q *Queries) ListGPUsByNodes(ctx context.Context, nodeIds []uuid.UUID) ([]G
 			&i.HealthReason,
 			&i.AllocationID,
 			&i.UpdatedAt,
+			&i.Reported,
 		); err != nil {
 			return nil, err
 		}
@@ -564,9 +565,9 @@ func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) 
 }
 
 const markUnreportedGPUs = `-- name: MarkUnreportedGPUs :execrows
-UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', updated_at = now()
+UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', reported = false, updated_at = now()
 WHERE gpus.node_id = $1 AND allocation_id IS NOT NULL AND NOT (gpus.uuid = ANY($2::text[]))
-  AND health_reason <> 'missing from the agent''s report'
+  AND reported
 `
 
 type MarkUnreportedGPUsParams struct {
@@ -575,7 +576,8 @@ type MarkUnreportedGPUsParams struct {
 }
 
 // Held GPUs its agent no longer reports are marked unhealthy, so placement
-// skips them once they are released.
+// skips them once they are released, and no longer reported, so another
+// device may take their index.
 func (q *Queries) MarkUnreportedGPUs(ctx context.Context, arg MarkUnreportedGPUsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, markUnreportedGPUs, arg.NodeID, arg.Reported)
 	if err != nil {
@@ -817,9 +819,9 @@ INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (uuid) DO UPDATE SET
     node_id = EXCLUDED.node_id, idx = EXCLUDED.idx, model = EXCLUDED.model, memory_mib = EXCLUDED.memory_mib,
-    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, updated_at = now()
-WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason)
-   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason)
+    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, reported = true, updated_at = now()
+WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason, gpus.reported)
+   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason, true)
 `
 
 type UpsertReportedGPUParams struct {
@@ -832,6 +834,9 @@ type UpsertReportedGPUParams struct {
 	HealthReason string
 }
 
+// A device the agent reports: at its index now, reported again if it had
+// gone missing (indexes are unique among reported devices, checked at
+// commit: see 0088).
 func (q *Queries) UpsertReportedGPU(ctx context.Context, arg UpsertReportedGPUParams) error {
 	_, err := q.db.Exec(ctx, upsertReportedGPU,
 		arg.NodeID,

@@ -112,6 +112,7 @@ type Gpu struct {
 	HealthReason string
 	AllocationID uuid.NullUUID
 	UpdatedAt    time.Time
+	Reported     bool
 }
 
 type GpuSample struct {

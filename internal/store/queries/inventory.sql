@@ -132,13 +132,16 @@ WHERE status = 'online' AND last_heartbeat_at < @before
   AND EXISTS (SELECT 1 FROM node_credentials c WHERE c.node_id = nodes.id);
 
 -- name: UpsertReportedGPU :exec
+-- A device the agent reports: at its index now, reported again if it had
+-- gone missing (indexes are unique among reported devices, checked at
+-- commit: see 0088).
 INSERT INTO gpus (node_id, idx, uuid, model, memory_mib, health, health_reason)
 VALUES (@node_id, @idx, @uuid, @model, @memory_mib, @health, @health_reason)
 ON CONFLICT (uuid) DO UPDATE SET
     node_id = EXCLUDED.node_id, idx = EXCLUDED.idx, model = EXCLUDED.model, memory_mib = EXCLUDED.memory_mib,
-    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, updated_at = now()
-WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason)
-   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason);
+    health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, reported = true, updated_at = now()
+WHERE (gpus.node_id, gpus.idx, gpus.model, gpus.memory_mib, gpus.health, gpus.health_reason, gpus.reported)
+   IS DISTINCT FROM (EXCLUDED.node_id, EXCLUDED.idx, EXCLUDED.model, EXCLUDED.memory_mib, EXCLUDED.health, EXCLUDED.health_reason, true);
 
 -- name: DeleteUnreportedGPUs :execrows
 -- Free GPUs of a node its agent no longer reports are removed.
@@ -147,10 +150,11 @@ WHERE gpus.node_id = @node_id AND allocation_id IS NULL AND NOT (gpus.uuid = ANY
 
 -- name: MarkUnreportedGPUs :execrows
 -- Held GPUs its agent no longer reports are marked unhealthy, so placement
--- skips them once they are released.
-UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', updated_at = now()
+-- skips them once they are released, and no longer reported, so another
+-- device may take their index.
+UPDATE gpus SET health = 'unhealthy', health_reason = 'missing from the agent''s report', reported = false, updated_at = now()
 WHERE gpus.node_id = @node_id AND allocation_id IS NOT NULL AND NOT (gpus.uuid = ANY(@reported::text[]))
-  AND health_reason <> 'missing from the agent''s report';
+  AND reported;
 
 -- name: MarkNodeOffline :many
 UPDATE nodes SET status = 'offline', updated_at = now(),
