@@ -124,16 +124,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	backoff := 500 * time.Millisecond
 	for {
-		started := time.Now()
-		err := session(ctx, cfg, cred, rt, terms, up)
+		var established sessionUp
+		err := session(ctx, cfg, cred, rt, terms, up, &established)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if errors.Is(err, ErrPermanent) {
 			return err
 		}
-		if time.Since(started) > time.Minute {
-			backoff = 500 * time.Millisecond // it was up a while: start over
+		if established.healthy() {
+			// It was up for a few heartbeats: whatever ended it (a server
+			// restart, a deploy), reconnect as if for the first time. Only
+			// failures to connect, and sessions that die at once, back off
+			// further; a fleet reconnecting to servers that restart every
+			// few minutes would otherwise creep up to MaxBackoff.
+			backoff = 500 * time.Millisecond
 		}
 		// Full jitter, so a fleet that lost the server does not come back in step.
 		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
@@ -194,7 +199,18 @@ func connectURL(server string) (string, error) {
 }
 
 // session runs one connection: dial, hello, heartbeats until it breaks.
-func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *terminals, up *Updater) error {
+// sessionUp is what session saw of a connection that got established.
+type sessionUp struct {
+	at       time.Time     // when the server acknowledged the hello
+	interval time.Duration // the heartbeat interval it asked for
+}
+
+// healthy reports whether the session lasted three heartbeat intervals.
+func (s sessionUp) healthy() bool {
+	return !s.at.IsZero() && time.Since(s.at) >= 3*s.interval
+}
+
+func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *terminals, up *Updater, established *sessionUp) error {
 	wsURL, err := connectURL(cfg.Server)
 	if err != nil {
 		return err
@@ -249,6 +265,7 @@ func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *t
 		interval = 10 * time.Second
 	}
 	slog.Info("connected to the control plane", "node_id", ack.NodeID, "heartbeat", interval, "server_version", ack.ServerVersion)
+	*established = sessionUp{at: time.Now(), interval: interval}
 	if up != nil {
 		up.Connected()
 		if ack.ServerVersion != "" && ack.ServerVersion != cfg.Version {
