@@ -17,3 +17,6 @@ func LaterExec(s *Store, ctx context.Context, sql string, args ...any) (pgconn.C
 func TxQuery(s *Store, ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	return s.tx.Query(ctx, sql, args...)
 }
+
+// StatementName is statementName, for its test.
+var StatementName = statementName

@@ -104,7 +104,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // calls reuse the outer transaction. BEGIN travels with the first
 // statement, and statements queued with Later with the next one or the
 // COMMIT (see txConn), so a transaction costs no round trips of its own.
-func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
@@ -112,25 +112,23 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	if err != nil {
 		return err
 	}
-	// A connection left inside a transaction (a failed rollback) is
-	// destroyed by the pool on release, never reused.
+	// Release destroys a connection still inside a transaction (a rollback
+	// that failed) instead of reusing it.
 	defer c.Release()
-	t := newTxConn(c.Conn())
-	var wrote, done bool
+	t := &txConn{conn: c.Conn()}
+	done := false
 	defer func() {
-		if !done {
-			_ = t.rollback(context.WithoutCancel(ctx)) // fn panicked
+		if !done { // fn panicked
+			_ = t.rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	var wrote bool
 	err = fn(&Store{Queries: db.New(t), pool: s.pool, tx: t, hook: s.hook, events: &wrote})
 	done = true
-	if err != nil {
-		if rerr := t.rollback(context.WithoutCancel(ctx)); rerr != nil && !c.Conn().IsClosed() {
-			c.Conn().PgConn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // the pool drops it
-		}
-		return err
+	if err == nil {
+		err = t.commit(ctx)
 	}
-	if err := t.commit(ctx); err != nil {
+	if err != nil {
 		_ = t.rollback(context.WithoutCancel(ctx))
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,13 +17,15 @@ import (
 // written, on one connection, in one transaction; a queued statement that
 // fails makes the next statement (or the commit) fail with its error.
 //
+// Whether BEGIN has gone out is the connection's own transaction status,
+// not a flag kept beside it.
+//
 // It is a db.DBTX: Exec, Query and QueryRow send what is queued and their
 // own statement as one pipeline.
 type txConn struct {
 	conn    *pgx.Conn
-	pending []queued
-	begun   bool // BEGIN has been sent
-	failed  error
+	pending []queued // Later statements not sent yet
+	failed  error    // a queued statement failed: the transaction is lost
 }
 
 type queued struct {
@@ -38,44 +41,66 @@ type DeferredError struct {
 }
 
 func (e *DeferredError) Error() string {
-	return fmt.Sprintf("queued statement failed: %v", e.Err)
+	return fmt.Sprintf("queued statement %s failed: %v", statementName(e.SQL), e.Err)
 }
 
 func (e *DeferredError) Unwrap() error { return e.Err }
 
-func newTxConn(conn *pgx.Conn) *txConn {
-	return &txConn{conn: conn, pending: []queued{{sql: "begin"}}}
+// statementName is a generated query's name (its "-- name:" line), or the
+// start of a hand-written one.
+func statementName(sql string) string {
+	if rest, ok := strings.CutPrefix(sql, "-- name: "); ok {
+		name, _, _ := strings.Cut(rest, " ")
+		return name
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(sql), "\n")
+	if len(first) > 60 {
+		first = first[:60] + "…"
+	}
+	return fmt.Sprintf("%q", first)
 }
 
-// send sends the queued statements, plus sql when it is not empty, as one
-// pipeline, reads the queued statements' results and returns the batch
-// positioned at sql's result. On a queued statement's failure the batch is
-// closed and the error returned.
+// begun reports whether BEGIN has been sent: the transaction is open (or
+// failed) on the server.
+func (t *txConn) begun() bool { return t.conn.PgConn().TxStatus() != 'I' }
+
+// direct reports whether a statement can go on its own: the transaction
+// is open, healthy and has nothing queued.
+func (t *txConn) direct() bool { return t.failed == nil && len(t.pending) == 0 && t.begun() }
+
+// send sends BEGIN (the first time), the queued statements and sql as one
+// pipeline, reads the results before sql's and returns the batch
+// positioned at sql's. When BEGIN or a queued statement fails the batch is
+// closed and the transaction marked failed.
 func (t *txConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	if t.failed != nil {
 		return nil, t.failed
 	}
+	begin := !t.begun()
 	b := &pgx.Batch{}
+	if begin {
+		b.Queue("begin")
+	}
 	for _, q := range t.pending {
 		b.Queue(q.sql, q.args...)
 	}
-	if sql != "" {
-		b.Queue(sql, args...)
-	}
+	b.Queue(sql, args...)
 	sent := t.pending
 	t.pending = nil
 	br := t.conn.SendBatch(ctx, b)
-	for _, q := range sent {
-		if q.sql == "begin" {
-			t.begun = true
-		}
+	fail := func(err error) (pgx.BatchResults, error) {
+		_ = br.Close()
+		t.failed = err
+		return nil, err
+	}
+	if begin {
 		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			if q.sql != "begin" {
-				err = &DeferredError{SQL: q.sql, Err: err}
-			}
-			t.failed = err
-			return nil, err
+			return fail(err)
+		}
+	}
+	for _, q := range sent {
+		if _, err := br.Exec(); err != nil {
+			return fail(&DeferredError{SQL: q.sql, Err: err})
 		}
 	}
 	return br, nil
@@ -91,7 +116,7 @@ func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandT
 }
 
 func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if len(t.pending) == 0 && t.failed == nil {
+	if t.direct() {
 		return t.conn.Exec(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -106,7 +131,7 @@ func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if len(t.pending) == 0 && t.failed == nil {
+	if t.direct() {
 		return t.conn.Query(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -122,7 +147,7 @@ func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if len(t.pending) == 0 && t.failed == nil {
+	if t.direct() {
 		return t.conn.QueryRow(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -133,10 +158,9 @@ func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 // commit sends what is queued and COMMIT in one pipeline. A transaction
-// that never sent a statement has nothing to commit.
+// that never sent or queued a statement has nothing to commit.
 func (t *txConn) commit(ctx context.Context) error {
-	if !t.begun && len(t.pending) <= 1 && t.failed == nil {
-		t.pending = nil
+	if t.failed == nil && len(t.pending) == 0 && !t.begun() {
 		return nil
 	}
 	br, err := t.send(ctx, "commit", nil)
@@ -160,8 +184,8 @@ func (t *txConn) commit(ctx context.Context) error {
 // dropped.
 func (t *txConn) rollback(ctx context.Context) error {
 	t.pending = nil
-	if !t.begun {
-		return nil
+	if !t.begun() {
+		return nil // never begun, or already ended by a COMMIT that rolled back
 	}
 	_, err := t.conn.Exec(ctx, "rollback")
 	return err

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +80,9 @@ func TestLaterFailureRollsBack(t *testing.T) {
 		var de *store.DeferredError
 		if !errors.As(err, &de) || !store.IsUniqueViolation(err, "tx_probe_pkey") {
 			t.Errorf("the next statement returned %v, want the queued one's unique violation", err)
+		}
+		if !strings.Contains(fmt.Sprint(err), `"INSERT INTO tx_probe VALUES ('x'), ('x')"`) {
+			t.Errorf("the error does not name the queued statement: %v", err)
 		}
 		return err
 	})
@@ -176,6 +181,19 @@ func TestInTxCancelled(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestStatementName: a queued statement's failure names a generated query
+// by its sqlc name and a hand-written one by its first line.
+func TestStatementName(t *testing.T) {
+	for sql, want := range map[string]string{
+		"-- name: InsertOutbox :exec\nINSERT INTO outbox …": "InsertOutbox",
+		"\n  UPDATE t SET a = 1\n  WHERE b":                 `"UPDATE t SET a = 1"`,
+	} {
+		if got := store.StatementName(sql); got != want {
+			t.Errorf("StatementName(%q) = %s, want %s", sql, got, want)
 		}
 	}
 }
