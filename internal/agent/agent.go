@@ -198,7 +198,6 @@ func connectURL(server string) (string, error) {
 	return u.String(), nil
 }
 
-// session runs one connection: dial, hello, heartbeats until it breaks.
 // sessionUp is what session saw of a connection that got established.
 type sessionUp struct {
 	at       time.Time     // when the server acknowledged the hello
@@ -210,6 +209,8 @@ func (s sessionUp) healthy() bool {
 	return !s.at.IsZero() && time.Since(s.at) >= 3*s.interval
 }
 
+// session runs one connection: dial, hello, heartbeats until it breaks.
+// established is filled in once the server acknowledges the hello.
 func session(ctx context.Context, cfg Config, cred string, rt *tracked, terms *terminals, up *Updater, established *sessionUp) error {
 	wsURL, err := connectURL(cfg.Server)
 	if err != nil {

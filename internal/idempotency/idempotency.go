@@ -164,10 +164,10 @@ func Cleanup(ctx context.Context, st *store.Store, keepHours int) (int64, error)
 	return st.DeleteOldIdempotencyKeys(ctx, pgtype.Interval{Microseconds: int64(keepHours) * 3600e6, Valid: true})
 }
 
-// sensitive names fields whose values never go to the store.
-// sensitiveWords are what a field name containing one of is redacted for.
+// sensitiveWords are the words a field name containing one is redacted for.
 var sensitiveWords = []string{"password", "secret", "token", "private_key", "authorization"}
 
+// sensitive names fields whose values never go to the store.
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
 	for _, s := range sensitiveWords {

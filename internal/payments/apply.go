@@ -144,8 +144,9 @@ func (s *Service) applySession(ctx context.Context, tx *store.Store, sn snapshot
 			if err := s.tell(ctx, tx, events.PaymentSucceeded, p, p.AmountMinor, ""); err != nil {
 				return nil, changeNone, err
 			}
-			// The payer hears payment.succeeded; a team's other members
-			// hear that its balance was credited.
+			// The payer hears payment.succeeded; for a team every member,
+			// the payer among them, also hears that its balance was
+			// credited.
 			if p.TeamID.Valid {
 				bal, err := ledger.Balance(ctx, tx.Queries, credited(p), p.Currency)
 				if err != nil {
