@@ -19,6 +19,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/gpu"
 	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
+	"github.com/gpuaas/gpuaas/sdk"
 )
 
 var ctx = context.Background()
@@ -79,20 +80,27 @@ func (r *running) stop(t *testing.T) {
 // the node comes online with the GPU from the real capture, a killed agent
 // takes the node offline within the deadline, and a restarted one comes
 // back with its saved credential.
-func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
-	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
+// joinableNode registers a node called hostname in a new region r1 of
+// env, as an admin, and issues its join token.
+func joinableNode(t *testing.T, env *servertest.Env, hostname string) (admin *sdk.Client, node api.Node, jt api.JoinToken) {
+	t.Helper()
 	if err := env.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
 		t.Fatal(err)
 	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
+	admin, _ = env.As("admin")
+	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: hostname, Region: "r1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
+	if jt, err = admin.AdminIssueJoinToken(ctx, node.Id); err != nil {
 		t.Fatal(err)
 	}
+	return admin, node, jt
+}
+
+func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
+	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
+	admin, node, jt := joinableNode(t, env, "h200-host")
 	dir := t.TempDir()
 	cfg := agent.Config{Server: env.URL, JoinToken: jt.Token, DataDir: dir, Runtime: "sim", Version: "test",
 		SSHHost: "gpu-1.example.com", SSHPort: 2222, Discoverer: h200(t), MaxBackoff: 200 * time.Millisecond}
@@ -151,7 +159,7 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.stop(t)
-	err = agent.Run(ctx, cfg)
+	err := agent.Run(ctx, cfg)
 	if !errors.Is(err, agent.ErrPermanent) {
 		t.Fatalf("revoked credential: %v", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/agent"
 	"github.com/gpuaas/gpuaas/internal/config"
-	"github.com/gpuaas/gpuaas/internal/inventory"
 	"github.com/gpuaas/gpuaas/internal/server/servertest"
 )
 
@@ -70,18 +69,7 @@ func (c *cutter) cut() {
 // every few seconds, had an agent wait 25 s and its node was lost.
 func TestAgentReconnectsQuicklyAfterHealthySessions(t *testing.T) {
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
-	if err := env.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	node, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "h200-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, node.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, node, jt := joinableNode(t, env, "h200-host")
 	u, err := url.Parse(env.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -318,18 +318,7 @@ func TestUpdateConfirmedByConnecting(t *testing.T) {
 // swaps and "execs".
 func TestSelfUpdateThroughTheControlPlane(t *testing.T) {
 	env := servertest.Start(t)
-	if err := env.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	admin, _ := env.As("admin")
-	nd, err := admin.AdminCreateNode(ctx, api.CreateNodeRequest{Hostname: "upd-host", Region: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jt, err := admin.AdminIssueJoinToken(ctx, nd.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, jt := joinableNode(t, env, "upd-host")
 	n := newNode(t, "binary A")
 	self, err := os.ReadFile("/proc/self/exe")
 	if err != nil {

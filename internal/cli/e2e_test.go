@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/cli"
 	"github.com/gpuaas/gpuaas/internal/devenv"
@@ -148,10 +150,11 @@ func TestCLIAllocationLifecycle(t *testing.T) {
 	}
 }
 
-// TestCLITeam: --team bills a team the user is in and lists its
-// allocations; a team they are not in is not found.
-func TestCLITeam(t *testing.T) {
-	srv := servertest.Start(t)
+// demoInTeam seeds srv with the demo data, makes demo the owner of a new
+// team, and signs the CLI in as demo; it returns the CLI's environment,
+// demo's id and the team.
+func demoInTeam(t *testing.T, srv *servertest.Env, slug, name string) (map[string]string, uuid.UUID, api.Team) {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := devenv.Seed(ctx, srv.App, e2ePassword); err != nil {
 		t.Fatal(err)
@@ -160,16 +163,25 @@ func TestCLITeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	team, err := srv.App.Teams.Create(ctx, demo.ID, "cli-lab", "CLI Lab")
+	team, err := srv.App.Teams.Create(ctx, demo.ID, slug, name)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.App.Billing.Adjust(ctx, demo.ID, team.Id, 100_000, "cli test grant", "cli-team"); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": srv.URL}
 	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
 		t.Fatalf("login: %s", stderr)
+	}
+	return env, demo.ID, team
+}
+
+// TestCLITeam: --team bills a team the user is in and lists its
+// allocations; a team they are not in is not found.
+func TestCLITeam(t *testing.T) {
+	srv := servertest.Start(t)
+	ctx := context.Background()
+	env, demo, team := demoInTeam(t, srv, "cli-lab", "CLI Lab")
+	if _, err := srv.App.Billing.Adjust(ctx, demo, team.Id, 100_000, "cli test grant", "cli-team"); err != nil {
+		t.Fatal(err)
 	}
 	code, stdout, stderr := run(t, env, "", "alloc", "create", "--sku", "a100-80gb-x1", "--team", "cli-lab", "--wait", "-o", "json")
 	var a api.Allocation

@@ -176,21 +176,7 @@ func TestCLIStorage(t *testing.T) {
 // caller's own stays apart, and a team they are not in is not found.
 func TestCLIStorageTeam(t *testing.T) {
 	env := servertest.Start(t, func(c *config.Server) { c.StorageFSRoot = t.TempDir() })
-	ctx := context.Background()
-	if _, err := devenv.Seed(ctx, env.App, e2ePassword); err != nil {
-		t.Fatal(err)
-	}
-	demo, err := env.App.Store.GetUserByUsername(ctx, "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.App.Teams.Create(ctx, demo.ID, "files-lab", "Files Lab"); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": env.URL}
-	if code, _, stderr := run(t, vars, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
-		t.Fatalf("login: %s", stderr)
-	}
+	vars, _, _ := demoInTeam(t, env, "files-lab", "Files Lab")
 	src := filepath.Join(t.TempDir(), "shared.txt")
 	if err := os.WriteFile(src, []byte("for the team\n"), 0o644); err != nil {
 		t.Fatal(err)
