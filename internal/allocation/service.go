@@ -175,9 +175,9 @@ const CodeUnknownSSHKey = "unknown_ssh_key"
 // maxSSHKeyIDs bounds ssh_key_ids; a user holds at most this many keys.
 const maxSSHKeyIDs = 32
 
-// checkKeys returns the distinct keys of ids, nil for nil, refusing any that
-// is not userID's with 400 unknown_ssh_key.
-func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uuid.UUID) ([]uuid.UUID, error) {
+// distinctKeys returns the distinct keys of ids, nil for nil; CreateIn
+// refuses any that is not the user's with 400 unknown_ssh_key.
+func distinctKeys(ids *[]uuid.UUID) ([]uuid.UUID, error) {
 	if ids == nil {
 		return nil, nil
 	}
@@ -191,16 +191,6 @@ func checkKeys(ctx context.Context, tx *store.Store, userID uuid.UUID, ids *[]uu
 			seen[id] = true
 			out = append(out, id)
 		}
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	n, err := tx.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: out})
-	if err != nil {
-		return nil, fmt.Errorf("check ssh keys: %w", err)
-	}
-	if int(n) != len(out) {
-		return nil, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(out)-int(n))
 	}
 	return out, nil
 }
@@ -220,34 +210,56 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if len(req.Name) > 63 {
 		return api.Allocation{}, apperr.Invalid("name must be at most 63 characters")
 	}
-	// FOR SHARE: a suspension or deletion of the user (FOR UPDATE) and
-	// this create happen one after the other, never across each other.
-	standing, err := tx.LockUserStanding(ctx, userID)
+	keyIDs, err := distinctKeys(req.SSHKeyIDs)
 	if err != nil {
-		return api.Allocation{}, fmt.Errorf("read user standing: %w", err)
+		return api.Allocation{}, err
+	}
+	// What a create reads first goes in one round trip. FOR SHARE on the
+	// user (and the team): a suspension or deletion (FOR UPDATE) and this
+	// create happen one after the other, never across each other.
+	var standing, team db.LockUserStandingRow
+	var sku db.Sku
+	var keys int64
+	var standingErr, teamErr, keysErr, skuErr error
+	reads := []func(q *db.Queries) error{
+		func(q *db.Queries) error { standing, standingErr = q.LockUserStanding(ctx, userID); return nil },
+		func(q *db.Queries) error { sku, skuErr = q.GetSKU(ctx, req.SKUID); return nil },
+	}
+	if account != userID {
+		reads = append(reads, func(q *db.Queries) error { team, teamErr = q.LockUserStanding(ctx, account); return nil })
+	}
+	if len(keyIDs) > 0 {
+		reads = append(reads, func(q *db.Queries) error {
+			keys, keysErr = q.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: keyIDs})
+			return nil
+		})
+	}
+	if err := tx.Together(ctx, reads...); err != nil {
+		return api.Allocation{}, err
+	}
+	if standingErr != nil {
+		return api.Allocation{}, fmt.Errorf("read user standing: %w", standingErr)
 	}
 	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
 		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
 	}
-	if account != userID {
-		team, err := tx.LockUserStanding(ctx, account)
-		if err != nil {
-			return api.Allocation{}, fmt.Errorf("read team standing: %w", err)
-		}
-		if team.SuspendedAt != nil || team.DeletedAt != nil {
-			return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this team's account is suspended; contact an administrator")
-		}
+	if teamErr != nil {
+		return api.Allocation{}, fmt.Errorf("read team standing: %w", teamErr)
 	}
-	keyIDs, err := checkKeys(ctx, tx, userID, req.SSHKeyIDs)
-	if err != nil {
-		return api.Allocation{}, err
+	if account != userID && (team.SuspendedAt != nil || team.DeletedAt != nil) {
+		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this team's account is suspended; contact an administrator")
 	}
-	sku, err := tx.GetSKU(ctx, req.SKUID)
-	if store.IsNoRows(err) || (err == nil && !sku.Active) {
+	if keysErr != nil {
+		return api.Allocation{}, fmt.Errorf("check ssh keys: %w", keysErr)
+	}
+	if int(keys) != len(keyIDs) {
+		return api.Allocation{}, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(keyIDs)-int(keys))
+	}
+	if store.IsNoRows(skuErr) || (skuErr == nil && !sku.Active) {
 		return api.Allocation{}, apperr.NotFound("sku")
 	}
-	if err != nil {
-		return api.Allocation{}, fmt.Errorf("get sku: %w", err)
+	if skuErr != nil {
+		return api.Allocation{}, fmt.Errorf("get sku: %w", skuErr)
 	}
 	if s.cfg.LockFunds != nil {
 		f, err := s.cfg.LockFunds(ctx, tx, account, sku.Currency)

@@ -195,6 +195,33 @@ func LockBalance(ctx context.Context, tx *store.Store, userID uuid.UUID, currenc
 	return row.BalanceMinor, nil
 }
 
+// LockBalanceWith is LockBalance with reads that need the lock: reads'
+// statements go in the same round trip, right after the lock
+// (store.Store.Together), so each sees everything committed before the
+// lock was granted. For a user's first account in currency, which is
+// created first, reads run again once it is locked. The first error of
+// reads is returned.
+func LockBalanceWith(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string, reads ...func(q *db.Queries) error) (int64, error) {
+	if !currencyRE.MatchString(currency) {
+		return 0, fmt.Errorf("lock balance: currency %q is not an ISO 4217 code", currency)
+	}
+	var row db.LockUserAccountRow
+	var lockErr error
+	err := tx.Together(ctx, append([]func(q *db.Queries) error{func(q *db.Queries) error {
+		row, lockErr = q.LockUserAccount(ctx, db.LockUserAccountParams{UserID: nullUUID(userID), Currency: currency})
+		return nil
+	}}, reads...)...)
+	if store.IsNoRows(lockErr) {
+		if row, lockErr = lockUserRow(ctx, tx, userID, currency); lockErr == nil {
+			err = tx.Together(ctx, reads...)
+		}
+	}
+	if lockErr != nil {
+		return 0, fmt.Errorf("lock balance: %w", lockErr)
+	}
+	return row.BalanceMinor, err
+}
+
 // Check verifies the ledger's invariants: every transaction's entries sum
 // to zero and every account's running total equals the sum of its entries.
 // It returns an error describing the first few breaks, or nil.

@@ -20,3 +20,6 @@ func TxQuery(s *Store, ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // StatementName is statementName, for its test.
 var StatementName = statementName
+
+// RoundTrips is how many round trips s's transaction has made.
+func RoundTrips(s *Store) int { return s.tx.trips }

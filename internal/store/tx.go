@@ -26,6 +26,7 @@ type txConn struct {
 	conn    *pgx.Conn
 	pending []queued // Later statements not sent yet
 	failed  error    // a queued statement failed: the transaction is lost
+	trips   int      // round trips so far, for tests
 }
 
 type queued struct {
@@ -68,11 +69,11 @@ func (t *txConn) begun() bool { return t.conn.PgConn().TxStatus() != 'I' }
 // is open, healthy and has nothing queued.
 func (t *txConn) direct() bool { return t.failed == nil && len(t.pending) == 0 && t.begun() }
 
-// send sends BEGIN (the first time), the queued statements and sql as one
-// pipeline, reads the results before sql's and returns the batch
-// positioned at sql's. When BEGIN or a queued statement fails the batch is
-// closed and the transaction marked failed.
-func (t *txConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+// send sends BEGIN (the first time), the queued statements, sql and then
+// (for Together) more as one pipeline, reads the results before sql's and
+// returns the batch positioned at sql's. When BEGIN or a queued statement
+// fails the batch is closed and the transaction marked failed.
+func (t *txConn) send(ctx context.Context, sql string, args []any, more ...*slot) (pgx.BatchResults, error) {
 	if t.failed != nil {
 		return nil, t.failed
 	}
@@ -85,6 +86,10 @@ func (t *txConn) send(ctx context.Context, sql string, args []any) (pgx.BatchRes
 		b.Queue(q.sql, q.args...)
 	}
 	b.Queue(sql, args...)
+	for _, sl := range more {
+		b.Queue(sl.sql, sl.args...)
+	}
+	t.trips++
 	sent := t.pending
 	t.pending = nil
 	br := t.conn.SendBatch(ctx, b)
@@ -117,6 +122,7 @@ func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandT
 
 func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.direct() {
+		t.trips++
 		return t.conn.Exec(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -132,6 +138,7 @@ func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if t.direct() {
+		t.trips++
 		return t.conn.Query(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -148,6 +155,7 @@ func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if t.direct() {
+		t.trips++
 		return t.conn.QueryRow(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)

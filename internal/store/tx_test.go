@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
 
@@ -195,5 +197,85 @@ func TestStatementName(t *testing.T) {
 		if got := store.StatementName(sql); got != want {
 			t.Errorf("StatementName(%q) = %s, want %s", sql, got, want)
 		}
+	}
+}
+
+// TestTogetherIsOneRoundTrip: statements run Together go behind a queued
+// write in one pipeline, in order (a read sees the insert before it), and
+// each function gets its own result.
+func TestTogetherIsOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	var made, found db.User
+	var count int64
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := store.LaterExec(tx, ctx, `SELECT 1`); err != nil {
+			return err
+		}
+		err := tx.Together(ctx,
+			func(q *db.Queries) (err error) {
+				made, err = q.CreateUser(ctx, db.CreateUserParams{Username: "ada", Email: "ada@example.com", Role: "user", PasswordHash: "x"})
+				return err
+			},
+			func(*db.Queries) error { return nil }, // no statement
+			func(q *db.Queries) (err error) {
+				found, err = q.GetUserByUsername(ctx, "ada")
+				return err
+			},
+			func(q *db.Queries) (err error) {
+				count, err = q.CountUsers(ctx)
+				return err
+			},
+		)
+		if n := store.RoundTrips(tx); n != 1 {
+			t.Errorf("Together with BEGIN, a queued statement and three statements took %d round trips, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.ID == uuid.Nil || found.ID != made.ID || count != 1 {
+		t.Errorf("created %v, then read %v and counted %d users", made.ID, found.ID, count)
+	}
+}
+
+// TestTogetherFailureStopsTheRest: a statement that fails fails the ones
+// after it (the transaction is aborted) and InTx rolls back; the first
+// function's error, in order, is the one returned. No function is left
+// waiting, and a second statement in one function is refused.
+func TestTogetherFailureStopsTheRest(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	user := db.CreateUserParams{Username: "ada", Email: "ada@example.com", Role: "user", PasswordHash: "x"}
+	var errs [3]error
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		return tx.Together(ctx,
+			func(q *db.Queries) error { _, errs[0] = q.CreateUser(ctx, user); return nil },
+			func(q *db.Queries) error { _, errs[1] = q.CreateUser(ctx, user); return errs[1] },
+			func(q *db.Queries) error { _, errs[2] = q.CountUsers(ctx); return errs[2] },
+		)
+	})
+	if errs[0] != nil || !store.IsUniqueViolation(errs[1], "") || errs[2] == nil {
+		t.Errorf("statement errors %v, want nil, a unique violation, and the aborted transaction's", errs)
+	}
+	if !store.IsUniqueViolation(err, "") {
+		t.Errorf("Together returned %v, want the first failure (a unique violation)", err)
+	}
+	if n, _ := st.CountUsers(ctx); n != 0 {
+		t.Errorf("%d users after the rollback", n)
+	}
+
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		return tx.Together(ctx, func(q *db.Queries) error {
+			if _, err := q.CountUsers(ctx); err != nil {
+				return err
+			}
+			_, err := q.CountUsers(ctx)
+			return err
+		})
+	})
+	if err == nil || !strings.Contains(err.Error(), "at most one statement") {
+		t.Errorf("two statements in one function: %v", err)
 	}
 }
