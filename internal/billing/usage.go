@@ -126,7 +126,9 @@ func (b *Billing) closeWindow(ctx context.Context, tx *store.Store, allocationID
 // active event changes nothing after it). It is the lifecycle's
 // allocation.UsageCloser for opening.
 func (b *Billing) OpenUsageIn(ctx context.Context, tx *store.Store, allocationID uuid.UUID, at time.Time) error {
-	if _, err := tx.OpenUsage(ctx, db.OpenUsageParams{AllocationID: allocationID, StartedAt: dbTime(at)}); err != nil {
+	// Nothing reads what it did, so it rides on the transaction's next
+	// round trip (its audit row's, or the COMMIT).
+	if _, err := tx.Later().OpenUsage(ctx, db.OpenUsageParams{AllocationID: allocationID, StartedAt: dbTime(at)}); err != nil {
 		return fmt.Errorf("open usage window: %w", err)
 	}
 	return nil

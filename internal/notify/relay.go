@@ -210,16 +210,22 @@ func (r *Relay) deliverTo(ctx context.Context, user uuid.UUID, kind, title, body
 		p.AllocationID = uuid.NullUUID{UUID: *m.AllocationID, Valid: true}
 	}
 	var row db.Notification
-	err := r.st.InTx(ctx, func(tx *store.Store) error {
-		var fresh bool
-		var err error
-		row, fresh, err = storeOnce(ctx, tx, p)
-		if err != nil || !fresh || r.mail == nil || !Mailed(kind) {
+	var err error
+	if r.mail == nil || !Mailed(kind) {
+		// One statement (or, for a redelivery, one read): no transaction
+		// to begin and commit around it.
+		row, _, err = storeOnce(ctx, r.st, p)
+	} else {
+		err = r.st.InTx(ctx, func(tx *store.Store) error {
+			var fresh bool
+			var err error
+			if row, fresh, err = storeOnce(ctx, tx, p); err != nil || !fresh {
+				return err
+			}
+			_, err = mail.Enqueue(ctx, tx, row.ID, user, kind, mail.Compose(title, body, r.link(kind, m), r.mail.ConsoleURL+"/settings/notifications"))
 			return err
-		}
-		_, err = mail.Enqueue(ctx, tx, row.ID, user, kind, mail.Compose(title, body, r.link(kind, m), r.mail.ConsoleURL+"/settings/notifications"))
-		return err
-	})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("store notification: %w", err)
 	}
