@@ -50,9 +50,11 @@ type Funds struct {
 type FundsLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (Funds, error)
 
 // LimitChecker refuses a create of sku by userID that would break one of
-// their spend limits (package limits). It runs inside the create's
-// transaction tx, after the funds lock.
-type LimitChecker func(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku) error
+// their spend limits (package limits), in two steps so that its first read
+// costs no round trip of its own: read goes with the create's first reads
+// (store.Store.Together), and check runs inside the create's transaction
+// tx, after the funds lock, with what read found.
+type LimitChecker func(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku) error)
 
 // UsageCloser opens or ends an allocation's usage window at `at` inside tx
 // (billing owns the window); an allocation that never ran has none to end.
@@ -228,6 +230,14 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if account != userID {
 		reads = append(reads, func(q *db.Queries) error { team, teamErr = q.LockUserStanding(ctx, account); return nil })
 	}
+	var checkLimits func(tx *store.Store, sku db.Sku) error
+	if s.cfg.CheckLimits != nil {
+		// The account's limits: a team's allocation counts against the
+		// team's, not the member's.
+		var read func(q *db.Queries) error
+		read, checkLimits = s.cfg.CheckLimits(ctx, account)
+		reads = append(reads, read)
+	}
 	if len(keyIDs) > 0 {
 		reads = append(reads, func(q *db.Queries) error {
 			keys, keysErr = q.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: keyIDs})
@@ -282,10 +292,8 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 			}
 		}
 	}
-	if s.cfg.CheckLimits != nil {
-		// The account's limits: a team's allocation counts against the
-		// team's, not the member's.
-		if err := s.cfg.CheckLimits(ctx, tx, account, sku); err != nil {
+	if checkLimits != nil {
+		if err := checkLimits(tx, sku); err != nil {
 			return api.Allocation{}, err
 		}
 	}

@@ -109,17 +109,30 @@ func MonthStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// Check refuses, with 409 quota_exceeded, a create of sku by userID that
-// would break one of their limits. It runs in the create's transaction tx
-// after the funds check has locked the user's account in sku's currency;
-// with a GPU limit it also takes a per-user lock, so creates in other
-// currencies are counted too. It is the lifecycle's
-// allocation.LimitChecker.
-func (s *Service) Check(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku) error {
-	row, err := overrides(ctx, tx.Queries, userID)
-	if err != nil {
-		return err
+// Check is the lifecycle's allocation.LimitChecker: read reads userID's
+// limits (sent with the create's first reads), and check refuses, with 409
+// quota_exceeded, a create of sku that would break one of them. check runs
+// in the create's transaction tx after the funds check has locked the
+// user's account in sku's currency; with a GPU limit it also takes a
+// per-user lock, so creates in other currencies are counted too.
+func (s *Service) Check(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku) error) {
+	var row db.SpendLimit
+	var readErr error
+	read = func(q *db.Queries) error {
+		row, readErr = overrides(ctx, q, userID)
+		return nil
 	}
+	check = func(tx *store.Store, sku db.Sku) error {
+		if readErr != nil {
+			return readErr
+		}
+		return s.check(ctx, tx, userID, sku, row)
+	}
+	return read, check
+}
+
+// check is Check's second step, with the user's own limits row.
+func (s *Service) check(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku, row db.SpendLimit) error {
 	lim := s.effective(row)
 	if !lim.any() {
 		return nil
