@@ -109,23 +109,23 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if env.Type == events.AllocationFailed || env.Type == events.AllocationReleaseFailed {
 			m.Reason = a.Reason
 		}
-		info, err := r.allocation(ctx, a.AllocationID)
+		info, to, err := r.allocationFor(ctx, a.AllocationID, a.UserID)
 		if err != nil {
 			return err
 		}
 		title, body := allocationText(env.Type, info, a.Reason)
-		return r.deliver(ctx, a.UserID, env.Type, title, body, m)
+		return r.deliverAll(ctx, to, env.Type, title, body, m)
 	case events.GPUUnhealthy:
 		var g events.GPU
 		if err := json.Unmarshal(env.Data, &g); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		info, err := r.allocation(ctx, g.AllocationID)
+		info, to, err := r.allocationFor(ctx, g.AllocationID, g.UserID)
 		if err != nil {
 			return err
 		}
 		title, body := gpuText(info, g)
-		return r.deliver(ctx, g.UserID, env.Type, title, body,
+		return r.deliverAll(ctx, to, env.Type, title, body,
 			Message{Type: TypeGPUUnhealthy, ID: env.ID, AllocationID: &g.AllocationID, NodeID: &g.NodeID, Reason: g.Reason})
 	case events.NodeOffline, events.NodeDraining:
 		var n events.Node
@@ -173,16 +173,38 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 }
 
 func (r *Relay) allocation(ctx context.Context, id uuid.UUID) (db.GetNotifyAllocationRow, error) {
-	row, err := r.st.GetNotifyAllocation(ctx, id)
-	if store.IsNoRows(err) {
+	row, _, err := r.allocationFor(ctx, id, uuid.Nil)
+	return row, err
+}
+
+// allocationFor is allocation with, in the same round trip, the
+// recipients of account's events (see deliverTo); none for uuid.Nil.
+func (r *Relay) allocationFor(ctx context.Context, id, account uuid.UUID) (db.GetNotifyAllocationRow, []uuid.UUID, error) {
+	var row db.GetNotifyAllocationRow
+	var to []uuid.UUID
+	var rowErr, toErr error
+	reads := []func(q *db.Queries) error{func(q *db.Queries) error {
+		row, rowErr = q.GetNotifyAllocation(ctx, id)
+		return nil
+	}}
+	if account != uuid.Nil {
+		reads = append(reads, func(q *db.Queries) error { to, toErr = q.AccountRecipients(ctx, account); return nil })
+	}
+	if err := r.st.Together(ctx, reads...); err != nil {
+		return row, nil, fmt.Errorf("read allocation %s: %w", id, err)
+	}
+	if store.IsNoRows(rowErr) {
 		// Events only name allocations that exist; a stray one still gets
 		// a notification, by id.
-		return db.GetNotifyAllocationRow{ID: id}, nil
+		row, rowErr = db.GetNotifyAllocationRow{ID: id}, nil
 	}
-	if err != nil {
-		return row, fmt.Errorf("read allocation %s: %w", id, err)
+	if rowErr != nil {
+		return row, nil, fmt.Errorf("read allocation %s: %w", id, rowErr)
 	}
-	return row, nil
+	if toErr != nil {
+		return row, nil, fmt.Errorf("recipients of %s: %w", account, toErr)
+	}
+	return row, to, nil
 }
 
 // deliver stores the notification for whoever hears about account's events
@@ -192,6 +214,11 @@ func (r *Relay) deliver(ctx context.Context, account uuid.UUID, kind, title, bod
 	if err != nil {
 		return fmt.Errorf("recipients of %s: %w", account, err)
 	}
+	return r.deliverAll(ctx, to, kind, title, body, m)
+}
+
+// deliverAll is deliver to recipients already read.
+func (r *Relay) deliverAll(ctx context.Context, to []uuid.UUID, kind, title, body string, m Message) error {
 	for _, user := range to {
 		if err := r.deliverTo(ctx, user, kind, title, body, m); err != nil {
 			return err

@@ -63,7 +63,19 @@ func (p *Pusher) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if err := json.Unmarshal(env.Data, &a); err != nil {
 			return fmt.Errorf("decode %s: %w", env.Type, err)
 		}
-		row, err := p.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.AllocationID})
+		// The allocation and its keys in one round trip.
+		var row db.Allocation
+		var keys []string
+		var rowErr, keysErr error
+		err := p.st.Together(ctx,
+			func(q *db.Queries) error {
+				row, rowErr = q.GetAllocation(ctx, db.GetAllocationParams{ID: a.AllocationID})
+				return nil
+			},
+			func(q *db.Queries) error { keys, keysErr = q.AllocationAuthorizedKeys(ctx, a.AllocationID); return nil })
+		if err == nil {
+			err = rowErr
+		}
 		if store.IsNoRows(err) {
 			return nil
 		}
@@ -73,7 +85,10 @@ func (p *Pusher) HandleEvent(ctx context.Context, env events.Envelope) error {
 		if row.Status != string(allocation.StatusActive) || !row.NodeID.Valid {
 			return nil // moved on: nothing to give keys to
 		}
-		return p.push(ctx, allocation.WorkloadOf(row))
+		if keysErr != nil {
+			return fmt.Errorf("list keys of allocation %s: %w", a.AllocationID, keysErr)
+		}
+		return p.set(ctx, allocation.WorkloadOf(row), keys)
 	}
 	return nil
 }
@@ -103,7 +118,12 @@ func (p *Pusher) push(ctx context.Context, w allocation.Workload) error {
 	if err != nil {
 		return err
 	}
-	err = p.runtime.SetKeys(ctx, w, keys)
+	return p.set(ctx, w, keys)
+}
+
+// set is push with the keys read.
+func (p *Pusher) set(ctx context.Context, w allocation.Workload, keys []string) error {
+	err := p.runtime.SetKeys(ctx, w, keys)
 	if errors.Is(err, allocation.ErrNodeUnreachable) {
 		slog.InfoContext(ctx, "ssh keys: node not connected; keys follow when it is",
 			"node_id", w.NodeID, "allocation_id", w.AllocationID)

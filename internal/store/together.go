@@ -12,51 +12,60 @@ import (
 )
 
 // Together runs fns, each at most one statement through the queries it is
-// given (a generated method that Execs, or QueryRows and Scans), and sends
-// those statements, behind what Later queued, as one pipeline: one round
-// trip for all of them instead of one each. The statements run in the
-// order of fns, on the transaction's connection, each with its own
-// snapshot as any statement, so one sees what those before it did: a
-// read placed after a lock sees everything committed before the lock was
-// granted.
+// given (a generated method: Exec, QueryRow and Scan, or Query and its
+// rows), and sends those statements, behind what Later queued, as one
+// pipeline: one round trip for all of them instead of one each. The
+// statements run in the order of fns, on one connection, each with its own
+// snapshot as any statement, so one sees what those before it did: a read
+// placed after a lock sees everything committed before the lock was
+// granted. Outside a transaction they run as one implicit transaction (all
+// or nothing), on a connection of their own.
 //
 // Each fn runs in its own goroutine until its statement's result is in,
 // so it must only set its own variables. The first error of a fn, in
 // order, is returned; a failing statement aborts the transaction, so the
-// ones after it fail too. A fn may return without a statement. Outside a
-// transaction fns run one after another.
+// ones after it fail too. A fn may return without a statement.
 func (s *Store) Together(ctx context.Context, fns ...func(q *db.Queries) error) error {
-	if s.tx == nil {
-		for _, fn := range fns {
-			if err := fn(s.Queries); err != nil {
-				return err
-			}
-		}
-		return nil
+	if s.tx != nil {
+		return s.tx.together(ctx, fns)
 	}
-	return s.tx.together(ctx, fns)
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return (&txConn{conn: c.Conn(), implicit: true}).together(ctx, fns)
 }
 
 // errTwoStatements is a Together fn's second statement.
-var errTwoStatements = errors.New("store: a Together function sends at most one statement (Exec, or QueryRow and Scan)")
+var errTwoStatements = errors.New("store: a Together function sends at most one statement")
 
 // slot is one fn's statement in a Together pipeline. Its goroutine fills
 // in the statement (and, for a row, where to scan it) and closes ready;
 // the sender reads the result into it and closes done. A fn that returns
-// without a statement closes ready too, leaving sql empty.
+// without a statement closes ready too, leaving sql empty. For a Query the
+// sender hands over the rows and waits until the fn has closed them
+// (read) before it reads the next result.
 type slot struct {
 	sql   string
 	args  []any
 	row   bool  // QueryRow: scan into dest
 	dest  []any // nil: a row nobody scans
+	query bool  // Query: rows go to the fn
+	rows  pgx.Rows
 	tag   pgconn.CommandTag
 	err   error
 	ready chan struct{}
 	once  sync.Once
 	done  chan struct{}
+	read  chan struct{} // a Query's rows are closed
+	rOnce sync.Once
 }
 
 func (s *slot) given() { s.once.Do(func() { close(s.ready) }) }
+
+// closed notes that a Query's rows are done with (or will never be read).
+func (s *slot) closed() { s.rOnce.Do(func() { close(s.read) }) }
 
 // gather is a slot as a db.DBTX.
 type gather struct{ *slot }
@@ -79,8 +88,37 @@ func (g gather) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
 	return gatherRow(g)
 }
 
-func (g gather) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	return nil, errors.New("store: Together takes Exec and QueryRow statements, not Query")
+func (g gather) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if g.sql != "" {
+		return nil, errTwoStatements
+	}
+	g.sql, g.args, g.query = sql, args, true
+	g.given()
+	<-g.done
+	if g.err != nil {
+		return nil, g.err
+	}
+	return &handedRows{Rows: g.rows, slot: g.slot}, nil
+}
+
+// handedRows are a Query's rows, read by its fn; closing them lets the
+// sender go on to the next result.
+type handedRows struct {
+	pgx.Rows
+	slot *slot
+}
+
+func (r *handedRows) Close() {
+	r.Rows.Close()
+	r.slot.closed()
+}
+
+func (r *handedRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
 }
 
 type gatherRow gather
@@ -100,10 +138,16 @@ func (t *txConn) together(ctx context.Context, fns []func(q *db.Queries) error) 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, fn := range fns {
-		sl := &slot{ready: make(chan struct{}), done: make(chan struct{})}
+		sl := &slot{ready: make(chan struct{}), done: make(chan struct{}), read: make(chan struct{})}
 		slots[i] = sl
 		wg.Go(func() {
 			defer sl.given()
+			defer func() {
+				if sl.rows != nil {
+					sl.rows.Close() // a fn that left its rows open
+					sl.closed()
+				}
+			}()
 			defer func() {
 				if p := recover(); p != nil {
 					mu.Lock()
@@ -150,9 +194,17 @@ func (t *txConn) pipeline(ctx context.Context, sent []*slot) {
 	// pgx answers every result after a failed one (or a lost connection)
 	// with an error, so each slot is read and none waits for ever.
 	for _, sl := range sent {
-		if sl.row && sl.dest != nil {
+		switch {
+		case sl.query:
+			sl.rows, sl.err = br.Query()
+			close(sl.done)
+			if sl.err == nil {
+				<-sl.read
+			}
+			continue
+		case sl.row && sl.dest != nil:
 			sl.err = br.QueryRow().Scan(sl.dest...)
-		} else {
+		default:
 			sl.tag, sl.err = br.Exec()
 		}
 		close(sl.done)

@@ -27,6 +27,9 @@ type txConn struct {
 	pending []queued // Later statements not sent yet
 	failed  error    // a queued statement failed: the transaction is lost
 	trips   int      // round trips so far, for tests
+	// implicit: not a transaction of InTx but Together's outside one, a
+	// pipeline that is its own implicit transaction: no BEGIN.
+	implicit bool
 }
 
 type queued struct {
@@ -77,7 +80,7 @@ func (t *txConn) send(ctx context.Context, sql string, args []any, more ...*slot
 	if t.failed != nil {
 		return nil, t.failed
 	}
-	begin := !t.begun()
+	begin := !t.begun() && !t.implicit
 	b := &pgx.Batch{}
 	if begin {
 		b.Queue("begin")

@@ -207,6 +207,7 @@ func TestTogetherIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
 	var made, found db.User
+	var listed []db.User
 	var count int64
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		if _, err := store.LaterExec(tx, ctx, `SELECT 1`); err != nil {
@@ -223,20 +224,38 @@ func TestTogetherIsOneRoundTrip(t *testing.T) {
 				return err
 			},
 			func(q *db.Queries) (err error) {
+				listed, err = q.ListUsers(ctx, db.ListUsersParams{PageLimit: 10})
+				return err
+			},
+			func(q *db.Queries) (err error) {
 				count, err = q.CountUsers(ctx)
 				return err
 			},
 		)
 		if n := store.RoundTrips(tx); n != 1 {
-			t.Errorf("Together with BEGIN, a queued statement and three statements took %d round trips, want 1", n)
+			t.Errorf("Together with BEGIN, a queued statement and four statements took %d round trips, want 1", n)
 		}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if made.ID == uuid.Nil || found.ID != made.ID || count != 1 {
-		t.Errorf("created %v, then read %v and counted %d users", made.ID, found.ID, count)
+	if made.ID == uuid.Nil || found.ID != made.ID || count != 1 || len(listed) != 1 || listed[0].ID != made.ID {
+		t.Errorf("created %v, then read %v, listed %d and counted %d users", made.ID, found.ID, len(listed), count)
+	}
+
+	// Outside a transaction: one implicit transaction, all or nothing.
+	other := db.CreateUserParams{Username: "bob", Email: "bob@example.com", Role: "user", PasswordHash: "x"}
+	err = st.Together(ctx,
+		func(q *db.Queries) error { _, err := q.CreateUser(ctx, other); return err },
+		func(q *db.Queries) (err error) { listed, err = q.ListUsers(ctx, db.ListUsersParams{PageLimit: 10}); return err },
+		func(q *db.Queries) error { _, err := q.CreateUser(ctx, other); return err },
+	)
+	if !store.IsUniqueViolation(err, "") {
+		t.Errorf("a duplicate user outside a transaction: %v", err)
+	}
+	if n, _ := st.CountUsers(ctx); n != 1 {
+		t.Errorf("%d users after a failed implicit transaction, want the 1 from before", n)
 	}
 }
 
