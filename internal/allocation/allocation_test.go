@@ -61,15 +61,25 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 		Naming: events.Naming{Namespace: "test"}, MinRunway: 10 * time.Minute,
 		// The real account lock, so racing creates serialise as in
 		// production, with the balance the test sets.
-		LockFunds: func(ctx context.Context, tx *store.Store, u uuid.UUID, currency string) (allocation.Funds, error) {
-			if _, err := ledger.LockBalance(ctx, tx, u, currency); err != nil {
-				return allocation.Funds{}, err
+		LockFunds: func(ctx context.Context, u uuid.UUID, skuID string) ([]func(*db.Queries) error, func(*store.Store, db.Sku) (allocation.Funds, error)) {
+			lock := ledger.LockBalanceForSKU(ctx, u, skuID)
+			var fig db.RunwayFiguresRow
+			var figErr error
+			figures := func(q *db.Queries) error {
+				fig, figErr = q.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: u, SkuID: skuID, Now: time.Now()})
+				return nil
 			}
-			fig, err := tx.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: u, Currency: currency, Now: time.Now()})
-			return allocation.Funds{
-				RunningBurn: fig.RunningBurn, AtLeast: f.balance,
-				Exact: func(context.Context) (int64, error) { return f.balance, nil },
-			}, err
+			return []func(*db.Queries) error{lock.Read, figures}, func(tx *store.Store, sku db.Sku) (allocation.Funds, error) {
+				if _, again, err := lock.Balance(tx, sku.Currency); err != nil {
+					return allocation.Funds{}, err
+				} else if again {
+					_ = figures(tx.Queries)
+				}
+				return allocation.Funds{
+					RunningBurn: fig.RunningBurn, AtLeast: f.balance,
+					Exact: func(context.Context) (int64, error) { return f.balance, nil },
+				}, figErr
+			}
 		},
 	}, nil)
 	f.sim = allocation.NewSim(0, 0)

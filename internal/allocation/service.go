@@ -45,9 +45,12 @@ type Funds struct {
 	Exact func(ctx context.Context) (int64, error)
 }
 
-// FundsLocker locks the user's account in currency for the rest of tx, so
-// one user's creates are judged one at a time, and returns their Funds.
-type FundsLocker func(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string) (Funds, error)
+// FundsLocker locks the user's account in a SKU's currency for the rest of
+// the create's transaction, so one user's creates are judged one at a
+// time, and returns their Funds, in two steps: reads (the lock first) go
+// with the create's first reads (store.Store.Together), and funds, given
+// the SKU those read, returns what they found.
+type FundsLocker func(ctx context.Context, userID uuid.UUID, skuID string) (reads []func(q *db.Queries) error, funds func(tx *store.Store, sku db.Sku) (Funds, error))
 
 // LimitChecker refuses a create of sku by userID that would break one of
 // their spend limits (package limits), in two steps so that its first read
@@ -230,6 +233,13 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if account != userID {
 		reads = append(reads, func(q *db.Queries) error { team, teamErr = q.LockUserStanding(ctx, account); return nil })
 	}
+	var lockFunds func(tx *store.Store, sku db.Sku) (Funds, error)
+	if s.cfg.LockFunds != nil {
+		// After the standing reads: the same lock order as a suspension's.
+		var lock []func(q *db.Queries) error
+		lock, lockFunds = s.cfg.LockFunds(ctx, account, req.SKUID)
+		reads = append(reads, lock...)
+	}
 	var checkLimits func(tx *store.Store, sku db.Sku) error
 	if s.cfg.CheckLimits != nil {
 		// The account's limits: a team's allocation counts against the
@@ -271,8 +281,8 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if skuErr != nil {
 		return api.Allocation{}, fmt.Errorf("get sku: %w", skuErr)
 	}
-	if s.cfg.LockFunds != nil {
-		f, err := s.cfg.LockFunds(ctx, tx, account, sku.Currency)
+	if lockFunds != nil {
+		f, err := lockFunds(tx, sku)
 		if err != nil {
 			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/events"
 	"github.com/gpuaas/gpuaas/internal/store"
@@ -27,11 +29,13 @@ func TestFundsBoundNeverExceedsTheExactFigure(t *testing.T) {
 		e.credit(u, rng.Int64N(1_000_000))
 		var slack int64
 		paused := false
+		var last uuid.UUID
 		windows := 1 + rng.IntN(8)
 		for range windows {
 			price := 1 + rng.Int64N(900_000)
 			start := t0.Add(time.Duration(rng.Int64N(7_200_000)) * time.Millisecond)
 			id := e.allocation(u, price, start)
+			last = id
 			e.handle(event(events.AllocationActive, id, u, start))
 			switch k := rng.IntN(4); k {
 			case 0: // a closed gap
@@ -52,9 +56,20 @@ func TestFundsBoundNeverExceedsTheExactFigure(t *testing.T) {
 		e.clock.set(t0.Add(time.Duration(10_800_000+rng.Int64N(3_600_000)) * time.Millisecond))
 		var f allocation.Funds
 		var exact int64
+		var skuID string
+		if err := e.st.Pool().QueryRow(ctx, `SELECT sku_id FROM allocations WHERE id = $1`, last).Scan(&skuID); err != nil {
+			t.Fatal(err)
+		}
+		reads, funds := e.b.LockFunds(ctx, u, skuID)
 		err := e.st.InTx(ctx, func(tx *store.Store) error {
-			var err error
-			if f, err = e.b.LockFunds(ctx, tx, u, "USD"); err != nil {
+			if err := tx.Together(ctx, reads...); err != nil {
+				return err
+			}
+			sku, err := tx.GetSKU(ctx, skuID)
+			if err != nil {
+				return err
+			}
+			if f, err = funds(tx, sku); err != nil {
 				return err
 			}
 			exact, err = f.Exact(ctx)

@@ -195,31 +195,43 @@ func LockBalance(ctx context.Context, tx *store.Store, userID uuid.UUID, currenc
 	return row.BalanceMinor, nil
 }
 
-// LockBalanceWith is LockBalance with reads that need the lock: reads'
-// statements go in the same round trip, right after the lock
-// (store.Store.Together), so each sees everything committed before the
-// lock was granted. For a user's first account in currency, which is
-// created first, reads run again once it is locked. The first error of
-// reads is returned.
-func LockBalanceWith(ctx context.Context, tx *store.Store, userID uuid.UUID, currency string, reads ...func(q *db.Queries) error) (int64, error) {
-	if !currencyRE.MatchString(currency) {
-		return 0, fmt.Errorf("lock balance: currency %q is not an ISO 4217 code", currency)
+// BalanceLock is LockBalance in two steps, for a create that sends the
+// lock with its other first reads in one round trip (store.Store.Together):
+// Read is the lock, of the user's account in a SKU's currency (read in
+// SQL, since the create reads the SKU in the same round trip), and Balance,
+// once the round trip is back, the balance it locked.
+type BalanceLock struct {
+	ctx    context.Context
+	userID uuid.UUID
+	skuID  string
+	row    db.LockUserAccountForSKURow
+	err    error
+}
+
+// LockBalanceForSKU is a BalanceLock of userID's account in skuID's currency.
+func LockBalanceForSKU(ctx context.Context, userID uuid.UUID, skuID string) *BalanceLock {
+	return &BalanceLock{ctx: ctx, userID: userID, skuID: skuID}
+}
+
+// Read is the lock's statement, for store.Store.Together.
+func (l *BalanceLock) Read(q *db.Queries) error {
+	l.row, l.err = q.LockUserAccountForSKU(l.ctx, db.LockUserAccountForSKUParams{UserID: nullUUID(l.userID), SkuID: l.skuID})
+	return nil
+}
+
+// Balance is the locked balance in currency, the SKU's as the create read
+// it. When Read locked nothing (the user's first account in the currency)
+// it locks the account by currency now, creating it, and again says so:
+// reads that were to see the lock must run again.
+func (l *BalanceLock) Balance(tx *store.Store, currency string) (balance int64, again bool, err error) {
+	if l.err == nil && l.row.Currency == currency {
+		return l.row.BalanceMinor, false, nil
 	}
-	var row db.LockUserAccountRow
-	var lockErr error
-	err := tx.Together(ctx, append([]func(q *db.Queries) error{func(q *db.Queries) error {
-		row, lockErr = q.LockUserAccount(ctx, db.LockUserAccountParams{UserID: nullUUID(userID), Currency: currency})
-		return nil
-	}}, reads...)...)
-	if store.IsNoRows(lockErr) {
-		if row, lockErr = lockUserRow(ctx, tx, userID, currency); lockErr == nil {
-			err = tx.Together(ctx, reads...)
-		}
+	if l.err != nil && !store.IsNoRows(l.err) {
+		return 0, false, fmt.Errorf("lock balance: %w", l.err)
 	}
-	if lockErr != nil {
-		return 0, fmt.Errorf("lock balance: %w", lockErr)
-	}
-	return row.BalanceMinor, err
+	bal, err := LockBalance(l.ctx, tx, l.userID, currency)
+	return bal, true, err
 }
 
 // Check verifies the ledger's invariants: every transaction's entries sum

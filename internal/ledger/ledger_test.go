@@ -221,3 +221,56 @@ func TestLockBalanceSerialises(t *testing.T) {
 	}
 	mustCheck(t, st)
 }
+
+// TestBalanceLockForSKUSerialises is TestLockBalanceSerialises for the
+// two-step lock a create sends with its other first reads: it locks the
+// account in the SKU's currency in that round trip, so racing spenders
+// still go one at a time; a user with no account in that currency gets one
+// (at zero) in the second step, which says reads after the lock must run
+// again.
+func TestBalanceLockForSKUSerialises(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO regions (id, name) VALUES ('r1', 'R1')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO skus (id, name, gpu_model, gpu_count, gpu_memory_mib, vcpu, memory_mib, disk_gib, price_per_hour_minor, currency, region)
+		VALUES ('eur-sku', 'EUR', 'H100', 1, 80000, 8, 64000, 100, 100, 'EUR', 'r1')`); err != nil {
+		t.Fatal(err)
+	}
+	u := newUser(t, st)
+	if _, err := ledger.Post(ctx, st, ledger.Posting{Key: "seed", Kind: ledger.KindAdjustment, UserID: u, Currency: "EUR", Amount: 100}); err != nil {
+		t.Fatal(err)
+	}
+	lockAndSpend := func(user uuid.UUID, key string) (balance int64, again bool, err error) {
+		err = st.InTx(ctx, func(tx *store.Store) error {
+			lock := ledger.LockBalanceForSKU(ctx, user, "eur-sku")
+			if err := tx.Together(ctx, lock.Read); err != nil {
+				return err
+			}
+			var err error
+			if balance, again, err = lock.Balance(tx, "EUR"); err != nil || balance < 30 {
+				return err
+			}
+			_, err = ledger.Post(ctx, tx, ledger.Posting{Key: key, Kind: ledger.KindUsage, UserID: user, Currency: "EUR", Amount: -30})
+			return err
+		})
+		return balance, again, err
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if _, again, err := lockAndSpend(u, fmt.Sprint("spend", i)); err != nil || again {
+				t.Errorf("spend %d: again %v, %v", i, again, err)
+			}
+		})
+	}
+	wg.Wait()
+	if b, _ := ledger.Balance(ctx, st.Queries, u, "EUR"); b != 10 {
+		t.Fatalf("balance = %d, want 10", b)
+	}
+	if b, again, err := lockAndSpend(newUser(t, st), "first"); err != nil || b != 0 || !again {
+		t.Fatalf("a user's first account: balance %d, again %v, %v; want 0, true", b, again, err)
+	}
+	mustCheck(t, st)
+}

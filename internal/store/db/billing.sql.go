@@ -507,21 +507,22 @@ func (q *Queries) ResumeUsage(ctx context.Context, arg ResumeUsageParams) error 
 }
 
 const runwayFigures = `-- name: RunwayFigures :one
+WITH c AS (SELECT s.currency FROM skus s WHERE s.id = $3)
 SELECT
     (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
-     WHERE a.user_id = $1 AND a.currency = $2
+     WHERE a.user_id = $1 AND a.currency = (SELECT currency FROM c)
        AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS running_burn,
     (SELECT COALESCE(SUM(GREATEST(
-         (GREATEST(ceil(extract(epoch FROM $3::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
+         (GREATEST(ceil(extract(epoch FROM $2::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
          + 1 - u.charged_minor, 0)), 0)
      FROM usage_records u
-     WHERE u.user_id = $1 AND u.currency = $2 AND u.ended_at IS NULL)::bigint AS unbilled_bound
+     WHERE u.user_id = $1 AND u.currency = (SELECT currency FROM c) AND u.ended_at IS NULL)::bigint AS unbilled_bound
 `
 
 type RunwayFiguresParams struct {
-	UserID   uuid.UUID
-	Currency string
-	Now      time.Time
+	UserID uuid.UUID
+	Now    time.Time
+	SkuID  string
 }
 
 type RunwayFiguresRow struct {
@@ -537,9 +538,11 @@ type RunwayFiguresRow struct {
 // began (pauses only make that less), plus one minor unit, less what it
 // has been debited. It reads no row into the application, so it costs the
 // same however much the user runs; when the bound is not enough to admit
-// a create, billing computes the exact figure from ListOpenUsage.
+// a create, billing computes the exact figure from ListOpenUsage. The
+// currency is the SKU's, read here: the create reads the SKU itself in the
+// same round trip.
 func (q *Queries) RunwayFigures(ctx context.Context, arg RunwayFiguresParams) (RunwayFiguresRow, error) {
-	row := q.db.QueryRow(ctx, runwayFigures, arg.UserID, arg.Currency, arg.Now)
+	row := q.db.QueryRow(ctx, runwayFigures, arg.UserID, arg.Now, arg.SkuID)
 	var i RunwayFiguresRow
 	err := row.Scan(&i.RunningBurn, &i.UnbilledBound)
 	return i, err

@@ -229,6 +229,33 @@ func (q *Queries) LockUserAccount(ctx context.Context, arg LockUserAccountParams
 	return i, err
 }
 
+const lockUserAccountForSKU = `-- name: LockUserAccountForSKU :one
+SELECT id, balance_minor, currency FROM ledger_accounts
+WHERE kind = 'user' AND user_id = $1
+  AND currency = (SELECT s.currency FROM skus s WHERE s.id = $2)
+FOR UPDATE
+`
+
+type LockUserAccountForSKUParams struct {
+	UserID uuid.NullUUID
+	SkuID  string
+}
+
+type LockUserAccountForSKURow struct {
+	ID           uuid.UUID
+	BalanceMinor int64
+	Currency     string
+}
+
+// LockUserAccount in the currency of a SKU, for a create that reads the
+// SKU in the same round trip (store.Store.Together).
+func (q *Queries) LockUserAccountForSKU(ctx context.Context, arg LockUserAccountForSKUParams) (LockUserAccountForSKURow, error) {
+	row := q.db.QueryRow(ctx, lockUserAccountForSKU, arg.UserID, arg.SkuID)
+	var i LockUserAccountForSKURow
+	err := row.Scan(&i.ID, &i.BalanceMinor, &i.Currency)
+	return i, err
+}
+
 const userBalance = `-- name: UserBalance :one
 SELECT balance_minor FROM ledger_accounts
 WHERE kind = 'user' AND user_id = $1 AND currency = $2

@@ -122,13 +122,16 @@ FOR UPDATE OF u;
 -- began (pauses only make that less), plus one minor unit, less what it
 -- has been debited. It reads no row into the application, so it costs the
 -- same however much the user runs; when the bound is not enough to admit
--- a create, billing computes the exact figure from ListOpenUsage.
+-- a create, billing computes the exact figure from ListOpenUsage. The
+-- currency is the SKU's, read here: the create reads the SKU itself in the
+-- same round trip.
+WITH c AS (SELECT s.currency FROM skus s WHERE s.id = @sku_id)
 SELECT
     (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
-     WHERE a.user_id = @user_id AND a.currency = @currency
+     WHERE a.user_id = @user_id AND a.currency = (SELECT currency FROM c)
        AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS running_burn,
     (SELECT COALESCE(SUM(GREATEST(
          (GREATEST(ceil(extract(epoch FROM sqlc.arg(now)::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
          + 1 - u.charged_minor, 0)), 0)
      FROM usage_records u
-     WHERE u.user_id = @user_id AND u.currency = @currency AND u.ended_at IS NULL)::bigint AS unbilled_bound;
+     WHERE u.user_id = @user_id AND u.currency = (SELECT currency FROM c) AND u.ended_at IS NULL)::bigint AS unbilled_bound;

@@ -20,6 +20,14 @@ SELECT id, balance_minor FROM ledger_accounts
 WHERE kind = 'user' AND user_id = @user_id AND currency = @currency
 FOR UPDATE;
 
+-- name: LockUserAccountForSKU :one
+-- LockUserAccount in the currency of a SKU, for a create that reads the
+-- SKU in the same round trip (store.Store.Together).
+SELECT id, balance_minor, currency FROM ledger_accounts
+WHERE kind = 'user' AND user_id = @user_id
+  AND currency = (SELECT s.currency FROM skus s WHERE s.id = @sku_id)
+FOR UPDATE;
+
 -- name: LockPlatformAccount :one
 SELECT id, balance_minor FROM ledger_accounts
 WHERE kind = @kind AND user_id IS NULL AND currency = @currency
