@@ -248,7 +248,10 @@ func TestTogetherIsOneRoundTrip(t *testing.T) {
 	other := db.CreateUserParams{Username: "bob", Email: "bob@example.com", Role: "user", PasswordHash: "x"}
 	err = st.Together(ctx,
 		func(q *db.Queries) error { _, err := q.CreateUser(ctx, other); return err },
-		func(q *db.Queries) (err error) { listed, err = q.ListUsers(ctx, db.ListUsersParams{PageLimit: 10}); return err },
+		func(q *db.Queries) (err error) {
+			listed, err = q.ListUsers(ctx, db.ListUsersParams{PageLimit: 10})
+			return err
+		},
 		func(q *db.Queries) error { _, err := q.CreateUser(ctx, other); return err },
 	)
 	if !store.IsUniqueViolation(err, "") {
