@@ -279,19 +279,31 @@ func (s *Service) AddMember(ctx context.Context, caller uuid.UUID, slug, usernam
 
 // lockedMember locks the team's member rows and finds username among them.
 func lockedMember(ctx context.Context, tx *store.Store, m db.GetTeamForMemberRow, username string) (db.ListTeamMembersRow, int, error) {
-	locked, err := tx.LockTeamMembers(ctx, m.ID)
+	// The lock and then the list, in one round trip: the list is read
+	// after the lock is granted, so it is what the lock holds.
+	var locked []db.LockTeamMembersRow
+	var rows []db.ListTeamMembersRow
+	err := tx.Together(ctx,
+		func(q *db.Queries) (err error) {
+			if locked, err = q.LockTeamMembers(ctx, m.ID); err != nil {
+				return fmt.Errorf("lock members: %w", err)
+			}
+			return nil
+		},
+		func(q *db.Queries) (err error) {
+			if rows, err = q.ListTeamMembers(ctx, m.ID); err != nil {
+				return fmt.Errorf("list members: %w", err)
+			}
+			return nil
+		})
 	if err != nil {
-		return db.ListTeamMembersRow{}, 0, fmt.Errorf("lock members: %w", err)
+		return db.ListTeamMembersRow{}, 0, err
 	}
 	owners := 0
 	for _, l := range locked {
 		if l.Role == RoleOwner {
 			owners++
 		}
-	}
-	rows, err := tx.ListTeamMembers(ctx, m.ID)
-	if err != nil {
-		return db.ListTeamMembersRow{}, 0, fmt.Errorf("list members: %w", err)
 	}
 	username = strings.ToLower(strings.TrimSpace(username))
 	for _, r := range rows {
