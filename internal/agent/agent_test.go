@@ -76,10 +76,6 @@ func (r *running) stop(t *testing.T) {
 	})
 }
 
-// TestAgentJoinsReportsAndGoesOffline: the agent trades its join token,
-// the node comes online with the GPU from the real capture, a killed agent
-// takes the node offline within the deadline, and a restarted one comes
-// back with its saved credential.
 // joinableNode registers a node called hostname in a new region r1 of
 // env, as an admin, and issues its join token.
 func joinableNode(t *testing.T, env *servertest.Env, hostname string) (admin *sdk.Client, node api.Node, jt api.JoinToken) {
@@ -98,6 +94,10 @@ func joinableNode(t *testing.T, env *servertest.Env, hostname string) (admin *sd
 	return admin, node, jt
 }
 
+// TestAgentJoinsReportsAndGoesOffline: the agent trades its join token,
+// the node comes online with the GPU from the real capture, a killed agent
+// takes the node offline within the deadline, and a restarted one comes
+// back with its saved credential.
 func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
 	admin, node, jt := joinableNode(t, env, "h200-host")

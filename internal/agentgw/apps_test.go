@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpuaas/gpuaas/internal/agentgw"
 	"github.com/gpuaas/gpuaas/internal/agentproto"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
@@ -20,7 +19,7 @@ func TestAppReadinessChangeIsHeardAtOnce(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
 	node, alloc, _ := held(t, st)
-	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+	g := testGateway(st)
 	var heard [][]agentproto.AppReadiness
 	fail := false
 	g.SetOnApps(func(_ context.Context, n uuid.UUID, apps []agentproto.AppReadiness) error {

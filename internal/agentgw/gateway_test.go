@@ -19,6 +19,11 @@ import (
 
 const h100 = "NVIDIA H100 80GB HBM3"
 
+// testGateway is a gateway on st with a 1 s heartbeat and no NATS.
+func testGateway(st *store.Store) *agentgw.Gateway {
+	return agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+}
+
 // held seeds a node with two GPUs, the first held by an active allocation.
 func held(t *testing.T, st *store.Store) (node, alloc, owner uuid.UUID) {
 	t.Helper()
@@ -55,7 +60,7 @@ func TestUnhealthyGPUUnderAnAllocation(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
 	node, alloc, owner := held(t, st)
-	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+	g := testGateway(st)
 	count := func(sql string, args ...any) int {
 		t.Helper()
 		var n int
@@ -92,7 +97,7 @@ func TestHeldGPUMissingFromTheReport(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
 	node, _, _ := held(t, st)
-	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+	g := testGateway(st)
 	must(t, g.Heartbeat(ctx, node, report("healthy", "healthy"), time.Now()))
 	hb := report("healthy", "healthy")
 	hb.GPUs = hb.GPUs[1:]
@@ -208,7 +213,7 @@ func TestGPUIndexesShiftUnderAHeldGPU(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
 	node, alloc, _ := held(t, st)
-	g := agentgw.New(st, nil, agentgw.Config{HeartbeatInterval: time.Second, Namespace: "test"}, nil)
+	g := testGateway(st)
 	must(t, g.Heartbeat(ctx, node, report("healthy", "healthy"), time.Now()))
 	shifted := agentproto.Heartbeat{GPUs: []agentproto.GPU{{Index: 0, UUID: "GPU-b", Model: h100, MemoryMiB: 81559, Health: "healthy"}}}
 	must(t, g.Heartbeat(ctx, node, shifted, time.Now()))

@@ -62,18 +62,15 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 		// The real account lock, so racing creates serialise as in
 		// production, with the balance the test sets.
 		LockFunds: func(ctx context.Context, u uuid.UUID, skuID string) ([]func(*db.Queries) error, func(*store.Store, db.Sku) (allocation.Funds, error)) {
-			lock := ledger.LockBalanceForSKU(ctx, u, skuID)
 			var fig db.RunwayFiguresRow
 			var figErr error
-			figures := func(q *db.Queries) error {
+			lock := ledger.LockBalanceForSKU(ctx, u, skuID, func(q *db.Queries) error {
 				fig, figErr = q.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: u, SkuID: skuID, Now: time.Now()})
 				return nil
-			}
-			return []func(*db.Queries) error{lock.Read, figures}, func(tx *store.Store, sku db.Sku) (allocation.Funds, error) {
-				if _, again, err := lock.Balance(tx, sku.Currency); err != nil {
+			})
+			return lock.Reads(), func(tx *store.Store, sku db.Sku) (allocation.Funds, error) {
+				if _, err := lock.Balance(tx, sku.Currency); err != nil {
 					return allocation.Funds{}, err
-				} else if again {
-					_ = figures(tx.Queries)
 				}
 				return allocation.Funds{
 					RunningBurn: fig.RunningBurn, AtLeast: f.balance,

@@ -23,20 +23,16 @@ import (
 // allocation.FundsLocker.
 func (b *Billing) LockFunds(ctx context.Context, userID uuid.UUID, skuID string) (reads []func(q *db.Queries) error, funds func(tx *store.Store, sku db.Sku) (allocation.Funds, error)) {
 	now := dbTime(b.now())
-	lock := ledger.LockBalanceForSKU(ctx, userID, skuID)
 	var fig db.RunwayFiguresRow
 	var figErr error
-	figures := func(q *db.Queries) error {
+	lock := ledger.LockBalanceForSKU(ctx, userID, skuID, func(q *db.Queries) error {
 		fig, figErr = q.RunwayFigures(ctx, db.RunwayFiguresParams{UserID: userID, SkuID: skuID, Now: now})
 		return nil
-	}
+	})
 	funds = func(tx *store.Store, sku db.Sku) (allocation.Funds, error) {
-		bal, again, err := lock.Balance(tx, sku.Currency)
+		bal, err := lock.Balance(tx, sku.Currency)
 		if err != nil {
 			return allocation.Funds{}, err
-		}
-		if again { // the figures must be read under the lock
-			_ = figures(tx.Queries)
 		}
 		if figErr != nil {
 			return allocation.Funds{}, fmt.Errorf("read runway figures: %w", figErr)
@@ -55,5 +51,5 @@ func (b *Billing) LockFunds(ctx context.Context, userID uuid.UUID, skuID string)
 			},
 		}, nil
 	}
-	return []func(q *db.Queries) error{lock.Read, figures}, funds
+	return lock.Reads(), funds
 }

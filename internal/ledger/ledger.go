@@ -197,41 +197,50 @@ func LockBalance(ctx context.Context, tx *store.Store, userID uuid.UUID, currenc
 
 // BalanceLock is LockBalance in two steps, for a create that sends the
 // lock with its other first reads in one round trip (store.Store.Together):
-// Read is the lock, of the user's account in a SKU's currency (read in
-// SQL, since the create reads the SKU in the same round trip), and Balance,
-// once the round trip is back, the balance it locked.
+// Reads are the lock, of the user's account in a SKU's currency (read in
+// SQL, since the create reads the SKU in the same round trip), then the
+// statements that must read under it; Balance, once the round trip is
+// back, is the balance it locked.
 type BalanceLock struct {
 	ctx    context.Context
 	userID uuid.UUID
 	skuID  string
+	under  []func(q *db.Queries) error
 	row    db.LockUserAccountForSKURow
 	err    error
 }
 
-// LockBalanceForSKU is a BalanceLock of userID's account in skuID's currency.
-func LockBalanceForSKU(ctx context.Context, userID uuid.UUID, skuID string) *BalanceLock {
-	return &BalanceLock{ctx: ctx, userID: userID, skuID: skuID}
+// LockBalanceForSKU is a BalanceLock of userID's account in skuID's
+// currency; under are the statements that read under the lock.
+func LockBalanceForSKU(ctx context.Context, userID uuid.UUID, skuID string, under ...func(q *db.Queries) error) *BalanceLock {
+	return &BalanceLock{ctx: ctx, userID: userID, skuID: skuID, under: under}
 }
 
-// Read is the lock's statement, for store.Store.Together.
-func (l *BalanceLock) Read(q *db.Queries) error {
-	l.row, l.err = q.LockUserAccountForSKU(l.ctx, db.LockUserAccountForSKUParams{UserID: nullUUID(l.userID), SkuID: l.skuID})
-	return nil
+// Reads are the lock's statement and then under, for store.Store.Together.
+func (l *BalanceLock) Reads() []func(q *db.Queries) error {
+	lock := func(q *db.Queries) error {
+		l.row, l.err = q.LockUserAccountForSKU(l.ctx, db.LockUserAccountForSKUParams{UserID: nullUUID(l.userID), SkuID: l.skuID})
+		return nil
+	}
+	return append([]func(q *db.Queries) error{lock}, l.under...)
 }
 
 // Balance is the locked balance in currency, the SKU's as the create read
-// it. When Read locked nothing (the user's first account in the currency)
-// it locks the account by currency now, creating it, and again says so:
-// reads that were to see the lock must run again.
-func (l *BalanceLock) Balance(tx *store.Store, currency string) (balance int64, again bool, err error) {
+// it. When Reads locked nothing (the user's first account in the
+// currency) it locks the account by currency now, creating it, and runs
+// under again, so that they read under the lock.
+func (l *BalanceLock) Balance(tx *store.Store, currency string) (int64, error) {
 	if l.err == nil && l.row.Currency == currency {
-		return l.row.BalanceMinor, false, nil
+		return l.row.BalanceMinor, nil
 	}
 	if l.err != nil && !store.IsNoRows(l.err) {
-		return 0, false, fmt.Errorf("lock balance: %w", l.err)
+		return 0, fmt.Errorf("lock balance: %w", l.err)
 	}
 	bal, err := LockBalance(l.ctx, tx, l.userID, currency)
-	return bal, true, err
+	if err != nil {
+		return 0, err
+	}
+	return bal, tx.Together(l.ctx, l.under...)
 }
 
 // Check verifies the ledger's invariants: every transaction's entries sum

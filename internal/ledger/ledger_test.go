@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpuaas/gpuaas/internal/ledger"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
 
@@ -225,9 +226,9 @@ func TestLockBalanceSerialises(t *testing.T) {
 // TestBalanceLockForSKUSerialises is TestLockBalanceSerialises for the
 // two-step lock a create sends with its other first reads: it locks the
 // account in the SKU's currency in that round trip, so racing spenders
-// still go one at a time; a user with no account in that currency gets one
-// (at zero) in the second step, which says reads after the lock must run
-// again.
+// still go one at a time, and the read sent after it sees the balance it
+// locked. A user with no account in that currency gets one (at zero) in
+// the second step, and the read runs again, under the lock.
 func TestBalanceLockForSKUSerialises(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
@@ -242,26 +243,39 @@ func TestBalanceLockForSKUSerialises(t *testing.T) {
 	if _, err := ledger.Post(ctx, st, ledger.Posting{Key: "seed", Kind: ledger.KindAdjustment, UserID: u, Currency: "EUR", Amount: 100}); err != nil {
 		t.Fatal(err)
 	}
-	lockAndSpend := func(user uuid.UUID, key string) (balance int64, again bool, err error) {
+	// under is what the read after the lock saw, each time it ran.
+	type under struct {
+		runs    int
+		seen    int64
+		seenErr error
+	}
+	lockAndSpend := func(user uuid.UUID, key string) (balance int64, read under, err error) {
 		err = st.InTx(ctx, func(tx *store.Store) error {
-			lock := ledger.LockBalanceForSKU(ctx, user, "eur-sku")
-			if err := tx.Together(ctx, lock.Read); err != nil {
+			read = under{}
+			lock := ledger.LockBalanceForSKU(ctx, user, "eur-sku", func(q *db.Queries) error {
+				read.runs++
+				read.seen, read.seenErr = q.UserBalance(ctx, db.UserBalanceParams{UserID: uuid.NullUUID{UUID: user, Valid: true}, Currency: "EUR"})
+				return nil
+			})
+			if err := tx.Together(ctx, lock.Reads()...); err != nil {
 				return err
 			}
 			var err error
-			if balance, again, err = lock.Balance(tx, "EUR"); err != nil || balance < 30 {
+			if balance, err = lock.Balance(tx, "EUR"); err != nil || balance < 30 {
 				return err
 			}
 			_, err = ledger.Post(ctx, tx, ledger.Posting{Key: key, Kind: ledger.KindUsage, UserID: user, Currency: "EUR", Amount: -30})
 			return err
 		})
-		return balance, again, err
+		return balance, read, err
 	}
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			if _, again, err := lockAndSpend(u, fmt.Sprint("spend", i)); err != nil || again {
-				t.Errorf("spend %d: again %v, %v", i, again, err)
+			b, read, err := lockAndSpend(u, fmt.Sprint("spend", i))
+			if err != nil || read.runs != 1 || read.seenErr != nil || read.seen != b {
+				t.Errorf("spend %d: locked %d, the read after the lock ran %d time(s) and saw %d (%v); %v",
+					i, b, read.runs, read.seen, read.seenErr, err)
 			}
 		})
 	}
@@ -269,8 +283,9 @@ func TestBalanceLockForSKUSerialises(t *testing.T) {
 	if b, _ := ledger.Balance(ctx, st.Queries, u, "EUR"); b != 10 {
 		t.Fatalf("balance = %d, want 10", b)
 	}
-	if b, again, err := lockAndSpend(newUser(t, st), "first"); err != nil || b != 0 || !again {
-		t.Fatalf("a user's first account: balance %d, again %v, %v; want 0, true", b, again, err)
+	if b, read, err := lockAndSpend(newUser(t, st), "first"); err != nil || b != 0 || read.runs != 2 || read.seenErr != nil {
+		t.Fatalf("a user's first account: balance %d, the read after the lock ran %d time(s), last %v; %v (want 0, twice, the new account)",
+			b, read.runs, read.seenErr, err)
 	}
 	mustCheck(t, st)
 }

@@ -173,38 +173,40 @@ func (r *Relay) HandleEvent(ctx context.Context, env events.Envelope) error {
 }
 
 func (r *Relay) allocation(ctx context.Context, id uuid.UUID) (db.GetNotifyAllocationRow, error) {
-	row, _, err := r.allocationFor(ctx, id, uuid.Nil)
-	return row, err
+	row, err := r.st.GetNotifyAllocation(ctx, id)
+	return notifyRow(id, row, err)
 }
 
 // allocationFor is allocation with, in the same round trip, the
-// recipients of account's events (see deliverTo); none for uuid.Nil.
+// recipients of account's events (see deliver).
 func (r *Relay) allocationFor(ctx context.Context, id, account uuid.UUID) (db.GetNotifyAllocationRow, []uuid.UUID, error) {
 	var row db.GetNotifyAllocationRow
 	var to []uuid.UUID
 	var rowErr, toErr error
-	reads := []func(q *db.Queries) error{func(q *db.Queries) error {
-		row, rowErr = q.GetNotifyAllocation(ctx, id)
-		return nil
-	}}
-	if account != uuid.Nil {
-		reads = append(reads, func(q *db.Queries) error { to, toErr = q.AccountRecipients(ctx, account); return nil })
+	err := r.st.Together(ctx,
+		func(q *db.Queries) error { row, rowErr = q.GetNotifyAllocation(ctx, id); return nil },
+		func(q *db.Queries) error { to, toErr = q.AccountRecipients(ctx, account); return nil })
+	if err == nil {
+		row, err = notifyRow(id, row, rowErr)
 	}
-	if err := r.st.Together(ctx, reads...); err != nil {
-		return row, nil, fmt.Errorf("read allocation %s: %w", id, err)
+	if err == nil && toErr != nil {
+		err = fmt.Errorf("recipients of %s: %w", account, toErr)
 	}
-	if store.IsNoRows(rowErr) {
+	return row, to, err
+}
+
+// notifyRow is what GetNotifyAllocation's answer row, err says of
+// allocation id.
+func notifyRow(id uuid.UUID, row db.GetNotifyAllocationRow, err error) (db.GetNotifyAllocationRow, error) {
+	if store.IsNoRows(err) {
 		// Events only name allocations that exist; a stray one still gets
 		// a notification, by id.
-		row, rowErr = db.GetNotifyAllocationRow{ID: id}, nil
+		return db.GetNotifyAllocationRow{ID: id}, nil
 	}
-	if rowErr != nil {
-		return row, nil, fmt.Errorf("read allocation %s: %w", id, rowErr)
+	if err != nil {
+		return row, fmt.Errorf("read allocation %s: %w", id, err)
 	}
-	if toErr != nil {
-		return row, nil, fmt.Errorf("recipients of %s: %w", account, toErr)
-	}
-	return row, to, nil
+	return row, nil
 }
 
 // deliver stores the notification for whoever hears about account's events

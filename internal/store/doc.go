@@ -7,6 +7,8 @@
 // A transaction is cheap in round trips: BEGIN travels with its first
 // statement, and writes whose result nobody reads (Store.Later: audit rows,
 // outbox events, idempotency keys) travel with the next statement or the
-// COMMIT, in order, on the same connection. The uuid codec registered on
+// COMMIT, in order, on the same connection; Store.Together sends several
+// independent statements (a create's first reads and locks) as one
+// pipeline. The uuid codec registered on
 // every connection keeps google/uuid values binary on the wire.
 package store

@@ -27,18 +27,33 @@ import (
 // ones after it fail too. A fn may return without a statement.
 func (s *Store) Together(ctx context.Context, fns ...func(q *db.Queries) error) error {
 	if s.tx != nil {
-		return s.tx.together(ctx, fns)
+		return together(ctx, s.tx.send, fns)
 	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Release()
-	return (&txConn{conn: c.Conn(), implicit: true}).together(ctx, fns)
+	return together(ctx, func(ctx context.Context, stmts ...statement) (pgx.BatchResults, error) {
+		return c.Conn().SendBatch(ctx, batch(stmts)), nil
+	}, fns)
 }
+
+// sender sends stmts as one pipeline and returns the batch positioned at
+// the first one's result.
+type sender func(ctx context.Context, stmts ...statement) (pgx.BatchResults, error)
 
 // errTwoStatements is a Together fn's second statement.
 var errTwoStatements = errors.New("store: a Together function sends at most one statement")
+
+// slotKind is how a slot's statement was sent, so how its result is read.
+type slotKind int
+
+const (
+	slotExec  slotKind = iota // Exec: a command tag
+	slotRow                   // QueryRow: scanned into dest
+	slotQuery                 // Query: the rows go to the fn
+)
 
 // slot is one fn's statement in a Together pipeline. Its goroutine fills
 // in the statement (and, for a row, where to scan it) and closes ready;
@@ -47,18 +62,16 @@ var errTwoStatements = errors.New("store: a Together function sends at most one 
 // sender hands over the rows and waits until the fn has closed them
 // (read) before it reads the next result.
 type slot struct {
-	sql   string
-	args  []any
-	row   bool  // QueryRow: scan into dest
-	dest  []any // nil: a row nobody scans
-	query bool  // Query: rows go to the fn
+	statement
+	kind  slotKind
+	dest  []any // a row's; nil when nobody scans it
 	rows  pgx.Rows
 	tag   pgconn.CommandTag
 	err   error
 	ready chan struct{}
 	once  sync.Once
 	done  chan struct{}
-	read  chan struct{} // a Query's rows are closed
+	read  chan struct{}
 	rOnce sync.Once
 }
 
@@ -70,29 +83,35 @@ func (s *slot) closed() { s.rOnce.Do(func() { close(s.read) }) }
 // gather is a slot as a db.DBTX.
 type gather struct{ *slot }
 
-func (g gather) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+// take records the slot's statement, or refuses a second one.
+func (g gather) take(sql string, args []any, kind slotKind) error {
 	if g.sql != "" {
-		return pgconn.CommandTag{}, errTwoStatements
+		return errTwoStatements
 	}
-	g.sql, g.args = sql, args
+	g.statement, g.kind = statement{sql: sql, args: args}, kind
+	return nil
+}
+
+func (g gather) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := g.take(sql, args, slotExec); err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	g.given()
 	<-g.done
 	return g.tag, g.err
 }
 
 func (g gather) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	if g.sql != "" {
-		return errRow{errTwoStatements}
+	if err := g.take(sql, args, slotRow); err != nil {
+		return errRow{err}
 	}
-	g.sql, g.args, g.row = sql, args, true
 	return gatherRow(g)
 }
 
 func (g gather) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if g.sql != "" {
-		return nil, errTwoStatements
+	if err := g.take(sql, args, slotQuery); err != nil {
+		return nil, err
 	}
-	g.sql, g.args, g.query = sql, args, true
 	g.given()
 	<-g.done
 	if g.err != nil {
@@ -130,8 +149,8 @@ func (r gatherRow) Scan(dest ...any) error {
 	return r.err
 }
 
-// together is Store.Together inside the transaction.
-func (t *txConn) together(ctx context.Context, fns []func(q *db.Queries) error) error {
+// together runs fns' statements through send as one pipeline.
+func together(ctx context.Context, send sender, fns []func(q *db.Queries) error) error {
 	slots := make([]*slot, len(fns))
 	errs := make([]error, len(fns))
 	var panicked any
@@ -165,44 +184,49 @@ func (t *txConn) together(ctx context.Context, fns []func(q *db.Queries) error) 
 			sent = append(sent, sl)
 		}
 	}
-	t.pipeline(ctx, sent)
+	pipeline(ctx, send, sent)
 	wg.Wait()
 	if panicked != nil {
 		panic(panicked) // on the caller's goroutine, where InTx rolls back
 	}
-	return firstError(errs)
-}
-
-// pipeline sends sent's statements with what is queued, one round trip,
-// and hands each slot its result.
-func (t *txConn) pipeline(ctx context.Context, sent []*slot) {
-	finish := func(from int, err error) {
-		for _, sl := range sent[from:] {
-			sl.err = err
-			close(sl.done)
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// pipeline sends sent's statements, one round trip, and hands each slot
+// its result.
+func pipeline(ctx context.Context, send sender, sent []*slot) {
 	if len(sent) == 0 {
 		return
 	}
-	first := sent[0]
-	br, err := t.send(ctx, first.sql, first.args, sent[1:]...)
+	stmts := make([]statement, len(sent))
+	for i, sl := range sent {
+		stmts[i] = sl.statement
+	}
+	br, err := send(ctx, stmts...)
 	if err != nil {
-		finish(0, err)
+		for _, sl := range sent {
+			sl.err = err
+			close(sl.done)
+		}
 		return
 	}
 	// pgx answers every result after a failed one (or a lost connection)
 	// with an error, so each slot is read and none waits for ever.
 	for _, sl := range sent {
 		switch {
-		case sl.query:
+		case sl.kind == slotQuery:
 			sl.rows, sl.err = br.Query()
 			close(sl.done)
 			if sl.err == nil {
 				<-sl.read
 			}
 			continue
-		case sl.row && sl.dest != nil:
+		case sl.kind == slotRow && sl.dest != nil:
 			sl.err = br.QueryRow().Scan(sl.dest...)
 		default:
 			sl.tag, sl.err = br.Exec()
@@ -210,13 +234,4 @@ func (t *txConn) pipeline(ctx context.Context, sent []*slot) {
 		close(sl.done)
 	}
 	_ = br.Close() // any error is a slot's already
-}
-
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

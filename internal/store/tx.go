@@ -24,17 +24,24 @@ import (
 // own statement as one pipeline.
 type txConn struct {
 	conn    *pgx.Conn
-	pending []queued // Later statements not sent yet
-	failed  error    // a queued statement failed: the transaction is lost
-	trips   int      // round trips so far, for tests
-	// implicit: not a transaction of InTx but Together's outside one, a
-	// pipeline that is its own implicit transaction: no BEGIN.
-	implicit bool
+	pending []statement // Later statements not sent yet
+	failed  error       // a queued statement failed: the transaction is lost
+	trips   int         // round trips so far, for tests
 }
 
-type queued struct {
+// statement is one SQL statement with its arguments.
+type statement struct {
 	sql  string
 	args []any
+}
+
+// batch is stmts as a pgx pipeline.
+func batch(stmts []statement) *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.sql, st.args...)
+	}
+	return b
 }
 
 // DeferredError is the error of a statement queued with Store.Later,
@@ -72,43 +79,31 @@ func (t *txConn) begun() bool { return t.conn.PgConn().TxStatus() != 'I' }
 // is open, healthy and has nothing queued.
 func (t *txConn) direct() bool { return t.failed == nil && len(t.pending) == 0 && t.begun() }
 
-// send sends BEGIN (the first time), the queued statements, sql and then
-// (for Together) more as one pipeline, reads the results before sql's and
-// returns the batch positioned at sql's. When BEGIN or a queued statement
-// fails the batch is closed and the transaction marked failed.
-func (t *txConn) send(ctx context.Context, sql string, args []any, more ...*slot) (pgx.BatchResults, error) {
+// send sends BEGIN (the first time), the queued statements and stmts as
+// one pipeline, reads the results before stmts' and returns the batch
+// positioned at the first of them. When BEGIN or a queued statement fails
+// the batch is closed and the transaction marked failed.
+func (t *txConn) send(ctx context.Context, stmts ...statement) (pgx.BatchResults, error) {
 	if t.failed != nil {
 		return nil, t.failed
 	}
-	begin := !t.begun() && !t.implicit
-	b := &pgx.Batch{}
+	begin := !t.begun()
+	var head []statement
 	if begin {
-		b.Queue("begin")
+		head = append(head, statement{sql: "begin"})
 	}
-	for _, q := range t.pending {
-		b.Queue(q.sql, q.args...)
-	}
-	b.Queue(sql, args...)
-	for _, sl := range more {
-		b.Queue(sl.sql, sl.args...)
-	}
-	t.trips++
-	sent := t.pending
+	head = append(head, t.pending...)
 	t.pending = nil
-	br := t.conn.SendBatch(ctx, b)
-	fail := func(err error) (pgx.BatchResults, error) {
-		_ = br.Close()
-		t.failed = err
-		return nil, err
-	}
-	if begin {
+	t.trips++
+	br := t.conn.SendBatch(ctx, batch(append(head, stmts...)))
+	for i, st := range head {
 		if _, err := br.Exec(); err != nil {
-			return fail(err)
-		}
-	}
-	for _, q := range sent {
-		if _, err := br.Exec(); err != nil {
-			return fail(&DeferredError{SQL: q.sql, Err: err})
+			_ = br.Close()
+			if !begin || i > 0 { // a queued statement's, not BEGIN's
+				err = &DeferredError{SQL: st.sql, Err: err}
+			}
+			t.failed = err
+			return nil, err
 		}
 	}
 	return br, nil
@@ -119,7 +114,7 @@ func (t *txConn) send(ctx context.Context, sql string, args []any, more ...*slot
 type later struct{ *txConn }
 
 func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	l.pending = append(l.pending, queued{sql: sql, args: args})
+	l.pending = append(l.pending, statement{sql: sql, args: args})
 	return pgconn.CommandTag{}, nil
 }
 
@@ -128,7 +123,7 @@ func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 		t.trips++
 		return t.conn.Exec(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, statement{sql: sql, args: args})
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -144,7 +139,7 @@ func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 		t.trips++
 		return t.conn.Query(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, statement{sql: sql, args: args})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +156,7 @@ func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 		t.trips++
 		return t.conn.QueryRow(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, statement{sql: sql, args: args})
 	if err != nil {
 		return errRow{err}
 	}
@@ -174,7 +169,7 @@ func (t *txConn) commit(ctx context.Context) error {
 	if t.failed == nil && len(t.pending) == 0 && !t.begun() {
 		return nil
 	}
-	br, err := t.send(ctx, "commit", nil)
+	br, err := t.send(ctx, statement{sql: "commit"})
 	if err != nil {
 		return err
 	}
