@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gpuaas/gpuaas/internal/devenv"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
 
 // TestBindDatabaseFollowsTheMasterKey: dev's database keeps its data under
@@ -22,13 +23,13 @@ import (
 func TestBindDatabaseFollowsTheMasterKey(t *testing.T) {
 	ctx := context.Background()
 	name := "gpuaas_devbind_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
-	url := "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
-	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	url := dbtest.URLFor(name)
+	admin, err := pgx.Connect(ctx, dbtest.AdminURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	dbtest.DropOnCleanup(t, name) // not on admin: it is closed when the test returns
 	if _, err := devenv.EnsureDatabase(ctx, url); err != nil {
 		t.Fatal(err)
 	}

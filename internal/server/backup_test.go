@@ -111,7 +111,7 @@ func TestBackupAndRestore(t *testing.T) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	dbtest.DropOnCleanup(t, name) // not on admin: it is closed when the test returns
 	restored := dbtest.URLFor(name)
 	if out, err := osexec.Command("pg_restore", "--no-owner", "--exit-on-error", "--dbname", restored, dump).CombinedOutput(); err != nil {
 		t.Fatalf("pg_restore: %v\n%s", err, out)

@@ -63,6 +63,13 @@ func NewURL(t testing.TB) string {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("dbtest: clone template: %v", err)
 	}
+	DropOnCleanup(t, name)
+	return URLFor(name)
+}
+
+// DropOnCleanup drops database name (if it exists) when t ends, on a
+// connection of its own: a test's own connections are closed by then.
+func DropOnCleanup(t testing.TB, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -76,7 +83,6 @@ func NewURL(t testing.TB) string {
 			t.Logf("dbtest: drop %s: %v", name, err)
 		}
 	})
-	return URLFor(name)
 }
 
 // New returns a Store on a fresh database, closed on cleanup.
