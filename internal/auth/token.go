@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
+	"github.com/gpuaas/gpuaas/internal/ratelimit"
 	"github.com/gpuaas/gpuaas/internal/reqctx"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -113,8 +114,33 @@ func (s *Service) issueAccess(sk signingKey, u db.User, sid uuid.UUID) (string, 
 // database instead (see authenticateAPIToken); its Principal carries its
 // scopes, which the caller must check against the route.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Principal, error) {
+	return s.authenticate(ctx, bearer, nil)
+}
+
+// Quota is a token bucket that an authenticated request spends one token
+// from: the per-user API rate limit. The bucket's key is Prefix followed by
+// the caller's user ID, so a user's sessions and API tokens share it.
+type Quota struct {
+	Prefix string
+	Rate   float64
+	Burst  int
+}
+
+// AuthenticateWithin is Authenticate, then one token from the caller's
+// bucket of q: 429 rate_limited when it is empty. For an access token the
+// deny-list check and the token are one round trip to the hot-state store,
+// and a revoked token spends nothing.
+func (s *Service) AuthenticateWithin(ctx context.Context, bearer string, q Quota) (reqctx.Principal, error) {
+	return s.authenticate(ctx, bearer, &q)
+}
+
+func (s *Service) authenticate(ctx context.Context, bearer string, q *Quota) (reqctx.Principal, error) {
 	if IsAPIToken(bearer) {
-		return s.authenticateAPIToken(ctx, bearer)
+		p, err := s.authenticateAPIToken(ctx, bearer)
+		if err == nil && q != nil {
+			err = s.lim.Take(ctx, q.Prefix+p.UserID.String(), q.Rate, q.Burst)
+		}
+		return p, err
 	}
 	e, ok := s.verified.get(bearer, s.now())
 	if !ok || !s.keys.known(ctx, e.kid) {
@@ -127,19 +153,32 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (reqctx.Princ
 	p := e.p
 	// The token itself, or its whole session (logout, password change,
 	// role change, refresh reuse), may be on the deny-list, or its user
-	// suspended: one round trip for all three.
-	revoked, err := s.hot.HasFlag(ctx, denyKey(p.TokenID), denySessionKey(p.SessionID), suspendedKey(p.UserID))
-	if err != nil {
+	// suspended: one round trip for all three, and for the quota's token.
+	flags := []string{denyKey(p.TokenID), denySessionKey(p.SessionID), suspendedKey(p.UserID)}
+	revoked, allowed, retryAfter := false, true, time.Duration(0)
+	var err error
+	if q == nil {
+		revoked, err = s.hot.HasFlag(ctx, flags...)
+	} else {
+		revoked, allowed, retryAfter, err = s.hot.TakeUnlessFlagged(ctx, q.Prefix+p.UserID.String(), q.Rate, q.Burst, flags...)
+	}
+	switch {
+	case err != nil:
 		// Fail open: a kv outage must not log everyone out. A revoked token
 		// then lives until its exp, at most AccessTTL.
 		slog.WarnContext(ctx, "deny-list check failed; accepting token", "err", err)
 		s.lim.FailOpen("denylist")
-	} else if revoked {
+		if q != nil {
+			s.lim.FailOpen("take")
+		}
+	case revoked:
 		// Only a refused token pays for telling the two apart.
 		if suspended, err := s.hot.HasFlag(ctx, suspendedKey(p.UserID)); err == nil && suspended {
 			return reqctx.Principal{}, errSuspended()
 		}
 		return reqctx.Principal{}, apperr.Unauthorized(CodeTokenRevoked, "access token has been revoked")
+	case !allowed:
+		return reqctx.Principal{}, ratelimit.Limited(retryAfter)
 	}
 	return p, nil
 }

@@ -15,6 +15,10 @@ type Store interface {
 	// Take removes one token from the bucket key (capacity burst, refilled at
 	// rate per second). When none is left it reports how long until one is.
 	Take(ctx context.Context, key string, rate float64, burst int) (ok bool, retryAfter time.Duration, err error)
+	// TakeUnlessFlagged is HasFlag(flags...) and, when none is set, Take,
+	// in one atomic step and one round trip: a flagged caller (a revoked
+	// token) spends no token.
+	TakeUnlessFlagged(ctx context.Context, key string, rate float64, burst int, flags ...string) (flagged, ok bool, retryAfter time.Duration, err error)
 	// Incr adds one to the counter key, which lives for window from its first
 	// increment, and returns the new count and the time left in the window.
 	Incr(ctx context.Context, key string, window time.Duration) (count int64, ttl time.Duration, err error)

@@ -58,6 +58,41 @@ func TestTakeEnforcesBurstThenRefills(t *testing.T) {
 	}
 }
 
+// A flagged caller (a revoked token) is told so and spends nothing; an
+// unflagged one spends from the bucket exactly as Take does.
+func TestTakeUnlessFlagged(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for i := 0; i < 2; i++ {
+				flagged, ok, _, err := s.TakeUnlessFlagged(ctx, "tb", 0.001, 2, "deny-a", "deny-b")
+				if err != nil || flagged || !ok {
+					t.Fatalf("take %d: flagged=%v ok=%v err=%v", i, flagged, ok, err)
+				}
+			}
+			flagged, ok, wait, err := s.TakeUnlessFlagged(ctx, "tb", 0.001, 2, "deny-a", "deny-b")
+			if err != nil || flagged || ok || wait <= 0 {
+				t.Fatalf("third take of a burst of 2: flagged=%v ok=%v wait=%v err=%v", flagged, ok, wait, err)
+			}
+			if err := s.SetFlag(ctx, "deny-b", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if flagged, ok, _, err := s.TakeUnlessFlagged(ctx, "fresh", 1, 5, "deny-a", "deny-b"); err != nil || !flagged || ok {
+				t.Fatalf("flagged take: flagged=%v ok=%v err=%v", flagged, ok, err)
+			}
+			// The flagged call spent nothing: the fresh bucket still holds its whole burst.
+			for i := 0; i < 5; i++ {
+				if ok, _, err := s.Take(ctx, "fresh", 0.001, 5); err != nil || !ok {
+					t.Fatalf("take %d after a flagged call: ok=%v err=%v", i, ok, err)
+				}
+			}
+			if ok, _, _ := s.Take(ctx, "fresh", 0.001, 5); ok {
+				t.Fatal("bucket held more than its burst")
+			}
+		})
+	}
+}
+
 func TestIncrCountsWithinWindow(t *testing.T) {
 	for name, s := range backends(t) {
 		t.Run(name, func(t *testing.T) {

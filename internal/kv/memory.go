@@ -38,6 +38,21 @@ func NewMemory(now func() time.Time) *Memory {
 func (m *Memory) Take(_ context.Context, key string, rate float64, burst int) (bool, time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	ok, wait := m.takeLocked(key, rate, burst)
+	return ok, wait, nil
+}
+
+func (m *Memory) TakeUnlessFlagged(_ context.Context, key string, rate float64, burst int, flags ...string) (bool, bool, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.flaggedLocked(flags) {
+		return true, false, 0, nil
+	}
+	ok, wait := m.takeLocked(key, rate, burst)
+	return false, ok, wait, nil
+}
+
+func (m *Memory) takeLocked(key string, rate float64, burst int) (bool, time.Duration) {
 	now := m.now()
 	m.sweepLocked(now)
 	b, ok := m.buckets[key]
@@ -49,10 +64,9 @@ func (m *Memory) Take(_ context.Context, key string, rate float64, burst int) (b
 	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0, nil
+		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
-	return false, wait, nil
+	return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 }
 
 func (m *Memory) Incr(_ context.Context, key string, window time.Duration) (int64, time.Duration, error) {
@@ -97,13 +111,17 @@ func (m *Memory) SetFlag(_ context.Context, key string, ttl time.Duration) error
 func (m *Memory) HasFlag(_ context.Context, keys ...string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.flaggedLocked(keys), nil
+}
+
+func (m *Memory) flaggedLocked(keys []string) bool {
 	now := m.now()
 	for _, key := range keys {
 		if m.live(key, now) != nil {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 func (m *Memory) SetValue(_ context.Context, key, value string, ttl time.Duration) error {

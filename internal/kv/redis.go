@@ -43,9 +43,12 @@ func OpenRedis(ctx context.Context, rawURL, prefix string) (*Redis, *redis.Clien
 	return NewRedis(c, prefix), c, nil
 }
 
-// takeScript is a token bucket kept as a hash {tokens, ts_ms}; it returns
-// {allowed, wait_ms}. The server's clock is used so replicas agree.
+// takeScript is a token bucket kept as a hash {tokens, ts_ms} at KEYS[1];
+// it returns {allowed, wait_ms}, or {-1, 0} without touching the bucket
+// when any of KEYS[2..] (flags) exists. The server's clock is used so
+// replicas agree.
 var takeScript = redis.NewScript(`
+if #KEYS > 1 and redis.call('EXISTS', unpack(KEYS, 2)) > 0 then return {-1, 0} end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -69,11 +72,21 @@ return {allowed, wait}
 `)
 
 func (r *Redis) Take(ctx context.Context, key string, rate float64, burst int) (bool, time.Duration, error) {
-	res, err := takeScript.Run(ctx, r.c, []string{r.prefix + key}, rate, burst).Int64Slice()
-	if err != nil {
-		return false, 0, fmt.Errorf("redis take: %w", err)
+	_, ok, wait, err := r.TakeUnlessFlagged(ctx, key, rate, burst)
+	return ok, wait, err
+}
+
+func (r *Redis) TakeUnlessFlagged(ctx context.Context, key string, rate float64, burst int, flags ...string) (bool, bool, time.Duration, error) {
+	keys := make([]string, 0, 1+len(flags))
+	keys = append(keys, r.prefix+key)
+	for _, f := range flags {
+		keys = append(keys, r.prefix+f)
 	}
-	return res[0] == 1, time.Duration(res[1]) * time.Millisecond, nil
+	res, err := takeScript.Run(ctx, r.c, keys, rate, burst).Int64Slice()
+	if err != nil {
+		return false, false, 0, fmt.Errorf("redis take: %w", err)
+	}
+	return res[0] == -1, res[0] == 1, time.Duration(res[1]) * time.Millisecond, nil
 }
 
 // incrScript increments and sets the window on first use, atomically.

@@ -84,11 +84,9 @@ func (a *App) user(need scope, h handlerFunc) http.Handler {
 		if !ok {
 			return apperr.Unauthorized("", "missing bearer token")
 		}
-		p, err := a.Auth.Authenticate(r.Context(), token)
+		p, err := a.Auth.AuthenticateWithin(r.Context(), token,
+			auth.Quota{Prefix: "api:user:", Rate: a.Config.APIRate, Burst: a.Config.APIBurst})
 		if err != nil {
-			return err
-		}
-		if err := a.Limiter.Take(r.Context(), "api:user:"+p.UserID.String(), a.Config.APIRate, a.Config.APIBurst); err != nil {
 			return err
 		}
 		if err := need.check(p); err != nil {
