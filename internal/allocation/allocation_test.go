@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/allocation"
@@ -33,6 +34,7 @@ type fixture struct {
 	svc *allocation.Service
 	sim *allocation.Sim
 	wk  *allocation.Worker
+	reg *prometheus.Registry
 	// balance is what the stub balance locker answers.
 	balance int64
 }
@@ -41,7 +43,7 @@ type fixture struct {
 // with the given GPU counts.
 func newFixture(t *testing.T, nodes ...int) *fixture {
 	t.Helper()
-	f := &fixture{st: dbtest.New(t), balance: 1 << 40}
+	f := &fixture{st: dbtest.New(t), balance: 1 << 40, reg: prometheus.NewRegistry()}
 	inv := inventory.New(f.st)
 	must(t, inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}))
 	for _, n := range []int{1, 2} {
@@ -78,7 +80,7 @@ func newFixture(t *testing.T, nodes ...int) *fixture {
 				}, figErr
 			}
 		},
-	}, nil)
+	}, f.reg)
 	f.sim = allocation.NewSim(0, 0)
 	f.wk = allocation.NewWorker(f.svc, f.sim)
 	return f
@@ -448,6 +450,46 @@ func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
 	if n := f.count(t, `SELECT count(*) FROM (SELECT g->>'uuid' AS u FROM allocations, jsonb_array_elements(gpus) g
 		GROUP BY 1 HAVING count(*) > 1) d`); n != 0 {
 		t.Fatalf("%d GPUs placed twice", n)
+	}
+	checkCapacity(t, f)
+}
+
+// Best fit packs nodes full; the candidate cache counts its own placements
+// off each node's free GPUs, so filling a node never costs the next create
+// a try on it. All ten GPUs go without a miss and with one read of the
+// fleet per SKU; the eleventh create is refused after one more.
+func TestPackingNodesFullWastesNoTries(t *testing.T) {
+	f := newFixture(t, 4, 4, 2)
+	u := f.user(t)
+	for i := 0; i < 3; i++ {
+		if _, err := f.create(t, u, "h100-x2"); err != nil {
+			t.Fatalf("x2 create %d: %v", i, err)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := f.create(t, u, "h100-x1"); err != nil {
+			t.Fatalf("x1 create %d: %v", i, err)
+		}
+	}
+	_, err := f.create(t, u, "h100-x1")
+	wantCode(t, err, allocation.CodeInsufficientCapacity)
+	metric := func(name string) float64 {
+		t.Helper()
+		mfs, err := f.reg.Gather()
+		must(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0
+	}
+	if n := metric("gpuaas_allocation_placement_misses_total"); n != 0 {
+		t.Fatalf("%v placement tries on full nodes", n)
+	}
+	if n := metric("gpuaas_allocation_placement_scans_total"); n != 3 {
+		t.Fatalf("%v reads of the fleet, want 3 (one per SKU, one before refusing)", n)
 	}
 	checkCapacity(t, f)
 }

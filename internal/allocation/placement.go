@@ -46,6 +46,8 @@ const candidateTTL = 2 * time.Second
 // cache; when every cached node is short, the fleet is read again before
 // the create is refused, so the cache never turns a free GPU into
 // insufficient_capacity.
+// The cache counts down what this replica places and drops a node it has
+// filled, so best fit's packing does not cost each full node a wasted try.
 func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.PlaceAllocationParams) (db.Allocation, error) {
 	if p.Runtime == "" {
 		p.Runtime = RuntimeProcess
@@ -55,27 +57,32 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 	nodes, cached := s.candidates.get(key)
 	for {
 		if !cached {
-			var err error
-			nodes, err = tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
+			rows, err := tx.PlacementCandidates(ctx, db.PlacementCandidatesParams{
 				Region: sku.Region, Model: sku.GpuModel, GpuCount: sku.GpuCount, Runtime: p.Runtime,
 			})
 			if err != nil {
 				return db.Allocation{}, fmt.Errorf("find placement candidates: %w", err)
 			}
+			nodes = make([]candidate, len(rows))
+			for i, r := range rows {
+				nodes[i] = candidate{node: r.NodeID, free: r.Free}
+			}
 			s.candidates.put(key, nodes)
 			s.placementScans.Inc()
 		}
 		spread := rand.IntN(min(len(nodes), placementSpread) + 1)
-		for _, node := range append(nodes[spread:], nodes[:spread]...) {
-			p.NodeID = node
+		for _, c := range append(nodes[spread:], nodes[:spread]...) {
+			p.NodeID = c.node
 			row, err := tx.PlaceAllocation(ctx, p)
 			if store.IsNoRows(err) {
-				s.candidates.drop(key, node) // full, raced away, or out of service
+				s.placementMisses.Inc()
+				s.candidates.drop(key, c.node) // full, raced away, or out of service
 				continue
 			}
 			if err != nil {
-				return db.Allocation{}, fmt.Errorf("place allocation on node %s: %w", node, err)
+				return db.Allocation{}, fmt.Errorf("place allocation on node %s: %w", c.node, err)
 			}
+			s.candidates.took(key, c.node)
 			return db.Allocation(row), nil
 		}
 		if !cached {
@@ -98,18 +105,25 @@ type candidateKey struct {
 }
 
 // candidateCache holds, per region, GPU model, count and runtime, the nodes a
-// create tries, best fit first, for candidateTTL. It is a hint: placement
-// checks every node in the database (see place), drops nodes found short,
-// and reads the fleet again when the hint runs out. Each replica keeps its
-// own.
+// create tries, best fit first, with their free GPUs as last seen, for
+// candidateTTL. It is a hint: placement checks every node in the database
+// (see place), drops nodes found short, and reads the fleet again when the
+// hint runs out. Each replica keeps its own, and counts down only its own
+// placements.
 type candidateCache struct {
 	mu    sync.Mutex
 	lists map[candidateKey]candidateList
 }
 
 type candidateList struct {
-	nodes  []uuid.UUID
+	nodes  []candidate
 	loaded time.Time
+}
+
+// candidate is a node and its free GPUs of the key's model.
+type candidate struct {
+	node uuid.UUID
+	free int32
 }
 
 func newCandidateCache() *candidateCache {
@@ -117,7 +131,7 @@ func newCandidateCache() *candidateCache {
 }
 
 // get returns a copy of key's list while it is fresh and not empty.
-func (c *candidateCache) get(key candidateKey) ([]uuid.UUID, bool) {
+func (c *candidateCache) get(key candidateKey) ([]candidate, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.lists[key]
@@ -127,7 +141,7 @@ func (c *candidateCache) get(key candidateKey) ([]uuid.UUID, bool) {
 	return slices.Clone(l.nodes), true
 }
 
-func (c *candidateCache) put(key candidateKey, nodes []uuid.UUID) {
+func (c *candidateCache) put(key candidateKey, nodes []candidate) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lists[key] = candidateList{nodes: slices.Clone(nodes), loaded: time.Now()}
@@ -138,7 +152,28 @@ func (c *candidateCache) drop(key candidateKey, node uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.lists[key]; ok {
-		l.nodes = slices.DeleteFunc(l.nodes, func(n uuid.UUID) bool { return n == node })
+		l.nodes = slices.DeleteFunc(l.nodes, func(n candidate) bool { return n.node == node })
 		c.lists[key] = l
 	}
+}
+
+// took counts a placement of key's GPU count on node off the node's free
+// GPUs, and drops the node once it cannot take another.
+func (c *candidateCache) took(key candidateKey, node uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.lists[key]
+	if !ok {
+		return
+	}
+	for i := range l.nodes {
+		if l.nodes[i].node != node {
+			continue
+		}
+		if l.nodes[i].free -= key.count; l.nodes[i].free < key.count {
+			l.nodes = slices.Delete(l.nodes, i, i+1)
+		}
+		break
+	}
+	c.lists[key] = l
 }

@@ -108,8 +108,9 @@ type Service struct {
 	refused     *prometheus.CounterVec
 	retries     *prometheus.CounterVec
 
-	candidates     *candidateCache
-	placementScans prometheus.Counter
+	candidates      *candidateCache
+	placementScans  prometheus.Counter
+	placementMisses prometheus.Counter
 }
 
 // Retry backoff of a failed step: 1 s doubling to at most 30 s, so a
@@ -152,8 +153,12 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Name: "gpuaas_allocation_placement_scans_total",
 		Help: "Reads of the fleet for placement candidates (a cached list expired or ran out).",
 	})
+	s.placementMisses = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gpuaas_allocation_placement_misses_total",
+		Help: "Placement tries on a cached candidate node that turned out short (full, taken by a concurrent create, or out of service).",
+	})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans)
+		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans, s.placementMisses)
 	}
 	return s
 }

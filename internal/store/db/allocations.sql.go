@@ -1093,7 +1093,7 @@ func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams
 }
 
 const placementCandidates = `-- name: PlacementCandidates :many
-SELECT c.node_id
+SELECT c.node_id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = $1 AND c.free >= $2::int
   AND n.region = $3 AND n.status = 'online' AND n.admin_state = 'active'
@@ -1109,12 +1109,17 @@ type PlacementCandidatesParams struct {
 	Runtime  string
 }
 
+type PlacementCandidatesRow struct {
+	NodeID uuid.UUID
+	Free   int32
+}
+
 // Eligible nodes for a SKU with enough free healthy GPUs of its model,
 // fewest free first (best fit keeps big nodes whole for big SKUs), read
 // from the trigger-kept capacity table, among nodes whose agent offers the
-// runtime. Placement caches the list (package allocation), so this runs
-// when a list expires or runs out.
-func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]uuid.UUID, error) {
+// runtime, with their free count. Placement caches the list (package
+// allocation), so this runs when a list expires or runs out.
+func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidatesParams) ([]PlacementCandidatesRow, error) {
 	rows, err := q.db.Query(ctx, placementCandidates,
 		arg.Model,
 		arg.GpuCount,
@@ -1125,13 +1130,13 @@ func (q *Queries) PlacementCandidates(ctx context.Context, arg PlacementCandidat
 		return nil, err
 	}
 	defer rows.Close()
-	items := []uuid.UUID{}
+	items := []PlacementCandidatesRow{}
 	for rows.Next() {
-		var node_id uuid.UUID
-		if err := rows.Scan(&node_id); err != nil {
+		var i PlacementCandidatesRow
+		if err := rows.Scan(&i.NodeID, &i.Free); err != nil {
 			return nil, err
 		}
-		items = append(items, node_id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

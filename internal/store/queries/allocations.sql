@@ -127,9 +127,9 @@ FOR UPDATE SKIP LOCKED;
 -- Eligible nodes for a SKU with enough free healthy GPUs of its model,
 -- fewest free first (best fit keeps big nodes whole for big SKUs), read
 -- from the trigger-kept capacity table, among nodes whose agent offers the
--- runtime. Placement caches the list (package allocation), so this runs
--- when a list expires or runs out.
-SELECT c.node_id
+-- runtime, with their free count. Placement caches the list (package
+-- allocation), so this runs when a list expires or runs out.
+SELECT c.node_id, c.free
 FROM node_gpu_capacity c JOIN nodes n ON n.id = c.node_id
 WHERE c.model = @model AND c.free >= @gpu_count::int
   AND n.region = @region AND n.status = 'online' AND n.admin_state = 'active'
