@@ -112,9 +112,17 @@ func TestAppProxyToContainer(t *testing.T) {
 		return e.Code
 	}
 
-	// The owner, by bearer.
-	if resp, body := get("GET", prefix+"/index.html", pair.AccessToken, nil); resp.StatusCode != 200 || strings.TrimSpace(body) != "ok" {
-		t.Fatalf("owner: %d %q", resp.StatusCode, body)
+	// The owner, by bearer, once httpd in the container has started (the
+	// allocation is active when the container is, a moment before its app
+	// listens; until then the proxy answers 502 app_unavailable).
+	var first *http.Response
+	var firstBody string
+	eventually(t, 10*time.Second, "the app answers its owner", func() bool {
+		first, firstBody = get("GET", prefix+"/index.html", pair.AccessToken, nil)
+		return first.StatusCode == 200 || code(firstBody) != "app_unavailable"
+	})
+	if first.StatusCode != 200 || strings.TrimSpace(firstBody) != "ok" {
+		t.Fatalf("owner: %d %q", first.StatusCode, firstBody)
 	}
 	if resp, _ := get("GET", prefix, pair.AccessToken, nil); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != prefix+"/" {
 		t.Errorf("no trailing slash: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
