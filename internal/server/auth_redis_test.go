@@ -14,7 +14,7 @@ import (
 )
 
 // tripCounter counts the round trips to Redis that mention a string (a
-// user's id): one per command, one per pipeline.
+// user's id; "" counts them all): one per command, one per pipeline.
 type tripCounter struct {
 	mention string
 	n       atomic.Int64

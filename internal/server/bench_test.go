@@ -154,8 +154,14 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	var next atomic.Int64
 	var lat []time.Duration
 	var mu sync.Mutex
+	// Counts that do not depend on the machine's speed, beside the timings:
+	// Redis round trips and placement tries that found a node short.
+	redisTrips := &tripCounter{}
+	env.App.Redis.AddHook(redisTrips)
+	misses0 := counter(b, env, "gpuaas_allocation_placement_misses_total")
 	b.SetParallelism(4)
 	b.ResetTimer()
+	redisTrips.n.Store(0)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var local []time.Duration
@@ -185,6 +191,24 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	reportLatency(b, lat, elapsed, "creates/s")
+	b.ReportMetric(float64(redisTrips.n.Load())/float64(b.N), "redis_trips/create")
+	b.ReportMetric((counter(b, env, "gpuaas_allocation_placement_misses_total")-misses0)/float64(b.N), "placement_misses/create")
+}
+
+// counter is the value of an unlabelled counter on the app's registry.
+func counter(b *testing.B, env *servertest.Env, name string) float64 {
+	b.Helper()
+	mfs, err := env.App.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	b.Fatalf("no metric %s", name)
+	return 0
 }
 
 // BenchmarkRequestedToActive paces creates at GPUAAS_BENCH_RATE per second
