@@ -16,6 +16,7 @@ export PATH=/usr/local/go/bin:$PATH
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
+pick() { awk -v u="$1" '{for (i = 2; i <= NF; i++) if ($i == u) print $(i-1)}'; } # unit: the figure before it on each result line
 
 db=gpuaas_bench_pgbench
 psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -29,17 +30,16 @@ for _ in $(seq "$RUNS"); do sel+=("$(pgtps -S)"); done
 pg_s=$(printf "%s\n" "${sel[@]}" | median | xargs printf "%.0f")
 
 out=$(mktemp)
-trap 'rm -f "$out"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+trap 'rm -f "$out" "$out.test" "$out.run"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 go test -run '^$' -bench 'BenchmarkAPI|BenchmarkHTTPBaseline' -benchtime "${SECS}s" -count "$RUNS" ./internal/server/ | tee "$out" >&2
 go test -c -o "$out.test" ./internal/server/
-trap 'rm -f "$out" "$out.test" "$out.run"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 wr=(); pairs=()
 for _ in $(seq "$RUNS"); do
   n=$(pgtps -N)
   (cd internal/server && "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' -test.benchtime "${CREATES}x") >"$out.run"
   cat "$out.run" >&2
   cat "$out.run" >>"$out"
-  c=$(awk '/creates\/s/ {for (i = 2; i <= NF; i++) if ($i == "creates/s") print $(i-1)}' "$out.run")
+  c=$(pick creates/s <"$out.run")
   wr+=("$n"); pairs+=("$(ratio "$c" "$n")")
   echo "pair: pgbench -N $n tps, creates $c/s, ratio $(ratio "$c" "$n")" >&2
 done
@@ -50,7 +50,7 @@ create_ratio=$(printf "%s\n" "${pairs[@]}" | median | xargs printf "%.2f")
 # logs gets its figures on a later line than its name).
 results() { awk '/^Benchmark/ {name=$1} /ns\/op/ {if ($1 ~ /^Benchmark/) print; else print name, $0}' "$out"; }
 metric() { # benchmark-name unit -> median
-  results | grep "^$1-" | awk -v u="$2" '{for (i=2;i<=NF;i++) if ($i==u) print $(i-1)}' | median
+  results | grep "^$1-" | pick "$2" | median
 }
 creates=$(metric BenchmarkAllocationCreates creates/s)
 half=$(awk -v c="$creates" 'BEGIN{printf "%d", c/2}')

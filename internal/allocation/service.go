@@ -2,15 +2,11 @@ package allocation
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpuaas/gpuaas/api"
@@ -18,7 +14,6 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/audit"
 	"github.com/gpuaas/gpuaas/internal/events"
-	"github.com/gpuaas/gpuaas/internal/money"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
 )
@@ -31,33 +26,6 @@ const (
 	// CodeAccountSuspended is auth's code for the same refusal.
 	CodeAccountSuspended = "account_suspended"
 )
-
-// Funds is a user's position in one currency for a create's runway check.
-type Funds struct {
-	// RunningBurn is the hourly price of what the user runs or soon will
-	// (allocations requested, provisioning or active).
-	RunningBurn int64
-	// AtLeast is a lower bound of what the user can spend now.
-	AtLeast int64
-	// Exact is what the user can spend now: their balance less usage
-	// accrued and not yet debited. It is called only when AtLeast does not
-	// settle the check, and runs in the same transaction.
-	Exact func(ctx context.Context) (int64, error)
-}
-
-// FundsLocker locks the user's account in a SKU's currency for the rest of
-// the create's transaction, so one user's creates are judged one at a
-// time, and returns their Funds, in two steps: reads (the lock first) go
-// with the create's first reads (store.Store.Together), and funds, given
-// the SKU those read, returns what they found.
-type FundsLocker func(ctx context.Context, userID uuid.UUID, skuID string) (reads []func(q *db.Queries) error, funds func(tx *store.Store, sku db.Sku) (Funds, error))
-
-// LimitChecker refuses a create of sku by userID that would break one of
-// their spend limits (package limits), in two steps so that its first read
-// costs no round trip of its own: read goes with the create's first reads
-// (store.Store.Together), and check runs inside the create's transaction
-// tx, after the funds lock, with what read found.
-type LimitChecker func(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku) error)
 
 // UsageCloser opens or ends an allocation's usage window at `at` inside tx
 // (billing owns the window); an allocation that never ran has none to end.
@@ -163,227 +131,6 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 	return s
 }
 
-// CreateRequest is a user's ask for GPUs.
-type CreateRequest struct {
-	SKUID string
-	Name  string
-	// Container, when set, runs the allocation on the docker runtime (the
-	// launchables layer has checked it); nil is a process (shell)
-	// allocation. CreateIn adds the SKU's limits and seals its SecretEnv.
-	Container *Spec
-	// SSHKeyIDs are the owner's keys to install; nil means all of them,
-	// including keys added later, and an empty list none.
-	SSHKeyIDs *[]uuid.UUID
-	// Account pays for and owns the allocation: a team the caller is in
-	// (package teams resolved it), or uuid.Nil for the caller's own.
-	Account uuid.UUID
-}
-
-// CodeUnknownSSHKey: a create named an SSH key that is not the caller's.
-const CodeUnknownSSHKey = "unknown_ssh_key"
-
-// maxSSHKeyIDs bounds ssh_key_ids; a user holds at most this many keys.
-const maxSSHKeyIDs = 32
-
-// distinctKeys returns the distinct keys of ids, nil for nil; CreateIn
-// refuses any that is not the user's with 400 unknown_ssh_key.
-func distinctKeys(ids *[]uuid.UUID) ([]uuid.UUID, error) {
-	if ids == nil {
-		return nil, nil
-	}
-	if len(*ids) > maxSSHKeyIDs {
-		return nil, apperr.Invalid("ssh_key_ids may name at most %d keys", maxSSHKeyIDs)
-	}
-	seen := map[uuid.UUID]bool{}
-	out := []uuid.UUID{}
-	for _, id := range *ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out, nil
-}
-
-// CreateIn places and records a new allocation inside tx, which the caller
-// commits (together with its idempotency record). The allocation starts in
-// requested with its GPUs reserved; its event wakes the provisioner.
-func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUID, req CreateRequest) (api.Allocation, error) {
-	account := userID
-	if req.Account != uuid.Nil {
-		account = req.Account
-	}
-	req.Name = strings.TrimSpace(req.Name)
-	if req.SKUID == "" {
-		return api.Allocation{}, apperr.Invalid("sku_id is required")
-	}
-	if len(req.Name) > 63 {
-		return api.Allocation{}, apperr.Invalid("name must be at most 63 characters")
-	}
-	keyIDs, err := distinctKeys(req.SSHKeyIDs)
-	if err != nil {
-		return api.Allocation{}, err
-	}
-	// What a create reads first goes in one round trip. FOR SHARE on the
-	// user (and the team): a suspension or deletion (FOR UPDATE) and this
-	// create happen one after the other, never across each other.
-	var standing, team db.LockUserStandingRow
-	var sku db.Sku
-	var keys int64
-	var standingErr, teamErr, keysErr, skuErr error
-	reads := []func(q *db.Queries) error{
-		func(q *db.Queries) error { standing, standingErr = q.LockUserStanding(ctx, userID); return nil },
-		func(q *db.Queries) error { sku, skuErr = q.GetSKU(ctx, req.SKUID); return nil },
-	}
-	if account != userID {
-		reads = append(reads, func(q *db.Queries) error { team, teamErr = q.LockUserStanding(ctx, account); return nil })
-	}
-	var lockFunds func(tx *store.Store, sku db.Sku) (Funds, error)
-	if s.cfg.LockFunds != nil {
-		// After the standing reads: the same lock order as a suspension's.
-		var lock []func(q *db.Queries) error
-		lock, lockFunds = s.cfg.LockFunds(ctx, account, req.SKUID)
-		reads = append(reads, lock...)
-	}
-	var checkLimits func(tx *store.Store, sku db.Sku) error
-	if s.cfg.CheckLimits != nil {
-		// The account's limits: a team's allocation counts against the
-		// team's, not the member's.
-		var read func(q *db.Queries) error
-		read, checkLimits = s.cfg.CheckLimits(ctx, account)
-		reads = append(reads, read)
-	}
-	if len(keyIDs) > 0 {
-		reads = append(reads, func(q *db.Queries) error {
-			keys, keysErr = q.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: keyIDs})
-			return nil
-		})
-	}
-	if err := tx.Together(ctx, reads...); err != nil {
-		return api.Allocation{}, err
-	}
-	if standingErr != nil {
-		return api.Allocation{}, fmt.Errorf("read user standing: %w", standingErr)
-	}
-	if standing.SuspendedAt != nil || standing.DeletedAt != nil {
-		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this account is suspended; contact an administrator")
-	}
-	if teamErr != nil {
-		return api.Allocation{}, fmt.Errorf("read team standing: %w", teamErr)
-	}
-	if account != userID && (team.SuspendedAt != nil || team.DeletedAt != nil) {
-		return api.Allocation{}, apperr.ForbiddenCode(CodeAccountSuspended, "this team's account is suspended; contact an administrator")
-	}
-	if keysErr != nil {
-		return api.Allocation{}, fmt.Errorf("check ssh keys: %w", keysErr)
-	}
-	if int(keys) != len(keyIDs) {
-		return api.Allocation{}, apperr.InvalidCode(CodeUnknownSSHKey, "ssh_key_ids names %d key(s) that are not among your SSH keys", len(keyIDs)-int(keys))
-	}
-	if store.IsNoRows(skuErr) || (skuErr == nil && !sku.Active) {
-		return api.Allocation{}, apperr.NotFound("sku")
-	}
-	if skuErr != nil {
-		return api.Allocation{}, fmt.Errorf("get sku: %w", skuErr)
-	}
-	if lockFunds != nil {
-		f, err := lockFunds(tx, sku)
-		if err != nil {
-			return api.Allocation{}, fmt.Errorf("read balance: %w", err)
-		}
-		// What already runs burns the same credit: the runway is checked
-		// at the total rate, under the account lock taken above, so racing
-		// creates are judged one after another. The cheap lower bound
-		// admits almost every create; the exact figure settles the rest and
-		// is what a refusal reports.
-		burn := f.RunningBurn + sku.PricePerHourMinor
-		if f.AtLeast < minRunwayCharge(burn, s.cfg.MinRunway) {
-			available, err := f.Exact(ctx)
-			if err != nil {
-				return api.Allocation{}, fmt.Errorf("read balance: %w", err)
-			}
-			if err := checkRunway(available, burn, s.cfg.MinRunway, sku.Currency); err != nil {
-				return api.Allocation{}, err
-			}
-		}
-	}
-	if checkLimits != nil {
-		if err := checkLimits(tx, sku); err != nil {
-			return api.Allocation{}, err
-		}
-	}
-	p := db.PlaceAllocationParams{
-		UserID: account, CreatedBy: userID, SkuID: sku.ID, Name: req.Name, PricePerHourMinor: sku.PricePerHourMinor, Currency: sku.Currency,
-		SshKeyIds: keyIDs,
-		Runtime:   RuntimeProcess,
-	}
-	if req.Container != nil {
-		spec := *req.Container
-		spec.VCPU, spec.MemoryMiB = int(sku.Vcpu), sku.MemoryMib
-		if len(spec.SecretEnv) > 0 {
-			if s.cfg.Secrets == nil {
-				return api.Allocation{}, errors.New("a workload with secrets needs a sealer")
-			}
-			spec.SealedEnv = map[string][]byte{}
-			for k, v := range spec.SecretEnv {
-				if spec.SealedEnv[k], err = s.cfg.Secrets.Seal([]byte(v), envAAD(k)); err != nil {
-					return api.Allocation{}, fmt.Errorf("seal workload env: %w", err)
-				}
-			}
-			spec.SecretEnv = nil
-		}
-		if p.Workload, err = json.Marshal(spec); err != nil {
-			return api.Allocation{}, fmt.Errorf("encode workload: %w", err)
-		}
-		p.Runtime = RuntimeDocker
-	}
-	row, err := s.place(ctx, tx, sku, p)
-	if err != nil {
-		return api.Allocation{}, err
-	}
-	if err := s.record(ctx, tx, row, "", ""); err != nil {
-		return api.Allocation{}, err
-	}
-	if req.Container != nil {
-		// Only a container's life is stored as events; a shell create
-		// stays one insert (see Events).
-		if _, err := tx.InsertAllocationEvent(ctx, requestedEvent(row, *req.Container)); err != nil {
-			return api.Allocation{}, fmt.Errorf("store requested event: %w", err)
-		}
-	}
-	s.transitions.WithLabelValues(string(StatusRequested)).Inc()
-	return ToAPI(row), nil
-}
-
-// checkRunway refuses a create when available credit does not last runway
-// at burnPerHour, with the figures in the error's details.
-func checkRunway(available, burnPerHour int64, runway time.Duration, currency string) error {
-	need := minRunwayCharge(burnPerHour, runway)
-	if available >= need {
-		return nil
-	}
-	return &apperr.Error{Kind: apperr.KindPaymentRequired, Code: CodeInsufficientFunds,
-		Message: fmt.Sprintf("%s of credit is needed to run for %s at %s an hour with what you already run; you have %s",
-			money.Format(need, currency), runway, money.Format(burnPerHour, currency), money.Format(available, currency)),
-		Details: map[string]any{"required_minor": need, "balance_minor": available, "currency": currency,
-			"burn_rate_per_hour_minor": burnPerHour, "min_runway_seconds": int64(runway / time.Second)}}
-}
-
-// statusList is every status, comma-separated, for error messages.
-func statusList() string {
-	names := make([]string, len(Statuses))
-	for i, st := range Statuses {
-		names[i] = string(st)
-	}
-	return strings.Join(names, ", ")
-}
-
-// minRunwayCharge is ceil(price × runway / 1h) in minor units.
-func minRunwayCharge(pricePerHour int64, runway time.Duration) int64 {
-	secs := int64((runway + time.Second - 1) / time.Second)
-	return (pricePerHour*secs + 3599) / 3600
-}
-
 // Get returns one allocation of userID; another user's is 404.
 func (s *Service) Get(ctx context.Context, userID, id uuid.UUID) (api.Allocation, error) {
 	row, err := s.store.GetUserAllocationView(ctx, db.GetUserAllocationViewParams{ID: id, UserID: userID})
@@ -408,6 +155,15 @@ func (s *Service) AdminGet(ctx context.Context, id uuid.UUID) (api.Allocation, e
 	a := ToAPIOnNode(row.Allocation, nodeView(row.NodeHostname, row.NodeStatus, row.NodeSshHost, row.NodeSshPort, row.NodeDrainDeadline, row.NodeDrainReason))
 	a.Owner = &api.UserSummary{Id: row.Allocation.UserID, Username: row.OwnerUsername, Email: row.OwnerEmail}
 	return a, nil
+}
+
+// statusList is every status, comma-separated, for error messages.
+func statusList() string {
+	names := make([]string, len(Statuses))
+	for i, st := range Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Filter narrows List.
@@ -644,159 +400,4 @@ func (s *Service) recordActor(ctx context.Context, tx *store.Store, row db.Alloc
 		Actor: actor, Action: audit.ActionAllocationTransition, TargetType: "allocation", TargetID: row.ID.String(),
 		Metadata: meta,
 	}, out)
-}
-
-// Node is what the read model shows of an allocation's node.
-type Node struct {
-	Hostname string
-	Status   string // online or offline
-	SSHHost  string // empty: Hostname
-	SSHPort  int    // 0: 22
-	// DrainDeadline is set while the node drains for maintenance: when
-	// what still runs there is force-released, for DrainReason.
-	DrainDeadline *time.Time
-	DrainReason   string
-}
-
-// nodeView is the node columns of a read query's LEFT JOIN, nil when the
-// allocation has no node.
-func nodeView(hostname, status, sshHost *string, sshPort pgtype.Int4, drainDeadline *time.Time, drainReason *string) *Node {
-	if hostname == nil || status == nil {
-		return nil
-	}
-	n := &Node{Hostname: *hostname, Status: *status, SSHPort: int(sshPort.Int32), DrainDeadline: drainDeadline}
-	if sshHost != nil {
-		n.SSHHost = *sshHost
-	}
-	if drainReason != nil {
-		n.DrainReason = *drainReason
-	}
-	return n
-}
-
-// ToAPIOnNode renders an allocation row with its node's status, the node's
-// drain deadline and reason while it drains and the allocation still holds
-// it, and, while the allocation is active, how to log in to it: the node's
-// advertised SSH address and the Linux user its runtime created. Without an
-// agent (the in-process sim runtime) the node advertises nothing, so the
-// connection reads as its hostname and port 22.
-func ToAPIOnNode(r db.Allocation, n *Node) api.Allocation {
-	a := ToAPI(r)
-	if n == nil {
-		return a
-	}
-	st := api.NodeStatus(n.Status)
-	a.NodeStatus = &st
-	if n.DrainDeadline != nil && !Status(r.Status).Terminal() {
-		deadline, reason := *n.DrainDeadline, n.DrainReason
-		a.NodeDrainDeadline, a.NodeDrainReason = &deadline, &reason
-	}
-	if Status(r.Status) == StatusActive && r.Runtime != RuntimeDocker {
-		a.Connection = connection(r.ID, *n)
-	}
-	return a
-}
-
-func connection(id uuid.UUID, n Node) *api.Connection {
-	host, port := n.SSHHost, n.SSHPort
-	if host == "" {
-		host = n.Hostname
-	}
-	if port == 0 {
-		port = 22
-	}
-	user := agentproto.UsernameFor(id)
-	cmd := "ssh " + user + "@" + host
-	if port != 22 {
-		cmd = fmt.Sprintf("ssh -p %d %s@%s", port, user, host)
-	}
-	return &api.Connection{Host: host, Port: port, Username: user, SshCommand: cmd}
-}
-
-// workloadView is what the allocation runs, as its owner asked, without
-// secrets: sealed variables and secret params are never shown.
-func workloadView(r db.Allocation, spec *Spec) *api.AllocationWorkload {
-	w := &api.AllocationWorkload{Launchable: "shell", Runtime: api.AllocationWorkloadRuntime(r.Runtime)}
-	if spec == nil {
-		return w
-	}
-	w.Launchable = spec.Launchable
-	if spec.Image != "" {
-		w.Image = &spec.Image
-	}
-	if len(spec.Command) > 0 {
-		w.Command = &spec.Command
-	}
-	if len(spec.Env) > 0 {
-		w.Env = &spec.Env
-	}
-	if len(spec.Params) > 0 {
-		w.Params = &spec.Params
-	}
-	if len(spec.Ports) > 0 {
-		ports := make([]api.WorkloadPort, len(spec.Ports))
-		for i, p := range spec.Ports {
-			proto := api.WorkloadPortProtocolHttp
-			if p.Protocol == string(api.WorkloadPortProtocolTcp) {
-				proto = api.WorkloadPortProtocolTcp
-			}
-			ports[i] = api.WorkloadPort{Name: p.Name, Port: p.Port, Protocol: &proto}
-		}
-		w.Ports = &ports
-	}
-	return w
-}
-
-// ToAPI renders an allocation row without its node (see ToAPIOnNode).
-func ToAPI(r db.Allocation) api.Allocation {
-	var gpus []api.AllocationGPU
-	if err := json.Unmarshal(r.Gpus, &gpus); err != nil {
-		slog.Warn("allocation gpus unreadable", "allocation_id", r.ID, "err", err)
-	}
-	if gpus == nil {
-		gpus = []api.AllocationGPU{}
-	}
-	a := api.Allocation{
-		Id: r.ID, UserId: r.UserID, Name: r.Name, Status: api.AllocationStatus(r.Status),
-		DesiredState: api.AllocationDesiredState(r.DesiredState), SkuId: r.SkuID, Gpus: gpus,
-		GpuCount: int(r.GpuCount), PricePerHourMinor: r.PricePerHourMinor, Currency: r.Currency,
-		FailureReason: r.FailureReason, ReleaseReason: r.ReleaseReason,
-		Attempts: int(r.Attempts), LastError: r.LastError, ReleaseRequestedAt: r.ReleaseRequestedAt,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ActiveAt: r.ActiveAt, ReleasedAt: r.ReleasedAt,
-	}
-	if r.NodeID.Valid {
-		id := r.NodeID.UUID
-		a.NodeId = &id
-	}
-	if r.SshKeyIds != nil {
-		ids := append([]uuid.UUID{}, r.SshKeyIds...)
-		a.SshKeyIds = &ids
-	}
-	if r.CreatedBy.Valid {
-		by := r.CreatedBy.UUID
-		a.CreatedBy = &by
-		if by != r.UserID { // launched by a member for their team
-			team := r.UserID
-			a.TeamId = &team
-		}
-	}
-	var spec *Spec
-	if len(r.Workload) > 0 {
-		spec = new(Spec)
-		if err := json.Unmarshal(r.Workload, spec); err != nil {
-			slog.Warn("allocation workload unreadable", "allocation_id", r.ID, "err", err)
-			spec = nil
-		}
-	}
-	a.Workload = workloadView(r, spec)
-	apps := appsView(r, spec)
-	a.Apps = &apps
-	return a
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
