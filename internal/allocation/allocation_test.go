@@ -2,7 +2,6 @@ package allocation_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -409,100 +408,6 @@ func TestRunwayCountsWhatAlreadyRuns(t *testing.T) {
 	}
 }
 
-// TestConcurrentCreatesNeverDoubleBook races many creates for the last few
-// GPUs: exactly as many succeed as there are GPUs, each GPU is held once,
-// and the rest are told there is no capacity.
-func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
-	f := newFixture(t, 3, 2) // 5 GPUs on two nodes
-	const racers = 24
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won, full := 0, 0
-	var other []error
-	for i := 0; i < racers; i++ {
-		u := f.user(t)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.create(t, u, "h100-x1")
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case apperr.HasCode(err, allocation.CodeInsufficientCapacity):
-				full++
-			default:
-				other = append(other, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(other) > 0 {
-		t.Fatalf("unexpected errors: %v", errors.Join(other...))
-	}
-	if won != 5 || full != racers-5 {
-		t.Fatalf("won %d, full %d; want 5 and %d", won, full, racers-5)
-	}
-	if n := f.count(t, `SELECT count(DISTINCT allocation_id) FROM gpus WHERE allocation_id IS NOT NULL`); n != 5 {
-		t.Fatalf("%d allocations hold GPUs", n)
-	}
-	if n := f.count(t, `SELECT count(*) FROM (SELECT g->>'uuid' AS u FROM allocations, jsonb_array_elements(gpus) g
-		GROUP BY 1 HAVING count(*) > 1) d`); n != 0 {
-		t.Fatalf("%d GPUs placed twice", n)
-	}
-	checkCapacity(t, f)
-}
-
-// Best fit packs nodes full; the candidate cache counts its own placements
-// off each node's free GPUs, so filling a node never costs the next create
-// a try on it. All ten GPUs go without a miss and with one read of the
-// fleet per SKU; the eleventh create is refused after one more.
-func TestPackingNodesFullWastesNoTries(t *testing.T) {
-	f := newFixture(t, 4, 4, 2)
-	u := f.user(t)
-	for i := 0; i < 3; i++ {
-		if _, err := f.create(t, u, "h100-x2"); err != nil {
-			t.Fatalf("x2 create %d: %v", i, err)
-		}
-	}
-	for i := 0; i < 4; i++ {
-		if _, err := f.create(t, u, "h100-x1"); err != nil {
-			t.Fatalf("x1 create %d: %v", i, err)
-		}
-	}
-	_, err := f.create(t, u, "h100-x1")
-	wantCode(t, err, allocation.CodeInsufficientCapacity)
-	metric := func(name string) float64 {
-		t.Helper()
-		mfs, err := f.reg.Gather()
-		must(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatalf("no metric %s", name)
-		return 0
-	}
-	if n := metric("gpuaas_allocation_placement_misses_total"); n != 0 {
-		t.Fatalf("%v placement tries on full nodes", n)
-	}
-	if n := metric("gpuaas_allocation_placement_scans_total"); n != 3 {
-		t.Fatalf("%v reads of the fleet, want 3 (one per SKU, one before refusing)", n)
-	}
-	checkCapacity(t, f)
-}
-
-// checkCapacity holds the trigger-kept capacity table against a count.
-func checkCapacity(t *testing.T, f *fixture) {
-	t.Helper()
-	if n := f.count(t, `SELECT count(*) FROM node_gpu_capacity c WHERE c.free <> (SELECT count(*) FROM gpus g
-		WHERE g.node_id = c.node_id AND g.model = c.model AND g.allocation_id IS NULL AND g.health = 'healthy')`); n != 0 {
-		t.Fatalf("%d capacity rows disagree with the GPUs", n)
-	}
-}
-
 func TestReconcilerRetriesThenFails(t *testing.T) {
 	f := newFixture(t, 2)
 	u := f.user(t)
@@ -753,54 +658,6 @@ func TestStatusesAreTheContracts(t *testing.T) {
 	}
 	if len(seen) != 7 {
 		t.Fatalf("%d statuses; api/openapi.yaml's AllocationStatus has 7: update allocation.Statuses", len(seen))
-	}
-}
-
-// TestPlacementNeedsTheRuntime: a container allocation goes only to a node
-// whose agent offers docker, even when another node has free GPUs; a
-// process allocation still goes anywhere with process; the workload is
-// kept with the SKU's limits.
-func TestPlacementNeedsTheRuntime(t *testing.T) {
-	f := newFixture(t, 1, 1)
-	_, err := f.st.Pool().Exec(ctx, `UPDATE nodes SET runtimes = '{process}' WHERE hostname = 'node-0'`)
-	must(t, err)
-	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET vcpu = 8, memory_mib = 65536 WHERE id = 'h100-x1'`)
-	must(t, err)
-	u := f.user(t)
-	createContainer := func() (api.Allocation, error) {
-		var a api.Allocation
-		err := f.st.InTx(ctx, func(tx *store.Store) error {
-			var err error
-			a, err = f.svc.CreateIn(ctx, tx, u, allocation.CreateRequest{SKUID: "h100-x1",
-				Container: &allocation.Spec{Launchable: "container", Image: "ci/busybox:latest"}})
-			return err
-		})
-		return a, err
-	}
-	a, err := createContainer()
-	must(t, err)
-	row, err := f.st.GetAllocation(ctx, db.GetAllocationParams{ID: a.Id})
-	must(t, err)
-	var host string
-	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
-	if host != "node-1" || row.Runtime != allocation.RuntimeDocker {
-		t.Fatalf("container allocation on %s with runtime %q, want node-1 and docker", host, row.Runtime)
-	}
-	if got := string(row.Workload); !strings.Contains(got, `"vcpu": 8`) || !strings.Contains(got, `"memory_mib": 65536`) ||
-		!strings.Contains(got, `"image": "ci/busybox:latest"`) {
-		t.Errorf("workload: %s", got)
-	}
-	// node-0 has a free GPU but no docker runtime.
-	if _, err := createContainer(); !apperr.HasCode(err, allocation.CodeInsufficientCapacity) || !strings.Contains(err.Error(), "docker runtime") {
-		t.Fatalf("second container allocation: %v, want insufficient_capacity naming the runtime", err)
-	}
-	p, err := f.create(t, u, "h100-x1")
-	must(t, err)
-	row, err = f.st.GetAllocation(ctx, db.GetAllocationParams{ID: p.Id})
-	must(t, err)
-	must(t, f.st.Pool().QueryRow(ctx, `SELECT hostname FROM nodes WHERE id = $1`, row.NodeID.UUID).Scan(&host))
-	if host != "node-0" || row.Runtime != allocation.RuntimeProcess || row.Workload != nil {
-		t.Errorf("shell allocation on %s, runtime %q, workload %s", host, row.Runtime, row.Workload)
 	}
 }
 
