@@ -45,8 +45,12 @@ IDP_PID=""
 STANDIN_PID=""
 
 log_tail() {
-	web_log "last lines of the server log ($LOG):"
-	tail -n 80 "$LOG" >&2 || true
+	local f
+	for f in "$LOG" "$WORK/idp.log" "$WORK/standin.log"; do
+		[ -s "$f" ] || continue
+		web_log "last lines of $f:"
+		tail -n 80 "$f" >&2 || true
+	done
 }
 
 cleanup() {
@@ -94,6 +98,8 @@ if [ -x "$HYDRA_BIN" ]; then
 	[ -f "$WORK/idp/idp.env" ] || web_die "the OIDC provider was not ready in 30 s"
 	# shellcheck disable=SC1091
 	source "$WORK/idp/idp.env"
+	[ -n "${ISSUER:-}" ] && [ -n "${CLIENT_ID:-}" ] ||
+		web_die "the OIDC provider wrote an incomplete $WORK/idp/idp.env"
 	OIDC_FLAGS=(--oidc-name hydra --oidc-issuer "$ISSUER" --oidc-client-id "$CLIENT_ID"
 		--oidc-client-secret-file "$CLIENT_SECRET_FILE")
 	E2E_OIDC=hydra

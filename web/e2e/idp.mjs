@@ -11,7 +11,7 @@
 // CLIENT_SECRET_FILE) for scripts/web-e2e.sh, then serves until killed; it
 // stops Hydra on the way out.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -187,9 +187,13 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.listen(ui, '127.0.0.1', () => {
+  // Written aside and renamed, so scripts/web-e2e.sh, which polls for
+  // the file, never reads it half written.
+  const envFile = path.join(dir, 'idp.env');
   writeFileSync(
-    path.join(dir, 'idp.env'),
+    `${envFile}.tmp`,
     `ISSUER=${issuer}\nCLIENT_ID=${client.client_id}\nCLIENT_SECRET_FILE=${secretFile}\n`,
   );
+  renameSync(`${envFile}.tmp`, envFile);
   console.error(`idp: hydra at ${issuer}, login pages at ${self}`);
 });
