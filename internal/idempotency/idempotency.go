@@ -85,18 +85,25 @@ type Response struct {
 }
 
 // Run executes fn in a transaction and returns its response. With a key,
-// a stored response is replayed without calling fn, and a new response is
-// stored (redacted) in fn's transaction. An error from fn rolls everything
-// back and stores nothing, so the caller may retry with the same key.
+// a stored response is replayed without fn's work taking effect, and a new
+// response is stored (redacted) in fn's transaction. An error from fn rolls
+// everything back and stores nothing, so the caller may retry with the same
+// key.
+//
+// The key is read in front of fn's first statement, in the same round
+// trip (Store.Ahead): a request costs no round trip of its own for the
+// check. When the key is there, the transaction stops at that first
+// statement and the stored response is replayed; when fn fails before it
+// sent anything (a body it refuses), the key is read on its own, so a
+// retry is replayed whatever fn would say now.
 //
 // Requests with the same key are settled by the key's row, not a lock
-// taken up front: each reads the key, and one that finds none runs fn and
-// inserts its response with the COMMIT (Store.Later); the insert waits for
-// any concurrent request with the key to end. When that one committed
-// first, the insert is a unique violation, this transaction rolls back,
-// fn's work with it, and the stored response is replayed. So a retried
-// request never applies twice, and the common case costs a read and an
-// insert that rides on the COMMIT.
+// taken up front: one that finds no key runs fn and inserts its response
+// with the COMMIT (Store.Later); the insert waits for any concurrent
+// request with the key to end. When that one committed first, the insert
+// is a unique violation, this transaction rolls back, fn's work with it,
+// and the stored response is replayed. So a retried request never applies
+// twice, and the common case costs an insert that rides on the COMMIT.
 //
 // fn must do all its work through tx and nothing outside it (a racing
 // duplicate may run fn and be rolled back). A call through another store,
@@ -108,17 +115,31 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 	}
 	var resp Response
 	hash := req.hash()
+	key := db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key}
+	// Set by the queued read, which InTx has waited for when it returns.
+	var prev db.IdempotencyKey
+	var found, checked bool
 	err := st.InTx(ctx, func(tx *store.Store) error {
 		if req.Key == "" {
 			status, body, err := fn(tx)
 			resp = Response{Status: status, Body: body}
 			return err
 		}
-		if prev, err := tx.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key}); err == nil {
-			resp, err = replay(req, hash, prev)
+		err := tx.Ahead(ctx, func(q *db.Queries) error {
+			p, err := q.GetIdempotencyKey(ctx, key)
+			switch {
+			case err == nil:
+				prev, found, checked = p, true, true
+				return errAnswered
+			case store.IsNoRows(err):
+				checked = true
+				return nil
+			default:
+				return fmt.Errorf("read idempotency key: %w", err)
+			}
+		})
+		if err != nil {
 			return err
-		} else if !store.IsNoRows(err) {
-			return fmt.Errorf("read idempotency key: %w", err)
 		}
 		status, body, err := fn(tx)
 		if err != nil {
@@ -132,21 +153,30 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 			Status: int32(status), ResponseBody: Redact(body),
 		})
 	})
-	if store.IsUniqueViolation(err, "idempotency_keys_pkey") {
-		err = errLostRace
-	}
-	if errors.Is(err, errLostRace) {
-		prev, err := st.GetIdempotencyKey(ctx, db.GetIdempotencyKeyParams{UserID: req.UserID, Key: req.Key})
-		if err != nil {
-			return Response{}, fmt.Errorf("read idempotency key after a concurrent request: %w", err)
-		}
+	switch {
+	case found:
+		// fn stopped at its first statement, whatever error it made of
+		// that.
 		return replay(req, hash, prev)
+	case err == nil || req.Key == "":
+		return resp, err
+	case store.IsUniqueViolation(err, "idempotency_keys_pkey") || !checked:
+		// A request with the key committed first, or fn failed before
+		// the key was read: what is stored, if anything, is the answer.
+		p, rerr := st.GetIdempotencyKey(ctx, key)
+		if store.IsNoRows(rerr) && !store.IsUniqueViolation(err, "") {
+			return Response{}, err
+		}
+		if rerr != nil {
+			return Response{}, fmt.Errorf("read idempotency key after a concurrent request: %w", rerr)
+		}
+		return replay(req, hash, p)
 	}
-	return resp, err
+	return Response{}, err
 }
 
-// errLostRace rolls back a request whose key another request stored first.
-var errLostRace = errors.New("idempotency: a concurrent request with the same key committed first")
+// errAnswered stops a transaction whose key has a stored response.
+var errAnswered = errors.New("idempotency: the key has a stored response")
 
 // replay answers req from the stored prev, or refuses a different request
 // under the same key.

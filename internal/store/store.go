@@ -150,6 +150,48 @@ func (s *Store) Later() *db.Queries {
 	return db.New(later{s.tx})
 }
 
+// Ahead queues fn's one statement, a read, to go in front of the
+// transaction's next statement, as Later does a write, so it costs no
+// round trip of its own; fn runs as a Together function does and sees the
+// result when that statement goes. An error from fn stops the transaction
+// there: the statement sent with the read, and everything after, fails
+// with fn's error as it is, and nothing commits. So a check whose answer
+// is almost always "go on" (has this request been answered before?) rides
+// on the work it guards, and the rare "stop" still comes before any of
+// that work is looked at. A transaction that ends without sending anything
+// after it sends the read on its own before COMMIT; one that rolls back
+// first never sends it, and fn is told so with an error.
+//
+// Outside a transaction fn runs now.
+func (s *Store) Ahead(ctx context.Context, fn func(q *db.Queries) error) error {
+	if s.tx == nil {
+		return fn(s.Queries)
+	}
+	sl := newSlot()
+	fnErr := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("store: queued read panicked: %v", p)
+			}
+			if sl.rows != nil {
+				sl.rows.Close() // a fn that left its rows open
+				sl.closed()
+			}
+			sl.given()
+			fnErr <- err
+		}()
+		err = fn(db.New(gather{sl}))
+	}()
+	<-sl.ready
+	if sl.sql == "" { // fn returned without a statement
+		return <-fnErr
+	}
+	s.tx.pending = append(s.tx.pending, statement{sql: sl.sql, args: sl.args, ahead: &aheadRead{slot: sl, fnErr: fnErr}})
+	return nil
+}
+
 // IsNoRows reports whether err means the query matched no row.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

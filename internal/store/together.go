@@ -157,7 +157,7 @@ func together(ctx context.Context, send sender, fns []func(q *db.Queries) error)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, fn := range fns {
-		sl := &slot{ready: make(chan struct{}), done: make(chan struct{}), read: make(chan struct{})}
+		sl := newSlot()
 		slots[i] = sl
 		wg.Go(func() {
 			defer sl.given()
@@ -218,20 +218,31 @@ func pipeline(ctx context.Context, send sender, sent []*slot) {
 	// pgx answers every result after a failed one (or a lost connection)
 	// with an error, so each slot is read and none waits for ever.
 	for _, sl := range sent {
-		switch {
-		case sl.kind == slotQuery:
-			sl.rows, sl.err = br.Query()
-			close(sl.done)
-			if sl.err == nil {
-				<-sl.read
-			}
-			continue
-		case sl.kind == slotRow && sl.dest != nil:
-			sl.err = br.QueryRow().Scan(sl.dest...)
-		default:
-			sl.tag, sl.err = br.Exec()
-		}
-		close(sl.done)
+		deliver(br, sl)
 	}
 	_ = br.Close() // any error is a slot's already
+}
+
+// deliver reads the batch's next result into sl and hands it to sl's fn;
+// for a Query, it returns once the fn has closed the rows.
+func deliver(br pgx.BatchResults, sl *slot) {
+	switch {
+	case sl.kind == slotQuery:
+		sl.rows, sl.err = br.Query()
+		close(sl.done)
+		if sl.err == nil {
+			<-sl.read
+		}
+		return
+	case sl.kind == slotRow && sl.dest != nil:
+		sl.err = br.QueryRow().Scan(sl.dest...)
+	default:
+		sl.tag, sl.err = br.Exec()
+	}
+	close(sl.done)
+}
+
+// newSlot is an empty slot.
+func newSlot() *slot {
+	return &slot{ready: make(chan struct{}), done: make(chan struct{}), read: make(chan struct{})}
 }

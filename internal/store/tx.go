@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,9 +14,11 @@ import (
 // trips than pgx.Tx: BEGIN is not sent on its own but in front of the
 // transaction's first statement, and statements queued with Later (writes
 // whose result nobody reads: audit rows, events) go in front of the next
-// statement or the COMMIT. Everything still runs in the order it was
-// written, on one connection, in one transaction; a queued statement that
-// fails makes the next statement (or the commit) fail with its error.
+// statement or the COMMIT. A read queued with Ahead goes the same way,
+// and its function, given the result, can stop the transaction there.
+// Everything still runs in the order it was written, on one connection, in
+// one transaction; a queued statement that fails makes the next statement
+// (or the commit) fail with its error.
 //
 // Whether BEGIN has gone out is the connection's own transaction status,
 // not a flag kept beside it.
@@ -24,7 +27,7 @@ import (
 // own statement as one pipeline.
 type txConn struct {
 	conn    *pgx.Conn
-	pending []statement // Later statements not sent yet
+	pending []statement // Later and Ahead statements not sent yet
 	failed  error       // a queued statement failed: the transaction is lost
 	trips   int         // round trips so far, for tests
 }
@@ -33,6 +36,41 @@ type txConn struct {
 type statement struct {
 	sql  string
 	args []any
+	// ahead is set on a read queued with Store.Ahead.
+	ahead *aheadRead
+}
+
+// aheadRead is a queued read: its result goes to slot, and its function's
+// error, once it has looked at the result, comes back on fnErr.
+type aheadRead struct {
+	slot  *slot
+	fnErr chan error
+}
+
+// errDropped is what a queued read's function is told when its statement
+// is never sent: the transaction ended (or failed) first.
+var errDropped = errors.New("store: the transaction ended before a queued read was sent")
+
+// drop tells the functions of stmts' queued reads that they will never get
+// a result, and waits for them to return.
+func drop(stmts []statement) {
+	for _, st := range stmts {
+		if st.ahead != nil {
+			st.ahead.slot.err = errDropped
+			close(st.ahead.slot.done)
+			<-st.ahead.fnErr
+		}
+	}
+}
+
+// hasAhead reports whether a queued read waits to be sent.
+func (t *txConn) hasAhead() bool {
+	for _, st := range t.pending {
+		if st.ahead != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // batch is stmts as a pgx pipeline.
@@ -97,11 +135,16 @@ func (t *txConn) send(ctx context.Context, stmts ...statement) (pgx.BatchResults
 	t.trips++
 	br := t.conn.SendBatch(ctx, batch(append(head, stmts...)))
 	for i, st := range head {
-		if _, err := br.Exec(); err != nil {
+		var err error
+		if st.ahead != nil {
+			deliver(br, st.ahead.slot)
+			err = <-st.ahead.fnErr // the read's own verdict, as it is
+		} else if _, err = br.Exec(); err != nil && (!begin || i > 0) {
+			err = &DeferredError{SQL: st.sql, Err: err} // a queued statement's, not BEGIN's
+		}
+		if err != nil {
 			_ = br.Close()
-			if !begin || i > 0 { // a queued statement's, not BEGIN's
-				err = &DeferredError{SQL: st.sql, Err: err}
-			}
+			drop(head[i+1:])
 			t.failed = err
 			return nil, err
 		}
@@ -169,6 +212,18 @@ func (t *txConn) commit(ctx context.Context) error {
 	if t.failed == nil && len(t.pending) == 0 && !t.begun() {
 		return nil
 	}
+	if t.hasAhead() {
+		// A queued read may stop the transaction, so it must be heard
+		// before COMMIT is sent: one round trip of its own, only for a
+		// transaction that sent nothing after queueing it.
+		br, err := t.send(ctx)
+		if err != nil {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+	}
 	br, err := t.send(ctx, statement{sql: "commit"})
 	if err != nil {
 		return err
@@ -189,6 +244,7 @@ func (t *txConn) commit(ctx context.Context) error {
 // rollback ends a transaction that sent anything; queued statements are
 // dropped.
 func (t *txConn) rollback(ctx context.Context) error {
+	drop(t.pending)
 	t.pending = nil
 	if !t.begun() {
 		return nil // never begun, or already ended by a COMMIT that rolled back

@@ -301,3 +301,133 @@ func TestTogetherFailureStopsTheRest(t *testing.T) {
 		t.Errorf("two statements in one function: %v", err)
 	}
 }
+
+// TestAheadReadRidesOnTheNextStatement: a read queued with Ahead goes with
+// BEGIN and the next statement in one round trip, and its function sees
+// the database as it was before that statement.
+func TestAheadReadRidesOnTheNextStatement(t *testing.T) {
+	ctx := context.Background()
+	st := dbtest.New(t)
+	var before int64 = -1
+	var made db.User
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.Ahead(ctx, func(q *db.Queries) (err error) {
+			before, err = q.CountUsers(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if n := store.RoundTrips(tx); n != 0 {
+			t.Errorf("queuing a read took %d round trips", n)
+		}
+		var err error
+		made, err = tx.CreateUser(ctx, db.CreateUserParams{Username: "ada", Email: "ada@example.com", Role: "user", PasswordHash: "x"})
+		if n := store.RoundTrips(tx); n != 1 {
+			t.Errorf("BEGIN, the queued read and a statement took %d round trips, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != 0 || made.ID == uuid.Nil {
+		t.Errorf("the queued read counted %d users before the create (want 0); created %v", before, made.ID)
+	}
+}
+
+// TestAheadReadStopsTheTransaction: a queued read whose function says stop
+// fails the statement sent with it, with that very error, and the rest of
+// the transaction; nothing commits, whether the read went with a statement,
+// with a Together pipeline, or (the transaction sending nothing else) on
+// its own before the COMMIT.
+func TestAheadReadStopsTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	stop := errors.New("answered before")
+	ahead := func(tx *store.Store) {
+		if err := tx.Ahead(ctx, func(q *db.Queries) error {
+			if _, err := q.CountUsers(ctx); err != nil {
+				return err
+			}
+			return stop
+		}); err != nil {
+			t.Fatalf("queuing: %v", err)
+		}
+	}
+	cases := map[string]func(tx *store.Store) error{
+		"statement": func(tx *store.Store) error {
+			ahead(tx)
+			_, err := txQuery(ctx, tx, `INSERT INTO tx_probe VALUES ('a') RETURNING k`)
+			if !errors.Is(err, stop) {
+				t.Errorf("the statement sent with the read returned %v", err)
+			}
+			_, err = txQuery(ctx, tx, `SELECT k FROM tx_probe`)
+			if !errors.Is(err, stop) {
+				t.Errorf("a statement after it returned %v", err)
+			}
+			return nil // even a caller that drops the error commits nothing
+		},
+		"together": func(tx *store.Store) error {
+			ahead(tx)
+			var errs [2]error
+			err := tx.Together(ctx,
+				func(q *db.Queries) error { _, errs[0] = q.CountUsers(ctx); return errs[0] },
+				func(q *db.Queries) error { _, errs[1] = q.CountUsers(ctx); return errs[1] })
+			if !errors.Is(err, stop) || !errors.Is(errs[0], stop) || !errors.Is(errs[1], stop) {
+				t.Errorf("Together returned %v, its statements %v", err, errs)
+			}
+			return nil
+		},
+		"commit": func(tx *store.Store) error {
+			if _, err := store.LaterExec(tx, ctx, `INSERT INTO tx_probe VALUES ('b')`); err != nil {
+				return err
+			}
+			ahead(tx)
+			return nil
+		},
+	}
+	for name, fn := range cases {
+		err := st.InTx(ctx, fn)
+		if !errors.Is(err, stop) {
+			t.Errorf("%s: InTx returned %v, want the read's error", name, err)
+		}
+		if n := probeKeys(t, st); n != 0 {
+			t.Fatalf("%s: %d rows committed", name, n)
+		}
+	}
+}
+
+// TestAheadReadDropped: a transaction that rolls back before its queued
+// read went out tells the read's function so, leaves no goroutine waiting,
+// and the connection goes back to the pool usable. Outside a transaction
+// the read runs at once.
+func TestAheadReadDropped(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	refuse := errors.New("refused before any statement")
+	var readErr error
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.Ahead(ctx, func(q *db.Queries) (err error) {
+			_, readErr = q.CountUsers(ctx)
+			return readErr
+		}); err != nil {
+			return err
+		}
+		return refuse
+	})
+	if !errors.Is(err, refuse) || readErr == nil {
+		t.Errorf("InTx returned %v; the dropped read was told %v", err, readErr)
+	}
+	var n int64 = -1
+	if err := st.Ahead(ctx, func(q *db.Queries) (err error) { n, err = q.CountUsers(ctx); return err }); err != nil || n != 0 {
+		t.Errorf("outside a transaction: %d users, %v", n, err)
+	}
+	for range 8 {
+		if err := st.InTx(ctx, func(tx *store.Store) error {
+			_, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
