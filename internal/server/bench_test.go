@@ -162,6 +162,7 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	b.SetParallelism(4)
 	b.ResetTimer()
 	redisTrips.n.Store(0)
+	nats0 := env.App.NATS.Stats()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var local []time.Duration
@@ -193,6 +194,10 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	reportLatency(b, lat, elapsed, "creates/s")
 	b.ReportMetric(float64(redisTrips.n.Load())/float64(b.N), "redis_trips/create")
 	b.ReportMetric((counter(b, env, "gpuaas_allocation_placement_misses_total")-misses0)/float64(b.N), "placement_misses/create")
+	// Messages the server sent to and got from NATS (publishes, acks, pull
+	// requests, deliveries), whether or not the lifecycle caught up.
+	nats1 := env.App.NATS.Stats()
+	b.ReportMetric(float64(nats1.OutMsgs-nats0.OutMsgs+nats1.InMsgs-nats0.InMsgs)/float64(b.N), "nats_msgs/create")
 }
 
 // counter is the value of an unlabelled counter on the app's registry.
