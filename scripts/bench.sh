@@ -68,7 +68,7 @@ for b in BenchmarkAPIMe BenchmarkAPIListSKUs; do
   row "GET ${b#BenchmarkAPI}" "$rps" "$(metric $b p50_ms)" "$(metric $b p99_ms)" "$(ratio "$rps" "$pg_s")" - "$(ratio "$rps" "$base")"
 done
 row "POST /api/v1/allocations" "$creates" "$(metric BenchmarkAllocationCreates p50_ms)" "$(metric BenchmarkAllocationCreates p99_ms)" - "$create_ratio" -
-echo "  (per create, counted, not timed: $(metric BenchmarkAllocationCreates redis_trips/create) Redis round trips, $(metric BenchmarkAllocationCreates placement_misses/create) placement tries that found a node short)"
+echo "  (per create, counted, not timed: $(metric BenchmarkAllocationCreates redis_trips/create) Redis round trips, $(metric BenchmarkAllocationCreates placement_misses/create) placement tries that found a node short, $(metric BenchmarkAllocationCreates nats_msgs/create) NATS messages)"
 echo "  (÷pgbench-N for creates: median of the per-pair ratios $(printf '%s ' "${pairs[@]}")- each create run against the pgbench -N run just before it)"
 echo
 echo "At half the create maximum ($half/s offered, sim delay 0):"
