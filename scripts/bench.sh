@@ -40,8 +40,9 @@ for _ in $(seq "$RUNS"); do
   cat "$out.run" >&2
   cat "$out.run" >>"$out"
   c=$(pick creates/s <"$out.run")
-  wr+=("$n"); pairs+=("$(ratio "$c" "$n")")
-  echo "pair: pgbench -N $n tps, creates $c/s, ratio $(ratio "$c" "$n")" >&2
+  r=$(ratio "$c" "$n")
+  wr+=("$n"); pairs+=("$r")
+  echo "pair: pgbench -N $n tps, creates $c/s, ratio $r" >&2
 done
 pg_n=$(printf "%s\n" "${wr[@]}" | median | xargs printf "%.0f")
 create_ratio=$(printf "%s\n" "${pairs[@]}" | median | xargs printf "%.2f")

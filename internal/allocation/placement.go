@@ -46,6 +46,7 @@ const candidateTTL = 2 * time.Second
 // cache; when every cached node is short, the fleet is read again before
 // the create is refused, so the cache never turns a free GPU into
 // insufficient_capacity.
+//
 // The cache counts down what this replica places and drops a node it has
 // filled, so best fit's packing does not cost each full node a wasted try.
 func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.PlaceAllocationParams) (db.Allocation, error) {

@@ -127,16 +127,15 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 		}
 		err := tx.Ahead(ctx, func(q *db.Queries) error {
 			p, err := q.GetIdempotencyKey(ctx, key)
-			switch {
-			case err == nil:
-				prev, found, checked = p, true, true
-				return errAnswered
-			case store.IsNoRows(err):
-				checked = true
-				return nil
-			default:
+			if err != nil && !store.IsNoRows(err) {
 				return fmt.Errorf("read idempotency key: %w", err)
 			}
+			checked = true
+			if err != nil {
+				return nil // a new key: go on
+			}
+			prev, found = p, true
+			return errAnswered
 		})
 		if err != nil {
 			return err
@@ -153,6 +152,7 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 			Status: int32(status), ResponseBody: Redact(body),
 		})
 	})
+	lostRace := store.IsUniqueViolation(err, "idempotency_keys_pkey")
 	switch {
 	case found:
 		// fn stopped at its first statement, whatever error it made of
@@ -160,19 +160,20 @@ func Run(ctx context.Context, st *store.Store, req Request, fn func(tx *store.St
 		return replay(req, hash, prev)
 	case err == nil || req.Key == "":
 		return resp, err
-	case store.IsUniqueViolation(err, "idempotency_keys_pkey") || !checked:
-		// A request with the key committed first, or fn failed before
-		// the key was read: what is stored, if anything, is the answer.
-		p, rerr := st.GetIdempotencyKey(ctx, key)
-		if store.IsNoRows(rerr) && !store.IsUniqueViolation(err, "") {
-			return Response{}, err
-		}
-		if rerr != nil {
-			return Response{}, fmt.Errorf("read idempotency key after a concurrent request: %w", rerr)
-		}
-		return replay(req, hash, p)
+	case checked && !lostRace:
+		return Response{}, err // fn's own failure: nothing was stored
 	}
-	return Response{}, err
+	// A request with the key committed first, or fn failed before the key
+	// was read: what is stored, if anything, is the answer.
+	p, rerr := st.GetIdempotencyKey(ctx, key)
+	switch {
+	case rerr == nil:
+		return replay(req, hash, p)
+	case store.IsNoRows(rerr) && !lostRace:
+		return Response{}, err
+	default:
+		return Response{}, fmt.Errorf("read idempotency key after a concurrent request: %w", rerr)
+	}
 }
 
 // errAnswered stops a transaction whose key has a stored response.

@@ -155,7 +155,8 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	var lat []time.Duration
 	var mu sync.Mutex
 	// Counts that do not depend on the machine's speed, beside the timings:
-	// Redis round trips and placement tries that found a node short.
+	// Redis round trips, placement tries that found a node short, and NATS
+	// messages.
 	redisTrips := &tripCounter{}
 	env.App.Redis.AddHook(redisTrips)
 	misses0 := counter(b, env, "gpuaas_allocation_placement_misses_total")
@@ -194,8 +195,8 @@ func BenchmarkAllocationCreates(b *testing.B) {
 	reportLatency(b, lat, elapsed, "creates/s")
 	b.ReportMetric(float64(redisTrips.n.Load())/float64(b.N), "redis_trips/create")
 	b.ReportMetric((counter(b, env, "gpuaas_allocation_placement_misses_total")-misses0)/float64(b.N), "placement_misses/create")
-	// Messages the server sent to and got from NATS (publishes, acks, pull
-	// requests, deliveries), whether or not the lifecycle caught up.
+	// NATS: what the server sent and got (publishes, acks, pull requests,
+	// deliveries), however far the lifecycle caught up.
 	nats1 := env.App.NATS.Stats()
 	b.ReportMetric(float64(nats1.OutMsgs-nats0.OutMsgs+nats1.InMsgs-nats0.InMsgs)/float64(b.N), "nats_msgs/create")
 }

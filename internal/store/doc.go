@@ -9,6 +9,8 @@
 // outbox events, idempotency keys) travel with the next statement or the
 // COMMIT, in order, on the same connection; Store.Together sends several
 // independent statements (a create's first reads and locks) as one
-// pipeline. The uuid codec registered on
-// every connection keeps google/uuid values binary on the wire.
+// pipeline; Store.Ahead queues a read (the Idempotency-Key check) in front
+// of the next statement, and its verdict can stop the transaction there.
+// The uuid codec registered on every connection keeps google/uuid values
+// binary on the wire.
 package store

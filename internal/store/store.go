@@ -168,27 +168,12 @@ func (s *Store) Ahead(ctx context.Context, fn func(q *db.Queries) error) error {
 		return fn(s.Queries)
 	}
 	sl := newSlot()
-	fnErr := make(chan error, 1)
-	go func() {
-		var err error
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("store: queued read panicked: %v", p)
-			}
-			if sl.rows != nil {
-				sl.rows.Close() // a fn that left its rows open
-				sl.closed()
-			}
-			sl.given()
-			fnErr <- err
-		}()
-		err = fn(db.New(gather{sl}))
-	}()
+	out := start(sl, fn)
 	<-sl.ready
 	if sl.sql == "" { // fn returned without a statement
-		return <-fnErr
+		return (<-out).asError()
 	}
-	s.tx.pending = append(s.tx.pending, statement{sql: sl.sql, args: sl.args, ahead: &aheadRead{slot: sl, fnErr: fnErr}})
+	s.tx.pending = append(s.tx.pending, statement{sql: sl.sql, args: sl.args, ahead: &aheadRead{slot: sl, out: out}})
 	return nil
 }
 

@@ -152,30 +152,10 @@ func (r gatherRow) Scan(dest ...any) error {
 // together runs fns' statements through send as one pipeline.
 func together(ctx context.Context, send sender, fns []func(q *db.Queries) error) error {
 	slots := make([]*slot, len(fns))
-	errs := make([]error, len(fns))
-	var panicked any
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	outs := make([]<-chan outcome, len(fns))
 	for i, fn := range fns {
-		sl := newSlot()
-		slots[i] = sl
-		wg.Go(func() {
-			defer sl.given()
-			defer func() {
-				if sl.rows != nil {
-					sl.rows.Close() // a fn that left its rows open
-					sl.closed()
-				}
-			}()
-			defer func() {
-				if p := recover(); p != nil {
-					mu.Lock()
-					panicked = p
-					mu.Unlock()
-				}
-			}()
-			errs[i] = fn(db.New(gather{sl}))
-		})
+		slots[i] = newSlot()
+		outs[i] = start(slots[i], fn)
 	}
 	var sent []*slot
 	for _, sl := range slots {
@@ -185,16 +165,51 @@ func together(ctx context.Context, send sender, fns []func(q *db.Queries) error)
 		}
 	}
 	pipeline(ctx, send, sent)
-	wg.Wait()
+	var first error
+	var panicked any
+	for _, out := range outs {
+		o := <-out
+		if o.panicked != nil {
+			panicked = o.panicked
+		}
+		if first == nil {
+			first = o.err
+		}
+	}
 	if panicked != nil {
 		panic(panicked) // on the caller's goroutine, where InTx rolls back
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return first
+}
+
+// outcome is how a slot's fn ended: its error, or what it panicked with.
+type outcome struct {
+	err      error
+	panicked any
+}
+
+// start runs fn on its own goroutine with sl as its queries, and returns
+// where its outcome arrives once it has returned. Its statement, if any,
+// is in sl once sl.ready is closed; a fn that panics or leaves a Query's
+// rows open still lets the sender go on.
+func start(sl *slot, fn func(q *db.Queries) error) <-chan outcome {
+	out := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		defer func() {
+			if p := recover(); p != nil {
+				o.panicked = p
+			}
+			if sl.rows != nil {
+				sl.rows.Close() // a fn that left its rows open
+				sl.closed()
+			}
+			sl.given()
+			out <- o
+		}()
+		o.err = fn(db.New(gather{sl}))
+	}()
+	return out
 }
 
 // pipeline sends sent's statements, one round trip, and hands each slot

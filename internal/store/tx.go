@@ -41,10 +41,19 @@ type statement struct {
 }
 
 // aheadRead is a queued read: its result goes to slot, and its function's
-// error, once it has looked at the result, comes back on fnErr.
+// outcome, once it has looked at the result, comes back on out.
 type aheadRead struct {
-	slot  *slot
-	fnErr chan error
+	slot *slot
+	out  <-chan outcome
+}
+
+// asError is o as the error of a queued read: a read that panicked, in
+// the middle of a pipeline, fails the transaction instead of the process.
+func (o outcome) asError() error {
+	if o.panicked != nil {
+		return fmt.Errorf("store: queued read panicked: %v", o.panicked)
+	}
+	return o.err
 }
 
 // errDropped is what a queued read's function is told when its statement
@@ -58,7 +67,7 @@ func drop(stmts []statement) {
 		if st.ahead != nil {
 			st.ahead.slot.err = errDropped
 			close(st.ahead.slot.done)
-			<-st.ahead.fnErr
+			<-st.ahead.out
 		}
 	}
 }
@@ -138,7 +147,7 @@ func (t *txConn) send(ctx context.Context, stmts ...statement) (pgx.BatchResults
 		var err error
 		if st.ahead != nil {
 			deliver(br, st.ahead.slot)
-			err = <-st.ahead.fnErr // the read's own verdict, as it is
+			err = (<-st.ahead.out).asError() // the read's own verdict, as it is
 		} else if _, err = br.Exec(); err != nil && (!begin || i > 0) {
 			err = &DeferredError{SQL: st.sql, Err: err} // a queued statement's, not BEGIN's
 		}

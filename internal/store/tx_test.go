@@ -104,15 +104,7 @@ func TestLaterFailureRollsBack(t *testing.T) {
 	if n := probeKeys(t, st); n != 0 {
 		t.Fatalf("%d rows committed", n)
 	}
-	// The pool's connections are all usable afterwards.
-	for range 8 {
-		if err := st.InTx(ctx, func(tx *store.Store) error {
-			_, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	poolUsable(t, st)
 }
 
 // TestInTxRollsBackOnErrorAndPanic: what ran before fn failed or panicked
@@ -308,13 +300,10 @@ func TestTogetherFailureStopsTheRest(t *testing.T) {
 func TestAheadReadRidesOnTheNextStatement(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.New(t)
-	var before int64 = -1
+	before := countAhead{n: -1}
 	var made db.User
 	err := st.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.Ahead(ctx, func(q *db.Queries) (err error) {
-			before, err = q.CountUsers(ctx)
-			return err
-		}); err != nil {
+		if err := before.queue(ctx, tx); err != nil {
 			return err
 		}
 		if n := store.RoundTrips(tx); n != 0 {
@@ -330,8 +319,8 @@ func TestAheadReadRidesOnTheNextStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before != 0 || made.ID == uuid.Nil {
-		t.Errorf("the queued read counted %d users before the create (want 0); created %v", before, made.ID)
+	if before.n != 0 || made.ID == uuid.Nil {
+		t.Errorf("the queued read counted %d users before the create (want 0); created %v", before.n, made.ID)
 	}
 }
 
@@ -405,23 +394,83 @@ func TestAheadReadDropped(t *testing.T) {
 	ctx := context.Background()
 	st := txTable(t)
 	refuse := errors.New("refused before any statement")
-	var readErr error
+	var dropped countAhead
 	err := st.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.Ahead(ctx, func(q *db.Queries) (err error) {
-			_, readErr = q.CountUsers(ctx)
-			return readErr
-		}); err != nil {
+		if err := dropped.queue(ctx, tx); err != nil {
 			return err
 		}
 		return refuse
 	})
-	if !errors.Is(err, refuse) || readErr == nil {
-		t.Errorf("InTx returned %v; the dropped read was told %v", err, readErr)
+	if !errors.Is(err, refuse) || dropped.err == nil {
+		t.Errorf("InTx returned %v; the dropped read was told %v", err, dropped.err)
 	}
-	var n int64 = -1
-	if err := st.Ahead(ctx, func(q *db.Queries) (err error) { n, err = q.CountUsers(ctx); return err }); err != nil || n != 0 {
-		t.Errorf("outside a transaction: %d users, %v", n, err)
+	now := countAhead{n: -1}
+	if err := now.queue(ctx, st); err != nil || now.n != 0 {
+		t.Errorf("outside a transaction: %d users, %v", now.n, err)
 	}
+	poolUsable(t, st)
+}
+
+// TestPanickingReads: a queued read that panics when its result comes, in
+// the middle of a pipeline, fails the transaction with an error that says
+// so; a Together function that panics panics on the caller's goroutine.
+// Neither commits anything, nor leaves a connection unusable.
+func TestPanickingReads(t *testing.T) {
+	ctx := context.Background()
+	st := txTable(t)
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.Ahead(ctx, func(q *db.Queries) error {
+			_, _ = q.CountUsers(ctx)
+			panic("read went wrong")
+		}); err != nil {
+			return err
+		}
+		_, err := txQuery(ctx, tx, `INSERT INTO tx_probe VALUES ('a') RETURNING k`)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "queued read panicked: read went wrong") {
+		t.Errorf("a panicking queued read: %v", err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "together went wrong" {
+				t.Errorf("Together's caller recovered %v", p)
+			}
+		}()
+		_ = st.InTx(ctx, func(tx *store.Store) error {
+			if _, err := txQuery(ctx, tx, `INSERT INTO tx_probe VALUES ('b') RETURNING k`); err != nil {
+				return err
+			}
+			return tx.Together(ctx,
+				func(q *db.Queries) error { _, err := q.CountUsers(ctx); return err },
+				func(q *db.Queries) error { _, _ = q.CountUsers(ctx); panic("together went wrong") })
+		})
+	}()
+	if n := probeKeys(t, st); n != 0 {
+		t.Fatalf("%d rows committed", n)
+	}
+	poolUsable(t, st)
+}
+
+// countAhead is a count of users queued with Ahead: what it counted and
+// what its read was told.
+type countAhead struct {
+	n   int64
+	err error
+}
+
+func (c *countAhead) queue(ctx context.Context, s *store.Store) error {
+	return s.Ahead(ctx, func(q *db.Queries) error {
+		c.n, c.err = q.CountUsers(ctx)
+		return c.err
+	})
+}
+
+// poolUsable checks that every connection of st's pool still runs a
+// transaction, after tests that left some in a failed one.
+func poolUsable(t *testing.T, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
 	for range 8 {
 		if err := st.InTx(ctx, func(tx *store.Store) error {
 			_, err := txQuery(ctx, tx, `SELECT k FROM tx_probe`)
