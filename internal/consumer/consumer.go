@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,7 +77,6 @@ type runner struct {
 	naming events.Naming
 	h      Handler
 	m      *metrics
-	want   map[string]bool // non-nil when the server could not filter for us
 }
 
 // Run consumes events of cfg.Types from n's stream until ctx ends, then
@@ -89,24 +89,46 @@ func Run(ctx context.Context, js jetstream.JetStream, st *store.Store, n events.
 		return fmt.Errorf("configure consumer: %w", err)
 	}
 	r := &runner{cfg: cfg, st: st, naming: n, h: h, m: newMetrics(reg)}
-	cons, err := r.ensure(ctx, js)
+	durables, err := r.ensure(ctx, js)
 	if err != nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(cfg.Concurrency))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", cfg.Name, err)
+	// One pull loop per durable; handlers share the concurrency limit and
+	// run on ctx, so a loop that fails stops its siblings' pulls but not
+	// the handlers already running.
+	pulls, stop := context.WithCancel(ctx)
+	defer stop()
+	sem := make(chan struct{}, cfg.Concurrency)
+	var handlers sync.WaitGroup
+	defer handlers.Wait()
+	errs := make(chan error, len(durables))
+	for _, d := range durables {
+		go func() { errs <- r.pull(ctx, pulls, d, sem, &handlers) }()
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	var first error
+	for range durables {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			stop()
+		}
+	}
+	return first
+}
+
+// pull hands one durable's messages to handlers until pulls ends (nil) or
+// the durable is gone (an error).
+func (r *runner) pull(ctx, pulls context.Context, cons jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup) error {
+	name := cons.CachedInfo().Name
+	it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.Concurrency))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	stop := context.AfterFunc(pulls, it.Stop)
 	defer stop()
 	defer it.Stop()
-
-	sem := make(chan struct{}, cfg.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for {
 		msg, err := it.Next()
-		if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		if pulls.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			if msg != nil {
 				_ = msg.Nak() // fetched but never started: hand it on now
 			}
@@ -114,60 +136,156 @@ func Run(ctx context.Context, js jetstream.JetStream, st *store.Store, n events.
 		}
 		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
 			errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("consume %s: %w", cfg.Name, err)
+			return fmt.Errorf("consume %s: %w", name, err)
 		}
 		if err != nil {
-			cfg.Logger.Warn("consumer: next message", "consumer", cfg.Name, "err", err)
+			r.cfg.Logger.Warn("consumer: next message", "consumer", name, "err", err)
 			continue // missed heartbeats and the like: the iterator recovers
 		}
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
+		case <-pulls.Done():
 			_ = msg.Nak()
 			return nil
 		}
-		wg.Go(func() {
+		handlers.Go(func() {
 			defer func() { <-sem }()
 			r.handle(ctx, msg)
 		})
 	}
 }
 
-// ensure creates or updates the durable consumer. Backoff is applied with
-// NakWithDelay, not the consumer's server-side BackOff, because the server
-// turns BackOff[0] into the ack wait: a handler slower than the first
-// backoff would be redelivered while still running. MaxDeliver has one
-// spare delivery so that an event whose last delivery was lost to a crash
-// is tried once more and dead-lettered, not silently dropped.
-func (r *runner) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+// ensure creates or updates the consumer's durables and returns them: one
+// that filters every type where the server can (NATS 2.10 and later), and
+// one per type where it cannot, so no durable is sent events it only
+// skips (each of those costs a delivery and an ack).
+//
+// Which form a consumer has is kept once chosen, since changing it means
+// new durables: per-type durables that exist stay in use on any server.
+// A new durable starts where its siblings have acknowledged up to, or
+// where the single durable that an earlier version used (which took every
+// event and skipped the rest here) had; that one is deleted once its
+// replacements exist. Starting there redelivers at most what was in
+// flight, which ApplyOnce absorbs.
+//
+// Backoff is applied with NakWithDelay, not the consumer's server-side
+// BackOff, because the server turns BackOff[0] into the ack wait: a
+// handler slower than the first backoff would be redelivered while still
+// running. MaxDeliver has one spare delivery so that an event whose last
+// delivery was lost to a crash is tried once more and dead-lettered, not
+// silently dropped.
+func (r *runner) ensure(ctx context.Context, js jetstream.JetStream) ([]jetstream.Consumer, error) {
+	stream := r.naming.Stream()
+	if len(r.cfg.Types) == 1 {
+		c, err := r.put(ctx, js, r.config(r.cfg.Name, r.cfg.Types...), 0)
+		return []jetstream.Consumer{c}, err
+	}
+	existing := map[string]jetstream.Consumer{}
+	for _, t := range r.cfg.Types {
+		c, err := js.Consumer(ctx, stream, r.typeDurable(t))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read consumer %s on %s: %w", r.typeDurable(t), stream, err)
+		}
+		existing[t] = c
+	}
+	if len(existing) == 0 {
+		c, err := js.CreateOrUpdateConsumer(ctx, stream, r.config(r.cfg.Name, r.cfg.Types...))
+		if err == nil {
+			return []jetstream.Consumer{c}, nil
+		}
+		if !errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
+			return nil, fmt.Errorf("create consumer %s on %s: %w", r.cfg.Name, stream, err)
+		}
+		r.cfg.Logger.Info("consumer: server cannot filter several subjects; one durable per event type", "consumer", r.cfg.Name)
+	}
+	// Where new durables start: after what the old single durable, or
+	// else the least advanced sibling, acknowledged.
+	var start uint64
+	old, err := js.Consumer(ctx, stream, r.cfg.Name)
+	switch {
+	case err == nil:
+		start = old.CachedInfo().AckFloor.Stream + 1
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		old = nil
+		for _, c := range existing {
+			if s := c.CachedInfo().AckFloor.Stream + 1; start == 0 || s < start {
+				start = s
+			}
+		}
+	default:
+		return nil, fmt.Errorf("read consumer %s on %s: %w", r.cfg.Name, stream, err)
+	}
+	durables := make([]jetstream.Consumer, 0, len(r.cfg.Types))
+	for _, t := range r.cfg.Types {
+		c, err := r.put(ctx, js, r.config(r.typeDurable(t), t), start)
+		if err != nil {
+			return nil, err
+		}
+		durables = append(durables, c)
+	}
+	if old != nil {
+		if err := js.DeleteConsumer(ctx, stream, r.cfg.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("delete consumer %s on %s, replaced by one per event type: %w", r.cfg.Name, stream, err)
+		}
+	}
+	return durables, nil
+}
+
+// config is a durable's configuration, filtering types.
+func (r *runner) config(durable string, types ...string) jetstream.ConsumerConfig {
 	cc := jetstream.ConsumerConfig{
-		Durable:       r.cfg.Name,
+		Durable:       durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
 		MaxDeliver:    r.cfg.MaxDeliver + 1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
-	for _, t := range r.cfg.Types {
+	for _, t := range types {
 		cc.FilterSubjects = append(cc.FilterSubjects, r.naming.Subject(t))
 	}
 	if len(cc.FilterSubjects) == 1 {
 		cc.FilterSubject, cc.FilterSubjects = cc.FilterSubjects[0], nil
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, r.naming.Stream(), cc)
-	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
-		// NATS before 2.10: take every event and skip unwanted ones here.
-		r.cfg.Logger.Info("consumer: server cannot filter several subjects; filtering here", "consumer", r.cfg.Name)
-		r.want = map[string]bool{}
-		for _, t := range r.cfg.Types {
-			r.want[t] = true
+	return cc
+}
+
+// put creates cc's durable, starting at stream sequence start (0: the
+// beginning), or updates it where it exists, keeping where it started
+// (the server refuses to change that).
+func (r *runner) put(ctx context.Context, js jetstream.JetStream, cc jetstream.ConsumerConfig, start uint64) (jetstream.Consumer, error) {
+	stream := r.naming.Stream()
+	c, err := js.Consumer(ctx, stream, cc.Durable)
+	if err == nil {
+		cur := c.CachedInfo().Config
+		cc.DeliverPolicy, cc.OptStartSeq = cur.DeliverPolicy, cur.OptStartSeq
+		if c, err = js.UpdateConsumer(ctx, stream, cc); err != nil {
+			return nil, fmt.Errorf("update consumer %s on %s: %w", cc.Durable, stream, err)
 		}
-		cc.FilterSubjects = nil
-		cons, err = js.CreateOrUpdateConsumer(ctx, r.naming.Stream(), cc)
+		return c, nil
 	}
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("read consumer %s on %s: %w", cc.Durable, stream, err)
+	}
+	if start > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
+	}
+	c, err = js.CreateConsumer(ctx, stream, cc)
 	if err != nil {
-		return nil, fmt.Errorf("create consumer %s on %s: %w", r.cfg.Name, r.naming.Stream(), err)
+		// Another replica may have created it meanwhile: use that one.
+		if c, gerr := js.Consumer(ctx, stream, cc.Durable); gerr == nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("create consumer %s on %s: %w", cc.Durable, stream, err)
 	}
-	return cons, nil
+	return c, nil
+}
+
+// typeDurable names the durable that takes only events of type t.
+func (r *runner) typeDurable(t string) string {
+	return r.cfg.Name + "_" + strings.ReplaceAll(t, ".", "_")
 }
 
 func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
@@ -179,11 +297,6 @@ func (r *runner) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	delivered := int(md.NumDelivered)
-	if r.want != nil && !r.want[r.naming.TypeOf(msg.Subject())] {
-		r.m.result(r.cfg.Name, "skipped")
-		_ = msg.Ack()
-		return
-	}
 	var env events.Envelope
 	if err := json.Unmarshal(msg.Data(), &env); err != nil || env.ID == uuid.Nil || env.Type == "" {
 		// No redelivery will make it decode.

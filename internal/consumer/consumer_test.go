@@ -3,6 +3,7 @@ package consumer_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,29 +102,6 @@ func TestMalformedEnvelopeIsDeadLetteredAtOnce(t *testing.T) {
 	if dl.EventID != "bad-1" || dl.Deliveries != 1 || string(dl.Payload) != `{"id":` {
 		t.Fatalf("dead letter %+v", dl)
 	}
-}
-
-// TestOnlyConfiguredTypes holds on every NATS version: 2.10+ filters on the
-// server, older ones are filtered here.
-func TestOnlyConfiguredTypes(t *testing.T) {
-	p := newPipeline(t)
-	want := map[uuid.UUID]bool{p.enqueue(events.AllocationActive): true, p.enqueue(events.AllocationReleased): true}
-	p.enqueue(events.AllocationRequested)
-	var got sync.Map
-	cfg := consumer.Config{Name: "usage", Types: []string{events.AllocationActive, events.AllocationReleased}}
-	p.run(t, cfg, nil, func(ctx context.Context, env events.Envelope) error {
-		got.Store(env.ID, env.Type)
-		_, err := p.apply(ctx, "usage", env.ID)
-		return err
-	})
-	p.waitEffects(t, 2)
-	p.waitConsumerIdle(t, "usage")
-	got.Range(func(k, v any) bool {
-		if !want[k.(uuid.UUID)] {
-			t.Errorf("received %s event %s", v, k)
-		}
-		return true
-	})
 }
 
 func TestApplyOnceUnderConcurrentDuplicates(t *testing.T) {
@@ -260,8 +238,13 @@ type pipeline struct {
 }
 
 func newPipeline(t *testing.T) *pipeline {
-	st := dbtest.New(t)
 	js, n := outboxtest.NATS(t)
+	return newPipelineOn(t, js, n)
+}
+
+// newPipelineOn is newPipeline on a stream of the caller's.
+func newPipelineOn(t *testing.T, js jetstream.JetStream, n events.Naming) *pipeline {
+	st := dbtest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- outbox.NewRelay(st, js, n, nil).Run(ctx) }()
@@ -350,18 +333,44 @@ func (p *pipeline) waitDeadLetter(t *testing.T) db.DeadLetter {
 	return dls[0]
 }
 
-// waitConsumerIdle waits until the consumer has nothing pending or
-// unacknowledged, so counts taken after it are final.
+// waitConsumerIdle waits until the consumer's durables (one, or one per
+// event type) have nothing pending or unacknowledged, so counts taken
+// after it are final.
 func (p *pipeline) waitConsumerIdle(t *testing.T, name string) {
 	t.Helper()
 	outboxtest.Eventually(t, 10*time.Second, "consumer "+name+" to be idle", func() bool {
-		c, err := p.js.Consumer(context.Background(), p.n.Stream(), name)
-		if err != nil {
+		durables := p.durables(t, name)
+		if len(durables) == 0 {
 			return false
 		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		for _, info := range durables {
+			if info.NumPending != 0 || info.NumAckPending != 0 {
+				return false
+			}
+		}
+		return true
 	})
+}
+
+// durables is the stream's durables that belong to consumer name: name
+// itself and its per-type durables ("name_<type>").
+func (p *pipeline) durables(t *testing.T, name string) map[string]*jetstream.ConsumerInfo {
+	t.Helper()
+	s, err := p.js.Stream(context.Background(), p.n.Stream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*jetstream.ConsumerInfo{}
+	list := s.ListConsumers(context.Background())
+	for info := range list.Info() {
+		if info.Name == name || strings.HasPrefix(info.Name, name+"_") {
+			out[info.Name] = info
+		}
+	}
+	if err := list.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func counterValue(t *testing.T, reg *prometheus.Registry, result string) float64 {

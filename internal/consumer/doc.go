@@ -8,6 +8,10 @@
 // transaction, that a consumer applied an event, so a redelivered event
 // (after a crash, a lost ack or a relay republish) changes nothing.
 //
+// Each consumer is sent only its event types: one durable filters them
+// all on NATS 2.10 and later, one durable per type does on older servers
+// (see ensure).
+//
 // Delivery is at least once and in no promised order; a handler must be
 // idempotent (use ApplyOnce) and must not rely on order. The package does
 // not publish events (package outbox does) and knows nothing of what a

@@ -15,7 +15,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
 		handled: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuaas_consumer_handled_total",
-			Help: "Event deliveries handled, by consumer and result (ok, retry, dead_letter, aborted, skipped, error).",
+			Help: "Event deliveries handled, by consumer and result (ok, retry, dead_letter, aborted, error).",
 		}, []string{"consumer", "result"})),
 		deadLetters: prom.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gpuaas_consumer_dead_letters_total",
