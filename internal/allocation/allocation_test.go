@@ -42,7 +42,13 @@ type fixture struct {
 // with the given GPU counts.
 func newFixture(t *testing.T, nodes ...int) *fixture {
 	t.Helper()
-	f := &fixture{st: dbtest.New(t), balance: 1 << 40, reg: prometheus.NewRegistry()}
+	return fixtureOn(t, dbtest.New(t), nodes...)
+}
+
+// fixtureOn is newFixture on a fresh database's store of the caller's.
+func fixtureOn(t *testing.T, st *store.Store, nodes ...int) *fixture {
+	t.Helper()
+	f := &fixture{st: st, balance: 1 << 40, reg: prometheus.NewRegistry()}
 	inv := inventory.New(f.st)
 	must(t, inv.SeedRegion(ctx, inventory.Region{ID: "r1", Name: "R1"}))
 	for _, n := range []int{1, 2} {

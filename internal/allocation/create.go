@@ -42,7 +42,9 @@ type FundsLocker func(ctx context.Context, userID uuid.UUID, skuID string) (read
 // costs no round trip of its own: read goes with the create's first reads
 // (store.Store.Together), and check runs inside the create's transaction
 // tx, after the funds lock, with what read found.
-type LimitChecker func(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku) error)
+// placed, when not nil, is the create's allocation, already placed in tx
+// (early placement): check must not count it among what already runs.
+type LimitChecker func(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku, placed uuid.UUID) error)
 
 // CreateRequest is a user's ask for GPUs.
 type CreateRequest struct {
@@ -126,7 +128,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		lock, lockFunds = s.cfg.LockFunds(ctx, account, req.SKUID)
 		reads = append(reads, lock...)
 	}
-	var checkLimits func(tx *store.Store, sku db.Sku) error
+	var checkLimits func(tx *store.Store, sku db.Sku, placed uuid.UUID) error
 	if s.cfg.CheckLimits != nil {
 		// The account's limits: a team's allocation counts against the
 		// team's, not the member's.
@@ -139,6 +141,17 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 			keys, keysErr = q.CountUserSSHKeysByIDs(ctx, db.CountUserSSHKeysByIDsParams{UserID: userID, Ids: keyIDs})
 			return nil
 		})
+	}
+	// A shell allocation of a SKU an earlier create read is placed in the
+	// same round trip, last, after every lock above (see placeEarly).
+	var early *earlyPlacement
+	if req.Container == nil {
+		early = s.placeEarly(ctx, db.PlaceAllocationParams{
+			UserID: account, CreatedBy: userID, SkuID: req.SKUID, Name: req.Name, SshKeyIds: keyIDs, Runtime: RuntimeProcess,
+		})
+		if early != nil {
+			reads = append(reads, early.read)
+		}
 	}
 	if err := tx.Together(ctx, reads...); err != nil {
 		return api.Allocation{}, err
@@ -167,6 +180,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 	if skuErr != nil {
 		return api.Allocation{}, fmt.Errorf("get sku: %w", skuErr)
 	}
+	s.skus.put(sku)
 	if lockFunds != nil {
 		f, err := lockFunds(tx, sku)
 		if err != nil {
@@ -189,7 +203,7 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		}
 	}
 	if checkLimits != nil {
-		if err := checkLimits(tx, sku); err != nil {
+		if err := checkLimits(tx, sku, early.placed()); err != nil {
 			return api.Allocation{}, err
 		}
 	}
@@ -218,7 +232,10 @@ func (s *Service) CreateIn(ctx context.Context, tx *store.Store, userID uuid.UUI
 		}
 		p.Runtime = RuntimeDocker
 	}
-	row, err := s.place(ctx, tx, sku, p)
+	row, placed, err := early.outcome(s, sku)
+	if err == nil && !placed {
+		row, err = s.place(ctx, tx, sku, p)
+	}
 	if err != nil {
 		return api.Allocation{}, err
 	}

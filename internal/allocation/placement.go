@@ -98,6 +98,96 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 	}
 }
 
+// earlyPlacement is a placement sent with a create's first reads, before
+// this transaction has read the SKU: from the SKU as an earlier create read
+// it (skuHints) and a node from the candidate cache. It saves the create
+// the round trip of its own placement. It is safe because
+// PlaceAllocation itself checks the SKU: a SKU that changed since (price,
+// model, count, region, deactivated) places nothing, as does a node found
+// short, and the create then places as usual. Everything the create
+// checks after its reads (suspension, runway, limits, keys) still decides:
+// a refusal rolls the placement back with the rest of the transaction. It
+// is sent after the reads that lock the user and the account, so locks
+// are taken in the same order as before.
+type earlyPlacement struct {
+	key  candidateKey
+	p    db.PlaceAllocationParams
+	read func(q *db.Queries) error // the statement, for the create's reads
+	row  db.PlaceAllocationRow
+	err  error
+}
+
+// placeEarly returns the early placement of p (SKU, user, name, keys and
+// runtime set), or nil when no earlier create read the SKU or no
+// candidate list is cached for it.
+func (s *Service) placeEarly(ctx context.Context, p db.PlaceAllocationParams) *earlyPlacement {
+	sku, ok := s.skus.get(p.SkuID)
+	if !ok {
+		return nil
+	}
+	key := candidateKey{region: sku.Region, model: sku.GpuModel, count: sku.GpuCount, runtime: p.Runtime}
+	nodes, ok := s.candidates.get(key)
+	if !ok {
+		return nil
+	}
+	p.NodeID = nodes[rand.IntN(min(len(nodes), placementSpread))].node
+	p.Model, p.GpuCount = sku.GpuModel, sku.GpuCount
+	p.PricePerHourMinor, p.Currency = sku.PricePerHourMinor, sku.Currency
+	e := &earlyPlacement{key: key, p: p}
+	e.read = func(q *db.Queries) error {
+		e.row, e.err = q.PlaceAllocation(ctx, e.p)
+		return nil
+	}
+	return e
+}
+
+// placed is the allocation e placed, or nil.
+func (e *earlyPlacement) placed() uuid.UUID {
+	if e == nil || e.err != nil {
+		return uuid.Nil
+	}
+	return e.row.ID
+}
+
+// outcome is what became of e (nil: none was sent) for a create of sku
+// as this transaction read it: the allocation and true when e placed it,
+// false when the create should place it as usual.
+func (e *earlyPlacement) outcome(s *Service, sku db.Sku) (db.Allocation, bool, error) {
+	switch {
+	case e == nil:
+		return db.Allocation{}, false, nil
+	case store.IsNoRows(e.err):
+		s.placementMisses.Inc() // short, or the SKU changed: place as usual
+		return db.Allocation{}, false, nil
+	case e.err != nil:
+		return db.Allocation{}, false, fmt.Errorf("place allocation on node %s: %w", e.p.NodeID, e.err)
+	}
+	// The SKU read in this transaction must be the one placed from. Both
+	// statements went in one round trip, so they differ only if the SKU
+	// changed between them and then changed back before the placement.
+	if e.p.Model != sku.GpuModel || e.p.GpuCount != sku.GpuCount || e.p.PricePerHourMinor != sku.PricePerHourMinor || e.p.Currency != sku.Currency {
+		return db.Allocation{}, false, apperr.Unavailable("the SKU changed while this allocation was placed; try again")
+	}
+	s.candidates.took(e.key, e.p.NodeID)
+	s.earlyPlaced.Inc()
+	return db.Allocation(e.row), true, nil
+}
+
+// skuHints keeps each SKU as the last create read it, for early
+// placement. It only ever holds SKUs that exist, so it is as small as the
+// catalogue.
+type skuHints struct{ m sync.Map } // SKU id → db.Sku
+
+func (h *skuHints) put(sku db.Sku) { h.m.Store(sku.ID, sku) }
+
+func (h *skuHints) get(id string) (db.Sku, bool) {
+	v, ok := h.m.Load(id)
+	if !ok {
+		return db.Sku{}, false
+	}
+	return v.(db.Sku), true
+}
+
 // candidateKey is what a candidate list answers for: nodes of a region
 // with count free GPUs of a model whose agent offers a runtime.
 type candidateKey struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/store"
 	"github.com/gpuaas/gpuaas/internal/store/db"
+	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
 
 // Placement: GPUs taken once whatever races them, nodes packed full
@@ -80,23 +81,107 @@ func TestPackingNodesFullWastesNoTries(t *testing.T) {
 	}
 	_, err := f.create(t, u, "h100-x1")
 	wantCode(t, err, allocation.CodeInsufficientCapacity)
-	metric := func(name string) float64 {
-		t.Helper()
-		mfs, err := f.reg.Gather()
-		must(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatalf("no metric %s", name)
-		return 0
-	}
-	if n := metric("gpuaas_allocation_placement_misses_total"); n != 0 {
+	if n := f.metric(t, "gpuaas_allocation_placement_misses_total"); n != 0 {
 		t.Fatalf("%v placement tries on full nodes", n)
 	}
-	if n := metric("gpuaas_allocation_placement_scans_total"); n != 3 {
+	if n := f.metric(t, "gpuaas_allocation_placement_scans_total"); n != 3 {
 		t.Fatalf("%v reads of the fleet, want 3 (one per SKU, one before refusing)", n)
+	}
+	checkCapacity(t, f)
+}
+
+// metric is the value of one of the service's unlabelled counters.
+func (f *fixture) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	must(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// TestEarlyPlacementSavesARoundTrip: once a create has read a SKU, the
+// next create of it places its allocation in the round trip of its first
+// reads, so it takes two round trips (reads with the placement; the
+// writes with COMMIT) instead of three.
+func TestEarlyPlacementSavesARoundTrip(t *testing.T) {
+	st, trips := dbtest.NewCounting(t)
+	f := fixtureOn(t, st, 2)
+	u := f.user(t)
+	_, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	trips.Reset()
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	if n := trips.N(); n != 2 {
+		t.Errorf("a create made %d round trips, want 2", n)
+	}
+	if n := f.metric(t, "gpuaas_allocation_early_placements_total"); n != 1 {
+		t.Errorf("%v early placements, want 1", n)
+	}
+	if a.Status != api.AllocationStatusRequested || len(a.Gpus) != 1 || a.PricePerHourMinor != 3600 || a.Currency != "USD" {
+		t.Errorf("created %+v", a)
+	}
+	checkCapacity(t, f)
+}
+
+// TestEarlyPlacementFollowsTheSKU: an early placement is made from the SKU
+// as an earlier create saw it, and PlaceAllocation refuses it when the SKU
+// has changed since, so the create places as usual at the SKU's price of
+// now; a SKU taken out of the catalogue is not placed at all.
+func TestEarlyPlacementFollowsTheSKU(t *testing.T) {
+	f := newFixture(t, 4)
+	u := f.user(t)
+	_, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET price_per_hour_minor = 7200 WHERE id = 'h100-x1'`)
+	must(t, err)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	if a.PricePerHourMinor != 7200 {
+		t.Fatalf("placed at %d an hour after the SKU went to 7200", a.PricePerHourMinor)
+	}
+	if early, misses := f.metric(t, "gpuaas_allocation_early_placements_total"), f.metric(t, "gpuaas_allocation_placement_misses_total"); early != 0 || misses != 1 {
+		t.Fatalf("early placements %v, misses %v; want 0 and 1 (the stale try)", early, misses)
+	}
+	// The next create places early again, from the SKU as it is now.
+	a, err = f.create(t, u, "h100-x1")
+	must(t, err)
+	if a.PricePerHourMinor != 7200 || f.metric(t, "gpuaas_allocation_early_placements_total") != 1 {
+		t.Fatalf("price %d, early placements %v", a.PricePerHourMinor, f.metric(t, "gpuaas_allocation_early_placements_total"))
+	}
+	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET active = false WHERE id = 'h100-x1'`)
+	must(t, err)
+	_, err = f.create(t, u, "h100-x1")
+	if !apperr.IsKind(err, apperr.KindNotFound) {
+		t.Fatalf("create of an inactive SKU: %v, want not found", err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM allocations`); n != 3 {
+		t.Fatalf("%d allocations, want 3", n)
+	}
+	checkCapacity(t, f)
+}
+
+// TestRefusedCreateUndoesItsEarlyPlacement: what a create checks after its
+// reads still decides: a create refused for its runway leaves no
+// allocation and no GPU held, though its placement went with the reads.
+func TestRefusedCreateUndoesItsEarlyPlacement(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	_, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	f.balance = 0
+	_, err = f.create(t, u, "h100-x1")
+	wantCode(t, err, allocation.CodeInsufficientFunds)
+	if n := f.count(t, `SELECT count(*) FROM allocations`); n != 1 {
+		t.Fatalf("%d allocations after a refused create, want 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 1 {
+		t.Fatalf("%d GPUs held after a refused create, want 1", n)
 	}
 	checkCapacity(t, f)
 }

@@ -77,8 +77,10 @@ type Service struct {
 	retries     *prometheus.CounterVec
 
 	candidates      *candidateCache
+	skus            skuHints
 	placementScans  prometheus.Counter
 	placementMisses prometheus.Counter
+	earlyPlaced     prometheus.Counter
 }
 
 // Retry backoff of a failed step: 1 s doubling to at most 30 s, so a
@@ -125,8 +127,12 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Name: "gpuaas_allocation_placement_misses_total",
 		Help: "Placement tries on a cached candidate node that turned out short (full, taken by a concurrent create, or out of service).",
 	})
+	s.earlyPlaced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gpuaas_allocation_early_placements_total",
+		Help: "Creates placed in the round trip of their first reads, from the SKU as an earlier create read it (see place).",
+	})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans, s.placementMisses)
+		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans, s.placementMisses, s.earlyPlaced)
 	}
 	return s
 }

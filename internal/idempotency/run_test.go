@@ -3,11 +3,7 @@ package idempotency_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gpuaas/gpuaas/internal/apperr"
 	"github.com/gpuaas/gpuaas/internal/idempotency"
@@ -23,8 +19,7 @@ import (
 // touching the database is still replayed.
 func TestRunReadsTheKeyInTheWorksRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	trips := &tripTracer{}
-	st := tracedStore(t, trips)
+	st, trips := dbtest.NewCounting(t)
 	user, err := st.CreateUser(ctx, db.CreateUserParams{Username: "ada", Email: "ada@example.com", Role: "user", PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -42,14 +37,14 @@ func TestRunReadsTheKeyInTheWorksRoundTrip(t *testing.T) {
 		}
 		return 201, []byte(`{"made":1}`), nil
 	}
-	trips.n.Store(0)
+	trips.Reset()
 	resp, err := idempotency.Run(ctx, st, req, work)
 	if err != nil || resp.Status != 201 || resp.Replayed {
 		t.Fatalf("first: %+v %v", resp, err)
 	}
 	// BEGIN, the key's read and fn's statements; the key's insert with
 	// the COMMIT.
-	if n := trips.n.Load(); n != 2 {
+	if n := trips.N(); n != 2 {
 		t.Errorf("a first request made %d round trips, want 2 (the key's read goes with fn's first statements)", n)
 	}
 	again, err := idempotency.Run(ctx, st, req, work)
@@ -78,36 +73,4 @@ func TestRunReadsTheKeyInTheWorksRoundTrip(t *testing.T) {
 	if _, err := idempotency.Run(ctx, st, fresh, func(*store.Store) (int, []byte, error) { return 0, nil, boom }); !errors.Is(err, boom) {
 		t.Errorf("fn's own error: %v", err)
 	}
-}
-
-// tripTracer counts round trips to the database: each statement sent on
-// its own and each pipeline.
-type tripTracer struct{ n atomic.Int64 }
-
-func (c *tripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *tripTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *tripTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *tripTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *tripTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-// tracedStore is a fresh database's store whose connections report to tr.
-func tracedStore(t *testing.T, tr *tripTracer) *store.Store {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return store.New(pool)
 }

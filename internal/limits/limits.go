@@ -114,25 +114,27 @@ func MonthStart(t time.Time) time.Time {
 // quota_exceeded, a create of sku that would break one of them. check runs
 // in the create's transaction tx after the funds check has locked the
 // user's account in sku's currency; with a GPU limit it also takes a
-// per-user lock, so creates in other currencies are counted too.
-func (s *Service) Check(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku) error) {
+// per-user lock, so creates in other currencies are counted too. placed,
+// when not nil, is the create's own allocation, already placed in tx (see
+// package allocation's early placement): it is not counted as running.
+func (s *Service) Check(ctx context.Context, userID uuid.UUID) (read func(q *db.Queries) error, check func(tx *store.Store, sku db.Sku, placed uuid.UUID) error) {
 	var row db.SpendLimit
 	var readErr error
 	read = func(q *db.Queries) error {
 		row, readErr = overrides(ctx, q, userID)
 		return nil
 	}
-	check = func(tx *store.Store, sku db.Sku) error {
+	check = func(tx *store.Store, sku db.Sku, placed uuid.UUID) error {
 		if readErr != nil {
 			return readErr
 		}
-		return s.check(ctx, tx, userID, sku, row)
+		return s.check(ctx, tx, userID, sku, placed, row)
 	}
 	return read, check
 }
 
 // check is Check's second step, with the user's own limits row.
-func (s *Service) check(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku, row db.SpendLimit) error {
+func (s *Service) check(ctx context.Context, tx *store.Store, userID uuid.UUID, sku db.Sku, placed uuid.UUID, row db.SpendLimit) error {
 	lim := s.effective(row)
 	if !lim.any() {
 		return nil
@@ -141,7 +143,8 @@ func (s *Service) check(ctx context.Context, tx *store.Store, userID uuid.UUID, 
 		return fmt.Errorf("lock spend limits: %w", err)
 	}
 	now := s.cfg.Now().UTC().Truncate(time.Microsecond)
-	use, err := tx.LimitUse(ctx, db.LimitUseParams{UserID: userID, Currency: sku.Currency, MonthStart: MonthStart(now), Now: now})
+	use, err := tx.LimitUse(ctx, db.LimitUseParams{UserID: userID, Currency: sku.Currency, MonthStart: MonthStart(now), Now: now,
+		Exclude: uuid.NullUUID{UUID: placed, Valid: placed != uuid.Nil}})
 	if err != nil {
 		return fmt.Errorf("read limit use: %w", err)
 	}

@@ -964,23 +964,26 @@ WITH node AS (
     SELECT n.id FROM nodes n
     WHERE n.id = $1 AND n.status = 'online' AND n.admin_state = 'active'
       AND $2::text = ANY(n.runtimes)
-    FOR SHARE
+      AND EXISTS (SELECT FROM skus s WHERE s.id = $3 AND s.active AND s.region = n.region
+                  AND s.gpu_model = $4 AND s.gpu_count = $5::int
+                  AND s.price_per_hour_minor = $6 AND s.currency = $7)
+    FOR SHARE OF n
 ), picked AS (
     SELECT g.id, g.idx, g.uuid FROM gpus g
-    WHERE g.node_id = $1 AND g.model = $3 AND g.health = 'healthy' AND g.allocation_id IS NULL
+    WHERE g.node_id = $1 AND g.model = $4 AND g.health = 'healthy' AND g.allocation_id IS NULL
       AND EXISTS (SELECT FROM node)
     ORDER BY g.idx
-    LIMIT $4::int
+    LIMIT $5::int
     FOR UPDATE SKIP LOCKED
 ), placed AS (
     INSERT INTO allocations (user_id, created_by, sku_id, node_id, name, gpus, gpu_count, price_per_hour_minor, currency, ssh_key_ids,
                              runtime, workload)
-    SELECT $5, $6::uuid, $7, $1, $8,
+    SELECT $8, $9::uuid, $3, $1, $10,
            jsonb_agg(jsonb_build_object('index', p.idx, 'uuid', p.uuid) ORDER BY p.idx),
-           $4::int, $9, $10, $11::uuid[],
+           $5::int, $6, $7, $11::uuid[],
            $2::text, $12::jsonb
     FROM picked p
-    HAVING count(*) = $4::int
+    HAVING count(*) = $5::int
     RETURNING id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by
 ), reserved AS (
     UPDATE gpus SET allocation_id = placed.id, updated_at = now()
@@ -992,14 +995,14 @@ SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state
 type PlaceAllocationParams struct {
 	NodeID            uuid.UUID
 	Runtime           string
+	SkuID             string
 	Model             string
 	GpuCount          int32
-	UserID            uuid.UUID
-	CreatedBy         uuid.UUID
-	SkuID             string
-	Name              string
 	PricePerHourMinor int64
 	Currency          string
+	UserID            uuid.UUID
+	CreatedBy         uuid.UUID
+	Name              string
 	SshKeyIds         []uuid.UUID
 	Workload          []byte
 }
@@ -1042,19 +1045,22 @@ type PlaceAllocationRow struct {
 // devices instead of queueing on the same rows; the allocation is inserted
 // with them, and they are reserved for it. No row when the node is out of
 // service or short of free GPUs (the ones it did take stay locked until
-// the transaction ends, as any row lock).
+// the transaction ends, as any row lock). The SKU must still be active, in
+// the node's region, and priced and shaped as the caller says, so a caller
+// that places from what it saw of the SKU before (package allocation's
+// early placement) never records a price or shape the SKU no longer has.
 func (q *Queries) PlaceAllocation(ctx context.Context, arg PlaceAllocationParams) (PlaceAllocationRow, error) {
 	row := q.db.QueryRow(ctx, placeAllocation,
 		arg.NodeID,
 		arg.Runtime,
+		arg.SkuID,
 		arg.Model,
 		arg.GpuCount,
-		arg.UserID,
-		arg.CreatedBy,
-		arg.SkuID,
-		arg.Name,
 		arg.PricePerHourMinor,
 		arg.Currency,
+		arg.UserID,
+		arg.CreatedBy,
+		arg.Name,
 		arg.SshKeyIds,
 		arg.Workload,
 	)

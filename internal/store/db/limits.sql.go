@@ -34,25 +34,28 @@ func (q *Queries) GetUserSpendLimits(ctx context.Context, userID uuid.UUID) (Spe
 const limitUse = `-- name: LimitUse :one
 SELECT
     (SELECT COALESCE(SUM(a.gpu_count), 0) FROM allocations a
-     WHERE a.user_id = $1 AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS gpus,
+     WHERE a.user_id = $1 AND a.status IN ('requested', 'provisioning', 'active')
+       AND a.id IS DISTINCT FROM $2::uuid)::bigint AS gpus,
     (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
-     WHERE a.user_id = $1 AND a.currency = $2
-       AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS burn_per_hour,
+     WHERE a.user_id = $1 AND a.currency = $3
+       AND a.status IN ('requested', 'provisioning', 'active')
+       AND a.id IS DISTINCT FROM $2::uuid)::bigint AS burn_per_hour,
     (SELECT COALESCE(-SUM(e.amount_minor), 0)
      FROM ledger_transactions t
      JOIN ledger_entries e ON e.transaction_id = t.id
      JOIN ledger_accounts la ON la.id = e.account_id
-     WHERE t.user_id = $1::uuid AND t.kind = 'usage' AND t.created_at >= $3::timestamptz
-       AND la.kind = 'user' AND la.user_id = $1 AND la.currency = $2)::bigint AS month_posted,
+     WHERE t.user_id = $1::uuid AND t.kind = 'usage' AND t.created_at >= $4::timestamptz
+       AND la.kind = 'user' AND la.user_id = $1 AND la.currency = $3)::bigint AS month_posted,
     (SELECT COALESCE(SUM(GREATEST(
-         (GREATEST(ceil(extract(epoch FROM $4::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
+         (GREATEST(ceil(extract(epoch FROM $5::timestamptz - u.started_at)), 0)::bigint * u.price_per_hour_minor + 3599) / 3600
          + 1 - u.charged_minor, 0)), 0)
      FROM usage_records u
-     WHERE u.user_id = $1 AND u.currency = $2 AND u.ended_at IS NULL)::bigint AS unbilled_bound
+     WHERE u.user_id = $1 AND u.currency = $3 AND u.ended_at IS NULL)::bigint AS unbilled_bound
 `
 
 type LimitUseParams struct {
 	UserID     uuid.UUID
+	Exclude    uuid.NullUUID
 	Currency   string
 	MonthStart time.Time
 	Now        time.Time
@@ -70,10 +73,13 @@ type LimitUseRow struct {
 // burn_per_hour: their hourly price in the currency; month_posted: usage
 // charges (GPU time and storage) debited since month_start in the
 // currency; unbilled_bound: an upper bound of usage accrued and not yet
-// debited (as RunwayFigures).
+// debited (as RunwayFigures). The allocation exclude, when set, is not
+// counted: a create that placed its allocation before the check measures
+// what else runs.
 func (q *Queries) LimitUse(ctx context.Context, arg LimitUseParams) (LimitUseRow, error) {
 	row := q.db.QueryRow(ctx, limitUse,
 		arg.UserID,
+		arg.Exclude,
 		arg.Currency,
 		arg.MonthStart,
 		arg.Now,

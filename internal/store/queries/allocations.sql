@@ -145,12 +145,18 @@ LIMIT 32;
 -- devices instead of queueing on the same rows; the allocation is inserted
 -- with them, and they are reserved for it. No row when the node is out of
 -- service or short of free GPUs (the ones it did take stay locked until
--- the transaction ends, as any row lock).
+-- the transaction ends, as any row lock). The SKU must still be active, in
+-- the node's region, and priced and shaped as the caller says, so a caller
+-- that places from what it saw of the SKU before (package allocation's
+-- early placement) never records a price or shape the SKU no longer has.
 WITH node AS (
     SELECT n.id FROM nodes n
     WHERE n.id = @node_id AND n.status = 'online' AND n.admin_state = 'active'
       AND @runtime::text = ANY(n.runtimes)
-    FOR SHARE
+      AND EXISTS (SELECT FROM skus s WHERE s.id = @sku_id AND s.active AND s.region = n.region
+                  AND s.gpu_model = @model AND s.gpu_count = @gpu_count::int
+                  AND s.price_per_hour_minor = @price_per_hour_minor AND s.currency = @currency)
+    FOR SHARE OF n
 ), picked AS (
     SELECT g.id, g.idx, g.uuid FROM gpus g
     WHERE g.node_id = @node_id AND g.model = @model AND g.health = 'healthy' AND g.allocation_id IS NULL

@@ -23,13 +23,17 @@ SELECT pg_advisory_xact_lock(hashtextextended('spend_limits:' || sqlc.arg(user_i
 -- burn_per_hour: their hourly price in the currency; month_posted: usage
 -- charges (GPU time and storage) debited since month_start in the
 -- currency; unbilled_bound: an upper bound of usage accrued and not yet
--- debited (as RunwayFigures).
+-- debited (as RunwayFigures). The allocation exclude, when set, is not
+-- counted: a create that placed its allocation before the check measures
+-- what else runs.
 SELECT
     (SELECT COALESCE(SUM(a.gpu_count), 0) FROM allocations a
-     WHERE a.user_id = @user_id AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS gpus,
+     WHERE a.user_id = @user_id AND a.status IN ('requested', 'provisioning', 'active')
+       AND a.id IS DISTINCT FROM sqlc.narg(exclude)::uuid)::bigint AS gpus,
     (SELECT COALESCE(SUM(a.price_per_hour_minor), 0) FROM allocations a
      WHERE a.user_id = @user_id AND a.currency = @currency
-       AND a.status IN ('requested', 'provisioning', 'active'))::bigint AS burn_per_hour,
+       AND a.status IN ('requested', 'provisioning', 'active')
+       AND a.id IS DISTINCT FROM sqlc.narg(exclude)::uuid)::bigint AS burn_per_hour,
     (SELECT COALESCE(-SUM(e.amount_minor), 0)
      FROM ledger_transactions t
      JOIN ledger_entries e ON e.transaction_id = t.id
