@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/gpuaas/gpuaas/api"
 	"github.com/gpuaas/gpuaas/internal/allocation"
 	"github.com/gpuaas/gpuaas/internal/apperr"
@@ -184,6 +186,31 @@ func TestRefusedCreateUndoesItsEarlyPlacement(t *testing.T) {
 		t.Fatalf("%d GPUs held after a refused create, want 1", n)
 	}
 	checkCapacity(t, f)
+}
+
+// TestGPUReservationIsHeapOnly: reserving a GPU and freeing it change no
+// indexed column, so both are heap-only (HOT) updates: no index of gpus
+// grows on a create or a release.
+func TestGPUReservationIsHeapOnly(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.user(t)
+	var node uuid.UUID
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-0'`).Scan(&node))
+	tx, err := f.st.Pool().Begin(ctx)
+	must(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	q := db.New(tx)
+	a, err := q.PlaceAllocation(ctx, db.PlaceAllocationParams{NodeID: node, Runtime: allocation.RuntimeProcess, SkuID: "h100-x1",
+		Model: h100, GpuCount: 1, PricePerHourMinor: 3600, Currency: "USD", UserID: u, CreatedBy: u})
+	must(t, err)
+	freed, err := q.FreeGPUs(ctx, a.ID)
+	must(t, err)
+	var updated, hot int64
+	must(t, tx.QueryRow(ctx, `SELECT pg_stat_get_xact_tuples_updated('gpus'::regclass),
+		pg_stat_get_xact_tuples_hot_updated('gpus'::regclass)`).Scan(&updated, &hot))
+	if freed != 1 || updated != 2 || hot != 2 {
+		t.Fatalf("freed %d; %d GPU row updates, %d of them heap-only; want 1, 2 and 2", freed, updated, hot)
+	}
 }
 
 // checkCapacity holds the trigger-kept capacity table against a count.

@@ -362,7 +362,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 		settled = true
 	}
 	if !to.holdsGPUs() {
-		if _, err := tx.FreeGPUs(ctx, uuid.NullUUID{UUID: row.ID, Valid: true}); err != nil {
+		if _, err := tx.FreeGPUs(ctx, row.ID); err != nil {
 			return db.Allocation{}, fmt.Errorf("free gpus: %w", err)
 		}
 	}

@@ -211,10 +211,14 @@ func (q *Queries) CountNodesByState(ctx context.Context) ([]CountNodesByStateRow
 }
 
 const freeGPUs = `-- name: FreeGPUs :execrows
-UPDATE gpus SET allocation_id = NULL, updated_at = now() WHERE allocation_id = $1
+UPDATE gpus SET allocation_id = NULL, updated_at = now()
+WHERE node_id = (SELECT a.node_id FROM allocations a WHERE a.id = $1)
+  AND allocation_id = $1
 `
 
-func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.NullUUID) (int64, error) {
+// Through the allocation's node: a node has a handful of GPUs, and no
+// index covers allocation_id (so a reservation is a HOT update).
+func (q *Queries) FreeGPUs(ctx context.Context, allocationID uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, freeGPUs, allocationID)
 	if err != nil {
 		return 0, err

@@ -181,7 +181,11 @@ WITH node AS (
 SELECT * FROM placed;
 
 -- name: FreeGPUs :execrows
-UPDATE gpus SET allocation_id = NULL, updated_at = now() WHERE allocation_id = @allocation_id;
+-- Through the allocation's node: a node has a handful of GPUs, and no
+-- index covers allocation_id (so a reservation is a HOT update).
+UPDATE gpus SET allocation_id = NULL, updated_at = now()
+WHERE node_id = (SELECT a.node_id FROM allocations a WHERE a.id = @allocation_id)
+  AND allocation_id = @allocation_id;
 
 -- name: GetSKU :one
 SELECT * FROM skus WHERE id = @id;
