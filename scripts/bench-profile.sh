@@ -84,7 +84,7 @@ echo "Go CPU of the $BIG-create run by part (seconds of samples; parts overlap: 
 prof() { go tool pprof "$@" "$work/server.test" "$work/cpu.prof" 2>/dev/null; }
 ign='argon2|NewUser|Login|benchFleet|seedInventory'
 printf '  %-34s %s\n' total "$(prof -top -ignore "$ign" | awk '/Total samples/ {print $6; exit}')"
-for part in 'HTTP requests=net/http.\(\*conn\).serve' 'event consumers=consumer.Run' \
+for part in 'HTTP requests=net/http.\(\*conn\).serve' 'event consumers=internal/consumer\.' \
   'outbox relay=outbox.\(\*Relay\).Run' 'garbage collector=gcBgMarkWorker' \
   'scheduler=findRunnable' 'pgx (database client)=jackc/pgx' 'redis client=redis/go-redis' \
   'encoding/json=encoding/json'; do
