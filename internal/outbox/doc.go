@@ -6,7 +6,9 @@
 // published in the same transaction. A relay that dies after publishing but
 // before committing leaves its rows unpublished; they are published again,
 // and the stream's duplicate window drops the copies, so consumers see each
-// event once. Any number of relays may run against one database.
+// event once. For the same reason the relay's transaction commits without
+// waiting for the disk: a crash that loses its marks only means a
+// republish. Any number of relays may run against one database.
 //
 // Rows are published in seq order within a relay's batch. Global order is
 // not promised: a transaction that took a lower seq may commit later, and

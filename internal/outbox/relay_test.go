@@ -17,6 +17,7 @@ import (
 	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/outbox/outboxtest"
 	"github.com/gpuaas/gpuaas/internal/store"
+	"github.com/gpuaas/gpuaas/internal/store/db"
 	"github.com/gpuaas/gpuaas/internal/store/dbtest"
 )
 
@@ -85,7 +86,7 @@ func TestRelayCrashBeforeCommit(t *testing.T) {
 	}
 	ctx, crash := context.WithCancel(context.Background())
 	var attempts atomic.Int32
-	dying := outbox.NewRelay(st, js, n, nil, outbox.WithBatch(10), outbox.WithBeforeCommit(func([]uuid.UUID) error {
+	dying := outbox.NewRelay(st, js, n, nil, outbox.WithBatch(10), outbox.WithBeforeCommit(func(*store.Store, []uuid.UUID) error {
 		attempts.Add(1)
 		crash()
 		return errors.New("crash before commit")
@@ -104,6 +105,35 @@ func TestRelayCrashBeforeCommit(t *testing.T) {
 	startRelay(t, outbox.NewRelay(st, js, n, nil, outbox.WithBatch(10)))
 	waitPublished(t, st)
 	assertEachOnce(t, outboxtest.ReadAll(t, js, n), 30)
+}
+
+// TestRelayCommitsWithoutWaiting: a batch's transaction commits without
+// waiting for the disk (a lost commit only means a republish, which
+// TestRelayCrashBeforeCommit shows is harmless), while the transactions
+// that write events keep waiting for theirs.
+func TestRelayCommitsWithoutWaiting(t *testing.T) {
+	st := dbtest.New(t)
+	js, n := outboxtest.NATS(t)
+	outboxtest.Enqueue(t, st, n, events.BillingLowBalance, events.Balance{})
+	ctx, stop := context.WithCancel(context.Background())
+	var setting string
+	relay := outbox.NewRelay(st, js, n, nil, outbox.WithBeforeCommit(func(tx *store.Store, _ []uuid.UUID) error {
+		defer stop()
+		return tx.Together(ctx, func(q *db.Queries) error {
+			var err error
+			setting, err = q.SynchronousCommit(ctx)
+			return err
+		})
+	}))
+	if err := relay.Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if setting != "off" {
+		t.Errorf("the relay's transaction has synchronous_commit %q, want off", setting)
+	}
+	if got, err := st.SynchronousCommit(context.Background()); err != nil || got != "on" {
+		t.Errorf("other transactions have synchronous_commit %q (%v), want on", got, err)
+	}
 }
 
 // TestRelayKilledMidStream cancels a relay while it drains a backlog and

@@ -59,6 +59,18 @@ func (q *Queries) ClaimOutbox(ctx context.Context, batch int32) ([]ClaimOutboxRo
 	return items, nil
 }
 
+const commitWithoutWaiting = `-- name: CommitWithoutWaiting :exec
+SELECT set_config('synchronous_commit', 'off', true)
+`
+
+// Lets the transaction's COMMIT return before its WAL is flushed (for this
+// transaction only). Only for work that a crash may undo harmlessly: the
+// relay's marks, whose loss means a republish the stream drops.
+func (q *Queries) CommitWithoutWaiting(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, commitWithoutWaiting)
+	return err
+}
+
 const countPendingOutbox = `-- name: CountPendingOutbox :one
 SELECT count(*) FROM outbox WHERE published_at IS NULL
 `
@@ -228,4 +240,16 @@ func (q *Queries) MarkOutboxPublishedLag(ctx context.Context, ids []uuid.UUID) (
 		return nil, err
 	}
 	return items, nil
+}
+
+const synchronousCommit = `-- name: SynchronousCommit :one
+SELECT current_setting('synchronous_commit')::text
+`
+
+// The transaction's synchronous_commit, for tests of CommitWithoutWaiting.
+func (q *Queries) SynchronousCommit(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, synchronousCommit)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
 }

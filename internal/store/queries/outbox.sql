@@ -41,3 +41,13 @@ SELECT count(*) FROM outbox WHERE published_at IS NULL;
 -- Applied records only need to outlive the stream's retention: an event
 -- older than that can no longer be redelivered.
 DELETE FROM consumer_applied WHERE applied_at < now() - @keep::interval;
+
+-- name: CommitWithoutWaiting :exec
+-- Lets the transaction's COMMIT return before its WAL is flushed (for this
+-- transaction only). Only for work that a crash may undo harmlessly: the
+-- relay's marks, whose loss means a republish the stream drops.
+SELECT set_config('synchronous_commit', 'off', true);
+
+-- name: SynchronousCommit :one
+-- The transaction's synchronous_commit, for tests of CommitWithoutWaiting.
+SELECT current_setting('synchronous_commit')::text;
