@@ -19,6 +19,16 @@ import (
 // are spread over.
 const placementSpread = 4
 
+// firstTry is which of n candidate nodes (best fit first) a create tries
+// first: a random one of the first placementSpread, so concurrent creates
+// do not all queue on one node.
+func firstTry(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return rand.IntN(min(n, placementSpread))
+}
+
 // placedGPU is a device reserved for an allocation, as the allocation's
 // gpus column holds it: {index, uuid} (PlaceAllocation writes it).
 type placedGPU struct {
@@ -71,8 +81,8 @@ func (s *Service) place(ctx context.Context, tx *store.Store, sku db.Sku, p db.P
 			s.candidates.put(key, nodes)
 			s.placementScans.Inc()
 		}
-		spread := rand.IntN(min(len(nodes), placementSpread) + 1)
-		for _, c := range append(nodes[spread:], nodes[:spread]...) {
+		first := firstTry(len(nodes))
+		for _, c := range append(nodes[first:], nodes[:first]...) {
 			p.NodeID = c.node
 			row, err := tx.PlaceAllocation(ctx, p)
 			if store.IsNoRows(err) {
@@ -130,7 +140,7 @@ func (s *Service) placeEarly(ctx context.Context, p db.PlaceAllocationParams) *e
 	if !ok {
 		return nil
 	}
-	p.NodeID = nodes[rand.IntN(min(len(nodes), placementSpread))].node
+	p.NodeID = nodes[firstTry(len(nodes))].node
 	p.Model, p.GpuCount = sku.GpuModel, sku.GpuCount
 	p.PricePerHourMinor, p.Currency = sku.PricePerHourMinor, sku.Currency
 	e := &earlyPlacement{key: key, p: p}
@@ -157,7 +167,12 @@ func (e *earlyPlacement) outcome(s *Service, sku db.Sku) (db.Allocation, bool, e
 	case e == nil:
 		return db.Allocation{}, false, nil
 	case store.IsNoRows(e.err):
-		s.placementMisses.Inc() // short, or the SKU changed: place as usual
+		// Place as usual. When the SKU was as hinted, the node was short,
+		// and it leaves the cached list as a short node does in place.
+		s.placementMisses.Inc()
+		if e.from(sku) {
+			s.candidates.drop(e.key, e.p.NodeID)
+		}
 		return db.Allocation{}, false, nil
 	case e.err != nil:
 		return db.Allocation{}, false, fmt.Errorf("place allocation on node %s: %w", e.p.NodeID, e.err)
@@ -165,12 +180,18 @@ func (e *earlyPlacement) outcome(s *Service, sku db.Sku) (db.Allocation, bool, e
 	// The SKU read in this transaction must be the one placed from. Both
 	// statements went in one round trip, so they differ only if the SKU
 	// changed between them and then changed back before the placement.
-	if e.p.Model != sku.GpuModel || e.p.GpuCount != sku.GpuCount || e.p.PricePerHourMinor != sku.PricePerHourMinor || e.p.Currency != sku.Currency {
+	if !e.from(sku) {
 		return db.Allocation{}, false, apperr.Unavailable("the SKU changed while this allocation was placed; try again")
 	}
 	s.candidates.took(e.key, e.p.NodeID)
 	s.earlyPlaced.Inc()
 	return db.Allocation(e.row), true, nil
+}
+
+// from says whether e was placed from sku as this transaction read it.
+func (e *earlyPlacement) from(sku db.Sku) bool {
+	return sku.Active && sku.Region == e.key.region && sku.GpuModel == e.p.Model && sku.GpuCount == e.p.GpuCount &&
+		sku.PricePerHourMinor == e.p.PricePerHourMinor && sku.Currency == e.p.Currency
 }
 
 // skuHints keeps each SKU as the last create read it, for early

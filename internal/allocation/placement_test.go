@@ -106,6 +106,17 @@ func (f *fixture) metric(t *testing.T, name string) float64 {
 	return 0
 }
 
+// seenSKU is a user whose first create of h100-x1 went through: the
+// service has read the SKU and cached its candidates, so the next create
+// of it places early.
+func (f *fixture) seenSKU(t *testing.T) uuid.UUID {
+	t.Helper()
+	u := f.user(t)
+	_, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	return u
+}
+
 // TestEarlyPlacementSavesARoundTrip: once a create has read a SKU, the
 // next create of it places its allocation in the round trip of its first
 // reads, so it takes two round trips (reads with the placement; the
@@ -113,9 +124,7 @@ func (f *fixture) metric(t *testing.T, name string) float64 {
 func TestEarlyPlacementSavesARoundTrip(t *testing.T) {
 	st, trips := dbtest.NewCounting(t)
 	f := fixtureOn(t, st, 2)
-	u := f.user(t)
-	_, err := f.create(t, u, "h100-x1")
-	must(t, err)
+	u := f.seenSKU(t)
 	trips.Reset()
 	a, err := f.create(t, u, "h100-x1")
 	must(t, err)
@@ -137,10 +146,8 @@ func TestEarlyPlacementSavesARoundTrip(t *testing.T) {
 // now; a SKU taken out of the catalogue is not placed at all.
 func TestEarlyPlacementFollowsTheSKU(t *testing.T) {
 	f := newFixture(t, 4)
-	u := f.user(t)
-	_, err := f.create(t, u, "h100-x1")
-	must(t, err)
-	_, err = f.st.Pool().Exec(ctx, `UPDATE skus SET price_per_hour_minor = 7200 WHERE id = 'h100-x1'`)
+	u := f.seenSKU(t)
+	_, err := f.st.Pool().Exec(ctx, `UPDATE skus SET price_per_hour_minor = 7200 WHERE id = 'h100-x1'`)
 	must(t, err)
 	a, err := f.create(t, u, "h100-x1")
 	must(t, err)
@@ -173,17 +180,35 @@ func TestEarlyPlacementFollowsTheSKU(t *testing.T) {
 // allocation and no GPU held, though its placement went with the reads.
 func TestRefusedCreateUndoesItsEarlyPlacement(t *testing.T) {
 	f := newFixture(t, 2)
-	u := f.user(t)
-	_, err := f.create(t, u, "h100-x1")
-	must(t, err)
+	u := f.seenSKU(t)
 	f.balance = 0
-	_, err = f.create(t, u, "h100-x1")
+	_, err := f.create(t, u, "h100-x1")
 	wantCode(t, err, allocation.CodeInsufficientFunds)
 	if n := f.count(t, `SELECT count(*) FROM allocations`); n != 1 {
 		t.Fatalf("%d allocations after a refused create, want 1", n)
 	}
 	if n := f.count(t, `SELECT count(*) FROM gpus WHERE allocation_id IS NOT NULL`); n != 1 {
 		t.Fatalf("%d GPUs held after a refused create, want 1", n)
+	}
+	checkCapacity(t, f)
+}
+
+// TestEarlyMissIsNotTriedAgain: a node that an early placement found
+// short (another replica took its last GPU) leaves the cached list, as in
+// an ordinary placement, so the create does not try it a second time.
+func TestEarlyMissIsNotTriedAgain(t *testing.T) {
+	f := newFixture(t, 2)
+	u := f.seenSKU(t)
+	var node uuid.UUID
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-0'`).Scan(&node))
+	// Another replica takes the node's last GPU.
+	_, err := db.New(f.st.Pool()).PlaceAllocation(ctx, db.PlaceAllocationParams{NodeID: node, Runtime: allocation.RuntimeProcess,
+		SkuID: "h100-x1", Model: h100, GpuCount: 1, PricePerHourMinor: 3600, Currency: "USD", UserID: u, CreatedBy: u})
+	must(t, err)
+	_, err = f.create(t, u, "h100-x1")
+	wantCode(t, err, allocation.CodeInsufficientCapacity)
+	if n := f.metric(t, "gpuaas_allocation_placement_misses_total"); n != 1 {
+		t.Fatalf("%v tries on the full node, want 1", n)
 	}
 	checkCapacity(t, f)
 }

@@ -177,19 +177,22 @@ func (r *runner) pull(ctx, pulls context.Context, cons jetstream.Consumer, sem c
 func (r *runner) ensure(ctx context.Context, js jetstream.JetStream) ([]jetstream.Consumer, error) {
 	stream := r.naming.Stream()
 	if len(r.cfg.Types) == 1 {
-		c, err := r.put(ctx, js, r.config(r.cfg.Name, r.cfg.Types...), 0)
+		have, err := r.find(ctx, js, r.cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		c, err := r.put(ctx, js, r.config(r.cfg.Name, r.cfg.Types...), have, 0)
 		return []jetstream.Consumer{c}, err
 	}
 	existing := map[string]jetstream.Consumer{}
 	for _, t := range r.cfg.Types {
-		c, err := js.Consumer(ctx, stream, r.typeDurable(t))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			continue
-		}
+		c, err := r.find(ctx, js, r.typeDurable(t))
 		if err != nil {
-			return nil, fmt.Errorf("read consumer %s on %s: %w", r.typeDurable(t), stream, err)
+			return nil, err
 		}
-		existing[t] = c
+		if c != nil {
+			existing[t] = c
+		}
 	}
 	if len(existing) == 0 {
 		c, err := js.CreateOrUpdateConsumer(ctx, stream, r.config(r.cfg.Name, r.cfg.Types...))
@@ -204,23 +207,22 @@ func (r *runner) ensure(ctx context.Context, js jetstream.JetStream) ([]jetstrea
 	// Where new durables start: after what the old single durable, or
 	// else the least advanced sibling, acknowledged.
 	var start uint64
-	old, err := js.Consumer(ctx, stream, r.cfg.Name)
-	switch {
-	case err == nil:
+	old, err := r.find(ctx, js, r.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
 		start = old.CachedInfo().AckFloor.Stream + 1
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		old = nil
+	} else {
 		for _, c := range existing {
 			if s := c.CachedInfo().AckFloor.Stream + 1; start == 0 || s < start {
 				start = s
 			}
 		}
-	default:
-		return nil, fmt.Errorf("read consumer %s on %s: %w", r.cfg.Name, stream, err)
 	}
 	durables := make([]jetstream.Consumer, 0, len(r.cfg.Types))
 	for _, t := range r.cfg.Types {
-		c, err := r.put(ctx, js, r.config(r.typeDurable(t), t), start)
+		c, err := r.put(ctx, js, r.config(r.typeDurable(t), t), existing[t], start)
 		if err != nil {
 			return nil, err
 		}
@@ -252,27 +254,36 @@ func (r *runner) config(durable string, types ...string) jetstream.ConsumerConfi
 	return cc
 }
 
-// put creates cc's durable, starting at stream sequence start (0: the
-// beginning), or updates it where it exists, keeping where it started
-// (the server refuses to change that).
-func (r *runner) put(ctx context.Context, js jetstream.JetStream, cc jetstream.ConsumerConfig, start uint64) (jetstream.Consumer, error) {
+// find returns the durable named durable, or nil when there is none.
+func (r *runner) find(ctx context.Context, js jetstream.JetStream, durable string) (jetstream.Consumer, error) {
+	c, err := js.Consumer(ctx, r.naming.Stream(), durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read consumer %s on %s: %w", durable, r.naming.Stream(), err)
+	}
+	return c, nil
+}
+
+// put updates have, cc's durable as find returned it, keeping where it
+// started (the server refuses to change that), or creates it when have is
+// nil, starting at stream sequence start (0: the beginning).
+func (r *runner) put(ctx context.Context, js jetstream.JetStream, cc jetstream.ConsumerConfig, have jetstream.Consumer, start uint64) (jetstream.Consumer, error) {
 	stream := r.naming.Stream()
-	c, err := js.Consumer(ctx, stream, cc.Durable)
-	if err == nil {
-		cur := c.CachedInfo().Config
+	if have != nil {
+		cur := have.CachedInfo().Config
 		cc.DeliverPolicy, cc.OptStartSeq = cur.DeliverPolicy, cur.OptStartSeq
-		if c, err = js.UpdateConsumer(ctx, stream, cc); err != nil {
+		c, err := js.UpdateConsumer(ctx, stream, cc)
+		if err != nil {
 			return nil, fmt.Errorf("update consumer %s on %s: %w", cc.Durable, stream, err)
 		}
 		return c, nil
 	}
-	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("read consumer %s on %s: %w", cc.Durable, stream, err)
-	}
 	if start > 0 {
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
 	}
-	c, err = js.CreateConsumer(ctx, stream, cc)
+	c, err := js.CreateConsumer(ctx, stream, cc)
 	if err != nil {
 		// Another replica may have created it meanwhile: use that one.
 		if c, gerr := js.Consumer(ctx, stream, cc.Durable); gerr == nil {

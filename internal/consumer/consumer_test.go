@@ -284,16 +284,20 @@ func (p *pipeline) applyWith(ctx context.Context, name string, id uuid.UUID, dur
 	})
 }
 
-func (p *pipeline) run(t *testing.T, cfg consumer.Config, reg prometheus.Registerer, h consumer.Handler) {
+// run runs the consumer until the returned stop is called, or the test
+// ends.
+func (p *pipeline) run(t *testing.T, cfg consumer.Config, reg prometheus.Registerer, h consumer.Handler) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- consumer.Run(ctx, p.js, p.st, p.n, cfg, h, reg) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("consumer run: %v", err)
 		}
 	})
+	t.Cleanup(stop)
+	return stop
 }
 
 func (p *pipeline) effects(t *testing.T, id uuid.UUID) int {

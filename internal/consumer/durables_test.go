@@ -20,7 +20,6 @@ import (
 	"github.com/gpuaas/gpuaas/internal/consumer"
 	"github.com/gpuaas/gpuaas/internal/devenv"
 	"github.com/gpuaas/gpuaas/internal/events"
-	"github.com/gpuaas/gpuaas/internal/outbox"
 	"github.com/gpuaas/gpuaas/internal/outbox/outboxtest"
 )
 
@@ -34,7 +33,7 @@ import (
 func TestOnlyConfiguredTypesAreDelivered(t *testing.T) {
 	for _, srv := range natsServers(t) {
 		t.Run(srv.name, func(t *testing.T) {
-			js, n := streamOn(t, srv.url)
+			js, n := outboxtest.NATSAt(t, srv.url)
 			p := newPipelineOn(t, js, n)
 			want := map[uuid.UUID]bool{p.enqueue(events.AllocationActive): true, p.enqueue(events.AllocationReleased): true}
 			for range 3 {
@@ -78,7 +77,7 @@ func TestOnlyConfiguredTypesAreDelivered(t *testing.T) {
 // later one missed; a restart keeps the per-type durables where they are.
 func TestTakesOverTheSingleDurable(t *testing.T) {
 	p := newPipeline(t)
-	if filtersSeveral(t, outboxtest.DefaultURL) {
+	if filtersSeveral(t, outboxtest.URL()) {
 		t.Skip("the test NATS filters several subjects: there is nothing to take over")
 	}
 	acked := p.enqueue(events.AllocationActive)
@@ -113,7 +112,7 @@ func TestTakesOverTheSingleDurable(t *testing.T) {
 		_, err := p.apply(ctx, "usage", env.ID)
 		return err
 	}
-	stop := runUntil(t, p, cfg, h)
+	stop := p.run(t, cfg, nil, h)
 	p.waitEffects(t, 2)
 	p.waitConsumerIdle(t, "usage")
 	stop()
@@ -124,7 +123,7 @@ func TestTakesOverTheSingleDurable(t *testing.T) {
 	// A restart finds the per-type durables and goes on from where they are.
 	last := p.enqueue(events.AllocationReleased)
 	later[last] = true
-	stop = runUntil(t, p, cfg, h)
+	stop = p.run(t, cfg, nil, h)
 	p.waitEffects(t, 3)
 	p.waitConsumerIdle(t, "usage")
 	stop()
@@ -158,7 +157,7 @@ func natsServers(t *testing.T) []natsServer {
 	}
 	t.Cleanup(embedded.Shutdown)
 	return []natsServer{
-		{name: "test NATS", url: outboxtest.DefaultURL, filtersSeveral: filtersSeveral(t, outboxtest.DefaultURL)},
+		{name: "test NATS", url: outboxtest.URL(), filtersSeveral: filtersSeveral(t, outboxtest.URL())},
 		{name: "embedded NATS", url: embedded.ClientURL(), filtersSeveral: filtersSeveral(t, embedded.ClientURL())},
 	}
 }
@@ -178,47 +177,6 @@ func filtersSeveral(t *testing.T, url string) bool {
 		minor, _ = strconv.Atoi(v[1])
 	}
 	return major > 2 || (major == 2 && minor >= 10)
-}
-
-// streamOn creates a private events stream on the server at url, deleted
-// on cleanup.
-func streamOn(t *testing.T, url string) (jetstream.JetStream, events.Naming) {
-	t.Helper()
-	if url == outboxtest.DefaultURL {
-		return outboxtest.NATS(t)
-	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := events.Naming{Namespace: "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]}
-	if _, err := outbox.EnsureStream(context.Background(), js, n); err != nil {
-		t.Fatal(err)
-	}
-	return js, n
-}
-
-// runUntil runs the consumer until the returned stop is called.
-func runUntil(t *testing.T, p *pipeline, cfg consumer.Config, h consumer.Handler) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- consumer.Run(ctx, p.js, p.st, p.n, cfg, h, nil) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("consumer run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 func waitStream(t *testing.T, p *pipeline, n uint64) {

@@ -157,11 +157,6 @@ func (n Naming) Subject(typ string) string { return n.Namespace + ".events." + t
 // AllSubjects matches every event subject.
 func (n Naming) AllSubjects() string { return n.Namespace + ".events.>" }
 
-// TypeOf recovers the event type from a subject.
-func (n Naming) TypeOf(subject string) string {
-	return strings.TrimPrefix(subject, n.Namespace+".events.")
-}
-
 // Enqueue writes an event into the outbox through tx, which must be the
 // transaction making the change the event announces, and notes it so that
 // the process's relay is kicked at commit. It returns the event id.

@@ -29,6 +29,21 @@ const DefaultURL = "nats://127.0.0.1:4222"
 func NATS(t testing.TB) (jetstream.JetStream, events.Naming) {
 	t.Helper()
 	_, js := Connect(t)
+	return stream(t, js)
+}
+
+// NATSAt is NATS on the server at url (another version beside the test
+// NATS, say).
+func NATSAt(t testing.TB, url string) (jetstream.JetStream, events.Naming) {
+	t.Helper()
+	_, js := connect(t, url)
+	return stream(t, js)
+}
+
+// stream creates the events stream for a fresh namespace on js, deleted
+// on cleanup.
+func stream(t testing.TB, js jetstream.JetStream) (jetstream.JetStream, events.Naming) {
+	t.Helper()
 	n := events.Naming{Namespace: "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -49,10 +64,19 @@ func NATS(t testing.TB) (jetstream.JetStream, events.Naming) {
 // default DefaultURL), closed on cleanup; close it earlier to simulate a crash.
 func Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	url := os.Getenv("GPUAAS_TEST_NATS_URL")
-	if url == "" {
-		url = DefaultURL
+	return connect(t, URL())
+}
+
+// URL is the test NATS: GPUAAS_TEST_NATS_URL, default DefaultURL.
+func URL() string {
+	if url := os.Getenv("GPUAAS_TEST_NATS_URL"); url != "" {
+		return url
 	}
+	return DefaultURL
+}
+
+func connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatalf("outboxtest: connect to %s: %v (is NATS running?)", url, err)
