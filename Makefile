@@ -57,6 +57,10 @@ export GPUAAS_DOCKER_DIR
 GPUAAS_HYDRA_DIR ?= /var/lib/gpuaas-ci-hydra
 export GPUAAS_HYDRA_DIR
 
+# go test -p 4 -parallel 8: most tests wait (on servers, agents, timers,
+# the soak's and the fault suite's minute of load), so more packages and
+# more parallel tests than GOMAXPROCS at a time keep the cores busy: the Go
+# tests take about 200 s instead of 370 s on a 2-core machine.
 test: services
 	scripts/ensure-services.sh docker
 	scripts/ensure-services.sh s3
@@ -69,7 +73,7 @@ test: services
 	GPUAAS_TEST_HYDRA=$${GPUAAS_TEST_HYDRA:-$(GPUAAS_HYDRA_DIR)/bin/hydra-v2.3.0} \
 	GPUAAS_TEST_DOCKER_HOST=$${GPUAAS_TEST_DOCKER_HOST:-unix://$(GPUAAS_DOCKER_DIR)/docker.sock} \
 	GPUAAS_TEST_STRIPE_MOCK=$${GPUAAS_TEST_STRIPE_MOCK:-http://127.0.0.1:12111} \
-	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 ./...
+	GPUAAS_TEST_S3_ENDPOINT=$${GPUAAS_TEST_S3_ENDPOINT:-http://127.0.0.1:7480} $(GO) test -count=1 -p 4 -parallel 8 ./...
 	scripts/web-test.sh
 	scripts/package-test.sh
 

@@ -42,5 +42,8 @@ export default defineConfig({
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // One jsdom for all files instead of one per file (99 s → 21 s on a
+    // 2-core machine); src/test/setup.ts empties it after every test.
+    isolate: false,
   },
 });

@@ -99,6 +99,7 @@ func joinableNode(t *testing.T, env *servertest.Env, hostname string) (admin *sd
 // takes the node offline within the deadline, and a restarted one comes
 // back with its saved credential.
 func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
 	admin, node, jt := joinableNode(t, env, "h200-host")
 	dir := t.TempDir()
@@ -171,6 +172,7 @@ func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
 }
 
 func TestConnectRefusesOldProtocolsAndStrangers(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	url := "ws" + env.URL[len("http"):] + agentproto.ConnectPath
 	for name, hdr := range map[string]http.Header{

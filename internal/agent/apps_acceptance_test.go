@@ -39,6 +39,7 @@ chmod +x /www/cgi-bin/* && { httpd -f -p 8080 -h /www & } && while :; do sleep 3
 // user gets 404, nobody 401, a spent ticket 401; once the app stops
 // listening, 502 app_unavailable within seconds; once released, 409.
 func TestAppProxyToContainer(t *testing.T) {
+	t.Parallel()
 	host := dockertest.Host(t)
 	drt, err := docker.New(ctx, host)
 	if err != nil {

@@ -43,6 +43,7 @@ func (a appOnHost) DialApp(ctx context.Context, _ uuid.UUID, _ int) (net.Conn, e
 // stream), and a launchable that keeps its prefix (Jupyter) sees its whole path, the
 // browser's Host and its own token.
 func TestAppProxyStreams(t *testing.T) {
+	t.Parallel()
 	next := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {

@@ -34,7 +34,6 @@ func containerAllocation(t *testing.T) (*servertest.Env, *sdk.Client, api.User, 
 	t.Cleanup(func() { drt.Close() })
 	drt.StopTimeout = time.Second
 	drt.Scope = "test-" + uuid.NewString()
-	t.Setenv("HOME", t.TempDir())
 	env := servertest.Start(t, func(c *config.Server) { c.Runtime = "agent"; c.HeartbeatInterval = 200 * time.Millisecond })
 	node, jt := env.H200Node(t, "h200-host")
 	cfg := agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim,docker",
@@ -68,6 +67,7 @@ func containerAllocation(t *testing.T) (*servertest.Env, *sdk.Client, api.User, 
 // its env), on a TTY or, for a command, on pipes with stdout and stderr
 // apart, stdin's EOF and the exit code.
 func TestContainerTerminal(t *testing.T) {
+	t.Parallel()
 	env, c, u, a := containerAllocation(t)
 	tok, err := c.MintTerminalToken(ctx, a.Id)
 	if err != nil {

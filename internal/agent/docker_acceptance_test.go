@@ -35,6 +35,7 @@ import (
 // network behind; a container that exits or is OOM-killed fails its
 // allocation with the exit code or the OOM as its reason.
 func TestDockerRuntimeThroughAgent(t *testing.T) {
+	t.Parallel()
 	host := dockertest.Host(t)
 	drt, err := docker.New(ctx, host)
 	if err != nil {
@@ -52,7 +53,6 @@ func TestDockerRuntimeThroughAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	t.Setenv("HOME", t.TempDir())
 
 	env := servertest.Start(t, func(c *config.Server) { c.Runtime = "agent"; c.HeartbeatInterval = 200 * time.Millisecond })
 	inv := env.App.Inventory

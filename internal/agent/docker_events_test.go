@@ -34,6 +34,7 @@ import (
 // (stdout and stderr) come over the agent's connection, the last N lines
 // or followed as they are written.
 func TestDockerEventsLogsAndReadiness(t *testing.T) {
+	t.Parallel()
 	host := dockertest.Host(t)
 	drt, err := docker.New(ctx, host)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 // The process runtime finds a GPU's device node by the minor number
 // discovery reports, which need not be its index.
 func TestGPUMinorsFromDiscovery(t *testing.T) {
+	t.Parallel()
 	inv := gpu.Inventory{GPUs: []gpu.Device{
 		{Index: 0, UUID: "GPU-a", MinorNumber: 1},
 		{Index: 1, UUID: "GPU-b", MinorNumber: 0},

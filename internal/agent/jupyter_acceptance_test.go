@@ -33,6 +33,7 @@ const jupyterImage = "ci/jupyter:latest"
 // runs over the kernel's websocket, all through /apps/… without the user
 // ever seeing Jupyter's token.
 func TestJupyterThroughProxy(t *testing.T) {
+	t.Parallel()
 	host := dockertest.Host(t)
 	cli, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {

@@ -50,11 +50,11 @@ func (r *keyRecorder) get(id uuid.UUID) []string {
 // deleted while an allocation runs reaches the node's agent as a set_keys
 // task within seconds.
 func TestKeyChangesReachTheAgent(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
-	t.Setenv("HOME", t.TempDir())
 	node, jt := env.H200Node(t, "h200-host")
 	rec := &keyRecorder{keys: map[string][]string{}}
 	cfg := agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
@@ -117,6 +117,7 @@ func TestKeyChangesReachTheAgent(t *testing.T) {
 // added while the allocation runs logs in within 10 s; a deleted key is
 // refused within 10 s.
 func TestAcceptanceKeyAddedWhileRunningLogsInAndDeletedKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	requireAcceptanceHost(t)
 	port := sshdtest.Start(t)
 	env := servertest.Start(t, func(c *config.Server) {

@@ -68,6 +68,7 @@ func (c *cutter) cut() {
 // session shorter than a minute, so a long fault run, with a server killed
 // every few seconds, had an agent wait 25 s and its node was lost.
 func TestAgentReconnectsQuicklyAfterHealthySessions(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
 	_, node, jt := joinableNode(t, env, "h200-host")
 	u, err := url.Parse(env.URL)

@@ -23,6 +23,7 @@ import (
 // written, every request that got an answer has its audit row, and every
 // outbox row is published, all before the pool closes.
 func TestShutdownDrainsSessionsAndOutboxBeforeClosingThePool(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond

@@ -19,6 +19,7 @@ import (
 // placement, billing and release, and its events and logs say that
 // nothing ran.
 func TestSimAgentIsHonest(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 200 * time.Millisecond

@@ -24,13 +24,13 @@ import (
 // and sees a file uploaded through the storage API. A namespace turned
 // into a link to another namespace is refused when a terminal opens.
 func TestSimTerminalStartsInTheWorkspace(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.StorageFSRoot = root
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
-	t.Setenv("HOME", t.TempDir())
 	node, jt := env.H200Node(t, "h200-simstorage")
 	sim := agent.SimRuntime{Workspaces: agent.NewSimWorkspaces(agent.Storage{Path: root})}
 	ag := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",

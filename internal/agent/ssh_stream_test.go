@@ -32,6 +32,7 @@ const stdioHelperEnv = "GPUAAS_TEST_STDIO_HELPER"
 // TestStdioHelper is not a test: run by OpenSSH as a ProxyCommand, it is
 // `gpuaas ssh --stdio ALLOC` with the environment's CLI config.
 func TestStdioHelper(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(stdioHelperEnv) == "" {
 		t.Skip("a ProxyCommand helper, run by the ssh tests")
 	}
@@ -251,6 +252,7 @@ func checkSSH(t *testing.T, env *servertest.Env, c *sdk.Client, u api.User, a ap
 // allocation's container on the real engine; sftp is refused where the
 // image has no sftp-server.
 func TestSSHStreamContainer(t *testing.T) {
+	t.Parallel()
 	env, c, u, a := containerAllocation(t)
 	checkSSH(t, env, c, u, a, "echo $NVIDIA_VISIBLE_DEVICES; cat /proc/1/cmdline", "sleep")
 }
@@ -258,6 +260,7 @@ func TestSSHStreamContainer(t *testing.T) {
 // TestSSHStreamSim: the same with the sim runtime, as the agent's user
 // with the allocation's GPU in CUDA_VISIBLE_DEVICES.
 func TestSSHStreamSim(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -270,6 +273,7 @@ func TestSSHStreamSim(t *testing.T) {
 // TestSSHStreamProcessRuntime: the same with the process runtime (root
 // only), landing as the allocation's Linux user.
 func TestSSHStreamProcessRuntime(t *testing.T) {
+	t.Parallel()
 	env, c, u, a, _ := processAllocation(t)
 	checkSSH(t, env, c, u, a, "echo $CUDA_VISIBLE_DEVICES; whoami", "\n"+process.UsernameFor(a.Id)+"\n")
 }

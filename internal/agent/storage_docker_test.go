@@ -31,6 +31,7 @@ import (
 // gone in between) and on the shared filesystem under the owner's
 // namespace; another user's allocation sees an empty /workspace.
 func TestWorkspaceThroughDocker(t *testing.T) {
+	t.Parallel()
 	host := dockertest.Host(t)
 	drt, err := docker.New(ctx, host)
 	if err != nil {
@@ -44,7 +45,6 @@ func TestWorkspaceThroughDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	t.Setenv("HOME", t.TempDir())
 
 	root := t.TempDir() // the region's shared filesystem, as this node mounts it
 	env := servertest.Start(t, func(c *config.Server) {

@@ -21,6 +21,7 @@ import (
 )
 
 func TestStorageDirResolvesOnlyRealNamespaces(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	ns := "u-" + uuid.NewString()
 	s := agent.Storage{Path: root}
@@ -111,13 +112,13 @@ func allocationEvents(t *testing.T, c *sdk.Client, id uuid.UUID) []api.Allocatio
 // anyway and says so: a storage event on a shell allocation (merged into
 // its derived events) and on a container allocation.
 func TestNodeWithoutStorageSaysSo(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.StorageFSRoot = t.TempDir()
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 200 * time.Millisecond
 		c.ImageAllow = config.StringList{"ci/*"}
 	})
-	t.Setenv("HOME", t.TempDir())
 	node, jt := env.H200Node(t, "h200-nostorage")
 	rt := &noteRuntime{ns: map[string]string{}}
 	ag := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",

@@ -15,10 +15,6 @@ import (
 // node runtime, GPUs from the real capture) on env, and a SKU for it.
 func h200Fleet(t *testing.T, env *servertest.Env) (*running, api.Node) {
 	t.Helper()
-	// The sim runtime's shells are the test process's own: keep them off
-	// the machine's ~/.bashrc, which may be slow (a stale pyenv lock once
-	// held every interactive shell for 60 s).
-	t.Setenv("HOME", t.TempDir())
 	inv := env.App.Inventory
 	node, jt := env.H200Node(t, "h200-host")
 	a := start(agent.Config{Server: env.URL, JoinToken: jt, DataDir: t.TempDir(), Runtime: "sim",
@@ -61,6 +57,7 @@ func waitAllocation(t *testing.T, c *sdk.Client, a api.Allocation, want api.Allo
 // releasing are tasks the control plane sends over the agent's own
 // connection; the agent reports the allocation while it runs it.
 func TestAllocationRunsOnItsAgent(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -86,6 +83,7 @@ func TestAllocationRunsOnItsAgent(t *testing.T) {
 // only the API; the provisioning worker runs on replica B, so its task must
 // reach the agent through NATS and A.
 func TestTaskCrossesReplicas(t *testing.T) {
+	t.Parallel()
 	a := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -112,6 +110,7 @@ func TestTaskCrossesReplicas(t *testing.T) {
 // be reconnecting), then the allocation fails with a reason instead of
 // hanging.
 func TestProvisionFailsWhenTheAgentIsGone(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 5 * time.Second // the node stays "online" for a while after the kill
@@ -136,6 +135,7 @@ func TestProvisionFailsWhenTheAgentIsGone(t *testing.T) {
 // should not is told to release it; a probe answers over the connection,
 // and a probe of a node whose agent is gone marks it offline.
 func TestReconnectReconcilesAndProbeAnswers(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond

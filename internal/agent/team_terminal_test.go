@@ -20,6 +20,7 @@ import (
 // recheck interval), while the owner's own terminal goes on; the removed
 // member cannot open another.
 func TestTeamTerminalEndsWhenMemberRemoved(t *testing.T) {
+	t.Parallel()
 	was := terminal.RecheckInterval
 	terminal.RecheckInterval = 100 * time.Millisecond
 	t.Cleanup(func() { terminal.RecheckInterval = was })

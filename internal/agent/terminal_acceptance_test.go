@@ -24,6 +24,7 @@ import (
 // the terminal is a login shell of the allocation's Linux user with the
 // pinned GPU; a spent token is refused; release ends the session.
 func TestAcceptanceTerminalProcessRuntime(t *testing.T) {
+	t.Parallel()
 	env, c, _, a, rt := processAllocation(t)
 	name := process.UsernameFor(a.Id)
 

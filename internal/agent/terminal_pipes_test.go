@@ -45,6 +45,7 @@ func cliAs(t *testing.T, env *servertest.Env, username string) func(stdin string
 // stream keeps its order, a signal is 128+n, a background job holding
 // stdout does not hold the session, and -t still gives a PTY.
 func TestSSHCommandWithoutPTY(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -172,6 +173,7 @@ func TestSSHCommandWithoutPTY(t *testing.T) {
 // the pinned GPU, exactly like the PTY shell; stderr and stdin's EOF work
 // through runuser.
 func TestSSHWithoutPTYProcessRuntime(t *testing.T) {
+	t.Parallel()
 	env, _, u, a, rt := processAllocation(t)
 	name := process.UsernameFor(a.Id)
 	run := cliAs(t, env, u.Username)

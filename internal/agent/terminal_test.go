@@ -58,6 +58,7 @@ func readTerminal(t *testing.T, c *websocket.Conn, stop ...string) (map[string]a
 // with the allocation's GPU in CUDA_VISIBLE_DEVICES); the exit code comes
 // back in session_closed, and the spent token is refused before upgrade.
 func TestTerminalOverTheAgent(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -145,6 +146,7 @@ func TestTerminalOverTheAgent(t *testing.T) {
 // TestSSHCommandExitCode: `gpuaas ssh ALLOC -- CMD` prints the command's
 // output and exits with its code.
 func TestSSHCommandExitCode(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -164,6 +166,7 @@ func TestSSHCommandExitCode(t *testing.T) {
 // idle_timeout, and one whose agent goes away with session_error
 // agent_disconnected, not a hang.
 func TestTerminalIdleAndAgentDrop(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond
@@ -201,6 +204,7 @@ func TestTerminalIdleAndAgentDrop(t *testing.T) {
 // a ticket and B relays it: the shell works, release ends it with
 // session_closed, and the relay route refuses a made-up ticket.
 func TestTerminalAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.Runtime = "agent"
 		c.HeartbeatInterval = 100 * time.Millisecond

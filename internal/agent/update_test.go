@@ -139,6 +139,7 @@ func readFile(t *testing.T, p string) string {
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func TestUpdateSwapsAndExecs(t *testing.T) {
+	t.Parallel()
 	srv := newBinaryServer(t, "vB", []byte("binary B"))
 	n := newNode(t, "binary A")
 	if err := n.updater(srv.URL, "vA").Update(ctx, "vB"); err != nil {
@@ -176,6 +177,7 @@ func TestUpdateSwapsAndExecs(t *testing.T) {
 }
 
 func TestUpdateRefusesWhatDoesNotVerify(t *testing.T) {
+	t.Parallel()
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	cases := map[string]func(h http.Header){
 		"wrong sha256": func(h http.Header) {
@@ -234,6 +236,7 @@ func TestUpdateRefusesWhatDoesNotVerify(t *testing.T) {
 }
 
 func TestUpdateRollsBackAfterTheDeadline(t *testing.T) {
+	t.Parallel()
 	srv := newBinaryServer(t, "vB", []byte("binary B"))
 	n := newNode(t, "binary A")
 	if err := n.updater(srv.URL, "vA").Update(ctx, "vB"); err != nil {
@@ -265,6 +268,7 @@ func TestUpdateRollsBackAfterTheDeadline(t *testing.T) {
 }
 
 func TestUpdateWatchdogRollsBackWhileRunning(t *testing.T) {
+	t.Parallel()
 	srv := newBinaryServer(t, "vB", []byte("binary B"))
 	n := newNode(t, "binary A")
 	u := n.updater(srv.URL, "vA")
@@ -283,6 +287,7 @@ func TestUpdateWatchdogRollsBackWhileRunning(t *testing.T) {
 }
 
 func TestUpdateConfirmedByConnecting(t *testing.T) {
+	t.Parallel()
 	srv := newBinaryServer(t, "vB", []byte("binary B"))
 	n := newNode(t, "binary A")
 	u := n.updater(srv.URL, "vA")
@@ -317,6 +322,7 @@ func TestUpdateConfirmedByConnecting(t *testing.T) {
 // (this test binary), checks the platform key's signature from the JWKS,
 // swaps and "execs".
 func TestSelfUpdateThroughTheControlPlane(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	_, _, jt := joinableNode(t, env, "upd-host")
 	n := newNode(t, "binary A")
@@ -343,6 +349,7 @@ func TestSelfUpdateThroughTheControlPlane(t *testing.T) {
 // server's binary, swaps it into its own path, re-execs, and the node comes
 // online with agent_version vB.
 func TestSelfUpdateBetweenTwoBuilds(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary twice")
 	}

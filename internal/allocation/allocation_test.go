@@ -140,6 +140,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestTransitionTable(t *testing.T) {
+	t.Parallel()
 	all := []allocation.Status{allocation.StatusRequested, allocation.StatusProvisioning, allocation.StatusActive,
 		allocation.StatusReleasing, allocation.StatusReleased, allocation.StatusFailed, allocation.StatusReleaseFailed}
 	allowed := map[[2]allocation.Status]bool{
@@ -159,6 +160,7 @@ func TestTransitionTable(t *testing.T) {
 }
 
 func TestLifecycleHappyPath(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
 	a, err := f.create(t, u, "h100-x1")
@@ -207,6 +209,7 @@ func TestLifecycleHappyPath(t *testing.T) {
 }
 
 func TestOtherUsersAllocationIsNotFound(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	owner, other := f.user(t), f.user(t)
 	a, err := f.create(t, owner, "h100-x1")
@@ -221,6 +224,7 @@ func TestOtherUsersAllocationIsNotFound(t *testing.T) {
 }
 
 func TestProvisionFailureFreesGPUs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	f.sim.FailureRate = 1
 	u := f.user(t)
@@ -246,6 +250,7 @@ func TestProvisionFailureFreesGPUs(t *testing.T) {
 // retried after its backoff, turns release_failed only as an alarm past the
 // release deadline, and is still retried until the node confirms it.
 func TestReleaseIsRetriedUntilTheNodeConfirms(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	u := f.user(t)
 	a, err := f.create(t, u, "h100-x1")
@@ -309,6 +314,7 @@ func TestReleaseIsRetriedUntilTheNodeConfirms(t *testing.T) {
 // node's agent was away goes as soon as the agent reports in, without
 // waiting for its backoff.
 func TestReleaseWaitsForTheAgentToReport(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	u := f.user(t)
 	a, err := f.create(t, u, "h100-x1")
@@ -330,6 +336,7 @@ func TestReleaseWaitsForTheAgentToReport(t *testing.T) {
 }
 
 func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 4)
 	u, admin := f.user(t), f.user(t)
 	requested, err := f.create(t, u, "h100-x1")
@@ -356,6 +363,7 @@ func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
 }
 
 func TestCreateNeedsCapacityAndRunway(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	u := f.user(t)
 	_, err := f.create(t, u, "h100-x2")
@@ -377,6 +385,7 @@ func TestCreateNeedsCapacityAndRunway(t *testing.T) {
 // TestRunwayCountsWhatAlreadyRuns: credit for 10 minutes of one GPU starts
 // one GPU, not four; the refusal names the figures in money and in details.
 func TestRunwayCountsWhatAlreadyRuns(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 4)
 	u := f.user(t)
 	f.balance = 600 // 10 minutes at 3600/h
@@ -415,6 +424,7 @@ func TestRunwayCountsWhatAlreadyRuns(t *testing.T) {
 }
 
 func TestReconcilerRetriesThenFails(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
 	a, err := f.create(t, u, "h100-x1")
@@ -459,6 +469,7 @@ func TestReconcilerRetriesThenFails(t *testing.T) {
 }
 
 func TestListPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 4)
 	u, other := f.user(t), f.user(t)
 	for i := 0; i < 3; i++ {
@@ -511,6 +522,7 @@ func (r *recordingRuntime) add(kind string, w allocation.Workload) error {
 }
 
 func TestReconcileNode(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
 	active, err := f.create(t, u, "h100-x1")
@@ -544,6 +556,7 @@ func TestReconcileNode(t *testing.T) {
 // grace (of control-plane time) ends as failed with reason node_lost and
 // its GPUs are freed; before the grace nothing changes.
 func TestNodeLostAfterGrace(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 3)
 	u := f.user(t)
 	active, err := f.create(t, u, "h100-x1")
@@ -596,6 +609,7 @@ func (r *awayRuntime) Provision(ctx context.Context, w allocation.Workload) erro
 // whose agent is reconnecting is retried, not failed at once; it fails
 // only after the reconciler's attempts.
 func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
 	rt := &awayRuntime{Sim: allocation.NewSim(0, 0)}
@@ -623,6 +637,7 @@ func TestProvisionWaitsForAnAgentThatIsAway(t *testing.T) {
 // agent still connecting (a create right after a restart) goes as soon as
 // that agent reports in, not at the reconciler's deadline.
 func TestWaitingProvisionGoesWhenTheAgentReportsIn(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	u := f.user(t)
 	rt := &awayRuntime{Sim: allocation.NewSim(0, 0)}
@@ -648,6 +663,7 @@ func TestWaitingProvisionGoesWhenTheAgentReportsIn(t *testing.T) {
 // TestStatusesAreTheContracts: the lifecycle's statuses are exactly the
 // contract's enum, and every one appears in the transition table.
 func TestStatusesAreTheContracts(t *testing.T) {
+	t.Parallel()
 	seen := map[allocation.Status]bool{}
 	for _, s := range allocation.Statuses {
 		if !api.AllocationStatus(s).Valid() {
@@ -700,6 +716,7 @@ func (p *pendingRuntime) Release(context.Context, allocation.Workload) error { r
 // caller, until the node is done; past PendingWait the allocation waits
 // for the reconciler.
 func TestProvisionPendingIsNotAFailure(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1, 1)
 	u := f.user(t)
 	rt := &pendingRuntime{t: t, f: f, pending: 3}

@@ -15,6 +15,7 @@ import (
 // report from another node, or for an allocation that is not active,
 // changes nothing; leaving active clears it.
 func TestReportAppsFlipsReadiness(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	u := f.user(t)
 	wk := allocation.NewWorker(f.svc, allocation.NewSim(0, 0))

@@ -23,6 +23,7 @@ import (
 // GPUs: exactly as many succeed as there are GPUs, each GPU is held once,
 // and the rest are told there is no capacity.
 func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 3, 2) // 5 GPUs on two nodes
 	const racers = 24
 	var wg sync.WaitGroup
@@ -69,6 +70,7 @@ func TestConcurrentCreatesNeverDoubleBook(t *testing.T) {
 // a try on it. All ten GPUs go without a miss and with one read of the
 // fleet per SKU; the eleventh create is refused after one more.
 func TestPackingNodesFullWastesNoTries(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 4, 4, 2)
 	u := f.user(t)
 	for i := 0; i < 3; i++ {
@@ -122,6 +124,7 @@ func (f *fixture) seenSKU(t *testing.T) uuid.UUID {
 // reads, so it takes two round trips (reads with the placement; the
 // writes with COMMIT) instead of three.
 func TestEarlyPlacementSavesARoundTrip(t *testing.T) {
+	t.Parallel()
 	st, trips := dbtest.NewCounting(t)
 	f := fixtureOn(t, st, 2)
 	u := f.seenSKU(t)
@@ -145,6 +148,7 @@ func TestEarlyPlacementSavesARoundTrip(t *testing.T) {
 // has changed since, so the create places as usual at the SKU's price of
 // now; a SKU taken out of the catalogue is not placed at all.
 func TestEarlyPlacementFollowsTheSKU(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 4)
 	u := f.seenSKU(t)
 	_, err := f.st.Pool().Exec(ctx, `UPDATE skus SET price_per_hour_minor = 7200 WHERE id = 'h100-x1'`)
@@ -179,6 +183,7 @@ func TestEarlyPlacementFollowsTheSKU(t *testing.T) {
 // reads still decides: a create refused for its runway leaves no
 // allocation and no GPU held, though its placement went with the reads.
 func TestRefusedCreateUndoesItsEarlyPlacement(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.seenSKU(t)
 	f.balance = 0
@@ -197,6 +202,7 @@ func TestRefusedCreateUndoesItsEarlyPlacement(t *testing.T) {
 // short (another replica took its last GPU) leaves the cached list, as in
 // an ordinary placement, so the create does not try it a second time.
 func TestEarlyMissIsNotTriedAgain(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.seenSKU(t)
 	var node uuid.UUID
@@ -217,6 +223,7 @@ func TestEarlyMissIsNotTriedAgain(t *testing.T) {
 // indexed column, so both are heap-only (HOT) updates: no index of gpus
 // grows on a create or a release.
 func TestGPUReservationIsHeapOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
 	var node uuid.UUID
@@ -252,6 +259,7 @@ func checkCapacity(t *testing.T, f *fixture) {
 // process allocation still goes anywhere with process; the workload is
 // kept with the SKU's limits.
 func TestPlacementNeedsTheRuntime(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1, 1)
 	_, err := f.st.Pool().Exec(ctx, `UPDATE nodes SET runtimes = '{process}' WHERE hostname = 'node-0'`)
 	must(t, err)

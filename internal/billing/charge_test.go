@@ -8,6 +8,7 @@ import (
 )
 
 func TestChargeRounding(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		secs, price, want int64
 	}{
@@ -31,6 +32,7 @@ func TestChargeRounding(t *testing.T) {
 }
 
 func TestSecondsRoundUp(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		d    time.Duration
 		want int64

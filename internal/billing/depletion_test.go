@@ -12,6 +12,7 @@ import (
 // A user with ten minutes of credit runs one allocation; the clock moves in
 // watch-sized steps with the meter every minute, as RunMeter would.
 func TestDepletionForceReleasesWithinAMinute(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	e.exec(`UPDATE policies SET value = 420 WHERE key = 'billing.low_balance_runway_seconds'`)
@@ -79,6 +80,7 @@ func TestDepletionForceReleasesWithinAMinute(t *testing.T) {
 }
 
 func TestAlertsReArmAfterTopUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()

@@ -19,6 +19,7 @@ import (
 // still running), and without pauses it is close: within two minor units
 // and a second's price per window (a pause makes it looser, never wrong).
 func TestFundsBoundNeverExceedsTheExactFigure(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0xf0d5))

@@ -18,6 +18,7 @@ import (
 // sums to zero, every running total equals its entries, and every closed
 // window was debited exactly its charge.
 func TestRandomisedLedgerInvariants(t *testing.T) {
+	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d (set it here to replay the same operations)", seed)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))

@@ -43,6 +43,7 @@ func (e *env) wantDebited(alloc uuid.UUID, want int64) {
 // release retried across restarts) adds nothing, and neither does the
 // released event whenever it lands.
 func TestWindowEndsAtTheReleaseRequest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()
@@ -68,6 +69,7 @@ func TestWindowEndsAtTheReleaseRequest(t *testing.T) {
 // transaction (a row from before it), the released event still ends the
 // window at the request, not at the node's confirmation.
 func TestReleasedEventIsCappedAtTheRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user()
 	e.credit(u, 1_000_000)
@@ -83,6 +85,7 @@ func TestReleasedEventIsCappedAtTheRequest(t *testing.T) {
 // saw the node, the gap is not charged when the node comes back with the
 // workload alive, and a release asked meanwhile is charged to the pause.
 func TestOfflineNodePausesBilling(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()
@@ -146,6 +149,7 @@ func TestOfflineNodePausesBilling(t *testing.T) {
 // finds the node's last heartbeat earlier than that, the window is cut
 // back to the heartbeat and the rest refunded, once.
 func TestNodeFoundSilentAfterTheRelease(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()

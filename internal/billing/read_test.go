@@ -16,6 +16,7 @@ import (
 )
 
 func TestAdjust(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u, admin := e.user(), e.user()
@@ -54,6 +55,7 @@ func TestAdjust(t *testing.T) {
 }
 
 func TestBalanceAndUsageViews(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u, stranger := e.user(), e.user()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestOpenAndCloseExactlyOnceUnderConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
 	for _, activeFirst := range []bool{true, false} {
 		e := newEnv(t)
 		u := e.user()
@@ -60,6 +61,7 @@ func TestOpenAndCloseExactlyOnceUnderConcurrentDuplicates(t *testing.T) {
 }
 
 func TestNeverActiveAllocationCostsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user()
 	a := e.allocation(u, 1000, t0)
@@ -73,6 +75,7 @@ func TestNeverActiveAllocationCostsNothing(t *testing.T) {
 }
 
 func TestInterimDebitsAndCloseSumToTheCharge(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()
@@ -111,6 +114,7 @@ func TestInterimDebitsAndCloseSumToTheCharge(t *testing.T) {
 }
 
 func TestReleaseFailedKeepsTheWindowOpen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	u := e.user()
@@ -159,6 +163,7 @@ func TestReleaseFailedKeepsTheWindowOpen(t *testing.T) {
 }
 
 func TestCloseAtRefusesAllocationsNotReleaseFailed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user()
 	a := e.allocation(u, 100, t0)
@@ -172,6 +177,7 @@ func TestCloseAtRefusesAllocationsNotReleaseFailed(t *testing.T) {
 }
 
 func TestMeterReplicasSplitTheWork(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -17,6 +17,7 @@ import (
 type sdkError = sdk.Error
 
 func TestCredentialsRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "nested", "gpuaas")
 	path, err := cli.CredentialsPath(func(k string) string {
 		if k == "GPUAAS_CONFIG_DIR" {
@@ -76,6 +77,7 @@ func TestCredentialsRoundTrip(t *testing.T) {
 }
 
 func TestLoadCredentialsRejectsGarbage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, body := range map[string]string{"bad.json": "{not json", "empty.json": "{}"} {
 		p := filepath.Join(dir, name)
@@ -87,6 +89,7 @@ func TestLoadCredentialsRejectsGarbage(t *testing.T) {
 }
 
 func TestTokensRoundTrip(t *testing.T) {
+	t.Parallel()
 	c := cli.Credentials{Server: "s"}.WithTokens(sdk.Tokens{AccessToken: "a", RefreshToken: "r"})
 	if c.Server != "s" || c.Tokens().AccessToken != "a" || c.Tokens().RefreshToken != "r" {
 		t.Fatalf("%+v", c)
@@ -111,6 +114,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (cod
 }
 
 func TestUsageErrorsExit2BeforeAnyNetwork(t *testing.T) {
+	t.Parallel()
 	// The server URL points nowhere; each case must fail before dialling.
 	env := map[string]string{"GPUAAS_SERVER": "http://127.0.0.1:1"}
 	cases := []struct {
@@ -138,6 +142,7 @@ func TestUsageErrorsExit2BeforeAnyNetwork(t *testing.T) {
 }
 
 func TestNotLoggedIn(t *testing.T) {
+	t.Parallel()
 	for _, verb := range []string{"whoami", "skus", "nodes"} {
 		code, _, stderr := run(t, nil, "", verb)
 		if code != 1 || !strings.Contains(stderr, "gpuaas login") {
@@ -151,6 +156,7 @@ func TestNotLoggedIn(t *testing.T) {
 }
 
 func TestLoginUnreachableServer(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := run(t, nil, "a long password\n", "login", "--server", "http://127.0.0.1:1", "--username", "demo", "--password-stdin")
 	if code != 1 || !strings.Contains(stderr, "cannot reach http://127.0.0.1:1") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
@@ -158,6 +164,7 @@ func TestLoginUnreachableServer(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := run(t, nil, "", "nodes", "--help")
 	if code != 0 || !strings.Contains(stderr, "usage: gpuaas nodes") || !strings.Contains(stderr, "-status") {
 		t.Errorf("exit %d, %q", code, stderr)

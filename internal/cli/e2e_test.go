@@ -31,6 +31,7 @@ func startServer(t *testing.T) string {
 }
 
 func TestCLIEndToEnd(t *testing.T) {
+	t.Parallel()
 	url := startServer(t)
 	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url}
 	credPath := filepath.Join(env["GPUAAS_CONFIG_DIR"], "credentials.json")
@@ -116,6 +117,7 @@ func TestCLIEndToEnd(t *testing.T) {
 // TestCLIAllocationLifecycle walks alloc create --wait, get, ls, release
 // --wait (flags after the id) and billing, as a user at a terminal would.
 func TestCLIAllocationLifecycle(t *testing.T) {
+	t.Parallel()
 	url := startServer(t)
 	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url}
 	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {
@@ -177,6 +179,7 @@ func demoInTeam(t *testing.T, srv *servertest.Env, slug, name string) (map[strin
 // TestCLITeam: --team bills a team the user is in and lists its
 // allocations; a team they are not in is not found.
 func TestCLITeam(t *testing.T) {
+	t.Parallel()
 	srv := servertest.Start(t)
 	ctx := context.Background()
 	env, demo, team := demoInTeam(t, srv, "cli-lab", "CLI Lab")

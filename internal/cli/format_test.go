@@ -11,6 +11,7 @@ import (
 )
 
 func TestFormatPrice(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		minor    int64
 		currency string
@@ -35,6 +36,7 @@ func TestFormatPrice(t *testing.T) {
 }
 
 func TestWriteSKUs(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	err := cli.WriteSKUs(&b, []api.SKU{
 		{Id: "h100-80gb-x8", Name: "H100 80GB ×8", GpuCount: 8, GpuModel: "NVIDIA H100 80GB HBM3", PricePerHourMinor: 1992, Currency: "USD", Region: "local-1", Available: 2},
@@ -61,6 +63,7 @@ func TestWriteSKUs(t *testing.T) {
 }
 
 func TestWriteNodes(t *testing.T) {
+	t.Parallel()
 	h := api.GPUHealthHealthy
 	var b bytes.Buffer
 	err := cli.WriteNodes(&b, []api.Node{{
@@ -77,6 +80,7 @@ func TestWriteNodes(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
+	t.Parallel()
 	got := cli.Describe(&sdkError{Status: 409, Code: "duplicate_hostname", Message: "hostname taken", CorrelationID: "abc"})
 	if got != "duplicate_hostname: hostname taken (HTTP 409, correlation id abc)" {
 		t.Errorf("got %q", got)

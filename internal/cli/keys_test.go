@@ -43,6 +43,7 @@ func writeKeyPair(t *testing.T, dir, name, comment string) (priv, pub string, ke
 }
 
 func TestKeysUsageErrorsBeforeAnyNetwork(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	priv, _, _ := writeKeyPair(t, dir, "id_ed25519", "me@host")
 	env := map[string]string{"GPUAAS_SERVER": "http://127.0.0.1:1"}
@@ -71,6 +72,7 @@ func TestKeysUsageErrorsBeforeAnyNetwork(t *testing.T) {
 }
 
 func TestCLIKeys(t *testing.T) {
+	t.Parallel()
 	url := startServer(t)
 	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url}
 	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {

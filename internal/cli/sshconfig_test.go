@@ -15,6 +15,7 @@ import (
 // one, replaces only itself in a config with one, and a repeat changes
 // nothing.
 func TestReplaceSSHConfigBlock(t *testing.T) {
+	t.Parallel()
 	block := "# --- gpuaas start ---\nHost gpuaas-a\n  HostName x\n# --- gpuaas end ---\n"
 	user := "Host work\n  HostName work.example\n\nInclude other\n"
 	once := cli.ReplaceSSHConfigBlock(user, block)
@@ -38,6 +39,7 @@ func TestReplaceSSHConfigBlock(t *testing.T) {
 // gpuaas ssh --stdio as ProxyCommand, keeps the rest of an existing
 // config, is idempotent, writes 0600, and --dry-run writes nothing.
 func TestConfigSSH(t *testing.T) {
+	t.Parallel()
 	url := startServer(t)
 	env := map[string]string{"GPUAAS_CONFIG_DIR": t.TempDir(), "GPUAAS_SERVER": url, "HOME": t.TempDir()}
 	if code, _, stderr := run(t, env, e2ePassword+"\n", "login", "--username", "demo", "--password-stdin"); code != 0 {

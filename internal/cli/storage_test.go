@@ -58,6 +58,7 @@ func (p *cutProxy) start(t *testing.T, target string) string {
 }
 
 func TestCLIStorage(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.StorageFSRoot = t.TempDir() })
 	if _, err := devenv.Seed(context.Background(), env.App, e2ePassword); err != nil {
 		t.Fatal(err)
@@ -175,6 +176,7 @@ func TestCLIStorage(t *testing.T) {
 // TestCLIStorageTeam: --team reads and writes a team's storage; the
 // caller's own stays apart, and a team they are not in is not found.
 func TestCLIStorageTeam(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.StorageFSRoot = t.TempDir() })
 	vars, _, _ := demoInTeam(t, env, "files-lab", "Files Lab")
 	src := filepath.Join(t.TempDir(), "shared.txt")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestCLILoginWithAPIToken(t *testing.T) {
+	t.Parallel()
 	srv := servertest.Start(t)
 	session, u := srv.As("user")
 	tok, err := session.CreateAPIToken(context.Background(), api.CreateAPITokenRequest{

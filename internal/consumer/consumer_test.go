@@ -24,6 +24,7 @@ import (
 )
 
 func TestRetriedWithBackoffThenAppliedOnce(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	id := p.enqueue(events.AllocationActive)
 	var mu sync.Mutex
@@ -63,6 +64,7 @@ func TestRetriedWithBackoffThenAppliedOnce(t *testing.T) {
 }
 
 func TestDeadLetteredAfterMaxDeliver(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	id := p.enqueue(events.BillingLowBalance)
 	var calls atomic.Int32
@@ -88,6 +90,7 @@ func TestDeadLetteredAfterMaxDeliver(t *testing.T) {
 }
 
 func TestMalformedEnvelopeIsDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	p.run(t, consumer.Config{Name: "c", Types: []string{events.AllocationFailed}}, nil,
 		func(context.Context, events.Envelope) error {
@@ -105,6 +108,7 @@ func TestMalformedEnvelopeIsDeadLetteredAtOnce(t *testing.T) {
 }
 
 func TestApplyOnceUnderConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	id := uuid.New()
 	var applied atomic.Int32
@@ -131,6 +135,7 @@ func TestApplyOnceUnderConcurrentDuplicates(t *testing.T) {
 }
 
 func TestApplyOnceRollsBackOnError(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	id := uuid.New()
 	boom := errors.New("boom")
@@ -154,6 +159,7 @@ func TestApplyOnceRollsBackOnError(t *testing.T) {
 // "cancel" is a clean shutdown; "crash" drops the NATS connection, so
 // nothing is nakked and redelivery waits for AckWait.
 func TestKilledMidHandling(t *testing.T) {
+	t.Parallel()
 	for _, crash := range []bool{false, true} {
 		name := map[bool]string{false: "cancel", true: "crash"}[crash]
 		t.Run(name, func(t *testing.T) { testKilledMidHandling(t, crash) })

@@ -31,6 +31,7 @@ import (
 // durable there and skipped the rest, which cost each event a delivery and
 // an ack per consumer.
 func TestOnlyConfiguredTypesAreDelivered(t *testing.T) {
+	t.Parallel()
 	for _, srv := range natsServers(t) {
 		t.Run(srv.name, func(t *testing.T) {
 			js, n := outboxtest.NATSAt(t, srv.url)
@@ -76,6 +77,7 @@ func TestOnlyConfiguredTypesAreDelivered(t *testing.T) {
 // acknowledged, so neither is an acknowledged event handled again nor a
 // later one missed; a restart keeps the per-type durables where they are.
 func TestTakesOverTheSingleDurable(t *testing.T) {
+	t.Parallel()
 	p := newPipeline(t)
 	if filtersSeveral(t, outboxtest.URL()) {
 		t.Skip("the test NATS filters several subjects: there is nothing to take over")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCheckoutPayCreditsOnce(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	c, u := e.srv.As("user")
 
@@ -56,6 +57,7 @@ func TestCheckoutPayCreditsOnce(t *testing.T) {
 }
 
 func TestCheckoutValidation(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	c, _ := e.srv.As("user")
 	path := "/api/v1/payments/checkout-sessions"
@@ -90,6 +92,7 @@ func TestCheckoutValidation(t *testing.T) {
 }
 
 func TestPaymentsDisabled(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{noKey: true})
 	c, _ := e.srv.As("user")
 	var cfg api.PaymentsConfig
@@ -124,6 +127,7 @@ func ptr[T any](v T) *T { return &v }
 // rises once, the payer's own does not, and a partial refund comes off the
 // team's balance.
 func TestCheckoutForATeam(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	c, u := e.srv.As("user")
 	team, err := c.CreateTeam(ctx, api.CreateTeamRequest{Slug: "paylab", Name: "Pay Lab"})
@@ -186,6 +190,7 @@ func TestCheckoutForATeam(t *testing.T) {
 // customer. The insert once named only user_id as its conflict, so a racing
 // insert could fail on the customer id's own unique index with a 500.
 func TestFirstCheckoutsAtOnceShareOneCustomer(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	const users, each = 6, 12
 	for range users {

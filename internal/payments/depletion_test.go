@@ -11,6 +11,7 @@ import (
 // TestRefundBelowZeroDepletes: a refund may take a balance to zero or below
 // while an allocation runs; the depletion watch then releases it.
 func TestRefundBelowZeroDepletes(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	inv := e.srv.App.Inventory
 	const model = "NVIDIA H100 80GB HBM3"

@@ -36,6 +36,7 @@ func (e *env) lastEvent(typ string) paymentstest.Event {
 }
 
 func TestRefunds(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	cs, sess, u := e.paid(10_000)
@@ -108,6 +109,7 @@ func TestRefunds(t *testing.T) {
 // TestRefundBeforeCompletion: a dashboard refund's event overtakes the
 // completion it belongs to; it waits, and the completion books it.
 func TestRefundBeforeCompletion(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	c, u := e.srv.As("user")
 	cs, sess := e.checkout(c, 4000)
@@ -128,6 +130,7 @@ func TestRefundBeforeCompletion(t *testing.T) {
 }
 
 func TestDisputes(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	cs, sess, u := e.paid(8000)
 	e.deliver(e.stripe.Dispute(sess, "dp_1", 8000, false, ""))
@@ -153,6 +156,7 @@ func TestDisputes(t *testing.T) {
 }
 
 func TestAmountMismatch(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	c, u := e.srv.As("user")
@@ -186,6 +190,7 @@ func TestAmountMismatch(t *testing.T) {
 }
 
 func TestReconcileRepairsLostWebhooks(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	c, u := e.srv.As("user")
@@ -242,6 +247,7 @@ func TestReconcileRepairsLostWebhooks(t *testing.T) {
 // Stripe's dashboard at the same moment, with every charge.refunded event
 // delivered concurrently and again later, book exactly what Stripe holds.
 func TestRefundRacesDashboardRefund(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	cs, sess, u := e.paid(10_000)
@@ -272,6 +278,7 @@ func TestRefundRacesDashboardRefund(t *testing.T) {
 // come yet is in the total Stripe answers our refund with; both are
 // booked then, and the late webhooks book nothing more.
 func TestRefundBooksStripesTotal(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	cs, sess, u := e.paid(10_000)
@@ -296,6 +303,7 @@ func TestRefundBooksStripesTotal(t *testing.T) {
 // TestConcurrentReconcilesAndWebhooksCreditOnce: reconciliation runs on
 // several replicas at once while the late webhooks arrive too.
 func TestConcurrentReconcilesAndWebhooksCreditOnce(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	c, u := e.srv.As("user")
 	var evs []paymentstest.Event

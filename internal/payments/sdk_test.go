@@ -10,6 +10,7 @@ import (
 
 // TestSDKPayments goes through the payment routes with the Go client.
 func TestSDKPayments(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	c, u := e.srv.As("user")
@@ -51,6 +52,7 @@ func TestSDKPayments(t *testing.T) {
 }
 
 func TestPaymentListsPageAndFilter(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	admin, _ := e.srv.As("admin")
 	c, u := e.srv.As("user")

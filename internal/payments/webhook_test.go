@@ -25,6 +25,7 @@ import (
 // order from many goroutines at once, and checks that each paid session
 // credited its user exactly once and each payment ends in the right state.
 func TestWebhooksExactlyOnceShuffled(t *testing.T) {
+	t.Parallel()
 	seed := uint64(20261207) // fixed, so a failure replays; the variable picks another
 	if s := os.Getenv("GPUAAS_PAYMENTS_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
@@ -140,6 +141,7 @@ func TestWebhooksExactlyOnceShuffled(t *testing.T) {
 }
 
 func TestWebhookSignatureRefused(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{})
 	_, u := e.srv.As("user")
 	c, _ := e.srv.Login(u)
@@ -194,6 +196,7 @@ func TestWebhookSignatureRefused(t *testing.T) {
 }
 
 func TestWebhookSecretRotationAndAPIVersion(t *testing.T) {
+	t.Parallel()
 	e := start(t, options{secrets: []string{secretA, secretB}})
 	c, u := e.srv.As("user")
 	var total int64

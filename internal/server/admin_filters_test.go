@@ -90,6 +90,7 @@ func usernames(us []api.User) []string {
 }
 
 func TestAdminListUsersFiltersBySearchAndRole(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	mk := func(name, email string, role api.Role) {
@@ -162,6 +163,7 @@ func TestAdminListUsersFiltersBySearchAndRole(t *testing.T) {
 }
 
 func TestAdminListNodesSearchesHostnames(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env) // node-a, node-b, node-c
 	admin, _ := env.As("admin")
@@ -197,6 +199,7 @@ func TestAdminListNodesSearchesHostnames(t *testing.T) {
 }
 
 func TestAdminListAllocationsByNode(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 1_000_000)
@@ -267,6 +270,7 @@ func TestAdminListAllocationsByNode(t *testing.T) {
 }
 
 func TestAdminAuditLogsByTargetType(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, adminUser := env.As("admin")
@@ -325,6 +329,7 @@ func TestAdminAuditLogsByTargetType(t *testing.T) {
 }
 
 func TestAdminReadsUserBalanceAsTheUserSeesIt(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	c, u := env.As("user")

@@ -48,6 +48,7 @@ func auditActions(t *testing.T, admin *sdk.Client, action, target string) []api.
 // it held, on every replica, within seconds; its allocations are kept or
 // released as the admin chose; unsuspending lets it sign in again.
 func TestSuspendedUserIsRefusedEverywhere(t *testing.T) {
+	t.Parallel()
 	a, b := twoReplicas(t)
 	seedInventory(t, a)
 	a.Fund(t, 100_000)
@@ -145,6 +146,7 @@ func resetToken(t *testing.T, link api.PasswordResetLink) string {
 
 // A reset link works once, within the hour, and ends the user's sessions.
 func TestPasswordResetLinkWorksOnce(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	u := env.NewUser("user")
@@ -194,6 +196,7 @@ func TestPasswordResetLinkWorksOnce(t *testing.T) {
 // Delete refuses while allocations are held, then while the balance is not
 // zero; then it removes personal data and keeps the ledger.
 func TestDeleteUserRefusesThenAnonymises(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)
@@ -245,6 +248,7 @@ func TestDeleteUserRefusesThenAnonymises(t *testing.T) {
 }
 
 func TestAdminUpdatesEmailOrRoleAlone(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	u := env.NewUser("user")
@@ -269,6 +273,7 @@ func TestAdminUpdatesEmailOrRoleAlone(t *testing.T) {
 }
 
 func TestAdminGetsAnyAllocationWithItsOwner(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

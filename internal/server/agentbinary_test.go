@@ -15,6 +15,7 @@ import (
 )
 
 func TestAgentBinaryIsServedSigned(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")

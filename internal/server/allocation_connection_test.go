@@ -17,6 +17,7 @@ import (
 // create; an advertised SSH address replaces them; an offline node is
 // flagged; an allocation that is not active has no connection.
 func TestAllocationConnection(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

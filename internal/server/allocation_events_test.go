@@ -48,6 +48,7 @@ func kinds(l api.AllocationEventList) string {
 // (400 naming it), and, with no agent for the node, answer 503
 // node_unreachable.
 func TestAllocationEventsAndLogsOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.ImageAllow = config.StringList{"ci/*"} })
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

@@ -31,6 +31,7 @@ func post(t *testing.T, c *sdk.Client, path, body string, hdr http.Header) (int,
 }
 
 func TestAllocationIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 1_000_000)
@@ -73,6 +74,7 @@ func TestAllocationIdempotencyKey(t *testing.T) {
 }
 
 func TestConcurrentRetriesWithOneKeyCreateOnce(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 1_000_000)
@@ -103,6 +105,7 @@ func TestConcurrentRetriesWithOneKeyCreateOnce(t *testing.T) {
 }
 
 func TestAllocationRoutesRefuseHostileInput(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 1_000_000)

@@ -68,6 +68,7 @@ func wantAPIErr(t *testing.T, what string, err error, status int, code string) {
 }
 
 func TestAPITokenScopes(t *testing.T) {
+	t.Parallel()
 	e := servertest.Start(t)
 	session, _ := e.As("user")
 	readTok, read := newToken(t, e, session, api.APITokenScopeRead)
@@ -175,6 +176,7 @@ func TestAPITokenScopes(t *testing.T) {
 }
 
 func TestAPITokenAdminScopeNeedsAnAdmin(t *testing.T) {
+	t.Parallel()
 	e := servertest.Start(t)
 	root, _ := e.As("admin")
 	adminSession, admin := e.As("admin")
@@ -210,6 +212,7 @@ func TestAPITokenAdminScopeNeedsAnAdmin(t *testing.T) {
 }
 
 func TestAPITokenRevokedIsRefusedOnTheOtherReplicaAtOnce(t *testing.T) {
+	t.Parallel()
 	a := servertest.Start(t, func(c *config.Server) { c.RedisURL = "redis://127.0.0.1:6379/0" })
 	b := servertest.StartReplica(t, a, func(c *config.Server) { c.Roles = "api" })
 	u := a.NewUser("user")
@@ -238,6 +241,7 @@ func TestAPITokenRevokedIsRefusedOnTheOtherReplicaAtOnce(t *testing.T) {
 }
 
 func TestAPITokenExpiredAndLastUse(t *testing.T) {
+	t.Parallel()
 	e := servertest.Start(t)
 	session, _ := e.As("user")
 	_, err := session.CreateAPIToken(ctx, api.CreateAPITokenRequest{Name: "long", ExpiresAt: time.Now().Add(400 * 24 * time.Hour),
@@ -268,6 +272,7 @@ func TestAPITokenExpiredAndLastUse(t *testing.T) {
 }
 
 func TestAPITokenSharesTheUsersRateLimit(t *testing.T) {
+	t.Parallel()
 	e := servertest.Start(t, func(c *config.Server) {
 		c.RedisURL = "redis://127.0.0.1:6379/0"
 		c.APIRate, c.APIBurst = 0.01, 4
@@ -302,6 +307,7 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestAPITokenSecretNeverInLogsOrAudit(t *testing.T) {
+	t.Parallel()
 	e := servertest.Start(t)
 	var logs lockedBuffer
 	prev := slog.Default()

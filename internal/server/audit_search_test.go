@@ -11,6 +11,7 @@ import (
 // The audit log is searchable by category and action prefix, names every
 // action, counts what matches, and finds a force release by name.
 func TestAuditSearchByCategoryPrefixAndName(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

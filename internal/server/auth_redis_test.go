@@ -47,6 +47,7 @@ func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 // spends its rate-limit token in one round trip to Redis, and the limit
 // still holds (revocation across replicas: session_revoke_test.go).
 func TestAPIRequestIsOneRedisRoundTrip(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.RedisURL = "redis://127.0.0.1:6379/0"
 		c.APIRate, c.APIBurst = 0.5, 4

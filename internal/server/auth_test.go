@@ -20,6 +20,7 @@ import (
 )
 
 func TestLoginRefreshLogout(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	anon := env.Client("")
@@ -78,6 +79,7 @@ func TestLoginRefreshLogout(t *testing.T) {
 }
 
 func TestLoginFailuresLookAlikeAndAreAudited(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	anon := env.Client("")
@@ -107,6 +109,7 @@ func TestLoginFailuresLookAlikeAndAreAudited(t *testing.T) {
 }
 
 func TestLoginRateLimitPerUsername(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.LoginUserFailures = 3 })
 	u := env.NewUser("user")
 	anon := env.Client("")
@@ -128,6 +131,7 @@ func TestLoginRateLimitPerUsername(t *testing.T) {
 }
 
 func TestLoginRateLimitPerIP(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.LoginIPAttempts = 4 })
 	u := env.NewUser("user")
 	anon := env.Client("")
@@ -141,6 +145,7 @@ func TestLoginRateLimitPerIP(t *testing.T) {
 }
 
 func TestAPIRateLimitPerUser(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.APIRate = 0.5; c.APIBurst = 3 })
 	c, _ := env.As("user")
 	for i := 0; i < 3; i++ {
@@ -163,6 +168,7 @@ func TestAPIRateLimitPerUser(t *testing.T) {
 // Concurrent refreshes of one token mint one successor, which every
 // submission gets back (the reuse grace window); none signs the user out.
 func TestConcurrentRefreshMintsOneSuccessor(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	_, pair := env.Login(u)
@@ -189,6 +195,7 @@ func TestConcurrentRefreshMintsOneSuccessor(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	c, current := env.Login(u)
@@ -216,6 +223,7 @@ func TestChangePassword(t *testing.T) {
 // TestForgedTokensAreRefused runs the JWT attack set through the HTTP
 // stack; package auth tests each one in depth.
 func TestForgedTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	_, pair := env.Login(u)
@@ -278,6 +286,7 @@ func jwtKid(t *testing.T, token string) string {
 }
 
 func TestJWKSPublishesTheSigningKey(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	_, pair := env.Login(u)
@@ -300,6 +309,7 @@ func TestJWKSPublishesTheSigningKey(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestAuthRoutesRefuseHostileBodies(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	c, _ := env.Login(u)
@@ -330,6 +340,7 @@ func TestAuthRoutesRefuseHostileBodies(t *testing.T) {
 }
 
 func TestLogoutWithoutBodyAndWithAnotherUsersToken(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	alice, bob := env.NewUser("user"), env.NewUser("user")
 	ca, _ := env.Login(alice)

@@ -28,6 +28,7 @@ import (
 // were at the dump, and the restored server goes on metering the
 // allocation that was running.
 func TestBackupAndRestore(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"pg_dump", "pg_restore"} {
 		if _, err := osexec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed: %v", tool, err)
@@ -178,6 +179,7 @@ func TestBackupAndRestore(t *testing.T) {
 // progress of allocations that ended over a week ago, except the last
 // row of each, and nothing else.
 func TestRetentionOfPullProgress(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

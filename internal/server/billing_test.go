@@ -16,6 +16,7 @@ import (
 // TestUsageIsChargedForTheSecondsHeld is the acceptance walk: the debit is
 // exactly charge(seconds) and the balance dropped by exactly that.
 func TestUsageIsChargedForTheSecondsHeld(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 10_000)
@@ -76,6 +77,7 @@ func TestUsageIsChargedForTheSecondsHeld(t *testing.T) {
 }
 
 func TestAdminBalanceAdjustmentIsIdempotent(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	_, u := env.As("user")
@@ -114,6 +116,7 @@ func TestAdminBalanceAdjustmentIsIdempotent(t *testing.T) {
 // 60 s of the balance reaching zero, and the debits must equal the charge
 // for the seconds it ran.
 func TestDepletionForceReleasesWithinAMinute(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.MinRunway = 0 })
 	seedInventory(t, env)
 	// 3,600,000 minor/h is 1000 a second: 3000 of credit lasts 3 s.

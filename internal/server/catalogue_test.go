@@ -61,6 +61,7 @@ func catalogueAudit(t *testing.T, env *servertest.Env, targetType, targetID stri
 // the old price, and the next allocation pays the new one, to the minor
 // unit; the price history has both entries, newest first.
 func TestCatalogueSKUCreatedByAPIIsAllocatable(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	env.Fund(t, 1_000_000)
 	admin, adminUser := env.As("admin")
@@ -160,6 +161,7 @@ func closedUsage(t *testing.T, c *sdk.Client, id uuid.UUID) api.UsageRecord {
 // refuses creates, a running allocation of it goes on, and activating it
 // brings it back.
 func TestCatalogueDeactivatedSKU(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	env.Fund(t, 100_000)
 	admin, _ := env.As("admin")
@@ -214,6 +216,7 @@ func TestCatalogueDeactivatedSKU(t *testing.T) {
 // TestCatalogueConcurrentPriceChanges: admins changing a price at the same
 // time are all recorded, each entry's previous price the one before it.
 func TestCatalogueConcurrentPriceChanges(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	must(t, env.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "eu-1", Name: "Europe 1"}))
 	admin, _ := env.As("admin")
@@ -259,6 +262,7 @@ func TestCatalogueConcurrentPriceChanges(t *testing.T) {
 // TestCatalogueRegions: create, list with use, rename, 409 region_in_use
 // naming what uses it, delete once unused; every change audited.
 func TestCatalogueRegions(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	r, err := admin.AdminCreateRegion(ctx, api.CreateRegionRequest{Slug: "eu-1", Name: "Europe 1"})
@@ -314,6 +318,7 @@ func TestCatalogueRegions(t *testing.T) {
 // TestCatalogueValidationNamesTheField: every invalid input is 400 with
 // details.field.
 func TestCatalogueValidationNamesTheField(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	must(t, env.App.Inventory.SeedRegion(ctx, inventory.Region{ID: "eu-1", Name: "Europe 1"}))
@@ -374,6 +379,7 @@ func TestCatalogueValidationNamesTheField(t *testing.T) {
 // TestCatalogueSuggestions: GPU shapes nodes reported that no SKU covers
 // are proposed once per (region, model, memory, GPUs per node).
 func TestCatalogueSuggestions(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	inv := env.App.Inventory

@@ -14,6 +14,7 @@ import (
 // TestRoutesMatchOpenAPI fails when a registered route is missing from
 // api/openapi.yaml, or the spec documents a route the server lacks.
 func TestRoutesMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	app := &server.App{Roles: config.Roles{"api": true, "worker": true}, Registry: prometheus.NewRegistry()}
 	registered := map[string]bool{}
 	for _, r := range app.Router().Routes() {

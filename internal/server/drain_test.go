@@ -20,6 +20,7 @@ import (
 // (the release request is dated there, whenever the sweeper runs). An
 // in-use node cannot be decommissioned; an empty one can, for good.
 func TestDrainReleasesAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.SimDelay = 20 * time.Millisecond })
 	seedInventory(t, env)
 	env.Fund(t, 1_000_000)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.NATSURL = "nats://127.0.0.1:4222"
 		c.RedisURL = "redis://127.0.0.1:6379/0"
@@ -47,6 +48,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 }
 
 func TestUnknownRoutesUseTheEnvelope(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	c, _ := env.As("user")
 	status, body, _ := raw(t, c, "GET", "/api/v1/nothing-here", "", nil)

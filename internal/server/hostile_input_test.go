@@ -18,6 +18,7 @@ import (
 // path parameters, cursors) is 400 invalid_request with the envelope, never
 // a 500 from the database refusing the bytes.
 func TestHostileTextIsInvalidRequest(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	anon := env.Client("")
@@ -65,6 +66,7 @@ func TestHostileTextIsInvalidRequest(t *testing.T) {
 // input before the first byte, so a bad filter is a 400 envelope and not a
 // dropped connection.
 func TestExportAnswersBadInputWithEnvelope(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	for _, q := range []string{"action=x%00", "target_id=%ff", "actor_user_id=nope", "since=yesterday"} {

@@ -62,6 +62,7 @@ func must(t testing.TB, err error) {
 }
 
 func TestSKUsShowFreeCapacity(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	c, _ := env.As("user")
@@ -98,6 +99,7 @@ func TestSKUsShowFreeCapacity(t *testing.T) {
 }
 
 func TestUserNodeListFilters(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	c, _ := env.As("user")
@@ -134,6 +136,7 @@ func TestUserNodeListFilters(t *testing.T) {
 }
 
 func TestAdminNodeLifecycle(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, adminUser := env.As("admin")
@@ -213,6 +216,7 @@ func TestAdminNodeLifecycle(t *testing.T) {
 }
 
 func TestAdminNodeHostileBodies(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")
@@ -240,6 +244,7 @@ func TestAdminNodeHostileBodies(t *testing.T) {
 }
 
 func TestNonAdminsAreForbidden(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	user, _ := env.As("user")
 	id := uuid.NewString()
@@ -269,6 +274,7 @@ func TestNonAdminsAreForbidden(t *testing.T) {
 // TestAdminCheckPrecedesTheDatabase: with the database gone, a non-admin
 // still gets 403 (not 500 or 503), and an admin gets 503.
 func TestAdminCheckPrecedesTheDatabase(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	user, _ := env.As("user")
 	admin, _ := env.As("admin")

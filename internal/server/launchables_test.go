@@ -16,6 +16,7 @@ import (
 // 400 with the field and create nothing; a container workload is kept and
 // shown; a secret param is sealed, never shown or stored in plain text.
 func TestLaunchablesAndWorkloads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "vllm.yaml"), []byte("id: vllm\nname: vLLM\nruntime: docker\nimage: ci/vllm\n"+
 		"ports: [{name: api, port: 8000}]\nparams:\n  - {name: hf-token, description: Hugging Face token, required: true, secret: true, target: 'env:HF_TOKEN'}\n"), 0o644); err != nil {

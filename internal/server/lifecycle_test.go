@@ -33,6 +33,7 @@ func waitStatus(t *testing.T, c *sdk.Client, id uuid.UUID, want api.AllocationSt
 // TestLifecycleOverHTTP walks the whole path through the real relay,
 // JetStream and the provisioning consumer.
 func TestLifecycleOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)
@@ -85,6 +86,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 }
 
 func TestCreateNeedsRunwayCredit(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	c, u := env.As("user") // no credit
@@ -97,6 +99,7 @@ func TestCreateNeedsRunwayCredit(t *testing.T) {
 }
 
 func TestAdminForceReleaseOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

@@ -14,6 +14,7 @@ import (
 // quota_exceeded naming it and its value, the user reads them with their
 // use, and a user cannot set their own.
 func TestSpendLimitsOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

@@ -27,6 +27,7 @@ func loginFrom(t *testing.T, c *sdk.Client, xff, username, password string) (int
 // Behind a TLS-terminating proxy every client reaches the server from the
 // proxy's address; with the proxy trusted, each is limited on its own.
 func TestClientsBehindATrustedProxyDoNotLockEachOtherOut(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.TrustedProxies = "127.0.0.1/32"
 		c.LoginIPAttempts = 3
@@ -61,6 +62,7 @@ func TestClientsBehindATrustedProxyDoNotLockEachOtherOut(t *testing.T) {
 // An attacker hammering the admin's name from one address, or from many,
 // does not keep the admin out of their usual address.
 func TestAttackerCannotLockTheAdminOut(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.TrustedProxies = "127.0.0.1"
 		c.LoginUserFailures = 3
@@ -97,6 +99,7 @@ func TestAttackerCannotLockTheAdminOut(t *testing.T) {
 // X-Forwarded-For from a peer that is not a trusted proxy is ignored: it
 // cannot buy a fresh limit by naming a new address each time.
 func TestUntrustedForwardedForIsIgnored(t *testing.T) {
+	t.Parallel()
 	for name, trusted := range map[string]string{"no proxies": "", "another proxy": "10.9.9.9/32"} {
 		t.Run(name, func(t *testing.T) {
 			env := servertest.Start(t, func(c *config.Server) {

@@ -19,6 +19,7 @@ import (
 // sent by the worker's mailer, and arrives by email; the preferences say
 // mail is on.
 func TestAllocationFailedIsMailed(t *testing.T) {
+	t.Parallel()
 	smtpURL, mailpit := os.Getenv("GPUAAS_TEST_SMTP"), os.Getenv("GPUAAS_TEST_MAILPIT_API")
 	if smtpURL == "" || mailpit == "" {
 		if strings.EqualFold(os.Getenv("CI"), "true") {

@@ -28,6 +28,7 @@ func getMetrics(t *testing.T, c *http.Client, url, auth string) (int, string) {
 // Revenue figures are in the metrics: by default they stay open on the main
 // listener, but an operator can require a token or move them.
 func TestMetricsOpenByDefault(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	if code, body := getMetrics(t, env.HTTPClient(), env.URL+"/metrics", ""); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Fatalf("default /metrics: %d", code)
@@ -35,6 +36,7 @@ func TestMetricsOpenByDefault(t *testing.T) {
 }
 
 func TestMetricsTokenRequired(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.MetricsToken = "s3cret-metrics-token" })
 	for _, auth := range []string{"", "Bearer wrong", "Basic czNjcmV0"} {
 		if code, body := getMetrics(t, env.HTTPClient(), env.URL+"/metrics", auth); code != 401 || !strings.Contains(body, `"unauthorized"`) {
@@ -47,6 +49,7 @@ func TestMetricsTokenRequired(t *testing.T) {
 }
 
 func TestMetricsOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.MetricsListen = "127.0.0.1:0"
 		c.MetricsToken = "s3cret-metrics-token"

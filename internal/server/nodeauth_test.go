@@ -11,6 +11,7 @@ import (
 )
 
 func TestJoinTokenTradesOnceForACredential(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")
@@ -93,6 +94,7 @@ func TestJoinTokenTradesOnceForACredential(t *testing.T) {
 // token leaves the node only that one to join with, and a re-join leaves the
 // node only its newest credential.
 func TestNewJoinTokenRevokesOlderAndRejoinReplacesCredential(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")

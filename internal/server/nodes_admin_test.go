@@ -21,6 +21,7 @@ func nodeID(t *testing.T, env *servertest.Env, host string) uuid.UUID {
 }
 
 func TestAdminGetNodeShowsGPUsAndTheirHealth(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")
@@ -68,6 +69,7 @@ func TestAdminGetNodeShowsGPUsAndTheirHealth(t *testing.T) {
 }
 
 func TestAgentHelloShowsVersionAndDrift(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")

@@ -82,6 +82,7 @@ func createAlloc(t *testing.T, env *servertest.Env, token string) uuid.UUID {
 }
 
 func TestNotificationsOwnAllocations(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)
@@ -104,6 +105,7 @@ func TestNotificationsOwnAllocations(t *testing.T) {
 }
 
 func TestNotificationsRefuseBadTokens(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	c, pair := env.Login(env.NewUser("user"))
 	if err := c.Logout(ctx, pair.RefreshToken); err != nil {
@@ -130,6 +132,7 @@ func TestNotificationsRefuseBadTokens(t *testing.T) {
 // TestNotificationsAcrossReplicas: a client on replica A hears of an
 // allocation made on replica B.
 func TestNotificationsAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	a := servertest.Start(t)
 	seedInventory(t, a)
 	a.Fund(t, 100_000)
@@ -167,6 +170,7 @@ func waitNotification(t *testing.T, c *sdk.Client, alloc uuid.UUID, kind string)
 // allocation's name, never another user's, and marking read is theirs
 // alone.
 func TestNotificationHistoryIsPerUser(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

@@ -20,6 +20,7 @@ import (
 // pool at about five; now each request uses one, so all finish, money moves
 // once per key, and health and ordinary reads keep answering meanwhile.
 func TestIdempotentMoneyRequestsNeverExhaustThePool(t *testing.T) {
+	t.Parallel()
 	const pool = 4
 	env := servertest.Start(t, func(c *config.Server) {
 		c.DatabaseMaxConns = pool

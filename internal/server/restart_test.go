@@ -16,6 +16,7 @@ import (
 // it is releasing. The new process finishes both steps, and the usage is
 // charged exactly once.
 func TestRestartMidLifecycle(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.SimDelay = 1500 * time.Millisecond
 		// A step cut off by the kill is redelivered by JetStream, or at worst

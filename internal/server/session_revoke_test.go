@@ -40,6 +40,7 @@ func eventuallyRevoked(t *testing.T, c *sdk.Client, what string) {
 }
 
 func TestLogoutEndsEveryAccessTokenOfTheSessionOnEveryReplica(t *testing.T) {
+	t.Parallel()
 	a, b := twoReplicas(t)
 	u := a.NewUser("user")
 	_, first := a.Login(u)
@@ -59,6 +60,7 @@ func TestLogoutEndsEveryAccessTokenOfTheSessionOnEveryReplica(t *testing.T) {
 }
 
 func TestPasswordChangeEndsTheOtherSessionsOnEveryReplica(t *testing.T) {
+	t.Parallel()
 	a, b := twoReplicas(t)
 	u := a.NewUser("user")
 	current, _ := a.Login(u)
@@ -78,6 +80,7 @@ func TestPasswordChangeEndsTheOtherSessionsOnEveryReplica(t *testing.T) {
 // Two console tabs refreshing with the same token at once both get the one
 // successor; the session survives.
 func TestTwoTabsRefreshingAtOnceKeepTheSession(t *testing.T) {
+	t.Parallel()
 	a, b := twoReplicas(t)
 	u := a.NewUser("user")
 	_, pair := a.Login(u)
@@ -107,6 +110,7 @@ func TestTwoTabsRefreshingAtOnceKeepTheSession(t *testing.T) {
 }
 
 func TestRoleChangeEndsEverySessionOfTheUserOnEveryReplica(t *testing.T) {
+	t.Parallel()
 	a, b := twoReplicas(t)
 	admin, _ := a.As("admin")
 	u := a.NewUser("user")

@@ -50,6 +50,7 @@ func eventuallyKeys(t *testing.T, sim *allocation.Sim, id uuid.UUID, want []api.
 // an allocation made with ssh_key_ids keeps to those keys; another user's
 // key id is refused.
 func TestSSHKeyChangesReachRunningAllocations(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

@@ -33,6 +33,7 @@ func newPubKey(t *testing.T, comment string) (string, ssh.PublicKey) {
 }
 
 func TestSSHKeysAddListDelete(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	owner, ownerUser := env.As("user")
 	other, _ := env.As("user")
@@ -91,6 +92,7 @@ func TestSSHKeysAddListDelete(t *testing.T) {
 }
 
 func TestSSHKeysDuplicateAndCap(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	c, _ := env.As("user")
 	line, pub := newPubKey(t, "first")
@@ -160,6 +162,7 @@ func TestSSHKeysDuplicateAndCap(t *testing.T) {
 }
 
 func TestSSHKeyRoutesRefuseHostileInput(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	c, _ := env.As("user")
 	line, _ := newPubKey(t, "me")

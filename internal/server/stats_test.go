@@ -35,6 +35,7 @@ func getStats(t *testing.T, env *servertest.Env, auth string) (int, map[string]a
 }
 
 func TestInternalStatsOffWithoutToken(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	code, body := getStats(t, env, "Bearer anything")
 	if code != 404 || body["code"] != "not_found" {
@@ -43,6 +44,7 @@ func TestInternalStatsOffWithoutToken(t *testing.T) {
 }
 
 func TestInternalStatsAndAllocationsMetric(t *testing.T) {
+	t.Parallel()
 	const token = "s3cret-stats-token"
 	env := servertest.Start(t, func(c *config.Server) { c.InternalStatsToken = token })
 	for _, auth := range []string{"", "Bearer wrong", "Bearer " + token + "x", "Basic " + token} {
@@ -94,6 +96,7 @@ func TestInternalStatsAndAllocationsMetric(t *testing.T) {
 // TestAlertRulesUseKnownMetrics holds deploy/prometheus/alerts.yml and the
 // Grafana dashboard to metric names the code defines.
 func TestAlertRulesUseKnownMetrics(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join("..", "..")
 	defined := map[string]bool{}
 	nameRe := regexp.MustCompile(`"(gpuaas_[a-z0-9_]+)"`)

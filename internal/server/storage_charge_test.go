@@ -21,6 +21,7 @@ import (
 // A priced region charges each namespace once a day through the ledger,
 // in exact minor units.
 func TestStorageChargedDaily(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "storage.yaml")
 	body := "regions:\n  p1: {backend: fs, path: " + filepath.Join(dir, "p1") + ", price_per_gib_month_minor: 300}\n"
@@ -77,6 +78,7 @@ func TestStorageChargedDaily(t *testing.T) {
 // it back, in exact minor units with its currency, in the storage charges
 // list (paged) and as a storage row of the usage CSV.
 func TestStorageChargesInBillingReads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "storage.yaml")
 	body := "regions:\n  p1: {backend: fs, path: " + filepath.Join(dir, "p1") + ", price_per_gib_month_minor: 7}\n"

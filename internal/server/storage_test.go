@@ -183,11 +183,13 @@ func names(l api.StorageList) string {
 }
 
 func TestStorageFilesFS(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, false)
 	exerciseFiles(t, se, "")
 }
 
 func TestStorageFilesS3(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, true)
 	exerciseFiles(t, se, "s3r")
 }
@@ -396,6 +398,7 @@ func exerciseFiles(t *testing.T, se *storageEnv, region string) {
 }
 
 func TestStorageDisabled(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	c, _ := env.As("user")
 	_ = c

@@ -244,6 +244,7 @@ func waitSettled(t *testing.T, se *storageEnv, s *storer, region string) db.Stor
 }
 
 func TestStorageCutOffUploadFS(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, false)
 	s := se.storer(t, "user", "")
 	want(t, s.upload("keep.bin", []byte("old")), 201, "")
@@ -265,6 +266,7 @@ func TestStorageCutOffUploadFS(t *testing.T) {
 }
 
 func TestStorageCutOffUploadS3(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, true)
 	s := se.storer(t, "user", "s3r")
 	want(t, s.upload("keep.bin", []byte("old")), 201, "")
@@ -292,6 +294,7 @@ func TestStorageCutOffUploadS3(t *testing.T) {
 // Concurrent uploads, with and without a length, never take a namespace
 // past its quota.
 func TestStorageQuotaConcurrentUploads(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, false)
 	s := se.storer(t, "user", "")
 	admin := se.storer(t, "admin", "")
@@ -373,6 +376,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 // An upload may take longer than the server's read timeout (30 s; 1 s
 // here): the handler lifts it, as the app proxy does.
 func TestStorageUploadOutlastsReadTimeout(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, false)
 	s := se.storer(t, "user", "")
 	// The same handler on a second server with a 1 s read timeout (on a

@@ -67,6 +67,7 @@ func runHostile(t *testing.T, s *storer) {
 }
 
 func TestStorageTraversalFS(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, false)
 	s := se.storer(t, "user", "")
 	other := se.storer(t, "user", "")
@@ -163,6 +164,7 @@ func TestStorageTraversalFS(t *testing.T) {
 }
 
 func TestStorageTraversalS3(t *testing.T) {
+	t.Parallel()
 	se := startStorage(t, true)
 	s := se.storer(t, "user", "s3r")
 	other := se.storer(t, "user", "s3r")

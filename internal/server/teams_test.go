@@ -17,6 +17,7 @@ import (
 // member and an outsider get 404, as if it did not exist. The team's
 // balance pays, to the minor unit, and the member's own never moves.
 func TestTeamsCrossTenantMatrix(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")
@@ -200,6 +201,7 @@ func TestTeamsCrossTenantMatrix(t *testing.T) {
 // TestTeamLimitsCountTheTeam: a team's spend limits hold for the team's
 // allocations whoever launches them, and not for its members' own.
 func TestTeamLimitsCountTheTeam(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	seedInventory(t, env)
 	admin, _ := env.As("admin")

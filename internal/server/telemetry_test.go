@@ -21,6 +21,7 @@ import (
 // per-GPU Prometheus series follow the last heartbeat and go with the
 // node.
 func TestTelemetryReachesOwnerOnly(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = time.Second })
 	seedInventory(t, env)
 	env.Fund(t, 100_000)

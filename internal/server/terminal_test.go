@@ -14,6 +14,7 @@ import (
 )
 
 func TestTerminalTokenMint(t *testing.T) {
+	t.Parallel()
 	// A slow sim keeps the allocation requested/provisioning, then
 	// releasing, long enough to be asked.
 	env := servertest.Start(t, func(c *config.Server) { c.SimDelay = time.Second })

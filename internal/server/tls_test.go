@@ -63,6 +63,7 @@ func selfSigned(t *testing.T, dir, cn string) *x509.CertPool {
 // replaced serves the new certificate to new connections while a
 // connection made before goes on.
 func TestServesTLSAndReloadsOnHangup(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pool := selfSigned(t, dir, "first")
 	env := servertest.Start(t, func(c *config.Server) {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdminCreatesUserWhoCanLogIn(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	u, err := admin.AdminCreateUser(ctx, api.CreateUserRequest{
@@ -68,6 +69,7 @@ func TestAdminCreatesUserWhoCanLogIn(t *testing.T) {
 }
 
 func TestAdminListsUsersByPage(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	for i := 0; i < 4; i++ {
@@ -112,6 +114,7 @@ func TestAdminListsUsersByPage(t *testing.T) {
 }
 
 func TestAuditFiltersAndCorrelation(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, adminUser := env.As("admin")
 	hdr := http.Header{"X-Request-ID": {"req-audit-1"}}
@@ -141,6 +144,7 @@ func TestAuditFiltersAndCorrelation(t *testing.T) {
 }
 
 func TestAuditExportNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	admin, _ := env.As("admin")
 	// An attacker controls the username of a failed login, which is audited.

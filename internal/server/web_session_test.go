@@ -106,6 +106,7 @@ func wantCleared(t *testing.T, c *http.Cookie) {
 }
 
 func TestWebSessionCookie(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	login := `{"username":"` + u.Username + `","password":"` + servertest.Password + `"}`
@@ -172,6 +173,7 @@ func TestWebSessionCookie(t *testing.T) {
 }
 
 func TestWebSessionCookieRules(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	u := env.NewUser("user")
 	pair, err := env.Client("").Login(ctx, u.Username, servertest.Password)
@@ -208,6 +210,7 @@ func TestWebSessionCookieRules(t *testing.T) {
 
 // The console answers page paths; the API keeps its JSON 404 envelope.
 func TestConsoleMounted(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t)
 	// A plain client: the console is not in openapi.yaml.
 	get := func(path string) (*http.Response, string) {
@@ -250,6 +253,7 @@ func TestConsoleMounted(t *testing.T) {
 // Every route the server registers must stay out of the console's way, or
 // the console would shadow it.
 func TestRoutesAreNotConsolePaths(t *testing.T) {
+	t.Parallel()
 	app := &server.App{Roles: config.Roles{"api": true, "worker": true}, Registry: prometheus.NewRegistry()}
 	for _, r := range app.Router().Routes() {
 		// A pattern's wildcards are plain path segments for this check.
@@ -263,6 +267,7 @@ func TestRoutesAreNotConsolePaths(t *testing.T) {
 // over https (--public-url) the cookie is Secure even though the proxy
 // talks plain HTTP to us.
 func TestWebSessionCookieSecureBehindTLSProxy(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.PublicURL = "https://gpu.example.com" })
 	u := env.NewUser("user")
 	status, b, c := webPost(t, env, "/api/v1/auth/personal/login",

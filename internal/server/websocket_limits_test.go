@@ -43,6 +43,7 @@ func tryNotify(t *testing.T, env *servertest.Env, token string) (*websocket.Conn
 // server more than --websocket-max-total: both are refused before the
 // upgrade with the envelope, and counted.
 func TestWebsocketCaps(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) {
 		c.WebsocketMaxPerUser = 2
 		c.WebsocketMaxTotal = 3
@@ -97,6 +98,7 @@ func TestWebsocketCaps(t *testing.T) {
 
 // The default server-wide cap sits below the open-file limit.
 func TestWebsocketTotalDefaultsBelowTheFileLimit(t *testing.T) {
+	t.Parallel()
 	c := config.DefaultServer()
 	c.SecretKeyFile = "/dev/null"
 	if err := c.Validate(); err != nil {
@@ -114,6 +116,7 @@ func TestWebsocketTotalDefaultsBelowTheFileLimit(t *testing.T) {
 // Terminals count toward the same per-user cap as notification sockets,
 // and are refused before the upgrade.
 func TestTerminalCountsTowardTheSocketCap(t *testing.T) {
+	t.Parallel()
 	env := servertest.Start(t, func(c *config.Server) { c.WebsocketMaxPerUser = 1 })
 	seedInventory(t, env)
 	env.Fund(t, 100_000)
