@@ -362,6 +362,58 @@ func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
 	wantCode(t, err, apperr.CodeNotFound)
 }
 
+// TestReleaseRacingATransitionStillReleases: a force release reads the
+// allocation, then the provisioner's transition commits before the
+// release's own update. The release is judged again on the new status and
+// succeeds, instead of answering 409 to a request that is still valid (the
+// fault suite's final release once left an allocation active that way).
+func TestReleaseRacingATransitionStillReleases(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 4)
+	u, admin := f.user(t), f.user(t)
+	a, err := f.create(t, u, "h100-x1")
+	must(t, err)
+	// The provisioner's step, held open: it has the row, not yet committed.
+	pool := f.st.Pool()
+	provisioner, err := pool.Begin(ctx)
+	must(t, err)
+	defer provisioner.Rollback(ctx)
+	_, err = provisioner.Exec(ctx, `UPDATE allocations SET status = 'provisioning', status_changed_at = now() WHERE id = $1`, a.Id)
+	must(t, err)
+	done := make(chan error, 1)
+	var got api.Allocation
+	go func() {
+		var err error
+		got, err = f.svc.ForceRelease(ctx, admin, a.Id, "admin: maintenance")
+		done <- err
+	}()
+	// The release has read "requested" and waits on the row for its update.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%TransitionAllocation%'`).Scan(&waiting))
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the release never waited on the provisioner's row lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, provisioner.Commit(ctx))
+	if err := <-done; err != nil {
+		t.Fatalf("force release across a concurrent transition: %v", err)
+	}
+	if got.Status != api.AllocationStatusReleasing || got.ReleaseReason != "admin: maintenance" {
+		t.Fatalf("after the race: %+v", got)
+	}
+	must(t, f.wk.Drive(ctx, a.Id))
+	if st := f.status(t, a.Id); st != allocation.StatusReleased {
+		t.Fatalf("status %s, want released", st)
+	}
+}
+
 func TestCreateNeedsCapacityAndRunway(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1)
