@@ -99,7 +99,8 @@ func joinableNode(t *testing.T, env *servertest.Env, hostname string) (admin *sd
 // takes the node offline within the deadline, and a restarted one comes
 // back with its saved credential.
 func TestAgentJoinsReportsAndGoesOffline(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times how soon the node notices, against a bound of
+	// a few heartbeats, which a busy process would miss.
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
 	admin, node, jt := joinableNode(t, env, "h200-host")
 	dir := t.TempDir()

@@ -68,7 +68,8 @@ func (c *cutter) cut() {
 // session shorter than a minute, so a long fault run, with a server killed
 // every few seconds, had an agent wait 25 s and its node was lost.
 func TestAgentReconnectsQuicklyAfterHealthySessions(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times how soon the node notices, against a bound of
+	// a few heartbeats, which a busy process would miss.
 	env := servertest.Start(t, func(c *config.Server) { c.HeartbeatInterval = 100 * time.Millisecond })
 	_, node, jt := joinableNode(t, env, "h200-host")
 	u, err := url.Parse(env.URL)
