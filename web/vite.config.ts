@@ -43,7 +43,10 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
     // One jsdom for all files instead of one per file (99 s → 21 s on a
-    // 2-core machine); src/test/setup.ts empties it after every test.
+    // 2-core machine), so each test must leave it as it found it:
+    // src/test/setup.ts unmounts and empties storage, and stubbed globals
+    // (fetch, WebSocket, URL) go back after every test.
     isolate: false,
+    unstubGlobals: true,
   },
 });

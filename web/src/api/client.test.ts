@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { api, buildUrl, setFetch } from './client';
 import { ApiError } from './errors';
 import { clearSession, getAccessToken, onSessionExpired, refreshSession, setTokens } from './session';
@@ -30,9 +30,6 @@ const auth = (init: RequestInit) => (init.headers as Record<string, string>).Aut
 
 beforeEach(() => {
   clearSession();
-});
-afterEach(() => {
-  vi.unstubAllGlobals();
 });
 
 describe('refresh once on 401', () => {

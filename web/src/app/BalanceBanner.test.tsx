@@ -1,9 +1,7 @@
 import { act, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeWebSocket, json, renderPage, usdBalance } from '../features/user/testing';
 import { BalanceBanner } from './BalanceBanner';
-
-afterEach(() => vi.unstubAllGlobals());
 
 function show(balance: Record<string, unknown>, paymentsEnabled = true) {
   return renderPage(<BalanceBanner />, {

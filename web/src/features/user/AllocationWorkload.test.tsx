@@ -6,7 +6,6 @@ import { allocation, json, renderPage, type Handlers } from './testing';
 vi.mock('./TerminalPanel', () => ({ TerminalPanel: () => <div data-testid="terminal-panel" /> }));
 
 afterEach(() => {
-  vi.unstubAllGlobals();
   vi.restoreAllMocks();
 });
 

@@ -1,9 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MarketplacePage } from '../../pages/marketplace/MarketplacePage';
 import { json, renderPage, type Handlers } from './testing';
-
-afterEach(() => vi.unstubAllGlobals());
 
 const sku = {
   id: 'h100',

@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { setFetch } from '../../api/client';
 import { setTokens } from '../../api/session';
 import { downloadFile } from './storageTransfer';
-
-afterEach(() => vi.unstubAllGlobals());
 
 describe('downloadFile', () => {
   it('reads the file with the bearer token as a stream, reports progress and saves it under its name', async () => {

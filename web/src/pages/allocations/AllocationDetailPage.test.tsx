@@ -1,5 +1,5 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, allocation, json, renderPage } from '../../features/user/testing';
 import { AllocationDetailPage } from './AllocationDetailPage';
 
@@ -7,8 +7,6 @@ import { AllocationDetailPage } from './AllocationDetailPage';
 vi.mock('../../features/user/TerminalPanel', () => ({
   TerminalPanel: ({ active }: { active: boolean }) => <div data-testid="terminal-panel">terminal {String(active)}</div>,
 }));
-
-afterEach(() => vi.unstubAllGlobals());
 
 const ID = 'aaaa0000-0000-4000-8000-000000000001';
 

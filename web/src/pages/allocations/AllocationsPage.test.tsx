@@ -1,9 +1,7 @@
 import { fireEvent, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocation, json, renderPage } from '../../features/user/testing';
 import { AllocationsPage } from './AllocationsPage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 describe('AllocationsPage', () => {
   it('filters by status on the server, searches locally and counts', async () => {

@@ -1,10 +1,8 @@
 import { fireEvent, render, screen } from '@testing-library/react';
 import { RouterProvider, createMemoryRouter } from 'react-router';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setFetch } from '../../api/client';
 import { ResetPasswordPage } from './ResetPasswordPage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 function renderAt(url: string, answer: (body: unknown) => Response) {
   const calls: unknown[] = [];

@@ -1,9 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allocation, json, renderPage, usdBalance } from '../../features/user/testing';
 import { BillingPage } from './BillingPage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 const row = (n: number, over: Record<string, unknown> = {}) => ({
   allocation_id: `0000000${n}-0000-4000-8000-000000000000`,

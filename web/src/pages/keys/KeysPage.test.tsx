@@ -1,9 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, renderPage } from '../../features/user/testing';
 import { KeysPage } from './KeysPage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd2S1b1Y5uO2b1m9o3c8m1x4m7a9a1q2w3e4r5t6y7u';
 

@@ -1,9 +1,7 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeWebSocket, json, renderPage } from '../../features/user/testing';
 import { MarketplacePage } from './MarketplacePage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 const sku = (id: string, name: string, price: number, available: number) => ({
   id,

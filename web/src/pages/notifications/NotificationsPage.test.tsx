@@ -1,13 +1,8 @@
 import { act, fireEvent, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useNotifications } from '../../app/notifications';
 import { FakeWebSocket, allocation, json, renderPage } from '../../features/user/testing';
 import { NotificationsPage } from './NotificationsPage';
-
-afterEach(() => {
-  vi.unstubAllGlobals();
-  localStorage.clear();
-});
 
 function Bell() {
   const { unread } = useNotifications();

@@ -1,10 +1,8 @@
 import { fireEvent, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useAuth } from '../../app/auth';
 import { json, renderPage } from '../../features/user/testing';
 import { ProfilePage } from './ProfilePage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 function AuthStatus() {
   return <span data-testid="auth">{useAuth().status}</span>;

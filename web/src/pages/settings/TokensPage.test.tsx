@@ -1,9 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { json, renderPage } from '../../features/user/testing';
 import { TokensPage } from './TokensPage';
-
-afterEach(() => vi.unstubAllGlobals());
 
 const SECRET = 'gpat_' + 'x'.repeat(43);
 const token = (over: Record<string, unknown> = {}) => ({

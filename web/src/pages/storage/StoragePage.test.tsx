@@ -1,5 +1,5 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { json, renderPage } from '../../features/user/testing';
 import { resetStorageUploads } from '../../features/user/storageUploads';
 import { setXhrFactory } from '../../features/user/storageTransfer';
@@ -7,7 +7,6 @@ import { StoragePage } from './StoragePage';
 
 afterEach(() => {
   resetStorageUploads();
-  vi.unstubAllGlobals();
 });
 
 const GiB = 2 ** 30;
