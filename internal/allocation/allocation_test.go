@@ -362,11 +362,11 @@ func TestForceReleaseFromAnyNonTerminalStatus(t *testing.T) {
 	wantCode(t, err, apperr.CodeNotFound)
 }
 
-// TestReleaseRacingATransitionStillReleases: a force release reads the
-// allocation, then the provisioner's transition commits before the
-// release's own update. The release is judged again on the new status and
-// succeeds, instead of answering 409 to a request that is still valid (the
-// fault suite's final release once left an allocation active that way).
+// TestReleaseRacingATransitionStillReleases: a force release asked while
+// the provisioner's transition is in flight is judged on the status that
+// transition commits, and succeeds, instead of answering 409 to a request
+// that is still valid (the fault suite's final release once left an
+// allocation active that way).
 func TestReleaseRacingATransitionStillReleases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 4)
@@ -387,12 +387,12 @@ func TestReleaseRacingATransitionStillReleases(t *testing.T) {
 		got, err = f.svc.ForceRelease(ctx, admin, a.Id, "admin: maintenance")
 		done <- err
 	}()
-	// The release has read "requested" and waits on the row for its update.
+	// The release waits on the provisioner's row.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var waiting int
 		must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%TransitionAllocation%'`).Scan(&waiting))
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting))
 		if waiting > 0 {
 			break
 		}

@@ -2,7 +2,6 @@ package allocation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -272,23 +271,12 @@ func (s *Service) release(ctx context.Context, owner, id, actor uuid.UUID, reaso
 	return ToAPI(out), nil
 }
 
-// releaseIn asks for the allocation's release in tx. The request is read
-// and applied as two statements, so a transition committed between them
-// (the provisioner activating it, say) makes the second one miss; the
-// release is then judged again on what the allocation is now, instead of
-// refusing a request that is still valid.
+// releaseIn asks for the allocation's release in tx. It reads the row
+// locked, so a transition committed meanwhile (the provisioner activating
+// it, say) is waited for and judged on, instead of making the release's
+// own change miss and refuse a request that is still valid.
 func (s *Service) releaseIn(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool, at *time.Time) (db.Allocation, error) {
-	for tries := 1; ; tries++ {
-		out, err := s.releaseOnce(ctx, tx, owner, id, actor, reason, force, at)
-		if errors.Is(err, errRaced) && tries < 5 {
-			continue
-		}
-		return out, err
-	}
-}
-
-func (s *Service) releaseOnce(ctx context.Context, tx *store.Store, owner, id, actor uuid.UUID, reason string, force bool, at *time.Time) (db.Allocation, error) {
-	row, err := tx.GetAllocation(ctx, db.GetAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
+	row, err := tx.LockAllocation(ctx, db.LockAllocationParams{ID: id, UserID: uuid.NullUUID{UUID: owner, Valid: owner != uuid.Nil}})
 	if store.IsNoRows(err) {
 		return db.Allocation{}, apperr.NotFound("allocation")
 	}
@@ -337,10 +325,6 @@ type change struct {
 	notes []string
 }
 
-// errRaced is under a transition's conflict when another transaction
-// changed the allocation after the caller read it.
-var errRaced = errors.New("allocation changed concurrently")
-
 // transition moves row to `to` if the table allows it and nobody changed it
 // meanwhile, then frees its GPUs when it no longer holds them, and writes
 // the audit row and the outbox event, all in tx.
@@ -357,7 +341,7 @@ func (s *Service) transition(ctx context.Context, tx *store.Store, row db.Alloca
 	next, err := tx.TransitionAllocation(ctx, p)
 	if store.IsNoRows(err) {
 		s.refused.WithLabelValues(string(from), string(to)).Inc()
-		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation changed concurrently (was %s)", from).Wrap(errRaced)
+		return db.Allocation{}, apperr.Conflict(CodeInvalidState, "allocation changed concurrently (was %s)", from)
 	}
 	if err != nil {
 		return db.Allocation{}, fmt.Errorf("transition %s→%s: %w", from, to, err)

@@ -941,6 +941,56 @@ func (q *Queries) ListStuckAllocations(ctx context.Context, arg ListStuckAllocat
 	return items, nil
 }
 
+const lockAllocation = `-- name: LockAllocation :one
+SELECT id, user_id, sku_id, node_id, name, status, desired_state, observed_state, gpus, gpu_count, price_per_hour_minor, currency, failure_reason, release_reason, attempts, created_at, updated_at, status_changed_at, active_at, released_at, release_requested_at, last_error, next_attempt_at, ssh_key_ids, runtime, workload, apps_ready, created_by FROM allocations
+WHERE id = $1 AND ($2::uuid IS NULL OR may_act_for(user_id, $2::uuid))
+FOR UPDATE
+`
+
+type LockAllocationParams struct {
+	ID     uuid.UUID
+	UserID uuid.NullUUID
+}
+
+// GetAllocation, with the row locked for the caller's transaction: what a
+// release reads is still the allocation's status when it changes it (a
+// provisioner step in flight is waited for, then read).
+func (q *Queries) LockAllocation(ctx context.Context, arg LockAllocationParams) (Allocation, error) {
+	row := q.db.QueryRow(ctx, lockAllocation, arg.ID, arg.UserID)
+	var i Allocation
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.SkuID,
+		&i.NodeID,
+		&i.Name,
+		&i.Status,
+		&i.DesiredState,
+		&i.ObservedState,
+		&i.Gpus,
+		&i.GpuCount,
+		&i.PricePerHourMinor,
+		&i.Currency,
+		&i.FailureReason,
+		&i.ReleaseReason,
+		&i.Attempts,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StatusChangedAt,
+		&i.ActiveAt,
+		&i.ReleasedAt,
+		&i.ReleaseRequestedAt,
+		&i.LastError,
+		&i.NextAttemptAt,
+		&i.SshKeyIds,
+		&i.Runtime,
+		&i.Workload,
+		&i.AppsReady,
+		&i.CreatedBy,
+	)
+	return i, err
+}
+
 const noteProvisionProgress = `-- name: NoteProvisionProgress :execrows
 UPDATE allocations SET last_error = $1, attempts = 0, status_changed_at = clock_timestamp(), updated_at = clock_timestamp()
 WHERE id = $2 AND status = 'provisioning'

@@ -4,6 +4,14 @@
 SELECT * FROM allocations
 WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR may_act_for(user_id, sqlc.narg(user_id)::uuid));
 
+-- name: LockAllocation :one
+-- GetAllocation, with the row locked for the caller's transaction: what a
+-- release reads is still the allocation's status when it changes it (a
+-- provisioner step in flight is waited for, then read).
+SELECT * FROM allocations
+WHERE id = @id AND (sqlc.narg(user_id)::uuid IS NULL OR may_act_for(user_id, sqlc.narg(user_id)::uuid))
+FOR UPDATE;
+
 -- name: ListAllocations :many
 -- Newest first; user_id, node_id and status narrow it (a user's own list
 -- always passes user_id). Each row carries its node's status and SSH address
