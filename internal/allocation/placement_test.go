@@ -205,11 +205,8 @@ func TestEarlyMissIsNotTriedAgain(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.seenSKU(t)
-	var node uuid.UUID
-	must(t, f.st.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-0'`).Scan(&node))
 	// Another replica takes the node's last GPU.
-	_, err := db.New(f.st.Pool()).PlaceAllocation(ctx, db.PlaceAllocationParams{NodeID: node, Runtime: allocation.RuntimeProcess,
-		SkuID: "h100-x1", Model: h100, GpuCount: 1, PricePerHourMinor: 3600, Currency: "USD", UserID: u, CreatedBy: u})
+	_, err := db.New(f.st.Pool()).PlaceAllocation(ctx, f.onNode0(t, u))
 	must(t, err)
 	_, err = f.create(t, u, "h100-x1")
 	wantCode(t, err, allocation.CodeInsufficientCapacity)
@@ -226,14 +223,12 @@ func TestGPUReservationIsHeapOnly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
 	u := f.user(t)
-	var node uuid.UUID
-	must(t, f.st.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-0'`).Scan(&node))
+	p := f.onNode0(t, u)
 	tx, err := f.st.Pool().Begin(ctx)
 	must(t, err)
 	defer func() { _ = tx.Rollback(ctx) }()
 	q := db.New(tx)
-	a, err := q.PlaceAllocation(ctx, db.PlaceAllocationParams{NodeID: node, Runtime: allocation.RuntimeProcess, SkuID: "h100-x1",
-		Model: h100, GpuCount: 1, PricePerHourMinor: 3600, Currency: "USD", UserID: u, CreatedBy: u})
+	a, err := q.PlaceAllocation(ctx, p)
 	must(t, err)
 	freed, err := q.FreeGPUs(ctx, a.ID)
 	must(t, err)
@@ -243,6 +238,16 @@ func TestGPUReservationIsHeapOnly(t *testing.T) {
 	if freed != 1 || updated != 2 || hot != 2 {
 		t.Fatalf("freed %d; %d GPU row updates, %d of them heap-only; want 1, 2 and 2", freed, updated, hot)
 	}
+}
+
+// onNode0 is a placement of h100-x1 for user u on node-0, as the store
+// takes it, for tests that place beside the service.
+func (f *fixture) onNode0(t *testing.T, u uuid.UUID) db.PlaceAllocationParams {
+	t.Helper()
+	var node uuid.UUID
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT id FROM nodes WHERE hostname = 'node-0'`).Scan(&node))
+	return db.PlaceAllocationParams{NodeID: node, Runtime: allocation.RuntimeProcess, SkuID: "h100-x1",
+		Model: h100, GpuCount: 1, PricePerHourMinor: 3600, Currency: "USD", UserID: u, CreatedBy: u}
 }
 
 // checkCapacity holds the trigger-kept capacity table against a count.
