@@ -56,7 +56,7 @@ func TestUsageIsChargedForTheSecondsHeld(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	wantSecs := billing.Seconds(*done.ActiveAt, *done.ReleasedAt)
+	wantSecs := billing.Seconds(*done.ActiveAt, billedUntil(done))
 	if usage.Seconds != wantSecs || usage.Seconds < 2 || usage.AmountMinor != billing.Charge(wantSecs, 249) {
 		t.Fatalf("usage %+v, want %d s and %d", usage, wantSecs, billing.Charge(wantSecs, 249))
 	}
@@ -159,7 +159,7 @@ func TestDepletionForceReleasesWithinAMinute(t *testing.T) {
 		}
 		if len(l.Items) == 1 && l.Items[0].EndedAt != nil {
 			charged = l.Items[0].AmountMinor
-			want = billing.Charge(billing.Seconds(*got.ActiveAt, *got.ReleasedAt), 3600000)
+			want = billing.Charge(billing.Seconds(*got.ActiveAt, billedUntil(got)), 3600000)
 			break
 		}
 		if time.Now().After(deadline) {

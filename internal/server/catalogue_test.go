@@ -112,7 +112,7 @@ func TestCatalogueSKUCreatedByAPIIsAllocatable(t *testing.T) {
 	for id, price := range map[uuid.UUID]int64{old.Id: 3600, fresh.Id: 7200} {
 		done := waitStatus(t, c, id, api.AllocationStatusReleased)
 		u := closedUsage(t, c, id)
-		secs := billing.Seconds(*done.ActiveAt, *done.ReleasedAt)
+		secs := billing.Seconds(*done.ActiveAt, billedUntil(done))
 		if u.Seconds != secs || u.AmountMinor != billing.Charge(secs, price) || u.AmountMinor != secs*price/3600 {
 			t.Fatalf("allocation at %d/h: usage %+v, want %d s and %d", price, u, secs, billing.Charge(secs, price))
 		}

@@ -30,6 +30,16 @@ func waitStatus(t *testing.T, c *sdk.Client, id uuid.UUID, want api.AllocationSt
 	}
 }
 
+// billedUntil is where a finished allocation's usage window ends: the
+// moment its release was requested, not when the node confirmed it, which
+// can be seconds later on a busy machine (docs/billing.md).
+func billedUntil(a api.Allocation) time.Time {
+	if a.ReleaseRequestedAt != nil {
+		return *a.ReleaseRequestedAt
+	}
+	return *a.ReleasedAt
+}
+
 // TestLifecycleOverHTTP walks the whole path through the real relay,
 // JetStream and the provisioning consumer.
 func TestLifecycleOverHTTP(t *testing.T) {

@@ -55,7 +55,7 @@ func TestRestartMidLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(l.Items) == 1 && l.Items[0].EndedAt != nil {
-			want := billing.Charge(billing.Seconds(*done.ActiveAt, *done.ReleasedAt), 249)
+			want := billing.Charge(billing.Seconds(*done.ActiveAt, billedUntil(done)), 249)
 			if l.Items[0].AmountMinor != want {
 				t.Fatalf("charged %d, want %d", l.Items[0].AmountMinor, want)
 			}
@@ -67,7 +67,7 @@ func TestRestartMidLifecycle(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	bal, _ := ledger.Balance(ctx, env.App.Store.Queries, u.Id, "USD")
-	if 100_000-bal != billing.Charge(billing.Seconds(*done.ActiveAt, *done.ReleasedAt), 249) {
+	if 100_000-bal != billing.Charge(billing.Seconds(*done.ActiveAt, billedUntil(done)), 249) {
 		t.Fatalf("balance fell by %d", 100_000-bal)
 	}
 	if err := ledger.Check(ctx, env.App.Store.Queries); err != nil {
