@@ -75,6 +75,7 @@ type Service struct {
 	transitions *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	retries     *prometheus.CounterVec
+	stepBatches prometheus.Histogram
 
 	candidates      *candidateCache
 	skus            skuHints
@@ -118,6 +119,11 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Name: "gpuaas_allocation_step_retries_total",
 		Help: "Failed allocation steps scheduled for another attempt, by the status they stay in.",
 	}, []string{"status"})
+	s.stepBatches = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gpuaas_allocation_step_batch_size",
+		Help:    "Provisioning steps committed per transaction (see stepBatcher).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32},
+	})
 	s.candidates = newCandidateCache()
 	s.placementScans = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gpuaas_allocation_placement_scans_total",
@@ -132,7 +138,7 @@ func New(st *store.Store, cfg Config, reg prometheus.Registerer) *Service {
 		Help: "Creates placed in the round trip of their first reads, from the SKU as an earlier create read it (see place).",
 	})
 	if reg != nil {
-		reg.MustRegister(s.transitions, s.refused, s.retries, s.placementScans, s.placementMisses, s.earlyPlaced)
+		reg.MustRegister(s.transitions, s.refused, s.retries, s.stepBatches, s.placementScans, s.placementMisses, s.earlyPlaced)
 	}
 	return s
 }

@@ -36,6 +36,8 @@ type Worker struct {
 	// PendingWait; after that the reconciler drives it again.
 	PendingPoll time.Duration
 	PendingWait time.Duration
+
+	steps stepBatcher
 }
 
 // NewWorker returns a worker for svc's allocations.
@@ -250,8 +252,20 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
-// step runs one transition in its own transaction.
+// step runs one transition: a provisioning step in a batch with the
+// others committing at the same moment (stepBatcher), any other in its
+// own transaction.
 func (w *Worker) step(ctx context.Context, row db.Allocation, to Status, c change) (db.Allocation, error) {
+	if !batched(to) {
+		return w.stepAlone(ctx, row, to, c)
+	}
+	r := &stepReq{ctx: ctx, row: row, to: to, c: c}
+	w.steps.do(w, r)
+	return r.next, r.err
+}
+
+// stepAlone runs one transition in its own transaction.
+func (w *Worker) stepAlone(ctx context.Context, row db.Allocation, to Status, c change) (db.Allocation, error) {
 	var next db.Allocation
 	err := w.svc.store.InTx(ctx, func(tx *store.Store) error {
 		var err error

@@ -1,0 +1,133 @@
+package allocation_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpuaas/gpuaas/internal/allocation"
+	"github.com/gpuaas/gpuaas/internal/audit"
+	"github.com/gpuaas/gpuaas/internal/events"
+	"github.com/gpuaas/gpuaas/internal/store"
+)
+
+// driveAll drives every allocation at once, as the provisioner's handlers
+// do, and returns each Drive's error.
+func driveAll(wk *allocation.Worker, ids []uuid.UUID) map[uuid.UUID]error {
+	var mu sync.Mutex
+	errs := map[uuid.UUID]error{}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			err := wk.Drive(ctx, id)
+			mu.Lock()
+			errs[id] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// stepBatches is the step batch histogram's sample count and sum.
+func stepBatches(t *testing.T, reg *prometheus.Registry) (count uint64, sum float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	must(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "gpuaas_allocation_step_batch_size" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatal("no step batch histogram")
+	return 0, 0
+}
+
+// TestProvisionStepsShareCommits: provisioning steps that arrive together
+// commit together, and each still gets its own answer: the ones whose
+// allocation was released first lose their step as before, and the rest
+// go active with their own audit row and event.
+func TestProvisionStepsShareCommits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 8, 8, 8, 8, 8, 8)
+	u := f.user(t)
+	var ids []uuid.UUID
+	released := map[uuid.UUID]bool{}
+	for i := range 40 {
+		a, err := f.create(t, u, "h100-x1")
+		must(t, err)
+		ids = append(ids, a.Id)
+		if i%10 == 3 {
+			_, err := f.svc.Release(ctx, u, a.Id)
+			must(t, err)
+			released[a.Id] = true
+		}
+	}
+	for id, err := range driveAll(f.wk, ids) {
+		if err != nil {
+			t.Errorf("drive %s: %v", id, err)
+		}
+	}
+	for _, id := range ids {
+		want := allocation.StatusActive
+		if released[id] {
+			want = allocation.StatusReleased
+		}
+		if got := f.status(t, id); got != want {
+			t.Errorf("%s is %s, want %s", id, got, want)
+		}
+	}
+	count, sum := stepBatches(t, f.reg)
+	if want := float64(2 * (len(ids) - len(released))); sum != want || count >= uint64(sum) {
+		t.Fatalf("%v provisioning steps in %d commits, want %v steps in fewer commits", sum, count, want)
+	}
+	var audited, evented int
+	must(t, f.st.Pool().QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM audit_logs WHERE action = $2 AND metadata->>'status_to' = 'active'),
+		(SELECT count(*) FROM outbox WHERE type = $1)`, events.AllocationActive, audit.ActionAllocationTransition).Scan(&audited, &evented))
+	if n := len(ids) - len(released); audited != n || evented != n {
+		t.Fatalf("%d audit rows and %d events of activation, want %d of each", audited, evented, n)
+	}
+}
+
+// TestStepBatchThatFailsRunsEachStepAlone: a step that fails inside a
+// shared transaction rolls the batch back; every other step of it is then
+// committed in its own transaction, and only the failing one is left to
+// retry.
+func TestStepBatchThatFailsRunsEachStepAlone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 8, 8, 8, 8)
+	u := f.user(t)
+	var ids []uuid.UUID
+	for range 24 {
+		a, err := f.create(t, u, "h100-x1")
+		must(t, err)
+		ids = append(ids, a.Id)
+	}
+	bad := ids[7]
+	reg := prometheus.NewRegistry()
+	svc := allocation.New(f.st, allocation.Config{
+		Naming: events.Naming{Namespace: "test"},
+		OpenUsage: func(ctx context.Context, tx *store.Store, id uuid.UUID, at time.Time) error {
+			if id == bad {
+				return errors.New("usage window refused")
+			}
+			return nil
+		},
+	}, reg)
+	errs := driveAll(allocation.NewWorker(svc, f.sim), ids)
+	for _, id := range ids {
+		switch got := f.status(t, id); {
+		case id == bad && (errs[id] == nil || got != allocation.StatusProvisioning):
+			t.Errorf("the failing step: %s, %v; want provisioning and its error", got, errs[id])
+		case id != bad && (errs[id] != nil || got != allocation.StatusActive):
+			t.Errorf("%s: %s, %v; want active", id, got, errs[id])
+		}
+	}
+}
