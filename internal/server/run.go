@@ -348,6 +348,9 @@ func Open(ctx context.Context, cfg config.Server) (*App, func(), error) {
 		Secrets:     masterSealer(masterKey),
 		Health:      app.Launchables.Health,
 		StorageMounted: func(ctx context.Context, nodeID uuid.UUID) (bool, string, error) {
+			if ok, note, same := app.Storage.MountableEverywhere(); same {
+				return ok, note, nil // no need to read the node's region
+			}
 			n, err := st.GetNode(ctx, nodeID)
 			if err != nil {
 				return false, "", fmt.Errorf("get node: %w", err)

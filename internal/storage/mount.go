@@ -12,10 +12,29 @@ const ObjectStorageNote = "Storage: this region keeps your files in object stora
 // configured at all (nothing to say on every allocation of a server
 // without storage).
 func (s *Service) Mountable(region string) (ok bool, note string) {
-	b := s.cfg.Regions[region]
-	if b == nil {
-		b = s.cfg.Default
+	return mountable(s.backend(region))
+}
+
+// MountableEverywhere is Mountable's answer when it is the same for every
+// region (no region has a backend of its own), so a caller need not look
+// up a node's region to ask; same is false otherwise.
+func (s *Service) MountableEverywhere() (ok bool, note string, same bool) {
+	if len(s.cfg.Regions) > 0 {
+		return false, "", false
 	}
+	ok, note = mountable(s.cfg.Default)
+	return ok, note, true
+}
+
+// backend serves region: its own, or the default.
+func (s *Service) backend(region string) Backend {
+	if b := s.cfg.Regions[region]; b != nil {
+		return b
+	}
+	return s.cfg.Default
+}
+
+func mountable(b Backend) (ok bool, note string) {
 	switch b.(type) {
 	case nil:
 		return false, ""

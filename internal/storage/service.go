@@ -108,10 +108,7 @@ func (s *Service) resolve(ctx context.Context, owner uuid.UUID, region string) (
 	} else if !slices.Contains(ids, region) {
 		return target{}, apperr.InvalidCode(CodeUnknownRegion, "no region %q", region)
 	}
-	b := s.cfg.Regions[region]
-	if b == nil {
-		b = s.cfg.Default
-	}
+	b := s.backend(region)
 	if b == nil {
 		return target{}, disabled("storage is not configured in region %s", region)
 	}
