@@ -232,6 +232,7 @@ func BenchmarkRequestedToActive(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	interval := time.Duration(float64(time.Second) / rate)
 	b.ResetTimer()
+	nats0 := env.App.NATS.Stats()
 	var wg sync.WaitGroup
 	tick := time.NewTicker(interval)
 	for i := 0; i < b.N; i++ {
@@ -266,6 +267,10 @@ func BenchmarkRequestedToActive(b *testing.B) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.StopTimer()
+	// NATS messages the server sent and got for each allocation's whole
+	// way to active (events, deliveries, acks, pulls, live notifications).
+	nats1 := env.App.NATS.Stats()
+	b.ReportMetric(float64(nats1.OutMsgs-nats0.OutMsgs+nats1.InMsgs-nats0.InMsgs)/float64(b.N), "nats_msgs/alloc")
 	var p50, p99, lag50, lag99 float64
 	if err := env.App.Store.Pool().QueryRow(ctx, `
 		SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM active_at - created_at)) * 1000,
