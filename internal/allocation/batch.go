@@ -25,13 +25,17 @@ const maxStepBatch = 32
 // row and event, so a step that finds its allocation moved on gets
 // invalid_state as before, and the others commit. A batch that fails as
 // a whole (a statement error aborts the transaction) is rolled back and
-// each of its steps is run again in its own transaction, so one step's
-// failure is never another's.
+// each of its steps is run again in its own transaction, by its own
+// caller and concurrently, so one step's failure or wait is never
+// another's.
 //
-// Only these two steps are batched: they lock only the allocation's own
-// row, so two batches (on two replicas) cannot deadlock. Releases and
-// failures, which free GPUs and post ledger entries, keep one
-// transaction each.
+// Only these two steps are batched: each locks only its allocation's own
+// row. A batch locks its rows in no set order, so it waits at most 100 ms
+// for a row another transaction holds (ShortLockWait) and then runs its
+// steps alone: it never holds the others up for longer, nor ends up in a
+// deadlock that a user's request loses (Postgres looks for those only
+// after a second). Releases and failures, which free GPUs and post ledger
+// entries, keep one transaction each.
 type stepBatcher struct {
 	mu      sync.Mutex
 	pending []*stepReq
@@ -47,17 +51,20 @@ type stepReq struct {
 	c    change
 	next db.Allocation
 	err  error
-	done chan struct{}
-	lead chan struct{}
+	// alone: the batch failed as a whole; the step is to be run again in
+	// a transaction of its own.
+	alone bool
+	done  chan struct{}
+	lead  chan struct{}
 }
 
 // batched says whether a step to `to` may share a transaction.
 func batched(to Status) bool { return to == StatusProvisioning || to == StatusActive }
 
-// do runs r in a batch and returns when it is done. The first caller to
-// find no batch running leads: it takes what is pending (its own step
-// among it), commits it, and hands the lead to the first of those that
-// queued meanwhile.
+// do runs r in a batch and returns when it is done, or marked to run
+// alone. The first caller to find no batch running leads: it takes what
+// is pending (its own step among it), commits it, and hands the lead to
+// the first of those that queued meanwhile.
 func (b *stepBatcher) do(w *Worker, r *stepReq) {
 	r.done, r.lead = make(chan struct{}), make(chan struct{})
 	b.mu.Lock()
@@ -88,36 +95,37 @@ func (b *stepBatcher) do(w *Worker, r *stepReq) {
 	b.mu.Unlock()
 }
 
-// runBatch commits batch's steps in one transaction, or, when that
-// transaction fails, each in its own. Every request is done when it
-// returns.
+// runBatch commits batch's steps in one transaction. When that fails, each
+// request is marked to run alone, which its caller does (in its own
+// goroutine, so one that waits on a held row holds up nobody else).
+// Every request is done when it returns.
 func (w *Worker) runBatch(batch []*stepReq) {
 	defer func() {
 		for _, r := range batch {
 			close(r.done)
 		}
 	}()
-	if len(batch) > 1 {
-		// The batch runs for its leader, whose context decides; the others
-		// are judged again alone below if it is cancelled.
-		err := w.svc.store.InTx(batch[0].ctx, func(tx *store.Store) error {
-			for _, r := range batch {
-				r.next, r.err = w.svc.transition(r.ctx, tx, r.row, r.to, r.c)
-				if r.err != nil && !isLost(r.err) {
-					return r.err
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			w.svc.stepBatches.Observe(float64(len(batch)))
-			return
+	// The batch runs for its leader, whose context decides; the others
+	// are judged again alone if it is cancelled.
+	err := w.svc.store.InTx(batch[0].ctx, func(tx *store.Store) error {
+		if err := tx.Later().ShortLockWait(batch[0].ctx); err != nil {
+			return err
 		}
+		for _, r := range batch {
+			r.next, r.err = w.svc.transition(r.ctx, tx, r.row, r.to, r.c)
+			if r.err != nil && !isLost(r.err) {
+				return r.err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.alone = true
+		}
+		return
 	}
-	for _, r := range batch {
-		r.next, r.err = w.stepAlone(r.ctx, r.row, r.to, r.c)
-		w.svc.stepBatches.Observe(1)
-	}
+	w.svc.stepBatches.Observe(float64(len(batch)))
 }
 
 // isLost is a transition refused because the allocation moved on (or

@@ -131,3 +131,49 @@ func TestStepBatchThatFailsRunsEachStepAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestStepBatchDoesNotWaitOnAHeldRow: a batch that meets an allocation
+// row another transaction holds (a release in progress, a suspension)
+// gives up within its short lock wait and runs its steps alone, so the
+// other steps do not wait for that transaction, and the held one goes on
+// once it is free.
+func TestStepBatchDoesNotWaitOnAHeldRow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 8, 8, 8, 8)
+	u := f.user(t)
+	var ids []uuid.UUID
+	for range 24 {
+		a, err := f.create(t, u, "h100-x1")
+		must(t, err)
+		ids = append(ids, a.Id)
+	}
+	held := ids[5]
+	holder, err := f.st.Pool().Begin(ctx)
+	must(t, err)
+	defer holder.Rollback(ctx)
+	_, err = holder.Exec(ctx, `SELECT 1 FROM allocations WHERE id = $1 FOR UPDATE`, held)
+	must(t, err)
+	done := make(chan map[uuid.UUID]error, 1)
+	go func() { done <- driveAll(f.wk, ids) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var active int
+		must(t, f.st.Pool().QueryRow(ctx, `SELECT count(*) FROM allocations WHERE status = 'active'`).Scan(&active))
+		if active == len(ids)-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d active while one row is held: the others waited for it", active, len(ids)-1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, holder.Rollback(ctx))
+	for id, err := range <-done {
+		if err != nil {
+			t.Errorf("drive %s: %v", id, err)
+		}
+	}
+	if got := f.status(t, held); got != allocation.StatusActive {
+		t.Fatalf("the held allocation is %s once free, want active", got)
+	}
+}

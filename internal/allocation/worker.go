@@ -261,6 +261,10 @@ func (w *Worker) step(ctx context.Context, row db.Allocation, to Status, c chang
 	}
 	r := &stepReq{ctx: ctx, row: row, to: to, c: c}
 	w.steps.do(w, r)
+	if r.alone {
+		w.svc.stepBatches.Observe(1)
+		return w.stepAlone(ctx, row, to, c)
+	}
 	return r.next, r.err
 }
 

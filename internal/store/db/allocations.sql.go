@@ -1261,6 +1261,20 @@ func (q *Queries) RecordAllocationFailure(ctx context.Context, arg RecordAllocat
 	return i, err
 }
 
+const shortLockWait = `-- name: ShortLockWait :exec
+SELECT set_config('lock_timeout', '100ms', true)
+`
+
+// For the rest of the transaction, a statement waits at most 100 ms for a
+// row lock another transaction holds, then fails (lock_not_available). A
+// batch of provisioning steps locks several allocations in no set order;
+// with this it is never one side of a deadlock that the other side loses:
+// it gives up first, and its steps run alone.
+func (q *Queries) ShortLockWait(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, shortLockWait)
+	return err
+}
+
 const transitionAllocation = `-- name: TransitionAllocation :one
 UPDATE allocations SET
     status            = $1,

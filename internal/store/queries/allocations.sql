@@ -243,3 +243,11 @@ SELECT sqlc.embed(a), n.hostname AS node_hostname, n.status AS node_status,
        u.username AS owner_username, u.email AS owner_email
 FROM allocations a LEFT JOIN nodes n ON n.id = a.node_id JOIN users u ON u.id = a.user_id
 WHERE a.id = @id;
+
+-- name: ShortLockWait :exec
+-- For the rest of the transaction, a statement waits at most 100 ms for a
+-- row lock another transaction holds, then fails (lock_not_available). A
+-- batch of provisioning steps locks several allocations in no set order;
+-- with this it is never one side of a deadlock that the other side loses:
+-- it gives up first, and its steps run alone.
+SELECT set_config('lock_timeout', '100ms', true);
