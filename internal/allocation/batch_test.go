@@ -34,6 +34,21 @@ func driveAll(wk *allocation.Worker, ids []uuid.UUID) map[uuid.UUID]error {
 	return errs
 }
 
+// requestedAllocations is a fixture with n allocations requested by one
+// user.
+func requestedAllocations(t *testing.T, n int) (*fixture, []uuid.UUID) {
+	t.Helper()
+	f := newFixture(t, 8, 8, 8, 8)
+	u := f.user(t)
+	var ids []uuid.UUID
+	for range n {
+		a, err := f.create(t, u, "h100-x1")
+		must(t, err)
+		ids = append(ids, a.Id)
+	}
+	return f, ids
+}
+
 // stepBatches is the step batch histogram's sample count and sum.
 func stepBatches(t *testing.T, reg *prometheus.Registry) (count uint64, sum float64) {
 	t.Helper()
@@ -102,14 +117,7 @@ func TestProvisionStepsShareCommits(t *testing.T) {
 // retry.
 func TestStepBatchThatFailsRunsEachStepAlone(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 8, 8, 8, 8)
-	u := f.user(t)
-	var ids []uuid.UUID
-	for range 24 {
-		a, err := f.create(t, u, "h100-x1")
-		must(t, err)
-		ids = append(ids, a.Id)
-	}
+	f, ids := requestedAllocations(t, 24)
 	bad := ids[7]
 	reg := prometheus.NewRegistry()
 	svc := allocation.New(f.st, allocation.Config{
@@ -139,14 +147,7 @@ func TestStepBatchThatFailsRunsEachStepAlone(t *testing.T) {
 // once it is free.
 func TestStepBatchDoesNotWaitOnAHeldRow(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 8, 8, 8, 8)
-	u := f.user(t)
-	var ids []uuid.UUID
-	for range 24 {
-		a, err := f.create(t, u, "h100-x1")
-		must(t, err)
-		ids = append(ids, a.Id)
-	}
+	f, ids := requestedAllocations(t, 24)
 	held := ids[5]
 	holder, err := f.st.Pool().Begin(ctx)
 	must(t, err)
