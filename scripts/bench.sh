@@ -33,7 +33,12 @@ out=$(mktemp)
 trap 'rm -f "$out" "$out.test" "$out.run"; psql "$PGURL" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 go test -run '^$' -bench 'BenchmarkAPI|BenchmarkHTTPBaseline' -benchtime "${SECS}s" -count "$RUNS" ./internal/server/ | tee "$out" >&2
 go test -c -o "$out.test" ./internal/server/
-wr=(); pairs=()
+# Each pair's create run is followed by one with the process in the api
+# role alone (--roles api): no outbox relay, provisioner or consumers
+# beside it, as on an API replica whose workers run elsewhere. Its ratio
+# is what the create path itself costs; the difference to the first is
+# what the lifecycle running beside it takes from the same CPUs.
+wr=(); pairs=(); apicreates=(); apipairs=()
 for _ in $(seq "$RUNS"); do
   n=$(pgtps -N)
   (cd internal/server && "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' -test.benchtime "${CREATES}x") >"$out.run"
@@ -42,10 +47,17 @@ for _ in $(seq "$RUNS"); do
   c=$(pick creates/s <"$out.run")
   r=$(ratio "$c" "$n")
   wr+=("$n"); pairs+=("$r")
-  echo "pair: pgbench -N $n tps, creates $c/s, ratio $r" >&2
+  (cd internal/server && GPUAAS_BENCH_ROLES=api "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' -test.benchtime "${CREATES}x") >"$out.run"
+  cat "$out.run" >&2
+  a=$(pick creates/s <"$out.run")
+  ar=$(ratio "$a" "$n")
+  apicreates+=("$a"); apipairs+=("$ar")
+  echo "pair: pgbench -N $n tps, creates $c/s (ratio $r), api role alone $a/s (ratio $ar)" >&2
 done
 pg_n=$(printf "%s\n" "${wr[@]}" | median | xargs printf "%.0f")
 create_ratio=$(printf "%s\n" "${pairs[@]}" | median | xargs printf "%.2f")
+api_creates=$(printf "%s\n" "${apicreates[@]}" | median)
+api_ratio=$(printf "%s\n" "${apipairs[@]}" | median | xargs printf "%.2f")
 
 # Result lines, each prefixed with its benchmark's name (a benchmark that
 # logs gets its figures on a later line than its name).
@@ -71,6 +83,8 @@ done
 row "POST /api/v1/allocations" "$creates" "$(metric BenchmarkAllocationCreates p50_ms)" "$(metric BenchmarkAllocationCreates p99_ms)" - "$create_ratio" -
 echo "  (per create, counted, not timed: $(metric BenchmarkAllocationCreates redis_trips/create) Redis round trips, $(metric BenchmarkAllocationCreates placement_misses/create) placement tries that found a node short, $(metric BenchmarkAllocationCreates nats_msgs/create) NATS messages)"
 echo "  (÷pgbench-N for creates: median of the per-pair ratios $(printf '%s ' "${pairs[@]}")- each create run against the pgbench -N run just before it)"
+row "  the same, api role alone" "$api_creates" - - - "$api_ratio" -
+echo "  (--roles api: no relay, provisioner or consumers in the process; pairs $(printf '%s ' "${apipairs[@]}")- the gap to the row above is the lifecycle's share of the same CPUs)"
 echo
 echo "At half the create maximum ($half/s offered, sim delay 0):"
 echo "  requested→active  p50 $(metric BenchmarkRequestedToActive active_p50_ms) ms  p99 $(metric BenchmarkRequestedToActive active_p99_ms) ms  (target p99 ≤ 1000)"

@@ -67,9 +67,12 @@ type Server struct {
 	ReleaseDeadline time.Duration
 	// NodeLostGrace is how long (of control-plane time) a node may stay
 	// offline before what it holds ends as failed (node_lost).
-	NodeLostGrace     time.Duration
-	HeartbeatInterval time.Duration
-	TerminalTokenTTL  time.Duration
+	NodeLostGrace time.Duration
+	// ProvisionerConcurrency is how many allocation events (provisions,
+	// releases) one worker replica handles at once.
+	ProvisionerConcurrency int
+	HeartbeatInterval      time.Duration
+	TerminalTokenTTL       time.Duration
 	// TerminalIdleTimeout and TerminalMaxSession bound each terminal session.
 	TerminalIdleTimeout time.Duration
 	TerminalMaxSession  time.Duration
@@ -141,39 +144,40 @@ func (l *StringList) Set(v string) error {
 // Defaults for `gpuaas server`.
 func DefaultServer() Server {
 	return Server{
-		Listen:                ":8080",
-		DatabaseURL:           "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
-		DataDir:               "/var/lib/gpuaas",
-		Roles:                 "all",
-		LogLevel:              "info",
-		LogFormat:             "json",
-		MaxBodyBytes:          1 << 20,
-		APIRate:               50,
-		APIBurst:              100,
-		AccessTokenTTL:        15 * time.Minute,
-		RefreshTokenTTL:       30 * 24 * time.Hour,
-		OIDC:                  OIDC{Name: "oidc", JIT: true, PersonalLogin: PersonalLoginAll},
-		Audience:              "gpuaas",
-		LoginUserFailures:     10,
-		LoginUserWindow:       15 * time.Minute,
-		LoginIPAttempts:       300,
-		LoginIPWindow:         time.Minute,
-		LoginUsernameFailures: 100,
-		NATSNamespace:         "gpuaas",
-		MinRunway:             10 * time.Minute,
-		Runtime:               "agent",
-		SimDelay:              time.Second,
-		ProvisionDeadline:     2 * time.Minute,
-		ReleaseDeadline:       10 * time.Minute,
-		NodeLostGrace:         10 * time.Minute,
-		HeartbeatInterval:     10 * time.Second,
-		TerminalTokenTTL:      300 * time.Second,
-		TerminalIdleTimeout:   15 * time.Minute,
-		TerminalMaxSession:    12 * time.Hour,
-		WebsocketMaxPerUser:   64,
-		StorageQuotaBytes:     DefaultStorageQuotaBytes,
-		Mail:                  Mail{PollInterval: 5 * time.Second},
-		Payments:              defaultPayments(),
+		Listen:                 ":8080",
+		DatabaseURL:            "postgres://postgres@127.0.0.1:5432/gpuaas?sslmode=disable",
+		DataDir:                "/var/lib/gpuaas",
+		Roles:                  "all",
+		LogLevel:               "info",
+		LogFormat:              "json",
+		MaxBodyBytes:           1 << 20,
+		APIRate:                50,
+		APIBurst:               100,
+		AccessTokenTTL:         15 * time.Minute,
+		RefreshTokenTTL:        30 * 24 * time.Hour,
+		OIDC:                   OIDC{Name: "oidc", JIT: true, PersonalLogin: PersonalLoginAll},
+		Audience:               "gpuaas",
+		LoginUserFailures:      10,
+		LoginUserWindow:        15 * time.Minute,
+		LoginIPAttempts:        300,
+		LoginIPWindow:          time.Minute,
+		LoginUsernameFailures:  100,
+		NATSNamespace:          "gpuaas",
+		MinRunway:              10 * time.Minute,
+		Runtime:                "agent",
+		SimDelay:               time.Second,
+		ProvisionDeadline:      2 * time.Minute,
+		ReleaseDeadline:        10 * time.Minute,
+		NodeLostGrace:          10 * time.Minute,
+		ProvisionerConcurrency: 16,
+		HeartbeatInterval:      10 * time.Second,
+		TerminalTokenTTL:       300 * time.Second,
+		TerminalIdleTimeout:    15 * time.Minute,
+		TerminalMaxSession:     12 * time.Hour,
+		WebsocketMaxPerUser:    64,
+		StorageQuotaBytes:      DefaultStorageQuotaBytes,
+		Mail:                   Mail{PollInterval: 5 * time.Second},
+		Payments:               defaultPayments(),
 	}
 }
 
@@ -221,6 +225,7 @@ func (c *Server) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key of --tls-cert-file")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "serve /metrics on this host:port instead of --listen; empty serves it on --listen")
 	fs.DurationVar(&c.ProvisionDeadline, "provision-deadline", c.ProvisionDeadline, "how long an allocation may stay requested or provisioning before the reconciler retries or fails it, and a release attempt may go unreported before it is retried")
+	fs.IntVar(&c.ProvisionerConcurrency, "provisioner-concurrency", c.ProvisionerConcurrency, "allocation events (provisions, releases) a worker replica handles at once, 1 to 256; a runtime call that waits on its node holds one")
 	fs.DurationVar(&c.ReleaseDeadline, "release-deadline", c.ReleaseDeadline, "how long a release may go unconfirmed by the node before it shows as release_failed (an operator alarm; it is still retried)")
 	fs.Var(&c.ImageAllow, "image-allow", "glob patterns (repeatable or comma-separated, e.g. ci/*,nvcr.io/nvidia/*) an image of the container launchable must match as written; none allows no image (400 image_not_allowed)")
 	fs.StringVar(&c.LaunchablesDir, "launchables-dir", c.LaunchablesDir, "directory of launchable manifests (*.yaml) that override the embedded ones by id and add others; empty uses the embedded catalogue")
@@ -342,6 +347,9 @@ func (c *Server) Validate() error {
 	}
 	if c.ReleaseDeadline < time.Second {
 		add(Invalid("release-deadline", "must be at least 1s"))
+	}
+	if c.ProvisionerConcurrency < 1 || c.ProvisionerConcurrency > 256 {
+		add(Invalid("provisioner-concurrency", "must be 1 to 256, got %d", c.ProvisionerConcurrency))
 	}
 	if c.NodeLostGrace < time.Second {
 		add(Invalid("node-lost-grace", "must be at least 1s"))

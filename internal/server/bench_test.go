@@ -29,6 +29,11 @@ func benchEnv(b *testing.B) (*servertest.Env, string) {
 		c.LogLevel = "error"
 		// As in production: buckets and the deny-list in Redis.
 		c.RedisURL = "redis://127.0.0.1:6379/0"
+		// make bench runs the creates a second time in the api role
+		// alone, to show what the lifecycle beside them costs.
+		if r := os.Getenv("GPUAAS_BENCH_ROLES"); r != "" {
+			c.Roles = r
+		}
 	})
 	seedInventory(b, env)
 	u := env.NewUser("user")

@@ -457,7 +457,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) *outbox.Rela
 		"outbox relay": relay.Run,
 		"provisioner": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
-				consumer.Config{Name: "provisioner", Types: allocation.EventTypes}, worker.HandleEvent, a.Registry)
+				consumer.Config{Name: "provisioner", Types: allocation.EventTypes, Concurrency: a.Config.ProvisionerConcurrency}, worker.HandleEvent, a.Registry)
 		},
 		"billing": func(ctx context.Context) error {
 			return consumer.Run(ctx, a.JetStream, a.Store, a.Naming,
