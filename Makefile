@@ -9,7 +9,8 @@
 # make lint  - gofmt check and go vet
 # make bench - API figures next to same-run baselines (pgbench -S, bare net/http)
 # make bench-profile - where one allocation create spends its CPU: per process, per SQL statement
-#              (with pg_stat_statements loaded), and the Go profile's top functions (SMALL=500 BIG=3000)
+#              (with pg_stat_statements loaded), and the Go profile's top functions (SMALL=500 BIG=3000);
+#              then a whole allocation's CPU through to active, paced at RATE=300/s
 # make bench-agents - N real agents against one control plane (N=1000 INTERVAL=10s SOAK=120s GPUS=2);
 #              GPUS=8 for the telemetry target (1,000 nodes × 8 GPUs: sample rows/s, PostgreSQL CPU)
 # make soak  - a real `gpuaas server` under a steady mixed load for DURATION (default 10m, RATE=20 ops/s):

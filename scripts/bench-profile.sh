@@ -8,11 +8,16 @@
 #   2. When PostgreSQL has pg_stat_statements loaded (shared_preload_libraries),
 #      each statement's calls and execution time per create.
 #   3. The Go CPU profile's top functions during the BIG run.
+#   4. CPU per allocation for its whole way to active (create, relay,
+#      provisioner steps, consumers), paced at RATE/s so the lifecycle keeps
+#      up: the create benchmark alone counts only what of the lifecycle
+#      fits in its window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
 SMALL=${SMALL:-500}
 BIG=${BIG:-3000}
+RATE=${RATE:-300}
 PGURL=${GPUAAS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 
 work=$(mktemp -d)
@@ -43,15 +48,20 @@ if [ "$pss" = 0 ] && psql "$PGURL" -qAtc "SHOW shared_preload_libraries" 2>/dev/
   psql "$PGURL" -qAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null && pss=1
 fi
 
-run() { # size profile? -> "pg go nats" ticks
-  local n=$1 prof=${2:-}
+run() { # size profile? benchmark? -> "pg go nats" ticks
+  local n=$1 prof=${2:-} bench=${3:-BenchmarkAllocationCreates}
   local p0 n0 p1 n1
   p0=$(pgticks) n0=$(natsticks)
-  /usr/bin/env time -o "$work/time" -f "%U %S" "$work/server.test" -test.run '^$' \
-    -test.bench BenchmarkAllocationCreates -test.benchtime "${n}x" ${prof:+-test.cpuprofile "$prof"} >"$work/out" 2>&1
+  GPUAAS_BENCH_RATE=$RATE /usr/bin/env time -o "$work/time" -f "%U %S" "$work/server.test" -test.run '^$' \
+    -test.bench "$bench" -test.benchtime "${n}x" ${prof:+-test.cpuprofile "$prof"} >"$work/out" 2>&1
   p1=$(pgticks) n1=$(natsticks)
-  grep -h '^BenchmarkAllocationCreates' "$work/out" >&2
+  grep -h "^$bench" "$work/out" >&2
   echo "$((p1 - p0)) $(awk -v hz="$hz" '{printf "%d", ($1 + $2) * hz}' "$work/time") $((n1 - n0))"
+}
+perunit() { # what pg go nats(ticks) per d
+  awk -v a="$2" -v b="$3" -v c="$4" -v d="$5" -v hz="$hz" -v what="$1" 'BEGIN {
+    printf "%s\n  postgres %.2f   gpuaas+load generator %.2f   nats-server %.2f   total %.2f\n",
+      what, a/d/hz*1000, b/d/hz*1000, c/d/hz*1000, (a+b+c)/d/hz*1000 }'
 }
 
 read -r a1 b1 c1 < <(run "$SMALL")
@@ -59,10 +69,7 @@ read -r a1 b1 c1 < <(run "$SMALL")
 read -r a2 b2 c2 < <(run "$BIG" "$work/cpu.prof")
 d=$((BIG - SMALL))
 echo
-echo "CPU per create (ms), marginal between $SMALL and $BIG creates:"
-awk -v a=$((a2 - a1)) -v b=$((b2 - b1)) -v c=$((c2 - c1)) -v d="$d" -v hz="$hz" 'BEGIN {
-  printf "  postgres %.2f   gpuaas+load generator %.2f   nats-server %.2f   total %.2f\n",
-    a/d/hz*1000, b/d/hz*1000, c/d/hz*1000, (a+b+c)/d/hz*1000 }'
+perunit "CPU per create (ms), marginal between $SMALL and $BIG creates:" $((a2 - a1)) $((b2 - b1)) $((c2 - c1)) "$d"
 
 if [ "$pss" = 1 ]; then
   echo
@@ -93,3 +100,11 @@ done
 echo
 echo "Top functions (flat):"
 prof -top -nodecount=20 -ignore "$ign" | sed -n '/flat%/,$p'
+
+# The whole lifecycle, paced, last: the statements above stay the create
+# run's.
+read -r l1 m1 o1 < <(run "$SMALL" "" BenchmarkRequestedToActive)
+read -r l2 m2 o2 < <(run "$BIG" "" BenchmarkRequestedToActive)
+echo
+perunit "CPU per allocation through to active (ms), paced at $RATE/s, marginal between $SMALL and $BIG:" \
+  $((l2 - l1)) $((m2 - m1)) $((o2 - o1)) "$d"
