@@ -38,20 +38,21 @@ go test -c -o "$out.test" ./internal/server/
 # beside it, as on an API replica whose workers run elsewhere. Its ratio
 # is what the create path itself costs; the difference to the first is
 # what the lifecycle running beside it takes from the same CPUs.
+createrun() { # roles (empty: all) -> creates/s; the full stack's figures also go to $out
+  (cd internal/server && GPUAAS_BENCH_ROLES=$1 "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' \
+    -test.benchtime "${CREATES}x") >"$out.run"
+  cat "$out.run" >&2
+  if [ -z "$1" ]; then cat "$out.run" >>"$out"; fi
+  pick creates/s <"$out.run"
+}
 wr=(); pairs=(); apicreates=(); apipairs=()
 for _ in $(seq "$RUNS"); do
   n=$(pgtps -N)
-  (cd internal/server && "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' -test.benchtime "${CREATES}x") >"$out.run"
-  cat "$out.run" >&2
-  cat "$out.run" >>"$out"
-  c=$(pick creates/s <"$out.run")
+  c=$(createrun "")
   r=$(ratio "$c" "$n")
-  wr+=("$n"); pairs+=("$r")
-  (cd internal/server && GPUAAS_BENCH_ROLES=api "$out.test" -test.run '^$' -test.bench 'BenchmarkAllocationCreates' -test.benchtime "${CREATES}x") >"$out.run"
-  cat "$out.run" >&2
-  a=$(pick creates/s <"$out.run")
+  a=$(createrun api)
   ar=$(ratio "$a" "$n")
-  apicreates+=("$a"); apipairs+=("$ar")
+  wr+=("$n"); pairs+=("$r"); apicreates+=("$a"); apipairs+=("$ar")
   echo "pair: pgbench -N $n tps, creates $c/s (ratio $r), api role alone $a/s (ratio $ar)" >&2
 done
 pg_n=$(printf "%s\n" "${wr[@]}" | median | xargs printf "%.0f")

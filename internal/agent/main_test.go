@@ -3,7 +3,8 @@ package agent_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -25,30 +26,19 @@ func TestMain(m *testing.M) {
 }
 
 func emptyHome() error {
-	home, err := os.UserHomeDir()
+	// Where the toolchain keeps its caches now, as go itself resolves them
+	// (defaults, its env file, the environment), pinned before HOME moves.
+	out, err := exec.Command("go", "env", "GOPATH", "GOMODCACHE", "GOCACHE", "GOENV").Output()
 	if err != nil {
-		return err
+		return fmt.Errorf("go env: %w", err)
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return err
+	vals := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(vals) != 4 {
+		return fmt.Errorf("go env: %q", out)
 	}
-	config, err := os.UserConfigDir()
-	if err != nil {
-		return err
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		gopath = filepath.Join(home, "go")
-	}
-	for k, v := range map[string]string{
-		"GOPATH":     gopath,
-		"GOMODCACHE": filepath.Join(gopath, "pkg", "mod"),
-		"GOCACHE":    filepath.Join(cache, "go-build"),
-		"GOENV":      filepath.Join(config, "go", "env"),
-	} {
-		if os.Getenv(k) == "" {
-			os.Setenv(k, v)
+	for i, k := range []string{"GOPATH", "GOMODCACHE", "GOCACHE", "GOENV"} {
+		if err := os.Setenv(k, vals[i]); err != nil {
+			return err
 		}
 	}
 	empty, err := os.MkdirTemp("", "agent-test-home-")

@@ -16,8 +16,9 @@ const maxStepBatch = 32
 // provisioning → active) that arrive while another batch is committing
 // together, in one transaction: one BEGIN and one COMMIT, and one WAL
 // flush, for a batch instead of one each. Nothing waits for a batch to
-// fill: a step that finds no batch running runs at once, alone, and the
-// steps that queue meanwhile go together next (group commit). So under
+// fill: a step that finds no batch running commits at once, a batch of
+// one, and the steps that queue meanwhile go together next (group
+// commit). So under
 // light load a step costs what it did before, and under heavy load the
 // lifecycle's commits shrink by the batch size.
 //
@@ -60,6 +61,18 @@ type stepReq struct {
 
 // batched says whether a step to `to` may share a transaction.
 func batched(to Status) bool { return to == StatusProvisioning || to == StatusActive }
+
+// stepBatched runs one transition in a batch, or, when its batch failed
+// as a whole, in a transaction of its own.
+func (w *Worker) stepBatched(ctx context.Context, row db.Allocation, to Status, c change) (db.Allocation, error) {
+	r := &stepReq{ctx: ctx, row: row, to: to, c: c}
+	w.steps.do(w, r)
+	if r.alone {
+		w.svc.stepBatches.Observe(1)
+		return w.stepAlone(ctx, row, to, c)
+	}
+	return r.next, r.err
+}
 
 // do runs r in a batch and returns when it is done, or marked to run
 // alone. The first caller to find no batch running leads: it takes what

@@ -256,16 +256,10 @@ func truncate(s string, n int) string {
 // others committing at the same moment (stepBatcher), any other in its
 // own transaction.
 func (w *Worker) step(ctx context.Context, row db.Allocation, to Status, c change) (db.Allocation, error) {
-	if !batched(to) {
-		return w.stepAlone(ctx, row, to, c)
+	if batched(to) {
+		return w.stepBatched(ctx, row, to, c)
 	}
-	r := &stepReq{ctx: ctx, row: row, to: to, c: c}
-	w.steps.do(w, r)
-	if r.alone {
-		w.svc.stepBatches.Observe(1)
-		return w.stepAlone(ctx, row, to, c)
-	}
-	return r.next, r.err
+	return w.stepAlone(ctx, row, to, c)
 }
 
 // stepAlone runs one transition in its own transaction.
