@@ -74,11 +74,16 @@ func NewLiveness(st *store.Store, naming events.Naming, onOffline OfflineHook, r
 
 // Record writes a heartbeat at once: the node is online as of at, and,
 // when gpus is not nil, its devices are what it reports. cameBack is true
-// when the node was offline until now.
+// when the node was offline until now. A report heard before the node was
+// marked offline is dropped: the node stays offline.
 func (l *Liveness) Record(ctx context.Context, nodeID uuid.UUID, at time.Time, gpus []GPUReport) (cameBack bool, err error) {
 	err = l.st.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		if cameBack, err = tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &at}); err != nil {
+		cameBack, err = tx.MarkNodeOnline(ctx, db.MarkNodeOnlineParams{ID: nodeID, At: &at})
+		if store.IsNoRows(err) {
+			return nil // heard before the node went offline (or it is gone): nothing to write
+		}
+		if err != nil {
 			return err
 		}
 		if gpus != nil {

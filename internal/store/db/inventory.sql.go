@@ -546,7 +546,7 @@ const markNodeOnline = `-- name: MarkNodeOnline :one
 UPDATE nodes n SET status = 'online', last_heartbeat_at = $1, updated_at = now(),
     offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
 FROM (SELECT o.status AS was FROM nodes o WHERE o.id = $2 FOR UPDATE) old
-WHERE n.id = $2
+WHERE n.id = $2 AND (old.was <> 'offline' OR n.offline_since IS NULL OR n.offline_since < $1)
 RETURNING old.was = 'offline' AS came_back
 `
 
@@ -556,7 +556,8 @@ type MarkNodeOnlineParams struct {
 }
 
 // Liveness and GPU reports: written only by inventory.Liveness.
-// true when the node was offline until now.
+// true when the node was offline until now. No row when the report was
+// heard before the node went offline (see TouchNodesOnline).
 func (q *Queries) MarkNodeOnline(ctx context.Context, arg MarkNodeOnlineParams) (bool, error) {
 	row := q.db.QueryRow(ctx, markNodeOnline, arg.At, arg.ID)
 	var came_back bool
@@ -722,6 +723,7 @@ UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now()
     offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
 FROM v, old
 WHERE nodes.id = v.id AND old.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+  AND (old.status <> 'offline' OR nodes.offline_since IS NULL OR nodes.offline_since < v.at)
 RETURNING nodes.id, old.status = 'offline' AS came_back
 `
 
@@ -737,7 +739,10 @@ type TouchNodesOnlineRow struct {
 
 // One statement for every node whose agent reported since the last flush:
 // liveness costs a write per flush, not per heartbeat.
-// Returns the nodes that were offline until now.
+// Returns the nodes that were offline until now. A stamp heard before its
+// node went offline (it waited in the flusher while a probe or a sweep
+// found the agent gone) leaves the node offline: only a report heard after
+// the mark brings it back.
 func (q *Queries) TouchNodesOnline(ctx context.Context, arg TouchNodesOnlineParams) ([]TouchNodesOnlineRow, error) {
 	rows, err := q.db.Query(ctx, touchNodesOnline, arg.Ids, arg.Ats)
 	if err != nil {

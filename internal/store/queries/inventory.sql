@@ -105,11 +105,12 @@ UPDATE nodes SET admin_state = 'maintenance', updated_at = now() WHERE id = @id 
 -- Liveness and GPU reports: written only by inventory.Liveness.
 
 -- name: MarkNodeOnline :one
--- true when the node was offline until now.
+-- true when the node was offline until now. No row when the report was
+-- heard before the node went offline (see TouchNodesOnline).
 UPDATE nodes n SET status = 'online', last_heartbeat_at = @at, updated_at = now(),
     offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
 FROM (SELECT o.status AS was FROM nodes o WHERE o.id = @id FOR UPDATE) old
-WHERE n.id = @id
+WHERE n.id = @id AND (old.was <> 'offline' OR n.offline_since IS NULL OR n.offline_since < @at)
 RETURNING old.was = 'offline' AS came_back;
 
 -- name: SweepOfflineNodes :many
@@ -176,11 +177,15 @@ WHERE status = 'offline' AND offline_since IS NOT NULL AND offline_checked_at IS
 -- name: TouchNodesOnline :many
 -- One statement for every node whose agent reported since the last flush:
 -- liveness costs a write per flush, not per heartbeat.
--- Returns the nodes that were offline until now.
+-- Returns the nodes that were offline until now. A stamp heard before its
+-- node went offline (it waited in the flusher while a probe or a sweep
+-- found the agent gone) leaves the node offline: only a report heard after
+-- the mark brings it back.
 WITH v AS (SELECT unnest(@ids::uuid[]) AS id, unnest(@ats::timestamptz[]) AS at),
 old AS (SELECT n.id, n.status FROM nodes n JOIN v ON v.id = n.id ORDER BY n.id FOR UPDATE OF n)
 UPDATE nodes SET status = 'online', last_heartbeat_at = v.at, updated_at = now(),
     offline_since = NULL, offline_grace_micros = 0, offline_checked_at = NULL
 FROM v, old
 WHERE nodes.id = v.id AND old.id = v.id AND (nodes.last_heartbeat_at IS NULL OR nodes.last_heartbeat_at < v.at)
+  AND (old.status <> 'offline' OR nodes.offline_since IS NULL OR nodes.offline_since < v.at)
 RETURNING nodes.id, old.status = 'offline' AS came_back;
